@@ -1,0 +1,76 @@
+"""Pipeline parameter coercion: one path for every way of overriding a value.
+
+Plain Python. Strings are parsed to the declared type; anything else must
+already be of that type. Messages follow azureml's.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+from studio.sdk.spec import GraphSpec
+
+
+class ParameterError(ValueError):
+    def __init__(self, name: str, message: str):
+        super().__init__(message)
+        self.name = name
+
+
+_TRUE = {"true", "1", "yes"}
+_FALSE = {"false", "0", "no"}
+
+
+def coerce(name: str, ptype: str, value: Any) -> Any:
+    """``value`` as the declared type, or ParameterError in azureml's words."""
+    if isinstance(value, str):
+        text = value.strip()
+        try:
+            if ptype == "str":
+                return value
+            if ptype == "int":
+                return int(text)
+            if ptype == "float":
+                result = float(text)
+                if not math.isfinite(result):
+                    raise ValueError(text)
+                return result
+            if ptype == "bool":
+                if text.lower() in _TRUE:
+                    return True
+                if text.lower() in _FALSE:
+                    return False
+                raise ValueError(text)
+        except ValueError:
+            pass
+    else:
+        if ptype == "bool" and isinstance(value, bool):
+            return value
+        if ptype == "int" and isinstance(value, int) and not isinstance(value, bool):
+            return value
+        if ptype == "float" and isinstance(value, (int, float)) and not isinstance(value, bool):
+            if math.isfinite(value):
+                return float(value)
+    raise ParameterError(
+        name,
+        f"Expected type of the pipeline parameter {name} is {ptype}, "
+        f"but the value {value!r} provided is of type {type(value).__name__}",
+    )
+
+
+def resolve_parameters(spec: GraphSpec, overrides: Mapping[str, Any] | None) -> dict[str, Any]:
+    """Every declared parameter's value for a run: defaults, then coerced overrides."""
+    values = {p.name: p.default for p in spec.parameters}
+    declared = {p.name: p for p in spec.parameters}
+    for name, value in (overrides or {}).items():
+        if name not in declared:
+            raise ParameterError(name, f"Pipeline parameter with name {name} does not exist")
+        values[name] = coerce(name, declared[name].type, value)
+    return values
+
+
+def format_value(value: Any) -> str:
+    """A parameter value as the script sees it on its command line."""
+    return str(value)

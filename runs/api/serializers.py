@@ -1,0 +1,99 @@
+from __future__ import annotations
+
+import math
+
+from rest_framework import serializers
+
+from runs.models import Experiment, Metric, Run, StepRun
+from studio.sdk.spec import EXPERIMENT_NAME
+
+
+class ExperimentSerializer(serializers.ModelSerializer):
+    name = serializers.RegexField(
+        EXPERIMENT_NAME,
+        error_messages={"invalid": "Experiment name must start with a letter or digit and contain only letters, digits, '_' and '-', at most 255 characters."},
+    )
+
+    class Meta:
+        model = Experiment
+        fields = ["name", "created_at"]
+        read_only_fields = ["created_at"]
+
+
+class StepRunSerializer(serializers.ModelSerializer):
+    run_id = serializers.CharField(read_only=True)
+
+    class Meta:
+        model = StepRun
+        fields = [
+            "id", "run_id", "node_id", "name", "position", "compute_target", "status", "attempt",
+            "exit_code", "error", "outputs", "queued_at", "started_at", "ended_at", "log_size",
+        ]
+
+
+class RunSerializer(serializers.ModelSerializer):
+    experiment = serializers.CharField(source="experiment.name", read_only=True)
+    submitted_by = serializers.CharField(read_only=True)
+    url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Run
+        fields = [
+            "id", "experiment", "number", "description", "status", "parameters", "tags", "properties",
+            "continue_on_step_failure", "regenerate_outputs", "run_source", "submitted_by",
+            "created_at", "started_at", "ended_at", "error", "url",
+        ]
+
+    def get_url(self, obj) -> str:
+        request = self.context.get("request")
+        path = f"/runs/{obj.id}/"
+        return request.build_absolute_uri(path) if request else path
+
+
+class RunDetailSerializer(RunSerializer):
+    steps = StepRunSerializer(many=True, read_only=True)
+    graph = serializers.JSONField(source="graph.spec", read_only=True)
+
+    class Meta(RunSerializer.Meta):
+        fields = [*RunSerializer.Meta.fields, "steps", "graph"]
+
+
+class SubmitRunSerializer(serializers.Serializer):
+    experiment_name = serializers.CharField(max_length=255)
+    graph = serializers.JSONField()
+    pipeline_parameters = serializers.DictField(child=serializers.JSONField(), required=False, default=dict)
+    regenerate_outputs = serializers.BooleanField(required=False, default=False)
+    continue_on_step_failure = serializers.BooleanField(required=False, default=False)
+    tags = serializers.DictField(child=serializers.CharField(max_length=1000, allow_blank=True), required=False, default=dict)
+    description = serializers.CharField(max_length=1000, required=False, allow_null=True, allow_blank=True, default=None)
+
+
+class LogChunkSerializer(serializers.Serializer):
+    offset = serializers.IntegerField()
+    next_offset = serializers.IntegerField()
+    size = serializers.IntegerField()
+    data = serializers.CharField()
+    complete = serializers.BooleanField()
+
+
+class MetricSerializer(serializers.ModelSerializer):
+    value = serializers.JSONField()
+
+    class Meta:
+        model = Metric
+        fields = ["name", "value", "description", "created_at"]
+        read_only_fields = ["created_at"]
+
+    def validate_name(self, value: str) -> str:
+        if not value.strip():
+            raise serializers.ValidationError("Metric name must not be empty.")
+        return value
+
+    def validate_value(self, value):
+        if isinstance(value, bool) or value is None or isinstance(value, str):
+            return value
+        if isinstance(value, (int, float)):
+            if isinstance(value, float) and not math.isfinite(value):
+                raise serializers.ValidationError("Metric values must be finite numbers.")
+            return value
+        raise serializers.ValidationError("run.log does not support list type. Use run.log_list instead" if isinstance(value, list) else "Metric values must be numbers, strings or booleans.")

@@ -1,0 +1,192 @@
+"""REST API for experiments, pipeline runs, step runs, logs and metrics."""
+
+from __future__ import annotations
+
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import generics, status
+from rest_framework.exceptions import PermissionDenied
+from rest_framework.pagination import CursorPagination
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from runs import services
+from runs.api import serializers
+from runs.models import Experiment, Metric, Run, StepRun
+from studio import storage
+from studio.auth import RunCredential
+
+
+class NewestFirst(CursorPagination):
+    ordering = "-created_at"
+    page_size = 50
+    max_page_size = 500
+    page_size_query_param = "page_size"
+
+
+class ExperimentList(generics.ListCreateAPIView):
+    serializer_class = serializers.ExperimentSerializer
+    queryset = Experiment.objects.all()
+    pagination_class = None
+
+    def create(self, request, *args, **kwargs):
+        """Get or create an experiment by name (azureml's ``Experiment(ws, name)``)."""
+        body = self.get_serializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        experiment, created = Experiment.objects.get_or_create(name=body.validated_data["name"])
+        code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
+        return Response(self.get_serializer(experiment).data, status=code)
+
+
+class ExperimentDetail(generics.RetrieveAPIView):
+    serializer_class = serializers.ExperimentSerializer
+    queryset = Experiment.objects.all()
+    lookup_field = "name"
+
+
+class RunList(generics.ListCreateAPIView):
+    """Pipeline runs, newest first; POST submits a pipeline."""
+
+    serializer_class = serializers.RunSerializer
+    pagination_class = NewestFirst
+
+    def get_queryset(self):
+        runs = Run.objects.select_related("experiment", "created_by", "created_by_token")
+        experiment = self.request.query_params.get("experiment")
+        if experiment:
+            runs = runs.filter(experiment__name=experiment)
+        return runs
+
+    @extend_schema(
+        parameters=[OpenApiParameter("experiment", str, description="Only runs of this experiment")],
+    )
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+    @extend_schema(request=serializers.SubmitRunSerializer, responses={201: serializers.RunDetailSerializer})
+    def post(self, request, *args, **kwargs):
+        body = serializers.SubmitRunSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        token = request.auth if not isinstance(request.auth, RunCredential) and request.auth is not None else None
+        run = services.submit_run(
+            experiment_name=data["experiment_name"],
+            graph_data=data["graph"],
+            user=request.user,
+            token=token,
+            pipeline_parameters=data["pipeline_parameters"],
+            regenerate_outputs=data["regenerate_outputs"],
+            continue_on_step_failure=data["continue_on_step_failure"],
+            tags=data["tags"],
+            description=data["description"],
+        )
+        run = Run.objects.select_related("experiment", "graph").get(id=run.id)
+        out = serializers.RunDetailSerializer(run, context={"request": request})
+        return Response(out.data, status=status.HTTP_201_CREATED)
+
+
+def _run_for(request, run_id: str) -> Run:
+    run = get_object_or_404(Run.objects.select_related("experiment", "graph", "created_by"), id=run_id)
+    auth = request.auth
+    if isinstance(auth, RunCredential) and not run.steps.filter(id=auth.step_run_id).exists():
+        raise PermissionDenied("A run token may only read its own pipeline run.")
+    return run
+
+
+class RunDetail(APIView):
+    allow_run_token = True
+
+    @extend_schema(responses=serializers.RunDetailSerializer)
+    def get(self, request, run_id: str):
+        run = _run_for(request, run_id)
+        return Response(serializers.RunDetailSerializer(run, context={"request": request}).data)
+
+
+class RunCancel(APIView):
+    @extend_schema(request=None, responses=serializers.RunSerializer)
+    def post(self, request, run_id: str):
+        run = services.cancel_run(_run_for(request, run_id))
+        return Response(serializers.RunSerializer(run, context={"request": request}).data)
+
+
+def _step_for(request, step_id: str) -> StepRun:
+    step = get_object_or_404(StepRun.objects.select_related("run"), id=step_id)
+    auth = request.auth
+    if isinstance(auth, RunCredential) and step.run.steps.filter(id=auth.step_run_id).count() == 0:
+        raise PermissionDenied("A run token may only reach the steps of its own pipeline run.")
+    return step
+
+
+class StepDetail(APIView):
+    allow_run_token = True
+
+    @extend_schema(responses=serializers.StepRunSerializer)
+    def get(self, request, step_id: str):
+        return Response(serializers.StepRunSerializer(_step_for(request, step_id)).data)
+
+
+class StepLog(APIView):
+    """A step's ``user_logs/std_log.txt`` from a byte offset (negative: from the end)."""
+
+    allow_run_token = True
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("offset", int, description="Byte offset; negative counts from the end"),
+            OpenApiParameter("limit", int, description="At most this many bytes (default 256 KiB, max 4 MiB)"),
+        ],
+        responses=serializers.LogChunkSerializer,
+    )
+    def get(self, request, step_id: str):
+        step = _step_for(request, step_id)
+        offset = _int_param(request, "offset", 0, -(2**62), 2**62)
+        limit = _int_param(request, "limit", 256 * 1024, 1, 4 * 1024 * 1024)
+        data, next_offset = storage.read_log(step.id, offset, limit)
+        size = max(next_offset, step.log_size)
+        return Response(
+            {
+                "offset": next_offset - len(data),
+                "next_offset": next_offset,
+                "size": size,
+                "data": data.decode("utf-8", errors="replace"),
+                "complete": step.is_finished and next_offset >= step.log_size,
+            }
+        )
+
+
+def _int_param(request, name: str, default: int, low: int, high: int) -> int:
+    from rest_framework.exceptions import ValidationError
+
+    raw = request.query_params.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ValidationError({name: "Must be an integer."}) from None
+    if not low <= value <= high:
+        raise ValidationError({name: f"Must be between {low} and {high}."})
+    return value
+
+
+class StepMetrics(APIView):
+    """Metrics of a step run; a step's own run token may add to them."""
+
+    allow_run_token = True
+
+    @extend_schema(responses=serializers.MetricSerializer(many=True))
+    def get(self, request, step_id: str):
+        step = _step_for(request, step_id)
+        metrics = Metric.objects.filter(step_run=step)[:10000]
+        return Response(serializers.MetricSerializer(metrics, many=True).data)
+
+    @extend_schema(request=serializers.MetricSerializer, responses={201: serializers.MetricSerializer})
+    def post(self, request, step_id: str):
+        step = _step_for(request, step_id)
+        auth = request.auth
+        if isinstance(auth, RunCredential) and auth.step_run_id != step.id:
+            raise PermissionDenied("A run token may only log metrics to its own step run.")
+        body = serializers.MetricSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        metric = body.save(step_run=step)
+        return Response(serializers.MetricSerializer(metric).data, status=status.HTTP_201_CREATED)

@@ -1,0 +1,95 @@
+"""Plotly figures as plain data: the pipeline graph, laid out left to right.
+
+Pure functions over the graph spec and step statuses; unit-tested; drawn in the
+page by one small script.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from studio.sdk.spec import GraphSpec, layers
+
+STATUS_COLOURS = {
+    "NotStarted": "#c8c6c4",
+    "Queued": "#8a8886",
+    "Preparing": "#0078d4",
+    "Running": "#0078d4",
+    "Finalizing": "#0078d4",
+    "CancelRequested": "#ca5010",
+    "Completed": "#107c10",
+    "Failed": "#d13438",
+    "Canceled": "#605e5c",
+}
+
+
+def graph_layout(spec: GraphSpec) -> dict[str, tuple[float, float]]:
+    """(x, y) per node id: x is the layer, y spreads the steps of a layer around 0."""
+    depth = layers(spec)
+    by_layer: dict[int, list[str]] = {}
+    for step in spec.steps:
+        by_layer.setdefault(depth[step.node_id], []).append(step.node_id)
+    positions = {}
+    for x, nodes in by_layer.items():
+        count = len(nodes)
+        for i, node in enumerate(nodes):
+            positions[node] = (float(x), (count - 1) / 2.0 - i)
+    return positions
+
+
+def pipeline_figure(spec: GraphSpec, statuses: Mapping[str, str], step_ids: Mapping[str, str]) -> dict:
+    """A plotly figure of the pipeline: edges, then one marker per step coloured by status."""
+    positions = graph_layout(spec)
+    edge_x: list[float | None] = []
+    edge_y: list[float | None] = []
+    for step in spec.steps:
+        x1, y1 = positions[step.node_id]
+        for up in sorted(step.upstream()):
+            if up in positions:
+                x0, y0 = positions[up]
+                edge_x += [x0, x1, None]
+                edge_y += [y0, y1, None]
+    nodes = [s for s in spec.steps]
+    status_of = [statuses.get(s.node_id, "NotStarted") for s in nodes]
+    width = max((p[0] for p in positions.values()), default=0)
+    height = max((abs(p[1]) for p in positions.values()), default=0)
+    return {
+        "data": [
+            {
+                "type": "scatter",
+                "mode": "lines",
+                "x": edge_x,
+                "y": edge_y,
+                "line": {"color": "#a19f9d", "width": 2},
+                "hoverinfo": "skip",
+                "showlegend": False,
+            },
+            {
+                "type": "scatter",
+                "mode": "markers+text",
+                "x": [positions[s.node_id][0] for s in nodes],
+                "y": [positions[s.node_id][1] for s in nodes],
+                "text": [s.name for s in nodes],
+                "textposition": "bottom center",
+                "customdata": [step_ids.get(s.node_id, "") for s in nodes],
+                "hovertext": [f"{s.name}: {st}" for s, st in zip(nodes, status_of)],
+                "hoverinfo": "text",
+                "marker": {
+                    "size": 26,
+                    "symbol": "square",
+                    "color": [STATUS_COLOURS.get(st, "#c8c6c4") for st in status_of],
+                    "line": {"color": "#323130", "width": 1},
+                },
+                "showlegend": False,
+            },
+        ],
+        "layout": {
+            "margin": {"l": 20, "r": 20, "t": 20, "b": 20},
+            "height": int(min(700, max(220, 90 * (2 * height + 1) + 60))),
+            "xaxis": {"visible": False, "range": [-0.5, width + 0.5]},
+            "yaxis": {"visible": False, "range": [-height - 0.8, height + 0.6]},
+            "dragmode": "pan",
+            "plot_bgcolor": "#faf9f8",
+            "paper_bgcolor": "#ffffff",
+        },
+    }

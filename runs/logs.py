@@ -1,0 +1,75 @@
+"""A step log writer with a size cap that keeps the head and the tail.
+
+Plain Python. Memory stays flat however much a script prints: bytes go straight
+to files, the head up to half the cap, the tail into two rotating segments.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+
+class CappedLogWriter:
+    def __init__(self, path: Path, cap: int):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.head_cap = cap // 2
+        self.segment_cap = max(1, (cap - self.head_cap) // 2)
+        self.head = open(self.path, "ab", buffering=0)
+        self.head_size = self.head.tell()
+        self.total = self.head_size
+        self.segments: list[Path] = []
+        self.segment = None
+        self.segment_size = 0
+
+    def write(self, data: bytes) -> None:
+        self.total += len(data)
+        room = self.head_cap - self.head_size
+        if room > 0:
+            self.head.write(data[:room])
+            self.head_size += min(room, len(data))
+            data = data[room:]
+        while data:
+            if self.segment is None or self.segment_size >= self.segment_cap:
+                self._rotate()
+            take = data[: self.segment_cap - self.segment_size]
+            self.segment.write(take)
+            self.segment_size += len(take)
+            data = data[len(take) :]
+
+    def _rotate(self) -> None:
+        if self.segment is not None:
+            self.segment.close()
+        if len(self.segments) == 2:
+            os.unlink(self.segments.pop(0))
+        path = self.path.with_name(f"{self.path.name}.tail{len(self.segments)}-{self.total}")
+        self.segments.append(path)
+        self.segment = open(path, "wb", buffering=0)
+        self.segment_size = 0
+
+    def close(self) -> int:
+        """Join head, a truncation marker and the tail; return the final size."""
+        if self.segment is not None:
+            self.segment.close()
+            tail_cap = self.segment_cap * 2
+            kept = sum(p.stat().st_size for p in self.segments)
+            skip = max(0, kept - tail_cap)
+            omitted = self.total - self.head_size - (kept - skip)
+            self.head.write(f"\n[... log truncated: {omitted} bytes omitted ...]\n".encode())
+            for segment in self.segments:
+                with open(segment, "rb") as fh:
+                    size = os.fstat(fh.fileno()).st_size
+                    if skip >= size:
+                        skip -= size
+                    else:
+                        fh.seek(skip)
+                        skip = 0
+                        while chunk := fh.read(1024 * 1024):
+                            self.head.write(chunk)
+                os.unlink(segment)
+            self.segments = []
+            self.segment = None
+        size = self.head.tell()
+        self.head.close()
+        return size

@@ -1,0 +1,29 @@
+from __future__ import annotations
+
+import os
+import sys
+
+from django.conf import settings
+from django.core.management.base import BaseCommand
+
+from runs.services import ensure_compute_target
+from runs.worker import wanted_queues
+
+
+class Command(BaseCommand):
+    help = "Start a Celery worker serving the compute targets in STUDIO_WORKER_TARGETS (default: all)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--concurrency", type=int, default=int(os.environ.get("STUDIO_WORKER_CONCURRENCY", "4")))
+        parser.add_argument("--hostname", default=os.environ.get("STUDIO_WORKER_NAME", "worker@%h"))
+        parser.add_argument("--loglevel", default=os.environ.get("LOG_LEVEL", "WARNING"))
+
+    def handle(self, concurrency: int, hostname: str, loglevel: str, **options):
+        ensure_compute_target(settings.STUDIO_DEFAULT_COMPUTE)
+        queues = sorted(wanted_queues()) or ["studio"]
+        argv = [
+            sys.executable, "-m", "celery", "-A", "studio.celery", "worker",
+            "-l", loglevel, "-c", str(concurrency), "-n", hostname, "-Q", ",".join(queues),
+            "--without-gossip", "--without-mingle",
+        ]
+        os.execv(sys.executable, argv)

@@ -1,0 +1,134 @@
+"""Experiments, pipeline runs, step runs and their metrics."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+from runs.readiness import TERMINAL, Status
+
+STATUS_CHOICES = [(s.value, s.value) for s in Status]
+
+
+def new_run_id() -> str:
+    return str(uuid.uuid4())
+
+
+class Experiment(models.Model):
+    name = models.CharField(max_length=255, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Run(models.Model):
+    """A pipeline run (azureml's PipelineRun)."""
+
+    id = models.CharField(max_length=36, primary_key=True, default=new_run_id, editable=False)
+    experiment = models.ForeignKey(Experiment, on_delete=models.CASCADE, related_name="runs")
+    graph = models.ForeignKey("pipelines.PipelineGraph", on_delete=models.PROTECT, related_name="runs")
+    number = models.PositiveIntegerField(default=0)
+    description = models.CharField(max_length=1000, blank=True, default="")
+    status = models.CharField(max_length=20, choices=STATUS_CHOICES, default=Status.NOT_STARTED)
+    parameters = models.JSONField(default=dict)
+    tags = models.JSONField(default=dict)
+    properties = models.JSONField(default=dict)
+    continue_on_step_failure = models.BooleanField(default=False)
+    regenerate_outputs = models.BooleanField(default=False)
+    cancel_requested = models.BooleanField(default=False)
+    run_source = models.CharField(max_length=32, default="SDK")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="runs"
+    )
+    created_by_token = models.ForeignKey(
+        "studio.ApiToken", null=True, blank=True, on_delete=models.SET_NULL, related_name="runs"
+    )
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    error = models.TextField(blank=True, default="")
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["experiment", "-created_at"], name="run_experiment_created")]
+
+    def __str__(self) -> str:
+        return self.id
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in TERMINAL
+
+    @property
+    def duration(self):
+        if self.started_at is None:
+            return None
+        return (self.ended_at or timezone.now()) - self.started_at
+
+    @property
+    def submitted_by(self) -> str:
+        if self.created_by_token_id:
+            return f"{self.created_by.username if self.created_by else '?'} (token {self.created_by_token.name})"
+        return self.created_by.username if self.created_by else ""
+
+
+class StepRun(models.Model):
+    """One step of a pipeline run (azureml's StepRun), with its current attempt."""
+
+    id = models.CharField(max_length=36, primary_key=True, default=new_run_id, editable=False)
+    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="steps")
+    node_id = models.CharField(max_length=64)
+    name = models.CharField(max_length=255)
+    position = models.PositiveIntegerField(default=0)
+    compute_target = models.CharField(max_length=64)
+    status = models.CharField(max_length=20, choices=STATUS_CHOICES, default=Status.NOT_STARTED)
+    attempt = models.PositiveIntegerField(default=0)
+    worker = models.CharField(max_length=255, blank=True, default="")
+    pid = models.IntegerField(null=True, blank=True)
+    exit_code = models.IntegerField(null=True, blank=True)
+    error = models.TextField(blank=True, default="")
+    outputs = models.JSONField(default=dict)
+    queued_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    log_size = models.BigIntegerField(default=0)
+
+    class Meta:
+        ordering = ["run", "position"]
+        constraints = [models.UniqueConstraint(fields=["run", "node_id"], name="steprun_unique_node")]
+        indexes = [models.Index(fields=["status", "heartbeat_at"], name="steprun_status_heartbeat")]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.id})"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in TERMINAL
+
+    @property
+    def duration(self):
+        if self.started_at is None:
+            return None
+        return (self.ended_at or timezone.now()) - self.started_at
+
+
+class Metric(models.Model):
+    """A value logged by ``run.log`` in a step; the same name again makes a series."""
+
+    step_run = models.ForeignKey(StepRun, on_delete=models.CASCADE, related_name="metrics")
+    name = models.CharField(max_length=255)
+    value = models.JSONField()
+    description = models.CharField(max_length=1000, blank=True, default="")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [models.Index(fields=["step_run", "name"], name="metric_step_name")]

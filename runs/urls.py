@@ -1,0 +1,13 @@
+from django.urls import path
+
+from runs import views
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("experiments/", views.experiments, name="experiments"),
+    path("experiments/<str:name>/", views.experiment_runs, name="experiment-runs"),
+    path("runs/<str:run_id>/", views.run_detail, name="run-detail"),
+    path("runs/<str:run_id>/cancel/", views.run_cancel, name="run-cancel"),
+    path("steps/<str:step_id>/log/", views.step_log_tail, name="step-log-tail"),
+    path("steps/<str:step_id>/log/download/", views.step_log_download, name="step-log-download"),
+]

@@ -1,0 +1,132 @@
+"""Pages: experiments, an experiment's runs, a run with its live graph and step logs."""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.db.models import Count, Max
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET, require_POST
+from django_htmx.http import HttpResponseStopPolling
+
+from runs import services
+from runs.charts import pipeline_figure
+from runs.models import Experiment, Run, StepRun
+from runs.readiness import Status
+from studio import storage
+
+LOG_WINDOW = 64 * 1024
+
+
+@require_GET
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    return redirect("experiments")
+
+
+@require_GET
+@login_required
+def experiments(request: HttpRequest) -> HttpResponse:
+    rows = Experiment.objects.annotate(run_count=Count("runs"), last_run=Max("runs__created_at")).order_by(
+        "-last_run", "name"
+    )
+    return render(request, "runs/experiments.html", {"experiments": rows})
+
+
+@require_GET
+@login_required
+def experiment_runs(request: HttpRequest, name: str) -> HttpResponse:
+    experiment = get_object_or_404(Experiment, name=name)
+    runs = Run.objects.filter(experiment=experiment).select_related("created_by", "created_by_token")
+    page = Paginator(runs, 25).get_page(request.GET.get("page"))
+    return render(request, "runs/experiment_runs.html", {"experiment": experiment, "page": page})
+
+
+def _run_context(run: Run, selected_id: str | None) -> dict:
+    steps = list(run.steps.all())
+    spec = run.graph.graph()
+    figure = pipeline_figure(
+        spec, {s.node_id: s.status for s in steps}, {s.node_id: s.id for s in steps}
+    )
+    selected = next((s for s in steps if s.id == selected_id), None)
+    if selected is None and steps:
+        selected = next(
+            (s for s in steps if s.status in (Status.RUNNING, Status.FAILED)),
+            next((s for s in steps if s.started_at), steps[0]),
+        )
+    return {"run": run, "steps": steps, "figure": figure, "selected": selected}
+
+
+@require_GET
+@login_required
+def run_detail(request: HttpRequest, run_id: str) -> HttpResponse:
+    run = get_object_or_404(Run.objects.select_related("experiment", "graph", "created_by"), id=run_id)
+    context = _run_context(run, request.GET.get("step"))
+    if request.htmx and request.GET.get("partial") == "status":
+        response = render(request, "runs/run_detail.html#run-status", context)
+        return _stop_when_finished(run, response)
+    selected = context["selected"]
+    if selected is not None:
+        data, next_offset = storage.read_log(selected.id, offset=-LOG_WINDOW, limit=LOG_WINDOW)
+        context.update(
+            log_text=data.decode("utf-8", errors="replace"),
+            log_offset=next_offset,
+            log_truncated=next_offset > len(data),
+            log_live=not selected.is_finished,
+        )
+    return render(request, "runs/run_detail.html", context)
+
+
+def _stop_when_finished(run: Run, response: HttpResponse) -> HttpResponse:
+    if run.is_finished:
+        stop = HttpResponseStopPolling(response.content)
+        stop["Content-Type"] = response["Content-Type"]
+        return stop
+    return response
+
+
+@require_GET
+@login_required
+def step_log_tail(request: HttpRequest, step_id: str) -> HttpResponse:
+    """The log bytes after ``offset``, followed by the poller for the next ones while the step runs."""
+    step = get_object_or_404(StepRun, id=step_id)
+    try:
+        offset = max(0, int(request.GET.get("offset", "0")))
+    except ValueError:
+        offset = 0
+    finished = step.is_finished  # read before the log, so the last bytes are never missed
+    data, next_offset = storage.read_log(step.id, offset=offset, limit=LOG_WINDOW)
+    more = not finished or len(data) == LOG_WINDOW
+    context = {
+        "step": step,
+        "log_text": data.decode("utf-8", errors="replace"),
+        "log_offset": next_offset,
+        "log_live": more,
+    }
+    response = render(request, "runs/run_detail.html#log-chunk", context)
+    if not more:
+        stop = HttpResponseStopPolling(response.content)
+        stop["Content-Type"] = response["Content-Type"]
+        return stop
+    return response
+
+
+@require_GET
+@login_required
+def step_log_download(request: HttpRequest, step_id: str) -> FileResponse:
+    step = get_object_or_404(StepRun, id=step_id)
+    path = storage.step_log_path(step.id)
+    if not path.exists():
+        raise Http404("This step has no log yet.")
+    response = FileResponse(open(path, "rb"), as_attachment=True, filename=f"{step.name}-std_log.txt")
+    response["Content-Type"] = "text/plain; charset=utf-8"
+    return response
+
+
+@require_POST
+@login_required
+def run_cancel(request: HttpRequest, run_id: str) -> HttpResponse:
+    run = get_object_or_404(Run, id=run_id)
+    services.cancel_run(run)
+    return redirect("run-detail", run_id=run.id)

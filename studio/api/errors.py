@@ -1,0 +1,51 @@
+"""JSON errors for the API: one shape, a message that names the problem, never a traceback."""
+
+from __future__ import annotations
+
+import logging
+
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+log = logging.getLogger("studio.api")
+
+
+def exception_handler(exc, context):
+    from runs.services import SubmissionError
+
+    if isinstance(exc, SubmissionError):
+        return Response(
+            {"error": {"code": "invalid", "message": exc.message, "field": exc.field}},
+            status=status.HTTP_400_BAD_REQUEST,
+        )
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None
+    if isinstance(exc, exceptions.ValidationError):
+        detail = response.data
+        field, message = _first_error(detail)
+        response.data = {"error": {"code": "invalid", "message": message, "field": field, "details": detail}}
+    else:
+        if isinstance(exc, Http404):
+            message = "Not found."
+        elif isinstance(exc, PermissionDenied):
+            message = "You do not have permission to perform this action."
+        else:
+            message = str(getattr(exc, "detail", exc))
+        code = getattr(exc, "default_code", "error")
+        response.data = {"error": {"code": code, "message": message}}
+    return response
+
+
+def _first_error(detail, prefix: str = "") -> tuple[str, str]:
+    if isinstance(detail, dict):
+        for key, value in detail.items():
+            name = key if key != "non_field_errors" else prefix.rstrip(".")
+            field, message = _first_error(value, f"{prefix}{name}.")
+            return field or f"{prefix}{name}", message
+    if isinstance(detail, list) and detail:
+        return _first_error(detail[0], prefix)
+    return prefix.rstrip("."), f"{prefix.rstrip('.')}: {detail}" if prefix else str(detail)

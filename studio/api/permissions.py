@@ -1,0 +1,22 @@
+from __future__ import annotations
+
+from rest_framework import permissions
+
+from studio.auth import RunCredential
+from studio.models import ApiToken
+
+
+class TokenScope(permissions.BasePermission):
+    """Read tokens may only read; run tokens only reach views that allow them."""
+
+    message = "This token's scope does not allow this request."
+
+    def has_permission(self, request, view) -> bool:
+        if not (request.user and request.user.is_authenticated):
+            return False
+        auth = request.auth
+        if isinstance(auth, RunCredential):
+            return getattr(view, "allow_run_token", False)
+        if isinstance(auth, ApiToken) and auth.scope == "read":
+            return request.method in permissions.SAFE_METHODS
+        return True

@@ -1,0 +1,58 @@
+"""API authentication: user tokens (``st_...``) and the per-attempt run tokens steps receive."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.core import signing
+from django.utils import timezone
+from rest_framework import authentication, exceptions
+
+from studio.models import ApiToken
+
+
+@dataclass(frozen=True)
+class RunCredential:
+    """What a step script may do: act on its own step run (and read its pipeline run)."""
+
+    step_run_id: str
+    attempt: int
+    scope: str = "run"
+
+
+class BearerTokenAuthentication(authentication.BaseAuthentication):
+    keyword = "Bearer"
+
+    def authenticate(self, request):
+        header = authentication.get_authorization_header(request).split()
+        if not header or header[0].lower() != self.keyword.lower().encode():
+            return None
+        if len(header) != 2:
+            raise exceptions.AuthenticationFailed("Invalid Authorization header: expected 'Bearer <token>'.")
+        try:
+            raw = header[1].decode()
+        except UnicodeError:
+            raise exceptions.AuthenticationFailed("Invalid token.") from None
+        if raw.startswith("run."):
+            return self._run_token(raw)
+        token = ApiToken.resolve(raw)
+        if token is None or not token.user.is_active:
+            raise exceptions.AuthenticationFailed("Invalid, expired or revoked token.")
+        ApiToken.objects.filter(pk=token.pk).update(last_used_at=timezone.now())
+        return token.user, token
+
+    def _run_token(self, raw: str):
+        from runs.models import StepRun
+        from runs.services import RUN_TOKEN_SALT
+
+        try:
+            data = signing.loads(raw[4:], salt=RUN_TOKEN_SALT)
+        except signing.BadSignature:
+            raise exceptions.AuthenticationFailed("Invalid run token.") from None
+        step = StepRun.objects.select_related("run__created_by").filter(id=data.get("s")).first()
+        if step is None or step.run.created_by is None:
+            raise exceptions.AuthenticationFailed("Invalid run token.")
+        return step.run.created_by, RunCredential(step_run_id=step.id, attempt=data.get("a", 0))
+
+    def authenticate_header(self, request):
+        return self.keyword

@@ -1,0 +1,68 @@
+"""The Celery app. The broker is a doorbell: every state change lives in the database."""
+
+from __future__ import annotations
+
+import os
+
+from celery import Celery, signals
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "studio.settings")
+
+from django.conf import settings  # noqa: E402
+
+from studio.broker import register as register_transport  # noqa: E402
+
+register_transport()
+_embedded = settings.CELERY_BROKER_URL.startswith("filesystem://")
+
+app = Celery("studio")
+app.conf.update(
+    broker_url="studiofs://" if _embedded else settings.CELERY_BROKER_URL,
+    task_serializer="json",
+    accept_content=["json"],
+    task_ignore_result=True,
+    result_backend=None,
+    worker_prefetch_multiplier=1,
+    task_acks_late=False,
+    worker_hijack_root_logger=False,
+    broker_connection_retry_on_startup=True,
+    task_default_queue="studio",
+    worker_send_task_events=False,
+    task_send_sent_event=False,
+    broker_transport_options={"visibility_timeout": 24 * 3600},
+)
+
+if _embedded:
+    folders = {
+        "data_folder_in": settings.BROKER_DIR / "queue",
+        "data_folder_out": settings.BROKER_DIR / "queue",
+        "control_folder": settings.BROKER_DIR / "control",
+        "processed_folder": settings.BROKER_DIR / "processed",
+    }
+    for folder in folders.values():
+        folder.mkdir(parents=True, exist_ok=True)
+    app.conf.broker_transport_options = {
+        **{key: str(value) for key, value in folders.items()},
+        "polling_interval": settings.CELERY_BROKER_POLLING_INTERVAL,
+        "store_processed": False,
+    }
+
+app.autodiscover_tasks(["runs"])
+
+_heartbeat = {}
+
+
+@signals.worker_ready.connect
+def _start_heartbeat(sender=None, **kwargs):
+    from runs.worker import start_heartbeat
+
+    queues = {q.name for q in sender.task_consumer.queues} if sender.task_consumer else set()
+    _heartbeat["thread"] = start_heartbeat(app, sender.hostname, queues)
+
+
+@signals.worker_shutdown.connect
+def _stop_heartbeat(**kwargs):
+    thread = _heartbeat.get("thread")
+    if thread is not None:
+        thread.stop.set()
+        thread.join(timeout=5)

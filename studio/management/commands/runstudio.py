@@ -1,0 +1,101 @@
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand
+
+from runs.services import ensure_compute_target
+from studio.storage import default_datastore
+
+
+class Command(BaseCommand):
+    help = "Start the web server, a Celery worker and the scheduler together; Ctrl-C stops them all."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
+        parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
+
+    def handle(self, port: int, host: str, **options):
+        url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
+        password = self._ensure_admin()
+        default_datastore()
+        ensure_compute_target(settings.STUDIO_DEFAULT_COMPUTE)
+
+        env = {**os.environ, "STUDIO_PUBLIC_URL": os.environ.get("STUDIO_PUBLIC_URL", url)}
+        python = sys.executable
+        manage = str(settings.BASE_DIR / "manage.py")
+        commands = {
+            "web": [python, "-m", "gunicorn", "studio.wsgi", "-b", f"{host}:{port}", "-k", "gthread",
+                    "--workers", os.environ.get("WEB_CONCURRENCY", "2"), "--threads", "8",
+                    "--timeout", "120", "--graceful-timeout", "5", "--log-level", "warning"],
+            "worker": [python, manage, "worker"],
+            "scheduler": [python, manage, "scheduler"],
+        }
+        children = {
+            name: subprocess.Popen(argv, env=env, cwd=settings.BASE_DIR, start_new_session=True)
+            for name, argv in commands.items()
+        }
+
+        self.stdout.write(f"\nStudio is running at {url}/")
+        if password:
+            self.stdout.write(f"Log in as admin with the password: {password}\n(shown only now; set STUDIO_ADMIN_PASSWORD to choose it)")
+        else:
+            self.stdout.write("Log in as admin (password from STUDIO_ADMIN_PASSWORD, or the one printed on first start).")
+        self.stdout.write(f"API token for the SDK: {python} manage.py createtoken mytoken")
+        self.stdout.write("Press Ctrl-C to stop web, worker and scheduler.\n")
+
+        stopping = []
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, lambda *_: stopping.append(True))
+        exit_code = 0
+        while not stopping:
+            for name, child in children.items():
+                if child.poll() is not None:
+                    self.stderr.write(f"{name} exited with code {child.returncode}; stopping the others.")
+                    exit_code = 1
+                    stopping.append(True)
+                    break
+            time.sleep(0.3)
+        _stop_all(children.values())
+        self.stdout.write("Studio stopped.")
+        if exit_code:
+            sys.exit(exit_code)
+
+    def _ensure_admin(self) -> str | None:
+        User = get_user_model()
+        if User.objects.filter(username="admin").exists():
+            return None
+        chosen = os.environ.get("STUDIO_ADMIN_PASSWORD")
+        password = chosen or secrets.token_urlsafe(12)
+        User.objects.create_superuser("admin", "", password)
+        return None if chosen else password
+
+
+def _stop_all(children, grace: float = 10.0) -> None:
+    """SIGTERM each child's process group, then SIGKILL whatever is left after ``grace``."""
+    children = list(children)
+    for child in children:
+        _signal_group(child, signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    for child in children:
+        try:
+            child.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            pass
+    for child in children:
+        _signal_group(child, signal.SIGKILL)
+        child.wait()
+
+
+def _signal_group(child: subprocess.Popen, sig: int) -> None:
+    try:
+        os.killpg(child.pid, sig)
+    except (ProcessLookupError, PermissionError):
+        pass

@@ -1,0 +1,140 @@
+"""Workspace-level models: compute targets and their workers, datastores, snapshots, API tokens."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from datetime import timedelta
+from pathlib import Path
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+NAME_RE = r"^[A-Za-z0-9][A-Za-z0-9_\-]{0,62}$"
+
+
+class ComputeTarget(models.Model):
+    """A named pool of Celery workers: steps on it go to its own queue."""
+
+    name = models.CharField(max_length=64, unique=True)
+    kind = models.CharField(max_length=32, default="AmlCompute")
+    vm_size = models.CharField(max_length=64, blank=True, default="")
+    min_nodes = models.PositiveIntegerField(default=0)
+    max_nodes = models.PositiveIntegerField(default=1)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def queue(self) -> str:
+        return queue_for(self.name)
+
+    def live_workers(self) -> list[WorkerHeartbeat]:
+        return [w for w in WorkerHeartbeat.live() if self.queue in w.queues]
+
+
+def queue_for(target_name: str) -> str:
+    return f"compute.{target_name}"
+
+
+class WorkerHeartbeat(models.Model):
+    """A Celery worker that is alive, and the compute-target queues it consumes."""
+
+    hostname = models.CharField(max_length=255, unique=True)
+    queues = models.JSONField(default=list)
+    pid = models.IntegerField(default=0)
+    started_at = models.DateTimeField(default=timezone.now)
+    last_seen = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["hostname"]
+
+    @classmethod
+    def live(cls) -> list[WorkerHeartbeat]:
+        horizon = timezone.now() - timedelta(seconds=settings.STUDIO_WORKER_LOST_SECONDS)
+        return list(cls.objects.filter(last_seen__gte=horizon))
+
+
+class Datastore(models.Model):
+    """A place where step outputs, logs and snapshots live. ``local`` is a folder."""
+
+    name = models.CharField(max_length=64, unique=True)
+    kind = models.CharField(max_length=16, default="local")
+    root = models.CharField(max_length=1024)
+    is_default = models.BooleanField(default=False)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def root_path(self) -> Path:
+        return Path(self.root)
+
+
+class Snapshot(models.Model):
+    """A content-addressed copy of a step's source directory (a zip on the default datastore)."""
+
+    digest = models.CharField(max_length=64, primary_key=True)
+    size = models.BigIntegerField()
+    files = models.JSONField(default=list)
+    created_at = models.DateTimeField(default=timezone.now)
+
+
+class ApiToken(models.Model):
+    """A bearer token. Only a lookup prefix and a SHA-256 hash of the secret are stored."""
+
+    SCOPES = [("read", "read"), ("submit", "submit"), ("admin", "admin")]
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(max_length=100)
+    prefix = models.CharField(max_length=16, unique=True)
+    secret_hash = models.CharField(max_length=64)
+    scope = models.CharField(max_length=16, choices=SCOPES, default="admin")
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix})"
+
+    @classmethod
+    def issue(cls, user, name: str, scope: str = "admin", expires_at=None) -> tuple[ApiToken, str]:
+        """Create a token and return it with its clear text, which is never stored."""
+        prefix = secrets.token_hex(4)
+        secret = secrets.token_urlsafe(32)
+        token = cls.objects.create(
+            user=user, name=name, prefix=prefix, secret_hash=_hash(secret), scope=scope, expires_at=expires_at
+        )
+        return token, f"st_{prefix}_{secret}"
+
+    @classmethod
+    def resolve(cls, raw: str) -> ApiToken | None:
+        """The live token for a clear-text value, or None (constant-time comparison)."""
+        parts = raw.split("_", 2)
+        if len(parts) != 3 or parts[0] != "st":
+            return None
+        token = cls.objects.select_related("user").filter(prefix=parts[1]).first()
+        if token is None or not hmac.compare_digest(token.secret_hash, _hash(parts[2])):
+            return None
+        now = timezone.now()
+        if token.revoked_at is not None or (token.expires_at and token.expires_at <= now):
+            return None
+        return token
+
+
+def _hash(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()

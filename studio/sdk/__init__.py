@@ -1,0 +1,4 @@
+"""Studio's Python SDK, mirroring Azure ML SDK v1 (``azureml.`` → ``studio.sdk.``).
+
+Pure Python and an HTTP client; it never imports Django.
+"""

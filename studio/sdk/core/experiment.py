@@ -1,0 +1,53 @@
+"""``Experiment``: a named group of runs."""
+
+from __future__ import annotations
+
+import re
+
+from studio.sdk.exceptions import UserErrorException
+
+_NAME = re.compile(r"^[a-zA-Z0-9][\w\-]{0,254}$")
+
+
+class Experiment:
+    def __init__(self, workspace, name: str, _create: bool = True, **kwargs):
+        if not isinstance(name, str) or not _NAME.match(name):
+            raise UserErrorException(
+                f"Experiment name {name!r} is invalid: it must start with a letter or digit and contain "
+                "only letters, digits, '_' and '-', at most 255 characters."
+            )
+        self.workspace = workspace
+        self.name = name
+        if _create:
+            workspace._client.post("experiments/", {"name": name})
+
+    def __repr__(self) -> str:
+        return f"Experiment(Name: {self.name}, Workspace: {self.workspace.name})"
+
+    def submit(self, config, tags: dict | None = None, **kwargs):
+        """Submit a Pipeline; returns its PipelineRun. Unknown keyword arguments are ignored, as in azureml."""
+        from studio.sdk.pipeline.core.pipeline import Pipeline
+
+        if not isinstance(config, Pipeline):
+            raise UserErrorException(f"Cannot submit a {type(config).__name__}: submit a Pipeline.")
+        parameters = kwargs.get("pipeline_parameters", kwargs.get("pipeline_params"))
+        return config._submit(
+            self,
+            pipeline_parameters=parameters,
+            regenerate_outputs=kwargs.get("regenerate_outputs", False),
+            continue_on_step_failure=kwargs.get("continue_on_step_failure", False),
+            tags=tags,
+        )
+
+    def get_runs(self, type=None, tags=None, properties=None, include_children=False):
+        """The experiment's pipeline runs, newest first (a generator, as in azureml)."""
+        from studio.sdk.pipeline.core.run import PipelineRun
+
+        path = f"runs/?experiment={self.name}"
+        while path:
+            page = self.workspace._client.get(path)
+            for data in page["results"]:
+                if tags and any(data["tags"].get(k) != v for k, v in tags.items()):
+                    continue
+                yield PipelineRun(self, data["id"], _data=data)
+            path = page.get("next")

@@ -1,0 +1,74 @@
+"""``studio.sdk.data`` (``azureml.data``): OutputFileDatasetConfig."""
+
+from __future__ import annotations
+
+import re
+
+_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
+
+
+class OutputFileDatasetConfig:
+    """A folder a step writes, on the default datastore at ``dataset/{run-id}/{output-name}``.
+
+    Unlike azureml, an unnamed output gets a deterministic name when the pipeline is
+    built (from its producing step), so it does not defeat step reuse.
+    """
+
+    def __init__(self, name: str | None = None, destination=None, source: str | None = None, partition_format: str | None = None):
+        if name is not None and not _NAME.match(name):
+            raise ValueError(f"[{name}] is not a valid output name: use letters, digits and underscores, not starting with a digit.")
+        self.name = name
+        self.destination = destination
+        self.source = source
+        self.mode = "mount"
+
+    def __repr__(self) -> str:
+        return f"OutputFileDatasetConfig(name={self.name!r}, mode={self.mode!r})"
+
+    def as_mount(self, disable_metadata_cache: bool = False) -> OutputFileDatasetConfig:
+        copy = self._copy()
+        copy.mode = "mount"
+        return copy
+
+    def as_upload(self, overwrite: bool = False, source_globs=None) -> OutputFileDatasetConfig:
+        copy = self._copy()
+        copy.mode = "upload"
+        return copy
+
+    def as_input(self, name: str | None = None) -> InputBinding:
+        """Consume this output in a later step (mounted); ``name`` is the input's port name."""
+        if name is not None and not _NAME.match(name):
+            raise ValueError(f"[{name}] is not a valid input name as it may contain only letters, digits, and underscores.")
+        return InputBinding(self, name, "mount")
+
+    def as_mount_input(self, name: str | None = None) -> InputBinding:
+        return self.as_input(name)
+
+    def _copy(self) -> OutputFileDatasetConfig:
+        copy = OutputFileDatasetConfig.__new__(OutputFileDatasetConfig)
+        copy.__dict__.update(self.__dict__)
+        copy._origin = getattr(self, "_origin", self)
+        return copy
+
+    @property
+    def _identity(self):
+        return getattr(self, "_origin", self)
+
+
+class InputBinding:
+    """An output of one step consumed as an input of another."""
+
+    def __init__(self, source, name: str | None, mode: str):
+        self.source = source
+        self.name = name
+        self.mode = mode
+
+    @property
+    def _identity(self):
+        return self.source._identity
+
+    def __repr__(self) -> str:
+        return f"InputBinding(source={self.source!r}, name={self.name!r})"
+
+
+__all__ = ["InputBinding", "OutputFileDatasetConfig"]

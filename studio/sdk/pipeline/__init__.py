@@ -1,0 +1,1 @@
+"""``studio.sdk.pipeline`` (``azureml.pipeline``)."""

@@ -1,0 +1,8 @@
+"""``studio.sdk.pipeline.core`` (``azureml.pipeline.core``)."""
+
+from studio.sdk.pipeline.core.builder import PipelineData
+from studio.sdk.pipeline.core.graph import PipelineParameter
+from studio.sdk.pipeline.core.pipeline import Pipeline, StepSequence
+from studio.sdk.pipeline.core.run import PipelineRun, PortDataReference, StepRun
+
+__all__ = ["Pipeline", "PipelineData", "PipelineParameter", "PipelineRun", "PortDataReference", "StepRun", "StepSequence"]

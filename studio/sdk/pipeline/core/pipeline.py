@@ -1,0 +1,280 @@
+"""``Pipeline`` and ``StepSequence``: the graph is built, checked and snapshotted at construction."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+from studio.sdk import snapshot
+from studio.sdk.data import InputBinding, OutputFileDatasetConfig
+from studio.sdk.exceptions import UserErrorException
+from studio.sdk.pipeline.core.builder import PipelineData
+from studio.sdk.pipeline.core.graph import PipelineParameter
+from studio.sdk.spec import Arg, GraphSpec, InputSpec, OutputSpec, ParameterSpec, StepSpec, validate_graph
+
+
+class StepSequence:
+    """Steps that run one after another; an item may be a list of steps that run together."""
+
+    def __init__(self, steps=None):
+        self.steps = list(steps or [])
+
+
+def _short(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:8]
+
+
+class Pipeline:
+    def __init__(self, workspace, steps, description: str | None = None, default_datastore=None, default_source_directory: str | None = None, resolve_closure: bool = True, **kwargs):
+        for key in kwargs:
+            if key != "enable_email_notification":
+                raise ValueError(f"parameter {key} is not recognized for Pipeline ")
+        self.workspace = workspace
+        self.description = description
+        self.default_source_directory = default_source_directory
+        ordered, after = _flatten(steps)
+        if resolve_closure:
+            ordered = _closure(ordered)
+        self._steps = ordered
+        self._spec, self._snapshots = _build(ordered, after, description, default_source_directory)
+        errors = validate_graph(self._spec)
+        if errors:
+            raise ValueError(errors[0].message)
+
+    def __repr__(self) -> str:
+        return f"Pipeline(steps={[s.name for s in self._steps]})"
+
+    @property
+    def graph_spec(self) -> GraphSpec:
+        return self._spec
+
+    def validate(self) -> list[str]:
+        return [e.message for e in validate_graph(self._spec)]
+
+    def submit(self, experiment_name: str, pipeline_parameters: dict | None = None, continue_on_step_failure: bool = False, regenerate_outputs: bool = False, parent_run_id=None, credential_passthrough=None, **kwargs):
+        from studio.sdk.core.experiment import Experiment
+
+        return self._submit(
+            Experiment(self.workspace, experiment_name),
+            pipeline_parameters=pipeline_parameters,
+            regenerate_outputs=regenerate_outputs,
+            continue_on_step_failure=continue_on_step_failure,
+            tags=None,
+        )
+
+    def _upload_snapshots(self, client) -> None:
+        digests = list(self._snapshots)
+        missing = client.post("snapshots/missing/", {"digests": digests})["missing"]
+        for digest in missing:
+            client.request("PUT", f"snapshots/{digest}/upload/", data=self._snapshots[digest], headers={"Content-Type": "application/zip"})
+
+    def _submit(self, experiment, pipeline_parameters=None, regenerate_outputs=False, continue_on_step_failure=False, tags=None):
+        from studio.sdk.pipeline.core.run import PipelineRun
+
+        declared = {p.name: p for p in self._spec.parameters}
+        for name in pipeline_parameters or {}:
+            if name not in declared:
+                raise UserErrorException(f"Pipeline parameter with name {name} does not exist")
+        client = experiment.workspace._client
+        self._upload_snapshots(client)
+        for step in self._spec.steps:
+            print(f"Created step {step.name} [{step.node_id}][{step.snapshot[:8]}], (This step will run and generate new outputs)")
+        data = client.post(
+            "runs/",
+            {
+                "experiment_name": experiment.name,
+                "graph": self._spec.to_dict(),
+                "pipeline_parameters": dict(pipeline_parameters or {}),
+                "regenerate_outputs": bool(regenerate_outputs),
+                "continue_on_step_failure": bool(continue_on_step_failure),
+                "tags": {str(k): str(v) for k, v in (tags or {}).items()},
+                "description": self.description,
+            },
+        )
+        print(f"Submitted PipelineRun {data['id']}")
+        print(f"Link to Studio: {data['url']}")
+        return PipelineRun(experiment, data["id"], _data=data)
+
+
+def _flatten(steps) -> tuple[list, dict]:
+    """The steps in order, and the control edges that StepSequence adds (step → steps before it)."""
+    ordered: list = []
+    after: dict = {}
+
+    def add(step):
+        if not any(step is s for s in ordered):
+            ordered.append(step)
+
+    def items_of(item) -> list:
+        if isinstance(item, (list, tuple)):
+            return [s for sub in item for s in items_of(sub)]
+        if isinstance(item, StepSequence):
+            return [s for sub in item.steps for s in items_of(sub)]
+        if isinstance(item, (PipelineData, OutputFileDatasetConfig)):
+            producers = getattr(item._identity, "_producers", [])
+            if not producers:
+                raise ValueError(f"Cannot build graph as step output [{item.name}] does not have a producer")
+            return [producers[0]]
+        if hasattr(item, "script_name"):
+            return [item]
+        raise ValueError(f"Not a pipeline step: {item!r}")
+
+    def walk(item):
+        if isinstance(item, StepSequence):
+            previous: list = []
+            for sub in item.steps:
+                current = items_of(sub)
+                for step in current:
+                    after.setdefault(id(step), []).extend(previous)
+                walk(sub)
+                previous = current
+        elif isinstance(item, (list, tuple)):
+            for sub in item:
+                walk(sub)
+        else:
+            for step in items_of(item):
+                add(step)
+
+    walk(steps if isinstance(steps, (list, tuple, StepSequence)) else [steps])
+    return ordered, after
+
+
+def _closure(steps: list) -> list:
+    """Pull in the producers of every input and the steps named by run_after."""
+    result = list(steps)
+    index = 0
+    while index < len(result):
+        step = result[index]
+        for identity in step._consumed_identities():
+            for producer in getattr(identity, "_producers", [])[:1]:
+                if not any(producer is s for s in result):
+                    result.append(producer)
+        for other in step._run_after:
+            if not any(other is s for s in result):
+                result.append(other)
+        index += 1
+    return result
+
+
+def _build(steps: list, after: dict, description, default_source_directory) -> tuple[GraphSpec, dict[str, bytes]]:
+    node_ids = {}
+    for position, step in enumerate(steps):
+        node_ids[id(step)] = _short(f"{position}\0{step.name}\0{step.script_name}")
+
+    # Who produces each output, and under which name.
+    producer_of: dict = {}
+    output_name: dict = {}
+    for step in steps:
+        for position, identity in enumerate(step._produced()):
+            if id(identity) in producer_of and producer_of[id(identity)] is not step:
+                raise ValueError(
+                    f"Step output {_display_name(identity)} can not be used as an output for step {step.name}, "
+                    f"as it is already an output of step {producer_of[id(identity)].name}."
+                )
+            producer_of[id(identity)] = step
+            output_name[id(identity)] = identity.name or f"output_{_short(node_ids[id(step)] + str(position))}"
+
+    parameters: dict[str, PipelineParameter] = {}
+    snapshots: dict[str, bytes] = {}
+    digests: dict[str, str] = {}
+    specs = []
+    for step in steps:
+        source = step.source_directory or default_source_directory or os.getcwd()
+        script = Path(source) / step.script_name
+        if not script.is_file():
+            raise ValueError(
+                f"Step [{step.name}]: script not found at: {script.resolve()}. Make sure to specify an appropriate "
+                "source_directory on the Step or default_source_directory on the Pipeline."
+            )
+        key = str(Path(source).resolve())
+        if key not in digests:
+            digest, data, _ = snapshot.build(source)
+            digests[key] = digest
+            snapshots[digest] = data
+
+        for parameter in step._used_parameters():
+            known = parameters.get(parameter.name)
+            if known is not None and (known.default_value != parameter.default_value or type(known.default_value) is not type(parameter.default_value)):
+                raise ValueError(
+                    f"Graph already has pipeline parameter with same name {parameter.name} but different default values "
+                    f"{known.default_value}, {parameter.default_value}"
+                )
+            parameters[parameter.name] = parameter
+
+        produced = {id(i) for i in step._produced()}
+        inputs: dict[str, InputSpec] = {}
+
+        def input_port(item) -> str:
+            identity = item._identity
+            producer = producer_of.get(id(identity))
+            if producer is None:
+                raise ValueError(f"Cannot build graph as step output [{_display_name(identity)}] does not have a producer")
+            source_name = output_name[id(identity)]
+            port = (item.name if isinstance(item, InputBinding) else None) or source_name
+            mode = item.mode if isinstance(item, InputBinding) else "mount"
+            existing = inputs.get(port)
+            if existing is not None and (existing.source_step, existing.source_output) != (node_ids[id(producer)], source_name):
+                raise ValueError(f"[{port}] is repeated. Input port names must be unique.")
+            inputs[port] = InputSpec(name=port, source_step=node_ids[id(producer)], source_output=source_name, mode=mode)
+            return port
+
+        for item in step.inputs:
+            if isinstance(item, (InputBinding, PipelineData, OutputFileDatasetConfig)):
+                input_port(item)
+            else:
+                raise ValueError(f"Step [{step.name}]: unsupported input {item!r}")
+
+        outputs = []
+        for identity in step._produced():
+            mode = next((o.mode for o in [*step.outputs, *step.arguments] if getattr(o, "_identity", None) is identity), identity.mode)
+            kind = "PipelineData" if isinstance(identity, PipelineData) else "OutputFileDatasetConfig"
+            outputs.append(OutputSpec(name=output_name[id(identity)], kind=kind, mode=mode))
+
+        listed_inputs = {id(i._identity) for i in step.inputs if hasattr(i, "_identity")}
+
+        def to_arg(value) -> Arg:
+            if isinstance(value, PipelineParameter):
+                return Arg("parameter", value.name)
+            if isinstance(value, InputBinding):
+                return Arg("input", input_port(value))
+            if isinstance(value, (PipelineData, OutputFileDatasetConfig)):
+                identity = value._identity
+                if id(identity) in produced:
+                    return Arg("output", output_name[id(identity)])
+                if id(identity) in listed_inputs or isinstance(value, OutputFileDatasetConfig):
+                    return Arg("input", input_port(value))
+                raise ValueError(f"Input/Output {value.name} appears in arguments list but is not in the input/output lists")
+            if isinstance(value, (str, int, float, bool)):
+                return Arg("literal", str(value))
+            raise ValueError(f"Step [{step.name}]: unsupported argument {value!r} of type {type(value).__name__}")
+
+        arguments = tuple(to_arg(a) for a in step.arguments)
+        params = tuple((str(k), to_arg(v)) for k, v in step.params.items())
+        run_after = [node_ids[id(s)] for s in [*step._run_after, *after.get(id(step), [])] if id(s) in node_ids]
+        specs.append(
+            StepSpec(
+                node_id=node_ids[id(step)],
+                name=step.name,
+                script_name=Path(step.script_name).as_posix(),
+                snapshot=digests[key],
+                compute_target=step.compute_target,
+                arguments=arguments,
+                inputs=tuple(inputs.values()),
+                outputs=tuple(outputs),
+                params=params,
+                allow_reuse=step.allow_reuse,
+                version=step.version,
+                run_after=tuple(dict.fromkeys(run_after)),
+            )
+        )
+    spec = GraphSpec(
+        steps=tuple(specs),
+        parameters=tuple(ParameterSpec(p.name, p.type, p.default_value) for p in parameters.values()),
+        description=description,
+    )
+    return spec, snapshots
+
+
+def _display_name(identity) -> str:
+    return identity.name or "(unnamed output)"

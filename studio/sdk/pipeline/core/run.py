@@ -1,0 +1,214 @@
+"""``PipelineRun`` and ``StepRun``: follow a submitted pipeline and its steps."""
+
+from __future__ import annotations
+
+import sys
+import time
+
+from studio.sdk.exceptions import ActivityFailedException
+from studio.sdk.runstatus import TERMINAL, aether_status
+
+
+class PipelineRun:
+    def __init__(self, experiment, run_id: str, _data: dict | None = None):
+        self.experiment = experiment
+        self.id = run_id
+        self._data = _data
+
+    def __repr__(self) -> str:
+        return f"PipelineRun(Experiment: {self.experiment.name}, Id: {self.id}, Type: azureml.PipelineRun, Status: {self.status})"
+
+    @classmethod
+    def get(cls, workspace, run_id: str) -> PipelineRun:
+        from studio.sdk.core.experiment import Experiment
+
+        data = workspace._client.get(f"runs/{run_id}/")
+        return cls(Experiment(workspace, data["experiment"], _create=False), run_id, _data=data)
+
+    @property
+    def _client(self):
+        return self.experiment.workspace._client
+
+    def _refresh(self) -> dict:
+        self._data = self._client.get(f"runs/{self.id}/")
+        return self._data
+
+    @property
+    def status(self) -> str:
+        """RunHistory status (Completed, Failed, ...)."""
+        return self._refresh()["status"]
+
+    @property
+    def tags(self) -> dict:
+        return dict(self._refresh()["tags"])
+
+    @property
+    def description(self) -> str:
+        return (self._data or self._refresh())["description"]
+
+    def get_status(self) -> str:
+        """Azure's pipeline vocabulary: NotStarted, Running, Failed, Finished, Canceled."""
+        return aether_status(self.status)
+
+    def get_details(self) -> dict:
+        data = self._refresh()
+        return {
+            "runId": data["id"],
+            "status": data["status"],
+            "startTimeUtc": data["started_at"],
+            "endTimeUtc": data["ended_at"],
+            "properties": dict(data["properties"]),
+            "tags": dict(data["tags"]),
+            "parameters": dict(data["parameters"]),
+            "submittedBy": data["submitted_by"],
+            "error": {"error": {"message": data["error"]}} if data["error"] else None,
+        }
+
+    def get_tags(self) -> dict:
+        return self.tags
+
+    def get_steps(self) -> list[StepRun]:
+        """Step runs that have started or finished, in graph order."""
+        data = self._refresh()
+        return [StepRun(self, s["id"], _data=s) for s in data["steps"] if s["started_at"] or s["status"] in TERMINAL]
+
+    def find_step_run(self, name: str) -> list[StepRun]:
+        data = self._refresh()
+        return [StepRun(self, s["id"], _data=s) for s in data["steps"] if s["name"] == name]
+
+    def cancel(self) -> None:
+        self._client.post(f"runs/{self.id}/cancel/")
+
+    def wait_for_completion(self, show_output: bool = True, timeout_seconds: float = sys.maxsize, raise_on_error: bool = True) -> str:
+        """Wait for the run to end, streaming each step's log when ``show_output``; return the status."""
+        deadline = time.monotonic() + timeout_seconds
+        offsets: dict[str, int] = {}
+        announced: set[str] = set()
+        if show_output:
+            print(f"PipelineRunId: {self.id}")
+            print(f"Link to Studio web view: {self._refresh()['url']}")
+        while True:
+            data = self._refresh()
+            if show_output:
+                for step in data["steps"]:
+                    if not step["started_at"]:
+                        continue
+                    if step["id"] not in announced:
+                        announced.add(step["id"])
+                        print(f"StepRunId: {step['id']}")
+                        print("Streaming user_logs/std_log.txt")
+                        print("=" * 30)
+                    offsets[step["id"]] = _stream_log(self._client, step["id"], offsets.get(step["id"], 0))
+            if data["status"] in TERMINAL:
+                break
+            if time.monotonic() > deadline:
+                break
+            time.sleep(1)
+        status = aether_status(data["status"])
+        if show_output:
+            print()
+            print(f"PipelineRun Execution Summary\n{'=' * 30}\nPipelineRun Status: {status}")
+            if data["error"]:
+                print(data["error"])
+        if raise_on_error and data["error"] and data["status"] == "Failed":
+            raise ActivityFailedException(f"Pipeline run {self.id} failed: {data['error']}", details=self.get_details())
+        return status
+
+
+def _stream_log(client, step_id: str, offset: int) -> int:
+    while True:
+        chunk = client.get(f"steps/{step_id}/log/", offset=offset)
+        if chunk["data"]:
+            sys.stdout.write(chunk["data"])
+            sys.stdout.flush()
+        if chunk["next_offset"] == offset:
+            return offset
+        offset = chunk["next_offset"]
+
+
+class StepRun:
+    def __init__(self, pipeline_run: PipelineRun, step_run_id: str, _data: dict | None = None):
+        self.parent = pipeline_run
+        self.experiment = pipeline_run.experiment
+        self.id = step_run_id
+        self._data = _data or {}
+        self.name = self._data.get("name")
+
+    def __repr__(self) -> str:
+        return f"StepRun(Name: {self.name}, Id: {self.id}, Type: azureml.StepRun)"
+
+    @property
+    def _client(self):
+        return self.experiment.workspace._client
+
+    def _refresh(self) -> dict:
+        self._data = self._client.get(f"steps/{self.id}/")
+        self.name = self._data["name"]
+        return self._data
+
+    @property
+    def status(self) -> str:
+        return self._refresh()["status"]
+
+    def get_status(self) -> str:
+        return aether_status(self.status)
+
+    def get_details(self) -> dict:
+        data = self._refresh()
+        return {
+            "runId": data["id"],
+            "status": data["status"],
+            "target": data["compute_target"],
+            "startTimeUtc": data["started_at"],
+            "endTimeUtc": data["ended_at"],
+            "attempt": data["attempt"],
+            "exitCode": data["exit_code"],
+            "outputs": dict(data["outputs"]),
+            "error": {"error": {"message": data["error"]}} if data["error"] else None,
+        }
+
+    def get_job_log(self) -> str:
+        """The whole ``user_logs/std_log.txt``."""
+        parts = []
+        offset = 0
+        while True:
+            chunk = self._client.get(f"steps/{self.id}/log/", offset=offset, limit=4 * 1024 * 1024)
+            parts.append(chunk["data"])
+            if chunk["next_offset"] == offset:
+                return "".join(parts)
+            offset = chunk["next_offset"]
+
+    get_stdout_log = get_job_log
+
+    def get_metrics(self, name: str | None = None) -> dict:
+        from studio.sdk.core.run import Run
+
+        return Run(self.experiment, self.id).get_metrics(name)
+
+    def get_output_data(self, name: str) -> PortDataReference:
+        outputs = self._refresh()["outputs"]
+        if name not in outputs:
+            raise KeyError(f"Step {self.name} has no output {name}; it has {sorted(outputs)}")
+        return PortDataReference(self.experiment.workspace, name, outputs[name])
+
+    def wait_for_completion(self, show_output: bool = False, timeout_seconds: float = sys.maxsize, raise_on_error: bool = True) -> str:
+        deadline = time.monotonic() + timeout_seconds
+        while self.status not in TERMINAL and time.monotonic() < deadline:
+            time.sleep(1)
+        return self.get_status()
+
+
+class PortDataReference:
+    """Where a step output lives: ``path_on_datastore`` on the default datastore."""
+
+    def __init__(self, workspace, name: str, path_on_datastore: str):
+        self.workspace = workspace
+        self.name = name
+        self.path_on_datastore = path_on_datastore
+
+    @property
+    def datastore_name(self) -> str:
+        return self.workspace.get_default_datastore().name
+
+    def __repr__(self) -> str:
+        return f"PortDataReference(name={self.name!r}, path_on_datastore={self.path_on_datastore!r})"

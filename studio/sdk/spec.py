@@ -1,0 +1,412 @@
+"""The pipeline graph spec, shared by the SDK and the server.
+
+A pipeline travels from the SDK to the server as plain JSON. Both sides parse it
+with :meth:`GraphSpec.from_dict` and check it with :func:`validate_graph`, so a
+client that skips the SDK gets the same errors as one that uses it. Plain Python:
+no Django, no I/O.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+PORT_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+EXPERIMENT_NAME = re.compile(r"^[a-zA-Z0-9][\w\-]{0,254}$")
+NODE_ID = re.compile(r"^[A-Za-z0-9_\-]{1,64}$")
+DIGEST = re.compile(r"^[0-9a-f]{64}$")
+PARAMETER_TYPES = ("int", "float", "bool", "str")
+ARG_KINDS = ("literal", "parameter", "input", "output")
+OUTPUT_KINDS = ("OutputFileDatasetConfig", "PipelineData")
+OUTPUT_MODES = ("mount", "upload")
+INPUT_MODES = ("mount", "download", "direct")
+
+
+class SpecError(ValueError):
+    """A graph that cannot be accepted; ``field`` names the offending part."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
+@dataclass(frozen=True)
+class ParameterSpec:
+    name: str
+    type: str
+    default: Any
+
+
+@dataclass(frozen=True)
+class Arg:
+    kind: str
+    value: str
+
+    def to_dict(self) -> dict:
+        return {"kind": self.kind, "value": self.value}
+
+
+@dataclass(frozen=True)
+class InputSpec:
+    name: str
+    source_step: str
+    source_output: str
+    mode: str = "mount"
+
+
+@dataclass(frozen=True)
+class OutputSpec:
+    name: str
+    kind: str = "OutputFileDatasetConfig"
+    mode: str = "mount"
+
+
+@dataclass(frozen=True)
+class StepSpec:
+    node_id: str
+    name: str
+    script_name: str
+    snapshot: str
+    compute_target: str | None = None
+    arguments: tuple[Arg, ...] = ()
+    inputs: tuple[InputSpec, ...] = ()
+    outputs: tuple[OutputSpec, ...] = ()
+    params: tuple[tuple[str, Arg], ...] = ()
+    allow_reuse: bool = True
+    version: str | None = None
+    run_after: tuple[str, ...] = ()
+
+    def upstream(self) -> set[str]:
+        return {i.source_step for i in self.inputs} | set(self.run_after)
+
+
+@dataclass(frozen=True)
+class GraphSpec:
+    steps: tuple[StepSpec, ...]
+    parameters: tuple[ParameterSpec, ...] = ()
+    description: str | None = None
+
+    def step(self, node_id: str) -> StepSpec:
+        return {s.node_id: s for s in self.steps}[node_id]
+
+    def parameter(self, name: str) -> ParameterSpec | None:
+        return next((p for p in self.parameters if p.name == name), None)
+
+    def upstream(self) -> dict[str, set[str]]:
+        return {s.node_id: s.upstream() for s in self.steps}
+
+    def to_dict(self) -> dict:
+        return {
+            "description": self.description,
+            "parameters": [
+                {"name": p.name, "type": p.type, "default": p.default} for p in self.parameters
+            ],
+            "steps": [
+                {
+                    "node_id": s.node_id,
+                    "name": s.name,
+                    "script_name": s.script_name,
+                    "snapshot": s.snapshot,
+                    "compute_target": s.compute_target,
+                    "arguments": [a.to_dict() for a in s.arguments],
+                    "inputs": [
+                        {
+                            "name": i.name,
+                            "source_step": i.source_step,
+                            "source_output": i.source_output,
+                            "mode": i.mode,
+                        }
+                        for i in s.inputs
+                    ],
+                    "outputs": [
+                        {"name": o.name, "kind": o.kind, "mode": o.mode} for o in s.outputs
+                    ],
+                    "params": {name: a.to_dict() for name, a in s.params},
+                    "allow_reuse": s.allow_reuse,
+                    "version": s.version,
+                    "run_after": list(s.run_after),
+                }
+                for s in self.steps
+            ],
+        }
+
+    @classmethod
+    def from_dict(cls, data: Any) -> GraphSpec:
+        """Parse untrusted JSON into a spec, raising SpecError naming the field."""
+        _expect(data, Mapping, "graph", "an object")
+        description = data.get("description")
+        if description is not None:
+            _expect(description, str, "graph.description", "a string")
+        params_raw = data.get("parameters", [])
+        _expect(params_raw, list, "graph.parameters", "a list")
+        parameters = tuple(
+            _parse_parameter(p, f"graph.parameters[{i}]") for i, p in enumerate(params_raw)
+        )
+        steps_raw = data.get("steps")
+        _expect(steps_raw, list, "graph.steps", "a list")
+        if not steps_raw:
+            raise SpecError("graph.steps", "A pipeline needs at least one step.")
+        if len(steps_raw) > 2000:
+            raise SpecError("graph.steps", "A pipeline may have at most 2000 steps.")
+        steps = tuple(_parse_step(s, f"graph.steps[{i}]") for i, s in enumerate(steps_raw))
+        return cls(steps=steps, parameters=parameters, description=description)
+
+
+def _expect(value: Any, kind: type | tuple, where: str, what: str) -> None:
+    if not isinstance(value, kind) or (kind is not bool and isinstance(value, bool) and kind in (int, float)):
+        raise SpecError(where, f"{where} must be {what}.")
+
+
+def _str(data: Mapping, key: str, where: str, required: bool = True, limit: int = 1000) -> str | None:
+    value = data.get(key)
+    if value is None:
+        if required:
+            raise SpecError(f"{where}.{key}", f"{where}.{key} is required.")
+        return None
+    _expect(value, str, f"{where}.{key}", "a string")
+    if len(value) > limit:
+        raise SpecError(f"{where}.{key}", f"{where}.{key} is longer than {limit} characters.")
+    if "\x00" in value:
+        raise SpecError(f"{where}.{key}", f"{where}.{key} contains a NUL character.")
+    return value
+
+
+def _parse_parameter(data: Any, where: str) -> ParameterSpec:
+    _expect(data, Mapping, where, "an object")
+    name = _str(data, "name", where, limit=255)
+    if not PORT_NAME.match(name):
+        raise SpecError(f"{where}.name", f"Pipeline parameter name [{name}] may contain only letters, digits and underscores.")
+    ptype = _str(data, "type", where)
+    if ptype not in PARAMETER_TYPES:
+        raise SpecError(f"{where}.type", f"Pipeline parameter {name} has unsupported type {ptype!r}.")
+    default = data.get("default")
+    if not default_matches(ptype, default):
+        raise SpecError(f"{where}.default", f"Default value of pipeline parameter {name} is not of type {ptype}.")
+    return ParameterSpec(name=name, type=ptype, default=default)
+
+
+def default_matches(ptype: str, value: Any) -> bool:
+    if ptype == "bool":
+        return isinstance(value, bool)
+    if ptype == "int":
+        return isinstance(value, int) and not isinstance(value, bool)
+    if ptype == "float":
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    return isinstance(value, str)
+
+
+def _parse_arg(data: Any, where: str) -> Arg:
+    _expect(data, Mapping, where, "an object")
+    kind = _str(data, "kind", where)
+    if kind not in ARG_KINDS:
+        raise SpecError(f"{where}.kind", f"{where}.kind must be one of {', '.join(ARG_KINDS)}.")
+    value = _str(data, "value", where, limit=100_000)
+    return Arg(kind=kind, value=value)
+
+
+def _parse_step(data: Any, where: str) -> StepSpec:
+    _expect(data, Mapping, where, "an object")
+    node_id = _str(data, "node_id", where, limit=64)
+    if not NODE_ID.match(node_id):
+        raise SpecError(f"{where}.node_id", f"{where}.node_id may contain only letters, digits, - and _.")
+    name = _str(data, "name", where, limit=255)
+    script_name = _str(data, "script_name", where, limit=1000)
+    snapshot = _str(data, "snapshot", where, limit=64)
+    if not DIGEST.match(snapshot):
+        raise SpecError(f"{where}.snapshot", f"{where}.snapshot must be a sha256 hex digest.")
+    compute_target = _str(data, "compute_target", where, required=False, limit=255)
+    args_raw = data.get("arguments", [])
+    _expect(args_raw, list, f"{where}.arguments", "a list")
+    arguments = tuple(_parse_arg(a, f"{where}.arguments[{i}]") for i, a in enumerate(args_raw))
+    inputs_raw = data.get("inputs", [])
+    _expect(inputs_raw, list, f"{where}.inputs", "a list")
+    inputs = []
+    for i, item in enumerate(inputs_raw):
+        at = f"{where}.inputs[{i}]"
+        _expect(item, Mapping, at, "an object")
+        mode = _str(item, "mode", at, required=False) or "mount"
+        if mode not in INPUT_MODES:
+            raise SpecError(f"{at}.mode", f"{at}.mode must be one of {', '.join(INPUT_MODES)}.")
+        inputs.append(
+            InputSpec(
+                name=_str(item, "name", at, limit=255),
+                source_step=_str(item, "source_step", at, limit=64),
+                source_output=_str(item, "source_output", at, limit=255),
+                mode=mode,
+            )
+        )
+    outputs_raw = data.get("outputs", [])
+    _expect(outputs_raw, list, f"{where}.outputs", "a list")
+    outputs = []
+    for i, item in enumerate(outputs_raw):
+        at = f"{where}.outputs[{i}]"
+        _expect(item, Mapping, at, "an object")
+        kind = _str(item, "kind", at, required=False) or "OutputFileDatasetConfig"
+        if kind not in OUTPUT_KINDS:
+            raise SpecError(f"{at}.kind", f"{at}.kind must be one of {', '.join(OUTPUT_KINDS)}.")
+        mode = _str(item, "mode", at, required=False) or "mount"
+        if mode not in OUTPUT_MODES:
+            raise SpecError(f"{at}.mode", f"{at}.mode must be one of {', '.join(OUTPUT_MODES)}.")
+        outputs.append(OutputSpec(name=_str(item, "name", at, limit=255), kind=kind, mode=mode))
+    params_raw = data.get("params", {})
+    _expect(params_raw, Mapping, f"{where}.params", "an object")
+    params = []
+    for key, value in params_raw.items():
+        _expect(key, str, f"{where}.params", "an object with string keys")
+        params.append((key, _parse_arg(value, f"{where}.params.{key}")))
+    allow_reuse = data.get("allow_reuse", True)
+    _expect(allow_reuse, bool, f"{where}.allow_reuse", "true or false")
+    version = _str(data, "version", where, required=False, limit=255)
+    run_after = data.get("run_after", [])
+    _expect(run_after, list, f"{where}.run_after", "a list")
+    for i, item in enumerate(run_after):
+        _expect(item, str, f"{where}.run_after[{i}]", "a string")
+    return StepSpec(
+        node_id=node_id,
+        name=name,
+        script_name=script_name,
+        snapshot=snapshot,
+        compute_target=compute_target,
+        arguments=arguments,
+        inputs=tuple(inputs),
+        outputs=tuple(outputs),
+        params=tuple(params),
+        allow_reuse=allow_reuse,
+        version=version,
+        run_after=tuple(run_after),
+    )
+
+
+def validate_graph(
+    spec: GraphSpec,
+    compute_targets: Iterable[str] | None = None,
+    snapshot_files: Mapping[str, Iterable[str]] | None = None,
+) -> list[SpecError]:
+    """Every reason the graph cannot run, in azureml's words where azureml has them.
+
+    ``compute_targets`` (known target names) and ``snapshot_files`` (digest → file
+    paths) are checked only when given: the server knows them, the SDK does not.
+    """
+    errors: list[SpecError] = []
+    by_id: dict[str, StepSpec] = {}
+    for index, step in enumerate(spec.steps):
+        if step.node_id in by_id:
+            errors.append(SpecError(f"graph.steps[{index}].node_id", f"Node id {step.node_id} is used by two steps."))
+        by_id[step.node_id] = step
+
+    producer: dict[str, StepSpec] = {}
+    for index, step in enumerate(spec.steps):
+        where = f"graph.steps[{index}]"
+        seen_ports: set[str] = set()
+        for port in [*step.inputs, *step.outputs]:
+            if not PORT_NAME.match(port.name):
+                errors.append(SpecError(where, f"[{port.name}] is not a valid input name as it may contain only letters, digits, and underscores."))
+        for port in step.inputs:
+            if port.name in seen_ports:
+                errors.append(SpecError(where, f"[{port.name}] is repeated. Input port names must be unique."))
+            seen_ports.add(port.name)
+        for output in step.outputs:
+            if output.name in producer:
+                errors.append(
+                    SpecError(
+                        where,
+                        f"Step output {output.name} can not be used as an output for step {step.name}, "
+                        f"as it is already an output of step {producer[output.name].name}.",
+                    )
+                )
+            else:
+                producer[output.name] = step
+        script = step.script_name.replace("\\", "/")
+        if script.startswith("/") or ".." in script.split("/") or not script.strip():
+            errors.append(SpecError(f"{where}.script_name", f"Step [{step.name}]: script_name must be a path inside source_directory."))
+        elif snapshot_files is not None:
+            files = snapshot_files.get(step.snapshot)
+            if files is None:
+                errors.append(SpecError(f"{where}.snapshot", f"Step [{step.name}]: snapshot {step.snapshot} has not been uploaded."))
+            elif script not in set(files):
+                errors.append(SpecError(f"{where}.script_name", f"Step [{step.name}]: script not found at: {script}. Make sure to specify an appropriate source_directory on the Step or default_source_directory on the Pipeline."))
+        if compute_targets is not None and step.compute_target is not None:
+            if step.compute_target not in set(compute_targets):
+                errors.append(SpecError(f"{where}.compute_target", f"Step [{step.name}]: compute target {step.compute_target} does not exist."))
+
+    parameter_names = {p.name for p in spec.parameters}
+    for index, step in enumerate(spec.steps):
+        where = f"graph.steps[{index}]"
+        input_names = {i.name for i in step.inputs}
+        output_names = {o.name for o in step.outputs}
+        for port in step.inputs:
+            source = by_id.get(port.source_step)
+            if source is None or port.source_output not in {o.name for o in source.outputs}:
+                errors.append(SpecError(where, f"Input {port.name} on step {step.name} is not connected to any previous step."))
+        for arg in [*step.arguments, *(a for _, a in step.params)]:
+            if arg.kind == "input" and arg.value not in input_names:
+                errors.append(SpecError(where, f"Input {arg.value} appears in arguments list but is not in the input list"))
+            elif arg.kind == "output" and arg.value not in output_names:
+                errors.append(SpecError(where, f"Output {arg.value} appears in arguments list but is not in the output list"))
+            elif arg.kind == "parameter" and arg.value not in parameter_names:
+                errors.append(SpecError(where, f"Pipeline parameter {arg.value} used by step {step.name} is not defined."))
+        for other in step.run_after:
+            if other not in by_id:
+                errors.append(SpecError(where, f"Step {step.name} runs after an unknown step {other}."))
+
+    cycle = find_cycle(spec)
+    if cycle is not None:
+        step = by_id[cycle]
+        errors.append(SpecError("graph.steps", f"Cycle detected including node {step.name}({step.node_id})"))
+    return errors
+
+
+def find_cycle(spec: GraphSpec) -> str | None:
+    """A node id on a cycle, or None when the graph is acyclic (iterative DFS)."""
+    ids = {s.node_id for s in spec.steps}
+    upstream = {s.node_id: [u for u in s.upstream() if u in ids] for s in spec.steps}
+    state: dict[str, int] = {}
+    for root in upstream:
+        if state.get(root):
+            continue
+        stack = [(root, iter(upstream[root]))]
+        state[root] = 1
+        while stack:
+            node, children = stack[-1]
+            child = next(children, None)
+            if child is None:
+                state[node] = 2
+                stack.pop()
+            elif state.get(child) == 1:
+                return child
+            elif not state.get(child):
+                state[child] = 1
+                stack.append((child, iter(upstream[child])))
+    return None
+
+
+def topological_order(spec: GraphSpec) -> list[str]:
+    """Node ids so that every step comes after its upstream steps (input order kept)."""
+    upstream = spec.upstream()
+    placed: list[str] = []
+    done: set[str] = set()
+    pending = [s.node_id for s in spec.steps]
+    while pending:
+        progressed = [n for n in pending if upstream[n] <= done]
+        if not progressed:
+            raise SpecError("graph.steps", "The graph has a cycle.")
+        for node in progressed:
+            placed.append(node)
+            done.add(node)
+        pending = [n for n in pending if n not in done]
+    return placed
+
+
+def layers(spec: GraphSpec) -> dict[str, int]:
+    """Depth of each step: 0 for steps with no upstream, else 1 + deepest upstream."""
+    upstream = spec.upstream()
+    depth: dict[str, int] = {}
+    for node in topological_order(spec):
+        depth[node] = max((depth[u] + 1 for u in upstream[node] if u in depth), default=0)
+    return depth

@@ -1,0 +1,19 @@
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView
+
+from studio import views
+
+api = [
+    path("", include("studio.api.urls")),
+    path("", include("runs.api.urls")),
+    path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
+]
+
+urlpatterns = [
+    path("login/", auth_views.LoginView.as_view(), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("compute/", views.compute_targets, name="compute-targets"),
+    path("api/", include(api)),
+    path("", include("runs.urls")),
+]
