@@ -27,7 +27,7 @@ class StepRunSerializer(serializers.ModelSerializer):
         model = StepRun
         fields = [
             "id", "run_id", "node_id", "name", "position", "compute_target", "status", "attempt",
-            "exit_code", "error", "outputs", "queued_at", "started_at", "ended_at", "log_size",
+            "exit_code", "error", "outputs", "worker", "pid", "queued_at", "started_at", "ended_at", "log_size",
         ]
 
 

@@ -1,0 +1,141 @@
+"""Start a real Studio (web, Celery worker, scheduler) on loopback for a test, and end it."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+PYTHON = sys.executable
+PASSWORD = "studio-test-password"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Studio:
+    """One server, one worker and one scheduler sharing a data dir, database and broker."""
+
+    def __init__(self, data_dir: Path, **env):
+        self.data_dir = Path(data_dir)
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.env = {
+            **os.environ,
+            "STUDIO_DATA_DIR": str(self.data_dir),
+            "STUDIO_PUBLIC_URL": self.url,
+            "STUDIO_HEARTBEAT_SECONDS": "1",
+            "STUDIO_WORKER_LOST_SECONDS": "6",
+            "STUDIO_REAPER_SECONDS": "1",
+            "STUDIO_CANCEL_GRACE_SECONDS": "2",
+            "PYTHONUNBUFFERED": "1",
+            **{k: str(v) for k, v in env.items()},
+        }
+        self.env.pop("DJANGO_SETTINGS_MODULE", None)
+        self.procs: dict[str, subprocess.Popen] = {}
+        self.token = ""
+
+    def manage(self, *args: str, check: bool = True) -> str:
+        done = subprocess.run(
+            [PYTHON, "manage.py", *args], cwd=ROOT, env=self.env, capture_output=True, text=True, timeout=120
+        )
+        if check and done.returncode != 0:
+            raise RuntimeError(f"manage.py {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}")
+        return done.stdout
+
+    def _spawn(self, name: str, argv: list[str]) -> subprocess.Popen:
+        log = open(self.data_dir / f"{name}.log", "ab")
+        proc = subprocess.Popen(argv, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        self.procs[name] = proc
+        return proc
+
+    def start(self) -> Studio:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.manage("migrate", "--noinput", "-v", "0")
+        self.manage(
+            "shell", "-c",
+            "from django.contrib.auth.models import User\n"
+            "u, _ = User.objects.get_or_create(username='admin', defaults={'is_superuser': True, 'is_staff': True})\n"
+            f"u.set_password('{PASSWORD}'); u.save()",
+        )
+        self.token = self.manage("createtoken", "tests").strip().splitlines()[-1]
+        self._spawn("web", [PYTHON, "-m", "gunicorn", "studio.wsgi", "-b", f"127.0.0.1:{self.port}", "-k", "gthread", "--workers", "2", "--threads", "8", "--log-level", "warning"])
+        self.start_worker()
+        self._spawn("scheduler", [PYTHON, "manage.py", "scheduler"])
+        self.wait_http()
+        self.wait_worker()
+        return self
+
+    def start_worker(self, name: str = "worker", concurrency: int = 4) -> subprocess.Popen:
+        return self._spawn(name, [PYTHON, "manage.py", "worker", "--concurrency", str(concurrency), "--hostname", f"{name}-{self.port}@%h"])
+
+    def api(self, method: str, path: str, **kwargs) -> requests.Response:
+        headers = {"Authorization": f"Bearer {self.token}", **kwargs.pop("headers", {})}
+        return requests.request(method, f"{self.url}/api/{path.lstrip('/')}", headers=headers, timeout=30, **kwargs)
+
+    def wait_http(self, timeout: float = 30) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                if requests.get(f"{self.url}/login/", timeout=2).status_code == 200:
+                    return
+            except requests.ConnectionError:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError(f"web server did not answer: {self.tail('web')}")
+
+    def wait_worker(self, timeout: float = 30) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            targets = self.api("GET", "computetargets/").json()
+            if targets and all(t["workers"] for t in targets):
+                return
+            time.sleep(0.2)
+        raise RuntimeError(f"no worker came up: {self.tail('worker')}")
+
+    def tail(self, name: str, lines: int = 40) -> str:
+        path = self.data_dir / f"{name}.log"
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:]) if path.exists() else ""
+
+    def workspace(self):
+        from studio.sdk.core import Workspace
+
+        return Workspace(url=self.url, token=self.token)
+
+    def kill(self, name: str, sig: int = signal.SIGKILL) -> None:
+        proc = self.procs.pop(name, None)
+        if proc is None:
+            return
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            pass
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+    def stop(self) -> None:
+        for name in list(self.procs):
+            self.kill(name, signal.SIGKILL)
+
+
+def wait_until(predicate, timeout: float = 30, interval: float = 0.2, message: str = "condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"timed out waiting for {message}")

@@ -1,0 +1,3 @@
+import sys
+
+print("noop", *sys.argv[1:])
