@@ -23,6 +23,33 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def isolated_services(suffix: str) -> dict[str, str]:
+    """A database and broker of its own when the suite runs on PostgreSQL/Redis.
+
+    Two Studios sharing one database and broker would run each other's steps.
+    """
+    env = {}
+    database = os.environ.get("DATABASE_URL", "")
+    if database.startswith("postgres"):
+        import psycopg
+
+        base, _, name = database.rpartition("/")
+        isolated = f"{name}_{suffix}"
+        with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{isolated}" WITH (FORCE)')
+            conn.execute(f'CREATE DATABASE "{isolated}"')
+        env["DATABASE_URL"] = f"{base}/{isolated}"
+    broker = os.environ.get("CELERY_BROKER_URL", "")
+    if broker.startswith("redis"):
+        import redis
+
+        base = broker.rsplit("/", 1)[0]
+        isolated_broker = f"{base}/{1 + sum(map(ord, suffix)) % 14}"
+        redis.Redis.from_url(isolated_broker).flushdb()
+        env["CELERY_BROKER_URL"] = isolated_broker
+    return env
+
+
 class Studio:
     """One server, one worker and one scheduler sharing a data dir, database and broker."""
 
@@ -89,7 +116,7 @@ class Studio:
             try:
                 if requests.get(f"{self.url}/login/", timeout=2).status_code == 200:
                     return
-            except requests.ConnectionError:
+            except requests.RequestException:
                 pass
             time.sleep(0.1)
         raise RuntimeError(f"web server did not answer: {self.tail('web')}")

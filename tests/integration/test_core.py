@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 from datetime import datetime
 from pathlib import Path
 
@@ -19,7 +20,7 @@ from studio.sdk.data import OutputFileDatasetConfig
 from studio.sdk.exceptions import ActivityFailedException, UserErrorException
 from studio.sdk.pipeline.core import Pipeline, PipelineData, PipelineParameter, PipelineRun, StepSequence
 from studio.sdk.pipeline.steps import PythonScriptStep
-from tests.harness import ROOT, Studio, wait_until
+from tests.harness import ROOT, Studio, isolated_services, wait_until
 
 pytestmark = pytest.mark.integration
 STEPS = str(ROOT / "tests" / "pipelines" / "steps")
@@ -192,14 +193,15 @@ def test_anonymous_and_bad_tokens_are_refused(studio):
 
 
 def test_a_compute_target_created_while_running_is_served_without_a_restart(studio, ws):
+    name = f"late-{uuid.uuid4().hex[:8]}"
     with pytest.raises(ComputeTargetException):
-        ComputeTarget(workspace=ws, name="late-cluster")
-    target = ComputeTarget.create(ws, "late-cluster", AmlCompute.provisioning_configuration(max_nodes=1))
+        ComputeTarget(workspace=ws, name=name)
+    target = ComputeTarget.create(ws, name, AmlCompute.provisioning_configuration(max_nodes=1))
     target.wait_for_completion(timeout_in_minutes=0.5)
-    assert ComputeTarget(workspace=ws, name="late-cluster").workers
+    assert ComputeTarget(workspace=ws, name=name).workers
     run = Experiment(ws, "late-target").submit(Pipeline(ws, [_step("on late", "noop.py", compute_target=target)]))
     assert run.wait_for_completion(show_output=False, timeout_seconds=60) == "Finished"
-    assert _run_json(studio, run.id)["steps"][0]["compute_target"] == "late-cluster"
+    assert _run_json(studio, run.id)["steps"][0]["compute_target"] == name
 
 
 def test_get_runs_lists_newest_first_and_get_finds_a_run(studio, ws):
@@ -215,7 +217,7 @@ def test_get_runs_lists_newest_first_and_get_finds_a_run(studio, ws):
 
 @pytest.fixture
 def own_studio(tmp_path):
-    server = Studio(tmp_path / "own")
+    server = Studio(tmp_path / "own", **isolated_services("own"))
     try:
         yield server.start()
     finally:
@@ -240,7 +242,13 @@ def test_a_worker_killed_mid_step_leaves_the_step_failed_not_running(own_studio)
 
 def test_runstudio_starts_everything_and_ctrl_c_stops_it(tmp_path):
     port = Studio(tmp_path).port
-    env = {**os.environ, "STUDIO_DATA_DIR": str(tmp_path / "data"), "PORT": str(port), "STUDIO_ADMIN_PASSWORD": "pw-for-test"}
+    env = {
+        **os.environ,
+        **isolated_services("runstudio"),
+        "STUDIO_DATA_DIR": str(tmp_path / "data"),
+        "PORT": str(port),
+        "STUDIO_ADMIN_PASSWORD": "pw-for-test",
+    }
     subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=ROOT, env=env, check=True, timeout=120)
     proc = subprocess.Popen([sys.executable, "manage.py", "runstudio"], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
     try:
@@ -269,5 +277,5 @@ def _pgrep(flag: str, pid) -> list[str]:
 def _answers(url: str) -> bool:
     try:
         return requests.get(url, timeout=2).status_code == 200
-    except requests.ConnectionError:
+    except requests.RequestException:
         return False

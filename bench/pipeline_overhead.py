@@ -1,0 +1,333 @@
+"""How much Studio adds to a pipeline of no-op steps, end to end, on a live server.
+
+Starts its own Studio (web, worker, scheduler) on loopback with ``tests.harness.Studio``,
+submits through the SDK a 20-step chain and a 1 -> 10 -> 1 fan-out of no-op scripts, and
+times each run from just before ``Experiment.submit`` (snapshot check/upload included) until
+a poll of ``GET /api/runs/<id>/`` (every 20 ms) sees a terminal status. The floor is the
+same no-op script started back to back as plain subprocesses with this interpreter (20 for
+the chain, 12 for the fan-out); overhead per step = (time - floor) / steps.
+
+    .venv/bin/python bench/pipeline_overhead.py [--backend embedded|postgres|both] [--repeat N]
+
+``embedded`` is SQLite + the filesystem broker (the defaults); ``postgres`` is PostgreSQL +
+Redis (DATABASE_URL / CELERY_BROKER_URL below, overridable with flags or BENCH_DATABASE_URL /
+BENCH_BROKER_URL). Everything started here is stopped on exit, errors included.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import json
+import os
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from pathlib import Path
+from urllib.parse import urlparse
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+import requests  # noqa: E402
+
+from tests.harness import Studio  # noqa: E402
+
+PYTHON = sys.executable
+DEFAULT_DATABASE_URL = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/test")
+DEFAULT_BROKER_URL = os.environ.get("BENCH_BROKER_URL", "redis://127.0.0.1:6379/0")
+TERMINAL = {"Completed", "Failed", "Canceled"}
+NOOP = 'import sys\n\nprint("noop", *sys.argv[1:])\n'
+CHAIN_STEPS = 20
+FAN_WIDTH = 10
+
+# Targets from the issue: (whole chain in seconds, overhead per step in seconds).
+TARGETS = {"postgres": (0.5, 0.015), "embedded": (0.8, 0.030)}
+
+
+@dataclass
+class Sample:
+    wall: float  # client: perf_counter before submit -> poll that saw the terminal status
+    server: float | None  # server's run.ended_at - client wall clock at submit
+    submit: float  # time inside Experiment.submit (snapshot check + POST runs/)
+    floor: float  # the same number of no-op subprocesses, back to back
+    polls: int
+    breakdown: dict = field(default_factory=dict)
+
+
+def _when(text: str | None) -> float | None:
+    if not text:
+        return None
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+
+
+# --- the pipelines ---------------------------------------------------------------------------
+
+
+def build_pipelines(ws, source: Path):
+    from studio.sdk.pipeline.core import Pipeline, StepSequence
+    from studio.sdk.pipeline.steps import PythonScriptStep
+
+    def step(name: str) -> PythonScriptStep:
+        # allow_reuse=False: every step really runs, whatever reuse the server learns later.
+        return PythonScriptStep(name=name, script_name="noop.py", source_directory=str(source), allow_reuse=False)
+
+    chain = Pipeline(ws, [StepSequence([step(f"step-{i:02d}") for i in range(CHAIN_STEPS)])], description="bench chain")
+
+    start = step("start")
+    middles = [step(f"middle-{i:02d}") for i in range(FAN_WIDTH)]
+    end = step("end")
+    for middle in middles:
+        middle.run_after(start)
+        end.run_after(middle)
+    fanout = Pipeline(ws, [start, *middles, end], description="bench fan-out")
+    return {"chain": (chain, CHAIN_STEPS), "fanout": (fanout, FAN_WIDTH + 2)}
+
+
+# --- measuring -------------------------------------------------------------------------------
+
+
+def floor(source: Path, count: int) -> float:
+    """``count`` no-op scripts started one after another as plain subprocesses (stdout piped, as the worker does)."""
+    t0 = time.perf_counter()
+    for _ in range(count):
+        subprocess.run([PYTHON, "noop.py"], cwd=source, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, check=True)
+    return time.perf_counter() - t0
+
+
+def breakdown(data: dict, submitted_wall: float) -> dict:
+    """Where a run's time went, from the server's own timestamps (same machine, same clock)."""
+    steps = sorted(data["steps"], key=lambda s: (_when(s["started_at"]) or 0.0))
+    created, started, ended = _when(data["created_at"]), _when(data["started_at"]), _when(data["ended_at"])
+    first_start = min(_when(s["started_at"]) for s in steps)
+    last_end = max(_when(s["ended_at"]) for s in steps)
+    inside = [_when(s["ended_at"]) - _when(s["started_at"]) for s in steps]
+    queued = [_when(s["started_at"]) - _when(s["queued_at"]) for s in steps if s.get("queued_at")]
+    out = {
+        "submit_to_created": created - submitted_wall if created else None,
+        "submit_to_first_step_start": first_start - submitted_wall,
+        "step_started_to_ended_sum": sum(inside),
+        "step_started_to_ended_median": statistics.median(inside),
+        "queued_to_started_median": statistics.median(queued) if queued else None,
+        "last_step_end_to_run_end": (ended - last_end) if ended else None,
+        "run_started_minus_created": (started - created) if started and created else None,
+    }
+    if data["description"] == "bench chain":
+        chain = sorted(data["steps"], key=lambda s: s["position"])
+        gaps = [_when(b["started_at"]) - _when(a["ended_at"]) for a, b in zip(chain, chain[1:])]
+        out["chain_gap_median"] = statistics.median(gaps)
+        out["chain_gap_max"] = max(gaps)
+        out["chain_gap_sum"] = sum(gaps)
+    return out
+
+
+def measure(studio: Studio, experiment, pipeline, steps: int, source: Path, poll: float, timeout: float) -> Sample:
+    session = requests.Session()
+    session.headers["Authorization"] = f"Bearer {studio.token}"
+    floor_time = floor(source, steps)
+
+    sink = io.StringIO()
+    wall0 = time.time()
+    t0 = time.perf_counter()
+    with contextlib.redirect_stdout(sink):  # the SDK prints a line a step
+        run = experiment.submit(pipeline)
+    t_submit = time.perf_counter()
+    url = f"{studio.url}/api/runs/{run.id}/"
+    polls = 0
+    deadline = t0 + timeout
+    while True:
+        data = session.get(url, timeout=30).json()
+        polls += 1
+        if data["status"] in TERMINAL:
+            t_end = time.perf_counter()
+            break
+        if time.perf_counter() > deadline:
+            raise RuntimeError(f"run {run.id} not finished after {timeout} s (status {data['status']})\n{studio.tail('worker')}")
+        time.sleep(poll)
+    session.close()
+    if data["status"] != "Completed":
+        raise RuntimeError(f"run {run.id} ended {data['status']}: {data.get('error')}")
+    ended = _when(data["ended_at"])
+    return Sample(
+        wall=t_end - t0,
+        server=(ended - wall0) if ended else None,
+        submit=t_submit - t0,
+        floor=floor_time,
+        polls=polls,
+        breakdown=breakdown(data, wall0),
+    )
+
+
+# --- one backend -----------------------------------------------------------------------------
+
+
+def reachable(url: str, default_port: int) -> bool:
+    parsed = urlparse(url)
+    try:
+        with socket.create_connection((parsed.hostname or "127.0.0.1", parsed.port or default_port), timeout=2):
+            return True
+    except OSError:
+        return False
+
+
+def bench_backend(backend: str, args) -> dict:
+    env = {}
+    if backend == "postgres":
+        env = {"DATABASE_URL": args.database_url, "CELERY_BROKER_URL": args.broker_url}
+    data_dir = Path(tempfile.mkdtemp(prefix=f"studio-bench-{backend}-"))
+    source = data_dir / "source"
+    source.mkdir()
+    (source / "noop.py").write_text(NOOP)
+    studio = Studio(data_dir / "studio", **env)
+    results: dict = {}
+    try:
+        print(f"[{backend}] starting Studio in {data_dir} ...", flush=True)
+        t = time.perf_counter()
+        try:
+            studio.start()
+        except (RuntimeError, requests.RequestException) as exc:  # a first page slower than the harness's 2 s on a busy machine
+            print(f"[{backend}] start failed ({type(exc).__name__}), retrying once", flush=True)
+            studio.stop()
+            studio = Studio(data_dir / "studio-retry", **env)
+            studio.start()
+        print(f"[{backend}] up at {studio.url} in {time.perf_counter() - t:.1f} s", flush=True)
+        from studio.sdk.core import Experiment
+
+        ws = studio.workspace()
+        pipelines = build_pipelines(ws, source)
+        for shape in args.shapes:
+            pipeline, steps = pipelines[shape]
+            experiment = Experiment(ws, f"bench-{shape}")
+            warm = measure(studio, experiment, pipeline, steps, source, args.poll, args.timeout)
+            print(f"[{backend}] {shape}: warm-up {warm.wall:.3f} s", flush=True)
+            samples = []
+            for i in range(args.repeat):
+                sample = measure(studio, experiment, pipeline, steps, source, args.poll, args.timeout)
+                samples.append(sample)
+                bd = sample.breakdown
+                extra = f", gap median {bd['chain_gap_median'] * 1000:.1f} ms" if "chain_gap_median" in bd else ""
+                print(
+                    f"[{backend}] {shape} #{i + 1}: wall {sample.wall:.3f} s, server {sample.server:.3f} s, "
+                    f"submit {sample.submit * 1000:.0f} ms, floor {sample.floor:.3f} s, "
+                    f"step inside median {bd['step_started_to_ended_median'] * 1000:.1f} ms{extra}",
+                    flush=True,
+                )
+            print(f"[{backend}] {shape}: loadavg {os.getloadavg()[0]:.2f} after", flush=True)
+            results[shape] = {"steps": steps, "warmup": asdict(warm), "samples": [asdict(s) for s in samples]}
+    except BaseException:
+        for name in ("web", "worker", "scheduler"):
+            tail = studio.tail(name, 15)
+            if tail:
+                print(f"--- {name}.log ---\n{tail}", file=sys.stderr)
+        raise
+    finally:
+        studio.stop()
+        if args.keep:
+            print(f"[{backend}] kept {data_dir}")
+        else:
+            shutil.rmtree(data_dir, ignore_errors=True)
+    return results
+
+
+# --- report ----------------------------------------------------------------------------------
+
+
+def summarize(backend: str, shape: str, result: dict) -> dict:
+    samples = result["samples"]
+    steps = result["steps"]
+    walls = [s["wall"] for s in samples]
+    servers = [s["server"] for s in samples if s["server"] is not None]
+    fl = statistics.median(s["floor"] for s in samples)
+    med = statistics.median(walls)
+    row = {
+        "backend": backend,
+        "shape": shape,
+        "steps": steps,
+        "n": len(samples),
+        "median": med,
+        "min": min(walls),
+        "max": max(walls),
+        "server_median": statistics.median(servers) if servers else None,
+        "submit_median": statistics.median(s["submit"] for s in samples),
+        "floor": fl,
+        "overhead_per_step": (med - fl) / steps,
+        "overhead_per_step_min": (min(walls) - fl) / steps,
+    }
+    keys = samples[0]["breakdown"].keys()
+    row["breakdown"] = {
+        k: statistics.median(v) for k in keys if (v := [s["breakdown"][k] for s in samples if s["breakdown"][k] is not None])
+    }
+    return row
+
+
+def print_table(rows: list[dict]) -> None:
+    print()
+    print("| backend | shape | steps | runs | median wall | min | max | server ended_at | floor | overhead/step (median) | overhead/step (min) | target |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+    for r in rows:
+        target = ""
+        if r["shape"] == "chain":
+            total, per = TARGETS[r["backend"]]
+            met = r["median"] < total and r["overhead_per_step"] < per
+            target = f"< {total} s, < {per * 1000:.0f} ms/step: {'met' if met else 'NOT met'}"
+        server = f"{r['server_median']:.3f} s" if r["server_median"] is not None else "-"
+        print(
+            f"| {r['backend']} | {r['shape']} | {r['steps']} | {r['n']} | {r['median']:.3f} s | {r['min']:.3f} s | "
+            f"{r['max']:.3f} s | {server} | {r['floor']:.3f} s | {r['overhead_per_step'] * 1000:.1f} ms | "
+            f"{r['overhead_per_step_min'] * 1000:.1f} ms | {target} |"
+        )
+    print()
+    for r in rows:
+        parts = ", ".join(f"{k} {v * 1000:.1f} ms" for k, v in r["breakdown"].items())
+        print(f"{r['backend']} {r['shape']} (medians, server timestamps): submit call {r['submit_median'] * 1000:.1f} ms, {parts}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--backend", choices=["embedded", "postgres", "both"], default="both")
+    parser.add_argument("--repeat", type=int, default=5, help="measured runs per shape, after one warm-up (default 5)")
+    parser.add_argument("--shapes", default="chain,fanout", help="comma-separated: chain,fanout")
+    parser.add_argument("--poll", type=float, default=0.02, help="seconds between status polls (default 0.02)")
+    parser.add_argument("--timeout", type=float, default=120.0, help="seconds a run may take before giving up")
+    parser.add_argument("--database-url", default=DEFAULT_DATABASE_URL)
+    parser.add_argument("--broker-url", default=DEFAULT_BROKER_URL)
+    parser.add_argument("--json", type=Path, help="also write every sample to this file")
+    parser.add_argument("--keep", action="store_true", help="keep the data dir (logs) afterwards")
+    args = parser.parse_args(argv)
+    args.shapes = [s.strip() for s in args.shapes.split(",") if s.strip()]
+    if args.repeat < 1 or any(s not in ("chain", "fanout") for s in args.shapes):
+        parser.error("--repeat must be >= 1 and --shapes a list of chain,fanout")
+
+    # A SIGTERM unwinds like Ctrl-C, so the finally blocks stop the server and worker.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+
+    backends = ["embedded", "postgres"] if args.backend == "both" else [args.backend]
+    if "postgres" in backends and not (reachable(args.database_url, 5432) and reachable(args.broker_url, 6379)):
+        if args.backend == "postgres":
+            print(f"PostgreSQL ({args.database_url}) or Redis ({args.broker_url}) is not reachable.", file=sys.stderr)
+            return 2
+        print(f"skipping postgres: {args.database_url} or {args.broker_url} is not reachable", file=sys.stderr)
+        backends.remove("postgres")
+
+    print(f"python {PYTHON} ({sys.version.split()[0]}), nproc {os.cpu_count()}, loadavg {os.getloadavg()[0]:.2f}", flush=True)
+    rows, raw = [], {}
+    for backend in backends:
+        raw[backend] = bench_backend(backend, args)
+        rows += [summarize(backend, shape, result) for shape, result in raw[backend].items()]
+    print_table(rows)
+    if args.json:
+        args.json.write_text(json.dumps({"rows": rows, "raw": raw}, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
