@@ -10,8 +10,11 @@ the chain, 12 for the fan-out); overhead per step = (time - floor) / steps.
     .venv/bin/python bench/pipeline_overhead.py [--backend embedded|postgres|both] [--repeat N]
 
 ``embedded`` is SQLite + the filesystem broker (the defaults); ``postgres`` is PostgreSQL +
-Redis (DATABASE_URL / CELERY_BROKER_URL below, overridable with flags or BENCH_DATABASE_URL /
-BENCH_BROKER_URL). Everything started here is stopped on exit, errors included.
+Redis on this machine (--database-url / --broker-url, or BENCH_DATABASE_URL / BENCH_BROKER_URL).
+Other Studios (the integration tests) share that server's ``test`` database and Redis db 0, and
+their workers would take this benchmark's steps, so by default it creates a private database
+``studio_bench_<pid>`` on the same server (dropped at the end) and uses Redis db 15.
+Everything started here is stopped on exit, errors included.
 """
 
 from __future__ import annotations
@@ -44,7 +47,9 @@ from tests.harness import Studio  # noqa: E402
 
 PYTHON = sys.executable
 DEFAULT_DATABASE_URL = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/test")
-DEFAULT_BROKER_URL = os.environ.get("BENCH_BROKER_URL", "redis://127.0.0.1:6379/0")
+# Redis database 15, not 0: the integration tests use db 0 on this server, and a worker of
+# another Studio on the same queue takes (and fails) this benchmark's steps.
+DEFAULT_BROKER_URL = os.environ.get("BENCH_BROKER_URL", "redis://127.0.0.1:6379/15")
 TERMINAL = {"Completed", "Failed", "Canceled"}
 NOOP = 'import sys\n\nprint("noop", *sys.argv[1:])\n'
 CHAIN_STEPS = 20
@@ -68,6 +73,21 @@ def _when(text: str | None) -> float | None:
     if not text:
         return None
     return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+
+
+class BenchStudio(Studio):
+    """The tests' Studio, but patient with a first page that takes over 2 s on a busy machine."""
+
+    def wait_http(self, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                if requests.get(f"{self.url}/login/", timeout=10).status_code == 200:
+                    return
+            except requests.RequestException:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError(f"web server did not answer: {self.tail('web')}")
 
 
 # --- the pipelines ---------------------------------------------------------------------------
@@ -179,26 +199,50 @@ def reachable(url: str, default_port: int) -> bool:
         return False
 
 
+def _pg_admin(url: str, sql: str) -> None:
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(sql)
+
+
+@contextlib.contextmanager
+def database_for(args):
+    """The PostgreSQL URL to use: by default a private database on the server of --database-url,
+    created here and dropped afterwards, so that no other Studio's scheduler or worker (sharing
+    the tests' database) touches the benchmark's runs. --shared-database uses the URL as is."""
+    if args.shared_database:
+        yield args.database_url
+        return
+    parsed = urlparse(args.database_url)
+    name = f"studio_bench_{os.getpid()}"
+    _pg_admin(args.database_url, f'CREATE DATABASE "{name}"')
+    try:
+        yield parsed._replace(path=f"/{name}").geturl()
+    finally:
+        _pg_admin(args.database_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 def bench_backend(backend: str, args) -> dict:
-    env = {}
     if backend == "postgres":
-        env = {"DATABASE_URL": args.database_url, "CELERY_BROKER_URL": args.broker_url}
+        with database_for(args) as url:
+            return _bench_backend(backend, args, {"DATABASE_URL": url, "CELERY_BROKER_URL": args.broker_url})
+    return _bench_backend(backend, args, {})
+
+
+def _bench_backend(backend: str, args, env: dict) -> dict:
+    if env:
+        print(f"[{backend}] DATABASE_URL={env['DATABASE_URL']} CELERY_BROKER_URL={env['CELERY_BROKER_URL']}", flush=True)
     data_dir = Path(tempfile.mkdtemp(prefix=f"studio-bench-{backend}-"))
     source = data_dir / "source"
     source.mkdir()
     (source / "noop.py").write_text(NOOP)
-    studio = Studio(data_dir / "studio", **env)
+    studio = BenchStudio(data_dir / "studio", **env)
     results: dict = {}
     try:
         print(f"[{backend}] starting Studio in {data_dir} ...", flush=True)
         t = time.perf_counter()
-        try:
-            studio.start()
-        except (RuntimeError, requests.RequestException) as exc:  # a first page slower than the harness's 2 s on a busy machine
-            print(f"[{backend}] start failed ({type(exc).__name__}), retrying once", flush=True)
-            studio.stop()
-            studio = Studio(data_dir / "studio-retry", **env)
-            studio.start()
+        studio.start()
         print(f"[{backend}] up at {studio.url} in {time.perf_counter() - t:.1f} s", flush=True)
         from studio.sdk.core import Experiment
 
@@ -299,6 +343,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--poll", type=float, default=0.02, help="seconds between status polls (default 0.02)")
     parser.add_argument("--timeout", type=float, default=120.0, help="seconds a run may take before giving up")
     parser.add_argument("--database-url", default=DEFAULT_DATABASE_URL)
+    parser.add_argument("--shared-database", action="store_true", help="use --database-url itself instead of a private database on its server")
     parser.add_argument("--broker-url", default=DEFAULT_BROKER_URL)
     parser.add_argument("--json", type=Path, help="also write every sample to this file")
     parser.add_argument("--keep", action="store_true", help="keep the data dir (logs) afterwards")

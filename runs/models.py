@@ -94,7 +94,12 @@ class StepRun(models.Model):
     pid = models.IntegerField(null=True, blank=True)
     exit_code = models.IntegerField(null=True, blank=True)
     error = models.TextField(blank=True, default="")
-    outputs = models.JSONField(default=dict)
+    outputs = models.JSONField(default=dict)  # name -> {"datastore", "path", "manifest"}
+    properties = models.JSONField(default=dict)
+    fingerprint = models.CharField(max_length=64, blank=True, default="", db_index=True)
+    fingerprint_parts = models.JSONField(default=dict)
+    reused_from = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="reused_by")
+    reuse_reason = models.TextField(blank=True, default="")
     queued_at = models.DateTimeField(null=True, blank=True)
     started_at = models.DateTimeField(null=True, blank=True)
     ended_at = models.DateTimeField(null=True, blank=True)
@@ -112,6 +117,10 @@ class StepRun(models.Model):
     @property
     def is_finished(self) -> bool:
         return self.status in TERMINAL
+
+    @property
+    def is_reused(self) -> bool:
+        return self.reused_from_id is not None
 
     @property
     def duration(self):

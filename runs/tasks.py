@@ -8,6 +8,6 @@ from studio.celery import app
 @app.task(name="runs.execute_step", ignore_result=True)
 def execute_step(step_id: str) -> None:
     """Claim and run a queued step (a duplicate delivery finds it claimed and returns)."""
-    from runs import services
+    from runs import execution
 
-    services.execute_step(step_id)
+    execution.execute_step(step_id)

@@ -43,7 +43,7 @@ class BearerTokenAuthentication(authentication.BaseAuthentication):
 
     def _run_token(self, raw: str):
         from runs.models import StepRun
-        from runs.services import RUN_TOKEN_SALT
+        from runs.execution import RUN_TOKEN_SALT
 
         try:
             data = signing.loads(raw[4:], salt=RUN_TOKEN_SALT)

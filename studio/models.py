@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import uuid
 from datetime import timedelta
 from pathlib import Path
 
@@ -62,12 +63,17 @@ class WorkerHeartbeat(models.Model):
 
 
 class Datastore(models.Model):
-    """A place where step outputs, logs and snapshots live. ``local`` is a folder."""
+    """A place for data: ``local`` (a folder), ``s3`` or ``azureblob``. Secrets are stored encrypted."""
+
+    KINDS = [("local", "local"), ("s3", "s3"), ("azureblob", "azureblob")]
 
     name = models.CharField(max_length=64, unique=True)
-    kind = models.CharField(max_length=16, default="local")
-    root = models.CharField(max_length=1024)
+    kind = models.CharField(max_length=16, choices=KINDS, default="local")
+    root = models.CharField(max_length=1024, blank=True, default="")
+    options = models.JSONField(default=dict, blank=True)
+    secrets_encrypted = models.TextField(blank=True, default="")
     is_default = models.BooleanField(default=False)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -80,13 +86,77 @@ class Datastore(models.Model):
     def root_path(self) -> Path:
         return Path(self.root)
 
+    def set_secrets(self, values: dict) -> None:
+        from studio.crypto import encrypt
+
+        self.secrets_encrypted = encrypt({k: v for k, v in values.items() if v})
+
+    def config(self):
+        from studio.crypto import decrypt
+        from studio.datastores import StoreConfig
+
+        return StoreConfig(name=self.name, kind=self.kind, root=self.root, options=dict(self.options), secrets=decrypt(self.secrets_encrypted))
+
+    def store(self):
+        from studio.datastores import Store
+
+        return Store(self.config())
+
+    @property
+    def location(self) -> str:
+        """Where the data is, without secrets."""
+        if self.kind == "local":
+            return self.root
+        if self.kind == "s3":
+            endpoint = self.options.get("endpoint_url") or "s3"
+            return f"{endpoint.rstrip('/')}/{self.options.get('bucket', '')}"
+        endpoint = self.options.get("endpoint") or f"https://{self.options.get('account_name', '')}.blob.core.windows.net"
+        return f"{endpoint.rstrip('/')}/{self.options.get('container', '')}"
+
+
+class Dataset(models.Model):
+    """A named, versioned File or Tabular dataset: paths on datastores, read with options."""
+
+    KINDS = [("file", "File"), ("tabular", "Tabular")]
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    name = models.CharField(max_length=255, db_index=True)
+    version = models.PositiveIntegerField()
+    kind = models.CharField(max_length=16, choices=KINDS)
+    paths = models.JSONField(default=list)  # [[datastore name, path or glob], ...]
+    options = models.JSONField(default=dict, blank=True)  # separator, header, ...
+    description = models.TextField(blank=True, default="")
+    tags = models.JSONField(default=dict, blank=True)
+    created_by_step = models.ForeignKey("runs.StepRun", null=True, blank=True, on_delete=models.SET_NULL, related_name="registered_datasets")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name", "-version"]
+        constraints = [models.UniqueConstraint(fields=["name", "version"], name="dataset_unique_version")]
+
+    def __str__(self) -> str:
+        return f"{self.name}:{self.version}"
+
+
+class DatasetUse(models.Model):
+    """Lineage: a step run that read or wrote a dataset version."""
+
+    dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="uses")
+    step_run = models.ForeignKey("runs.StepRun", on_delete=models.CASCADE, related_name="dataset_uses")
+    direction = models.CharField(max_length=8, choices=[("read", "read"), ("write", "write")])
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [models.UniqueConstraint(fields=["dataset", "step_run", "direction"], name="dataset_use_unique")]
+
 
 class Snapshot(models.Model):
     """A content-addressed copy of a step's source directory (a zip on the default datastore)."""
 
     digest = models.CharField(max_length=64, primary_key=True)
     size = models.BigIntegerField()
-    files = models.JSONField(default=list)
+    files = models.JSONField(default=dict)  # relative path -> sha256 of its bytes
     created_at = models.DateTimeField(default=timezone.now)
 
 

@@ -72,15 +72,6 @@ def working_copy(digest: str, target: Path) -> Path:
     return target
 
 
-def output_relpath(kind: str, step_run_id: str, name: str) -> str:
-    prefix = "azureml" if kind == "PipelineData" else "dataset"
-    return f"{prefix}/{step_run_id}/{name}"
-
-
-def output_path(kind: str, step_run_id: str, name: str) -> Path:
-    return default_datastore().root_path / output_relpath(kind, step_run_id, name)
-
-
 def step_log_dir(step_run_id: str) -> Path:
     return default_datastore().root_path / "ExperimentRun" / f"dcid.{step_run_id}"
 

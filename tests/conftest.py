@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.harness import Studio
+from tests.harness import Studio, isolated_services
 
 PIPELINES = Path(__file__).parent / "pipelines"
 
@@ -16,7 +16,7 @@ PIPELINES = Path(__file__).parent / "pipelines"
 def studio():
     """A live Studio for the integration and browser tests (ended when the session ends)."""
     data_dir = Path(tempfile.mkdtemp(prefix="studio-live-"))
-    server = Studio(data_dir)
+    server = Studio(data_dir, **isolated_services("suite"))
     try:
         server.start()
         yield server

@@ -96,11 +96,11 @@ def snapshot_upload(request, digest: str):
         raise ValidationError({"digest": f"The uploaded content hashes to {actual}, not {digest}."})
     storage.save_snapshot(digest, data)
     snapshot, _ = Snapshot.objects.update_or_create(digest=digest, defaults={"size": len(data), "files": files})
-    return Response({"digest": digest, "size": snapshot.size, "files": files}, status=status.HTTP_201_CREATED)
+    return Response({"digest": digest, "size": snapshot.size, "files": sorted(files)}, status=status.HTTP_201_CREATED)
 
 
 @extend_schema(responses=serializers.SnapshotSerializer)
 @api_view(["GET"])
 def snapshot_detail(request, digest: str):
     snapshot = get_object_or_404(Snapshot, digest=digest)
-    return Response({"digest": snapshot.digest, "size": snapshot.size, "files": snapshot.files})
+    return Response({"digest": snapshot.digest, "size": snapshot.size, "files": sorted(snapshot.files)})

@@ -93,8 +93,8 @@ def build(source_directory: str | os.PathLike) -> tuple[str, bytes, list[str]]:
     return digest_entries(entries), buffer.getvalue(), files
 
 
-def read_zip(data: bytes) -> tuple[str, list[str]]:
-    """Verify an uploaded snapshot: (digest, file list). Refuses unsafe entry names."""
+def read_zip(data: bytes) -> tuple[str, dict[str, str]]:
+    """Verify an uploaded snapshot: (digest, {path: sha256 of its bytes}). Refuses unsafe entry names."""
     try:
         zf = zipfile.ZipFile(io.BytesIO(data))
     except zipfile.BadZipFile as exc:
@@ -113,4 +113,4 @@ def read_zip(data: bytes) -> tuple[str, list[str]]:
             if total > MAX_SNAPSHOT_BYTES:
                 raise SnapshotError("snapshot is over the size limit")
             entries.append((name, zf.read(info)))
-    return digest_entries(entries), sorted(name for name, _ in entries)
+    return digest_entries(entries), {name: hashlib.sha256(body).hexdigest() for name, body in sorted(entries)}

@@ -54,17 +54,32 @@ class Arg:
 
 @dataclass(frozen=True)
 class InputSpec:
+    """An input port: another step's output, or a registered dataset (by id)."""
+
     name: str
-    source_step: str
-    source_output: str
+    source_step: str = ""
+    source_output: str = ""
     mode: str = "mount"
+    dataset: str = ""
+
+    @property
+    def is_dataset(self) -> bool:
+        return bool(self.dataset)
 
 
 @dataclass(frozen=True)
 class OutputSpec:
+    """An output folder; ``datastore``/``path`` come from ``destination`` (None: the default)."""
+
     name: str
     kind: str = "OutputFileDatasetConfig"
     mode: str = "mount"
+    datastore: str | None = None
+    path: str | None = None
+    register: tuple[tuple[str, object], ...] = ()  # register_on_complete: name, description, kind, options
+
+    def registration(self) -> dict | None:
+        return dict(self.register) if self.register else None
 
 
 @dataclass(frozen=True)
@@ -81,9 +96,10 @@ class StepSpec:
     allow_reuse: bool = True
     version: str | None = None
     run_after: tuple[str, ...] = ()
+    environment: str | None = None
 
     def upstream(self) -> set[str]:
-        return {i.source_step for i in self.inputs} | set(self.run_after)
+        return {i.source_step for i in self.inputs if not i.is_dataset} | set(self.run_after)
 
 
 @dataclass(frozen=True)
@@ -121,16 +137,26 @@ class GraphSpec:
                             "source_step": i.source_step,
                             "source_output": i.source_output,
                             "mode": i.mode,
+                            "dataset": i.dataset,
                         }
                         for i in s.inputs
                     ],
                     "outputs": [
-                        {"name": o.name, "kind": o.kind, "mode": o.mode} for o in s.outputs
+                        {
+                            "name": o.name,
+                            "kind": o.kind,
+                            "mode": o.mode,
+                            "datastore": o.datastore,
+                            "path": o.path,
+                            "register": o.registration(),
+                        }
+                        for o in s.outputs
                     ],
                     "params": {name: a.to_dict() for name, a in s.params},
                     "allow_reuse": s.allow_reuse,
                     "version": s.version,
                     "run_after": list(s.run_after),
+                    "environment": s.environment,
                 }
                 for s in self.steps
             ],
@@ -233,12 +259,14 @@ def _parse_step(data: Any, where: str) -> StepSpec:
         mode = _str(item, "mode", at, required=False) or "mount"
         if mode not in INPUT_MODES:
             raise SpecError(f"{at}.mode", f"{at}.mode must be one of {', '.join(INPUT_MODES)}.")
+        dataset = _str(item, "dataset", at, required=False, limit=64) or ""
         inputs.append(
             InputSpec(
                 name=_str(item, "name", at, limit=255),
-                source_step=_str(item, "source_step", at, limit=64),
-                source_output=_str(item, "source_output", at, limit=255),
+                source_step=_str(item, "source_step", at, required=not dataset, limit=64) or "",
+                source_output=_str(item, "source_output", at, required=not dataset, limit=255) or "",
                 mode=mode,
+                dataset=dataset,
             )
         )
     outputs_raw = data.get("outputs", [])
@@ -253,7 +281,29 @@ def _parse_step(data: Any, where: str) -> StepSpec:
         mode = _str(item, "mode", at, required=False) or "mount"
         if mode not in OUTPUT_MODES:
             raise SpecError(f"{at}.mode", f"{at}.mode must be one of {', '.join(OUTPUT_MODES)}.")
-        outputs.append(OutputSpec(name=_str(item, "name", at, limit=255), kind=kind, mode=mode))
+        register = item.get("register")
+        if register is not None:
+            _expect(register, Mapping, f"{at}.register", "an object")
+            reg_name = _str(register, "name", f"{at}.register", limit=255)
+            if not reg_name.strip():
+                raise SpecError(f"{at}.register.name", "A dataset name is required.")
+            reg_kind = _str(register, "kind", f"{at}.register", required=False) or "file"
+            if reg_kind not in ("file", "tabular"):
+                raise SpecError(f"{at}.register.kind", "register.kind must be file or tabular.")
+            options = register.get("options") or {}
+            _expect(options, Mapping, f"{at}.register.options", "an object")
+            description = _str(register, "description", f"{at}.register", required=False, limit=5000) or ""
+            register = (("name", reg_name), ("kind", reg_kind), ("description", description), ("options", dict(options)))
+        outputs.append(
+            OutputSpec(
+                name=_str(item, "name", at, limit=255),
+                kind=kind,
+                mode=mode,
+                datastore=_str(item, "datastore", at, required=False, limit=64),
+                path=_str(item, "path", at, required=False, limit=1000),
+                register=register or (),
+            )
+        )
     params_raw = data.get("params", {})
     _expect(params_raw, Mapping, f"{where}.params", "an object")
     params = []
@@ -267,7 +317,9 @@ def _parse_step(data: Any, where: str) -> StepSpec:
     _expect(run_after, list, f"{where}.run_after", "a list")
     for i, item in enumerate(run_after):
         _expect(item, str, f"{where}.run_after[{i}]", "a string")
+    environment = _str(data, "environment", where, required=False, limit=1000)
     return StepSpec(
+        environment=environment,
         node_id=node_id,
         name=name,
         script_name=script_name,
@@ -287,12 +339,17 @@ def validate_graph(
     spec: GraphSpec,
     compute_targets: Iterable[str] | None = None,
     snapshot_files: Mapping[str, Iterable[str]] | None = None,
+    datasets: Iterable[str] | None = None,
+    datastores: Iterable[str] | None = None,
 ) -> list[SpecError]:
     """Every reason the graph cannot run, in azureml's words where azureml has them.
 
-    ``compute_targets`` (known target names) and ``snapshot_files`` (digest → file
-    paths) are checked only when given: the server knows them, the SDK does not.
+    ``compute_targets`` (known target names), ``snapshot_files`` (digest → file
+    paths), ``datasets`` (known dataset ids) and ``datastores`` (known names) are
+    checked only when given: the server knows them, the SDK does not.
     """
+    known_datasets = set(datasets) if datasets is not None else None
+    known_datastores = set(datastores) if datastores is not None else None
     errors: list[SpecError] = []
     by_id: dict[str, StepSpec] = {}
     for index, step in enumerate(spec.steps):
@@ -341,6 +398,10 @@ def validate_graph(
         input_names = {i.name for i in step.inputs}
         output_names = {o.name for o in step.outputs}
         for port in step.inputs:
+            if port.is_dataset:
+                if known_datasets is not None and port.dataset not in known_datasets:
+                    errors.append(SpecError(f"{where}.inputs", f"Input {port.name} on step {step.name} names an unknown dataset {port.dataset}."))
+                continue
             source = by_id.get(port.source_step)
             if source is None or port.source_output not in {o.name for o in source.outputs}:
                 errors.append(SpecError(where, f"Input {port.name} on step {step.name} is not connected to any previous step."))
@@ -351,6 +412,9 @@ def validate_graph(
                 errors.append(SpecError(where, f"Output {arg.value} appears in arguments list but is not in the output list"))
             elif arg.kind == "parameter" and arg.value not in parameter_names:
                 errors.append(SpecError(where, f"Pipeline parameter {arg.value} used by step {step.name} is not defined."))
+        for output in step.outputs:
+            if known_datastores is not None and output.datastore and output.datastore not in known_datastores:
+                errors.append(SpecError(f"{where}.outputs", f"Output {output.name} of step {step.name} names an unknown datastore {output.datastore}."))
         for other in step.run_after:
             if other not in by_id:
                 errors.append(SpecError(where, f"Step {step.name} runs after an unknown step {other}."))

@@ -6,7 +6,8 @@ live server starts, so a skipped run costs nothing.
 
 Every test that uses ``page`` or ``anon_page`` leaves a 1280x800 screenshot in
 tests/artifacts/<test-name>.png (taken at teardown, so also when the test fails), and
-fails if the page ever opened a JavaScript dialog (alert/confirm/prompt).
+fails if the page ever opened a JavaScript dialog (alert/confirm/prompt) or raised an
+uncaught JavaScript error.
 """
 
 from __future__ import annotations
@@ -20,7 +21,13 @@ import pytest
 from tests.harness import PASSWORD
 
 CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-dev-shm-usage"]
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-dev-shm-usage",
+]
 ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
 VIEWPORT = {"width": 1280, "height": 800}
 TIMEOUT_MS = 15_000
@@ -28,7 +35,10 @@ TIMEOUT_MS = 15_000
 
 def _unavailable(reason: str) -> None:
     if os.environ.get("STUDIO_REQUIRE_BROWSER") == "1":
-        pytest.fail(f"{reason} (and STUDIO_REQUIRE_BROWSER=1 requires the browser tests to run)", pytrace=False)
+        pytest.fail(
+            f"{reason} (and STUDIO_REQUIRE_BROWSER=1 requires the browser tests to run)",
+            pytrace=False,
+        )
     pytest.skip(reason)
 
 
@@ -36,7 +46,9 @@ def _unavailable(reason: str) -> None:
 def _browser_available():
     """Autouse, so it runs before ``studio``: skip or fail early when the browser cannot run."""
     if not CHROMIUM.exists():
-        _unavailable(f"{CHROMIUM} is missing: install Debian's chromium (apt-get install chromium) to run the browser tests")
+        _unavailable(
+            f"{CHROMIUM} is missing: install Debian's chromium (apt-get install chromium) to run the browser tests"
+        )
     try:
         import playwright.sync_api  # noqa: F401
     except ImportError:
@@ -83,7 +95,13 @@ def dialogs():
     return []
 
 
-def _open_page(browser, request, dialogs, storage_state=None):
+@pytest.fixture
+def js_errors():
+    """Uncaught JavaScript errors of the test's pages."""
+    return []
+
+
+def _open_page(browser, dialogs, js_errors, storage_state=None):
     context = browser.new_context(viewport=VIEWPORT, storage_state=storage_state)
     page = context.new_page()
     page.set_default_timeout(TIMEOUT_MS)
@@ -92,11 +110,18 @@ def _open_page(browser, request, dialogs, storage_state=None):
         dialogs.append(f"{dialog.type}: {dialog.message}")
         dialog.dismiss()
 
+    def on_console(message):
+        # Shown with a failure's captured output (e.g. the favicon.ico 404, which is harmless).
+        if message.type in ("error", "warning"):
+            print(f"console {message.type}: {message.text} {message.location.get('url', '')}")
+
     page.on("dialog", on_dialog)
+    page.on("pageerror", lambda error: js_errors.append(str(error)))
+    page.on("console", on_console)
     return context, page
 
 
-def _finish(context, page, request, dialogs):
+def _finish(context, page, request, dialogs, js_errors):
     try:
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         name = re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.name)
@@ -108,27 +133,29 @@ def _finish(context, page, request, dialogs):
     finally:
         context.close()
     assert not dialogs, f"the page opened JavaScript dialogs: {dialogs}"
+    assert not js_errors, f"the page raised JavaScript errors: {js_errors}"
 
 
 @pytest.fixture
-def page(browser, auth_state, request, dialogs):
+def page(browser, auth_state, request, dialogs, js_errors):
     """A signed-in page (1280x800) in a fresh browser context."""
-    context, page = _open_page(browser, request, dialogs, storage_state=auth_state)
+    context, page = _open_page(browser, dialogs, js_errors, storage_state=auth_state)
     yield page
-    _finish(context, page, request, dialogs)
+    _finish(context, page, request, dialogs, js_errors)
 
 
 @pytest.fixture
-def anon_page(browser, studio, request, dialogs):
+def anon_page(browser, studio, request, dialogs, js_errors):
     """A page with no session: nobody is signed in."""
-    context, page = _open_page(browser, request, dialogs)
+    context, page = _open_page(browser, dialogs, js_errors)
     yield page
-    _finish(context, page, request, dialogs)
+    _finish(context, page, request, dialogs, js_errors)
 
 
 @pytest.fixture
 def shot(request):
     """Save an extra screenshot: shot(page, "login") -> tests/artifacts/<test-name>-login.png."""
+
     def save(page, suffix: str) -> Path:
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         name = re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.name)

@@ -22,7 +22,9 @@ XSS_LOG = "<img src=x onerror=alert(1)>"
 
 
 def _step(name, script, arguments=()):
-    return PythonScriptStep(name=name, script_name=script, source_directory=STEPS, arguments=list(arguments))
+    return PythonScriptStep(
+        name=name, script_name=script, source_directory=STEPS, arguments=list(arguments)
+    )
 
 
 def _run_json(studio, run_id: str) -> dict:
@@ -44,9 +46,21 @@ def finished(studio):
     """Two finished runs, submitted together: a 2-step pipeline and one with a hostile step name."""
     ws = studio.workspace()
     two = Experiment(ws, EXPERIMENT).submit(
-        Pipeline(ws, [StepSequence([_step("prepare data", "noop.py", ["hello-from-prepare"]), _step("train model", "noop.py", ["hello-from-train"])])])
+        Pipeline(
+            ws,
+            [
+                StepSequence(
+                    [
+                        _step("prepare data", "noop.py", ["hello-from-prepare"]),
+                        _step("train model", "noop.py", ["hello-from-train"]),
+                    ]
+                )
+            ],
+        )
     )
-    xss = Experiment(ws, "browser-xss").submit(Pipeline(ws, [_step(XSS_NAME, "noop.py", [XSS_LOG])]))
+    xss = Experiment(ws, "browser-xss").submit(
+        Pipeline(ws, [_step(XSS_NAME, "noop.py", [XSS_LOG])])
+    )
     assert two.wait_for_completion(show_output=False, timeout_seconds=60) == "Finished"
     assert xss.wait_for_completion(show_output=False, timeout_seconds=60) == "Finished"
     return {"two": two.id, "xss": xss.id}
@@ -55,11 +69,22 @@ def finished(studio):
 def _running_step(studio, run_id: str, name: str) -> dict:
     """Wait until ``name`` runs and has printed a tick; return its API record."""
     step = wait_until(
-        lambda: next((s for s in _run_json(studio, run_id)["steps"] if s["name"] == name and s["status"] == "Running"), None),
+        lambda: next(
+            (
+                s
+                for s in _run_json(studio, run_id)["steps"]
+                if s["name"] == name and s["status"] == "Running"
+            ),
+            None,
+        ),
         timeout=20,
         message=f"step {name} to run",
     )
-    wait_until(lambda: "tick 1" in studio.api("GET", f"steps/{step['id']}/log/").json()["data"], timeout=10, message="the first ticks")
+    wait_until(
+        lambda: "tick 1" in studio.api("GET", f"steps/{step['id']}/log/").json()["data"],
+        timeout=10,
+        message="the first ticks",
+    )
     return step
 
 
@@ -88,7 +113,9 @@ def test_login_experiments_and_a_completed_two_step_run(anon_page, studio, finis
 
     # The plotly graph: an svg inside #pipeline-graph, labelled with the step names.
     expect(page.locator("#pipeline-graph svg.main-svg").first).to_be_visible()
-    expect(page.locator("#pipeline-graph g.textpoint text")).to_have_text(["prepare data", "train model"])
+    expect(page.locator("#pipeline-graph g.textpoint text")).to_have_text(
+        ["prepare data", "train model"]
+    )
     expect(page.locator("#pipeline-graph path.point")).to_have_count(2)
 
     # The step table, with statuses as text.
@@ -99,17 +126,22 @@ def test_login_experiments_and_a_completed_two_step_run(anon_page, studio, finis
     expect(page.locator("#run-status .run-summary .status")).to_have_text("Completed")
 
     # The selected step's log.
-    selected = page.locator("#run-status table.steps tr.selected td:nth-child(1)").text_content().strip()
+    selected = (
+        page.locator("#run-status table.steps tr.selected td:nth-child(1)").text_content().strip()
+    )
     marker = {"prepare data": "hello-from-prepare", "train model": "hello-from-train"}[selected]
     expect(page.locator(".log-card h2")).to_contain_text(selected)
     expect(page.locator("#log-text")).to_contain_text(f"noop {marker}")
-    expect(page.get_by_role("button", name="Cancel")).to_have_count(0)  # a finished run cannot be canceled
+    # A finished run cannot be canceled.
+    expect(page.get_by_role("button", name="Cancel")).to_have_count(0)
 
 
 def test_a_running_steps_log_grows_live_and_polling_stops_when_it_ends(page, studio):
     expect = _expect()
     ws = studio.workspace()
-    run = Experiment(ws, "browser-live").submit(Pipeline(ws, [_step("sleeper", "sleep.py", ["--seconds", "6"])]))
+    run = Experiment(ws, "browser-live").submit(
+        Pipeline(ws, [_step("sleeper", "sleep.py", ["--seconds", "6"])])
+    )
     step = _running_step(studio, run.id, "sleeper")
 
     log_requests: list[tuple[float, str]] = []
@@ -130,15 +162,23 @@ def test_a_running_steps_log_grows_live_and_polling_stops_when_it_ends(page, stu
     first = _log_text(page)
     assert "tick" in first and "slept" not in first
     # The log grows with no reload: htmx appends the tail every second.
-    page.wait_for_function("n => document.getElementById('log-text').textContent.length > n", arg=len(first), timeout=5000)
+    page.wait_for_function(
+        "n => document.getElementById('log-text').textContent.length > n",
+        arg=len(first),
+        timeout=5000,
+    )
     grown = _log_text(page)
-    assert grown.startswith(first.rstrip()[: len(first) // 2])
+    assert grown.startswith(first), "the log was replaced rather than appended to"
     ticks = [int(t) for t in re.findall(r"tick (\d+)", grown)]
     assert ticks == list(range(ticks[0], ticks[-1] + 1)), f"ticks lost or repeated: {ticks}"
 
     # The status turns to Completed by itself, and the whole log arrives, once.
-    expect(page.locator("#run-status .run-summary .status")).to_have_text("Completed", timeout=20_000)
-    expect(page.locator("#run-status table.steps tbody td:nth-child(2)")).to_have_text(["Completed"])
+    expect(page.locator("#run-status .run-summary .status")).to_have_text(
+        "Completed", timeout=20_000
+    )
+    expect(page.locator("#run-status table.steps tbody td:nth-child(2)")).to_have_text(
+        ["Completed"]
+    )
     expect(page.locator("#log-text")).to_contain_text("slept", timeout=5000)
     expect(page.locator("#log-text .log-poller")).to_have_count(0, timeout=5000)
     assert page.evaluate("window.__notReloaded === true"), "the page was reloaded"
@@ -153,15 +193,29 @@ def test_a_running_steps_log_grows_live_and_polling_stops_when_it_ends(page, stu
     logs_then, status_then = len(log_requests), len(status_requests)
     assert logs_then >= 3, f"the log was polled only {logs_then} times"
     page.wait_for_timeout(3000)
-    assert len(log_requests) == logs_then, f"still polling the log after completion: {log_requests[logs_then:]}"
-    assert len(status_requests) == status_then, f"still polling the status after completion: {status_requests[status_then:]}"
+    assert len(log_requests) == logs_then, (
+        f"still polling the log after completion: {log_requests[logs_then:]}"
+    )
+    assert len(status_requests) == status_then, (
+        f"still polling the status after completion: {status_requests[status_then:]}"
+    )
 
 
 def test_the_cancel_button_cancels_a_running_run(page, studio):
     expect = _expect()
     ws = studio.workspace()
     run = Experiment(ws, "browser-cancel").submit(
-        Pipeline(ws, [StepSequence([_step("long sleeper", "sleep.py", ["--seconds", "60"]), _step("never", "noop.py")])])
+        Pipeline(
+            ws,
+            [
+                StepSequence(
+                    [
+                        _step("long sleeper", "sleep.py", ["--seconds", "60"]),
+                        _step("never", "noop.py"),
+                    ]
+                )
+            ],
+        )
     )
     _running_step(studio, run.id, "long sleeper")
     page.goto(f"{studio.url}/runs/{run.id}/")
@@ -169,8 +223,12 @@ def test_the_cancel_button_cancels_a_running_run(page, studio):
 
     page.get_by_role("button", name="Cancel").click()
     page.wait_for_url(f"{studio.url}/runs/{run.id}/")
-    expect(page.locator("#run-status .run-summary .status")).to_have_text("Canceled", timeout=15_000)
-    expect(page.locator("#run-status table.steps tbody td:nth-child(2)")).to_have_text(["Canceled", "Canceled"])
+    expect(page.locator("#run-status .run-summary .status")).to_have_text(
+        "Canceled", timeout=15_000
+    )
+    expect(page.locator("#run-status table.steps tbody td:nth-child(2)")).to_have_text(
+        ["Canceled", "Canceled"]
+    )
     assert _run_json(studio, run.id)["status"] == "Canceled"
 
 
@@ -180,7 +238,9 @@ def test_clicking_a_graph_node_selects_its_step(page, studio, finished):
     steps = _steps(studio, run_id)
     page.goto(f"{studio.url}/runs/{run_id}/")
     expect(page.locator("#pipeline-graph path.point")).to_have_count(2)
-    selected = page.locator("#run-status table.steps tr.selected td:nth-child(1)").text_content().strip()
+    selected = (
+        page.locator("#run-status table.steps tr.selected td:nth-child(1)").text_content().strip()
+    )
     target = "train model" if selected == "prepare data" else "prepare data"
     index = ["prepare data", "train model"].index(target)
 
@@ -233,3 +293,42 @@ def test_a_hostile_step_name_and_log_render_as_text(page, studio, finished, dial
     page.wait_for_timeout(500)  # give an injected onerror or script time to fire
     assert page.evaluate("document.querySelectorAll('img').length") == 0
     assert dialogs == [], f"a dialog opened: {dialogs}"
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=AssertionError,
+    reason="BUG: the Cancel form sits outside the polled #run-status partial, so it stays on the page "
+    "after the run finishes until a reload (templates/runs/run_detail.html)",
+)
+def test_the_cancel_button_goes_away_by_itself_when_the_run_ends(page, studio):
+    expect = _expect()
+    ws = studio.workspace()
+    run = Experiment(ws, "browser-short").submit(
+        Pipeline(ws, [_step("short", "sleep.py", ["--seconds", "1.5"])])
+    )
+    _running_step(studio, run.id, "short")
+    page.goto(f"{studio.url}/runs/{run.id}/")
+    expect(page.get_by_role("button", name="Cancel")).to_be_visible()
+    expect(page.locator("#run-status .run-summary .status")).to_have_text(
+        "Completed", timeout=15_000
+    )
+    expect(page.get_by_role("button", name="Cancel")).to_have_count(0, timeout=3000)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=AssertionError,
+    reason="BUG: base.html highlights the side-nav link when the context has `nav`, but no view sets it, "
+    "so no link is ever marked aria-current",
+)
+def test_the_side_nav_marks_the_current_section(page, studio, finished):
+    expect = _expect()
+    page.goto(f"{studio.url}/experiments/")
+    expect(page.locator('.sidenav a[aria-current="page"]')).to_have_text(
+        "Experiments", timeout=2000
+    )
+    page.goto(f"{studio.url}/runs/{finished['two']}/")
+    expect(page.locator('.sidenav a[aria-current="page"]')).to_have_text(
+        "Experiments", timeout=2000
+    )

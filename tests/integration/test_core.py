@@ -52,7 +52,8 @@ def test_the_seed_first_example_runs_end_to_end(studio, pipeline_dir):
     assert run["status"] == "Completed"
     assert [s["status"] for s in run["steps"]] == ["Completed", "Completed"]
     prep, train = run["steps"]
-    assert prep["outputs"]["prepped"] == f"dataset/{prep['id']}/prepped"
+    assert prep["outputs"]["prepped"]["path"] == f"dataset/{prep['id']}/prepped"
+    assert prep["outputs"]["prepped"]["datastore"] == "workspaceblobstore"
     assert studio.api("GET", f"steps/{prep['id']}/metrics/").json()[0]["value"] == 100
     log = studio.api("GET", f"steps/{train['id']}/log/").json()
     assert f"parent run: {run_id}" in log["data"]

@@ -8,6 +8,8 @@ import textwrap
 import time
 from pathlib import Path
 
+import pytest
+
 from runs.executor import StepJob, run_step
 
 
@@ -124,17 +126,39 @@ def test_it_kills_what_a_finished_step_left_running_in_its_group(tmp_path):
         tmp_path,
         """
         import subprocess
-        child = subprocess.Popen(["sleep", "60"], stdout=subprocess.DEVNULL)
+        child = subprocess.Popen(["sleep", "60"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         print(child.pid, flush=True)
         """,
     )
+    started = time.monotonic()
     outcome = run_step(job, watch=_never, heartbeat=_nothing, heartbeat_seconds=60, grace_seconds=1, watch_seconds=0.05)
     assert outcome.exit_code == 0
+    assert time.monotonic() - started < 5
     grandchild = int(job.log_path.read_text().split()[0])
     deadline = time.monotonic() + 2
     while not _is_gone(grandchild) and time.monotonic() < deadline:
         time.sleep(0.02)
     assert _is_gone(grandchild)
+
+
+@pytest.mark.xfail(
+    reason="BUG: the step is not over until every process holding its stdout exits, not when the script exits",
+    strict=True,
+)
+def test_it_ends_when_the_script_exits_even_if_a_child_still_holds_its_output(tmp_path):
+    job = _job(
+        tmp_path,
+        """
+        import subprocess
+        subprocess.Popen(["sleep", "3"])  # a background helper that inherits stdout
+        print("done", flush=True)
+        """,
+    )
+    started = time.monotonic()
+    outcome = run_step(job, watch=_never, heartbeat=_nothing, heartbeat_seconds=60, grace_seconds=1, watch_seconds=0.05)
+    assert outcome.exit_code == 0
+    assert time.monotonic() - started < 2
+    assert job.log_path.read_text() == "done\n"
 
 
 def test_it_sends_heartbeats_while_the_step_runs(tmp_path):
@@ -168,3 +192,16 @@ def test_it_caps_the_log_of_a_chatty_step(tmp_path):
     assert text.startswith("line 0\n")
     assert text.endswith("line 99999\n")
     assert "log truncated" in text
+
+
+@pytest.mark.xfail(
+    reason="BUG: with a small log cap (4096 is the allowed minimum) a 64 KiB read crashes CappedLogWriter",
+    strict=True,
+)
+def test_it_caps_the_log_of_a_chatty_step_at_the_smallest_allowed_cap(tmp_path):
+    job = _job(tmp_path, 'import sys\nsys.stdout.write("x" * 300000 + "\\nlast line\\n")\n', cap=4096)
+    outcome = run_step(job, watch=_never, heartbeat=_nothing, heartbeat_seconds=60, grace_seconds=1, watch_seconds=0.05)
+    text = job.log_path.read_text()
+    assert outcome.exit_code == 0
+    assert len(text) < 4096 + 100
+    assert text.endswith("last line\n")

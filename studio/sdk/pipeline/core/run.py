@@ -189,7 +189,8 @@ class StepRun:
         outputs = self._refresh()["outputs"]
         if name not in outputs:
             raise KeyError(f"Step {self.name} has no output {name}; it has {sorted(outputs)}")
-        return PortDataReference(self.experiment.workspace, name, outputs[name])
+        output = outputs[name]
+        return PortDataReference(self.experiment.workspace, name, output["path"], output["datastore"])
 
     def wait_for_completion(self, show_output: bool = False, timeout_seconds: float = sys.maxsize, raise_on_error: bool = True) -> str:
         deadline = time.monotonic() + timeout_seconds
@@ -199,16 +200,24 @@ class StepRun:
 
 
 class PortDataReference:
-    """Where a step output lives: ``path_on_datastore`` on the default datastore."""
+    """Where a step output lives: ``path_on_datastore`` on datastore ``datastore_name``."""
 
-    def __init__(self, workspace, name: str, path_on_datastore: str):
+    def __init__(self, workspace, name: str, path_on_datastore: str, datastore_name: str):
         self.workspace = workspace
         self.name = name
         self.path_on_datastore = path_on_datastore
+        self.datastore_name = datastore_name
 
     @property
-    def datastore_name(self) -> str:
-        return self.workspace.get_default_datastore().name
+    def datastore(self):
+        from studio.sdk.core.datastore import Datastore
+
+        return Datastore(self.workspace, self.datastore_name)
+
+    def download(self, local_path: str, overwrite: bool = False, show_progress: bool = True) -> str:
+        """Copy the output's files under ``local_path``; returns that folder."""
+        self.datastore.download(local_path, prefix=self.path_on_datastore, overwrite=overwrite, show_progress=show_progress)
+        return local_path
 
     def __repr__(self) -> str:
         return f"PortDataReference(name={self.name!r}, path_on_datastore={self.path_on_datastore!r})"

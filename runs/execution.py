@@ -1,0 +1,387 @@
+"""The worker's side of a step: claim it, lay it out, run it, publish its outputs.
+
+Outputs are written to an attempt-scoped place (a hidden folder on a local
+datastore, a local staging folder for a remote one) and published under their
+final path only when the script exits 0; a failed or canceled attempt publishes
+nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import shutil
+import socket
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from django.conf import settings
+from django.core import signing
+from django.db import connection
+from django.db.models import F
+from django.utils import timezone
+
+from pipelines.parameters import format_value
+from runs import services
+from runs.executor import StepJob, run_step
+from runs.models import Run, StepRun
+from runs.readiness import Status
+from studio import storage
+from studio.datastores import Store, clean_path, fingerprint_files, join
+from studio.models import Dataset, DatasetUse, Datastore
+from studio.sdk.spec import GraphSpec, StepSpec
+from studio.services import DataError, get_datastore, register_dataset, resolve_dataset
+
+log = logging.getLogger("studio.worker")
+HOSTNAME = socket.gethostname()
+RUN_TOKEN_SALT = "studio.run-token"
+
+
+@dataclass
+class _Claim:
+    step: StepRun
+    run: Run
+    spec: GraphSpec
+
+
+@dataclass
+class _Output:
+    name: str
+    datastore: Datastore
+    store: Store
+    final: str  # path on the datastore
+    scratch: Path  # where the script writes
+    register: dict | None = None
+
+
+@dataclass
+class _Layout:
+    job: StepJob
+    outputs: list[_Output] = field(default_factory=list)
+
+
+def run_token(step_id: str, attempt: int) -> str:
+    return "run." + signing.dumps({"s": step_id, "a": attempt}, salt=RUN_TOKEN_SALT, compress=True)
+
+
+def claim_step(step_id: str) -> _Claim | None:
+    """Take a Queued step for this worker; None if another delivery already has it."""
+    now = timezone.now()
+    claimed = StepRun.objects.filter(id=step_id, status=Status.QUEUED).update(
+        status=Status.RUNNING,
+        attempt=F("attempt") + 1,
+        worker=f"{HOSTNAME}:{os.getpid()}",
+        started_at=now,
+        heartbeat_at=now,
+        ended_at=None,
+        exit_code=None,
+        error="",
+    )
+    if not claimed:
+        return None
+    step = StepRun.objects.select_related("run", "run__experiment").get(id=step_id)
+    return _Claim(step=step, run=step.run, spec=services.graph_of(step.run.graph_id))
+
+
+def execute_step(step_id: str) -> None:
+    """Claim a step, run it, record the outcome, and go on with the next ready step here."""
+    next_id: str | None = step_id
+    while next_id is not None:
+        claim = claim_step(next_id)
+        if claim is None:
+            return
+        next_id = _run_claimed(claim)
+
+
+def _run_claimed(claim: _Claim) -> str | None:
+    step, run, spec = claim.step, claim.run, claim.spec
+    node = spec.step(step.node_id)
+    attempt = step.attempt
+    work = settings.DATA_DIR / "work" / f"{step.id}.{attempt}"
+    try:
+        layout = _prepare(step, run, spec, node, work)
+    except Exception as exc:  # a broken layout fails the step with the reason, never hangs
+        log.warning("could not prepare step %s: %s", step.id, exc, exc_info=not isinstance(exc, (DataError, ValueError)))
+        shutil.rmtree(work, ignore_errors=True)
+        return services.finish_step(step.id, attempt, status=Status.FAILED, error=f"Could not prepare the step: {exc}")
+
+    def _watch() -> bool:
+        row = StepRun.objects.filter(id=step.id).values_list("status", "attempt").first()
+        return row is None or row[0] != Status.RUNNING or row[1] != attempt
+
+    def _heartbeat() -> None:
+        StepRun.objects.filter(id=step.id, attempt=attempt, status=Status.RUNNING).update(heartbeat_at=timezone.now())
+
+    def _on_start(pid: int) -> None:
+        StepRun.objects.filter(id=step.id, attempt=attempt).update(pid=pid)
+
+    outcome = run_step(
+        layout.job,
+        watch=_watch,
+        heartbeat=_heartbeat,
+        heartbeat_seconds=settings.STUDIO_HEARTBEAT_SECONDS,
+        grace_seconds=settings.STUDIO_CANCEL_GRACE_SECONDS,
+        on_start=_on_start,
+        thread_cleanup=connection.close,
+    )
+    error = ""
+    outputs: dict = {}
+    if outcome.stopped:
+        status = Status.CANCELED
+    elif outcome.exit_code == 0:
+        status = Status.COMPLETED
+        try:
+            outputs = _publish_outputs(step, layout.outputs)
+        except Exception as exc:
+            log.warning("could not publish outputs of %s", step.id, exc_info=True)
+            status, error = Status.FAILED, f"Could not publish the step's outputs: {exc}"
+    else:
+        status = Status.FAILED
+        error = outcome.reason if outcome.exit_code is None else f"Step failed with exit code {outcome.exit_code}.\n{_log_tail(step.id)}"
+    if status != Status.COMPLETED:
+        for output in layout.outputs:
+            shutil.rmtree(output.scratch.parent if output.store.is_local else output.scratch, ignore_errors=True)
+    shutil.rmtree(work, ignore_errors=True)
+    return services.finish_step(
+        step.id,
+        attempt,
+        status=status,
+        exit_code=outcome.exit_code,
+        error=error,
+        outputs=outputs,
+        log_size=outcome.log_size,
+        on_success=lambda: _register_outputs(step, layout.outputs, outputs),
+    )
+
+
+def _log_tail(step_id: str, lines: int = 20) -> str:
+    data, _ = storage.read_log(step_id, offset=-16384)
+    text = data.decode("utf-8", errors="replace")
+    return "\n".join(text.rstrip("\n").splitlines()[-lines:])
+
+
+def _env_name(name: str) -> str:
+    return re.sub(r"\W", "_", name)
+
+
+def _output_path(node_output, step: StepRun) -> str:
+    prefix = "azureml" if node_output.kind == "PipelineData" else "dataset"
+    template = node_output.path or f"{prefix}/{{run-id}}/{{output-name}}"
+    return clean_path(template.replace("{run-id}", step.id).replace("{output-name}", node_output.name))
+
+
+def _materialize(store: Store, files, target: Path, strip: str) -> Path:
+    """A local folder holding these files: hard links on a local store, downloads otherwise."""
+    if target.exists():
+        return target
+    staging = target.with_name(f"{target.name}.{os.getpid()}.tmp")
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    if store.is_local:
+        for info in files:
+            relative = info.path[len(strip):].lstrip("/") if strip and info.path.startswith(strip) else info.path
+            destination = staging / relative
+            destination.parent.mkdir(parents=True, exist_ok=True)
+            source = store.local_path(info.path)
+            try:
+                os.link(source, destination)
+            except OSError:
+                shutil.copy2(source, destination)
+    else:
+        store.download(files, staging, strip=strip)
+    try:
+        os.rename(staging, target)
+    except OSError:
+        shutil.rmtree(staging, ignore_errors=True)
+    return target
+
+
+def _common_folder(pattern: str) -> str:
+    parts = pattern.split("/")
+    fixed = []
+    for part in parts:
+        if any(ch in part for ch in "*?["):
+            break
+        fixed.append(part)
+    return "/".join(fixed)
+
+
+def _dataset_input(port, work: Path) -> tuple[str, dict]:
+    """(argument value, description for run.input_datasets) of a dataset input."""
+    dataset = Dataset.objects.get(id=port.dataset)
+    resolved = resolve_dataset(dataset)
+    cache = settings.DATA_DIR / "cache" / "datasets" / resolved.fingerprint
+    files: list[str] = []
+    folders: list[Path] = []
+    for index, (_, store, pattern, found) in enumerate(resolved.groups):
+        is_glob = any(ch in pattern for ch in "*?[")
+        if not is_glob and store.is_file(pattern):
+            base = pattern.rsplit("/", 1)[0] if "/" in pattern else ""
+        else:
+            base = _common_folder(pattern)
+        if store.is_local and not is_glob and base == pattern:
+            folder = store.local_path(pattern)  # a folder on a local store: used in place, no copy
+        else:
+            folder = _materialize(store, found, cache / str(index), base)
+        folders.append(folder)
+        for info in found:
+            relative = info.path[len(base):].lstrip("/") if base else info.path
+            files.append(str(folder / relative))
+    if not files:
+        raise DataError("inputs", f"Dataset {dataset.name}:{dataset.version} matches no files now.")
+    if len(folders) == 1:
+        path = folders[0]
+    else:
+        path = work / "inputs" / port.name
+        path.mkdir(parents=True, exist_ok=True)
+        for i, folder in enumerate(folders):
+            os.symlink(folder, path / str(i))
+    description = {
+        "id": str(dataset.id),
+        "name": dataset.name,
+        "version": dataset.version,
+        "kind": dataset.kind,
+        "mode": port.mode,
+        "options": dataset.options,
+        "files": files,
+        "path": str(path),
+    }
+    value = description["id"] if port.mode == "direct" else description["path"]
+    return value, description
+
+
+def _prepare(step: StepRun, run: Run, spec: GraphSpec, node: StepSpec, work: Path) -> _Layout:
+    """Lay out the working copy, resolve inputs, outputs and arguments, build the env."""
+    source = work / "source"
+    storage.working_copy(node.snapshot, source)
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("STUDIO_", "AZUREML_", "AML_", "DJANGO_", "CELERY_", "DATABASE_", "SECRET_KEY"))}
+    env["PYTHONUNBUFFERED"] = "1"
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(settings.BASE_DIR), os.environ.get("PYTHONPATH", "")]))
+
+    paths: dict[tuple[str, str], str] = {}
+    outputs: list[_Output] = []
+    for output in node.outputs:
+        datastore = get_datastore(output.datastore)
+        store = datastore.store()
+        final = _output_path(output, step)
+        if store.is_local:
+            target = store.local_path(final)
+            scratch = target.parent / f".attempt-{step.id}-{step.attempt}" / target.name
+        else:
+            scratch = work / "outputs" / output.name
+        shutil.rmtree(scratch, ignore_errors=True)
+        scratch.mkdir(parents=True)
+        outputs.append(_Output(output.name, datastore, store, final, scratch, output.registration()))
+        paths[("output", output.name)] = str(scratch)
+        env[_env_name(output.name) if output.kind != "PipelineData" else f"AZUREML_DATAREFERENCE_{_env_name(output.name)}"] = str(scratch)
+
+    producers = {
+        s.node_id: s
+        for s in StepRun.objects.filter(run=run, node_id__in=[i.source_step for i in node.inputs if not i.is_dataset])
+    }
+    input_datasets: dict[str, dict] = {}
+    for port in node.inputs:
+        if port.is_dataset:
+            value, description = _dataset_input(port, work)
+            paths[("input", port.name)] = value
+            input_datasets[port.name] = description
+            continue
+        producer = producers[port.source_step]
+        output = producer.outputs.get(port.source_output)
+        if output is None:
+            raise RuntimeError(f"input {port.name}: step {producer.name} recorded no output {port.source_output}")
+        store = get_datastore(output["datastore"]).store()
+        if store.is_local:
+            location = str(store.local_path(output["path"]))
+        else:
+            cache = settings.DATA_DIR / "cache" / "outputs" / output["manifest"]
+            location = str(_materialize(store, list(store.walk(output["path"])), cache, output["path"]))
+        paths[("input", port.name)] = location
+        env[f"AZUREML_DATAREFERENCE_{_env_name(port.name)}"] = location
+
+    def resolve(arg) -> str:
+        if arg.kind == "literal":
+            return arg.value
+        if arg.kind == "parameter":
+            return format_value(run.parameters[arg.value])
+        return paths[(arg.kind, arg.value)]
+
+    argv = [sys.executable, node.script_name, *(resolve(a) for a in node.arguments)]
+    for name, arg in node.params:
+        env[f"AML_PARAMETER_{_env_name(name)}"] = resolve(arg)
+    for parameter in spec.parameters:
+        env.setdefault(f"AML_PARAMETER_{_env_name(parameter.name)}", format_value(run.parameters[parameter.name]))
+
+    if input_datasets:
+        datasets_file = work / "input_datasets.json"
+        datasets_file.write_text(json.dumps(input_datasets))
+        env["STUDIO_INPUT_DATASETS_FILE"] = str(datasets_file)
+    env.update(
+        {
+            "STUDIO_URL": settings.STUDIO_PUBLIC_URL,
+            "STUDIO_RUN_TOKEN": run_token(step.id, step.attempt),
+            "STUDIO_RUN_ID": step.id,
+            "STUDIO_PARENT_RUN_ID": run.id,
+            "STUDIO_EXPERIMENT_NAME": run.experiment.name,
+            "AZUREML_RUN_ID": step.id,
+            "AZUREML_ARM_PROJECT_NAME": run.experiment.name,
+        }
+    )
+    log_path = storage.step_log_path(step.id)
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    if step.attempt > 1 and log_path.exists():
+        with open(log_path, "ab") as fh:
+            fh.write(f"\n[attempt {step.attempt}]\n".encode())
+    job = StepJob(argv=argv, cwd=source, env=env, log_path=log_path, log_cap=settings.STUDIO_LOG_CAP_BYTES)
+    return _Layout(job=job, outputs=outputs)
+
+
+def _publish_outputs(step: StepRun, outputs: list[_Output]) -> dict:
+    """Move or upload each output to its final path and record its manifest."""
+    published = {}
+    for output in outputs:
+        if output.store.is_local:
+            final = output.store.local_path(output.final)
+            if final.exists():
+                shutil.rmtree(final) if final.is_dir() else final.unlink()
+            final.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(output.scratch, final)
+            shutil.rmtree(output.scratch.parent, ignore_errors=True)
+        else:
+            if output.store.exists(output.final):
+                output.store.delete(output.final)
+            output.store.upload_folder(output.scratch, output.final)
+        files = list(output.store.walk(output.final))
+        if not files:
+            # An empty output still exists: keep a marker so that it can be verified and reused.
+            marker = join(output.final, ".studio-empty")
+            output.store.write_file(marker, _EmptyStream(), overwrite=True)
+            files = list(output.store.walk(output.final))
+        published[output.name] = {"datastore": output.datastore.name, "path": output.final, "manifest": fingerprint_files(files)}
+    return published
+
+
+class _EmptyStream:
+    def read(self, size: int = -1) -> bytes:
+        return b""
+
+
+def _register_outputs(step: StepRun, outputs: list[_Output], published: dict) -> None:
+    for output in outputs:
+        if not output.register:
+            continue
+        info = published[output.name]
+        dataset = register_dataset(
+            name=output.register["name"],
+            kind=output.register.get("kind", "file"),
+            paths=[[info["datastore"], info["path"]]],
+            options=output.register.get("options") or {},
+            description=output.register.get("description", ""),
+            create_new_version=True,
+            created_by_step=step,
+        )
+        DatasetUse.objects.get_or_create(dataset=dataset, step_run=step, direction="write")

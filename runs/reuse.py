@@ -1,0 +1,165 @@
+"""Step reuse applied to the database: fingerprint a ready step, reuse a match, or say why not."""
+
+from __future__ import annotations
+
+import logging
+import platform
+from dataclasses import dataclass
+
+from django.db.models import Q
+from django.utils import timezone
+
+from runs.fingerprint import (
+    FIRST_RUN,
+    REGENERATE,
+    REUSE_DISABLED,
+    explain_difference,
+    fingerprint,
+    fingerprint_parts,
+    snapshot_file_changes,
+)
+from runs.models import Run, StepRun
+from runs.readiness import Status
+from studio.datastores import fingerprint_files
+from studio.models import Dataset, DatasetUse, Snapshot
+from studio.sdk.spec import GraphSpec, StepSpec
+from studio.services import get_datastore, resolve_dataset
+
+log = logging.getLogger("studio.reuse")
+
+
+def environment_label(node: StepSpec) -> str:
+    label = f"python {platform.python_version()}"
+    return f"{label}; {node.environment}" if node.environment else label
+
+
+def input_identities(step: StepRun, run: Run, node: StepSpec) -> dict[str, dict]:
+    """What each input is now: a dataset version and its data, or an upstream output manifest."""
+    identities: dict[str, dict] = {}
+    producers = {
+        s.node_id: s
+        for s in StepRun.objects.filter(run=run, node_id__in=[i.source_step for i in node.inputs if not i.is_dataset])
+    }
+    for port in node.inputs:
+        if port.is_dataset:
+            dataset = Dataset.objects.get(id=port.dataset)
+            resolved = resolve_dataset(dataset)
+            identities[port.name] = {
+                "kind": "dataset",
+                "name": dataset.name,
+                "version": dataset.version,
+                "data": resolved.fingerprint,
+                "mode": port.mode,
+            }
+        else:
+            producer = producers[port.source_step]
+            output = producer.outputs.get(port.source_output, {})
+            identities[port.name] = {
+                "kind": "step",
+                "step": producer.name,
+                "output": port.source_output,
+                "manifest": output.get("manifest", ""),
+            }
+    return identities
+
+
+def outputs_intact(step: StepRun) -> bool:
+    """True when every output of a completed step still exists and matches its manifest."""
+    for output in step.outputs.values():
+        try:
+            store = get_datastore(output["datastore"]).store()
+            files = list(store.walk(output["path"]))
+        except Exception:
+            log.info("outputs of %s cannot be read", step.id, exc_info=True)
+            return False
+        if not files or fingerprint_files(files) != output.get("manifest"):
+            return False
+    return True
+
+
+@dataclass
+class ReuseDecision:
+    fingerprint: str
+    parts: dict
+    original: StepRun | None
+    reason: str
+
+
+def decide_reuse(step: StepRun, run: Run, spec: GraphSpec) -> ReuseDecision:
+    """Fingerprint a ready step and find a completed step with intact outputs to reuse."""
+    node = spec.step(step.node_id)
+    parts = fingerprint_parts(node, run.parameters, input_identities(step, run, node), environment_label(node))
+    digest = fingerprint(parts)
+    if run.regenerate_outputs:
+        return ReuseDecision(digest, parts, None, REGENERATE)
+    if not node.allow_reuse:
+        return ReuseDecision(digest, parts, None, REUSE_DISABLED)
+    candidates = (
+        StepRun.objects.filter(fingerprint=digest, status=Status.COMPLETED)
+        .exclude(id=step.id)
+        .select_related("reused_from")
+        .order_by("-ended_at")[:5]
+    )
+    for candidate in candidates:
+        original = candidate.reused_from or candidate
+        if original.status == Status.COMPLETED and outputs_intact(original):
+            return ReuseDecision(digest, parts, original, f"Reused from run {original.run_id}, step {original.name}")
+    return ReuseDecision(digest, parts, None, _why_not(step, run, digest, parts))
+
+
+def _why_not(step: StepRun, run: Run, digest: str, parts: dict) -> str:
+    earlier = (
+        StepRun.objects.filter(name=step.name)
+        .exclude(run=run)
+        .exclude(fingerprint="")
+        .filter(Q(run__experiment=run.experiment) | Q(fingerprint=digest))
+        .order_by("-queued_at")
+        .first()
+    )
+    if earlier is None:
+        return FIRST_RUN
+    if earlier.fingerprint == digest:
+        if earlier.status != Status.COMPLETED:
+            return f"the earlier run of this step with the same inputs ended {earlier.status}"
+        return "the outputs of the earlier run were deleted or changed"
+
+    def changes(old: str, new: str) -> list[str]:
+        manifests = dict(Snapshot.objects.filter(digest__in=[old, new]).values_list("digest", "files"))
+        if old in manifests and new in manifests:
+            return snapshot_file_changes(manifests[old], manifests[new])
+        return []
+
+    reasons = explain_difference(parts, earlier.fingerprint_parts, changes)
+    return "; ".join(reasons) or "inputs changed"
+
+
+def apply_reuse(step: StepRun, decision: ReuseDecision) -> bool:
+    """Record the fingerprint; finish the step as Reused when there is an original. Conditional."""
+    now = timezone.now()
+    fields = {"fingerprint": decision.fingerprint, "fingerprint_parts": decision.parts, "reuse_reason": decision.reason}
+    original = decision.original
+    if original is None:
+        StepRun.objects.filter(id=step.id, status=Status.QUEUED).update(**fields)
+        return False
+    updated = StepRun.objects.filter(id=step.id, status=Status.QUEUED).update(
+        **fields,
+        status=Status.COMPLETED,
+        reused_from=original,
+        outputs=original.outputs,
+        started_at=now,
+        ended_at=now,
+        exit_code=0,
+        properties={
+            "azureml.reusedrunid": original.id,
+            "azureml.reusednodeid": original.node_id,
+            "azureml.reusedpipeline": original.run_id,
+            "azureml.isreused": "true",
+        },
+    )
+    return bool(updated)
+
+
+def record_reads(step: StepRun, node: StepSpec) -> None:
+    for port in node.inputs:
+        if port.is_dataset:
+            DatasetUse.objects.get_or_create(dataset_id=port.dataset, step_run=step, direction="read")

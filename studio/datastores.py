@@ -1,0 +1,333 @@
+"""Datastores as fsspec filesystems, with every path confined to its store.
+
+Plain Python over a :class:`StoreConfig`: ``local`` is a folder, ``s3`` any
+S3-compatible bucket (s3fs), ``azureblob`` a blob container (adlfs). Paths given
+by users are normalised by :func:`clean_path`, which refuses anything that could
+leave the store (``..``, absolute paths, backslashes, percent-encoded forms, URL
+syntax); on a local store, symlinks that lead outside are never followed.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+import os
+import re
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+
+KINDS = ("local", "s3", "azureblob")
+_ENCODED = re.compile(r"%[0-9a-fA-F]{2}")
+_GLOB = re.compile(r"[*?\[]")
+
+
+class PathError(ValueError):
+    """A datastore path that is refused, with the reason."""
+
+
+@dataclass(frozen=True)
+class StoreConfig:
+    name: str
+    kind: str
+    root: str = ""  # local: the folder
+    options: dict = field(default_factory=dict)  # bucket, endpoint_url, account_name, container, endpoint
+    secrets: dict = field(default_factory=dict)  # key, secret, account_key, sas_token
+
+
+@dataclass(frozen=True)
+class FileInfo:
+    path: str  # relative to the store, POSIX
+    size: int
+    version: str  # mtime (local) or etag (remote)
+
+
+def clean_path(path: str | None, allow_glob: bool = False) -> str:
+    """A normalised relative POSIX path inside a store ('' is the root), or PathError."""
+    if path is None:
+        return ""
+    if not isinstance(path, str):
+        raise PathError("A datastore path must be a string.")
+    if "\x00" in path:
+        raise PathError("A datastore path must not contain NUL characters.")
+    if "\\" in path:
+        raise PathError(f"Backslashes are not allowed in datastore paths: {path!r}")
+    if _ENCODED.search(path):
+        raise PathError(f"Percent-encoded characters are not allowed in datastore paths: {path!r}")
+    if "://" in path or path.startswith("~") or re.match(r"^[A-Za-z]:", path):
+        raise PathError(f"A datastore path must be relative to the datastore, not a URL or drive: {path!r}")
+    if path.startswith("/"):
+        raise PathError(f"Absolute paths are not allowed in datastores: {path!r}")
+    if any(ch in path for ch in "#?;") or any(ord(ch) < 32 for ch in path):
+        raise PathError(f"Datastore paths may not contain '#', '?', ';' or control characters: {path!r}")
+    if not allow_glob and _GLOB.search(path):
+        raise PathError(f"Wildcards are not allowed here: {path!r}")
+    parts = [p for p in PurePosixPath(path).parts if p not in ("", ".")]
+    if any(p == ".." for p in parts):
+        raise PathError(f"'..' is not allowed in datastore paths: {path!r}")
+    if any(p.startswith("..") and set(p) == {"."} for p in parts):
+        raise PathError(f"Dot-only path parts are not allowed: {path!r}")
+    return "/".join(parts)
+
+
+def join(*parts: str) -> str:
+    return "/".join(p.strip("/") for p in parts if p and p.strip("/"))
+
+
+class Store:
+    """File operations on one datastore; every path argument is relative to the store."""
+
+    def __init__(self, config: StoreConfig):
+        if config.kind not in KINDS:
+            raise ValueError(f"Unknown datastore kind {config.kind!r}; use one of {', '.join(KINDS)}")
+        self.config = config
+        self._fs = None
+
+    @property
+    def is_local(self) -> bool:
+        return self.config.kind == "local"
+
+    @property
+    def fs(self):
+        if self._fs is None:
+            self._fs = _filesystem(self.config)
+        return self._fs
+
+    def _base(self) -> str:
+        if self.is_local:
+            return str(Path(self.config.root).resolve())
+        if self.config.kind == "s3":
+            return self.config.options["bucket"]
+        return self.config.options["container"]
+
+    def full(self, rel: str) -> str:
+        """The filesystem path of a cleaned relative path (local: refuses symlink escapes)."""
+        base = self._base()
+        target = f"{base}/{rel}" if rel else base
+        if self.is_local:
+            resolved = os.path.realpath(target)
+            if resolved != base and not resolved.startswith(base + os.sep):
+                raise PathError(f"{rel!r} leads outside the datastore (through a symbolic link)")
+        return target
+
+    def local_path(self, rel: str) -> Path:
+        if not self.is_local:
+            raise ValueError("Only a local datastore has local paths")
+        return Path(self.full(clean_path(rel)))
+
+    def ls(self, prefix: str = "") -> list[dict]:
+        """Entries directly under a folder: name, path, size, is_dir."""
+        rel = clean_path(prefix)
+        base = self._base()
+        out = []
+        if self.is_local:
+            folder = Path(self.full(rel))
+            if not folder.is_dir():
+                return []
+            for entry in sorted(os.scandir(folder), key=lambda e: e.name):
+                if entry.is_symlink():
+                    continue
+                is_dir = entry.is_dir(follow_symlinks=False)
+                out.append({"name": entry.name, "path": join(rel, entry.name), "size": 0 if is_dir else entry.stat(follow_symlinks=False).st_size, "is_dir": is_dir})
+            return out
+        try:
+            entries = self.fs.ls(self.full(rel), detail=True, refresh=True)
+        except FileNotFoundError:
+            return []
+        for entry in entries:
+            name = entry["name"].rstrip("/")
+            relpath = name[len(base) + 1 :] if name.startswith(base + "/") else name
+            if relpath == rel:
+                continue
+            is_dir = entry.get("type") == "directory"
+            out.append({"name": relpath.rsplit("/", 1)[-1], "path": relpath, "size": int(entry.get("size") or 0), "is_dir": is_dir})
+        return sorted(out, key=lambda e: e["name"])
+
+    def walk(self, prefix: str = "", recursive: bool = True) -> Iterator[FileInfo]:
+        """Every file under a folder (or the file itself), with size and version."""
+        rel = clean_path(prefix)
+        if self.is_local:
+            root = Path(self.full(rel))
+            base = Path(self._base())
+            if root.is_file() and not root.is_symlink():
+                st = root.stat()
+                yield FileInfo(rel, st.st_size, str(st.st_mtime_ns))
+                return
+            if not root.is_dir():
+                return
+            stack = [root]
+            while stack:
+                folder = stack.pop()
+                try:
+                    entries = sorted(os.scandir(folder), key=lambda e: e.name)
+                except FileNotFoundError:
+                    continue
+                for entry in entries:
+                    if entry.is_symlink():
+                        continue  # never followed: it could lead out of the store
+                    if entry.is_dir():
+                        if recursive:
+                            stack.append(Path(entry.path))
+                    else:
+                        st = entry.stat()
+                        yield FileInfo(Path(entry.path).relative_to(base).as_posix(), st.st_size, str(st.st_mtime_ns))
+            return
+        base = self._base()
+        target = self.full(rel)
+        try:
+            found = self.fs.find(target, detail=True, maxdepth=None if recursive else 1, withdirs=False)
+        except FileNotFoundError:
+            return
+        for name, info in sorted(found.items()):
+            if info.get("type") == "directory":
+                continue
+            relpath = name[len(base) + 1 :] if name.startswith(base + "/") else name
+            version = str(info.get("ETag") or info.get("etag") or info.get("last_modified") or info.get("LastModified") or "")
+            yield FileInfo(relpath, int(info.get("size") or 0), version.strip('"'))
+
+    def glob(self, pattern: str) -> list[FileInfo]:
+        """Files matching a path or glob (a folder means everything under it)."""
+        rel = clean_path(pattern, allow_glob=True)
+        if not _GLOB.search(rel):
+            return list(self.walk(rel))
+        parts = rel.split("/")
+        fixed = []
+        for part in parts:
+            if _GLOB.search(part):
+                break
+            fixed.append(part)
+        prefix = "/".join(fixed)
+        return [f for f in self.walk(prefix) if fnmatch.fnmatchcase(f.path, rel) or fnmatch.fnmatchcase(f.path, rel + "/*")]
+
+    def exists(self, rel: str) -> bool:
+        rel = clean_path(rel)
+        if self.is_local:
+            return os.path.lexists(self.full(rel))
+        return self.fs.exists(self.full(rel))
+
+    def is_file(self, rel: str) -> bool:
+        rel = clean_path(rel)
+        if self.is_local:
+            path = Path(self.full(rel))
+            return path.is_file() and not path.is_symlink()
+        return self.fs.isfile(self.full(rel))
+
+    def open_read(self, rel: str):
+        rel = clean_path(rel)
+        if self.is_local:
+            path = Path(self.full(rel))
+            if path.is_symlink() or not path.is_file():
+                raise FileNotFoundError(rel)
+            return open(path, "rb")
+        return self.fs.open(self.full(rel), "rb")
+
+    def write_file(self, rel: str, source, overwrite: bool = False) -> int:
+        """Write a stream to a file; refuses to replace one unless ``overwrite``."""
+        rel = clean_path(rel)
+        if not rel:
+            raise PathError("A file path is required.")
+        if not overwrite and self.exists(rel):
+            raise FileExistsError(f"{rel} already exists on datastore {self.config.name}; pass overwrite=True to replace it")
+        if self.is_local:
+            target = Path(self.full(rel))
+            target.parent.mkdir(parents=True, exist_ok=True)
+            self.full(rel)  # re-check after creating parents
+            tmp = target.with_name(f".{target.name}.{os.getpid()}.upload")
+            with open(tmp, "wb") as fh:
+                size = _copy_stream(source, fh)
+            os.replace(tmp, target)
+            return size
+        with self.fs.open(self.full(rel), "wb") as fh:
+            return _copy_stream(source, fh)
+
+    def upload_folder(self, local: Path, rel: str) -> None:
+        """Copy a local folder's files under ``rel`` (remote stores)."""
+        rel = clean_path(rel)
+        for path in sorted(Path(local).rglob("*")):
+            if path.is_file() and not path.is_symlink():
+                with open(path, "rb") as fh:
+                    self.write_file(join(rel, path.relative_to(local).as_posix()), fh, overwrite=True)
+
+    def download(self, files: list[FileInfo], target: Path, strip: str = "") -> list[Path]:
+        """Copy files to a local folder, keeping their paths below ``strip``."""
+        written = []
+        for info in files:
+            relative = info.path[len(strip) :].lstrip("/") if strip and info.path.startswith(strip) else info.path
+            destination = Path(target) / relative
+            destination.parent.mkdir(parents=True, exist_ok=True)
+            with self.open_read(info.path) as src, open(destination, "wb") as dst:
+                _copy_stream(src, dst)
+            written.append(destination)
+        return written
+
+    def delete(self, rel: str) -> None:
+        rel = clean_path(rel)
+        if not rel:
+            raise PathError("Refusing to delete the root of a datastore")
+        if self.is_local:
+            path = Path(self.full(rel))
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path, ignore_errors=True)
+            elif path.exists() or path.is_symlink():
+                path.unlink()
+            return
+        if self.fs.exists(self.full(rel)):
+            self.fs.rm(self.full(rel), recursive=True)
+
+
+def _copy_stream(source, target) -> int:
+    total = 0
+    while chunk := source.read(1024 * 1024):
+        target.write(chunk)
+        total += len(chunk)
+    return total
+
+
+def fingerprint_files(files: list[FileInfo]) -> str:
+    """A hash of a set of files' paths, sizes and versions (mtimes or etags): cheap, no data read."""
+    h = hashlib.sha256()
+    for info in sorted(files, key=lambda f: f.path):
+        h.update(f"{info.path}\0{info.size}\0{info.version}\n".encode())
+    return h.hexdigest()
+
+
+def _filesystem(config: StoreConfig):
+    if config.kind == "local":
+        import fsspec
+
+        return fsspec.filesystem("file")
+    if config.kind == "s3":
+        import s3fs
+
+        client_kwargs = {}
+        if config.options.get("endpoint_url"):
+            client_kwargs["endpoint_url"] = config.options["endpoint_url"]
+        if config.options.get("region"):
+            client_kwargs["region_name"] = config.options["region"]
+        return s3fs.S3FileSystem(
+            key=config.secrets.get("key") or None,
+            secret=config.secrets.get("secret") or None,
+            anon=not config.secrets.get("key"),
+            client_kwargs=client_kwargs,
+            skip_instance_cache=True,
+        )
+    import adlfs
+
+    account = config.options["account_name"]
+    endpoint = config.options.get("endpoint")
+    kwargs = {"skip_instance_cache": True}
+    if endpoint:
+        parts = [f"DefaultEndpointsProtocol={'http' if endpoint.startswith('http:') else 'https'}", f"AccountName={account}"]
+        if config.secrets.get("account_key"):
+            parts.append(f"AccountKey={config.secrets['account_key']}")
+        if config.secrets.get("sas_token"):
+            parts.append(f"SharedAccessSignature={config.secrets['sas_token'].lstrip('?')}")
+        parts.append(f"BlobEndpoint={endpoint.rstrip('/')}")
+        return adlfs.AzureBlobFileSystem(connection_string=";".join(parts) + ";", **kwargs)
+    return adlfs.AzureBlobFileSystem(
+        account_name=account,
+        account_key=config.secrets.get("account_key") or None,
+        sas_token=config.secrets.get("sas_token") or None,
+        **kwargs,
+    )

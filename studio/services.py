@@ -1,0 +1,145 @@
+"""Workspace services: registering datastores and datasets, resolving dataset files."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Max
+
+from studio import storage
+from studio.datastores import FileInfo, PathError, Store, clean_path, fingerprint_files
+from studio.models import Dataset, Datastore
+
+
+class DataError(ValueError):
+    """A refused datastore or dataset operation; ``field`` names the culprit."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
+def get_datastore(name: str | None) -> Datastore:
+    if not name:
+        return storage.default_datastore()
+    store = Datastore.objects.filter(name=name).first()
+    if store is None:
+        if name == storage.DEFAULT_DATASTORE:
+            return storage.default_datastore()
+        raise DataError("datastore", f"Datastore {name} does not exist.")
+    return store
+
+
+def register_datastore(*, name: str, kind: str, user, options: dict, secrets: dict, root: str = "", overwrite: bool = False) -> Datastore:
+    """Register (or with ``overwrite`` replace) a datastore after checking it can be reached."""
+    if name == storage.DEFAULT_DATASTORE:
+        raise DataError("name", f"{name} is the default datastore and cannot be replaced.")
+    if kind == "local":
+        if not (user and user.is_superuser):
+            raise DataError("kind", "Only an administrator may register a local-folder datastore.")
+        allowed = settings.STUDIO_LOCAL_DATASTORE_ROOTS
+        folder = Path(root).resolve() if root else None
+        if folder is None or not root.startswith("/"):
+            raise DataError("root", "A local datastore needs an absolute folder path.")
+        if not any(folder == base or base in folder.parents for base in allowed):
+            raise DataError("root", f"{root} is not under a folder listed in STUDIO_LOCAL_DATASTORE_ROOTS.")
+        folder.mkdir(parents=True, exist_ok=True)
+        root = str(folder)
+    existing = Datastore.objects.filter(name=name).first()
+    if existing is not None and not overwrite:
+        raise DataError("name", f"Datastore {name} already exists; pass overwrite=True to replace it.")
+    datastore = existing or Datastore(name=name)
+    datastore.kind, datastore.root, datastore.options, datastore.created_by = kind, root, options, user
+    datastore.set_secrets(secrets)
+    try:
+        datastore.store().ls("")
+    except PathError as exc:
+        raise DataError("root", str(exc)) from None
+    except Exception as exc:  # the store could not be reached with these settings
+        raise DataError("options", f"Datastore {name} cannot be reached: {type(exc).__name__}: {exc}") from None
+    datastore.save()
+    return datastore
+
+
+def parse_paths(paths) -> list[list[str]]:
+    """Validate dataset paths: [[datastore, path or glob], ...]."""
+    if not isinstance(paths, list) or not paths:
+        raise DataError("paths", "A dataset needs at least one (datastore, path) pair.")
+    parsed = []
+    for i, item in enumerate(paths):
+        if not isinstance(item, (list, tuple)) or len(item) != 2 or not all(isinstance(x, str) for x in item):
+            raise DataError(f"paths[{i}]", "Each path must be a [datastore name, path] pair.")
+        store = get_datastore(item[0])
+        try:
+            rel = clean_path(item[1], allow_glob=True)
+        except PathError as exc:
+            raise DataError(f"paths[{i}]", str(exc)) from None
+        parsed.append([store.name, rel])
+    return parsed
+
+
+def register_dataset(*, name: str, kind: str, paths, options: dict, description: str = "", tags: dict | None = None, create_new_version: bool = False, created_by_step=None) -> Dataset:
+    """Register a dataset version; an existing name needs ``create_new_version`` (azureml's rule)."""
+    if not name or len(name) > 255:
+        raise DataError("name", "A dataset name of 1 to 255 characters is required.")
+    if kind not in ("file", "tabular"):
+        raise DataError("kind", "kind must be file or tabular.")
+    parsed = parse_paths(paths)
+    for _ in range(3):
+        try:
+            with transaction.atomic():
+                latest = Dataset.objects.filter(name=name).aggregate(v=Max("version"))["v"]
+                if latest is not None and not create_new_version:
+                    current = Dataset.objects.get(name=name, version=latest)
+                    if current.paths == parsed and current.kind == kind and current.options == options:
+                        return current
+                    raise DataError("name", f'There is already a dataset registered under name "{name}". Specify create_new_version=True to register the dataset as a new version.')
+                return Dataset.objects.create(
+                    name=name, version=(latest or 0) + 1, kind=kind, paths=parsed, options=options or {},
+                    description=description or "", tags=tags or {}, created_by_step=created_by_step,
+                )
+        except IntegrityError:
+            continue  # another registration took this version number: try the next one
+    raise DataError("name", f"Could not register a new version of {name}; try again.")
+
+
+def get_dataset(name: str, version: str | int = "latest") -> Dataset:
+    versions = Dataset.objects.filter(name=name)
+    if version in ("latest", None):
+        dataset = versions.order_by("-version").first()
+    else:
+        try:
+            dataset = versions.filter(version=int(version)).first()
+        except (TypeError, ValueError):
+            raise DataError("version", f"Dataset version must be a number or 'latest', not {version!r}.") from None
+    if dataset is None:
+        raise DataError("name", f"Cannot find dataset registered with name \"{name}\" (version: {version}) in the workspace.")
+    return dataset
+
+
+@dataclass
+class ResolvedFiles:
+    """The files a dataset points at now, grouped by datastore."""
+
+    groups: list[tuple[Datastore, Store, str, list[FileInfo]]]  # datastore, store, path pattern, files
+
+    @property
+    def fingerprint(self) -> str:
+        return fingerprint_files([FileInfo(f"{ds.name}:{f.path}", f.size, f.version) for ds, _, _, files in self.groups for f in files])
+
+    @property
+    def count(self) -> int:
+        return sum(len(files) for *_, files in self.groups)
+
+
+def resolve_dataset(dataset: Dataset) -> ResolvedFiles:
+    groups = []
+    for datastore_name, pattern in dataset.paths:
+        datastore = get_datastore(datastore_name)
+        store = datastore.store()
+        groups.append((datastore, store, pattern, store.glob(pattern)))
+    return ResolvedFiles(groups)
