@@ -32,6 +32,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -46,7 +47,9 @@ import requests  # noqa: E402
 from tests.harness import Studio  # noqa: E402
 
 PYTHON = sys.executable
-DEFAULT_DATABASE_URL = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/test")
+DEFAULT_DATABASE_URL = os.environ.get(
+    "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/test"
+)
 # Redis database 15, not 0: the integration tests use db 0 on this server, and a worker of
 # another Studio on the same queue takes (and fails) this benchmark's steps.
 DEFAULT_BROKER_URL = os.environ.get("BENCH_BROKER_URL", "redis://127.0.0.1:6379/15")
@@ -66,7 +69,10 @@ class Sample:
     submit: float  # time inside Experiment.submit (snapshot check + POST runs/)
     floor: float  # the same number of no-op subprocesses, back to back
     polls: int
+    steps: int
     breakdown: dict = field(default_factory=dict)
+    idle_before: float | None = None  # share of CPU idle just before the run
+    others_cpu: float | None = None  # share of all CPUs other processes used during floor + run
 
 
 def _when(text: str | None) -> float | None:
@@ -93,41 +99,68 @@ class BenchStudio(Studio):
 # --- the pipelines ---------------------------------------------------------------------------
 
 
-def build_pipelines(ws, source: Path):
+def build_pipeline(ws, source: Path, shape: str, reuse: str, nonce: str):
+    """The chain or the fan-out, as (Pipeline, number of steps, argv of each step's script).
+
+    reuse="fresh": steps keep the SDK default allow_reuse=True and get an argument unique to
+    this run, so nothing can be reused but the whole reuse path runs (fingerprint, lookup of
+    a match, the explanation why none was reused), as for a step whose code or inputs changed.
+    reuse="disabled": allow_reuse=False and the same pipeline every time.
+    """
     from studio.sdk.pipeline.core import Pipeline, StepSequence
     from studio.sdk.pipeline.steps import PythonScriptStep
 
+    arguments = ["--nonce", nonce] if reuse == "fresh" else []
+
     def step(name: str) -> PythonScriptStep:
-        # allow_reuse=False: every step really runs, whatever reuse the server learns later.
-        return PythonScriptStep(name=name, script_name="noop.py", source_directory=str(source), allow_reuse=False)
+        return PythonScriptStep(
+            name=name,
+            script_name="noop.py",
+            source_directory=str(source),
+            arguments=list(arguments),
+            allow_reuse=reuse == "fresh",
+        )
 
-    chain = Pipeline(ws, [StepSequence([step(f"step-{i:02d}") for i in range(CHAIN_STEPS)])], description="bench chain")
-
-    start = step("start")
-    middles = [step(f"middle-{i:02d}") for i in range(FAN_WIDTH)]
-    end = step("end")
-    for middle in middles:
-        middle.run_after(start)
-        end.run_after(middle)
-    fanout = Pipeline(ws, [start, *middles, end], description="bench fan-out")
-    return {"chain": (chain, CHAIN_STEPS), "fanout": (fanout, FAN_WIDTH + 2)}
+    if shape == "chain":
+        steps = [step(f"step-{i:02d}") for i in range(CHAIN_STEPS)]
+        pipeline = Pipeline(ws, [StepSequence(steps)], description="bench chain")
+    else:
+        start = step("start")
+        middles = [step(f"middle-{i:02d}") for i in range(FAN_WIDTH)]
+        end = step("end")
+        for middle in middles:
+            middle.run_after(start)
+            end.run_after(middle)
+        steps = [start, *middles, end]
+        pipeline = Pipeline(ws, steps, description="bench fan-out")
+    return pipeline, len(steps), ["noop.py", *arguments]
 
 
 # --- measuring -------------------------------------------------------------------------------
 
 
-def floor(source: Path, count: int) -> float:
+def floor(source: Path, count: int, argv: list[str]) -> float:
     """``count`` no-op scripts started one after another as plain subprocesses (stdout piped, as the worker does)."""
     t0 = time.perf_counter()
     for _ in range(count):
-        subprocess.run([PYTHON, "noop.py"], cwd=source, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, check=True)
+        subprocess.run(
+            [PYTHON, *argv],
+            cwd=source,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            check=True,
+        )
     return time.perf_counter() - t0
 
 
 def breakdown(data: dict, submitted_wall: float) -> dict:
     """Where a run's time went, from the server's own timestamps (same machine, same clock)."""
-    steps = sorted(data["steps"], key=lambda s: (_when(s["started_at"]) or 0.0))
-    created, started, ended = _when(data["created_at"]), _when(data["started_at"]), _when(data["ended_at"])
+    steps = sorted(data["steps"], key=lambda s: _when(s["started_at"]) or 0.0)
+    created, started, ended = (
+        _when(data["created_at"]),
+        _when(data["started_at"]),
+        _when(data["ended_at"]),
+    )
     first_start = min(_when(s["started_at"]) for s in steps)
     last_end = max(_when(s["ended_at"]) for s in steps)
     inside = [_when(s["ended_at"]) - _when(s["started_at"]) for s in steps]
@@ -143,17 +176,81 @@ def breakdown(data: dict, submitted_wall: float) -> dict:
     }
     if data["description"] == "bench chain":
         chain = sorted(data["steps"], key=lambda s: s["position"])
-        gaps = [_when(b["started_at"]) - _when(a["ended_at"]) for a, b in zip(chain, chain[1:])]
+        gaps = [
+            _when(b["started_at"]) - _when(a["ended_at"])
+            for a, b in zip(chain, chain[1:], strict=False)
+        ]
         out["chain_gap_median"] = statistics.median(gaps)
         out["chain_gap_max"] = max(gaps)
         out["chain_gap_sum"] = sum(gaps)
     return out
 
 
-def measure(studio: Studio, experiment, pipeline, steps: int, source: Path, poll: float, timeout: float) -> Sample:
+def _our_cpu_ticks(roots: list[int]) -> int:
+    """CPU ticks used so far by ``roots`` and their descendants (steps reaped by a worker count in its
+    cutime), plus the PostgreSQL and Redis servers, whoever else uses them."""
+    stats = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                text = Path(f"/proc/{entry}/stat").read_text()
+            except OSError:
+                continue
+            comm = text[text.index("(") + 1 : text.rindex(")")]
+            rest = text[text.rindex(")") + 2 :].split()
+            stats[int(entry)] = (
+                int(rest[1]),
+                comm,
+                sum(int(x) for x in rest[11:15]),
+            )  # ppid, comm, u+s+cu+cs
+    children: dict[int, list[int]] = {}
+    for pid, (ppid, _, _) in stats.items():
+        children.setdefault(ppid, []).append(pid)
+    ours, todo = set(), [r for r in roots if r in stats]
+    while todo:
+        pid = todo.pop()
+        if pid not in ours:
+            ours.add(pid)
+            todo.extend(children.get(pid, []))
+    ours |= {
+        pid for pid, (_, comm, _) in stats.items() if comm.startswith(("postgres", "redis-server"))
+    }
+    return sum(stats[pid][2] for pid in ours)
+
+
+def _cpu_times() -> tuple[int, int]:
+    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    return sum(fields), fields[3] + fields[4]  # total, idle + iowait
+
+
+def idle_fraction(seconds: float = 0.5) -> float:
+    total0, idle0 = _cpu_times()
+    time.sleep(seconds)
+    total1, idle1 = _cpu_times()
+    return (idle1 - idle0) / max(1, total1 - total0)
+
+
+def wait_quiet(threshold: float, max_wait: float) -> float:
+    """Wait (up to ``max_wait`` s) until the machine's CPUs are at least ``threshold`` idle; the last reading."""
+    deadline = time.monotonic() + max_wait
+    idle = idle_fraction()
+    while idle < threshold and time.monotonic() < deadline:
+        idle = idle_fraction()
+    return idle
+
+
+def measure(studio: Studio, experiment, source: Path, shape: str, args) -> Sample:
+    quiet = (args.quiet, args.quiet_wait)
+    poll, timeout = args.poll, args.timeout
+    pipeline, steps, argv = build_pipeline(
+        experiment.workspace, source, shape, args.reuse, uuid.uuid4().hex[:12]
+    )
+    idle = wait_quiet(*quiet) if quiet[0] > 0 else None
+    roots = [os.getpid(), *(p.pid for p in studio.procs.values())]
     session = requests.Session()
     session.headers["Authorization"] = f"Bearer {studio.token}"
-    floor_time = floor(source, steps)
+    cpu0, ours0 = _cpu_times(), _our_cpu_ticks(roots)
+    floor_time = floor(source, steps, argv)
 
     sink = io.StringIO()
     wall0 = time.time()
@@ -171,11 +268,20 @@ def measure(studio: Studio, experiment, pipeline, steps: int, source: Path, poll
             t_end = time.perf_counter()
             break
         if time.perf_counter() > deadline:
-            raise RuntimeError(f"run {run.id} not finished after {timeout} s (status {data['status']})\n{studio.tail('worker')}")
+            raise RuntimeError(
+                f"run {run.id} not finished after {timeout} s (status {data['status']})\n{studio.tail('worker')}"
+            )
         time.sleep(poll)
     session.close()
+    cpu1, ours1 = _cpu_times(), _our_cpu_ticks(roots)
+    busy = (cpu1[0] - cpu0[0]) - (cpu1[1] - cpu0[1])
+    # CPU that other processes on the machine used while this run went on, as a share of all CPUs.
+    others = max(0, busy - (ours1 - ours0)) / max(1, cpu1[0] - cpu0[0])
     if data["status"] != "Completed":
         raise RuntimeError(f"run {run.id} ended {data['status']}: {data.get('error')}")
+    reused = [s["name"] for s in data["steps"] if (s.get("reuse") or {}).get("reused")]
+    if reused:
+        raise RuntimeError(f"run {run.id} reused steps {reused}: the benchmark must run every step")
     ended = _when(data["ended_at"])
     return Sample(
         wall=t_end - t0,
@@ -183,7 +289,10 @@ def measure(studio: Studio, experiment, pipeline, steps: int, source: Path, poll
         submit=t_submit - t0,
         floor=floor_time,
         polls=polls,
+        steps=steps,
         breakdown=breakdown(data, wall0),
+        idle_before=idle,
+        others_cpu=others,
     )
 
 
@@ -193,7 +302,9 @@ def measure(studio: Studio, experiment, pipeline, steps: int, source: Path, poll
 def reachable(url: str, default_port: int) -> bool:
     parsed = urlparse(url)
     try:
-        with socket.create_connection((parsed.hostname or "127.0.0.1", parsed.port or default_port), timeout=2):
+        with socket.create_connection(
+            (parsed.hostname or "127.0.0.1", parsed.port or default_port), timeout=2
+        ):
             return True
     except OSError:
         return False
@@ -226,13 +337,18 @@ def database_for(args):
 def bench_backend(backend: str, args) -> dict:
     if backend == "postgres":
         with database_for(args) as url:
-            return _bench_backend(backend, args, {"DATABASE_URL": url, "CELERY_BROKER_URL": args.broker_url})
+            return _bench_backend(
+                backend, args, {"DATABASE_URL": url, "CELERY_BROKER_URL": args.broker_url}
+            )
     return _bench_backend(backend, args, {})
 
 
 def _bench_backend(backend: str, args, env: dict) -> dict:
     if env:
-        print(f"[{backend}] DATABASE_URL={env['DATABASE_URL']} CELERY_BROKER_URL={env['CELERY_BROKER_URL']}", flush=True)
+        print(
+            f"[{backend}] DATABASE_URL={env['DATABASE_URL']} CELERY_BROKER_URL={env['CELERY_BROKER_URL']}",
+            flush=True,
+        )
     data_dir = Path(tempfile.mkdtemp(prefix=f"studio-bench-{backend}-"))
     source = data_dir / "source"
     source.mkdir()
@@ -247,26 +363,37 @@ def _bench_backend(backend: str, args, env: dict) -> dict:
         from studio.sdk.core import Experiment
 
         ws = studio.workspace()
-        pipelines = build_pipelines(ws, source)
         for shape in args.shapes:
-            pipeline, steps = pipelines[shape]
             experiment = Experiment(ws, f"bench-{shape}")
-            warm = measure(studio, experiment, pipeline, steps, source, args.poll, args.timeout)
+            warm = measure(studio, experiment, source, shape, args)
             print(f"[{backend}] {shape}: warm-up {warm.wall:.3f} s", flush=True)
             samples = []
             for i in range(args.repeat):
-                sample = measure(studio, experiment, pipeline, steps, source, args.poll, args.timeout)
+                sample = measure(studio, experiment, source, shape, args)
                 samples.append(sample)
                 bd = sample.breakdown
-                extra = f", gap median {bd['chain_gap_median'] * 1000:.1f} ms" if "chain_gap_median" in bd else ""
+                extra = (
+                    f", gap median {bd['chain_gap_median'] * 1000:.1f} ms"
+                    if "chain_gap_median" in bd
+                    else ""
+                )
                 print(
                     f"[{backend}] {shape} #{i + 1}: wall {sample.wall:.3f} s, server {sample.server:.3f} s, "
                     f"submit {sample.submit * 1000:.0f} ms, floor {sample.floor:.3f} s, "
-                    f"step inside median {bd['step_started_to_ended_median'] * 1000:.1f} ms{extra}",
+                    f"step inside median {bd['step_started_to_ended_median'] * 1000:.1f} ms{extra}"
+                    + (
+                        f", idle before {sample.idle_before:.0%}"
+                        if sample.idle_before is not None
+                        else ""
+                    ),
                     flush=True,
                 )
             print(f"[{backend}] {shape}: loadavg {os.getloadavg()[0]:.2f} after", flush=True)
-            results[shape] = {"steps": steps, "warmup": asdict(warm), "samples": [asdict(s) for s in samples]}
+            results[shape] = {
+                "steps": sample.steps,
+                "warmup": asdict(warm),
+                "samples": [asdict(s) for s in samples],
+            }
     except BaseException:
         for name in ("web", "worker", "scheduler"):
             tail = studio.tail(name, 15)
@@ -305,18 +432,26 @@ def summarize(backend: str, shape: str, result: dict) -> dict:
         "floor": fl,
         "overhead_per_step": (med - fl) / steps,
         "overhead_per_step_min": (min(walls) - fl) / steps,
+        "others_cpu_max": max(s["others_cpu"] for s in samples),
+        "idle_before_min": min(
+            (s["idle_before"] for s in samples if s.get("idle_before") is not None), default=None
+        ),
     }
     keys = samples[0]["breakdown"].keys()
     row["breakdown"] = {
-        k: statistics.median(v) for k in keys if (v := [s["breakdown"][k] for s in samples if s["breakdown"][k] is not None])
+        k: statistics.median(v)
+        for k in keys
+        if (v := [s["breakdown"][k] for s in samples if s["breakdown"][k] is not None])
     }
     return row
 
 
 def print_table(rows: list[dict]) -> None:
     print()
-    print("| backend | shape | steps | runs | median wall | min | max | server ended_at | floor | overhead/step (median) | overhead/step (min) | target |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+    print(
+        "| backend | shape | steps | runs | median wall | min | max | server ended_at | floor | overhead/step (median) | overhead/step (min) | CPU idle before (worst) | target |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         target = ""
         if r["shape"] == "chain":
@@ -324,27 +459,62 @@ def print_table(rows: list[dict]) -> None:
             met = r["median"] < total and r["overhead_per_step"] < per
             target = f"< {total} s, < {per * 1000:.0f} ms/step: {'met' if met else 'NOT met'}"
         server = f"{r['server_median']:.3f} s" if r["server_median"] is not None else "-"
+        idle = f"{r['idle_before_min']:.0%}" if r["idle_before_min"] is not None else "-"
         print(
             f"| {r['backend']} | {r['shape']} | {r['steps']} | {r['n']} | {r['median']:.3f} s | {r['min']:.3f} s | "
             f"{r['max']:.3f} s | {server} | {r['floor']:.3f} s | {r['overhead_per_step'] * 1000:.1f} ms | "
-            f"{r['overhead_per_step_min'] * 1000:.1f} ms | {target} |"
+            f"{r['overhead_per_step_min'] * 1000:.1f} ms | {idle} | {r['others_cpu_max']:.0%} | {target} |"
         )
     print()
     for r in rows:
         parts = ", ".join(f"{k} {v * 1000:.1f} ms" for k, v in r["breakdown"].items())
-        print(f"{r['backend']} {r['shape']} (medians, server timestamps): submit call {r['submit_median'] * 1000:.1f} ms, {parts}")
+        print(
+            f"{r['backend']} {r['shape']} (medians, server timestamps): submit call {r['submit_median'] * 1000:.1f} ms, {parts}"
+        )
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--backend", choices=["embedded", "postgres", "both"], default="both")
-    parser.add_argument("--repeat", type=int, default=5, help="measured runs per shape, after one warm-up (default 5)")
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=5,
+        help="measured runs per shape, after one warm-up (default 5)",
+    )
     parser.add_argument("--shapes", default="chain,fanout", help="comma-separated: chain,fanout")
-    parser.add_argument("--poll", type=float, default=0.02, help="seconds between status polls (default 0.02)")
-    parser.add_argument("--timeout", type=float, default=120.0, help="seconds a run may take before giving up")
+    parser.add_argument(
+        "--reuse",
+        choices=["fresh", "disabled"],
+        default="fresh",
+        help="fresh (default): allow_reuse=True but a new argument each run, so the whole reuse "
+        "check runs and finds nothing; disabled: allow_reuse=False",
+    )
+    parser.add_argument(
+        "--poll", type=float, default=0.02, help="seconds between status polls (default 0.02)"
+    )
+    parser.add_argument(
+        "--timeout", type=float, default=120.0, help="seconds a run may take before giving up"
+    )
     parser.add_argument("--database-url", default=DEFAULT_DATABASE_URL)
-    parser.add_argument("--shared-database", action="store_true", help="use --database-url itself instead of a private database on its server")
+    parser.add_argument(
+        "--shared-database",
+        action="store_true",
+        help="use --database-url itself instead of a private database on its server",
+    )
     parser.add_argument("--broker-url", default=DEFAULT_BROKER_URL)
+    parser.add_argument(
+        "--quiet",
+        type=float,
+        default=0.85,
+        help="before each run wait until this fraction of CPU is idle (0 = don't wait; default 0.85)",
+    )
+    parser.add_argument(
+        "--quiet-wait",
+        type=float,
+        default=60.0,
+        help="longest wait for --quiet, in seconds (default 60)",
+    )
     parser.add_argument("--json", type=Path, help="also write every sample to this file")
     parser.add_argument("--keep", action="store_true", help="keep the data dir (logs) afterwards")
     args = parser.parse_args(argv)
@@ -356,14 +526,28 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
 
     backends = ["embedded", "postgres"] if args.backend == "both" else [args.backend]
-    if "postgres" in backends and not (reachable(args.database_url, 5432) and reachable(args.broker_url, 6379)):
+    if "postgres" in backends and not (
+        reachable(args.database_url, 5432) and reachable(args.broker_url, 6379)
+    ):
         if args.backend == "postgres":
-            print(f"PostgreSQL ({args.database_url}) or Redis ({args.broker_url}) is not reachable.", file=sys.stderr)
+            print(
+                f"PostgreSQL ({args.database_url}) or Redis ({args.broker_url}) is not reachable.",
+                file=sys.stderr,
+            )
             return 2
-        print(f"skipping postgres: {args.database_url} or {args.broker_url} is not reachable", file=sys.stderr)
+        print(
+            f"skipping postgres: {args.database_url} or {args.broker_url} is not reachable",
+            file=sys.stderr,
+        )
         backends.remove("postgres")
 
-    print(f"python {PYTHON} ({sys.version.split()[0]}), nproc {os.cpu_count()}, loadavg {os.getloadavg()[0]:.2f}", flush=True)
+    print(
+        f"reuse mode: {args.reuse}, poll every {args.poll * 1000:.0f} ms, repeat {args.repeat} after one warm-up"
+    )
+    print(
+        f"python {PYTHON} ({sys.version.split()[0]}), nproc {os.cpu_count()}, loadavg {os.getloadavg()[0]:.2f}",
+        flush=True,
+    )
     rows, raw = [], {}
     for backend in backends:
         raw[backend] = bench_backend(backend, args)

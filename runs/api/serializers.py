@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import math
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from runs.models import Experiment, Metric, Run, StepRun
@@ -20,15 +21,34 @@ class ExperimentSerializer(serializers.ModelSerializer):
         read_only_fields = ["created_at"]
 
 
+class ReuseSerializer(serializers.Serializer):
+    reused = serializers.BooleanField()
+    reused_from_step = serializers.CharField(allow_null=True)
+    reused_from_run = serializers.CharField(allow_null=True)
+    reason = serializers.CharField()
+
+
 class StepRunSerializer(serializers.ModelSerializer):
     run_id = serializers.CharField(read_only=True)
+    reuse = serializers.SerializerMethodField()
 
     class Meta:
         model = StepRun
         fields = [
             "id", "run_id", "node_id", "name", "position", "compute_target", "status", "attempt",
-            "exit_code", "error", "outputs", "worker", "pid", "queued_at", "started_at", "ended_at", "log_size",
+            "exit_code", "error", "outputs", "properties", "fingerprint", "reuse", "worker", "pid",
+            "queued_at", "started_at", "ended_at", "log_size",
         ]
+
+    @extend_schema_field(ReuseSerializer)
+    def get_reuse(self, obj) -> dict:
+        original = obj.properties.get("azureml.reusedrunid") if obj.reused_from_id else None
+        return {
+            "reused": obj.reused_from_id is not None,
+            "reused_from_step": original,
+            "reused_from_run": obj.properties.get("azureml.reusedpipeline") if original else None,
+            "reason": obj.reuse_reason,
+        }
 
 
 class RunSerializer(serializers.ModelSerializer):

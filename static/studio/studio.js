@@ -7,9 +7,14 @@
     var source = holder && document.getElementById(holder.dataset.source);
     if (!holder || !source || !window.Plotly) return;
     var figure = JSON.parse(source.textContent);
-    window.Plotly.react(holder, figure.data, figure.layout, { displaylogo: false, responsive: true, scrollZoom: true });
+    window.Plotly.react(holder, figure.data, figure.layout, {
+      displaylogo: false, responsive: true, scrollZoom: false,
+      modeBarButtonsToRemove: ["select2d", "lasso2d", "toImage", "autoScale2d"],
+    });
     if (!holder.dataset.bound) {
       holder.dataset.bound = "1";
+      holder.on("plotly_hover", function () { holder.style.cursor = "pointer"; });
+      holder.on("plotly_unhover", function () { holder.style.cursor = ""; });
       holder.on("plotly_click", function (event) {
         var point = event.points && event.points[0];
         if (point && point.customdata) {

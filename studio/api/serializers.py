@@ -66,3 +66,88 @@ class WorkspaceSerializer(serializers.Serializer):
     default_datastore = serializers.CharField()
     default_compute_target = serializers.CharField()
     user = serializers.CharField()
+
+
+class DatastoreRegisterSerializer(serializers.Serializer):
+    """Register a datastore. Secrets are write-only: they are never shown again."""
+
+    name = serializers.RegexField(NAME_RE, max_length=64)
+    kind = serializers.ChoiceField(choices=["local", "s3", "azureblob"])
+    overwrite = serializers.BooleanField(required=False, default=False)
+    create_if_not_exists = serializers.BooleanField(required=False, default=False)
+    root = serializers.CharField(required=False, allow_blank=True, default="", max_length=1024)
+    bucket = serializers.CharField(required=False, allow_blank=True, default="", max_length=255)
+    endpoint_url = serializers.URLField(required=False, allow_blank=True, default="")
+    region = serializers.CharField(required=False, allow_blank=True, default="", max_length=64)
+    key = serializers.CharField(required=False, allow_blank=True, default="", max_length=1024, write_only=True)
+    secret = serializers.CharField(required=False, allow_blank=True, default="", max_length=4096, write_only=True)
+    account_name = serializers.CharField(required=False, allow_blank=True, default="", max_length=255)
+    container = serializers.CharField(required=False, allow_blank=True, default="", max_length=255)
+    endpoint = serializers.CharField(required=False, allow_blank=True, default="", max_length=1024)
+    account_key = serializers.CharField(required=False, allow_blank=True, default="", max_length=4096, write_only=True)
+    sas_token = serializers.CharField(required=False, allow_blank=True, default="", max_length=4096, write_only=True)
+
+    def validate(self, attrs):
+        kind = attrs["kind"]
+        required = {"local": ["root"], "s3": ["bucket"], "azureblob": ["account_name", "container"]}[kind]
+        missing = {f: f"{f} is required for a {kind} datastore." for f in required if not attrs.get(f)}
+        if missing:
+            raise serializers.ValidationError(missing)
+        if kind == "azureblob" and not (attrs.get("account_key") or attrs.get("sas_token")):
+            raise serializers.ValidationError({"account_key": "An account key or a SAS token is required."})
+        for field in ("bucket", "container"):
+            value = attrs.get(field, "")
+            if value and not re.match(r"^[a-z0-9][a-z0-9.\-]{1,62}$", value):
+                raise serializers.ValidationError({field: f"{field} must be 2-63 lowercase letters, digits, '.' or '-'."})
+        return attrs
+
+
+class DatastoreDetailSerializer(serializers.ModelSerializer):
+    location = serializers.CharField(read_only=True)
+    options = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Datastore
+        fields = ["name", "kind", "is_default", "location", "options", "created_at"]
+
+    def get_options(self, obj) -> dict:
+        return {k: v for k, v in obj.options.items() if k not in ("create_if_not_exists",)}
+
+
+class DatastoreEntrySerializer(serializers.Serializer):
+    name = serializers.CharField()
+    path = serializers.CharField()
+    size = serializers.IntegerField()
+    is_dir = serializers.BooleanField()
+
+
+class DatasetSerializer(serializers.Serializer):
+    id = serializers.UUIDField(read_only=True)
+    name = serializers.CharField(max_length=255, required=False, allow_null=True, allow_blank=True)
+    version = serializers.IntegerField(read_only=True)
+    kind = serializers.ChoiceField(choices=["file", "tabular"])
+    paths = serializers.ListField(child=serializers.ListField(child=serializers.CharField(max_length=1024), min_length=2, max_length=2), min_length=1, max_length=1000)
+    options = serializers.DictField(required=False, default=dict)
+    description = serializers.CharField(required=False, allow_blank=True, default="", max_length=5000)
+    tags = serializers.DictField(child=serializers.CharField(max_length=1000, allow_blank=True), required=False, default=dict)
+    create_new_version = serializers.BooleanField(required=False, default=False, write_only=True)
+    created_at = serializers.DateTimeField(read_only=True)
+
+    def validate_options(self, value):
+        allowed = {"separator", "header", "encoding", "format", "include_path"}
+        unknown = set(value) - allowed
+        if unknown:
+            raise serializers.ValidationError(f"Unknown options: {', '.join(sorted(unknown))}")
+        if "separator" in value and (not isinstance(value["separator"], str) or len(value["separator"]) != 1):
+            raise serializers.ValidationError("separator must be a single character.")
+        if "header" in value and not isinstance(value["header"], bool):
+            raise serializers.ValidationError("header must be true or false.")
+        if "format" in value and value["format"] not in ("delimited", "parquet"):
+            raise serializers.ValidationError("format must be delimited or parquet.")
+        return value
+
+
+class DatasetFileSerializer(serializers.Serializer):
+    datastore = serializers.CharField()
+    path = serializers.CharField()
+    size = serializers.IntegerField()

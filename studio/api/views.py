@@ -2,17 +2,26 @@
 
 from __future__ import annotations
 
+import hashlib
+import io
+import itertools
+import json
+import uuid
+
 from django.conf import settings
+from django.http import FileResponse
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiTypes, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiTypes, extend_schema
 from rest_framework import generics, parsers, status
 from rest_framework.decorators import api_view, parser_classes
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
-from studio import storage
+from studio import services, storage
 from studio.api import serializers
-from studio.models import ComputeTarget, Datastore, Snapshot, WorkerHeartbeat
+from studio.datastores import PathError, clean_path
+from studio.models import ComputeTarget, Dataset, Datastore, Snapshot, WorkerHeartbeat
 from studio.sdk.snapshot import SnapshotError, read_zip
 from studio.sdk.spec import DIGEST
 from studio.urls_helpers import absolute_base_url
@@ -54,19 +63,210 @@ class ComputeTargetDetail(generics.RetrieveAPIView):
     lookup_field = "name"
 
 
-class DatastoreList(generics.ListAPIView):
-    serializer_class = serializers.DatastoreSerializer
-    pagination_class = None
+class DatastoreList(APIView):
+    """Datastores; POST registers one (a local folder only by an admin, under STUDIO_LOCAL_DATASTORE_ROOTS)."""
 
-    def get_queryset(self):
+    @extend_schema(responses=serializers.DatastoreDetailSerializer(many=True))
+    def get(self, request):
         storage.default_datastore()
-        return Datastore.objects.all()
+        return Response(serializers.DatastoreDetailSerializer(Datastore.objects.all(), many=True).data)
+
+    @extend_schema(request=serializers.DatastoreRegisterSerializer, responses={201: serializers.DatastoreDetailSerializer})
+    def post(self, request):
+        body = serializers.DatastoreRegisterSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        kind = data["kind"]
+        options = {
+            "s3": {"bucket": data["bucket"], "endpoint_url": data["endpoint_url"], "region": data["region"]},
+            "azureblob": {"account_name": data["account_name"], "container": data["container"], "endpoint": data["endpoint"]},
+            "local": {},
+        }[kind]
+        options = {k: v for k, v in options.items() if v}
+        secrets = {k: data[k] for k in ("key", "secret", "account_key", "sas_token") if data.get(k)}
+        try:
+            if data["create_if_not_exists"] and kind != "local":
+                _create_bucket(kind, data["name"], options, secrets)
+            datastore = services.register_datastore(
+                name=data["name"], kind=kind, user=request.user, options=options, secrets=secrets,
+                root=data["root"], overwrite=data["overwrite"],
+            )
+        except services.DataError as exc:
+            raise ValidationError({exc.field: exc.message}) from None
+        return Response(serializers.DatastoreDetailSerializer(datastore).data, status=status.HTTP_201_CREATED)
+
+
+def _create_bucket(kind: str, name: str, options: dict, secrets: dict) -> None:
+    from studio.datastores import Store, StoreConfig
+
+    store = Store(StoreConfig(name=name, kind=kind, options=options, secrets=secrets))
+    base = store._base()
+    try:
+        if not store.fs.exists(base):
+            store.fs.mkdir(base)
+    except Exception as exc:
+        raise services.DataError("options", f"Could not create {base}: {exc}") from None
 
 
 class DatastoreDetail(generics.RetrieveAPIView):
-    serializer_class = serializers.DatastoreSerializer
+    serializer_class = serializers.DatastoreDetailSerializer
     queryset = Datastore.objects.all()
     lookup_field = "name"
+
+
+def _datastore(name: str) -> Datastore:
+    if name == storage.DEFAULT_DATASTORE:
+        return storage.default_datastore()
+    return get_object_or_404(Datastore, name=name)
+
+
+def _path_param(request, name: str = "path", required: bool = False) -> str:
+    raw = request.query_params.get(name, "")
+    if required and not raw:
+        raise ValidationError({name: "This query parameter is required."})
+    try:
+        return clean_path(raw)
+    except PathError as exc:
+        raise ValidationError({name: str(exc)}) from None
+
+
+@extend_schema(
+    parameters=[
+        OpenApiParameter("path", str, description="Folder on the datastore ('' is the root)"),
+        OpenApiParameter("recursive", bool, description="List every file below the folder"),
+    ],
+    responses=serializers.DatastoreEntrySerializer(many=True),
+)
+@api_view(["GET"])
+def datastore_files(request, name: str):
+    """Folders and files under a path, with sizes (``recursive``: every file below it)."""
+    store = _datastore(name).store()
+    path = _path_param(request)
+    try:
+        if request.query_params.get("recursive") in ("1", "true", "True"):
+            entries = [{"name": f.path.rsplit("/", 1)[-1], "path": f.path, "size": f.size, "is_dir": False} for f in itertools.islice(store.walk(path), 100_000)]
+        else:
+            entries = store.ls(path)
+    except PathError as exc:
+        raise ValidationError({"path": str(exc)}) from None
+    return Response(entries)
+
+
+@extend_schema(parameters=[OpenApiParameter("path", str, required=True)], responses={(200, "application/octet-stream"): OpenApiTypes.BINARY})
+@api_view(["GET"])
+def datastore_download(request, name: str):
+    """One file's bytes, streamed."""
+    store = _datastore(name).store()
+    path = _path_param(request, required=True)
+    try:
+        handle = store.open_read(path)
+    except PathError as exc:
+        raise ValidationError({"path": str(exc)}) from None
+    except (FileNotFoundError, IsADirectoryError):
+        raise NotFound(f"No file {path} on datastore {name}.") from None
+    filename = path.rsplit("/", 1)[-1]
+    return FileResponse(handle, as_attachment=True, filename=filename, content_type="application/octet-stream")
+
+
+class _AnyBytes(parsers.BaseParser):
+    media_type = "*/*"
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        return stream
+
+
+@extend_schema(
+    parameters=[OpenApiParameter("path", str, required=True), OpenApiParameter("overwrite", bool)],
+    request={"application/octet-stream": OpenApiTypes.BINARY},
+    responses={201: serializers.DatastoreEntrySerializer},
+)
+@api_view(["PUT"])
+@parser_classes([_AnyBytes])
+def datastore_upload(request, name: str):
+    """Write one file (the request body) at ``path``; refuses to replace one unless ``overwrite``."""
+    store = _datastore(name).store()
+    path = _path_param(request, required=True)
+    overwrite = request.query_params.get("overwrite") in ("1", "true", "True")
+    try:
+        size = store.write_file(path, request.stream or io.BytesIO(b""), overwrite=overwrite)
+    except PathError as exc:
+        raise ValidationError({"path": str(exc)}) from None
+    except FileExistsError as exc:
+        raise ValidationError({"path": str(exc)}) from None
+    except IsADirectoryError:
+        raise ValidationError({"path": f"{path} is a folder."}) from None
+    return Response({"name": path.rsplit("/", 1)[-1], "path": path, "size": size, "is_dir": False}, status=status.HTTP_201_CREATED)
+
+
+def _dataset_json(dataset: Dataset) -> dict:
+    return {
+        "id": str(dataset.id), "name": dataset.name, "version": dataset.version, "kind": dataset.kind,
+        "paths": dataset.paths, "options": dataset.options, "description": dataset.description,
+        "tags": dataset.tags, "created_at": dataset.created_at,
+    }
+
+
+class DatasetList(APIView):
+    """Registered datasets (every version); POST registers one."""
+
+    @extend_schema(parameters=[OpenApiParameter("name", str)], responses=serializers.DatasetSerializer(many=True))
+    def get(self, request):
+        datasets = Dataset.objects.all()
+        if request.query_params.get("name"):
+            datasets = datasets.filter(name=request.query_params["name"])
+        return Response([_dataset_json(d) for d in datasets[:1000]])
+
+    @extend_schema(request=serializers.DatasetSerializer, responses={201: serializers.DatasetSerializer})
+    def post(self, request):
+        body = serializers.DatasetSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        name = data.get("name") or ""
+        if not name:
+            digest = hashlib.sha256(json.dumps([data["kind"], data["paths"], data["options"]], sort_keys=True).encode()).hexdigest()
+            name = f"_anonymous_{digest[:16]}"
+        try:
+            dataset = services.register_dataset(
+                name=name, kind=data["kind"], paths=data["paths"], options=data["options"],
+                description=data["description"], tags=data["tags"], create_new_version=data["create_new_version"],
+            )
+        except services.DataError as exc:
+            raise ValidationError({exc.field: exc.message}) from None
+        return Response(_dataset_json(dataset), status=status.HTTP_201_CREATED)
+
+
+def _dataset(dataset_id: str) -> Dataset:
+    try:
+        uuid.UUID(str(dataset_id))
+    except ValueError:
+        raise NotFound("No such dataset.") from None
+    return get_object_or_404(Dataset, id=dataset_id)
+
+
+@extend_schema(responses=serializers.DatasetSerializer)
+@api_view(["GET"])
+def dataset_detail(request, dataset_id: str):
+    return Response(_dataset_json(_dataset(dataset_id)))
+
+
+@extend_schema(parameters=[OpenApiParameter("version", str, description="A version number or 'latest'")], responses=serializers.DatasetSerializer)
+@api_view(["GET"])
+def dataset_by_name(request, name: str):
+    try:
+        dataset = services.get_dataset(name, request.query_params.get("version", "latest"))
+    except services.DataError as exc:
+        if exc.field == "version":
+            raise ValidationError({"version": exc.message}) from None
+        raise NotFound(exc.message) from None
+    return Response(_dataset_json(dataset))
+
+
+@extend_schema(responses=serializers.DatasetFileSerializer(many=True))
+@api_view(["GET"])
+def dataset_files(request, dataset_id: str):
+    """The files the dataset points at now."""
+    resolved = services.resolve_dataset(_dataset(dataset_id))
+    return Response([{"datastore": ds.name, "path": f.path, "size": f.size} for ds, _, _, files in resolved.groups for f in files[:100_000]])
 
 
 @extend_schema(request=serializers.SnapshotDigestsSerializer, responses=serializers.SnapshotMissingSerializer)

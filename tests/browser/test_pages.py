@@ -295,12 +295,6 @@ def test_a_hostile_step_name_and_log_render_as_text(page, studio, finished, dial
     assert dialogs == [], f"a dialog opened: {dialogs}"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="BUG: the Cancel form sits outside the polled #run-status partial, so it stays on the page "
-    "after the run finishes until a reload (templates/runs/run_detail.html)",
-)
 def test_the_cancel_button_goes_away_by_itself_when_the_run_ends(page, studio):
     expect = _expect()
     ws = studio.workspace()
@@ -316,12 +310,6 @@ def test_the_cancel_button_goes_away_by_itself_when_the_run_ends(page, studio):
     expect(page.get_by_role("button", name="Cancel")).to_have_count(0, timeout=3000)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="BUG: base.html highlights the side-nav link when the context has `nav`, but no view sets it, "
-    "so no link is ever marked aria-current",
-)
 def test_the_side_nav_marks_the_current_section(page, studio, finished):
     expect = _expect()
     page.goto(f"{studio.url}/experiments/")

@@ -267,6 +267,9 @@ def test_runstudio_starts_everything_and_ctrl_c_stops_it(tmp_path):
         assert not leftovers, f"still running: {leftovers}"
     finally:
         if proc.poll() is None:
+            for child in _pgrep("-P", proc.pid):
+                for pid in _pgrep("-s", child):
+                    os.kill(int(pid), signal.SIGKILL)
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
 

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import ctypes
 import os
 import secrets
 import signal
@@ -39,7 +40,7 @@ class Command(BaseCommand):
             "scheduler": [python, manage, "scheduler"],
         }
         children = {
-            name: subprocess.Popen(argv, env=env, cwd=settings.BASE_DIR, start_new_session=True)
+            name: subprocess.Popen(argv, env=env, cwd=settings.BASE_DIR, start_new_session=True, preexec_fn=_die_with_parent)
             for name, argv in commands.items()
         }
 
@@ -76,6 +77,14 @@ class Command(BaseCommand):
         password = chosen or secrets.token_urlsafe(12)
         User.objects.create_superuser("admin", "", password)
         return None if chosen else password
+
+
+def _die_with_parent() -> None:
+    """Children get SIGTERM if this launcher is killed, so nothing outlives it."""
+    try:
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except OSError:
+        pass
 
 
 def _stop_all(children, grace: float = 10.0) -> None:

@@ -58,7 +58,25 @@ class Run:
 
     @property
     def input_datasets(self) -> dict:
-        return {}
+        """{input name: Dataset (``direct``) or local folder path (``mount``/``download``)}."""
+        path = os.environ.get("STUDIO_INPUT_DATASETS_FILE")
+        if not path or os.environ.get("STUDIO_RUN_ID") != self.id:
+            return {}
+        import json
+
+        from studio.sdk.core.dataset import _AbstractDataset
+
+        with open(path) as fh:
+            described = json.load(fh)
+        inputs = {}
+        for name, info in described.items():
+            if info["mode"] == "direct":
+                dataset = _AbstractDataset._from_json(self.experiment.workspace, {**info, "paths": []})
+                dataset._local_files = info["files"]
+                inputs[name] = dataset
+            else:
+                inputs[name] = info["path"]
+        return inputs
 
     @property
     def status(self) -> str:

@@ -73,7 +73,7 @@ class Workspace:
     def get_default_datastore(self):
         from studio.sdk.core.datastore import Datastore
 
-        return Datastore._from_json(self, self._client.get("workspace/"), default=True)
+        return Datastore(self, self._client.get("workspace/")["default_datastore"])
 
     @property
     def datastores(self) -> dict:

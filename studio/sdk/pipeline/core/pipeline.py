@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 
 from studio.sdk import snapshot
+from studio.sdk.core.dataset import DatasetConsumptionConfig
 from studio.sdk.data import InputBinding, OutputFileDatasetConfig
 from studio.sdk.exceptions import UserErrorException
 from studio.sdk.pipeline.core.builder import PipelineData
@@ -37,7 +38,7 @@ class Pipeline:
         if resolve_closure:
             ordered = _closure(ordered)
         self._steps = ordered
-        self._spec, self._snapshots = _build(ordered, after, description, default_source_directory)
+        self._spec, self._snapshots = _build(ordered, after, description, default_source_directory, workspace)
         errors = validate_graph(self._spec)
         if errors:
             raise ValueError(errors[0].message)
@@ -157,7 +158,16 @@ def _closure(steps: list) -> list:
     return result
 
 
-def _build(steps: list, after: dict, description, default_source_directory) -> tuple[GraphSpec, dict[str, bytes]]:
+def _dataset_port(item, workspace) -> InputSpec:
+    """A dataset input: saved on the server (unregistered definitions anonymously) and named."""
+    if workspace is None:
+        raise ValueError("A pipeline with dataset inputs needs a workspace")
+    dataset_id = item.dataset._ensure_saved(workspace)
+    name = item.name or f"input_{dataset_id.replace('-', '')[:8]}"
+    return InputSpec(name=name, mode=item.mode, dataset=dataset_id)
+
+
+def _build(steps: list, after: dict, description, default_source_directory, workspace=None) -> tuple[GraphSpec, dict[str, bytes]]:
     node_ids = {}
     for position, step in enumerate(steps):
         node_ids[id(step)] = _short(f"{position}\0{step.name}\0{step.script_name}")
@@ -219,23 +229,45 @@ def _build(steps: list, after: dict, description, default_source_directory) -> t
             inputs[port] = InputSpec(name=port, source_step=node_ids[id(producer)], source_output=source_name, mode=mode)
             return port
 
+        def dataset_port(item) -> str:
+            port = _dataset_port(item, workspace)
+            existing = inputs.get(port.name)
+            if existing is not None and existing != port:
+                raise ValueError(f"[{port.name}] is repeated. Input port names must be unique.")
+            inputs[port.name] = port
+            return port.name
+
         for item in step.inputs:
-            if isinstance(item, (InputBinding, PipelineData, OutputFileDatasetConfig)):
+            if isinstance(item, DatasetConsumptionConfig):
+                dataset_port(item)
+            elif isinstance(item, (InputBinding, PipelineData, OutputFileDatasetConfig)):
                 input_port(item)
             else:
                 raise ValueError(f"Step [{step.name}]: unsupported input {item!r}")
 
         outputs = []
         for identity in step._produced():
-            mode = next((o.mode for o in [*step.outputs, *step.arguments] if getattr(o, "_identity", None) is identity), identity.mode)
+            used = next((o for o in [*step.outputs, *step.arguments] if getattr(o, "_identity", None) is identity), identity)
             kind = "PipelineData" if isinstance(identity, PipelineData) else "OutputFileDatasetConfig"
-            outputs.append(OutputSpec(name=output_name[id(identity)], kind=kind, mode=mode))
+            register = used._register_spec() if isinstance(used, OutputFileDatasetConfig) else None
+            if isinstance(identity, OutputFileDatasetConfig):
+                datastore, path = identity._datastore_name, identity._path_template
+            else:
+                datastore, path = getattr(identity.datastore, "name", identity.datastore), None
+            outputs.append(
+                OutputSpec(
+                    name=output_name[id(identity)], kind=kind, mode=used.mode, datastore=datastore, path=path,
+                    register=tuple(register.items()) if register else (),
+                )
+            )
 
         listed_inputs = {id(i._identity) for i in step.inputs if hasattr(i, "_identity")}
 
         def to_arg(value) -> Arg:
             if isinstance(value, PipelineParameter):
                 return Arg("parameter", value.name)
+            if isinstance(value, DatasetConsumptionConfig):
+                return Arg("input", dataset_port(value))
             if isinstance(value, InputBinding):
                 return Arg("input", input_port(value))
             if isinstance(value, (PipelineData, OutputFileDatasetConfig)):
@@ -266,6 +298,7 @@ def _build(steps: list, after: dict, description, default_source_directory) -> t
                 allow_reuse=step.allow_reuse,
                 version=step.version,
                 run_after=tuple(dict.fromkeys(run_after)),
+                environment=_environment_label(step.runconfig),
             )
         )
     spec = GraphSpec(
@@ -274,6 +307,15 @@ def _build(steps: list, after: dict, description, default_source_directory) -> t
         description=description,
     )
     return spec, snapshots
+
+
+def _environment_label(runconfig) -> str | None:
+    environment = getattr(runconfig, "environment", None)
+    if environment is None:
+        return None
+    name = getattr(environment, "name", environment)
+    version = getattr(environment, "version", None)
+    return f"{name}:{version}" if version else str(name)
 
 
 def _display_name(identity) -> str:

@@ -164,8 +164,17 @@ class StepRun:
             "attempt": data["attempt"],
             "exitCode": data["exit_code"],
             "outputs": dict(data["outputs"]),
+            "properties": dict(data["properties"]),
+            "reuse": dict(data["reuse"]),
             "error": {"error": {"message": data["error"]}} if data["error"] else None,
         }
+
+    @property
+    def properties(self) -> dict:
+        return dict(self._refresh()["properties"])
+
+    def get_properties(self) -> dict:
+        return self.properties
 
     def get_job_log(self) -> str:
         """The whole ``user_logs/std_log.txt``."""

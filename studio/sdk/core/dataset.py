@@ -1,0 +1,254 @@
+"""``Dataset``: named, versioned File and Tabular datasets over datastore paths."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import shutil
+import tempfile
+from pathlib import Path
+
+from studio.sdk.exceptions import UserErrorException
+
+_INPUT_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
+
+
+def _normalise_paths(path) -> list[list[str]]:
+    """``(datastore, 'path/glob')``, a DataReference/DataPath, or a list of them → [[name, path]]."""
+    items = path if isinstance(path, list) else [path]
+    out = []
+    for item in items:
+        if isinstance(item, tuple) and len(item) == 2:
+            store, rel = item
+            out.append([getattr(store, "name", store), str(rel)])
+        elif hasattr(item, "datastore_name") and hasattr(item, "path_on_datastore"):
+            out.append([item.datastore_name, item.path_on_datastore or ""])
+        else:
+            raise UserErrorException(f"Unsupported dataset path {item!r}: use (datastore, 'path/glob') tuples")
+    if not out:
+        raise UserErrorException("A dataset needs at least one path.")
+    return out
+
+
+class _AbstractDataset:
+    _kind = "file"
+
+    def __init__(self, paths: list[list[str]], options: dict | None = None, workspace=None, data: dict | None = None):
+        self._paths = paths
+        self._options = dict(options or {})
+        self._workspace = workspace
+        self._data = data or {}
+        self._local_files: list[str] | None = None
+
+    @property
+    def id(self) -> str | None:
+        return self._data.get("id")
+
+    @property
+    def name(self) -> str | None:
+        return self._data.get("name")
+
+    @property
+    def version(self) -> int | None:
+        return self._data.get("version")
+
+    @property
+    def description(self) -> str:
+        return self._data.get("description", "")
+
+    @property
+    def tags(self) -> dict:
+        return dict(self._data.get("tags", {}))
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(name={self.name!r}, version={self.version!r}, paths={self._paths!r})"
+
+    def register(self, workspace, name: str, description: str | None = None, tags: dict | None = None, create_new_version: bool = False):
+        data = workspace._client.post(
+            "datasets/",
+            {
+                "name": name,
+                "kind": self._kind,
+                "paths": self._paths,
+                "options": self._options,
+                "description": description or "",
+                "tags": {str(k): str(v) for k, v in (tags or {}).items()},
+                "create_new_version": bool(create_new_version),
+            },
+        )
+        return type(self)._from_json(workspace, data)
+
+    def _ensure_saved(self, workspace) -> str:
+        """The id of this definition on the server (an unregistered one is saved anonymously)."""
+        if self.id is None:
+            data = workspace._client.post("datasets/", {"name": None, "kind": self._kind, "paths": self._paths, "options": self._options})
+            self._data, self._workspace = data, workspace
+        return self.id
+
+    @classmethod
+    def _from_json(cls, workspace, data: dict):
+        kind = TabularDataset if data["kind"] == "tabular" else FileDataset
+        return kind(data["paths"], data.get("options"), workspace, data)
+
+    def as_named_input(self, name: str) -> DatasetConsumptionConfig:
+        return DatasetConsumptionConfig(name, self)
+
+    def _files(self) -> list[str]:
+        """Local paths of the files: given to a step, else downloaded through the server."""
+        if self._local_files is not None:
+            return list(self._local_files)
+        if self._workspace is None or self.id is None:
+            raise UserErrorException("Register the dataset (or get it with Dataset.get_by_name) before reading it.")
+        target = Path(tempfile.mkdtemp(prefix="studio-dataset-"))
+        files = []
+        for entry in self._workspace._client.get(f"datasets/{self.id}/files/"):
+            destination = target / entry["datastore"] / entry["path"]
+            _download(self._workspace, entry["datastore"], entry["path"], destination)
+            files.append(str(destination))
+        self._local_files = files
+        return list(files)
+
+
+def _download(workspace, datastore: str, path: str, destination: Path) -> None:
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    response = workspace._client.session.get(
+        f"{workspace.url}/api/datastores/{datastore}/download/", params={"path": path}, stream=True, timeout=300
+    )
+    if response.status_code >= 400:
+        from studio.sdk._http import _error
+
+        raise _error(response)
+    with open(destination, "wb") as fh:
+        for chunk in response.iter_content(1024 * 1024):
+            fh.write(chunk)
+
+
+class TabularDataset(_AbstractDataset):
+    _kind = "tabular"
+
+    def to_pandas_dataframe(self, on_error: str = "null", out_of_range_datetime: str = "null"):
+        from studio.sdk._tabular import read_table
+
+        return read_table(self._files(), self._options)
+
+    def take(self, count: int):
+        from studio.sdk._tabular import read_table
+
+        return read_table(self._files(), self._options, nrows=count)
+
+
+class FileDataset(_AbstractDataset):
+    _kind = "file"
+
+    def to_path(self) -> list[str]:
+        return [f"/{p}" for _, p in self._relative()]
+
+    def _relative(self) -> list[tuple[str, str]]:
+        files = self._files()
+        root = os.path.commonpath(files) if len(files) > 1 else os.path.dirname(files[0]) if files else ""
+        return [(f, os.path.relpath(f, root)) for f in files]
+
+    def download(self, target_path: str | None = None, overwrite: bool = False, ignore_not_found: bool = False) -> list[str]:
+        target = Path(target_path or tempfile.mkdtemp(prefix="studio-download-"))
+        written = []
+        for source, relative in self._relative():
+            destination = target / relative
+            if destination.exists() and not overwrite:
+                raise UserErrorException(f"{destination} already exists; pass overwrite=True to replace it")
+            destination.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(source, destination)
+            written.append(str(destination))
+        return written
+
+    @contextlib.contextmanager
+    def mount(self, mount_point: str | None = None, **kwargs):
+        """A local folder holding the dataset's files for the duration of the ``with`` block."""
+        folder = mount_point or tempfile.mkdtemp(prefix="studio-mount-")
+        self.download(folder, overwrite=True)
+        context = _MountContext(folder)
+        try:
+            yield context
+        finally:
+            if mount_point is None:
+                shutil.rmtree(folder, ignore_errors=True)
+
+    def as_mount(self, path_on_compute: str | None = None) -> DatasetConsumptionConfig:
+        return DatasetConsumptionConfig(None, self, mode="mount")
+
+    def as_download(self, path_on_compute: str | None = None) -> DatasetConsumptionConfig:
+        return DatasetConsumptionConfig(None, self, mode="download")
+
+
+class _MountContext:
+    def __init__(self, mount_point: str):
+        self.mount_point = mount_point
+
+
+class DatasetConsumptionConfig:
+    """A dataset as a step input: ``direct`` (the script gets the Dataset), ``mount`` or ``download`` (a folder)."""
+
+    def __init__(self, name: str | None, dataset, mode: str = "direct", path_on_compute: str | None = None):
+        if name is not None and not _INPUT_NAME.match(name):
+            raise UserErrorException(f"[{name}] is not a valid input name as it may contain only letters, digits, and underscores.")
+        self.name = name
+        self.dataset = dataset
+        self.mode = mode
+
+    def __repr__(self) -> str:
+        return f"DatasetConsumptionConfig:{self.name}"
+
+    def as_mount(self, path_on_compute: str | None = None) -> DatasetConsumptionConfig:
+        if isinstance(self.dataset, TabularDataset):
+            raise UserErrorException("A TabularDataset cannot be mounted: use it directly (as_named_input) and call to_pandas_dataframe().")
+        return DatasetConsumptionConfig(self.name, self.dataset, "mount")
+
+    def as_download(self, path_on_compute: str | None = None) -> DatasetConsumptionConfig:
+        if isinstance(self.dataset, TabularDataset):
+            raise UserErrorException("A TabularDataset cannot be downloaded as files: use it directly (as_named_input).")
+        return DatasetConsumptionConfig(self.name, self.dataset, "download")
+
+
+class _TabularFactory:
+    @staticmethod
+    def from_delimited_files(path, validate: bool = True, include_path: bool = False, infer_column_types: bool = True, set_column_types=None, separator: str = ",", header=True, partition_format=None, support_multi_line: bool = False, empty_as_string: bool = False, encoding: str = "utf8") -> TabularDataset:
+        if not isinstance(separator, str) or len(separator) != 1:
+            raise UserErrorException("separator must be a single character")
+        options = {"separator": separator, "header": bool(header), "encoding": encoding, "format": "delimited"}
+        if include_path:
+            options["include_path"] = True
+        return TabularDataset(_normalise_paths(path), options)
+
+    @staticmethod
+    def from_parquet_files(path, validate: bool = True, include_path: bool = False, set_column_types=None, partition_format=None) -> TabularDataset:
+        options = {"format": "parquet"}
+        if include_path:
+            options["include_path"] = True
+        return TabularDataset(_normalise_paths(path), options)
+
+
+class _FileFactory:
+    @staticmethod
+    def from_files(path, validate: bool = True, partition_format=None, is_file: bool = False) -> FileDataset:
+        return FileDataset(_normalise_paths(path))
+
+
+class Dataset:
+    """``Dataset.Tabular`` / ``Dataset.File`` factories and lookups by name or id."""
+
+    Tabular = _TabularFactory
+    File = _FileFactory
+
+    @staticmethod
+    def get_by_name(workspace, name: str, version="latest"):
+        from urllib.parse import quote
+
+        data = workspace._client.get(f"datasets/by-name/{quote(name, safe='')}/", version=str(version))
+        return _AbstractDataset._from_json(workspace, data)
+
+    @staticmethod
+    def get_by_id(workspace, id: str):
+        return _AbstractDataset._from_json(workspace, workspace._client.get(f"datasets/{id}/"))
+
+
+__all__ = ["Dataset", "DatasetConsumptionConfig", "FileDataset", "TabularDataset"]
