@@ -3,8 +3,11 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+AZURITE_VERSION := 3.35.0
+NODE_PREFIX := $(VENV)/node
+AZURITE_STAMP := $(NODE_PREFIX)/.azurite-$(AZURITE_VERSION)
 
-.PHONY: run test lint bench clean
+.PHONY: run test lint bench clean azurite
 
 $(STAMP): requirements.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -13,11 +16,21 @@ $(STAMP): requirements.txt pyproject.toml
 	$(PY) -m pip install -q --no-deps -e .
 	touch $(STAMP)
 
+# Azurite (the Azure Blob emulator) for tests/integration/test_remote_datastores.py,
+# installed with npm into .venv/node (node_modules/.bin/azurite-blob).
+$(AZURITE_STAMP): | $(STAMP)
+	npm install --prefix $(NODE_PREFIX) azurite@$(AZURITE_VERSION) --no-audit --no-fund
+	test -x $(NODE_PREFIX)/node_modules/.bin/azurite-blob
+	rm -f $(NODE_PREFIX)/.azurite-*
+	touch $(AZURITE_STAMP)
+
+azurite: $(AZURITE_STAMP)
+
 run: $(STAMP)
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py runstudio
 
-test: $(STAMP)
+test: $(STAMP) $(AZURITE_STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)

@@ -103,21 +103,21 @@ def build_pipeline(ws, source: Path, shape: str, reuse: str, nonce: str):
     """The chain or the fan-out, as (Pipeline, number of steps, argv of each step's script).
 
     reuse="fresh": steps keep the SDK default allow_reuse=True and get an argument unique to
-    this run, so nothing can be reused but the whole reuse path runs (fingerprint, lookup of
+    this run and step, so nothing can be reused but the whole reuse path runs (fingerprint, lookup of
     a match, the explanation why none was reused), as for a step whose code or inputs changed.
     reuse="disabled": allow_reuse=False and the same pipeline every time.
     """
     from studio.sdk.pipeline.core import Pipeline, StepSequence
     from studio.sdk.pipeline.steps import PythonScriptStep
 
-    arguments = ["--nonce", nonce] if reuse == "fresh" else []
-
     def step(name: str) -> PythonScriptStep:
+        # Identical steps share a fingerprint (a chain of them would reuse its first step),
+        # so a fresh step's argument names the step too.
         return PythonScriptStep(
             name=name,
             script_name="noop.py",
             source_directory=str(source),
-            arguments=list(arguments),
+            arguments=["--nonce", f"{nonce}-{name}"] if reuse == "fresh" else [],
             allow_reuse=reuse == "fresh",
         )
 
@@ -133,7 +133,8 @@ def build_pipeline(ws, source: Path, shape: str, reuse: str, nonce: str):
             end.run_after(middle)
         steps = [start, *middles, end]
         pipeline = Pipeline(ws, steps, description="bench fan-out")
-    return pipeline, len(steps), ["noop.py", *arguments]
+    argv = ["noop.py", "--nonce", f"{nonce}-{steps[0].name}"] if reuse == "fresh" else ["noop.py"]
+    return pipeline, len(steps), argv
 
 
 # --- measuring -------------------------------------------------------------------------------

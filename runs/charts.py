@@ -37,8 +37,16 @@ def graph_layout(spec: GraphSpec) -> dict[str, tuple[float, float]]:
     return positions
 
 
-def pipeline_figure(spec: GraphSpec, statuses: Mapping[str, str], step_ids: Mapping[str, str]) -> dict:
-    """A plotly figure of the pipeline: edges, then one marker per step coloured by status."""
+def pipeline_figure(
+    spec: GraphSpec,
+    statuses: Mapping[str, str],
+    step_ids: Mapping[str, str],
+    reused: frozenset[str] | set[str] = frozenset(),
+) -> dict:
+    """A plotly figure of the pipeline: edges, then one marker per step coloured by status.
+
+    Reused steps (node ids in ``reused``) are drawn as diamonds and labelled "(reused)".
+    """
     positions = graph_layout(spec)
     edge_x: list[float | None] = []
     edge_y: list[float | None] = []
@@ -69,14 +77,16 @@ def pipeline_figure(spec: GraphSpec, statuses: Mapping[str, str], step_ids: Mapp
                 "mode": "markers+text",
                 "x": [positions[s.node_id][0] for s in nodes],
                 "y": [positions[s.node_id][1] for s in nodes],
-                "text": [s.name for s in nodes],
+                "text": [f"{s.name} (reused)" if s.node_id in reused else s.name for s in nodes],
                 "textposition": "bottom center",
                 "customdata": [step_ids.get(s.node_id, "") for s in nodes],
-                "hovertext": [f"{s.name}: {st}" for s, st in zip(nodes, status_of)],
+                "hovertext": [
+                    f"{s.name}: {st}{' (reused)' if s.node_id in reused else ''}" for s, st in zip(nodes, status_of)
+                ],
                 "hoverinfo": "text",
                 "marker": {
                     "size": 26,
-                    "symbol": "square",
+                    "symbol": ["diamond" if s.node_id in reused else "square" for s in nodes],
                     "color": [STATUS_COLOURS.get(st, "#c8c6c4") for st in status_of],
                     "line": {"color": "#323130", "width": 1},
                 },

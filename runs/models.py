@@ -123,6 +123,11 @@ class StepRun(models.Model):
         return self.reused_from_id is not None
 
     @property
+    def log_step_id(self) -> str:
+        """Whose log this step shows: a reused step shows the log of the run it reused."""
+        return self.reused_from_id or self.id
+
+    @property
     def duration(self):
         if self.started_at is None:
             return None

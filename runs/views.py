@@ -47,7 +47,10 @@ def _run_context(run: Run, selected_id: str | None) -> dict:
     steps = list(run.steps.all())
     spec = run.graph.graph()
     figure = pipeline_figure(
-        spec, {s.node_id: s.status for s in steps}, {s.node_id: s.id for s in steps}
+        spec,
+        {s.node_id: s.status for s in steps},
+        {s.node_id: s.id for s in steps},
+        {s.node_id for s in steps if s.reused_from_id},
     )
     selected = next((s for s in steps if s.id == selected_id), None)
     if selected is None and steps:
@@ -68,7 +71,7 @@ def run_detail(request: HttpRequest, run_id: str) -> HttpResponse:
         return _stop_when_finished(run, response)
     selected = context["selected"]
     if selected is not None:
-        data, next_offset = storage.read_log(selected.id, offset=-LOG_WINDOW, limit=LOG_WINDOW)
+        data, next_offset = storage.read_log(selected.log_step_id, offset=-LOG_WINDOW, limit=LOG_WINDOW)
         context.update(
             log_text=data.decode("utf-8", errors="replace"),
             log_offset=next_offset,
@@ -96,7 +99,7 @@ def step_log_tail(request: HttpRequest, step_id: str) -> HttpResponse:
     except ValueError:
         offset = 0
     finished = step.is_finished  # read before the log, so the last bytes are never missed
-    data, next_offset = storage.read_log(step.id, offset=offset, limit=LOG_WINDOW)
+    data, next_offset = storage.read_log(step.log_step_id, offset=offset, limit=LOG_WINDOW)
     more = not finished or len(data) == LOG_WINDOW
     context = {
         "step": step,
@@ -116,7 +119,7 @@ def step_log_tail(request: HttpRequest, step_id: str) -> HttpResponse:
 @login_required
 def step_log_download(request: HttpRequest, step_id: str) -> FileResponse:
     step = get_object_or_404(StepRun, id=step_id)
-    path = storage.step_log_path(step.id)
+    path = storage.step_log_path(step.log_step_id)
     if not path.exists():
         raise Http404("This step has no log yet.")
     response = FileResponse(open(path, "rb"), as_attachment=True, filename=f"{step.name}-std_log.txt")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 _SECTIONS = {
     "experiments": "experiments", "experiment-runs": "experiments", "run-detail": "experiments",
-    "compute-targets": "compute", "datastores": "data", "datastore-detail": "data",
-    "datasets": "data", "dataset-detail": "data",
+    "compute-targets": "compute", "datastores": "datastores", "datastore-detail": "datastores",
+    "datasets": "datasets", "dataset-detail": "datasets",
 }
 
 

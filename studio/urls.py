@@ -14,6 +14,11 @@ urlpatterns = [
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("compute/", views.compute_targets, name="compute-targets"),
+    path("datastores/", views.datastores, name="datastores"),
+    path("datastores/<str:name>/", views.datastore_detail, name="datastore-detail"),
+    path("datastores/<str:name>/download/", views.datastore_download, name="datastore-download"),
+    path("datasets/", views.datasets, name="datasets"),
+    path("datasets/<str:name>/", views.dataset_detail, name="dataset-detail"),
     path("api/", include(api)),
     path("", include("runs.urls")),
 ]

@@ -141,7 +141,7 @@ class StepLog(APIView):
         step = _step_for(request, step_id)
         offset = _int_param(request, "offset", 0, -(2**62), 2**62)
         limit = _int_param(request, "limit", 256 * 1024, 1, 4 * 1024 * 1024)
-        data, next_offset = storage.read_log(step.id, offset, limit)
+        data, next_offset = storage.read_log(step.log_step_id, offset, limit)
         size = max(next_offset, step.log_size)
         return Response(
             {
@@ -149,7 +149,7 @@ class StepLog(APIView):
                 "next_offset": next_offset,
                 "size": size,
                 "data": data.decode("utf-8", errors="replace"),
-                "complete": step.is_finished and next_offset >= step.log_size,
+                "complete": step.is_finished and (step.is_reused or next_offset >= step.log_size),
             }
         )
 

@@ -96,9 +96,13 @@ class PipelineRun:
                     if step["id"] not in announced:
                         announced.add(step["id"])
                         print(f"StepRunId: {step['id']}")
+                        if step["reuse"]["reused"]:
+                            print(f"StepRun({step['name']}) reused the output of run {step['reuse']['reused_from_run']}, step run {step['reuse']['reused_from_step']}")
+                            continue
                         print("Streaming user_logs/std_log.txt")
                         print("=" * 30)
-                    offsets[step["id"]] = _stream_log(self._client, step["id"], offsets.get(step["id"], 0))
+                    if not step["reuse"]["reused"]:
+                        offsets[step["id"]] = _stream_log(self._client, step["id"], offsets.get(step["id"], 0))
             if data["status"] in TERMINAL:
                 break
             if time.monotonic() > deadline:

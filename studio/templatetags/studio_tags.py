@@ -1,0 +1,13 @@
+from __future__ import annotations
+
+from django import template
+
+register = template.Library()
+
+
+@register.filter
+def get_item(mapping, key):
+    """``mapping|get_item:"a.b"``: a dict value whose key has dots or spaces."""
+    if hasattr(mapping, "get"):
+        return mapping.get(key, "")
+    return ""
