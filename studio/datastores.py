@@ -9,7 +9,6 @@ syntax); on a local store, symlinks that lead outside are never followed.
 
 from __future__ import annotations
 
-import fnmatch
 import hashlib
 import os
 import re
@@ -69,6 +68,40 @@ def clean_path(path: str | None, allow_glob: bool = False) -> str:
     if any(p.startswith("..") and set(p) == {"."} for p in parts):
         raise PathError(f"Dot-only path parts are not allowed: {path!r}")
     return "/".join(parts)
+
+
+def glob_regex(pattern: str) -> re.Pattern:
+    """A glob as a regex: ``*`` and ``?`` stay within a folder, ``**`` crosses folders.
+
+    A match may also be a folder, which then stands for every file below it.
+    """
+    out = []
+    i = 0
+    while i < len(pattern):
+        if pattern.startswith("**/", i):
+            out.append("(?:.*/)?")
+            i += 3
+        elif pattern.startswith("**", i):
+            out.append(".*")
+            i += 2
+        elif pattern[i] == "*":
+            out.append("[^/]*")
+            i += 1
+        elif pattern[i] == "?":
+            out.append("[^/]")
+            i += 1
+        elif pattern[i] == "[":
+            end = pattern.find("]", i)
+            if end == -1:
+                out.append(re.escape(pattern[i]))
+                i += 1
+            else:
+                out.append("[" + pattern[i + 1 : end].replace("!", "^", 1) + "]")
+                i = end + 1
+        else:
+            out.append(re.escape(pattern[i]))
+            i += 1
+    return re.compile("^" + "".join(out) + "(?:/.*)?$")
 
 
 def join(*parts: str) -> str:
@@ -198,7 +231,8 @@ class Store:
                 break
             fixed.append(part)
         prefix = "/".join(fixed)
-        return [f for f in self.walk(prefix) if fnmatch.fnmatchcase(f.path, rel) or fnmatch.fnmatchcase(f.path, rel + "/*")]
+        pattern_re = glob_regex(rel)
+        return [f for f in self.walk(prefix) if pattern_re.match(f.path)]
 
     def exists(self, rel: str) -> bool:
         rel = clean_path(rel)

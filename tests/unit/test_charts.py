@@ -73,5 +73,6 @@ def test_pipeline_figure_draws_one_edge_per_dependency_from_left_to_right():
 def test_pipeline_figure_is_plain_json_sized_to_the_graph():
     figure = pipeline_figure(_spec(), {}, {})
     assert json.loads(json.dumps(figure)) == figure
-    assert figure["layout"]["xaxis"]["range"] == [-0.5, 3.5]
+    low, high = figure["layout"]["xaxis"]["range"]
+    assert -1 < low < 0 and 3 < high < 4  # every layer visible, first and last with a margin
     assert 220 <= figure["layout"]["height"] <= 700

@@ -1,0 +1,439 @@
+"""Remote datastores end to end: S3 (moto server) and Azure Blob (Azurite), both real servers on loopback.
+
+The emulators are started here (module scope) and killed at the end. Azurite is installed by
+``make azurite`` (``make test`` depends on it) into ``.venv/node``; without it the Azure tests fail
+with a message saying so, they are never skipped.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import requests
+
+from studio.sdk.core import Dataset, Datastore, Experiment
+from studio.sdk.data import OutputFileDatasetConfig
+from studio.sdk.pipeline.core import Pipeline
+from studio.sdk.pipeline.steps import PythonScriptStep
+from tests.harness import ROOT, free_port
+
+pytestmark = pytest.mark.integration
+
+SCRIPTS = Path(__file__).resolve().parent.parent / "pipelines" / "remote"
+MOTO_SERVER = Path(sys.executable).parent / "moto_server"
+AZURITE_BLOB = ROOT / ".venv" / "node" / "node_modules" / ".bin" / "azurite-blob"
+AZURITE_ACCOUNT = "devstoreaccount1"
+AZURITE_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
+S3_KEY = S3_SECRET = "testing"
+
+RAW_1 = "id,a,b\n1,1,10\n2,2,20\n3,3,30\n"
+RAW_2 = "id,a,b\n4,4,40\n5,5,50\n"
+
+
+# --- the emulators -------------------------------------------------------------------------------
+
+
+class _Emulator:
+    """A server process in its own session, killed with its whole process group."""
+
+    def __init__(self, name: str, argv: list[str], url: str, log_dir: Path):
+        self.name, self.url = name, url
+        self.log_path = log_dir / f"{name}.log"
+        self._log = open(self.log_path, "wb")
+        self.proc = subprocess.Popen(
+            argv, cwd=log_dir, stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+
+    def wait_ready(self, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"{self.name} exited with {self.proc.returncode}:\n{self.tail()}")
+            try:
+                requests.get(self.url, timeout=2)  # any HTTP answer means it listens
+                return
+            except requests.RequestException:
+                time.sleep(0.1)
+        raise RuntimeError(f"{self.name} did not answer on {self.url} within {timeout} s:\n{self.tail()}")
+
+    def tail(self) -> str:
+        self._log.flush()
+        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-30:])
+
+    def stop(self, grace: float = 5) -> None:
+        if self.proc.poll() is None:
+            try:
+                os.killpg(self.proc.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+            try:
+                self.proc.wait(timeout=grace)
+            except subprocess.TimeoutExpired:
+                pass
+        try:  # whatever is left of the group (children included)
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        self.proc.wait()
+        self._log.close()
+
+
+@pytest.fixture(scope="module")
+def emulator_dir():
+    folder = Path(tempfile.mkdtemp(prefix="studio-emulators-"))
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def moto(emulator_dir):
+    """A moto S3 server on loopback; its endpoint URL."""
+    assert MOTO_SERVER.exists(), f"moto_server is not installed at {MOTO_SERVER}: pip install 'moto[server]'"
+    port = free_port()
+    server = _Emulator("moto", [str(MOTO_SERVER), "-H", "127.0.0.1", "-p", str(port)], f"http://127.0.0.1:{port}", emulator_dir)
+    try:
+        server.wait_ready()
+        yield server.url
+    finally:
+        server.stop(grace=1)  # moto takes seconds to exit on SIGTERM; SIGKILL is fine
+
+
+@pytest.fixture(scope="module")
+def azurite(emulator_dir):
+    """An Azurite blob server on loopback; its blob endpoint for devstoreaccount1."""
+    if not AZURITE_BLOB.exists():
+        pytest.fail(
+            f"Azurite is not installed ({AZURITE_BLOB} is missing). Run `make azurite` "
+            "(`make test` installs it) to install azurite with npm into .venv/node.",
+            pytrace=False,
+        )
+    port = free_port()
+    location = emulator_dir / "azurite-data"
+    location.mkdir()
+    argv = [
+        str(AZURITE_BLOB), "--blobHost", "127.0.0.1", "--blobPort", str(port), "--location", str(location),
+        "--skipApiVersionCheck", "--loose", "--disableTelemetry", "--silent",
+    ]
+    server = _Emulator("azurite", argv, f"http://127.0.0.1:{port}", emulator_dir)
+    try:
+        server.wait_ready()
+        yield f"{server.url}/{AZURITE_ACCOUNT}"
+    finally:
+        server.stop(grace=5)
+
+
+# --- one backend, seen through the SDK and directly ----------------------------------------------
+
+
+@dataclass
+class Backend:
+    kind: str  # "s3" or "azure"
+    endpoint: str
+
+    def register(self, ws, tag: str, **secrets) -> Datastore:
+        """A new datastore on a new bucket/container (created on the way)."""
+        if self.kind == "s3":
+            return Datastore.register_s3(
+                ws, f"s3-{tag}", f"bucket-{tag}", access_key_id=secrets.get("key", S3_KEY),
+                secret_access_key=secrets.get("secret", S3_SECRET), endpoint_url=self.endpoint, create_if_not_exists=True,
+            )
+        return Datastore.register_azure_blob_container(
+            ws, f"az-{tag}", f"container-{tag}", account_name=AZURITE_ACCOUNT, account_key=AZURITE_KEY,
+            endpoint=self.endpoint, create_if_not_exists=True,
+        )
+
+    def fs(self):
+        """The bucket/container through fsspec directly, not through Studio."""
+        if self.kind == "s3":
+            import s3fs
+
+            return s3fs.S3FileSystem(key=S3_KEY, secret=S3_SECRET, client_kwargs={"endpoint_url": self.endpoint}, skip_instance_cache=True)
+        import adlfs
+
+        conn = f"DefaultEndpointsProtocol=http;AccountName={AZURITE_ACCOUNT};AccountKey={AZURITE_KEY};BlobEndpoint={self.endpoint};"
+        return adlfs.AzureBlobFileSystem(connection_string=conn, skip_instance_cache=True)
+
+    def files(self, datastore: Datastore, prefix: str) -> dict[str, bytes]:
+        """{path relative to the bucket: content} of every object under a prefix."""
+        fs = self.fs()
+        base = datastore.bucket_name if self.kind == "s3" else datastore.container_name
+        fs.invalidate_cache()
+        try:
+            found = fs.find(f"{base}/{prefix}")
+        except FileNotFoundError:
+            return {}
+        return {name[len(base) + 1 :]: fs.cat_file(name) for name in found}
+
+
+@pytest.fixture
+def s3(moto) -> Backend:
+    return Backend("s3", moto)
+
+
+@pytest.fixture(params=["s3", "azure"])
+def backend(request) -> Backend:
+    if request.param == "s3":
+        return Backend("s3", request.getfixturevalue("moto"))
+    return Backend("azure", request.getfixturevalue("azurite"))
+
+
+def _tag() -> str:
+    return uuid.uuid4().hex[:10]
+
+
+def _raw_dataset(ws, datastore: Datastore, tmp_path: Path, tag: str):
+    """Upload a folder of two CSVs and register it as a Tabular dataset over raw-<tag>/*.csv."""
+    data = tmp_path / "raw"
+    data.mkdir()
+    (data / "part1.csv").write_text(RAW_1)
+    (data / "part2.csv").write_text(RAW_2)
+    datastore.upload(str(data), target_path=f"raw-{tag}", overwrite=True, show_progress=False)
+    raw = Dataset.Tabular.from_delimited_files(path=(datastore, f"raw-{tag}/*.csv"))
+    return data, raw.register(ws, f"raw-{tag}")
+
+
+def _wait(run) -> str:
+    return run.wait_for_completion(show_output=False, raise_on_error=False)
+
+
+def _reuse(run) -> dict[str, dict]:
+    return {s.name: s.get_details()["reuse"] for s in run.get_steps()}
+
+
+def _failure(run) -> str:
+    lines = []
+    for step in run.get_steps():
+        details = step.get_details()
+        lines.append(f"{step.name}: {details['status']} {details['error']}\n{step.get_job_log()[-2000:]}")
+    return "\n".join(lines)
+
+
+# --- pipelines on a remote datastore -------------------------------------------------------------
+
+
+def _two_step_pipeline(ws, datastore: Datastore, raw):
+    prepped = OutputFileDatasetConfig("prepped", destination=(datastore, "out/{run-id}/{output-name}"))
+    prep = PythonScriptStep(
+        name="prep", script_name="prep.py", source_directory=str(SCRIPTS),
+        arguments=["--raw", raw.as_named_input("raw"), "--out", prepped],
+    )
+    consume = PythonScriptStep(
+        name="consume", script_name="consume.py", source_directory=str(SCRIPTS),
+        arguments=["--inp", prepped.as_input("prepped_in")],
+    )
+    return Pipeline(ws, [prep, consume])
+
+
+def test_a_pipeline_reads_and_writes_a_remote_datastore_and_is_reused(ws, backend, tmp_path):
+    tag = _tag()
+    datastore = backend.register(ws, tag)
+    assert datastore.datastore_type == {"s3": "S3", "azure": "AzureBlob"}[backend.kind]
+    _, raw = _raw_dataset(ws, datastore, tmp_path, tag)
+    assert sorted(backend.files(datastore, f"raw-{tag}")) == [f"raw-{tag}/part1.csv", f"raw-{tag}/part2.csv"]
+    assert len(Dataset.get_by_name(ws, f"raw-{tag}").to_pandas_dataframe()) == 5
+
+    exp = Experiment(ws, f"remote-{backend.kind}-{tag}")
+    first = exp.submit(_two_step_pipeline(ws, datastore, raw))
+    assert _wait(first) == "Finished", _failure(first)
+    prep = first.find_step_run("prep")[0]
+    consume = first.find_step_run("consume")[0]
+    assert "prepped 5 rows, total sum 165" in prep.get_job_log()
+    assert "consumed 5 rows, total sum 165" in consume.get_job_log()
+
+    # the output is on the remote store, under the destination template
+    output = prep.get_output_data("prepped")
+    assert output.datastore_name == datastore.name
+    assert output.path_on_datastore == f"out/{prep.id}/prepped"
+    objects = backend.files(datastore, f"out/{prep.id}/prepped")
+    assert list(objects) == [f"out/{prep.id}/prepped/prepped.csv"]
+    published = objects[f"out/{prep.id}/prepped/prepped.csv"].decode()
+    assert published.splitlines()[0] == "id,a,b,total" and len(published.splitlines()) == 6
+
+    # Datastore.download brings it back, keeping the paths
+    target = tmp_path / "download"
+    assert datastore.download(str(target), prefix=f"out/{prep.id}", show_progress=False) == 1
+    assert (target / "out" / prep.id / "prepped" / "prepped.csv").read_text() == published
+    assert output.download(str(tmp_path / "port"), show_progress=False) == str(tmp_path / "port")
+    assert (tmp_path / "port" / "out" / prep.id / "prepped" / "prepped.csv").read_text() == published
+
+    # an unchanged resubmit is reused entirely, from the first run
+    second = exp.submit(_two_step_pipeline(ws, datastore, raw))
+    assert _wait(second) == "Finished", _failure(second)
+    reuse = _reuse(second)
+    assert set(reuse) == {"prep", "consume"}
+    assert all(r["reused"] for r in reuse.values()), reuse
+    assert reuse["prep"]["reason"] == f"Reused from run {first.id}, step prep"
+    assert second.find_step_run("prep")[0].get_output_data("prepped").path_on_datastore == f"out/{prep.id}/prepped"
+
+
+def test_a_failed_step_publishes_nothing_to_s3(ws, s3, tmp_path):
+    tag = _tag()
+    datastore = s3.register(ws, tag)
+    partial = OutputFileDatasetConfig("partial", destination=(datastore, "out/{run-id}/{output-name}")).as_upload()
+    step = PythonScriptStep(
+        name="write then fail", script_name="write_then_fail.py", source_directory=str(SCRIPTS),
+        arguments=["--out", partial],
+    )
+    run = Experiment(ws, f"remote-fail-{tag}").submit(Pipeline(ws, [step]))
+    assert _wait(run) == "Failed"
+    step_run = run.find_step_run("write then fail")[0]
+    details = step_run.get_details()
+    assert details["status"] == "Failed" and details["exitCode"] == 1
+    assert "exit code 1" in details["error"]["error"]["message"]
+    assert "wrote partial output, now failing" in step_run.get_job_log()
+    assert details["outputs"] == {}
+    assert s3.files(datastore, f"out/{step_run.id}") == {}
+    assert s3.files(datastore, "out") == {}  # nothing under the output prefix, nor anywhere else
+    assert s3.files(datastore, "") == {}
+
+
+def test_changed_data_in_an_s3_dataset_reruns_the_reading_step(ws, s3, tmp_path):
+    tag = _tag()
+    datastore = s3.register(ws, tag)
+    data, raw = _raw_dataset(ws, datastore, tmp_path, tag)
+
+    def submit():
+        step = PythonScriptStep(
+            name="count", script_name="count.py", source_directory=str(SCRIPTS), inputs=[raw.as_named_input("raw")],
+        )
+        run = Experiment(ws, f"remote-change-{tag}").submit(Pipeline(ws, [step]))
+        assert _wait(run) == "Finished", _failure(run)
+        return run
+
+    first = submit()
+    assert _reuse(first)["count"] == {**_reuse(first)["count"], "reused": False, "reason": "first run"}
+    assert "counted 5 rows" in first.get_steps()[0].get_job_log()
+    assert _reuse(submit())["count"]["reused"] is True
+
+    (data / "part2.csv").write_text(RAW_2 + "6,6,60\n")
+    datastore.upload(str(data), target_path=f"raw-{tag}", overwrite=True, show_progress=False)
+    assert b"6,6,60" in s3.files(datastore, f"raw-{tag}")[f"raw-{tag}/part2.csv"]
+    third = submit()
+    step_run = third.find_step_run("count")[0]
+    reuse = step_run.get_details()["reuse"]
+    assert reuse["reused"] is False and reuse["reason"] == "input raw: data changed", reuse
+    assert "counted 6 rows" in step_run.get_job_log()
+
+
+def test_an_upload_without_overwrite_does_not_replace_a_remote_file(ws, s3, tmp_path):
+    tag = _tag()
+    datastore = s3.register(ws, tag)
+    (tmp_path / "a.txt").write_text("first")
+    datastore.upload_files([str(tmp_path / "a.txt")], target_path="docs", show_progress=False)
+    (tmp_path / "a.txt").write_text("second")
+    with pytest.raises(Exception, match="already exists"):
+        datastore.upload_files([str(tmp_path / "a.txt")], target_path="docs", show_progress=False)
+    assert s3.files(datastore, "docs") == {"docs/a.txt": b"first"}
+    datastore.upload_files([str(tmp_path / "a.txt")], target_path="docs", overwrite=True, show_progress=False)
+    assert s3.files(datastore, "docs") == {"docs/a.txt": b"second"}
+
+
+# --- secrets ---------------------------------------------------------------------------------------
+
+
+def _stored_secrets(studio, name: str) -> str:
+    out = studio.manage(
+        "shell", "-c",
+        "from studio.models import Datastore\n"
+        f"print('SECRETS=' + Datastore.objects.get(name={name!r}).secrets_encrypted)",
+    )
+    line = [x for x in out.splitlines() if x.startswith("SECRETS=")]
+    assert line, out
+    return line[-1][len("SECRETS=") :]
+
+
+def test_remote_datastore_secrets_are_never_shown_and_stored_encrypted(studio, ws, backend):
+    tag = _tag()
+    if backend.kind == "s3":
+        secrets = {"key": f"AKIAKEY{tag.upper()}", "secret": f"s3cr3t-{tag}-value"}
+    else:
+        secrets = {"account_key": AZURITE_KEY}
+    datastore = backend.register(ws, tag, **secrets)
+    header = ws.auth.get_authentication_header()
+
+    detail = requests.get(f"{studio.url}/api/datastores/{datastore.name}/", headers=header, timeout=30)
+    listing = requests.get(f"{studio.url}/api/datastores/", headers=header, timeout=30)
+    assert detail.status_code == 200 and listing.status_code == 200
+    assert detail.json()["name"] == datastore.name
+    for value in secrets.values():
+        assert value not in detail.text
+        assert value not in listing.text
+    for field in ("key", "secret", "account_key", "sas_token", "secrets", "secrets_encrypted"):
+        assert field not in detail.json() and field not in detail.json().get("options", {})
+
+    stored = _stored_secrets(studio, datastore.name)
+    assert stored, "the secrets were not stored at all"
+    for value in secrets.values():
+        assert value not in stored
+        if len(value) > 12:
+            assert value[:12] not in stored
+
+    # and the store still works with them (they decrypt on the server)
+    files = requests.get(f"{studio.url}/api/datastores/{datastore.name}/files/", headers=header, timeout=30)
+    assert files.status_code == 200, files.text
+
+
+# --- path confinement on a remote store ----------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def confined_s3(studio, moto):
+    """An S3 datastore holding one file, for the path tests (one per module)."""
+    ws = studio.workspace()
+    tag = _tag()
+    datastore = Backend("s3", moto).register(ws, tag)
+    folder = Path(tempfile.mkdtemp(prefix="studio-confined-"))
+    try:
+        (folder / "x").write_text("inside")
+        datastore.upload_files([str(folder / "x")], target_path="a", show_progress=False)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    return datastore.name
+
+
+@pytest.mark.parametrize(
+    ("raw_query", "problem"),
+    [
+        ("path=..%2Fx", "'..' is not allowed"),
+        ("path=../x", "'..' is not allowed"),
+        ("path=%2e%2e/x", "'..' is not allowed"),  # decoded by the server to ../x
+        ("path=%252e%252e/x", "Percent-encoded characters are not allowed"),  # arrives as %2e%2e/x
+        ("path=a/../../x", "'..' is not allowed"),
+        ("path=/etc/passwd", "Absolute paths are not allowed"),
+        ("path=%2Fetc%2Fpasswd", "Absolute paths are not allowed"),
+        ("path=a%5Cb", "Backslashes are not allowed"),
+        ("path=a%5C..%5Cx", "Backslashes are not allowed"),
+        ("path=s3://other-bucket/x", "not a URL"),
+    ],
+)
+def test_paths_leaving_a_remote_store_are_refused_with_the_reason(studio, ws, confined_s3, raw_query, problem):
+    header = ws.auth.get_authentication_header()
+    base = f"{studio.url}/api/datastores/{confined_s3}"
+    for endpoint in ("download/", "files/"):
+        response = requests.get(f"{base}/{endpoint}?{raw_query}", headers=header, timeout=30)
+        assert response.status_code == 400, (endpoint, raw_query, response.status_code, response.text[:300])
+        body = response.json()
+        assert "path" in body and problem in " ".join(body["path"]), (endpoint, body)
+    upload = requests.put(f"{base}/upload/?{raw_query}", headers={**header, "Content-Type": "application/octet-stream"}, data=b"evil", timeout=30)
+    assert upload.status_code == 400, (raw_query, upload.status_code, upload.text[:300])
+    assert problem in " ".join(upload.json()["path"])
+
+
+def test_a_confined_path_still_reads_and_the_sdk_download_refuses_traversal(studio, ws, confined_s3):
+    header = ws.auth.get_authentication_header()
+    ok = requests.get(f"{studio.url}/api/datastores/{confined_s3}/download/", params={"path": "a/x"}, headers=header, timeout=30)
+    assert ok.status_code == 200 and ok.content == b"inside"
+    assert requests.get(f"{studio.url}/api/datastores/{confined_s3}/download/", params={"path": "a/missing"}, headers=header, timeout=30).status_code == 404
+    with pytest.raises(Exception, match=r"'\.\.' is not allowed"):
+        Datastore(ws, confined_s3).download("/tmp/never-written", prefix="../a", show_progress=False)
