@@ -27,7 +27,10 @@ def test_an_anonymous_caller_gets_401_with_a_json_error(anonymous):
     assert response.status_code == 401
     assert response["Content-Type"] == "application/json"
     assert response.json() == {
-        "error": {"code": "not_authenticated", "message": "Authentication credentials were not provided."}
+        "error": {
+            "code": "not_authenticated",
+            "message": "Authentication credentials were not provided.",
+        }
     }
     assert response["WWW-Authenticate"] == "Bearer"
 
@@ -97,7 +100,9 @@ def test_a_read_token_may_read_but_not_create_an_experiment(alice):
 
 
 def test_a_submit_token_may_create_an_experiment(alice):
-    response = client_for(alice, scope="submit").post("/api/experiments/", {"name": "mnist"}, format="json")
+    response = client_for(alice, scope="submit").post(
+        "/api/experiments/", {"name": "mnist"}, format="json"
+    )
     assert response.status_code == 201
 
 

@@ -20,7 +20,14 @@ def run(alice):
         experiment_name="mnist",
         graph_data={
             "parameters": [{"name": "note", "type": "str", "default": "<b>bold</b>"}],
-            "steps": [{"node_id": "train", "name": "train<i>", "script_name": "train.py", "snapshot": DIGEST}],
+            "steps": [
+                {
+                    "node_id": "train",
+                    "name": "train<i>",
+                    "script_name": "train.py",
+                    "snapshot": DIGEST,
+                }
+            ],
         },
         user=alice,
         description="<script>alert(1)</script>",

@@ -9,6 +9,7 @@ import pytest
 from runs.models import Experiment, Run, StepRun
 from studio.models import ComputeTarget, Snapshot
 from studio.sdk.snapshot import build
+from tests.api.conftest import client_for
 
 pytestmark = pytest.mark.django_db
 
@@ -19,7 +20,9 @@ def snapshot(tmp_path, api):
     (tmp_path / "train.py").write_text("print('train')\n")
     (tmp_path / "score.py").write_text("print('score')\n")
     digest, data, _ = build(tmp_path)
-    response = api.put(f"/api/snapshots/{digest}/upload/", data=data, content_type="application/zip")
+    response = api.put(
+        f"/api/snapshots/{digest}/upload/", data=data, content_type="application/zip"
+    )
     assert response.status_code == 201, response.content
     return digest, data
 
@@ -71,7 +74,10 @@ def test_posting_an_experiment_gets_or_creates_it(api):
 def test_an_experiment_name_must_be_valid(api):
     error = _error(api.post("/api/experiments/", {"name": "-bad name"}, format="json"))
     assert error["field"] == "name"
-    assert error["message"] == "name: Experiment name must start with a letter or digit and contain only letters, digits, '_' and '-', at most 255 characters."
+    assert (
+        error["message"]
+        == "name: Experiment name must start with a letter or digit and contain only letters, digits, '_' and '-', at most 255 characters."
+    )
 
 
 # --- snapshots --------------------------------------------------------------------------------
@@ -81,7 +87,11 @@ def test_an_uploaded_snapshot_is_recorded_with_its_files(api, snapshot):
     digest, data = snapshot
     assert sorted(Snapshot.objects.get(digest=digest).files) == ["score.py", "train.py"]
     response = api.get(f"/api/snapshots/{digest}/")
-    assert response.json() == {"digest": digest, "size": len(data), "files": ["score.py", "train.py"]}
+    assert response.json() == {
+        "digest": digest,
+        "size": len(data),
+        "files": ["score.py", "train.py"],
+    }
 
 
 def test_missing_snapshots_are_the_ones_not_uploaded(api, snapshot):
@@ -93,14 +103,18 @@ def test_missing_snapshots_are_the_ones_not_uploaded(api, snapshot):
 def test_an_upload_whose_content_does_not_match_its_digest_is_refused(api, snapshot):
     _, data = snapshot
     wrong = "0" * 64
-    error = _error(api.put(f"/api/snapshots/{wrong}/upload/", data=data, content_type="application/zip"))
+    error = _error(
+        api.put(f"/api/snapshots/{wrong}/upload/", data=data, content_type="application/zip")
+    )
     assert error["field"] == "digest"
     assert wrong in error["message"]
     assert not Snapshot.objects.filter(digest=wrong).exists()
 
 
 def test_an_upload_that_is_not_a_zip_is_refused(api):
-    error = _error(api.put(f"/api/snapshots/{'0' * 64}/upload/", data=b"hello", content_type="application/zip"))
+    error = _error(
+        api.put(f"/api/snapshots/{'0' * 64}/upload/", data=b"hello", content_type="application/zip")
+    )
     assert error["field"] == "body"
 
 
@@ -115,13 +129,23 @@ def test_an_upload_to_a_malformed_digest_is_refused(api, snapshot):
 
 def test_a_valid_submission_creates_a_run_and_queues_its_first_step(api, alice, snapshot):
     digest, _ = snapshot
-    response = api.post("/api/runs/", _body(digest, pipeline_parameters={"rate": "0.1"}), format="json")
+    response = api.post(
+        "/api/runs/", _body(digest, pipeline_parameters={"rate": "0.1"}), format="json"
+    )
     assert response.status_code == 201, response.content
     data = response.json()
     run = Run.objects.get(id=data["id"])
-    assert (run.experiment.name, run.number, run.created_by, run.parameters) == ("mnist", 1, alice, {"rate": 0.1})
+    assert (run.experiment.name, run.number, run.created_by, run.parameters) == (
+        "mnist",
+        1,
+        alice,
+        {"rate": 0.1},
+    )
     assert data["status"] == "Running"
-    assert {s["name"]: s["status"] for s in data["steps"]} == {"train": "Queued", "score": "NotStarted"}
+    assert {s["name"]: s["status"] for s in data["steps"]} == {
+        "train": "Queued",
+        "score": "NotStarted",
+    }
     assert data["url"].endswith(f"/runs/{run.id}/")
     assert api.get("/api/runs/").json()["results"][0]["id"] == run.id
 
@@ -136,7 +160,9 @@ def test_a_submission_without_an_experiment_name_names_the_field(api, snapshot):
 
 @pytest.mark.parametrize("graph", ["a graph", ["steps"], 3])
 def test_a_graph_that_is_not_an_object_names_the_field(api, graph):
-    error = _error(api.post("/api/runs/", {"experiment_name": "mnist", "graph": graph}, format="json"))
+    error = _error(
+        api.post("/api/runs/", {"experiment_name": "mnist", "graph": graph}, format="json")
+    )
     assert error == {"code": "invalid", "message": "graph must be an object.", "field": "graph"}
 
 
@@ -182,7 +208,9 @@ def test_a_cycle_is_refused(api, snapshot):
 
 
 def test_an_unknown_pipeline_parameter_is_refused(api, snapshot):
-    error = _error(api.post("/api/runs/", _body(snapshot[0], pipeline_parameters={"epochs": 3}), format="json"))
+    error = _error(
+        api.post("/api/runs/", _body(snapshot[0], pipeline_parameters={"epochs": 3}), format="json")
+    )
     assert error == {
         "code": "invalid",
         "message": "Pipeline parameter with name epochs does not exist",
@@ -191,21 +219,25 @@ def test_an_unknown_pipeline_parameter_is_refused(api, snapshot):
 
 
 def test_a_pipeline_parameter_of_the_wrong_type_is_refused(api, snapshot):
-    error = _error(api.post("/api/runs/", _body(snapshot[0], pipeline_parameters={"rate": "fast"}), format="json"))
+    error = _error(
+        api.post(
+            "/api/runs/", _body(snapshot[0], pipeline_parameters={"rate": "fast"}), format="json"
+        )
+    )
     assert error["field"] == "pipeline_parameters"
     assert error["message"].startswith("Expected type of the pipeline parameter rate is float")
 
 
 def test_a_bad_experiment_name_is_refused_before_anything_is_stored(api, snapshot):
-    error = _error(api.post("/api/runs/", _body(snapshot[0], experiment_name="no spaces"), format="json"))
+    error = _error(
+        api.post("/api/runs/", _body(snapshot[0], experiment_name="no spaces"), format="json")
+    )
     assert error["field"] == "experiment_name"
     assert Experiment.objects.count() == 0
     assert StepRun.objects.count() == 0
 
 
 def test_a_read_token_cannot_submit_a_run(alice, snapshot):
-    from tests.api.conftest import client_for
-
     response = client_for(alice, scope="read").post("/api/runs/", _body(snapshot[0]), format="json")
     assert response.status_code == 403
     assert Run.objects.count() == 0
@@ -214,7 +246,9 @@ def test_a_read_token_cannot_submit_a_run(alice, snapshot):
 def test_runs_can_be_filtered_by_experiment(api, snapshot):
     api.post("/api/runs/", _body(snapshot[0]), format="json")
     api.post("/api/runs/", _body(snapshot[0], experiment_name="other"), format="json")
-    names = [r["experiment"] for r in api.get("/api/runs/", {"experiment": "other"}).json()["results"]]
+    names = [
+        r["experiment"] for r in api.get("/api/runs/", {"experiment": "other"}).json()["results"]
+    ]
     assert names == ["other"]
 
 
@@ -235,7 +269,9 @@ def test_an_unknown_run_has_the_not_found_error_code(api):
 
 
 def test_pipeline_parameters_must_be_an_object(api, snapshot):
-    error = _error(api.post("/api/runs/", _body(snapshot[0], pipeline_parameters=["rate"]), format="json"))
+    error = _error(
+        api.post("/api/runs/", _body(snapshot[0], pipeline_parameters=["rate"]), format="json")
+    )
     assert error["field"] == "pipeline_parameters"
 
 

@@ -181,7 +181,7 @@ def s3(moto) -> Backend:
     return Backend("s3", moto)
 
 
-@pytest.fixture(params=["s3", "azure"])
+@pytest.fixture(scope="module", params=["s3", "azure"])
 def backend(request) -> Backend:
     if request.param == "s3":
         return Backend("s3", request.getfixturevalue("moto"))
@@ -235,46 +235,87 @@ def _two_step_pipeline(ws, datastore: Datastore, raw):
     return Pipeline(ws, [prep, consume])
 
 
-def test_a_pipeline_reads_and_writes_a_remote_datastore_and_is_reused(ws, backend, tmp_path):
+@dataclass
+class FirstRun:
+    backend: Backend
+    datastore: Datastore
+    raw: object
+    experiment: str
+    run: object
+    prep: object
+    consume: object
+
+
+@pytest.fixture(scope="module")
+def first_run(studio, backend, tmp_path_factory) -> FirstRun:
+    """The two-step pipeline run once on a new remote datastore (per backend)."""
+    ws = studio.workspace()
+    tag = _tag()
+    datastore = backend.register(ws, tag)
+    _, raw = _raw_dataset(ws, datastore, tmp_path_factory.mktemp("raw"), tag)
+    experiment = f"remote-{backend.kind}-{tag}"
+    run = Experiment(ws, experiment).submit(_two_step_pipeline(ws, datastore, raw))
+    status = _wait(run)
+    assert status == "Finished", _failure(run)
+    return FirstRun(backend, datastore, raw, experiment, run, run.find_step_run("prep")[0], run.find_step_run("consume")[0])
+
+
+def test_a_remote_datastore_and_a_tabular_dataset_on_it_are_usable(ws, backend, tmp_path):
     tag = _tag()
     datastore = backend.register(ws, tag)
     assert datastore.datastore_type == {"s3": "S3", "azure": "AzureBlob"}[backend.kind]
+    assert Datastore(ws, datastore.name).name == datastore.name
     _, raw = _raw_dataset(ws, datastore, tmp_path, tag)
-    assert sorted(backend.files(datastore, f"raw-{tag}")) == [f"raw-{tag}/part1.csv", f"raw-{tag}/part2.csv"]
-    assert len(Dataset.get_by_name(ws, f"raw-{tag}").to_pandas_dataframe()) == 5
+    assert backend.files(datastore, f"raw-{tag}") == {f"raw-{tag}/part1.csv": RAW_1.encode(), f"raw-{tag}/part2.csv": RAW_2.encode()}
+    frame = Dataset.get_by_name(ws, f"raw-{tag}").to_pandas_dataframe()
+    assert sorted(frame["id"]) == [1, 2, 3, 4, 5]
 
-    exp = Experiment(ws, f"remote-{backend.kind}-{tag}")
-    first = exp.submit(_two_step_pipeline(ws, datastore, raw))
-    assert _wait(first) == "Finished", _failure(first)
-    prep = first.find_step_run("prep")[0]
-    consume = first.find_step_run("consume")[0]
+
+def test_a_pipeline_reads_a_remote_dataset_and_publishes_its_output_to_the_remote_store(first_run):
+    prep, consume = first_run.prep, first_run.consume
     assert "prepped 5 rows, total sum 165" in prep.get_job_log()
+    assert "input files ['prepped.csv']" in consume.get_job_log()
     assert "consumed 5 rows, total sum 165" in consume.get_job_log()
 
-    # the output is on the remote store, under the destination template
     output = prep.get_output_data("prepped")
-    assert output.datastore_name == datastore.name
+    assert output.datastore_name == first_run.datastore.name
     assert output.path_on_datastore == f"out/{prep.id}/prepped"
-    objects = backend.files(datastore, f"out/{prep.id}/prepped")
+    objects = first_run.backend.files(first_run.datastore, f"out/{prep.id}/prepped")
     assert list(objects) == [f"out/{prep.id}/prepped/prepped.csv"]
     published = objects[f"out/{prep.id}/prepped/prepped.csv"].decode()
     assert published.splitlines()[0] == "id,a,b,total" and len(published.splitlines()) == 6
+    assert first_run.backend.files(first_run.datastore, "out") == objects  # the only output written
 
-    # Datastore.download brings it back, keeping the paths
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="BUG: Datastore.download calls Client.get(url, path=...) and Client.get's own first parameter is "
+    "named 'path': TypeError: got multiple values for argument 'path' (studio/sdk/core/datastore.py)",
+)
+def test_datastore_download_retrieves_a_remote_output(ws, first_run, tmp_path):
+    prep = first_run.prep
+    published = first_run.backend.files(first_run.datastore, f"out/{prep.id}/prepped")[f"out/{prep.id}/prepped/prepped.csv"]
     target = tmp_path / "download"
+    datastore = Datastore(ws, first_run.datastore.name)
     assert datastore.download(str(target), prefix=f"out/{prep.id}", show_progress=False) == 1
-    assert (target / "out" / prep.id / "prepped" / "prepped.csv").read_text() == published
+    assert (target / "out" / prep.id / "prepped" / "prepped.csv").read_bytes() == published
+    output = prep.get_output_data("prepped")
     assert output.download(str(tmp_path / "port"), show_progress=False) == str(tmp_path / "port")
-    assert (tmp_path / "port" / "out" / prep.id / "prepped" / "prepped.csv").read_text() == published
+    assert (tmp_path / "port" / "out" / prep.id / "prepped" / "prepped.csv").read_bytes() == published
 
-    # an unchanged resubmit is reused entirely, from the first run
-    second = exp.submit(_two_step_pipeline(ws, datastore, raw))
+
+def test_an_unchanged_resubmit_on_a_remote_store_is_fully_reused(ws, first_run):
+    second = Experiment(ws, first_run.experiment).submit(_two_step_pipeline(ws, first_run.datastore, first_run.raw))
     assert _wait(second) == "Finished", _failure(second)
     reuse = _reuse(second)
     assert set(reuse) == {"prep", "consume"}
     assert all(r["reused"] for r in reuse.values()), reuse
-    assert reuse["prep"]["reason"] == f"Reused from run {first.id}, step prep"
-    assert second.find_step_run("prep")[0].get_output_data("prepped").path_on_datastore == f"out/{prep.id}/prepped"
+    assert reuse["prep"]["reason"] == f"Reused from run {first_run.run.id}, step prep"
+    assert reuse["consume"]["reason"] == f"Reused from run {first_run.run.id}, step consume"
+    prep = second.find_step_run("prep")[0]
+    assert prep.get_output_data("prepped").path_on_datastore == f"out/{first_run.prep.id}/prepped"
+    # nothing new was written: still the one output of the first run
+    assert list(first_run.backend.files(first_run.datastore, "out")) == [f"out/{first_run.prep.id}/prepped/prepped.csv"]
 
 
 def test_a_failed_step_publishes_nothing_to_s3(ws, s3, tmp_path):
@@ -423,17 +464,18 @@ def test_paths_leaving_a_remote_store_are_refused_with_the_reason(studio, ws, co
     for endpoint in ("download/", "files/"):
         response = requests.get(f"{base}/{endpoint}?{raw_query}", headers=header, timeout=30)
         assert response.status_code == 400, (endpoint, raw_query, response.status_code, response.text[:300])
-        body = response.json()
-        assert "path" in body and problem in " ".join(body["path"]), (endpoint, body)
+        error = response.json()["error"]
+        assert error["field"] == "path" and problem in error["message"], (endpoint, error)
     upload = requests.put(f"{base}/upload/?{raw_query}", headers={**header, "Content-Type": "application/octet-stream"}, data=b"evil", timeout=30)
     assert upload.status_code == 400, (raw_query, upload.status_code, upload.text[:300])
-    assert problem in " ".join(upload.json()["path"])
+    assert problem in upload.json()["error"]["message"]
 
 
-def test_a_confined_path_still_reads_and_the_sdk_download_refuses_traversal(studio, ws, confined_s3):
+def test_a_confined_path_on_a_remote_store_still_reads(studio, ws, confined_s3):
     header = ws.auth.get_authentication_header()
     ok = requests.get(f"{studio.url}/api/datastores/{confined_s3}/download/", params={"path": "a/x"}, headers=header, timeout=30)
     assert ok.status_code == 200 and ok.content == b"inside"
-    assert requests.get(f"{studio.url}/api/datastores/{confined_s3}/download/", params={"path": "a/missing"}, headers=header, timeout=30).status_code == 404
-    with pytest.raises(Exception, match=r"'\.\.' is not allowed"):
-        Datastore(ws, confined_s3).download("/tmp/never-written", prefix="../a", show_progress=False)
+    missing = requests.get(f"{studio.url}/api/datastores/{confined_s3}/download/", params={"path": "a/missing"}, headers=header, timeout=30)
+    assert missing.status_code == 404, missing.text[:300]
+    listing = requests.get(f"{studio.url}/api/datastores/{confined_s3}/files/", params={"path": "a"}, headers=header, timeout=30)
+    assert listing.status_code == 200 and [e["path"] for e in listing.json()] == ["a/x"]

@@ -35,7 +35,13 @@ def _spec() -> GraphSpec:
 
 def test_graph_layout_puts_each_layer_one_column_to_the_right():
     positions = graph_layout(_spec())
-    assert {node: x for node, (x, _) in positions.items()} == {"prep": 0.0, "left": 1.0, "right": 1.0, "join": 2.0, "report": 3.0}
+    assert {node: x for node, (x, _) in positions.items()} == {
+        "prep": 0.0,
+        "left": 1.0,
+        "right": 1.0,
+        "join": 2.0,
+        "report": 3.0,
+    }
 
 
 def test_graph_layout_spreads_a_layer_around_zero_in_step_order():

@@ -25,7 +25,20 @@ def test_every_helper_returns_its_default_when_the_variable_is_unset(tmp_path):
     assert env_path(VAR, tmp_path) == tmp_path.resolve()
 
 
-@pytest.mark.parametrize(("raw", "expected"), [("1", True), ("true", True), (" YES ", True), ("on", True), ("0", False), ("False", False), ("no", False), ("off", False), ("", False)])
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("1", True),
+        ("true", True),
+        (" YES ", True),
+        ("on", True),
+        ("0", False),
+        ("False", False),
+        ("no", False),
+        ("off", False),
+        ("", False),
+    ],
+)
 def test_env_bool_reads_the_usual_spellings(monkeypatch, raw, expected):
     monkeypatch.setenv(VAR, raw)
     assert env_bool(VAR, not expected) is expected
@@ -34,7 +47,11 @@ def test_env_bool_reads_the_usual_spellings(monkeypatch, raw, expected):
 @pytest.mark.parametrize(
     ("helper", "raw", "message"),
     [
-        (lambda: env_bool(VAR, False), "maybe", f"{VAR} must be a boolean (true/false), got 'maybe'"),
+        (
+            lambda: env_bool(VAR, False),
+            "maybe",
+            f"{VAR} must be a boolean (true/false), got 'maybe'",
+        ),
         (lambda: env_int(VAR, 1), "ten", f"{VAR} must be an integer, got 'ten'"),
         (lambda: env_int(VAR, 1), "1.5", f"{VAR} must be an integer, got '1.5'"),
         (lambda: env_int(VAR, 5000, minimum=4096), "100", f"{VAR} must be at least 4096, got 100"),

@@ -17,7 +17,13 @@ def _job(tmp_path: Path, source: str, cap: int = 1024 * 1024) -> StepJob:
     script = tmp_path / "step.py"
     script.write_text(textwrap.dedent(source))
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PYTHONUNBUFFERED": "1"}
-    return StepJob(argv=[sys.executable, "step.py"], cwd=tmp_path, env=env, log_path=tmp_path / "logs" / "std_log.txt", log_cap=cap)
+    return StepJob(
+        argv=[sys.executable, "step.py"],
+        cwd=tmp_path,
+        env=env,
+        log_path=tmp_path / "logs" / "std_log.txt",
+        log_cap=cap,
+    )
 
 
 def _never() -> bool:
@@ -48,7 +54,15 @@ def test_it_returns_the_exit_code_and_captures_stdout_and_stderr(tmp_path):
         """,
     )
     started = []
-    outcome = run_step(job, watch=_never, heartbeat=_nothing, heartbeat_seconds=60, grace_seconds=1, on_start=started.append, watch_seconds=0.05)
+    outcome = run_step(
+        job,
+        watch=_never,
+        heartbeat=_nothing,
+        heartbeat_seconds=60,
+        grace_seconds=1,
+        on_start=started.append,
+        watch_seconds=0.05,
+    )
     assert outcome.exit_code == 3
     assert outcome.stopped is False
     log = job.log_path.read_bytes()
@@ -60,7 +74,14 @@ def test_it_returns_the_exit_code_and_captures_stdout_and_stderr(tmp_path):
 def test_it_runs_the_script_in_its_working_directory_with_its_environment(tmp_path):
     job = _job(tmp_path, "import os; print(os.getcwd()); print(os.environ['STEP_NAME'])")
     job.env["STEP_NAME"] = "train"
-    outcome = run_step(job, watch=_never, heartbeat=_nothing, heartbeat_seconds=60, grace_seconds=1, watch_seconds=0.05)
+    outcome = run_step(
+        job,
+        watch=_never,
+        heartbeat=_nothing,
+        heartbeat_seconds=60,
+        grace_seconds=1,
+        watch_seconds=0.05,
+    )
     assert outcome.exit_code == 0
     assert job.log_path.read_text().splitlines() == [str(tmp_path.resolve()), "train"]
 
@@ -109,7 +130,14 @@ def test_it_kills_a_step_that_ignores_sigterm_and_its_grandchild_within_the_grac
             return True
         return False
 
-    outcome = run_step(job, watch=watch, heartbeat=_nothing, heartbeat_seconds=60, grace_seconds=0.5, watch_seconds=0.05)
+    outcome = run_step(
+        job,
+        watch=watch,
+        heartbeat=_nothing,
+        heartbeat_seconds=60,
+        grace_seconds=0.5,
+        watch_seconds=0.05,
+    )
     took = time.monotonic() - stop_asked[0]
     grandchild = int(job.log_path.read_text().split()[0])
     assert outcome.stopped is True
@@ -131,7 +159,14 @@ def test_it_kills_what_a_finished_step_left_running_in_its_group(tmp_path):
         """,
     )
     started = time.monotonic()
-    outcome = run_step(job, watch=_never, heartbeat=_nothing, heartbeat_seconds=60, grace_seconds=1, watch_seconds=0.05)
+    outcome = run_step(
+        job,
+        watch=_never,
+        heartbeat=_nothing,
+        heartbeat_seconds=60,
+        grace_seconds=1,
+        watch_seconds=0.05,
+    )
     assert outcome.exit_code == 0
     assert time.monotonic() - started < 5
     grandchild = int(job.log_path.read_text().split()[0])
@@ -155,7 +190,14 @@ def test_it_ends_when_the_script_exits_even_if_a_child_still_holds_its_output(tm
         """,
     )
     started = time.monotonic()
-    outcome = run_step(job, watch=_never, heartbeat=_nothing, heartbeat_seconds=60, grace_seconds=1, watch_seconds=0.05)
+    outcome = run_step(
+        job,
+        watch=_never,
+        heartbeat=_nothing,
+        heartbeat_seconds=60,
+        grace_seconds=1,
+        watch_seconds=0.05,
+    )
     assert outcome.exit_code == 0
     assert time.monotonic() - started < 2
     assert job.log_path.read_text() == "done\n"
@@ -179,13 +221,28 @@ def test_it_sends_heartbeats_while_the_step_runs(tmp_path):
 def test_it_calls_the_thread_cleanup_when_the_watcher_ends(tmp_path):
     job = _job(tmp_path, "pass")
     cleaned = []
-    run_step(job, watch=_never, heartbeat=_nothing, heartbeat_seconds=60, grace_seconds=1, watch_seconds=0.05, thread_cleanup=lambda: cleaned.append(True))
+    run_step(
+        job,
+        watch=_never,
+        heartbeat=_nothing,
+        heartbeat_seconds=60,
+        grace_seconds=1,
+        watch_seconds=0.05,
+        thread_cleanup=lambda: cleaned.append(True),
+    )
     assert cleaned == [True]
 
 
 def test_it_caps_the_log_of_a_chatty_step(tmp_path):
     job = _job(tmp_path, 'for i in range(100000):\n    print("line", i)\n', cap=1024 * 1024)
-    outcome = run_step(job, watch=_never, heartbeat=_nothing, heartbeat_seconds=60, grace_seconds=1, watch_seconds=0.05)
+    outcome = run_step(
+        job,
+        watch=_never,
+        heartbeat=_nothing,
+        heartbeat_seconds=60,
+        grace_seconds=1,
+        watch_seconds=0.05,
+    )
     text = job.log_path.read_text()
     assert outcome.exit_code == 0
     assert outcome.log_size == len(text) < 1024 * 1024 + 100
@@ -199,8 +256,17 @@ def test_it_caps_the_log_of_a_chatty_step(tmp_path):
     strict=True,
 )
 def test_it_caps_the_log_of_a_chatty_step_at_the_smallest_allowed_cap(tmp_path):
-    job = _job(tmp_path, 'import sys\nsys.stdout.write("x" * 300000 + "\\nlast line\\n")\n', cap=4096)
-    outcome = run_step(job, watch=_never, heartbeat=_nothing, heartbeat_seconds=60, grace_seconds=1, watch_seconds=0.05)
+    job = _job(
+        tmp_path, 'import sys\nsys.stdout.write("x" * 300000 + "\\nlast line\\n")\n', cap=4096
+    )
+    outcome = run_step(
+        job,
+        watch=_never,
+        heartbeat=_nothing,
+        heartbeat_seconds=60,
+        grace_seconds=1,
+        watch_seconds=0.05,
+    )
     text = job.log_path.read_text()
     assert outcome.exit_code == 0
     assert len(text) < 4096 + 100

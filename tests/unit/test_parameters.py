@@ -72,7 +72,12 @@ def test_it_refuses_a_value_of_the_wrong_type_in_azureml_words(ptype, value, sho
 
 
 def test_resolve_parameters_gives_the_defaults_without_overrides():
-    assert resolve_parameters(SPEC, None) == {"rate": 0.5, "epochs": 3, "shuffle": False, "mode": "fast"}
+    assert resolve_parameters(SPEC, None) == {
+        "rate": 0.5,
+        "epochs": 3,
+        "shuffle": False,
+        "mode": "fast",
+    }
 
 
 def test_resolve_parameters_coerces_each_override():
@@ -81,12 +86,16 @@ def test_resolve_parameters_coerces_each_override():
 
 
 def test_resolve_parameters_refuses_an_unknown_name():
-    with pytest.raises(ParameterError, match="^Pipeline parameter with name learning_rate does not exist$"):
+    with pytest.raises(
+        ParameterError, match="^Pipeline parameter with name learning_rate does not exist$"
+    ):
         resolve_parameters(SPEC, {"learning_rate": 0.1})
 
 
 def test_resolve_parameters_refuses_a_bad_value():
-    with pytest.raises(ParameterError, match="^Expected type of the pipeline parameter rate is float, "):
+    with pytest.raises(
+        ParameterError, match="^Expected type of the pipeline parameter rate is float, "
+    ):
         resolve_parameters(SPEC, {"rate": "quick"})
 
 

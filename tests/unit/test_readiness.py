@@ -46,7 +46,11 @@ def test_a_join_waits_for_all_its_upstream_steps():
 
 
 def test_it_follows_the_given_order():
-    decision = decide(FAN_OUT, {"root": C, "left": NS, "right": NS, "join": NS}, order=["join", "right", "left", "root"])
+    decision = decide(
+        FAN_OUT,
+        {"root": C, "left": NS, "right": NS, "join": NS},
+        order=["join", "right", "left", "root"],
+    )
     assert decision.queue == ("right", "left")
 
 
@@ -66,7 +70,9 @@ def test_a_failure_leaves_a_running_step_alone_and_the_run_open():
 
 
 def test_continue_on_step_failure_cancels_only_the_downstream_steps():
-    decision = decide(TWO_BRANCHES, {"a": F, "a2": NS, "b": C, "b2": NS}, continue_on_step_failure=True)
+    decision = decide(
+        TWO_BRANCHES, {"a": F, "a2": NS, "b": C, "b2": NS}, continue_on_step_failure=True
+    )
     assert decision.cancel == {"a2": "Not run: an upstream step did not complete"}
     assert decision.queue == ("b2",)
     assert decision.run_status is None
@@ -79,26 +85,35 @@ def test_continue_on_step_failure_cancels_the_whole_downstream_not_just_children
 
 
 def test_continue_on_step_failure_ends_the_run_failed_once_the_rest_completed():
-    decision = decide(TWO_BRANCHES, {"a": F, "a2": X, "b": C, "b2": C}, continue_on_step_failure=True)
+    decision = decide(
+        TWO_BRANCHES, {"a": F, "a2": X, "b": C, "b2": C}, continue_on_step_failure=True
+    )
     assert decision.cancel == {}
     assert decision.run_status == Status.FAILED
 
 
 def test_a_cancel_request_cancels_waiting_steps_and_queues_nothing():
-    decision = decide(FAN_OUT, {"root": C, "left": R, "right": NS, "join": NS}, cancel_requested=True)
+    decision = decide(
+        FAN_OUT, {"root": C, "left": R, "right": NS, "join": NS}, cancel_requested=True
+    )
     assert decision.cancel == {"right": "Canceled by request", "join": "Canceled by request"}
     assert decision.queue == ()
     assert decision.run_status is None
 
 
 def test_a_cancel_request_ends_the_run_canceled_once_nothing_runs():
-    decision = decide(FAN_OUT, {"root": C, "left": X, "right": Q, "join": NS}, cancel_requested=True)
+    decision = decide(
+        FAN_OUT, {"root": C, "left": X, "right": Q, "join": NS}, cancel_requested=True
+    )
     assert decision.run_status == Status.CANCELED
 
 
 def test_a_canceled_step_blocks_its_downstream_steps():
     decision = decide(CHAIN, {"a": X, "b": NS, "c": NS})
-    assert decision.cancel == {"b": "Not run: an upstream step was canceled", "c": "Not run: an upstream step was canceled"}
+    assert decision.cancel == {
+        "b": "Not run: an upstream step was canceled",
+        "c": "Not run: an upstream step was canceled",
+    }
     assert decision.run_status == Status.CANCELED
 
 

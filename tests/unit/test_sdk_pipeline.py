@@ -31,7 +31,12 @@ def _by_name(pipeline: Pipeline) -> dict:
 def test_it_builds_a_chain_whose_spec_the_server_would_accept(source):
     prepared = PipelineData("prepared")
     prep = _step(source, "prep", "prep.py", arguments=["--out", prepared], outputs=[prepared])
-    train = _step(source, "train", arguments=["--data", prepared.as_input("data")], inputs=[prepared.as_input("data")])
+    train = _step(
+        source,
+        "train",
+        arguments=["--data", prepared.as_input("data")],
+        inputs=[prepared.as_input("data")],
+    )
     pipeline = Pipeline(workspace=None, steps=[train, prep])
 
     spec = pipeline.graph_spec
@@ -75,7 +80,10 @@ def test_it_refuses_pipeline_data_in_arguments_but_not_in_inputs_or_outputs(sour
     data = PipelineData("features")
     producer = _step(source, "prep", "prep.py", outputs=[data])
     consumer = _step(source, "train", arguments=["--features", data])
-    with pytest.raises(ValueError, match="Input/Output features appears in arguments list but is not in the input/output lists"):
+    with pytest.raises(
+        ValueError,
+        match="Input/Output features appears in arguments list but is not in the input/output lists",
+    ):
         Pipeline(workspace=None, steps=[producer, consumer])
 
 
@@ -91,14 +99,19 @@ def test_it_accepts_the_email_notification_keyword(source):
 
 @pytest.mark.parametrize("default", [[1], {"a": 1}, None, 1j])
 def test_a_pipeline_parameter_refuses_an_unsupported_default_type(default):
-    with pytest.raises(ValueError, match=f"^Default value is of unsupported type: {type(default).__name__}$"):
+    with pytest.raises(
+        ValueError, match=f"^Default value is of unsupported type: {type(default).__name__}$"
+    ):
         PipelineParameter("rate", default)
 
 
 def test_it_refuses_one_parameter_name_with_two_defaults(source):
     one = _step(source, "one", arguments=[PipelineParameter("rate", 0.1)])
     two = _step(source, "two", arguments=[PipelineParameter("rate", 0.2)])
-    with pytest.raises(ValueError, match="Graph already has pipeline parameter with same name rate but different default values 0.1, 0.2"):
+    with pytest.raises(
+        ValueError,
+        match="Graph already has pipeline parameter with same name rate but different default values 0.1, 0.2",
+    ):
         Pipeline(workspace=None, steps=[one, two])
 
 
@@ -111,19 +124,30 @@ def test_it_refuses_one_parameter_name_with_defaults_of_two_types(source):
 
 def test_it_shares_one_parameter_used_by_two_steps(source):
     rate = PipelineParameter("rate", 0.1)
-    pipeline = Pipeline(workspace=None, steps=[_step(source, "one", arguments=[rate]), _step(source, "two", params={"lr": rate})])
-    assert [(p.name, p.type, p.default) for p in pipeline.graph_spec.parameters] == [("rate", "float", 0.1)]
+    pipeline = Pipeline(
+        workspace=None,
+        steps=[_step(source, "one", arguments=[rate]), _step(source, "two", params={"lr": rate})],
+    )
+    assert [(p.name, p.type, p.default) for p in pipeline.graph_spec.parameters] == [
+        ("rate", "float", 0.1)
+    ]
 
 
 def test_params_become_spec_params(source):
     rate = PipelineParameter("rate", 0.5)
     step = _step(source, "train", params={"lr": rate, "epochs": 3, "name": "run"})
     spec_step = Pipeline(workspace=None, steps=[step]).graph_spec.steps[0]
-    assert dict(spec_step.params) == {"lr": Arg("parameter", "rate"), "epochs": Arg("literal", "3"), "name": Arg("literal", "run")}
+    assert dict(spec_step.params) == {
+        "lr": Arg("parameter", "rate"),
+        "epochs": Arg("literal", "3"),
+        "name": Arg("literal", "run"),
+    }
 
 
 def test_a_step_sequence_adds_run_after_edges(source):
-    prep, train, score_a, score_b = (_step(source, n) for n in ("prep", "train", "score_a", "score_b"))
+    prep, train, score_a, score_b = (
+        _step(source, n) for n in ("prep", "train", "score_a", "score_b")
+    )
     pipeline = Pipeline(workspace=None, steps=StepSequence(steps=[prep, train, [score_a, score_b]]))
     steps = _by_name(pipeline)
     assert list(steps) == ["prep", "train", "score_a", "score_b"]
@@ -142,7 +166,7 @@ def test_run_after_adds_a_control_edge(source):
 
 def test_resolve_closure_pulls_in_a_producer_that_was_not_listed(source):
     prepared = OutputFileDatasetConfig("prepared")
-    prep = _step(source, "prep", "prep.py", arguments=["--out", prepared])
+    _step(source, "prep", "prep.py", arguments=["--out", prepared])  # produces it, never listed
     train = _step(source, "train", arguments=["--data", prepared.as_input()])
     steps = _by_name(Pipeline(workspace=None, steps=[train]))
     assert set(steps) == {"train", "prep"}
@@ -174,7 +198,9 @@ def test_an_unnamed_output_gets_the_same_name_on_every_build(source):
 
 
 def test_two_unnamed_outputs_of_one_step_get_different_names(source):
-    step = _step(source, "prep", "prep.py", arguments=[OutputFileDatasetConfig(), OutputFileDatasetConfig()])
+    step = _step(
+        source, "prep", "prep.py", arguments=[OutputFileDatasetConfig(), OutputFileDatasetConfig()]
+    )
     outputs = Pipeline(workspace=None, steps=[step]).graph_spec.steps[0].outputs
     assert len({o.name for o in outputs}) == 2
 
@@ -194,7 +220,11 @@ def test_the_same_step_listed_twice_is_one_node(source):
 def test_a_step_keeps_its_compute_target_reuse_flag_and_version(source):
     step = _step(source, "train", compute_target="gpu", allow_reuse=False, version=2)
     spec_step = Pipeline(workspace=None, steps=[step]).graph_spec.steps[0]
-    assert (spec_step.compute_target, spec_step.allow_reuse, spec_step.version) == ("gpu", False, "2")
+    assert (spec_step.compute_target, spec_step.allow_reuse, spec_step.version) == (
+        "gpu",
+        False,
+        "2",
+    )
 
 
 def test_a_step_refuses_an_unsupported_argument(source):
@@ -204,7 +234,9 @@ def test_a_step_refuses_an_unsupported_argument(source):
 
 def test_an_output_in_upload_mode_keeps_its_mode(source):
     out = OutputFileDatasetConfig("model").as_upload()
-    spec_step = Pipeline(workspace=None, steps=[_step(source, "train", arguments=[out])]).graph_spec.steps[0]
+    spec_step = Pipeline(
+        workspace=None, steps=[_step(source, "train", arguments=[out])]
+    ).graph_spec.steps[0]
     assert (spec_step.outputs[0].name, spec_step.outputs[0].mode) == ("model", "upload")
     assert spec_step.arguments == (Arg("output", "model"),)
 

@@ -43,12 +43,23 @@ def test_it_honours_amlignore_before_gitignore(tmp_path):
 
 
 def test_it_falls_back_to_gitignore(tmp_path):
-    _tree(tmp_path, {".gitignore": "*.log\nbuild/\n", "train.py": "", "run.log": "", "build/out.bin": "", "keep/run.txt": ""})
+    _tree(
+        tmp_path,
+        {
+            ".gitignore": "*.log\nbuild/\n",
+            "train.py": "",
+            "run.log": "",
+            "build/out.bin": "",
+            "keep/run.txt": "",
+        },
+    )
     assert collect_files(tmp_path) == ["keep/run.txt", "train.py"]
 
 
 def test_it_always_skips_git_pycache_and_compiled_files(tmp_path):
-    _tree(tmp_path, {".git/HEAD": "ref", "__pycache__/m.cpython-311.pyc": "", "m.pyc": "", "m.py": ""})
+    _tree(
+        tmp_path, {".git/HEAD": "ref", "__pycache__/m.cpython-311.pyc": "", "m.pyc": "", "m.py": ""}
+    )
     assert collect_files(tmp_path) == ["m.py"]
 
 

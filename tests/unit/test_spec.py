@@ -13,7 +13,12 @@ OTHER_DIGEST = "b" * 64
 
 
 def _step(node_id: str, name: str | None = None, **extra) -> dict:
-    data = {"node_id": node_id, "name": name or node_id, "script_name": "train.py", "snapshot": DIGEST}
+    data = {
+        "node_id": node_id,
+        "name": name or node_id,
+        "script_name": "train.py",
+        "snapshot": DIGEST,
+    }
     data.update(extra)
     return data
 
@@ -61,10 +66,22 @@ BAD_SHAPES = [
     (lambda g: {**g, "steps": []}, "graph.steps"),
     (lambda g: {**g, "description": 5}, "graph.description"),
     (lambda g: {**g, "parameters": {"rate": 1}}, "graph.parameters"),
-    (lambda g: {**g, "parameters": [{"name": "rate", "type": "float", "default": "0.1"}]}, "graph.parameters[0].default"),
-    (lambda g: {**g, "parameters": [{"name": "rate", "type": "complex", "default": 1}]}, "graph.parameters[0].type"),
-    (lambda g: {**g, "parameters": [{"name": "bad name", "type": "int", "default": 1}]}, "graph.parameters[0].name"),
-    (lambda g: {**g, "parameters": [{"name": "flag", "type": "int", "default": True}]}, "graph.parameters[0].default"),
+    (
+        lambda g: {**g, "parameters": [{"name": "rate", "type": "float", "default": "0.1"}]},
+        "graph.parameters[0].default",
+    ),
+    (
+        lambda g: {**g, "parameters": [{"name": "rate", "type": "complex", "default": 1}]},
+        "graph.parameters[0].type",
+    ),
+    (
+        lambda g: {**g, "parameters": [{"name": "bad name", "type": "int", "default": 1}]},
+        "graph.parameters[0].name",
+    ),
+    (
+        lambda g: {**g, "parameters": [{"name": "flag", "type": "int", "default": True}]},
+        "graph.parameters[0].default",
+    ),
     (lambda g: {**g, "steps": [g["steps"][0], "train"]}, "graph.steps[1]"),
     (lambda g: _without(g, 1, "node_id"), "graph.steps[1].node_id"),
     (lambda g: _with(g, 1, node_id="has space"), "graph.steps[1].node_id"),
@@ -72,13 +89,31 @@ BAD_SHAPES = [
     (lambda g: _without(g, 0, "script_name"), "graph.steps[0].script_name"),
     (lambda g: _with(g, 0, snapshot="abc"), "graph.steps[0].snapshot"),
     (lambda g: _with(g, 1, arguments="--data"), "graph.steps[1].arguments"),
-    (lambda g: _with(g, 1, arguments=[{"kind": "env", "value": "x"}]), "graph.steps[1].arguments[0].kind"),
-    (lambda g: _with(g, 1, arguments=[{"kind": "literal", "value": 3}]), "graph.steps[1].arguments[0].value"),
+    (
+        lambda g: _with(g, 1, arguments=[{"kind": "env", "value": "x"}]),
+        "graph.steps[1].arguments[0].kind",
+    ),
+    (
+        lambda g: _with(g, 1, arguments=[{"kind": "literal", "value": 3}]),
+        "graph.steps[1].arguments[0].value",
+    ),
     (lambda g: _with(g, 1, inputs={"prepared": "prep"}), "graph.steps[1].inputs"),
-    (lambda g: _with(g, 1, inputs=[{"name": "prepared", "source_step": "prep"}]), "graph.steps[1].inputs[0].source_output"),
-    (lambda g: _with(g, 1, inputs=[{**_input("p", "prep", "prepared"), "mode": "copy"}]), "graph.steps[1].inputs[0].mode"),
-    (lambda g: _with(g, 0, outputs=[{"name": "prepared", "kind": "Dataset"}]), "graph.steps[0].outputs[0].kind"),
-    (lambda g: _with(g, 0, outputs=[{"name": "prepared", "mode": "download"}]), "graph.steps[0].outputs[0].mode"),
+    (
+        lambda g: _with(g, 1, inputs=[{"name": "prepared", "source_step": "prep"}]),
+        "graph.steps[1].inputs[0].source_output",
+    ),
+    (
+        lambda g: _with(g, 1, inputs=[{**_input("p", "prep", "prepared"), "mode": "copy"}]),
+        "graph.steps[1].inputs[0].mode",
+    ),
+    (
+        lambda g: _with(g, 0, outputs=[{"name": "prepared", "kind": "Dataset"}]),
+        "graph.steps[0].outputs[0].kind",
+    ),
+    (
+        lambda g: _with(g, 0, outputs=[{"name": "prepared", "mode": "download"}]),
+        "graph.steps[0].outputs[0].mode",
+    ),
     (lambda g: _with(g, 1, params=["rate"]), "graph.steps[1].params"),
     (lambda g: _with(g, 1, params={"rate": 0.1}), "graph.steps[1].params.rate"),
     (lambda g: _with(g, 1, allow_reuse="yes"), "graph.steps[1].allow_reuse"),
@@ -117,13 +152,20 @@ def test_it_says_a_pipeline_needs_a_step():
 def test_it_accepts_a_well_formed_graph_with_defaults_filled_in():
     spec = GraphSpec.from_dict({"steps": [_step("only")]})
     only = spec.steps[0]
-    assert (only.allow_reuse, only.compute_target, only.arguments, only.run_after) == (True, None, (), ())
+    assert (only.allow_reuse, only.compute_target, only.arguments, only.run_after) == (
+        True,
+        None,
+        (),
+        (),
+    )
     assert spec.parameters == ()
     assert validate_graph(spec) == []
 
 
 def test_it_accepts_an_int_default_for_a_float_parameter():
-    spec = GraphSpec.from_dict(_graph(_step("a"), parameters=[{"name": "rate", "type": "float", "default": 1}]))
+    spec = GraphSpec.from_dict(
+        _graph(_step("a"), parameters=[{"name": "rate", "type": "float", "default": 1}])
+    )
     assert spec.parameter("rate").default == 1
     assert spec.parameter("missing") is None
 
@@ -155,7 +197,10 @@ def test_it_reports_a_cycle_naming_a_node_on_it():
     )
     messages = _messages(GraphSpec.from_dict(graph))
     cycles = [m for m in messages if m.startswith("Cycle detected")]
-    assert cycles in (["Cycle detected including node first(a)"], ["Cycle detected including node second(b)"])
+    assert cycles in (
+        ["Cycle detected including node first(a)"],
+        ["Cycle detected including node second(b)"],
+    )
 
 
 def test_it_reports_a_step_that_runs_after_itself_as_a_cycle():
@@ -166,7 +211,11 @@ def test_it_reports_a_step_that_runs_after_itself_as_a_cycle():
 def test_it_reports_an_input_not_connected_to_a_previous_step():
     graph = _graph(
         _step("a", outputs=[{"name": "x"}]),
-        _step("b", name="train", inputs=[_input("data", "a", "missing"), _input("other", "ghost", "x")]),
+        _step(
+            "b",
+            name="train",
+            inputs=[_input("data", "a", "missing"), _input("other", "ghost", "x")],
+        ),
     )
     messages = _messages(GraphSpec.from_dict(graph))
     assert "Input data on step train is not connected to any previous step." in messages
@@ -174,7 +223,10 @@ def test_it_reports_an_input_not_connected_to_a_previous_step():
 
 
 def test_it_reports_an_output_produced_by_two_steps():
-    graph = _graph(_step("a", name="prep", outputs=[{"name": "x"}]), _step("b", name="clean", outputs=[{"name": "x"}]))
+    graph = _graph(
+        _step("a", name="prep", outputs=[{"name": "x"}]),
+        _step("b", name="clean", outputs=[{"name": "x"}]),
+    )
     assert _messages(GraphSpec.from_dict(graph)) == [
         "Step output x can not be used as an output for step clean, as it is already an output of step prep."
     ]
@@ -197,7 +249,9 @@ def test_it_reports_arguments_naming_unlisted_inputs_outputs_and_parameters():
 
 
 def test_it_reports_an_unknown_compute_target_only_when_targets_are_given():
-    spec = GraphSpec.from_dict(_graph(_step("a", name="train", compute_target="gpu"), _step("b", compute_target="local")))
+    spec = GraphSpec.from_dict(
+        _graph(_step("a", name="train", compute_target="gpu"), _step("b", compute_target="local"))
+    )
     assert _messages(spec) == []
     errors = validate_graph(spec, compute_targets=["local"])
     assert [(e.field, e.message) for e in errors] == [
@@ -222,7 +276,9 @@ def test_it_reports_a_snapshot_that_was_not_uploaded():
     ]
 
 
-@pytest.mark.parametrize("script", ["../train.py", "/etc/train.py", "src/../../train.py", "..\\train.py", " "])
+@pytest.mark.parametrize(
+    "script", ["../train.py", "/etc/train.py", "src/../../train.py", "..\\train.py", " "]
+)
 def test_it_reports_a_script_outside_the_source_directory(script):
     spec = GraphSpec.from_dict(_graph(_step("a", name="train", script_name=script)))
     errors = validate_graph(spec)
@@ -232,9 +288,14 @@ def test_it_reports_a_script_outside_the_source_directory(script):
 
 @pytest.mark.parametrize("port", ["1st", "has-dash", "has space", ""])
 def test_it_reports_a_bad_port_name(port):
-    graph = _graph(_step("a", outputs=[{"name": "ok"}]), _step("b", inputs=[_input(port, "a", "ok")]))
+    graph = _graph(
+        _step("a", outputs=[{"name": "ok"}]), _step("b", inputs=[_input(port, "a", "ok")])
+    )
     messages = _messages(GraphSpec.from_dict(graph))
-    assert f"[{port}] is not a valid input name as it may contain only letters, digits, and underscores." in messages
+    assert (
+        f"[{port}] is not a valid input name as it may contain only letters, digits, and underscores."
+        in messages
+    )
 
 
 def test_it_reports_a_bad_output_name():
@@ -247,7 +308,9 @@ def test_it_reports_repeated_input_port_names():
         _step("a", outputs=[{"name": "x"}, {"name": "y"}]),
         _step("b", inputs=[_input("data", "a", "x"), _input("data", "a", "y")]),
     )
-    assert "[data] is repeated. Input port names must be unique." in _messages(GraphSpec.from_dict(graph))
+    assert "[data] is repeated. Input port names must be unique." in _messages(
+        GraphSpec.from_dict(graph)
+    )
 
 
 def test_it_reports_a_node_id_used_twice_and_an_unknown_run_after():
@@ -264,7 +327,10 @@ def test_it_reports_a_node_id_used_twice_and_an_unknown_run_after():
 def test_it_reports_a_pipeline_parameter_declared_twice():
     graph = _graph(
         _step("a"),
-        parameters=[{"name": "rate", "type": "float", "default": 0.1}, {"name": "rate", "type": "int", "default": 3}],
+        parameters=[
+            {"name": "rate", "type": "float", "default": 0.1},
+            {"name": "rate", "type": "int", "default": 3},
+        ],
     )
     try:
         messages = _messages(GraphSpec.from_dict(graph))
@@ -294,7 +360,14 @@ def test_topological_order_puts_every_step_after_its_upstream_keeping_input_orde
 
 
 def test_layers_give_each_step_one_more_than_its_deepest_upstream():
-    assert layers(_diamond()) == {"start": 0, "lone": 0, "right": 1, "left": 1, "join": 2, "after": 3}
+    assert layers(_diamond()) == {
+        "start": 0,
+        "lone": 0,
+        "right": 1,
+        "left": 1,
+        "join": 2,
+        "after": 3,
+    }
 
 
 def test_topological_order_refuses_a_cycle():
