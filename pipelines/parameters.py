@@ -23,8 +23,33 @@ _TRUE = {"true", "1", "yes"}
 _FALSE = {"false", "0", "no"}
 
 
-def coerce(name: str, ptype: str, value: Any) -> Any:
+def coerce_datapath(name: str, value: Any, default: Mapping | None = None) -> dict:
+    """A DataPath value: {"datastore", "path"} from a mapping (Azure's DataStoreName/RelativePath
+    too) or, for a string, a path on the parameter's default datastore."""
+    from studio.datastores import PathError, clean_path
+
+    if isinstance(value, str) and default is not None:
+        value = {"datastore": default["datastore"], "path": value}
+    if isinstance(value, Mapping):
+        lowered = {str(k).lower(): v for k, v in value.items()}
+        datastore = lowered.get("datastore", lowered.get("datastorename"))
+        path = lowered.get("path", lowered.get("relativepath"))
+        if isinstance(datastore, str) and datastore and isinstance(path, str):
+            try:
+                return {"datastore": datastore, "path": clean_path(path, allow_glob=True)}
+            except PathError as exc:
+                raise ParameterError(name, f"Pipeline parameter {name}: {exc}") from None
+    raise ParameterError(
+        name,
+        f"Expected type of the pipeline parameter {name} is DataPath (a datastore name and a relative path), "
+        f"but the value {value!r} provided is of type {type(value).__name__}",
+    )
+
+
+def coerce(name: str, ptype: str, value: Any, default: Any = None) -> Any:
     """``value`` as the declared type, or ParameterError in azureml's words."""
+    if ptype == "datapath":
+        return coerce_datapath(name, value, default)
     if isinstance(value, str):
         text = value.strip()
         try:
@@ -67,10 +92,12 @@ def resolve_parameters(spec: GraphSpec, overrides: Mapping[str, Any] | None) -> 
     for name, value in (overrides or {}).items():
         if name not in declared:
             raise ParameterError(name, f"Pipeline parameter with name {name} does not exist")
-        values[name] = coerce(name, declared[name].type, value)
+        values[name] = coerce(name, declared[name].type, value, declared[name].default)
     return values
 
 
 def format_value(value: Any) -> str:
     """A parameter value as the script sees it on its command line."""
+    if isinstance(value, Mapping):
+        return f"{value.get('datastore')}/{value.get('path')}"
     return str(value)

@@ -253,6 +253,22 @@ def _dataset_input(port, work: Path) -> tuple[str, dict]:
     return value, description
 
 
+def _datapath_input(value: dict) -> str:
+    """A local path for a DataPath parameter value: in place on a local store, else downloaded."""
+    store = get_datastore(value["datastore"]).store()
+    path = value["path"]
+    if store.is_local and not any(ch in path for ch in "*?["):
+        return str(store.local_path(path))
+    files = store.glob(path)
+    if not files:
+        raise DataError("inputs", f"Nothing is at {value['datastore']}/{path}.")
+    cache = settings.DATA_DIR / "cache" / "datapaths" / fingerprint_files(files)
+    if len(files) == 1 and files[0].path == path:
+        folder = _materialize(store, files, cache, path.rsplit("/", 1)[0] if "/" in path else "")
+        return str(folder / path.rsplit("/", 1)[-1])
+    return str(_materialize(store, files, cache, _common_folder(path)))
+
+
 def _prepare(step: StepRun, run: Run, spec: GraphSpec, node: StepSpec, work: Path) -> _Layout:
     """Lay out the working copy, resolve inputs, outputs and arguments, build the env."""
     source = work / "source"
@@ -281,10 +297,15 @@ def _prepare(step: StepRun, run: Run, spec: GraphSpec, node: StepSpec, work: Pat
 
     producers = {
         s.node_id: s
-        for s in StepRun.objects.filter(run=run, node_id__in=[i.source_step for i in node.inputs if not i.is_dataset])
+        for s in StepRun.objects.filter(run=run, node_id__in=[i.source_step for i in node.inputs if i.is_step_output])
     }
     input_datasets: dict[str, dict] = {}
     for port in node.inputs:
+        if port.is_datapath:
+            location = _datapath_input(run.parameters[port.parameter])
+            paths[("input", port.name)] = location
+            env[f"AZUREML_DATAREFERENCE_{_env_name(port.name)}"] = location
+            continue
         if port.is_dataset:
             value, description = _dataset_input(port, work)
             paths[("input", port.name)] = value

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ctypes
 import os
+import select
 import signal
 import subprocess
 import threading
@@ -70,6 +71,28 @@ def kill_group(pgid: int, grace: float) -> None:
         pass
 
 
+def _pump(proc: subprocess.Popen, fd: int, writer: CappedLogWriter, drain_seconds: float = 0.5) -> None:
+    """Copy the script's output to the log until it ends.
+
+    Once the script itself has exited, a background process that kept its stdout
+    open does not hold the step: what is already written is drained briefly, then
+    the caller kills the group.
+    """
+    exited_at = None
+    while True:
+        ready, _, _ = select.select([fd], [], [], 0.2)
+        if ready:
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                return
+            writer.write(chunk)
+            continue
+        if exited_at is None and proc.poll() is not None:
+            exited_at = time.monotonic()
+        if exited_at is not None and time.monotonic() - exited_at >= drain_seconds:
+            return
+
+
 def run_step(
     job: StepJob,
     watch: Callable[[], bool],
@@ -125,8 +148,7 @@ def run_step(
     watcher.start()
     fd = proc.stdout.fileno()
     try:
-        while chunk := os.read(fd, 65536):
-            writer.write(chunk)
+        _pump(proc, fd, writer)
     finally:
         proc.stdout.close()
         exit_code = proc.wait()

@@ -102,6 +102,11 @@ def explain_difference(
                 reasons.append(f"input {name}: new version {new.get('version')}")
             else:
                 reasons.append(f"input {name}: data changed")
+        elif new.get("kind") == "datapath" and old.get("kind") == "datapath":
+            if (old.get("datastore"), old.get("path")) != (new.get("datastore"), new.get("path")):
+                reasons.append(f"input {name}: {old.get('datastore')}/{old.get('path')} → {new.get('datastore')}/{new.get('path')}")
+            else:
+                reasons.append(f"input {name}: data changed")
         elif new.get("kind") == "step":
             reasons.append(f"input {name}: upstream step {new.get('step', '')} produced new output".replace("  ", " "))
         else:

@@ -22,6 +22,7 @@ class CappedLogWriter:
         self.segments: list[Path] = []
         self.segment = None
         self.segment_size = 0
+        self.rotations = 0
 
     def write(self, data: bytes) -> None:
         self.total += len(data)
@@ -43,7 +44,8 @@ class CappedLogWriter:
             self.segment.close()
         if len(self.segments) == 2:
             os.unlink(self.segments.pop(0))
-        path = self.path.with_name(f"{self.path.name}.tail{len(self.segments)}-{self.total}")
+        self.rotations += 1
+        path = self.path.with_name(f"{self.path.name}.tail{self.rotations}")
         self.segments.append(path)
         self.segment = open(path, "wb", buffering=0)
         self.segment_size = 0
@@ -56,7 +58,8 @@ class CappedLogWriter:
             kept = sum(p.stat().st_size for p in self.segments)
             skip = max(0, kept - tail_cap)
             omitted = self.total - self.head_size - (kept - skip)
-            self.head.write(f"\n[... log truncated: {omitted} bytes omitted ...]\n".encode())
+            if omitted > 0:
+                self.head.write(f"\n[... log truncated: {omitted} bytes omitted ...]\n".encode())
             for segment in self.segments:
                 with open(segment, "rb") as fh:
                     size = os.fstat(fh.fileno()).st_size

@@ -38,10 +38,20 @@ def input_identities(step: StepRun, run: Run, node: StepSpec) -> dict[str, dict]
     identities: dict[str, dict] = {}
     producers = {
         s.node_id: s
-        for s in StepRun.objects.filter(run=run, node_id__in=[i.source_step for i in node.inputs if not i.is_dataset])
+        for s in StepRun.objects.filter(run=run, node_id__in=[i.source_step for i in node.inputs if i.is_step_output])
     }
     for port in node.inputs:
-        if port.is_dataset:
+        if port.is_datapath:
+            value = run.parameters[port.parameter]
+            files = get_datastore(value["datastore"]).store().glob(value["path"])
+            identities[port.name] = {
+                "kind": "datapath",
+                "datastore": value["datastore"],
+                "path": value["path"],
+                "data": fingerprint_files(files),
+                "mode": port.mode,
+            }
+        elif port.is_dataset:
             dataset = Dataset.objects.get(id=port.dataset)
             resolved = resolve_dataset(dataset)
             identities[port.name] = {

@@ -99,6 +99,11 @@ def submit_run(
         parameters = resolve_parameters(spec, pipeline_parameters)
     except ParameterError as exc:
         raise SubmissionError("pipeline_parameters", str(exc)) from None
+    for declared in spec.parameters:
+        value = parameters[declared.name]
+        if declared.type == "datapath" and value["datastore"] != storage.DEFAULT_DATASTORE:
+            if not storage.Datastore.objects.filter(name=value["datastore"]).exists():
+                raise SubmissionError("pipeline_parameters", f"Pipeline parameter {declared.name}: datastore {value['datastore']} does not exist")
     default_target = settings.STUDIO_DEFAULT_COMPUTE
     ensure_compute_target(default_target)
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from django.core import signing
 from django.utils import timezone
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 
 from studio.models import ApiToken
@@ -42,8 +43,8 @@ class BearerTokenAuthentication(authentication.BaseAuthentication):
         return token.user, token
 
     def _run_token(self, raw: str):
-        from runs.models import StepRun
         from runs.execution import RUN_TOKEN_SALT
+        from runs.models import StepRun
 
         try:
             data = signing.loads(raw[4:], salt=RUN_TOKEN_SALT)
@@ -56,3 +57,13 @@ class BearerTokenAuthentication(authentication.BaseAuthentication):
 
     def authenticate_header(self, request):
         return self.keyword
+
+
+class BearerTokenScheme(OpenApiAuthenticationExtension):
+    """Documents ``Authorization: Bearer <token>`` in the OpenAPI schema."""
+
+    target_class = "studio.auth.BearerTokenAuthentication"
+    name = "bearerAuth"
+
+    def get_security_definition(self, auto_schema):
+        return {"type": "http", "scheme": "bearer", "description": "An API token from `manage.py createtoken` or the Tokens page."}

@@ -30,12 +30,11 @@ def exception_handler(exc, context):
         response.data = {"error": {"code": "invalid", "message": message, "field": field, "details": detail}}
     else:
         if isinstance(exc, Http404):
-            message = "Not found."
+            message, code = (str(exc) or "Not found."), "not_found"
         elif isinstance(exc, PermissionDenied):
-            message = "You do not have permission to perform this action."
+            message, code = "You do not have permission to perform this action.", "permission_denied"
         else:
-            message = str(getattr(exc, "detail", exc))
-        code = getattr(exc, "default_code", "error")
+            message, code = str(getattr(exc, "detail", exc)), getattr(exc, "default_code", "error")
         response.data = {"error": {"code": code, "message": message}}
     return response
 

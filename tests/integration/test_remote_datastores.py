@@ -33,7 +33,9 @@ SCRIPTS = Path(__file__).resolve().parent.parent / "pipelines" / "remote"
 MOTO_SERVER = Path(sys.executable).parent / "moto_server"
 AZURITE_BLOB = ROOT / ".venv" / "node" / "node_modules" / ".bin" / "azurite-blob"
 AZURITE_ACCOUNT = "devstoreaccount1"
-AZURITE_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
+AZURITE_KEY = (
+    "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
+)
 S3_KEY = S3_SECRET = "testing"
 
 RAW_1 = "id,a,b\n1,1,10\n2,2,20\n3,3,30\n"
@@ -51,7 +53,11 @@ class _Emulator:
         self.log_path = log_dir / f"{name}.log"
         self._log = open(self.log_path, "wb")
         self.proc = subprocess.Popen(
-            argv, cwd=log_dir, stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            argv,
+            cwd=log_dir,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
             start_new_session=True,
         )
 
@@ -59,13 +65,17 @@ class _Emulator:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"{self.name} exited with {self.proc.returncode}:\n{self.tail()}")
+                raise RuntimeError(
+                    f"{self.name} exited with {self.proc.returncode}:\n{self.tail()}"
+                )
             try:
                 requests.get(self.url, timeout=2)  # any HTTP answer means it listens
                 return
             except requests.RequestException:
                 time.sleep(0.1)
-        raise RuntimeError(f"{self.name} did not answer on {self.url} within {timeout} s:\n{self.tail()}")
+        raise RuntimeError(
+            f"{self.name} did not answer on {self.url} within {timeout} s:\n{self.tail()}"
+        )
 
     def tail(self) -> str:
         self._log.flush()
@@ -99,9 +109,16 @@ def emulator_dir():
 @pytest.fixture(scope="module")
 def moto(emulator_dir):
     """A moto S3 server on loopback; its endpoint URL."""
-    assert MOTO_SERVER.exists(), f"moto_server is not installed at {MOTO_SERVER}: pip install 'moto[server]'"
+    assert MOTO_SERVER.exists(), (
+        f"moto_server is not installed at {MOTO_SERVER}: pip install 'moto[server]'"
+    )
     port = free_port()
-    server = _Emulator("moto", [str(MOTO_SERVER), "-H", "127.0.0.1", "-p", str(port)], f"http://127.0.0.1:{port}", emulator_dir)
+    server = _Emulator(
+        "moto",
+        [str(MOTO_SERVER), "-H", "127.0.0.1", "-p", str(port)],
+        f"http://127.0.0.1:{port}",
+        emulator_dir,
+    )
     try:
         server.wait_ready()
         yield server.url
@@ -122,8 +139,17 @@ def azurite(emulator_dir):
     location = emulator_dir / "azurite-data"
     location.mkdir()
     argv = [
-        str(AZURITE_BLOB), "--blobHost", "127.0.0.1", "--blobPort", str(port), "--location", str(location),
-        "--skipApiVersionCheck", "--loose", "--disableTelemetry", "--silent",
+        str(AZURITE_BLOB),
+        "--blobHost",
+        "127.0.0.1",
+        "--blobPort",
+        str(port),
+        "--location",
+        str(location),
+        "--skipApiVersionCheck",
+        "--loose",
+        "--disableTelemetry",
+        "--silent",
     ]
     server = _Emulator("azurite", argv, f"http://127.0.0.1:{port}", emulator_dir)
     try:
@@ -145,12 +171,22 @@ class Backend:
         """A new datastore on a new bucket/container (created on the way)."""
         if self.kind == "s3":
             return Datastore.register_s3(
-                ws, f"s3-{tag}", f"bucket-{tag}", access_key_id=secrets.get("key", S3_KEY),
-                secret_access_key=secrets.get("secret", S3_SECRET), endpoint_url=self.endpoint, create_if_not_exists=True,
+                ws,
+                f"s3-{tag}",
+                f"bucket-{tag}",
+                access_key_id=secrets.get("key", S3_KEY),
+                secret_access_key=secrets.get("secret", S3_SECRET),
+                endpoint_url=self.endpoint,
+                create_if_not_exists=True,
             )
         return Datastore.register_azure_blob_container(
-            ws, f"az-{tag}", f"container-{tag}", account_name=AZURITE_ACCOUNT, account_key=AZURITE_KEY,
-            endpoint=self.endpoint, create_if_not_exists=True,
+            ws,
+            f"az-{tag}",
+            f"container-{tag}",
+            account_name=AZURITE_ACCOUNT,
+            account_key=AZURITE_KEY,
+            endpoint=self.endpoint,
+            create_if_not_exists=True,
         )
 
     def fs(self):
@@ -158,7 +194,12 @@ class Backend:
         if self.kind == "s3":
             import s3fs
 
-            return s3fs.S3FileSystem(key=S3_KEY, secret=S3_SECRET, client_kwargs={"endpoint_url": self.endpoint}, skip_instance_cache=True)
+            return s3fs.S3FileSystem(
+                key=S3_KEY,
+                secret=S3_SECRET,
+                client_kwargs={"endpoint_url": self.endpoint},
+                skip_instance_cache=True,
+            )
         import adlfs
 
         conn = f"DefaultEndpointsProtocol=http;AccountName={AZURITE_ACCOUNT};AccountKey={AZURITE_KEY};BlobEndpoint={self.endpoint};"
@@ -215,7 +256,9 @@ def _failure(run) -> str:
     lines = []
     for step in run.get_steps():
         details = step.get_details()
-        lines.append(f"{step.name}: {details['status']} {details['error']}\n{step.get_job_log()[-2000:]}")
+        lines.append(
+            f"{step.name}: {details['status']} {details['error']}\n{step.get_job_log()[-2000:]}"
+        )
     return "\n".join(lines)
 
 
@@ -223,13 +266,19 @@ def _failure(run) -> str:
 
 
 def _two_step_pipeline(ws, datastore: Datastore, raw):
-    prepped = OutputFileDatasetConfig("prepped", destination=(datastore, "out/{run-id}/{output-name}"))
+    prepped = OutputFileDatasetConfig(
+        "prepped", destination=(datastore, "out/{run-id}/{output-name}")
+    )
     prep = PythonScriptStep(
-        name="prep", script_name="prep.py", source_directory=str(SCRIPTS),
+        name="prep",
+        script_name="prep.py",
+        source_directory=str(SCRIPTS),
         arguments=["--raw", raw.as_named_input("raw"), "--out", prepped],
     )
     consume = PythonScriptStep(
-        name="consume", script_name="consume.py", source_directory=str(SCRIPTS),
+        name="consume",
+        script_name="consume.py",
+        source_directory=str(SCRIPTS),
         arguments=["--inp", prepped.as_input("prepped_in")],
     )
     return Pipeline(ws, [prep, consume])
@@ -257,7 +306,15 @@ def first_run(studio, backend, tmp_path_factory) -> FirstRun:
     run = Experiment(ws, experiment).submit(_two_step_pipeline(ws, datastore, raw))
     status = _wait(run)
     assert status == "Finished", _failure(run)
-    return FirstRun(backend, datastore, raw, experiment, run, run.find_step_run("prep")[0], run.find_step_run("consume")[0])
+    return FirstRun(
+        backend,
+        datastore,
+        raw,
+        experiment,
+        run,
+        run.find_step_run("prep")[0],
+        run.find_step_run("consume")[0],
+    )
 
 
 def test_a_remote_datastore_and_a_tabular_dataset_on_it_are_usable(ws, backend, tmp_path):
@@ -266,7 +323,10 @@ def test_a_remote_datastore_and_a_tabular_dataset_on_it_are_usable(ws, backend, 
     assert datastore.datastore_type == {"s3": "S3", "azure": "AzureBlob"}[backend.kind]
     assert Datastore(ws, datastore.name).name == datastore.name
     _, raw = _raw_dataset(ws, datastore, tmp_path, tag)
-    assert backend.files(datastore, f"raw-{tag}") == {f"raw-{tag}/part1.csv": RAW_1.encode(), f"raw-{tag}/part2.csv": RAW_2.encode()}
+    assert backend.files(datastore, f"raw-{tag}") == {
+        f"raw-{tag}/part1.csv": RAW_1.encode(),
+        f"raw-{tag}/part2.csv": RAW_2.encode(),
+    }
     frame = Dataset.get_by_name(ws, f"raw-{tag}").to_pandas_dataframe()
     assert sorted(frame["id"]) == [1, 2, 3, 4, 5]
 
@@ -289,23 +349,30 @@ def test_a_pipeline_reads_a_remote_dataset_and_publishes_its_output_to_the_remot
 
 @pytest.mark.xfail(
     strict=True,
+    raises=TypeError,
     reason="BUG: Datastore.download calls Client.get(url, path=...) and Client.get's own first parameter is "
     "named 'path': TypeError: got multiple values for argument 'path' (studio/sdk/core/datastore.py)",
 )
 def test_datastore_download_retrieves_a_remote_output(ws, first_run, tmp_path):
     prep = first_run.prep
-    published = first_run.backend.files(first_run.datastore, f"out/{prep.id}/prepped")[f"out/{prep.id}/prepped/prepped.csv"]
+    published = first_run.backend.files(first_run.datastore, f"out/{prep.id}/prepped")[
+        f"out/{prep.id}/prepped/prepped.csv"
+    ]
     target = tmp_path / "download"
     datastore = Datastore(ws, first_run.datastore.name)
     assert datastore.download(str(target), prefix=f"out/{prep.id}", show_progress=False) == 1
     assert (target / "out" / prep.id / "prepped" / "prepped.csv").read_bytes() == published
     output = prep.get_output_data("prepped")
     assert output.download(str(tmp_path / "port"), show_progress=False) == str(tmp_path / "port")
-    assert (tmp_path / "port" / "out" / prep.id / "prepped" / "prepped.csv").read_bytes() == published
+    assert (
+        tmp_path / "port" / "out" / prep.id / "prepped" / "prepped.csv"
+    ).read_bytes() == published
 
 
 def test_an_unchanged_resubmit_on_a_remote_store_is_fully_reused(ws, first_run):
-    second = Experiment(ws, first_run.experiment).submit(_two_step_pipeline(ws, first_run.datastore, first_run.raw))
+    second = Experiment(ws, first_run.experiment).submit(
+        _two_step_pipeline(ws, first_run.datastore, first_run.raw)
+    )
     assert _wait(second) == "Finished", _failure(second)
     reuse = _reuse(second)
     assert set(reuse) == {"prep", "consume"}
@@ -315,15 +382,21 @@ def test_an_unchanged_resubmit_on_a_remote_store_is_fully_reused(ws, first_run):
     prep = second.find_step_run("prep")[0]
     assert prep.get_output_data("prepped").path_on_datastore == f"out/{first_run.prep.id}/prepped"
     # nothing new was written: still the one output of the first run
-    assert list(first_run.backend.files(first_run.datastore, "out")) == [f"out/{first_run.prep.id}/prepped/prepped.csv"]
+    assert list(first_run.backend.files(first_run.datastore, "out")) == [
+        f"out/{first_run.prep.id}/prepped/prepped.csv"
+    ]
 
 
-def test_a_failed_step_publishes_nothing_to_s3(ws, s3, tmp_path):
+def test_a_failed_step_publishes_nothing_to_s3(studio, ws, s3):
     tag = _tag()
     datastore = s3.register(ws, tag)
-    partial = OutputFileDatasetConfig("partial", destination=(datastore, "out/{run-id}/{output-name}")).as_upload()
+    partial = OutputFileDatasetConfig(
+        "partial", destination=(datastore, "out/{run-id}/{output-name}")
+    ).as_upload()
     step = PythonScriptStep(
-        name="write then fail", script_name="write_then_fail.py", source_directory=str(SCRIPTS),
+        name="write then fail",
+        script_name="write_then_fail.py",
+        source_directory=str(SCRIPTS),
         arguments=["--out", partial],
     )
     run = Experiment(ws, f"remote-fail-{tag}").submit(Pipeline(ws, [step]))
@@ -337,6 +410,8 @@ def test_a_failed_step_publishes_nothing_to_s3(ws, s3, tmp_path):
     assert s3.files(datastore, f"out/{step_run.id}") == {}
     assert s3.files(datastore, "out") == {}  # nothing under the output prefix, nor anywhere else
     assert s3.files(datastore, "") == {}
+    # and the local staging folder of the attempt is gone too
+    assert not list((studio.data_dir / "work").glob(f"{step_run.id}.*"))
 
 
 def test_changed_data_in_an_s3_dataset_reruns_the_reading_step(ws, s3, tmp_path):
@@ -346,14 +421,21 @@ def test_changed_data_in_an_s3_dataset_reruns_the_reading_step(ws, s3, tmp_path)
 
     def submit():
         step = PythonScriptStep(
-            name="count", script_name="count.py", source_directory=str(SCRIPTS), inputs=[raw.as_named_input("raw")],
+            name="count",
+            script_name="count.py",
+            source_directory=str(SCRIPTS),
+            inputs=[raw.as_named_input("raw")],
         )
         run = Experiment(ws, f"remote-change-{tag}").submit(Pipeline(ws, [step]))
         assert _wait(run) == "Finished", _failure(run)
         return run
 
     first = submit()
-    assert _reuse(first)["count"] == {**_reuse(first)["count"], "reused": False, "reason": "first run"}
+    assert _reuse(first)["count"] == {
+        **_reuse(first)["count"],
+        "reused": False,
+        "reason": "first run",
+    }
     assert "counted 5 rows" in first.get_steps()[0].get_job_log()
     assert _reuse(submit())["count"]["reused"] is True
 
@@ -376,7 +458,9 @@ def test_an_upload_without_overwrite_does_not_replace_a_remote_file(ws, s3, tmp_
     with pytest.raises(Exception, match="already exists"):
         datastore.upload_files([str(tmp_path / "a.txt")], target_path="docs", show_progress=False)
     assert s3.files(datastore, "docs") == {"docs/a.txt": b"first"}
-    datastore.upload_files([str(tmp_path / "a.txt")], target_path="docs", overwrite=True, show_progress=False)
+    datastore.upload_files(
+        [str(tmp_path / "a.txt")], target_path="docs", overwrite=True, show_progress=False
+    )
     assert s3.files(datastore, "docs") == {"docs/a.txt": b"second"}
 
 
@@ -385,7 +469,8 @@ def test_an_upload_without_overwrite_does_not_replace_a_remote_file(ws, s3, tmp_
 
 def _stored_secrets(studio, name: str) -> str:
     out = studio.manage(
-        "shell", "-c",
+        "shell",
+        "-c",
         "from studio.models import Datastore\n"
         f"print('SECRETS=' + Datastore.objects.get(name={name!r}).secrets_encrypted)",
     )
@@ -403,7 +488,9 @@ def test_remote_datastore_secrets_are_never_shown_and_stored_encrypted(studio, w
     datastore = backend.register(ws, tag, **secrets)
     header = ws.auth.get_authentication_header()
 
-    detail = requests.get(f"{studio.url}/api/datastores/{datastore.name}/", headers=header, timeout=30)
+    detail = requests.get(
+        f"{studio.url}/api/datastores/{datastore.name}/", headers=header, timeout=30
+    )
     listing = requests.get(f"{studio.url}/api/datastores/", headers=header, timeout=30)
     assert detail.status_code == 200 and listing.status_code == 200
     assert detail.json()["name"] == datastore.name
@@ -421,7 +508,9 @@ def test_remote_datastore_secrets_are_never_shown_and_stored_encrypted(studio, w
             assert value[:12] not in stored
 
     # and the store still works with them (they decrypt on the server)
-    files = requests.get(f"{studio.url}/api/datastores/{datastore.name}/files/", headers=header, timeout=30)
+    files = requests.get(
+        f"{studio.url}/api/datastores/{datastore.name}/files/", headers=header, timeout=30
+    )
     assert files.status_code == 200, files.text
 
 
@@ -458,24 +547,51 @@ def confined_s3(studio, moto):
         ("path=s3://other-bucket/x", "not a URL"),
     ],
 )
-def test_paths_leaving_a_remote_store_are_refused_with_the_reason(studio, ws, confined_s3, raw_query, problem):
+def test_paths_leaving_a_remote_store_are_refused_with_the_reason(
+    studio, ws, confined_s3, raw_query, problem
+):
     header = ws.auth.get_authentication_header()
     base = f"{studio.url}/api/datastores/{confined_s3}"
     for endpoint in ("download/", "files/"):
         response = requests.get(f"{base}/{endpoint}?{raw_query}", headers=header, timeout=30)
-        assert response.status_code == 400, (endpoint, raw_query, response.status_code, response.text[:300])
+        assert response.status_code == 400, (
+            endpoint,
+            raw_query,
+            response.status_code,
+            response.text[:300],
+        )
         error = response.json()["error"]
         assert error["field"] == "path" and problem in error["message"], (endpoint, error)
-    upload = requests.put(f"{base}/upload/?{raw_query}", headers={**header, "Content-Type": "application/octet-stream"}, data=b"evil", timeout=30)
+    upload = requests.put(
+        f"{base}/upload/?{raw_query}",
+        headers={**header, "Content-Type": "application/octet-stream"},
+        data=b"evil",
+        timeout=30,
+    )
     assert upload.status_code == 400, (raw_query, upload.status_code, upload.text[:300])
     assert problem in upload.json()["error"]["message"]
 
 
 def test_a_confined_path_on_a_remote_store_still_reads(studio, ws, confined_s3):
     header = ws.auth.get_authentication_header()
-    ok = requests.get(f"{studio.url}/api/datastores/{confined_s3}/download/", params={"path": "a/x"}, headers=header, timeout=30)
+    ok = requests.get(
+        f"{studio.url}/api/datastores/{confined_s3}/download/",
+        params={"path": "a/x"},
+        headers=header,
+        timeout=30,
+    )
     assert ok.status_code == 200 and ok.content == b"inside"
-    missing = requests.get(f"{studio.url}/api/datastores/{confined_s3}/download/", params={"path": "a/missing"}, headers=header, timeout=30)
+    missing = requests.get(
+        f"{studio.url}/api/datastores/{confined_s3}/download/",
+        params={"path": "a/missing"},
+        headers=header,
+        timeout=30,
+    )
     assert missing.status_code == 404, missing.text[:300]
-    listing = requests.get(f"{studio.url}/api/datastores/{confined_s3}/files/", params={"path": "a"}, headers=header, timeout=30)
+    listing = requests.get(
+        f"{studio.url}/api/datastores/{confined_s3}/files/",
+        params={"path": "a"},
+        headers=header,
+        timeout=30,
+    )
     assert listing.status_code == 200 and [e["path"] for e in listing.json()] == ["a/x"]

@@ -8,8 +8,6 @@ import textwrap
 import time
 from pathlib import Path
 
-import pytest
-
 from runs.executor import StepJob, run_step
 
 
@@ -176,10 +174,6 @@ def test_it_kills_what_a_finished_step_left_running_in_its_group(tmp_path):
     assert _is_gone(grandchild)
 
 
-@pytest.mark.xfail(
-    reason="BUG: the step is not over until every process holding its stdout exits, not when the script exits",
-    strict=True,
-)
 def test_it_ends_when_the_script_exits_even_if_a_child_still_holds_its_output(tmp_path):
     job = _job(
         tmp_path,
@@ -251,10 +245,6 @@ def test_it_caps_the_log_of_a_chatty_step(tmp_path):
     assert "log truncated" in text
 
 
-@pytest.mark.xfail(
-    reason="BUG: with a small log cap (4096 is the allowed minimum) a 64 KiB read crashes CappedLogWriter",
-    strict=True,
-)
 def test_it_caps_the_log_of_a_chatty_step_at_the_smallest_allowed_cap(tmp_path):
     job = _job(
         tmp_path, 'import sys\nsys.stdout.write("x" * 300000 + "\\nlast line\\n")\n', cap=4096

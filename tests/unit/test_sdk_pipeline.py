@@ -252,20 +252,12 @@ def test_it_snapshots_each_source_directory_once(source, tmp_path):
     assert set(pipeline._snapshots) == {build(source)[0], build(other)[0]}
 
 
-@pytest.mark.xfail(
-    reason="BUG: the SDK builds a graph with a parameter name that the server's GraphSpec.from_dict refuses",
-    strict=True,
-)
 def test_it_refuses_at_construction_a_parameter_name_the_server_would_refuse(source):
     with pytest.raises(ValueError, match=r"learning-rate"):
         rate = PipelineParameter("learning-rate", 0.1)
         Pipeline(workspace=None, steps=[_step(source, "train", arguments=[rate])])
 
 
-@pytest.mark.xfail(
-    reason="BUG: the SDK checks the script on disk, not in the snapshot; an ignored script passes here and fails on the server",
-    strict=True,
-)
 def test_it_refuses_at_construction_a_script_that_amlignore_leaves_out_of_the_snapshot(source):
     with open(f"{source}/.amlignore", "w") as fh:
         fh.write("train.py\n")

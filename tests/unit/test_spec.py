@@ -320,10 +320,6 @@ def test_it_reports_a_node_id_used_twice_and_an_unknown_run_after():
     assert "Step two runs after an unknown step nowhere." in messages
 
 
-@pytest.mark.xfail(
-    reason="BUG: a parameter declared twice is accepted; GraphSpec.parameter() sees the first, resolve_parameters the last",
-    strict=True,
-)
 def test_it_reports_a_pipeline_parameter_declared_twice():
     graph = _graph(
         _step("a"),

@@ -1,4 +1,5 @@
 """Read prepped.csv from the --inp folder produced by the previous step."""
+
 import argparse
 import os
 

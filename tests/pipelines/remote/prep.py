@@ -1,4 +1,5 @@
 """Read the tabular input 'raw' as a DataFrame and write a summary CSV into --out."""
+
 import argparse
 import os
 

@@ -1,4 +1,5 @@
 """Write a file into the --out folder, then fail: nothing may be published."""
+
 import argparse
 import os
 import sys

@@ -1,8 +1,7 @@
 """The seed's first example with the import prefix changed: prep data, then train."""
 
-from studio.sdk.core import Workspace
+from studio.sdk.core import Experiment, Workspace
 from studio.sdk.core.compute import AmlCompute, ComputeTarget, ComputeTargetException
-from studio.sdk.core import Experiment
 from studio.sdk.data import OutputFileDatasetConfig
 from studio.sdk.pipeline.core import Pipeline
 from studio.sdk.pipeline.steps import PythonScriptStep

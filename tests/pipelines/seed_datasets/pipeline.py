@@ -2,8 +2,8 @@
 
 from studio.sdk.core import Dataset, Experiment, Workspace
 from studio.sdk.data import OutputFileDatasetConfig
-from studio.sdk.pipeline.steps import PythonScriptStep
 from studio.sdk.pipeline.core import Pipeline
+from studio.sdk.pipeline.steps import PythonScriptStep
 
 ws = Workspace.from_config()
 

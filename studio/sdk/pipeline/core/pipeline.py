@@ -11,8 +11,17 @@ from studio.sdk.core.dataset import DatasetConsumptionConfig
 from studio.sdk.data import InputBinding, OutputFileDatasetConfig
 from studio.sdk.exceptions import UserErrorException
 from studio.sdk.pipeline.core.builder import PipelineData
-from studio.sdk.pipeline.core.graph import PipelineParameter
-from studio.sdk.spec import Arg, GraphSpec, InputSpec, OutputSpec, ParameterSpec, StepSpec, validate_graph
+from studio.sdk.pipeline.core.graph import PipelineParameter, _is_datapath_binding
+from studio.sdk.spec import (
+    Arg,
+    GraphSpec,
+    InputSpec,
+    OutputSpec,
+    ParameterSpec,
+    SpecError,
+    StepSpec,
+    validate_graph,
+)
 
 
 class StepSequence:
@@ -38,8 +47,13 @@ class Pipeline:
         if resolve_closure:
             ordered = _closure(ordered)
         self._steps = ordered
-        self._spec, self._snapshots = _build(ordered, after, description, default_source_directory, workspace)
-        errors = validate_graph(self._spec)
+        spec, self._snapshots, snapshot_files = _build(ordered, after, description, default_source_directory, workspace)
+        try:
+            # The server parses the graph with the same code: refuse here what it would refuse.
+            self._spec = GraphSpec.from_dict(spec.to_dict())
+        except SpecError as exc:
+            raise ValueError(exc.message) from None
+        errors = validate_graph(self._spec, snapshot_files=snapshot_files)
         if errors:
             raise ValueError(errors[0].message)
 
@@ -86,7 +100,7 @@ class Pipeline:
             {
                 "experiment_name": experiment.name,
                 "graph": self._spec.to_dict(),
-                "pipeline_parameters": dict(pipeline_parameters or {}),
+                "pipeline_parameters": {k: _parameter_json(v) for k, v in (pipeline_parameters or {}).items()},
                 "regenerate_outputs": bool(regenerate_outputs),
                 "continue_on_step_failure": bool(continue_on_step_failure),
                 "tags": {str(k): str(v) for k, v in (tags or {}).items()},
@@ -167,7 +181,7 @@ def _dataset_port(item, workspace) -> InputSpec:
     return InputSpec(name=name, mode=item.mode, dataset=dataset_id)
 
 
-def _build(steps: list, after: dict, description, default_source_directory, workspace=None) -> tuple[GraphSpec, dict[str, bytes]]:
+def _build(steps: list, after: dict, description, default_source_directory, workspace=None) -> tuple[GraphSpec, dict[str, bytes], dict[str, list[str]]]:
     node_ids = {}
     for position, step in enumerate(steps):
         node_ids[id(step)] = _short(f"{position}\0{step.name}\0{step.script_name}")
@@ -187,9 +201,9 @@ def _build(steps: list, after: dict, description, default_source_directory, work
 
     parameters: dict[str, PipelineParameter] = {}
     snapshots: dict[str, bytes] = {}
+    snapshot_files: dict[str, list[str]] = {}
     digests: dict[str, str] = {}
-    specs = []
-    for step in steps:
+    def build(step) -> StepSpec:
         source = step.source_directory or default_source_directory or os.getcwd()
         script = Path(source) / step.script_name
         if not script.is_file():
@@ -199,9 +213,15 @@ def _build(steps: list, after: dict, description, default_source_directory, work
             )
         key = str(Path(source).resolve())
         if key not in digests:
-            digest, data, _ = snapshot.build(source)
+            digest, data, files = snapshot.build(source)
             digests[key] = digest
             snapshots[digest] = data
+            snapshot_files[digest] = files
+        if Path(step.script_name).as_posix() not in snapshot_files[digests[key]]:
+            raise ValueError(
+                f"Step [{step.name}]: script not found at: {script.resolve()} in the snapshot of the source directory "
+                "(is it listed in .amlignore or .gitignore, or a symbolic link?)"
+            )
 
         for parameter in step._used_parameters():
             known = parameters.get(parameter.name)
@@ -237,8 +257,18 @@ def _build(steps: list, after: dict, description, default_source_directory, work
             inputs[port.name] = port
             return port.name
 
+        def datapath_port(item) -> str:
+            parameter, binding = item
+            if parameter.type != "datapath":
+                raise ValueError(f"Pipeline parameter {parameter.name} bound with DataPathComputeBinding must have a DataPath default")
+            inputs[parameter.name] = InputSpec(name=parameter.name, mode=binding.mode, parameter=parameter.name)
+            return parameter.name
+
+        listed_datapaths = {item[0].name for item in step.inputs if _is_datapath_binding(item)}
         for item in step.inputs:
-            if isinstance(item, DatasetConsumptionConfig):
+            if _is_datapath_binding(item):
+                datapath_port(item)
+            elif isinstance(item, DatasetConsumptionConfig):
                 dataset_port(item)
             elif isinstance(item, (InputBinding, PipelineData, OutputFileDatasetConfig)):
                 input_port(item)
@@ -268,6 +298,10 @@ def _build(steps: list, after: dict, description, default_source_directory, work
                 return Arg("parameter", value.name)
             if isinstance(value, DatasetConsumptionConfig):
                 return Arg("input", dataset_port(value))
+            if _is_datapath_binding(value):
+                if value[0].name not in listed_datapaths:
+                    raise ValueError(f"Parameterized datapath {value[0].name} is not in input list")
+                return Arg("input", datapath_port(value))
             if isinstance(value, InputBinding):
                 return Arg("input", input_port(value))
             if isinstance(value, (PipelineData, OutputFileDatasetConfig)):
@@ -284,7 +318,7 @@ def _build(steps: list, after: dict, description, default_source_directory, work
         arguments = tuple(to_arg(a) for a in step.arguments)
         params = tuple((str(k), to_arg(v)) for k, v in step.params.items())
         run_after = [node_ids[id(s)] for s in [*step._run_after, *after.get(id(step), [])] if id(s) in node_ids]
-        specs.append(
+        return (
             StepSpec(
                 node_id=node_ids[id(step)],
                 name=step.name,
@@ -301,12 +335,19 @@ def _build(steps: list, after: dict, description, default_source_directory, work
                 environment=_environment_label(step.runconfig),
             )
         )
+
+    specs = [build(step) for step in steps]
+
     spec = GraphSpec(
         steps=tuple(specs),
-        parameters=tuple(ParameterSpec(p.name, p.type, p.default_value) for p in parameters.values()),
+        parameters=tuple(ParameterSpec(p.name, p.type, p._spec_default()) for p in parameters.values()),
         description=description,
     )
-    return spec, snapshots
+    return spec, snapshots, snapshot_files
+
+
+def _parameter_json(value):
+    return value._to_json() if hasattr(value, "_to_json") else value
 
 
 def _environment_label(runconfig) -> str | None:

@@ -6,7 +6,7 @@ import warnings
 
 from studio.sdk.data import InputBinding, OutputFileDatasetConfig
 from studio.sdk.pipeline.core.builder import PipelineData
-from studio.sdk.pipeline.core.graph import PipelineParameter
+from studio.sdk.pipeline.core.graph import PipelineParameter, _is_datapath_binding
 
 
 def _compute_name(compute_target, runconfig) -> str | None:
@@ -97,7 +97,10 @@ class PythonScriptStep:
         return produced
 
     def _used_parameters(self) -> list[PipelineParameter]:
-        return [v for v in [*self.arguments, *self.params.values()] if isinstance(v, PipelineParameter)]
+        found = [v for v in [*self.arguments, *self.params.values()] if isinstance(v, PipelineParameter)]
+        found += [v[0] for v in [*self.arguments, *self.inputs] if _is_datapath_binding(v)]
+        return found
+
 
 
 __all__ = ["PythonScriptStep"]

@@ -1,9 +1,10 @@
 # code in data_prep.py (the seed's, reading its raw CSV from the source directory)
-from studio.sdk.core import Run
 import argparse
 import os
 
 import pandas as pd
+
+from studio.sdk.core import Run
 
 # Get the experiment run context
 run = Run.get_context()

@@ -1,8 +1,9 @@
-from studio.sdk.core import Run
 import argparse
 import os
 
 import pandas as pd
+
+from studio.sdk.core import Run
 
 run = Run.get_context()
 parser = argparse.ArgumentParser()

@@ -1,7 +1,8 @@
 # code in data_prep.py
-from studio.sdk.core import Run
 import argparse
 import os
+
+from studio.sdk.core import Run
 
 # Get the experiment run context
 run = Run.get_context()
