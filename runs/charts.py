@@ -81,7 +81,8 @@ def pipeline_figure(
                 "textposition": "bottom center",
                 "customdata": [step_ids.get(s.node_id, "") for s in nodes],
                 "hovertext": [
-                    f"{s.name}: {st}{' (reused)' if s.node_id in reused else ''}" for s, st in zip(nodes, status_of, strict=True)
+                    f"{s.name}: {st}{' (reused)' if s.node_id in reused else ''}"
+                    for s, st in zip(nodes, status_of, strict=True)
                 ],
                 "hoverinfo": "text",
                 "marker": {

@@ -104,16 +104,25 @@ def _run_claimed(claim: _Claim) -> str | None:
     try:
         layout = _prepare(step, run, spec, node, work)
     except Exception as exc:  # a broken layout fails the step with the reason, never hangs
-        log.warning("could not prepare step %s: %s", step.id, exc, exc_info=not isinstance(exc, (DataError, ValueError)))
+        log.warning(
+            "could not prepare step %s: %s",
+            step.id,
+            exc,
+            exc_info=not isinstance(exc, (DataError, ValueError)),
+        )
         shutil.rmtree(work, ignore_errors=True)
-        return services.finish_step(step.id, attempt, status=Status.FAILED, error=f"Could not prepare the step: {exc}")
+        return services.finish_step(
+            step.id, attempt, status=Status.FAILED, error=f"Could not prepare the step: {exc}"
+        )
 
     def _watch() -> bool:
         row = StepRun.objects.filter(id=step.id).values_list("status", "attempt").first()
         return row is None or row[0] != Status.RUNNING or row[1] != attempt
 
     def _heartbeat() -> None:
-        StepRun.objects.filter(id=step.id, attempt=attempt, status=Status.RUNNING).update(heartbeat_at=timezone.now())
+        StepRun.objects.filter(id=step.id, attempt=attempt, status=Status.RUNNING).update(
+            heartbeat_at=timezone.now()
+        )
 
     def _on_start(pid: int) -> None:
         StepRun.objects.filter(id=step.id, attempt=attempt).update(pid=pid)
@@ -140,10 +149,17 @@ def _run_claimed(claim: _Claim) -> str | None:
             status, error = Status.FAILED, f"Could not publish the step's outputs: {exc}"
     else:
         status = Status.FAILED
-        error = outcome.reason if outcome.exit_code is None else f"Step failed with exit code {outcome.exit_code}.\n{_log_tail(step.id)}"
+        error = (
+            outcome.reason
+            if outcome.exit_code is None
+            else f"Step failed with exit code {outcome.exit_code}.\n{_log_tail(step.id)}"
+        )
     if status != Status.COMPLETED:
         for output in layout.outputs:
-            shutil.rmtree(output.scratch.parent if output.store.is_local else output.scratch, ignore_errors=True)
+            shutil.rmtree(
+                output.scratch.parent if output.store.is_local else output.scratch,
+                ignore_errors=True,
+            )
     shutil.rmtree(work, ignore_errors=True)
     return services.finish_step(
         step.id,
@@ -170,7 +186,9 @@ def _env_name(name: str) -> str:
 def _output_path(node_output, step: StepRun) -> str:
     prefix = "azureml" if node_output.kind == "PipelineData" else "dataset"
     template = node_output.path or f"{prefix}/{{run-id}}/{{output-name}}"
-    return clean_path(template.replace("{run-id}", step.id).replace("{output-name}", node_output.name))
+    return clean_path(
+        template.replace("{run-id}", step.id).replace("{output-name}", node_output.name)
+    )
 
 
 def _materialize(store: Store, files, target: Path, strip: str) -> Path:
@@ -182,7 +200,11 @@ def _materialize(store: Store, files, target: Path, strip: str) -> Path:
     staging.mkdir(parents=True)
     if store.is_local:
         for info in files:
-            relative = info.path[len(strip):].lstrip("/") if strip and info.path.startswith(strip) else info.path
+            relative = (
+                info.path[len(strip) :].lstrip("/")
+                if strip and info.path.startswith(strip)
+                else info.path
+            )
             destination = staging / relative
             destination.parent.mkdir(parents=True, exist_ok=True)
             source = store.local_path(info.path)
@@ -228,7 +250,7 @@ def _dataset_input(port, work: Path) -> tuple[str, dict]:
             folder = _materialize(store, found, cache / str(index), base)
         folders.append(folder)
         for info in found:
-            relative = info.path[len(base):].lstrip("/") if base else info.path
+            relative = info.path[len(base) :].lstrip("/") if base else info.path
             files.append(str(folder / relative))
     if not files:
         raise DataError("inputs", f"Dataset {dataset.name}:{dataset.version} matches no files now.")
@@ -274,9 +296,17 @@ def _prepare(step: StepRun, run: Run, spec: GraphSpec, node: StepSpec, work: Pat
     source = work / "source"
     storage.working_copy(node.snapshot, source)
 
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("STUDIO_", "AZUREML_", "AML_", "DJANGO_", "CELERY_", "DATABASE_", "SECRET_KEY"))}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(
+            ("STUDIO_", "AZUREML_", "AML_", "DJANGO_", "CELERY_", "DATABASE_", "SECRET_KEY")
+        )
+    }
     env["PYTHONUNBUFFERED"] = "1"
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(settings.BASE_DIR), os.environ.get("PYTHONPATH", "")]))
+    env["PYTHONPATH"] = os.pathsep.join(
+        filter(None, [str(settings.BASE_DIR), os.environ.get("PYTHONPATH", "")])
+    )
 
     paths: dict[tuple[str, str], str] = {}
     outputs: list[_Output] = []
@@ -291,13 +321,21 @@ def _prepare(step: StepRun, run: Run, spec: GraphSpec, node: StepSpec, work: Pat
             scratch = work / "outputs" / output.name
         shutil.rmtree(scratch, ignore_errors=True)
         scratch.mkdir(parents=True)
-        outputs.append(_Output(output.name, datastore, store, final, scratch, output.registration()))
+        outputs.append(
+            _Output(output.name, datastore, store, final, scratch, output.registration())
+        )
         paths[("output", output.name)] = str(scratch)
-        env[_env_name(output.name) if output.kind != "PipelineData" else f"AZUREML_DATAREFERENCE_{_env_name(output.name)}"] = str(scratch)
+        env[
+            _env_name(output.name)
+            if output.kind != "PipelineData"
+            else f"AZUREML_DATAREFERENCE_{_env_name(output.name)}"
+        ] = str(scratch)
 
     producers = {
         s.node_id: s
-        for s in StepRun.objects.filter(run=run, node_id__in=[i.source_step for i in node.inputs if i.is_step_output])
+        for s in StepRun.objects.filter(
+            run=run, node_id__in=[i.source_step for i in node.inputs if i.is_step_output]
+        )
     }
     input_datasets: dict[str, dict] = {}
     for port in node.inputs:
@@ -314,13 +352,17 @@ def _prepare(step: StepRun, run: Run, spec: GraphSpec, node: StepSpec, work: Pat
         producer = producers[port.source_step]
         output = producer.outputs.get(port.source_output)
         if output is None:
-            raise RuntimeError(f"input {port.name}: step {producer.name} recorded no output {port.source_output}")
+            raise RuntimeError(
+                f"input {port.name}: step {producer.name} recorded no output {port.source_output}"
+            )
         store = get_datastore(output["datastore"]).store()
         if store.is_local:
             location = str(store.local_path(output["path"]))
         else:
             cache = settings.DATA_DIR / "cache" / "outputs" / output["manifest"]
-            location = str(_materialize(store, list(store.walk(output["path"])), cache, output["path"]))
+            location = str(
+                _materialize(store, list(store.walk(output["path"])), cache, output["path"])
+            )
         paths[("input", port.name)] = location
         env[f"AZUREML_DATAREFERENCE_{_env_name(port.name)}"] = location
 
@@ -335,7 +377,10 @@ def _prepare(step: StepRun, run: Run, spec: GraphSpec, node: StepSpec, work: Pat
     for name, arg in node.params:
         env[f"AML_PARAMETER_{_env_name(name)}"] = resolve(arg)
     for parameter in spec.parameters:
-        env.setdefault(f"AML_PARAMETER_{_env_name(parameter.name)}", format_value(run.parameters[parameter.name]))
+        env.setdefault(
+            f"AML_PARAMETER_{_env_name(parameter.name)}",
+            format_value(run.parameters[parameter.name]),
+        )
 
     if input_datasets:
         datasets_file = work / "input_datasets.json"
@@ -357,7 +402,9 @@ def _prepare(step: StepRun, run: Run, spec: GraphSpec, node: StepSpec, work: Pat
     if step.attempt > 1 and log_path.exists():
         with open(log_path, "ab") as fh:
             fh.write(f"\n[attempt {step.attempt}]\n".encode())
-    job = StepJob(argv=argv, cwd=source, env=env, log_path=log_path, log_cap=settings.STUDIO_LOG_CAP_BYTES)
+    job = StepJob(
+        argv=argv, cwd=source, env=env, log_path=log_path, log_cap=settings.STUDIO_LOG_CAP_BYTES
+    )
     return _Layout(job=job, outputs=outputs)
 
 
@@ -382,7 +429,11 @@ def _publish_outputs(step: StepRun, outputs: list[_Output]) -> dict:
             marker = join(output.final, ".studio-empty")
             output.store.write_file(marker, _EmptyStream(), overwrite=True)
             files = list(output.store.walk(output.final))
-        published[output.name] = {"datastore": output.datastore.name, "path": output.final, "manifest": fingerprint_files(files)}
+        published[output.name] = {
+            "datastore": output.datastore.name,
+            "path": output.final,
+            "manifest": fingerprint_files(files),
+        }
     return published
 
 

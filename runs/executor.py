@@ -71,7 +71,9 @@ def kill_group(pgid: int, grace: float) -> None:
         pass
 
 
-def _pump(proc: subprocess.Popen, fd: int, writer: CappedLogWriter, drain_seconds: float = 0.5) -> None:
+def _pump(
+    proc: subprocess.Popen, fd: int, writer: CappedLogWriter, drain_seconds: float = 0.5
+) -> None:
     """Copy the script's output to the log until it ends.
 
     Once the script itself has exited, a background process that kept its stdout

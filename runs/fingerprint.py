@@ -61,7 +61,9 @@ def explain_difference(
     """Human reasons why ``current`` differs from ``previous`` (the nearest earlier run)."""
     reasons: list[str] = []
     if current.get("snapshot") != previous.get("snapshot"):
-        changed = snapshot_changes(previous["snapshot"], current["snapshot"]) if snapshot_changes else []
+        changed = (
+            snapshot_changes(previous["snapshot"], current["snapshot"]) if snapshot_changes else []
+        )
         reasons.extend(changed or ["source directory changed"])
     if current.get("script") != previous.get("script"):
         reasons.append(f"script_name {previous.get('script')} → {current.get('script')}")
@@ -71,7 +73,11 @@ def explain_difference(
         new = new_args[i] if i < len(new_args) else None
         if old != new:
             label_source = new_args if i < len(new_args) else old_args
-            label = label_source[i - 1] if i > 0 and str(label_source[i - 1]).startswith("-") else f"#{i}"
+            label = (
+                label_source[i - 1]
+                if i > 0 and str(label_source[i - 1]).startswith("-")
+                else f"#{i}"
+            )
             if old is None:
                 reasons.append(f"argument {new} added")
             elif new is None:
@@ -104,11 +110,17 @@ def explain_difference(
                 reasons.append(f"input {name}: data changed")
         elif new.get("kind") == "datapath" and old.get("kind") == "datapath":
             if (old.get("datastore"), old.get("path")) != (new.get("datastore"), new.get("path")):
-                reasons.append(f"input {name}: {old.get('datastore')}/{old.get('path')} → {new.get('datastore')}/{new.get('path')}")
+                reasons.append(
+                    f"input {name}: {old.get('datastore')}/{old.get('path')} → {new.get('datastore')}/{new.get('path')}"
+                )
             else:
                 reasons.append(f"input {name}: data changed")
         elif new.get("kind") == "step":
-            reasons.append(f"input {name}: upstream step {new.get('step', '')} produced new output".replace("  ", " "))
+            reasons.append(
+                f"input {name}: upstream step {new.get('step', '')} produced new output".replace(
+                    "  ", " "
+                )
+            )
         else:
             reasons.append(f"input {name} changed")
     if current.get("outputs") != previous.get("outputs"):

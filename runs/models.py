@@ -33,7 +33,9 @@ class Run(models.Model):
 
     id = models.CharField(max_length=36, primary_key=True, default=new_run_id, editable=False)
     experiment = models.ForeignKey(Experiment, on_delete=models.CASCADE, related_name="runs")
-    graph = models.ForeignKey("pipelines.PipelineGraph", on_delete=models.PROTECT, related_name="runs")
+    graph = models.ForeignKey(
+        "pipelines.PipelineGraph", on_delete=models.PROTECT, related_name="runs"
+    )
     number = models.PositiveIntegerField(default=0)
     description = models.CharField(max_length=1000, blank=True, default="")
     status = models.CharField(max_length=20, choices=STATUS_CHOICES, default=Status.NOT_STARTED)
@@ -45,7 +47,11 @@ class Run(models.Model):
     cancel_requested = models.BooleanField(default=False)
     run_source = models.CharField(max_length=32, default="SDK")
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="runs"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="runs",
     )
     created_by_token = models.ForeignKey(
         "studio.ApiToken", null=True, blank=True, on_delete=models.SET_NULL, related_name="runs"
@@ -57,7 +63,9 @@ class Run(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
-        indexes = [models.Index(fields=["experiment", "-created_at"], name="run_experiment_created")]
+        indexes = [
+            models.Index(fields=["experiment", "-created_at"], name="run_experiment_created")
+        ]
 
     def __str__(self) -> str:
         return self.id
@@ -98,7 +106,9 @@ class StepRun(models.Model):
     properties = models.JSONField(default=dict)
     fingerprint = models.CharField(max_length=64, blank=True, default="", db_index=True)
     fingerprint_parts = models.JSONField(default=dict)
-    reused_from = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="reused_by")
+    reused_from = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="reused_by"
+    )
     reuse_reason = models.TextField(blank=True, default="")
     queued_at = models.DateTimeField(null=True, blank=True)
     started_at = models.DateTimeField(null=True, blank=True)
@@ -108,7 +118,9 @@ class StepRun(models.Model):
 
     class Meta:
         ordering = ["run", "position"]
-        constraints = [models.UniqueConstraint(fields=["run", "node_id"], name="steprun_unique_node")]
+        constraints = [
+            models.UniqueConstraint(fields=["run", "node_id"], name="steprun_unique_node")
+        ]
         indexes = [models.Index(fields=["status", "heartbeat_at"], name="steprun_status_heartbeat")]
 
     def __str__(self) -> str:

@@ -27,6 +27,7 @@ TERMINAL = frozenset({Status.COMPLETED, Status.FAILED, Status.CANCELED})
 ACTIVE = frozenset({Status.PREPARING, Status.RUNNING, Status.FINALIZING, Status.CANCEL_REQUESTED})
 WAITING = frozenset({Status.NOT_STARTED, Status.QUEUED})
 
+
 @dataclass(frozen=True)
 class Decision:
     """What to do now: queue these steps, cancel those (with a reason), end the run."""
@@ -63,7 +64,9 @@ def decide(
                 cancel[node] = "Canceled by request"
     elif failed:
         if continue_on_step_failure:
-            doomed = _downstream_of(upstream, set(failed) | {n for n in order if current[n] == Status.CANCELED})
+            doomed = _downstream_of(
+                upstream, set(failed) | {n for n in order if current[n] == Status.CANCELED}
+            )
             for node in order:
                 if node in doomed and current[node] == Status.NOT_STARTED:
                     cancel[node] = "Not run: an upstream step did not complete"

@@ -38,7 +38,9 @@ def input_identities(step: StepRun, run: Run, node: StepSpec) -> dict[str, dict]
     identities: dict[str, dict] = {}
     producers = {
         s.node_id: s
-        for s in StepRun.objects.filter(run=run, node_id__in=[i.source_step for i in node.inputs if i.is_step_output])
+        for s in StepRun.objects.filter(
+            run=run, node_id__in=[i.source_step for i in node.inputs if i.is_step_output]
+        )
     }
     for port in node.inputs:
         if port.is_datapath:
@@ -98,7 +100,9 @@ class ReuseDecision:
 def decide_reuse(step: StepRun, run: Run, spec: GraphSpec) -> ReuseDecision:
     """Fingerprint a ready step and find a completed step with intact outputs to reuse."""
     node = spec.step(step.node_id)
-    parts = fingerprint_parts(node, run.parameters, input_identities(step, run, node), environment_label(node))
+    parts = fingerprint_parts(
+        node, run.parameters, input_identities(step, run, node), environment_label(node)
+    )
     digest = fingerprint(parts)
     if run.regenerate_outputs:
         return ReuseDecision(digest, parts, None, REGENERATE)
@@ -113,7 +117,9 @@ def decide_reuse(step: StepRun, run: Run, spec: GraphSpec) -> ReuseDecision:
     for candidate in candidates:
         original = candidate.reused_from or candidate
         if original.status == Status.COMPLETED and outputs_intact(original):
-            return ReuseDecision(digest, parts, original, f"Reused from run {original.run_id}, step {original.name}")
+            return ReuseDecision(
+                digest, parts, original, f"Reused from run {original.run_id}, step {original.name}"
+            )
     return ReuseDecision(digest, parts, None, _why_not(step, run, digest, parts))
 
 
@@ -134,7 +140,9 @@ def _why_not(step: StepRun, run: Run, digest: str, parts: dict) -> str:
         return "the outputs of the earlier run were deleted or changed"
 
     def changes(old: str, new: str) -> list[str]:
-        manifests = dict(Snapshot.objects.filter(digest__in=[old, new]).values_list("digest", "files"))
+        manifests = dict(
+            Snapshot.objects.filter(digest__in=[old, new]).values_list("digest", "files")
+        )
         if old in manifests and new in manifests:
             return snapshot_file_changes(manifests[old], manifests[new])
         return []
@@ -146,7 +154,11 @@ def _why_not(step: StepRun, run: Run, digest: str, parts: dict) -> str:
 def apply_reuse(step: StepRun, decision: ReuseDecision) -> bool:
     """Record the fingerprint; finish the step as Reused when there is an original. Conditional."""
     now = timezone.now()
-    fields = {"fingerprint": decision.fingerprint, "fingerprint_parts": decision.parts, "reuse_reason": decision.reason}
+    fields = {
+        "fingerprint": decision.fingerprint,
+        "fingerprint_parts": decision.parts,
+        "reuse_reason": decision.reason,
+    }
     original = decision.original
     if original is None:
         StepRun.objects.filter(id=step.id, status=Status.QUEUED).update(**fields)
@@ -172,4 +184,6 @@ def apply_reuse(step: StepRun, decision: ReuseDecision) -> bool:
 def record_reads(step: StepRun, node: StepSpec) -> None:
     for port in node.inputs:
         if port.is_dataset:
-            DatasetUse.objects.get_or_create(dataset_id=port.dataset, step_run=step, direction="read")
+            DatasetUse.objects.get_or_create(
+                dataset_id=port.dataset, step_run=step, direction="read"
+            )

@@ -49,14 +49,25 @@ def validate_submission(graph_data: Any) -> GraphSpec:
     except SpecError as exc:
         raise SubmissionError(exc.field, exc.message) from None
     digests = {s.snapshot for s in spec.steps}
-    snapshot_files = dict(Snapshot.objects.filter(digest__in=digests).values_list("digest", "files"))
+    snapshot_files = dict(
+        Snapshot.objects.filter(digest__in=digests).values_list("digest", "files")
+    )
     targets = list(ComputeTarget.objects.values_list("name", flat=True))
     wanted = {i.dataset for s in spec.steps for i in s.inputs if i.is_dataset}
-    datasets = {str(d) for d in Dataset.objects.filter(id__in=[d for d in wanted if _is_uuid(d)]).values_list("id", flat=True)}
+    datasets = {
+        str(d)
+        for d in Dataset.objects.filter(id__in=[d for d in wanted if _is_uuid(d)]).values_list(
+            "id", flat=True
+        )
+    }
     storage.default_datastore()
     datastores = set(storage.Datastore.objects.values_list("name", flat=True))
     errors = validate_graph(
-        spec, compute_targets=targets, snapshot_files=snapshot_files, datasets=datasets, datastores=datastores
+        spec,
+        compute_targets=targets,
+        snapshot_files=snapshot_files,
+        datasets=datasets,
+        datastores=datastores,
     )
     if errors:
         raise SubmissionError(errors[0].field, "; ".join(e.message for e in errors))
@@ -103,7 +114,10 @@ def submit_run(
         value = parameters[declared.name]
         if declared.type == "datapath" and value["datastore"] != storage.DEFAULT_DATASTORE:
             if not storage.Datastore.objects.filter(name=value["datastore"]).exists():
-                raise SubmissionError("pipeline_parameters", f"Pipeline parameter {declared.name}: datastore {value['datastore']} does not exist")
+                raise SubmissionError(
+                    "pipeline_parameters",
+                    f"Pipeline parameter {declared.name}: datastore {value['datastore']} does not exist",
+                )
     default_target = settings.STUDIO_DEFAULT_COMPUTE
     ensure_compute_target(default_target)
 
@@ -114,7 +128,8 @@ def submit_run(
         experiment=experiment,
         graph=graph,
         number=number,
-        description=(description if description is not None else spec.description) or experiment_name,
+        description=(description if description is not None else spec.description)
+        or experiment_name,
         parameters=parameters,
         tags=dict(tags or {}),
         continue_on_step_failure=continue_on_step_failure,
@@ -170,11 +185,15 @@ def advance_run(run_id: str) -> list[tuple[str, str]]:
         run = Run.objects.select_for_update().filter(id=run_id).first()
         if run is None or run.is_finished:
             return []
-        steps = list(run.steps.only("id", "node_id", "name", "status", "compute_target", "error", "position"))
+        steps = list(
+            run.steps.only("id", "node_id", "name", "status", "compute_target", "error", "position")
+        )
         upstream, _ = _graph_shape(run.graph_id)
         statuses = {s.node_id: s.status for s in steps}
         order = [s.node_id for s in steps]
-        decision = decide(upstream, statuses, run.continue_on_step_failure, run.cancel_requested, order)
+        decision = decide(
+            upstream, statuses, run.continue_on_step_failure, run.cancel_requested, order
+        )
         now = timezone.now()
         by_node = {s.node_id: s for s in steps}
 
@@ -187,7 +206,9 @@ def advance_run(run_id: str) -> list[tuple[str, str]]:
         queued: list[tuple[str, str]] = []
         if decision.queue:
             ids = [by_node[n].id for n in decision.queue]
-            StepRun.objects.filter(id__in=ids, status=Status.NOT_STARTED).update(status=Status.QUEUED, queued_at=now)
+            StepRun.objects.filter(id__in=ids, status=Status.NOT_STARTED).update(
+                status=Status.QUEUED, queued_at=now
+            )
             queued = [(by_node[n].id, by_node[n].compute_target) for n in decision.queue]
 
         fields = []
@@ -222,7 +243,11 @@ def dispatch(queued: list[tuple[str, str]], keep_local: bool = False) -> str | N
         to_ring = []
         advanced_runs = set()
         for step_id, target in pending:
-            step = StepRun.objects.select_related("run", "run__experiment").filter(id=step_id, status=Status.QUEUED).first()
+            step = (
+                StepRun.objects.select_related("run", "run__experiment")
+                .filter(id=step_id, status=Status.QUEUED)
+                .first()
+            )
             if step is None:
                 continue
             spec = graph_of(step.run.graph_id)
@@ -231,7 +256,9 @@ def dispatch(queued: list[tuple[str, str]], keep_local: bool = False) -> str | N
             except Exception as exc:  # an input that cannot be read fails the step, with the reason
                 log.warning("cannot fingerprint step %s: %s", step_id, exc)
                 StepRun.objects.filter(id=step_id, status=Status.QUEUED).update(
-                    status=Status.FAILED, error=f"Could not read the step's inputs: {exc}", ended_at=timezone.now()
+                    status=Status.FAILED,
+                    error=f"Could not read the step's inputs: {exc}",
+                    ended_at=timezone.now(),
                 )
                 advanced_runs.add(step.run_id)
                 continue
@@ -320,7 +347,9 @@ def cancel_run(run: Run) -> Run:
         locked.cancel_requested = True
         locked.status = Status.CANCEL_REQUESTED
         locked.save(update_fields=["cancel_requested", "status"])
-        StepRun.objects.filter(run=locked, status__in=list(ACTIVE)).update(status=Status.CANCEL_REQUESTED)
+        StepRun.objects.filter(run=locked, status__in=list(ACTIVE)).update(
+            status=Status.CANCEL_REQUESTED
+        )
     advance_and_dispatch(run.id)
     return Run.objects.get(id=run.id)
 
@@ -335,9 +364,13 @@ def reap_lost_steps() -> int:
     count = 0
     for step in lost.only("id", "run_id", "status", "attempt"):
         cancel = step.status == Status.CANCEL_REQUESTED
-        updated = StepRun.objects.filter(id=step.id, attempt=step.attempt, status=step.status).update(
+        updated = StepRun.objects.filter(
+            id=step.id, attempt=step.attempt, status=step.status
+        ).update(
             status=Status.CANCELED if cancel else Status.FAILED,
-            error="Canceled (worker lost)" if cancel else "Worker lost: the worker running this step stopped responding.",
+            error="Canceled (worker lost)"
+            if cancel
+            else "Worker lost: the worker running this step stopped responding.",
             ended_at=now,
         )
         if updated:
@@ -345,14 +378,17 @@ def reap_lost_steps() -> int:
             advance_and_dispatch(step.run_id)
     stale = now - timedelta(seconds=max(60.0, settings.STUDIO_WORKER_LOST_SECONDS * 2))
     lingering = list(
-        StepRun.objects.filter(status=Status.QUEUED, queued_at__lt=stale).values_list("id", "compute_target")
+        StepRun.objects.filter(status=Status.QUEUED, queued_at__lt=stale).values_list(
+            "id", "compute_target"
+        )
     )
     if lingering:
         StepRun.objects.filter(id__in=[i for i, _ in lingering]).update(queued_at=now)
         _ring(lingering)
-    for run_id in Run.objects.filter(status__in=[Status.RUNNING, Status.CANCEL_REQUESTED]).exclude(
-        steps__status__in=[*WAITING, *ACTIVE]
-    ).values_list("id", flat=True):
+    for run_id in (
+        Run.objects.filter(status__in=[Status.RUNNING, Status.CANCEL_REQUESTED])
+        .exclude(steps__status__in=[*WAITING, *ACTIVE])
+        .values_list("id", flat=True)
+    ):
         advance_and_dispatch(run_id)
     return count
-

@@ -28,9 +28,9 @@ def home(request: HttpRequest) -> HttpResponse:
 @require_GET
 @login_required
 def experiments(request: HttpRequest) -> HttpResponse:
-    rows = Experiment.objects.annotate(run_count=Count("runs"), last_run=Max("runs__created_at")).order_by(
-        "-last_run", "name"
-    )
+    rows = Experiment.objects.annotate(
+        run_count=Count("runs"), last_run=Max("runs__created_at")
+    ).order_by("-last_run", "name")
     return render(request, "runs/experiments.html", {"experiments": rows})
 
 
@@ -38,7 +38,9 @@ def experiments(request: HttpRequest) -> HttpResponse:
 @login_required
 def experiment_runs(request: HttpRequest, name: str) -> HttpResponse:
     experiment = get_object_or_404(Experiment, name=name)
-    runs = Run.objects.filter(experiment=experiment).select_related("created_by", "created_by_token")
+    runs = Run.objects.filter(experiment=experiment).select_related(
+        "created_by", "created_by_token"
+    )
     page = Paginator(runs, 25).get_page(request.GET.get("page"))
     return render(request, "runs/experiment_runs.html", {"experiment": experiment, "page": page})
 
@@ -64,14 +66,18 @@ def _run_context(run: Run, selected_id: str | None) -> dict:
 @require_GET
 @login_required
 def run_detail(request: HttpRequest, run_id: str) -> HttpResponse:
-    run = get_object_or_404(Run.objects.select_related("experiment", "graph", "created_by"), id=run_id)
+    run = get_object_or_404(
+        Run.objects.select_related("experiment", "graph", "created_by"), id=run_id
+    )
     context = _run_context(run, request.GET.get("step"))
     if request.htmx and request.GET.get("partial") == "status":
         response = render(request, "runs/run_detail.html#run-status", context)
         return _stop_when_finished(run, response)
     selected = context["selected"]
     if selected is not None:
-        data, next_offset = storage.read_log(selected.log_step_id, offset=-LOG_WINDOW, limit=LOG_WINDOW)
+        data, next_offset = storage.read_log(
+            selected.log_step_id, offset=-LOG_WINDOW, limit=LOG_WINDOW
+        )
         context.update(
             log_text=data.decode("utf-8", errors="replace"),
             log_offset=next_offset,
@@ -122,7 +128,9 @@ def step_log_download(request: HttpRequest, step_id: str) -> FileResponse:
     path = storage.step_log_path(step.log_step_id)
     if not path.exists():
         raise Http404("This step has no log yet.")
-    response = FileResponse(open(path, "rb"), as_attachment=True, filename=f"{step.name}-std_log.txt")
+    response = FileResponse(
+        open(path, "rb"), as_attachment=True, filename=f"{step.name}-std_log.txt"
+    )
     response["Content-Type"] = "text/plain; charset=utf-8"
     return response
 

@@ -31,13 +31,19 @@ def start_heartbeat(app, hostname: str, initial_queues: set[str]) -> threading.T
         while not stop.is_set():
             try:
                 for queue in sorted(wanted_queues() - consumed):
-                    replies = app.control.add_consumer(queue, destination=[hostname], reply=True, timeout=3, limit=1)
+                    replies = app.control.add_consumer(
+                        queue, destination=[hostname], reply=True, timeout=3, limit=1
+                    )
                     if replies:
                         consumed.add(queue)
                         log.info("now serving %s", queue)
                 WorkerHeartbeat.objects.update_or_create(
                     hostname=hostname,
-                    defaults={"queues": sorted(consumed), "pid": os.getpid(), "last_seen": timezone.now()},
+                    defaults={
+                        "queues": sorted(consumed),
+                        "pid": os.getpid(),
+                        "last_seen": timezone.now(),
+                    },
                 )
             except Exception:  # the heartbeat must outlive a passing database or broker error
                 log.exception("worker heartbeat failed")

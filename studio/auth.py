@@ -29,7 +29,9 @@ class BearerTokenAuthentication(authentication.BaseAuthentication):
         if not header or header[0].lower() != self.keyword.lower().encode():
             return None
         if len(header) != 2:
-            raise exceptions.AuthenticationFailed("Invalid Authorization header: expected 'Bearer <token>'.")
+            raise exceptions.AuthenticationFailed(
+                "Invalid Authorization header: expected 'Bearer <token>'."
+            )
         try:
             raw = header[1].decode()
         except UnicodeError:
@@ -66,4 +68,8 @@ class BearerTokenScheme(OpenApiAuthenticationExtension):
     name = "bearerAuth"
 
     def get_security_definition(self, auto_schema):
-        return {"type": "http", "scheme": "bearer", "description": "An API token from `manage.py createtoken` or the Tokens page."}
+        return {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "An API token from `manage.py createtoken` or the Tokens page.",
+        }

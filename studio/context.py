@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 _SECTIONS = {
-    "experiments": "experiments", "experiment-runs": "experiments", "run-detail": "experiments",
-    "compute-targets": "compute", "datastores": "datastores", "datastore-detail": "datastores",
-    "datasets": "datasets", "dataset-detail": "datasets",
+    "experiments": "experiments",
+    "experiment-runs": "experiments",
+    "run-detail": "experiments",
+    "compute-targets": "compute",
+    "datastores": "datastores",
+    "datastore-detail": "datastores",
+    "datasets": "datasets",
+    "dataset-detail": "datasets",
 }
 
 

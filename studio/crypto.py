@@ -24,7 +24,9 @@ def _fernet() -> Fernet:
         try:
             return Fernet(key.encode())
         except ValueError:
-            raise SecretError("STUDIO_ENCRYPTION_KEY must be a Fernet key (32 url-safe base64-encoded bytes)") from None
+            raise SecretError(
+                "STUDIO_ENCRYPTION_KEY must be a Fernet key (32 url-safe base64-encoded bytes)"
+            ) from None
     derived = hashlib.sha256(f"studio-secrets:{settings.SECRET_KEY}".encode()).digest()
     return Fernet(base64.urlsafe_b64encode(derived))
 
@@ -41,4 +43,6 @@ def decrypt(token: str) -> dict:
     try:
         return json.loads(_fernet().decrypt(token.encode()))
     except InvalidToken:
-        raise SecretError("Datastore secrets cannot be decrypted: was STUDIO_ENCRYPTION_KEY or SECRET_KEY changed?") from None
+        raise SecretError(
+            "Datastore secrets cannot be decrypted: was STUDIO_ENCRYPTION_KEY or SECRET_KEY changed?"
+        ) from None

@@ -31,7 +31,9 @@ class StoreConfig:
     name: str
     kind: str
     root: str = ""  # local: the folder
-    options: dict = field(default_factory=dict)  # bucket, endpoint_url, account_name, container, endpoint
+    options: dict = field(
+        default_factory=dict
+    )  # bucket, endpoint_url, account_name, container, endpoint
     secrets: dict = field(default_factory=dict)  # key, secret, account_key, sas_token
 
 
@@ -55,11 +57,15 @@ def clean_path(path: str | None, allow_glob: bool = False) -> str:
     if _ENCODED.search(path):
         raise PathError(f"Percent-encoded characters are not allowed in datastore paths: {path!r}")
     if "://" in path or path.startswith("~") or re.match(r"^[A-Za-z]:", path):
-        raise PathError(f"A datastore path must be relative to the datastore, not a URL or drive: {path!r}")
+        raise PathError(
+            f"A datastore path must be relative to the datastore, not a URL or drive: {path!r}"
+        )
     if path.startswith("/"):
         raise PathError(f"Absolute paths are not allowed in datastores: {path!r}")
     if any(ch in path for ch in "#?;") or any(ord(ch) < 32 for ch in path):
-        raise PathError(f"Datastore paths may not contain '#', '?', ';' or control characters: {path!r}")
+        raise PathError(
+            f"Datastore paths may not contain '#', '?', ';' or control characters: {path!r}"
+        )
     if not allow_glob and _GLOB.search(path):
         raise PathError(f"Wildcards are not allowed here: {path!r}")
     parts = [p for p in PurePosixPath(path).parts if p not in ("", ".")]
@@ -113,7 +119,9 @@ class Store:
 
     def __init__(self, config: StoreConfig):
         if config.kind not in KINDS:
-            raise ValueError(f"Unknown datastore kind {config.kind!r}; use one of {', '.join(KINDS)}")
+            raise ValueError(
+                f"Unknown datastore kind {config.kind!r}; use one of {', '.join(KINDS)}"
+            )
         self.config = config
         self._fs = None
 
@@ -162,7 +170,14 @@ class Store:
                 if entry.is_symlink():
                     continue
                 is_dir = entry.is_dir(follow_symlinks=False)
-                out.append({"name": entry.name, "path": join(rel, entry.name), "size": 0 if is_dir else entry.stat(follow_symlinks=False).st_size, "is_dir": is_dir})
+                out.append(
+                    {
+                        "name": entry.name,
+                        "path": join(rel, entry.name),
+                        "size": 0 if is_dir else entry.stat(follow_symlinks=False).st_size,
+                        "is_dir": is_dir,
+                    }
+                )
             return out
         try:
             entries = self.fs.ls(self.full(rel), detail=True, refresh=True)
@@ -174,7 +189,14 @@ class Store:
             if relpath == rel:
                 continue
             is_dir = entry.get("type") == "directory"
-            out.append({"name": relpath.rsplit("/", 1)[-1], "path": relpath, "size": int(entry.get("size") or 0), "is_dir": is_dir})
+            out.append(
+                {
+                    "name": relpath.rsplit("/", 1)[-1],
+                    "path": relpath,
+                    "size": int(entry.get("size") or 0),
+                    "is_dir": is_dir,
+                }
+            )
         return sorted(out, key=lambda e: e["name"])
 
     def walk(self, prefix: str = "", recursive: bool = True) -> Iterator[FileInfo]:
@@ -204,19 +226,31 @@ class Store:
                             stack.append(Path(entry.path))
                     else:
                         st = entry.stat()
-                        yield FileInfo(Path(entry.path).relative_to(base).as_posix(), st.st_size, str(st.st_mtime_ns))
+                        yield FileInfo(
+                            Path(entry.path).relative_to(base).as_posix(),
+                            st.st_size,
+                            str(st.st_mtime_ns),
+                        )
             return
         base = self._base()
         target = self.full(rel)
         try:
-            found = self.fs.find(target, detail=True, maxdepth=None if recursive else 1, withdirs=False)
+            found = self.fs.find(
+                target, detail=True, maxdepth=None if recursive else 1, withdirs=False
+            )
         except FileNotFoundError:
             return
         for name, info in sorted(found.items()):
             if info.get("type") == "directory":
                 continue
             relpath = name[len(base) + 1 :] if name.startswith(base + "/") else name
-            version = str(info.get("ETag") or info.get("etag") or info.get("last_modified") or info.get("LastModified") or "")
+            version = str(
+                info.get("ETag")
+                or info.get("etag")
+                or info.get("last_modified")
+                or info.get("LastModified")
+                or ""
+            )
             yield FileInfo(relpath, int(info.get("size") or 0), version.strip('"'))
 
     def glob(self, pattern: str) -> list[FileInfo]:
@@ -262,7 +296,9 @@ class Store:
         if not rel:
             raise PathError("A file path is required.")
         if not overwrite and self.exists(rel):
-            raise FileExistsError(f"{rel} already exists on datastore {self.config.name}; pass overwrite=True to replace it")
+            raise FileExistsError(
+                f"{rel} already exists on datastore {self.config.name}; pass overwrite=True to replace it"
+            )
         if self.is_local:
             target = Path(self.full(rel))
             target.parent.mkdir(parents=True, exist_ok=True)
@@ -281,13 +317,19 @@ class Store:
         for path in sorted(Path(local).rglob("*")):
             if path.is_file() and not path.is_symlink():
                 with open(path, "rb") as fh:
-                    self.write_file(join(rel, path.relative_to(local).as_posix()), fh, overwrite=True)
+                    self.write_file(
+                        join(rel, path.relative_to(local).as_posix()), fh, overwrite=True
+                    )
 
     def download(self, files: list[FileInfo], target: Path, strip: str = "") -> list[Path]:
         """Copy files to a local folder, keeping their paths below ``strip``."""
         written = []
         for info in files:
-            relative = info.path[len(strip) :].lstrip("/") if strip and info.path.startswith(strip) else info.path
+            relative = (
+                info.path[len(strip) :].lstrip("/")
+                if strip and info.path.startswith(strip)
+                else info.path
+            )
             destination = Path(target) / relative
             destination.parent.mkdir(parents=True, exist_ok=True)
             with self.open_read(info.path) as src, open(destination, "wb") as dst:
@@ -352,7 +394,10 @@ def _filesystem(config: StoreConfig):
     endpoint = config.options.get("endpoint")
     kwargs = {"skip_instance_cache": True}
     if endpoint:
-        parts = [f"DefaultEndpointsProtocol={'http' if endpoint.startswith('http:') else 'https'}", f"AccountName={account}"]
+        parts = [
+            f"DefaultEndpointsProtocol={'http' if endpoint.startswith('http:') else 'https'}",
+            f"AccountName={account}",
+        ]
         if config.secrets.get("account_key"):
             parts.append(f"AccountKey={config.secrets['account_key']}")
         if config.secrets.get("sas_token"):

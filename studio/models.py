@@ -73,7 +73,9 @@ class Datastore(models.Model):
     options = models.JSONField(default=dict, blank=True)
     secrets_encrypted = models.TextField(blank=True, default="")
     is_default = models.BooleanField(default=False)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -95,7 +97,13 @@ class Datastore(models.Model):
         from studio.crypto import decrypt
         from studio.datastores import StoreConfig
 
-        return StoreConfig(name=self.name, kind=self.kind, root=self.root, options=dict(self.options), secrets=decrypt(self.secrets_encrypted))
+        return StoreConfig(
+            name=self.name,
+            kind=self.kind,
+            root=self.root,
+            options=dict(self.options),
+            secrets=decrypt(self.secrets_encrypted),
+        )
 
     def store(self):
         from studio.datastores import Store
@@ -110,7 +118,10 @@ class Datastore(models.Model):
         if self.kind == "s3":
             endpoint = self.options.get("endpoint_url") or "s3"
             return f"{endpoint.rstrip('/')}/{self.options.get('bucket', '')}"
-        endpoint = self.options.get("endpoint") or f"https://{self.options.get('account_name', '')}.blob.core.windows.net"
+        endpoint = (
+            self.options.get("endpoint")
+            or f"https://{self.options.get('account_name', '')}.blob.core.windows.net"
+        )
         return f"{endpoint.rstrip('/')}/{self.options.get('container', '')}"
 
 
@@ -127,12 +138,20 @@ class Dataset(models.Model):
     options = models.JSONField(default=dict, blank=True)  # separator, header, ...
     description = models.TextField(blank=True, default="")
     tags = models.JSONField(default=dict, blank=True)
-    created_by_step = models.ForeignKey("runs.StepRun", null=True, blank=True, on_delete=models.SET_NULL, related_name="registered_datasets")
+    created_by_step = models.ForeignKey(
+        "runs.StepRun",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="registered_datasets",
+    )
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         ordering = ["name", "-version"]
-        constraints = [models.UniqueConstraint(fields=["name", "version"], name="dataset_unique_version")]
+        constraints = [
+            models.UniqueConstraint(fields=["name", "version"], name="dataset_unique_version")
+        ]
 
     def __str__(self) -> str:
         return f"{self.name}:{self.version}"
@@ -142,13 +161,19 @@ class DatasetUse(models.Model):
     """Lineage: a step run that read or wrote a dataset version."""
 
     dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="uses")
-    step_run = models.ForeignKey("runs.StepRun", on_delete=models.CASCADE, related_name="dataset_uses")
+    step_run = models.ForeignKey(
+        "runs.StepRun", on_delete=models.CASCADE, related_name="dataset_uses"
+    )
     direction = models.CharField(max_length=8, choices=[("read", "read"), ("write", "write")])
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         ordering = ["-created_at"]
-        constraints = [models.UniqueConstraint(fields=["dataset", "step_run", "direction"], name="dataset_use_unique")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["dataset", "step_run", "direction"], name="dataset_use_unique"
+            )
+        ]
 
 
 class Snapshot(models.Model):
@@ -165,7 +190,9 @@ class ApiToken(models.Model):
 
     SCOPES = [("read", "read"), ("submit", "submit"), ("admin", "admin")]
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens"
+    )
     name = models.CharField(max_length=100)
     prefix = models.CharField(max_length=16, unique=True)
     secret_hash = models.CharField(max_length=64)
@@ -187,7 +214,12 @@ class ApiToken(models.Model):
         prefix = secrets.token_hex(4)
         secret = secrets.token_urlsafe(32)
         token = cls.objects.create(
-            user=user, name=name, prefix=prefix, secret_hash=_hash(secret), scope=scope, expires_at=expires_at
+            user=user,
+            name=name,
+            prefix=prefix,
+            secret_hash=_hash(secret),
+            scope=scope,
+            expires_at=expires_at,
         )
         return token, f"st_{prefix}_{secret}"
 

@@ -34,7 +34,16 @@ def get_datastore(name: str | None) -> Datastore:
     return store
 
 
-def register_datastore(*, name: str, kind: str, user, options: dict, secrets: dict, root: str = "", overwrite: bool = False) -> Datastore:
+def register_datastore(
+    *,
+    name: str,
+    kind: str,
+    user,
+    options: dict,
+    secrets: dict,
+    root: str = "",
+    overwrite: bool = False,
+) -> Datastore:
     """Register (or with ``overwrite`` replace) a datastore after checking it can be reached."""
     if name == storage.DEFAULT_DATASTORE:
         raise DataError("name", f"{name} is the default datastore and cannot be replaced.")
@@ -46,21 +55,32 @@ def register_datastore(*, name: str, kind: str, user, options: dict, secrets: di
         if folder is None or not root.startswith("/"):
             raise DataError("root", "A local datastore needs an absolute folder path.")
         if not any(folder == base or base in folder.parents for base in allowed):
-            raise DataError("root", f"{root} is not under a folder listed in STUDIO_LOCAL_DATASTORE_ROOTS.")
+            raise DataError(
+                "root", f"{root} is not under a folder listed in STUDIO_LOCAL_DATASTORE_ROOTS."
+            )
         folder.mkdir(parents=True, exist_ok=True)
         root = str(folder)
     existing = Datastore.objects.filter(name=name).first()
     if existing is not None and not overwrite:
-        raise DataError("name", f"Datastore {name} already exists; pass overwrite=True to replace it.")
+        raise DataError(
+            "name", f"Datastore {name} already exists; pass overwrite=True to replace it."
+        )
     datastore = existing or Datastore(name=name)
-    datastore.kind, datastore.root, datastore.options, datastore.created_by = kind, root, options, user
+    datastore.kind, datastore.root, datastore.options, datastore.created_by = (
+        kind,
+        root,
+        options,
+        user,
+    )
     datastore.set_secrets(secrets)
     try:
         datastore.store().ls("")
     except PathError as exc:
         raise DataError("root", str(exc)) from None
     except Exception as exc:  # the store could not be reached with these settings
-        raise DataError("options", f"Datastore {name} cannot be reached: {type(exc).__name__}: {exc}") from None
+        raise DataError(
+            "options", f"Datastore {name} cannot be reached: {type(exc).__name__}: {exc}"
+        ) from None
     datastore.save()
     return datastore
 
@@ -71,7 +91,11 @@ def parse_paths(paths) -> list[list[str]]:
         raise DataError("paths", "A dataset needs at least one (datastore, path) pair.")
     parsed = []
     for i, item in enumerate(paths):
-        if not isinstance(item, (list, tuple)) or len(item) != 2 or not all(isinstance(x, str) for x in item):
+        if (
+            not isinstance(item, (list, tuple))
+            or len(item) != 2
+            or not all(isinstance(x, str) for x in item)
+        ):
             raise DataError(f"paths[{i}]", "Each path must be a [datastore name, path] pair.")
         store = get_datastore(item[0])
         try:
@@ -82,7 +106,17 @@ def parse_paths(paths) -> list[list[str]]:
     return parsed
 
 
-def register_dataset(*, name: str, kind: str, paths, options: dict, description: str = "", tags: dict | None = None, create_new_version: bool = False, created_by_step=None) -> Dataset:
+def register_dataset(
+    *,
+    name: str,
+    kind: str,
+    paths,
+    options: dict,
+    description: str = "",
+    tags: dict | None = None,
+    create_new_version: bool = False,
+    created_by_step=None,
+) -> Dataset:
     """Register a dataset version; an existing name needs ``create_new_version`` (azureml's rule)."""
     if not name or len(name) > 255:
         raise DataError("name", "A dataset name of 1 to 255 characters is required.")
@@ -95,12 +129,25 @@ def register_dataset(*, name: str, kind: str, paths, options: dict, description:
                 latest = Dataset.objects.filter(name=name).aggregate(v=Max("version"))["v"]
                 if latest is not None and not create_new_version:
                     current = Dataset.objects.get(name=name, version=latest)
-                    if current.paths == parsed and current.kind == kind and current.options == options:
+                    if (
+                        current.paths == parsed
+                        and current.kind == kind
+                        and current.options == options
+                    ):
                         return current
-                    raise DataError("name", f'There is already a dataset registered under name "{name}". Specify create_new_version=True to register the dataset as a new version.')
+                    raise DataError(
+                        "name",
+                        f'There is already a dataset registered under name "{name}". Specify create_new_version=True to register the dataset as a new version.',
+                    )
                 return Dataset.objects.create(
-                    name=name, version=(latest or 0) + 1, kind=kind, paths=parsed, options=options or {},
-                    description=description or "", tags=tags or {}, created_by_step=created_by_step,
+                    name=name,
+                    version=(latest or 0) + 1,
+                    kind=kind,
+                    paths=parsed,
+                    options=options or {},
+                    description=description or "",
+                    tags=tags or {},
+                    created_by_step=created_by_step,
                 )
         except IntegrityError:
             continue  # another registration took this version number: try the next one
@@ -115,9 +162,14 @@ def get_dataset(name: str, version: str | int = "latest") -> Dataset:
         try:
             dataset = versions.filter(version=int(version)).first()
         except (TypeError, ValueError):
-            raise DataError("version", f"Dataset version must be a number or 'latest', not {version!r}.") from None
+            raise DataError(
+                "version", f"Dataset version must be a number or 'latest', not {version!r}."
+            ) from None
     if dataset is None:
-        raise DataError("name", f"Cannot find dataset registered with name \"{name}\" (version: {version}) in the workspace.")
+        raise DataError(
+            "name",
+            f'Cannot find dataset registered with name "{name}" (version: {version}) in the workspace.',
+        )
     return dataset
 
 
@@ -125,11 +177,19 @@ def get_dataset(name: str, version: str | int = "latest") -> Dataset:
 class ResolvedFiles:
     """The files a dataset points at now, grouped by datastore."""
 
-    groups: list[tuple[Datastore, Store, str, list[FileInfo]]]  # datastore, store, path pattern, files
+    groups: list[
+        tuple[Datastore, Store, str, list[FileInfo]]
+    ]  # datastore, store, path pattern, files
 
     @property
     def fingerprint(self) -> str:
-        return fingerprint_files([FileInfo(f"{ds.name}:{f.path}", f.size, f.version) for ds, _, _, files in self.groups for f in files])
+        return fingerprint_files(
+            [
+                FileInfo(f"{ds.name}:{f.path}", f.size, f.version)
+                for ds, _, _, files in self.groups
+                for f in files
+            ]
+        )
 
     @property
     def count(self) -> int:

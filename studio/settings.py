@@ -162,10 +162,14 @@ STUDIO_WORKER_LOST_SECONDS = env_float("STUDIO_WORKER_LOST_SECONDS", 30.0, minim
 STUDIO_REAPER_SECONDS = env_float("STUDIO_REAPER_SECONDS", 5.0, minimum=0.1)
 STUDIO_CANCEL_GRACE_SECONDS = env_float("STUDIO_CANCEL_GRACE_SECONDS", 3.0, minimum=0.0)
 STUDIO_ENCRYPTION_KEY = env_str("STUDIO_ENCRYPTION_KEY", "")
-STUDIO_LOCAL_DATASTORE_ROOTS = [Path(p).resolve() for p in env_list("STUDIO_LOCAL_DATASTORE_ROOTS", [])]
+STUDIO_LOCAL_DATASTORE_ROOTS = [
+    Path(p).resolve() for p in env_list("STUDIO_LOCAL_DATASTORE_ROOTS", [])
+]
 
 # How steps (Run.get_context()) and links reach the web server.
-STUDIO_PUBLIC_URL = env_str("STUDIO_PUBLIC_URL", f"http://127.0.0.1:{env_int('PORT', 8000, minimum=1)}")
+STUDIO_PUBLIC_URL = env_str(
+    "STUDIO_PUBLIC_URL", f"http://127.0.0.1:{env_int('PORT', 8000, minimum=1)}"
+)
 
 LOGGING = {
     "version": 1,

@@ -23,7 +23,8 @@ def default_datastore() -> Datastore:
     if store is None:
         root = settings.DATA_DIR / "datastores" / DEFAULT_DATASTORE
         store, _ = Datastore.objects.get_or_create(
-            name=DEFAULT_DATASTORE, defaults={"kind": "local", "root": str(root), "is_default": True}
+            name=DEFAULT_DATASTORE,
+            defaults={"kind": "local", "root": str(root), "is_default": True},
         )
     store.root_path.mkdir(parents=True, exist_ok=True)
     return store

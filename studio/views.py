@@ -72,7 +72,10 @@ def datastore_detail(request: HttpRequest, name: str) -> HttpResponse:
     except PathError as exc:
         path, error = "", str(exc)
     except Exception as exc:  # an unreachable remote store is shown, not raised
-        path, error = request.GET.get("path", ""), f"The datastore cannot be read: {type(exc).__name__}: {exc}"
+        path, error = (
+            request.GET.get("path", ""),
+            f"The datastore cannot be read: {type(exc).__name__}: {exc}",
+        )
     crumbs = []
     parts = path.split("/") if path else []
     for i, part in enumerate(parts):
@@ -81,7 +84,14 @@ def datastore_detail(request: HttpRequest, name: str) -> HttpResponse:
     return render(
         request,
         "studio/datastore_detail.html",
-        {"datastore": datastore, "entries": entries, "path": path, "crumbs": crumbs, "parent": parent, "error": error},
+        {
+            "datastore": datastore,
+            "entries": entries,
+            "path": path,
+            "crumbs": crumbs,
+            "parent": parent,
+            "error": error,
+        },
     )
 
 
@@ -96,14 +106,21 @@ def datastore_download(request: HttpRequest, name: str) -> FileResponse:
         return HttpResponseBadRequest(str(exc), content_type="text/plain")
     except (FileNotFoundError, IsADirectoryError):
         raise Http404("No such file") from None
-    return FileResponse(handle, as_attachment=True, filename=path.rsplit("/", 1)[-1], content_type="application/octet-stream")
+    return FileResponse(
+        handle,
+        as_attachment=True,
+        filename=path.rsplit("/", 1)[-1],
+        content_type="application/octet-stream",
+    )
 
 
 @require_GET
 @login_required
 def datasets(request: HttpRequest) -> HttpResponse:
     latest = {}
-    for dataset in Dataset.objects.exclude(name__startswith="_anonymous_").order_by("name", "-version"):
+    for dataset in Dataset.objects.exclude(name__startswith="_anonymous_").order_by(
+        "name", "-version"
+    ):
         latest.setdefault(dataset.name, {"dataset": dataset, "versions": 0})["versions"] += 1
     return render(request, "studio/datasets.html", {"rows": list(latest.values())})
 
@@ -112,12 +129,20 @@ def datasets(request: HttpRequest) -> HttpResponse:
 @login_required
 def dataset_detail(request: HttpRequest, name: str) -> HttpResponse:
     """A dataset's versions, where the selected one points, its lineage and a preview."""
-    versions = list(Dataset.objects.filter(name=name).select_related("created_by_step__run").order_by("-version"))
+    versions = list(
+        Dataset.objects.filter(name=name)
+        .select_related("created_by_step__run")
+        .order_by("-version")
+    )
     if not versions:
         raise Http404("No such dataset")
     wanted = request.GET.get("version")
     selected = next((d for d in versions if str(d.version) == wanted), versions[0])
-    uses = list(DatasetUse.objects.filter(dataset=selected).select_related("step_run__run__experiment")[:100])
+    uses = list(
+        DatasetUse.objects.filter(dataset=selected).select_related("step_run__run__experiment")[
+            :100
+        ]
+    )
     preview, preview_error, files = None, "", []
     try:
         resolved = resolve_dataset(selected)
@@ -129,7 +154,14 @@ def dataset_detail(request: HttpRequest, name: str) -> HttpResponse:
     return render(
         request,
         "studio/dataset_detail.html",
-        {"versions": versions, "selected": selected, "uses": uses, "preview": preview, "preview_error": preview_error, "files": files},
+        {
+            "versions": versions,
+            "selected": selected,
+            "uses": uses,
+            "preview": preview,
+            "preview_error": preview_error,
+            "files": files,
+        },
     )
 
 

@@ -33,6 +33,7 @@ def ws(studio):
 @pytest.fixture
 def pipeline_dir(tmp_path):
     """A copy of a pipeline folder under tests/pipelines, as the current directory."""
+
     def copy(name: str) -> Path:
         target = tmp_path / name
         shutil.copytree(PIPELINES / name, target)

@@ -74,7 +74,12 @@ class Studio:
 
     def manage(self, *args: str, check: bool = True) -> str:
         done = subprocess.run(
-            [PYTHON, "manage.py", *args], cwd=ROOT, env=self.env, capture_output=True, text=True, timeout=120
+            [PYTHON, "manage.py", *args],
+            cwd=ROOT,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=120,
         )
         if check and done.returncode != 0:
             raise RuntimeError(f"manage.py {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}")
@@ -82,7 +87,14 @@ class Studio:
 
     def _spawn(self, name: str, argv: list[str]) -> subprocess.Popen:
         log = open(self.data_dir / f"{name}.log", "ab")
-        proc = subprocess.Popen(argv, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        proc = subprocess.Popen(
+            argv,
+            cwd=ROOT,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         self.procs[name] = proc
         return proc
 
@@ -90,13 +102,32 @@ class Studio:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.manage("migrate", "--noinput", "-v", "0")
         self.manage(
-            "shell", "-c",
+            "shell",
+            "-c",
             "from django.contrib.auth.models import User\n"
             "u, _ = User.objects.get_or_create(username='admin', defaults={'is_superuser': True, 'is_staff': True})\n"
             f"u.set_password('{PASSWORD}'); u.save()",
         )
         self.token = self.manage("createtoken", "tests").strip().splitlines()[-1]
-        self._spawn("web", [PYTHON, "-m", "gunicorn", "studio.wsgi", "-b", f"127.0.0.1:{self.port}", "-k", "gthread", "--workers", "2", "--threads", "8", "--log-level", "warning"])
+        self._spawn(
+            "web",
+            [
+                PYTHON,
+                "-m",
+                "gunicorn",
+                "studio.wsgi",
+                "-b",
+                f"127.0.0.1:{self.port}",
+                "-k",
+                "gthread",
+                "--workers",
+                "2",
+                "--threads",
+                "8",
+                "--log-level",
+                "warning",
+            ],
+        )
         self.start_worker()
         self._spawn("scheduler", [PYTHON, "manage.py", "scheduler"])
         self.wait_http()
@@ -104,11 +135,24 @@ class Studio:
         return self
 
     def start_worker(self, name: str = "worker", concurrency: int = 4) -> subprocess.Popen:
-        return self._spawn(name, [PYTHON, "manage.py", "worker", "--concurrency", str(concurrency), "--hostname", f"{name}-{self.port}@%h"])
+        return self._spawn(
+            name,
+            [
+                PYTHON,
+                "manage.py",
+                "worker",
+                "--concurrency",
+                str(concurrency),
+                "--hostname",
+                f"{name}-{self.port}@%h",
+            ],
+        )
 
     def api(self, method: str, path: str, **kwargs) -> requests.Response:
         headers = {"Authorization": f"Bearer {self.token}", **kwargs.pop("headers", {})}
-        return requests.request(method, f"{self.url}/api/{path.lstrip('/')}", headers=headers, timeout=30, **kwargs)
+        return requests.request(
+            method, f"{self.url}/api/{path.lstrip('/')}", headers=headers, timeout=30, **kwargs
+        )
 
     def wait_http(self, timeout: float = 30) -> None:
         deadline = time.monotonic() + timeout
@@ -132,7 +176,11 @@ class Studio:
 
     def tail(self, name: str, lines: int = 40) -> str:
         path = self.data_dir / f"{name}.log"
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:]) if path.exists() else ""
+        return (
+            "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+            if path.exists()
+            else ""
+        )
 
     def workspace(self):
         from studio.sdk.core import Workspace

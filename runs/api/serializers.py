@@ -12,7 +12,9 @@ from studio.sdk.spec import EXPERIMENT_NAME
 class ExperimentSerializer(serializers.ModelSerializer):
     name = serializers.RegexField(
         EXPERIMENT_NAME,
-        error_messages={"invalid": "Experiment name must start with a letter or digit and contain only letters, digits, '_' and '-', at most 255 characters."},
+        error_messages={
+            "invalid": "Experiment name must start with a letter or digit and contain only letters, digits, '_' and '-', at most 255 characters."
+        },
     )
 
     class Meta:
@@ -35,9 +37,26 @@ class StepRunSerializer(serializers.ModelSerializer):
     class Meta:
         model = StepRun
         fields = [
-            "id", "run_id", "node_id", "name", "position", "compute_target", "status", "attempt",
-            "exit_code", "error", "outputs", "properties", "fingerprint", "reuse", "worker", "pid",
-            "queued_at", "started_at", "ended_at", "log_size",
+            "id",
+            "run_id",
+            "node_id",
+            "name",
+            "position",
+            "compute_target",
+            "status",
+            "attempt",
+            "exit_code",
+            "error",
+            "outputs",
+            "properties",
+            "fingerprint",
+            "reuse",
+            "worker",
+            "pid",
+            "queued_at",
+            "started_at",
+            "ended_at",
+            "log_size",
         ]
 
     @extend_schema_field(ReuseSerializer)
@@ -59,9 +78,23 @@ class RunSerializer(serializers.ModelSerializer):
     class Meta:
         model = Run
         fields = [
-            "id", "experiment", "number", "description", "status", "parameters", "tags", "properties",
-            "continue_on_step_failure", "regenerate_outputs", "run_source", "submitted_by",
-            "created_at", "started_at", "ended_at", "error", "url",
+            "id",
+            "experiment",
+            "number",
+            "description",
+            "status",
+            "parameters",
+            "tags",
+            "properties",
+            "continue_on_step_failure",
+            "regenerate_outputs",
+            "run_source",
+            "submitted_by",
+            "created_at",
+            "started_at",
+            "ended_at",
+            "error",
+            "url",
         ]
 
     def get_url(self, obj) -> str:
@@ -81,11 +114,17 @@ class RunDetailSerializer(RunSerializer):
 class SubmitRunSerializer(serializers.Serializer):
     experiment_name = serializers.CharField(max_length=255)
     graph = serializers.JSONField()
-    pipeline_parameters = serializers.DictField(child=serializers.JSONField(), required=False, default=dict)
+    pipeline_parameters = serializers.DictField(
+        child=serializers.JSONField(), required=False, default=dict
+    )
     regenerate_outputs = serializers.BooleanField(required=False, default=False)
     continue_on_step_failure = serializers.BooleanField(required=False, default=False)
-    tags = serializers.DictField(child=serializers.CharField(max_length=1000, allow_blank=True), required=False, default=dict)
-    description = serializers.CharField(max_length=1000, required=False, allow_null=True, allow_blank=True, default=None)
+    tags = serializers.DictField(
+        child=serializers.CharField(max_length=1000, allow_blank=True), required=False, default=dict
+    )
+    description = serializers.CharField(
+        max_length=1000, required=False, allow_null=True, allow_blank=True, default=None
+    )
 
 
 class LogChunkSerializer(serializers.Serializer):
@@ -116,4 +155,8 @@ class MetricSerializer(serializers.ModelSerializer):
             if isinstance(value, float) and not math.isfinite(value):
                 raise serializers.ValidationError("Metric values must be finite numbers.")
             return value
-        raise serializers.ValidationError("run.log does not support list type. Use run.log_list instead" if isinstance(value, list) else "Metric values must be numbers, strings or booleans.")
+        raise serializers.ValidationError(
+            "run.log does not support list type. Use run.log_list instead"
+            if isinstance(value, list)
+            else "Metric values must be numbers, strings or booleans."
+        )

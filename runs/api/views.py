@@ -58,17 +58,25 @@ class RunList(generics.ListCreateAPIView):
         return runs
 
     @extend_schema(
-        parameters=[OpenApiParameter("experiment", str, description="Only runs of this experiment")],
+        parameters=[
+            OpenApiParameter("experiment", str, description="Only runs of this experiment")
+        ],
     )
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
 
-    @extend_schema(request=serializers.SubmitRunSerializer, responses={201: serializers.RunDetailSerializer})
+    @extend_schema(
+        request=serializers.SubmitRunSerializer, responses={201: serializers.RunDetailSerializer}
+    )
     def post(self, request, *args, **kwargs):
         body = serializers.SubmitRunSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         data = body.validated_data
-        token = request.auth if not isinstance(request.auth, RunCredential) and request.auth is not None else None
+        token = (
+            request.auth
+            if not isinstance(request.auth, RunCredential) and request.auth is not None
+            else None
+        )
         run = services.submit_run(
             experiment_name=data["experiment_name"],
             graph_data=data["graph"],
@@ -86,7 +94,9 @@ class RunList(generics.ListCreateAPIView):
 
 
 def _run_for(request, run_id: str) -> Run:
-    run = get_object_or_404(Run.objects.select_related("experiment", "graph", "created_by"), id=run_id)
+    run = get_object_or_404(
+        Run.objects.select_related("experiment", "graph", "created_by"), id=run_id
+    )
     auth = request.auth
     if isinstance(auth, RunCredential) and not run.steps.filter(id=auth.step_run_id).exists():
         raise PermissionDenied("A run token may only read its own pipeline run.")
@@ -132,8 +142,12 @@ class StepLog(APIView):
 
     @extend_schema(
         parameters=[
-            OpenApiParameter("offset", int, description="Byte offset; negative counts from the end"),
-            OpenApiParameter("limit", int, description="At most this many bytes (default 256 KiB, max 4 MiB)"),
+            OpenApiParameter(
+                "offset", int, description="Byte offset; negative counts from the end"
+            ),
+            OpenApiParameter(
+                "limit", int, description="At most this many bytes (default 256 KiB, max 4 MiB)"
+            ),
         ],
         responses=serializers.LogChunkSerializer,
     )
@@ -180,7 +194,9 @@ class StepMetrics(APIView):
         metrics = Metric.objects.filter(step_run=step)[:10000]
         return Response(serializers.MetricSerializer(metrics, many=True).data)
 
-    @extend_schema(request=serializers.MetricSerializer, responses={201: serializers.MetricSerializer})
+    @extend_schema(
+        request=serializers.MetricSerializer, responses={201: serializers.MetricSerializer}
+    )
     def post(self, request, step_id: str):
         step = _step_for(request, step_id)
         auth = request.auth

@@ -27,12 +27,17 @@ def exception_handler(exc, context):
     if isinstance(exc, exceptions.ValidationError):
         detail = response.data
         field, message = _first_error(detail)
-        response.data = {"error": {"code": "invalid", "message": message, "field": field, "details": detail}}
+        response.data = {
+            "error": {"code": "invalid", "message": message, "field": field, "details": detail}
+        }
     else:
         if isinstance(exc, Http404):
             message, code = (str(exc) or "Not found."), "not_found"
         elif isinstance(exc, PermissionDenied):
-            message, code = "You do not have permission to perform this action.", "permission_denied"
+            message, code = (
+                "You do not have permission to perform this action.",
+                "permission_denied",
+            )
         else:
             message, code = str(getattr(exc, "detail", exc)), getattr(exc, "default_code", "error")
         response.data = {"error": {"code": code, "message": message}}

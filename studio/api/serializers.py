@@ -8,14 +8,30 @@ from studio.models import NAME_RE, ComputeTarget, Datastore
 
 
 class ComputeTargetSerializer(serializers.ModelSerializer):
-    name = serializers.RegexField(NAME_RE, max_length=64, error_messages={"invalid": "Use letters, digits, '_' and '-' (at most 64, starting with a letter or digit)."})
+    name = serializers.RegexField(
+        NAME_RE,
+        max_length=64,
+        error_messages={
+            "invalid": "Use letters, digits, '_' and '-' (at most 64, starting with a letter or digit)."
+        },
+    )
     queue = serializers.CharField(read_only=True)
     workers = serializers.SerializerMethodField()
     provisioning_state = serializers.SerializerMethodField()
 
     class Meta:
         model = ComputeTarget
-        fields = ["name", "kind", "vm_size", "min_nodes", "max_nodes", "queue", "workers", "provisioning_state", "created_at"]
+        fields = [
+            "name",
+            "kind",
+            "vm_size",
+            "min_nodes",
+            "max_nodes",
+            "queue",
+            "workers",
+            "provisioning_state",
+            "created_at",
+        ]
         read_only_fields = ["created_at"]
 
     def get_workers(self, obj) -> list[str]:
@@ -79,26 +95,46 @@ class DatastoreRegisterSerializer(serializers.Serializer):
     bucket = serializers.CharField(required=False, allow_blank=True, default="", max_length=255)
     endpoint_url = serializers.URLField(required=False, allow_blank=True, default="")
     region = serializers.CharField(required=False, allow_blank=True, default="", max_length=64)
-    key = serializers.CharField(required=False, allow_blank=True, default="", max_length=1024, write_only=True)
-    secret = serializers.CharField(required=False, allow_blank=True, default="", max_length=4096, write_only=True)
-    account_name = serializers.CharField(required=False, allow_blank=True, default="", max_length=255)
+    key = serializers.CharField(
+        required=False, allow_blank=True, default="", max_length=1024, write_only=True
+    )
+    secret = serializers.CharField(
+        required=False, allow_blank=True, default="", max_length=4096, write_only=True
+    )
+    account_name = serializers.CharField(
+        required=False, allow_blank=True, default="", max_length=255
+    )
     container = serializers.CharField(required=False, allow_blank=True, default="", max_length=255)
     endpoint = serializers.CharField(required=False, allow_blank=True, default="", max_length=1024)
-    account_key = serializers.CharField(required=False, allow_blank=True, default="", max_length=4096, write_only=True)
-    sas_token = serializers.CharField(required=False, allow_blank=True, default="", max_length=4096, write_only=True)
+    account_key = serializers.CharField(
+        required=False, allow_blank=True, default="", max_length=4096, write_only=True
+    )
+    sas_token = serializers.CharField(
+        required=False, allow_blank=True, default="", max_length=4096, write_only=True
+    )
 
     def validate(self, attrs):
         kind = attrs["kind"]
-        required = {"local": ["root"], "s3": ["bucket"], "azureblob": ["account_name", "container"]}[kind]
-        missing = {f: f"{f} is required for a {kind} datastore." for f in required if not attrs.get(f)}
+        required = {
+            "local": ["root"],
+            "s3": ["bucket"],
+            "azureblob": ["account_name", "container"],
+        }[kind]
+        missing = {
+            f: f"{f} is required for a {kind} datastore." for f in required if not attrs.get(f)
+        }
         if missing:
             raise serializers.ValidationError(missing)
         if kind == "azureblob" and not (attrs.get("account_key") or attrs.get("sas_token")):
-            raise serializers.ValidationError({"account_key": "An account key or a SAS token is required."})
+            raise serializers.ValidationError(
+                {"account_key": "An account key or a SAS token is required."}
+            )
         for field in ("bucket", "container"):
             value = attrs.get(field, "")
             if value and not re.match(r"^[a-z0-9][a-z0-9.\-]{1,62}$", value):
-                raise serializers.ValidationError({field: f"{field} must be 2-63 lowercase letters, digits, '.' or '-'."})
+                raise serializers.ValidationError(
+                    {field: f"{field} must be 2-63 lowercase letters, digits, '.' or '-'."}
+                )
         return attrs
 
 
@@ -126,10 +162,20 @@ class DatasetSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=255, required=False, allow_null=True, allow_blank=True)
     version = serializers.IntegerField(read_only=True)
     kind = serializers.ChoiceField(choices=["file", "tabular"])
-    paths = serializers.ListField(child=serializers.ListField(child=serializers.CharField(max_length=1024), min_length=2, max_length=2), min_length=1, max_length=1000)
+    paths = serializers.ListField(
+        child=serializers.ListField(
+            child=serializers.CharField(max_length=1024), min_length=2, max_length=2
+        ),
+        min_length=1,
+        max_length=1000,
+    )
     options = serializers.DictField(required=False, default=dict)
-    description = serializers.CharField(required=False, allow_blank=True, default="", max_length=5000)
-    tags = serializers.DictField(child=serializers.CharField(max_length=1000, allow_blank=True), required=False, default=dict)
+    description = serializers.CharField(
+        required=False, allow_blank=True, default="", max_length=5000
+    )
+    tags = serializers.DictField(
+        child=serializers.CharField(max_length=1000, allow_blank=True), required=False, default=dict
+    )
     create_new_version = serializers.BooleanField(required=False, default=False, write_only=True)
     created_at = serializers.DateTimeField(read_only=True)
 
@@ -138,7 +184,9 @@ class DatasetSerializer(serializers.Serializer):
         unknown = set(value) - allowed
         if unknown:
             raise serializers.ValidationError(f"Unknown options: {', '.join(sorted(unknown))}")
-        if "separator" in value and (not isinstance(value["separator"], str) or len(value["separator"]) != 1):
+        if "separator" in value and (
+            not isinstance(value["separator"], str) or len(value["separator"]) != 1
+        ):
             raise serializers.ValidationError("separator must be a single character.")
         if "header" in value and not isinstance(value["header"], bool):
             raise serializers.ValidationError("header must be true or false.")

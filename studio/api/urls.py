@@ -5,11 +5,15 @@ from studio.api import views
 urlpatterns = [
     path("workspace/", views.workspace, name="api-workspace"),
     path("computetargets/", views.ComputeTargetList.as_view(), name="api-computetargets"),
-    path("computetargets/<str:name>/", views.ComputeTargetDetail.as_view(), name="api-computetarget"),
+    path(
+        "computetargets/<str:name>/", views.ComputeTargetDetail.as_view(), name="api-computetarget"
+    ),
     path("datastores/", views.DatastoreList.as_view(), name="api-datastores"),
     path("datastores/<str:name>/", views.DatastoreDetail.as_view(), name="api-datastore"),
     path("datastores/<str:name>/files/", views.datastore_files, name="api-datastore-files"),
-    path("datastores/<str:name>/download/", views.datastore_download, name="api-datastore-download"),
+    path(
+        "datastores/<str:name>/download/", views.datastore_download, name="api-datastore-download"
+    ),
     path("datastores/<str:name>/upload/", views.datastore_upload, name="api-datastore-upload"),
     path("datasets/", views.DatasetList.as_view(), name="api-datasets"),
     path("datasets/by-name/<str:name>/", views.dataset_by_name, name="api-dataset-by-name"),

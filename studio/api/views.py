@@ -69,17 +69,30 @@ class DatastoreList(APIView):
     @extend_schema(responses=serializers.DatastoreDetailSerializer(many=True))
     def get(self, request):
         storage.default_datastore()
-        return Response(serializers.DatastoreDetailSerializer(Datastore.objects.all(), many=True).data)
+        return Response(
+            serializers.DatastoreDetailSerializer(Datastore.objects.all(), many=True).data
+        )
 
-    @extend_schema(request=serializers.DatastoreRegisterSerializer, responses={201: serializers.DatastoreDetailSerializer})
+    @extend_schema(
+        request=serializers.DatastoreRegisterSerializer,
+        responses={201: serializers.DatastoreDetailSerializer},
+    )
     def post(self, request):
         body = serializers.DatastoreRegisterSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         data = body.validated_data
         kind = data["kind"]
         options = {
-            "s3": {"bucket": data["bucket"], "endpoint_url": data["endpoint_url"], "region": data["region"]},
-            "azureblob": {"account_name": data["account_name"], "container": data["container"], "endpoint": data["endpoint"]},
+            "s3": {
+                "bucket": data["bucket"],
+                "endpoint_url": data["endpoint_url"],
+                "region": data["region"],
+            },
+            "azureblob": {
+                "account_name": data["account_name"],
+                "container": data["container"],
+                "endpoint": data["endpoint"],
+            },
             "local": {},
         }[kind]
         options = {k: v for k, v in options.items() if v}
@@ -88,12 +101,19 @@ class DatastoreList(APIView):
             if data["create_if_not_exists"] and kind != "local":
                 _create_bucket(kind, data["name"], options, secrets)
             datastore = services.register_datastore(
-                name=data["name"], kind=kind, user=request.user, options=options, secrets=secrets,
-                root=data["root"], overwrite=data["overwrite"],
+                name=data["name"],
+                kind=kind,
+                user=request.user,
+                options=options,
+                secrets=secrets,
+                root=data["root"],
+                overwrite=data["overwrite"],
             )
         except services.DataError as exc:
             raise ValidationError({exc.field: exc.message}) from None
-        return Response(serializers.DatastoreDetailSerializer(datastore).data, status=status.HTTP_201_CREATED)
+        return Response(
+            serializers.DatastoreDetailSerializer(datastore).data, status=status.HTTP_201_CREATED
+        )
 
 
 def _create_bucket(kind: str, name: str, options: dict, secrets: dict) -> None:
@@ -144,7 +164,10 @@ def datastore_files(request, name: str):
     path = _path_param(request)
     try:
         if request.query_params.get("recursive") in ("1", "true", "True"):
-            entries = [{"name": f.path.rsplit("/", 1)[-1], "path": f.path, "size": f.size, "is_dir": False} for f in itertools.islice(store.walk(path), 100_000)]
+            entries = [
+                {"name": f.path.rsplit("/", 1)[-1], "path": f.path, "size": f.size, "is_dir": False}
+                for f in itertools.islice(store.walk(path), 100_000)
+            ]
         else:
             entries = store.ls(path)
     except PathError as exc:
@@ -152,7 +175,10 @@ def datastore_files(request, name: str):
     return Response(entries)
 
 
-@extend_schema(parameters=[OpenApiParameter("path", str, required=True)], responses={(200, "application/octet-stream"): OpenApiTypes.BINARY})
+@extend_schema(
+    parameters=[OpenApiParameter("path", str, required=True)],
+    responses={(200, "application/octet-stream"): OpenApiTypes.BINARY},
+)
 @api_view(["GET"])
 def datastore_download(request, name: str):
     """One file's bytes, streamed."""
@@ -165,7 +191,9 @@ def datastore_download(request, name: str):
     except (FileNotFoundError, IsADirectoryError):
         raise NotFound(f"No file {path} on datastore {name}.") from None
     filename = path.rsplit("/", 1)[-1]
-    return FileResponse(handle, as_attachment=True, filename=filename, content_type="application/octet-stream")
+    return FileResponse(
+        handle, as_attachment=True, filename=filename, content_type="application/octet-stream"
+    )
 
 
 class _AnyBytes(parsers.BaseParser):
@@ -195,40 +223,61 @@ def datastore_upload(request, name: str):
         raise ValidationError({"path": str(exc)}) from None
     except IsADirectoryError:
         raise ValidationError({"path": f"{path} is a folder."}) from None
-    return Response({"name": path.rsplit("/", 1)[-1], "path": path, "size": size, "is_dir": False}, status=status.HTTP_201_CREATED)
+    return Response(
+        {"name": path.rsplit("/", 1)[-1], "path": path, "size": size, "is_dir": False},
+        status=status.HTTP_201_CREATED,
+    )
 
 
 def _dataset_json(dataset: Dataset) -> dict:
     return {
-        "id": str(dataset.id), "name": dataset.name, "version": dataset.version, "kind": dataset.kind,
-        "paths": dataset.paths, "options": dataset.options, "description": dataset.description,
-        "tags": dataset.tags, "created_at": dataset.created_at,
+        "id": str(dataset.id),
+        "name": dataset.name,
+        "version": dataset.version,
+        "kind": dataset.kind,
+        "paths": dataset.paths,
+        "options": dataset.options,
+        "description": dataset.description,
+        "tags": dataset.tags,
+        "created_at": dataset.created_at,
     }
 
 
 class DatasetList(APIView):
     """Registered datasets (every version); POST registers one."""
 
-    @extend_schema(parameters=[OpenApiParameter("name", str)], responses=serializers.DatasetSerializer(many=True))
+    @extend_schema(
+        parameters=[OpenApiParameter("name", str)],
+        responses=serializers.DatasetSerializer(many=True),
+    )
     def get(self, request):
         datasets = Dataset.objects.all()
         if request.query_params.get("name"):
             datasets = datasets.filter(name=request.query_params["name"])
         return Response([_dataset_json(d) for d in datasets[:1000]])
 
-    @extend_schema(request=serializers.DatasetSerializer, responses={201: serializers.DatasetSerializer})
+    @extend_schema(
+        request=serializers.DatasetSerializer, responses={201: serializers.DatasetSerializer}
+    )
     def post(self, request):
         body = serializers.DatasetSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         data = body.validated_data
         name = data.get("name") or ""
         if not name:
-            digest = hashlib.sha256(json.dumps([data["kind"], data["paths"], data["options"]], sort_keys=True).encode()).hexdigest()
+            digest = hashlib.sha256(
+                json.dumps([data["kind"], data["paths"], data["options"]], sort_keys=True).encode()
+            ).hexdigest()
             name = f"_anonymous_{digest[:16]}"
         try:
             dataset = services.register_dataset(
-                name=name, kind=data["kind"], paths=data["paths"], options=data["options"],
-                description=data["description"], tags=data["tags"], create_new_version=data["create_new_version"],
+                name=name,
+                kind=data["kind"],
+                paths=data["paths"],
+                options=data["options"],
+                description=data["description"],
+                tags=data["tags"],
+                create_new_version=data["create_new_version"],
             )
         except services.DataError as exc:
             raise ValidationError({exc.field: exc.message}) from None
@@ -249,7 +298,10 @@ def dataset_detail(request, dataset_id: str):
     return Response(_dataset_json(_dataset(dataset_id)))
 
 
-@extend_schema(parameters=[OpenApiParameter("version", str, description="A version number or 'latest'")], responses=serializers.DatasetSerializer)
+@extend_schema(
+    parameters=[OpenApiParameter("version", str, description="A version number or 'latest'")],
+    responses=serializers.DatasetSerializer,
+)
 @api_view(["GET"])
 def dataset_by_name(request, name: str):
     try:
@@ -266,10 +318,18 @@ def dataset_by_name(request, name: str):
 def dataset_files(request, dataset_id: str):
     """The files the dataset points at now."""
     resolved = services.resolve_dataset(_dataset(dataset_id))
-    return Response([{"datastore": ds.name, "path": f.path, "size": f.size} for ds, _, _, files in resolved.groups for f in files[:100_000]])
+    return Response(
+        [
+            {"datastore": ds.name, "path": f.path, "size": f.size}
+            for ds, _, _, files in resolved.groups
+            for f in files[:100_000]
+        ]
+    )
 
 
-@extend_schema(request=serializers.SnapshotDigestsSerializer, responses=serializers.SnapshotMissingSerializer)
+@extend_schema(
+    request=serializers.SnapshotDigestsSerializer, responses=serializers.SnapshotMissingSerializer
+)
 @api_view(["POST"])
 def snapshots_missing(request):
     """Which of these snapshot digests the server does not have yet."""
@@ -280,7 +340,10 @@ def snapshots_missing(request):
     return Response({"missing": [d for d in wanted if d not in have]})
 
 
-@extend_schema(request={"application/zip": OpenApiTypes.BINARY}, responses={201: serializers.SnapshotSerializer})
+@extend_schema(
+    request={"application/zip": OpenApiTypes.BINARY},
+    responses={201: serializers.SnapshotSerializer},
+)
 @api_view(["PUT"])
 @parser_classes([ZipParser])
 def snapshot_upload(request, digest: str):
@@ -295,12 +358,19 @@ def snapshot_upload(request, digest: str):
     if actual != digest:
         raise ValidationError({"digest": f"The uploaded content hashes to {actual}, not {digest}."})
     storage.save_snapshot(digest, data)
-    snapshot, _ = Snapshot.objects.update_or_create(digest=digest, defaults={"size": len(data), "files": files})
-    return Response({"digest": digest, "size": snapshot.size, "files": sorted(files)}, status=status.HTTP_201_CREATED)
+    snapshot, _ = Snapshot.objects.update_or_create(
+        digest=digest, defaults={"size": len(data), "files": files}
+    )
+    return Response(
+        {"digest": digest, "size": snapshot.size, "files": sorted(files)},
+        status=status.HTTP_201_CREATED,
+    )
 
 
 @extend_schema(responses=serializers.SnapshotSerializer)
 @api_view(["GET"])
 def snapshot_detail(request, digest: str):
     snapshot = get_object_or_404(Snapshot, digest=digest)
-    return Response({"digest": snapshot.digest, "size": snapshot.size, "files": sorted(snapshot.files)})
+    return Response(
+        {"digest": snapshot.digest, "size": snapshot.size, "files": sorted(snapshot.files)}
+    )

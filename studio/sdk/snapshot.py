@@ -28,7 +28,9 @@ def _ignore_spec(root: Path) -> pathspec.PathSpec | None:
     for name in (".amlignore", ".gitignore"):
         ignore_file = root / name
         if ignore_file.is_file():
-            return pathspec.PathSpec.from_lines("gitwildmatch", ignore_file.read_text().splitlines())
+            return pathspec.PathSpec.from_lines(
+                "gitwildmatch", ignore_file.read_text().splitlines()
+            )
     return None
 
 
@@ -107,10 +109,18 @@ def read_zip(data: bytes) -> tuple[str, dict[str, str]]:
                 continue
             name = info.filename
             parts = PurePosixPath(name).parts
-            if name.startswith("/") or "\\" in name or ".." in parts or not parts or ":" in parts[0]:
+            if (
+                name.startswith("/")
+                or "\\" in name
+                or ".." in parts
+                or not parts
+                or ":" in parts[0]
+            ):
                 raise SnapshotError(f"snapshot entry {name!r} is not a safe relative path")
             total += info.file_size
             if total > MAX_SNAPSHOT_BYTES:
                 raise SnapshotError("snapshot is over the size limit")
             entries.append((name, zf.read(info)))
-    return digest_entries(entries), {name: hashlib.sha256(body).hexdigest() for name, body in sorted(entries)}
+    return digest_entries(entries), {
+        name: hashlib.sha256(body).hexdigest() for name, body in sorted(entries)
+    }

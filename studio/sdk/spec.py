@@ -85,7 +85,9 @@ class OutputSpec:
     mode: str = "mount"
     datastore: str | None = None
     path: str | None = None
-    register: tuple[tuple[str, object], ...] = ()  # register_on_complete: name, description, kind, options
+    register: tuple[
+        tuple[str, object], ...
+    ] = ()  # register_on_complete: name, description, kind, options
 
     def registration(self) -> dict | None:
         return dict(self.register) if self.register else None
@@ -187,7 +189,10 @@ class GraphSpec:
         seen: set[str] = set()
         for i, parameter in enumerate(parameters):
             if parameter.name in seen:
-                raise SpecError(f"graph.parameters[{i}].name", f"Pipeline parameter {parameter.name} is declared twice.")
+                raise SpecError(
+                    f"graph.parameters[{i}].name",
+                    f"Pipeline parameter {parameter.name} is declared twice.",
+                )
             seen.add(parameter.name)
         steps_raw = data.get("steps")
         _expect(steps_raw, list, "graph.steps", "a list")
@@ -200,11 +205,15 @@ class GraphSpec:
 
 
 def _expect(value: Any, kind: type | tuple, where: str, what: str) -> None:
-    if not isinstance(value, kind) or (kind is not bool and isinstance(value, bool) and kind in (int, float)):
+    if not isinstance(value, kind) or (
+        kind is not bool and isinstance(value, bool) and kind in (int, float)
+    ):
         raise SpecError(where, f"{where} must be {what}.")
 
 
-def _str(data: Mapping, key: str, where: str, required: bool = True, limit: int = 1000) -> str | None:
+def _str(
+    data: Mapping, key: str, where: str, required: bool = True, limit: int = 1000
+) -> str | None:
     value = data.get(key)
     if value is None:
         if required:
@@ -222,13 +231,21 @@ def _parse_parameter(data: Any, where: str) -> ParameterSpec:
     _expect(data, Mapping, where, "an object")
     name = _str(data, "name", where, limit=255)
     if not PORT_NAME.match(name):
-        raise SpecError(f"{where}.name", f"Pipeline parameter name [{name}] may contain only letters, digits and underscores.")
+        raise SpecError(
+            f"{where}.name",
+            f"Pipeline parameter name [{name}] may contain only letters, digits and underscores.",
+        )
     ptype = _str(data, "type", where)
     if ptype not in PARAMETER_TYPES:
-        raise SpecError(f"{where}.type", f"Pipeline parameter {name} has unsupported type {ptype!r}.")
+        raise SpecError(
+            f"{where}.type", f"Pipeline parameter {name} has unsupported type {ptype!r}."
+        )
     default = data.get("default")
     if not default_matches(ptype, default):
-        raise SpecError(f"{where}.default", f"Default value of pipeline parameter {name} is not of type {ptype}.")
+        raise SpecError(
+            f"{where}.default",
+            f"Default value of pipeline parameter {name} is not of type {ptype}.",
+        )
     return ParameterSpec(name=name, type=ptype, default=default)
 
 
@@ -261,7 +278,9 @@ def _parse_step(data: Any, where: str) -> StepSpec:
     _expect(data, Mapping, where, "an object")
     node_id = _str(data, "node_id", where, limit=64)
     if not NODE_ID.match(node_id):
-        raise SpecError(f"{where}.node_id", f"{where}.node_id may contain only letters, digits, - and _.")
+        raise SpecError(
+            f"{where}.node_id", f"{where}.node_id may contain only letters, digits, - and _."
+        )
     name = _str(data, "name", where, limit=255)
     script_name = _str(data, "script_name", where, limit=1000)
     snapshot = _str(data, "snapshot", where, limit=64)
@@ -289,7 +308,8 @@ def _parse_step(data: Any, where: str) -> StepSpec:
             InputSpec(
                 name=_str(item, "name", at, limit=255),
                 source_step=_str(item, "source_step", at, required=not external, limit=64) or "",
-                source_output=_str(item, "source_output", at, required=not external, limit=255) or "",
+                source_output=_str(item, "source_output", at, required=not external, limit=255)
+                or "",
                 mode=mode,
                 dataset=dataset,
                 parameter=parameter,
@@ -318,8 +338,15 @@ def _parse_step(data: Any, where: str) -> StepSpec:
                 raise SpecError(f"{at}.register.kind", "register.kind must be file or tabular.")
             options = register.get("options") or {}
             _expect(options, Mapping, f"{at}.register.options", "an object")
-            description = _str(register, "description", f"{at}.register", required=False, limit=5000) or ""
-            register = (("name", reg_name), ("kind", reg_kind), ("description", description), ("options", dict(options)))
+            description = (
+                _str(register, "description", f"{at}.register", required=False, limit=5000) or ""
+            )
+            register = (
+                ("name", reg_name),
+                ("kind", reg_kind),
+                ("description", description),
+                ("options", dict(options)),
+            )
         outputs.append(
             OutputSpec(
                 name=_str(item, "name", at, limit=255),
@@ -380,7 +407,11 @@ def validate_graph(
     by_id: dict[str, StepSpec] = {}
     for index, step in enumerate(spec.steps):
         if step.node_id in by_id:
-            errors.append(SpecError(f"graph.steps[{index}].node_id", f"Node id {step.node_id} is used by two steps."))
+            errors.append(
+                SpecError(
+                    f"graph.steps[{index}].node_id", f"Node id {step.node_id} is used by two steps."
+                )
+            )
         by_id[step.node_id] = step
 
     producer: dict[str, StepSpec] = {}
@@ -389,10 +420,17 @@ def validate_graph(
         seen_ports: set[str] = set()
         for port in [*step.inputs, *step.outputs]:
             if not PORT_NAME.match(port.name):
-                errors.append(SpecError(where, f"[{port.name}] is not a valid input name as it may contain only letters, digits, and underscores."))
+                errors.append(
+                    SpecError(
+                        where,
+                        f"[{port.name}] is not a valid input name as it may contain only letters, digits, and underscores.",
+                    )
+                )
         for port in step.inputs:
             if port.name in seen_ports:
-                errors.append(SpecError(where, f"[{port.name}] is repeated. Input port names must be unique."))
+                errors.append(
+                    SpecError(where, f"[{port.name}] is repeated. Input port names must be unique.")
+                )
             seen_ports.add(port.name)
         for output in step.outputs:
             if output.name in producer:
@@ -407,16 +445,36 @@ def validate_graph(
                 producer[output.name] = step
         script = step.script_name.replace("\\", "/")
         if script.startswith("/") or ".." in script.split("/") or not script.strip():
-            errors.append(SpecError(f"{where}.script_name", f"Step [{step.name}]: script_name must be a path inside source_directory."))
+            errors.append(
+                SpecError(
+                    f"{where}.script_name",
+                    f"Step [{step.name}]: script_name must be a path inside source_directory.",
+                )
+            )
         elif snapshot_files is not None:
             files = snapshot_files.get(step.snapshot)
             if files is None:
-                errors.append(SpecError(f"{where}.snapshot", f"Step [{step.name}]: snapshot {step.snapshot} has not been uploaded."))
+                errors.append(
+                    SpecError(
+                        f"{where}.snapshot",
+                        f"Step [{step.name}]: snapshot {step.snapshot} has not been uploaded.",
+                    )
+                )
             elif script not in set(files):
-                errors.append(SpecError(f"{where}.script_name", f"Step [{step.name}]: script not found at: {script}. Make sure to specify an appropriate source_directory on the Step or default_source_directory on the Pipeline."))
+                errors.append(
+                    SpecError(
+                        f"{where}.script_name",
+                        f"Step [{step.name}]: script not found at: {script}. Make sure to specify an appropriate source_directory on the Step or default_source_directory on the Pipeline.",
+                    )
+                )
         if compute_targets is not None and step.compute_target is not None:
             if step.compute_target not in set(compute_targets):
-                errors.append(SpecError(f"{where}.compute_target", f"Step [{step.name}]: compute target {step.compute_target} does not exist."))
+                errors.append(
+                    SpecError(
+                        f"{where}.compute_target",
+                        f"Step [{step.name}]: compute target {step.compute_target} does not exist.",
+                    )
+                )
 
     parameter_names = {p.name for p in spec.parameters}
     for index, step in enumerate(spec.steps):
@@ -426,34 +484,77 @@ def validate_graph(
         for port in step.inputs:
             if port.is_dataset:
                 if known_datasets is not None and port.dataset not in known_datasets:
-                    errors.append(SpecError(f"{where}.inputs", f"Input {port.name} on step {step.name} names an unknown dataset {port.dataset}."))
+                    errors.append(
+                        SpecError(
+                            f"{where}.inputs",
+                            f"Input {port.name} on step {step.name} names an unknown dataset {port.dataset}.",
+                        )
+                    )
                 continue
             if port.is_datapath:
                 declared = spec.parameter(port.parameter)
                 if declared is None or declared.type != "datapath":
-                    errors.append(SpecError(f"{where}.inputs", f"Input {port.name} on step {step.name} names {port.parameter}, which is not a DataPath pipeline parameter."))
+                    errors.append(
+                        SpecError(
+                            f"{where}.inputs",
+                            f"Input {port.name} on step {step.name} names {port.parameter}, which is not a DataPath pipeline parameter.",
+                        )
+                    )
                 continue
             source = by_id.get(port.source_step)
             if source is None or port.source_output not in {o.name for o in source.outputs}:
-                errors.append(SpecError(where, f"Input {port.name} on step {step.name} is not connected to any previous step."))
+                errors.append(
+                    SpecError(
+                        where,
+                        f"Input {port.name} on step {step.name} is not connected to any previous step.",
+                    )
+                )
         for arg in [*step.arguments, *(a for _, a in step.params)]:
             if arg.kind == "input" and arg.value not in input_names:
-                errors.append(SpecError(where, f"Input {arg.value} appears in arguments list but is not in the input list"))
+                errors.append(
+                    SpecError(
+                        where,
+                        f"Input {arg.value} appears in arguments list but is not in the input list",
+                    )
+                )
             elif arg.kind == "output" and arg.value not in output_names:
-                errors.append(SpecError(where, f"Output {arg.value} appears in arguments list but is not in the output list"))
+                errors.append(
+                    SpecError(
+                        where,
+                        f"Output {arg.value} appears in arguments list but is not in the output list",
+                    )
+                )
             elif arg.kind == "parameter" and arg.value not in parameter_names:
-                errors.append(SpecError(where, f"Pipeline parameter {arg.value} used by step {step.name} is not defined."))
+                errors.append(
+                    SpecError(
+                        where,
+                        f"Pipeline parameter {arg.value} used by step {step.name} is not defined.",
+                    )
+                )
         for output in step.outputs:
-            if known_datastores is not None and output.datastore and output.datastore not in known_datastores:
-                errors.append(SpecError(f"{where}.outputs", f"Output {output.name} of step {step.name} names an unknown datastore {output.datastore}."))
+            if (
+                known_datastores is not None
+                and output.datastore
+                and output.datastore not in known_datastores
+            ):
+                errors.append(
+                    SpecError(
+                        f"{where}.outputs",
+                        f"Output {output.name} of step {step.name} names an unknown datastore {output.datastore}.",
+                    )
+                )
         for other in step.run_after:
             if other not in by_id:
-                errors.append(SpecError(where, f"Step {step.name} runs after an unknown step {other}."))
+                errors.append(
+                    SpecError(where, f"Step {step.name} runs after an unknown step {other}.")
+                )
 
     cycle = find_cycle(spec)
     if cycle is not None:
         step = by_id[cycle]
-        errors.append(SpecError("graph.steps", f"Cycle detected including node {step.name}({step.node_id})"))
+        errors.append(
+            SpecError("graph.steps", f"Cycle detected including node {step.name}({step.node_id})")
+        )
     return errors
 
 

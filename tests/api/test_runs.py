@@ -261,7 +261,9 @@ def test_an_unknown_run_is_a_json_404(api):
 def test_an_unknown_run_has_the_not_found_error_code(api):
     response = api.get("/api/runs/no-such-run/")
     assert response.status_code == 404
-    assert response.json() == {"error": {"code": "not_found", "message": "No Run matches the given query."}}
+    assert response.json() == {
+        "error": {"code": "not_found", "message": "No Run matches the given query."}
+    }
 
 
 def test_pipeline_parameters_must_be_an_object(api, snapshot):

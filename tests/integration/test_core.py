@@ -33,7 +33,9 @@ STEPS = str(ROOT / "tests" / "pipelines" / "steps")
 
 
 def _step(name, script, arguments=(), **kwargs):
-    return PythonScriptStep(name=name, script_name=script, source_directory=STEPS, arguments=list(arguments), **kwargs)
+    return PythonScriptStep(
+        name=name, script_name=script, source_directory=STEPS, arguments=list(arguments), **kwargs
+    )
 
 
 def _when(text):
@@ -47,13 +49,24 @@ def _run_json(studio, run_id):
 def test_the_seed_first_example_runs_end_to_end(studio, pipeline_dir):
     folder = pipeline_dir("seed")
     env = {**os.environ, "STUDIO_URL": studio.url, "STUDIO_TOKEN": studio.token}
-    done = subprocess.run([sys.executable, "pipeline.py"], cwd=folder, env=env, capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "pipeline.py"],
+        cwd=folder,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "PipelineRun Status: Finished" in done.stdout
     assert "read 100 rows" in done.stdout  # the prep step's log streamed by wait_for_completion
     assert "training complete" in done.stdout
 
-    run_id = next(line.split()[-1] for line in done.stdout.splitlines() if line.startswith("Submitted PipelineRun"))
+    run_id = next(
+        line.split()[-1]
+        for line in done.stdout.splitlines()
+        if line.startswith("Submitted PipelineRun")
+    )
     run = _run_json(studio, run_id)
     assert run["status"] == "Completed"
     assert [s["status"] for s in run["steps"]] == ["Completed", "Completed"]
@@ -68,7 +81,13 @@ def test_the_seed_first_example_runs_end_to_end(studio, pipeline_dir):
 def test_parameters_and_pipeline_data_reach_the_script(studio, ws):
     reg = PipelineParameter(name="reg_rate", default_value=0.01)
     data = PipelineData("handoff")
-    write = _step("write", "write.py", ["--out", data, "--value", reg], outputs=[data], params={"mode": "fast"})
+    write = _step(
+        "write",
+        "write.py",
+        ["--out", data, "--value", reg],
+        outputs=[data],
+        params={"mode": "fast"},
+    )
     read = _step("read", "read.py", ["--in", data], inputs=[data])
     run = Experiment(ws, "params-and-data").submit(Pipeline(ws, [write, read]))
     assert run.wait_for_completion(show_output=False) == "Finished"
@@ -76,7 +95,11 @@ def test_parameters_and_pipeline_data_reach_the_script(studio, ws):
     assert "value.txt: 0.01" in log
     assert "AML_PARAMETER_mode=fast" in log
     assert "AML_PARAMETER_reg_rate=0.01" in log
-    assert run.find_step_run("write")[0].get_output_data("handoff").path_on_datastore.startswith("azureml/")
+    assert (
+        run.find_step_run("write")[0]
+        .get_output_data("handoff")
+        .path_on_datastore.startswith("azureml/")
+    )
 
 
 def test_a_fan_out_runs_its_middle_steps_at_the_same_time(studio, ws):
@@ -86,21 +109,39 @@ def test_a_fan_out_runs_its_middle_steps_at_the_same_time(studio, ws):
     for i in range(3):
         out = OutputFileDatasetConfig(f"middle_{i}")
         outs.append(out)
-        middles.append(_step(f"middle {i}", "sleep.py", ["--seconds", "2", "--out", out], inputs=[first.as_input(f"start_{i}")]))
+        middles.append(
+            _step(
+                f"middle {i}",
+                "sleep.py",
+                ["--seconds", "2", "--out", out],
+                inputs=[first.as_input(f"start_{i}")],
+            )
+        )
     start = _step("start", "sleep.py", ["--seconds", "0", "--out", first])
     end = _step("end", "read.py", [x for out in outs for x in ("--in", out.as_input())])
     run = Experiment(ws, "fan-out").submit(Pipeline(ws, [start, *middles, end]))
     assert run.wait_for_completion(show_output=False) == "Finished"
     steps = {s["name"]: s for s in _run_json(ws_studio(ws), run.id)["steps"]}
-    spans = [(_when(steps[f"middle {i}"]["started_at"]), _when(steps[f"middle {i}"]["ended_at"])) for i in range(3)]
-    assert max(s for s, _ in spans) < min(e for _, e in spans), f"middle steps did not overlap: {spans}"
+    spans = [
+        (_when(steps[f"middle {i}"]["started_at"]), _when(steps[f"middle {i}"]["ended_at"]))
+        for i in range(3)
+    ]
+    assert max(s for s, _ in spans) < min(e for _, e in spans), (
+        f"middle steps did not overlap: {spans}"
+    )
     assert _when(steps["end"]["started_at"]) >= max(e for _, e in spans)
 
 
 def ws_studio(ws):
     class _Api:
         def api(self, method, path, **kwargs):
-            return requests.request(method, f"{ws.url}/api/{path}", headers=ws.auth.get_authentication_header(), timeout=30, **kwargs)
+            return requests.request(
+                method,
+                f"{ws.url}/api/{path}",
+                headers=ws.auth.get_authentication_header(),
+                timeout=30,
+                **kwargs,
+            )
 
     return _Api()
 
@@ -127,7 +168,9 @@ def test_continue_on_step_failure_lets_independent_branches_finish(studio, ws):
     downstream = _step("downstream", "noop.py")
     downstream.run_after(fail)
     other = _step("other", "sleep.py", ["--seconds", "1"])
-    run = Experiment(ws, "continue").submit(Pipeline(ws, [fail, downstream, other]), continue_on_step_failure=True)
+    run = Experiment(ws, "continue").submit(
+        Pipeline(ws, [fail, downstream, other]), continue_on_step_failure=True
+    )
     run.wait_for_completion(show_output=False, raise_on_error=False)
     steps = {s["name"]: s["status"] for s in _run_json(studio, run.id)["steps"]}
     assert steps == {"fail": "Failed", "downstream": "Canceled", "other": "Completed"}
@@ -138,18 +181,38 @@ def _pid_alive(pid: int) -> bool:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
-    return Path(f"/proc/{pid}/stat").exists() and Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
+    return (
+        Path(f"/proc/{pid}/stat").exists()
+        and Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
+    )
 
 
 def test_cancel_kills_the_running_step_and_cancels_the_rest(studio, ws):
     slow = _step("slow", "sleep.py", ["--seconds", "60"])
     later = _step("later", "noop.py")
     run = Experiment(ws, "cancel").submit(Pipeline(ws, [StepSequence([slow, later])]))
-    step = wait_until(lambda: next((s for s in _run_json(studio, run.id)["steps"] if s["status"] == "Running" and s["pid"]), None), message="a running step")
-    wait_until(lambda: "tick 1" in studio.api("GET", f"steps/{step['id']}/log/").json()["data"], message="the log to grow")
+    step = wait_until(
+        lambda: next(
+            (
+                s
+                for s in _run_json(studio, run.id)["steps"]
+                if s["status"] == "Running" and s["pid"]
+            ),
+            None,
+        ),
+        message="a running step",
+    )
+    wait_until(
+        lambda: "tick 1" in studio.api("GET", f"steps/{step['id']}/log/").json()["data"],
+        message="the log to grow",
+    )
     asked = time.monotonic()
     run.cancel()
-    wait_until(lambda: _run_json(studio, run.id)["status"] == "Canceled", timeout=10, message="the run to be canceled")
+    wait_until(
+        lambda: _run_json(studio, run.id)["status"] == "Canceled",
+        timeout=10,
+        message="the run to be canceled",
+    )
     assert time.monotonic() - asked < 10
     steps = {s["name"]: s["status"] for s in _run_json(studio, run.id)["steps"]}
     assert steps == {"slow": "Canceled", "later": "Canceled"}
@@ -157,9 +220,20 @@ def test_cancel_kills_the_running_step_and_cancels_the_rest(studio, ws):
 
 
 def test_a_step_log_is_readable_while_the_step_runs(studio, ws):
-    run = Experiment(ws, "live-log").submit(Pipeline(ws, [_step("slow", "sleep.py", ["--seconds", "4"])]))
-    step = wait_until(lambda: next((s for s in _run_json(studio, run.id)["steps"] if s["status"] == "Running"), None), message="the step to run")
-    seen = wait_until(lambda: studio.api("GET", f"steps/{step['id']}/log/").json()["data"].count("tick") >= 3, timeout=5, message="ticks in the log")
+    run = Experiment(ws, "live-log").submit(
+        Pipeline(ws, [_step("slow", "sleep.py", ["--seconds", "4"])])
+    )
+    step = wait_until(
+        lambda: next(
+            (s for s in _run_json(studio, run.id)["steps"] if s["status"] == "Running"), None
+        ),
+        message="the step to run",
+    )
+    seen = wait_until(
+        lambda: studio.api("GET", f"steps/{step['id']}/log/").json()["data"].count("tick") >= 3,
+        timeout=5,
+        message="ticks in the log",
+    )
     assert seen
     assert studio.api("GET", f"steps/{step['id']}/").json()["status"] == "Running"
     run.wait_for_completion(show_output=False)
@@ -183,20 +257,31 @@ def test_submissions_are_validated_by_the_server(studio, ws):
     graph["steps"][0]["run_after"] = []
     graph["steps"][0]["snapshot"] = "0" * 64
     answer = studio.api("POST", "runs/", json={"experiment_name": "validation", "graph": graph})
-    assert answer.status_code == 400 and answer.json()["error"]["field"] == "graph.steps[0].snapshot"
+    assert (
+        answer.status_code == 400 and answer.json()["error"]["field"] == "graph.steps[0].snapshot"
+    )
 
     answer = studio.api("POST", "runs/", json={"experiment_name": "../bad", "graph": graph})
     assert answer.status_code == 400 and answer.json()["error"]["field"] == "experiment_name"
 
-    with pytest.raises(UserErrorException, match="Pipeline parameter with name nope does not exist"):
-        Experiment(ws, "validation").submit(Pipeline(ws, [_step("a", "noop.py")]), pipeline_parameters={"nope": 1})
+    with pytest.raises(
+        UserErrorException, match="Pipeline parameter with name nope does not exist"
+    ):
+        Experiment(ws, "validation").submit(
+            Pipeline(ws, [_step("a", "noop.py")]), pipeline_parameters={"nope": 1}
+        )
 
 
 def test_anonymous_and_bad_tokens_are_refused(studio):
     assert requests.get(f"{studio.url}/api/runs/", timeout=10).status_code == 401
-    bad = requests.get(f"{studio.url}/api/runs/", headers={"Authorization": "Bearer st_nope_nope"}, timeout=10)
+    bad = requests.get(
+        f"{studio.url}/api/runs/", headers={"Authorization": "Bearer st_nope_nope"}, timeout=10
+    )
     assert bad.status_code == 401 and "token" in bad.json()["error"]["message"].lower()
-    assert requests.get(f"{studio.url}/experiments/", timeout=10, allow_redirects=False).status_code == 302
+    assert (
+        requests.get(f"{studio.url}/experiments/", timeout=10, allow_redirects=False).status_code
+        == 302
+    )
 
 
 def test_a_compute_target_created_while_running_is_served_without_a_restart(studio, ws):
@@ -206,7 +291,9 @@ def test_a_compute_target_created_while_running_is_served_without_a_restart(stud
     target = ComputeTarget.create(ws, name, AmlCompute.provisioning_configuration(max_nodes=1))
     target.wait_for_completion(timeout_in_minutes=0.5)
     assert ComputeTarget(workspace=ws, name=name).workers
-    run = Experiment(ws, "late-target").submit(Pipeline(ws, [_step("on late", "noop.py", compute_target=target)]))
+    run = Experiment(ws, "late-target").submit(
+        Pipeline(ws, [_step("on late", "noop.py", compute_target=target)])
+    )
     assert run.wait_for_completion(show_output=False, timeout_seconds=60) == "Finished"
     assert _run_json(studio, run.id)["steps"][0]["compute_target"] == name
 
@@ -233,18 +320,35 @@ def own_studio(tmp_path):
 
 def test_a_worker_killed_mid_step_leaves_the_step_failed_not_running(own_studio):
     ws = own_studio.workspace()
-    run = Experiment(ws, "worker-lost").submit(Pipeline(ws, [_step("slow", "sleep.py", ["--seconds", "120"])]))
-    step = wait_until(lambda: next((s for s in _run_json(own_studio, run.id)["steps"] if s["status"] == "Running" and s["pid"]), None), message="a running step")
+    run = Experiment(ws, "worker-lost").submit(
+        Pipeline(ws, [_step("slow", "sleep.py", ["--seconds", "120"])])
+    )
+    step = wait_until(
+        lambda: next(
+            (
+                s
+                for s in _run_json(own_studio, run.id)["steps"]
+                if s["status"] == "Running" and s["pid"]
+            ),
+            None,
+        ),
+        message="a running step",
+    )
     own_studio.kill("worker", signal.SIGKILL)
     data = wait_until(
-        lambda: (d := _run_json(own_studio, run.id))["status"] in ("Failed", "Completed", "Canceled") and d,
+        lambda: (
+            (d := _run_json(own_studio, run.id))["status"] in ("Failed", "Completed", "Canceled")
+            and d
+        ),
         timeout=60,
         message="the reaper to end the run",
     )
     assert data["status"] == "Failed"
     assert data["steps"][0]["status"] == "Failed"
     assert "Worker lost" in data["steps"][0]["error"]
-    wait_until(lambda: not _pid_alive(step["pid"]), timeout=10, message="the script to die with its worker")
+    wait_until(
+        lambda: not _pid_alive(step["pid"]), timeout=10, message="the script to die with its worker"
+    )
 
 
 def test_runstudio_starts_everything_and_ctrl_c_stops_it(tmp_path):
@@ -256,11 +360,33 @@ def test_runstudio_starts_everything_and_ctrl_c_stops_it(tmp_path):
         "PORT": str(port),
         "STUDIO_ADMIN_PASSWORD": "pw-for-test",
     }
-    subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=ROOT, env=env, check=True, timeout=120)
-    proc = subprocess.Popen([sys.executable, "manage.py", "runstudio"], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        timeout=120,
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "manage.py", "runstudio"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
     try:
-        wait_until(lambda: _answers(f"http://127.0.0.1:{port}/login/"), timeout=30, message="the web server")
-        wait_until(lambda: len(_pgrep("-P", proc.pid)) >= 3, timeout=10, message="web, worker and scheduler")
+        wait_until(
+            lambda: _answers(f"http://127.0.0.1:{port}/login/"),
+            timeout=30,
+            message="the web server",
+        )
+        wait_until(
+            lambda: len(_pgrep("-P", proc.pid)) >= 3,
+            timeout=10,
+            message="web, worker and scheduler",
+        )
         time.sleep(2)  # let gunicorn and celery start their own children
         children = [p for child in _pgrep("-P", proc.pid) for p in _pgrep("-s", child)]
         assert len(children) >= 5  # web master + workers, celery + pool, scheduler

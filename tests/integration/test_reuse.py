@@ -46,7 +46,10 @@ def _chain(ws, root: Path, rate=None, allow_reuse_b=True):
             args += ["--rate", rate]
         steps.append(
             PythonScriptStep(
-                name=f"step {name}", script_name=f"{name}.py", source_directory=str(folder), arguments=args,
+                name=f"step {name}",
+                script_name=f"{name}.py",
+                source_directory=str(folder),
+                arguments=args,
                 allow_reuse=allow_reuse_b if name == "b" else True,
             )
         )
@@ -70,7 +73,9 @@ def _reuse(run):
 def test_an_unchanged_pipeline_is_reused_with_azureml_properties(ws, sources):
     exp = Experiment(ws, f"reuse-{uuid.uuid4().hex[:6]}")
     first = exp.submit(_chain(ws, sources))
-    assert {k: v["reason"] for k, v in _reuse(first).items()} == {f"step {n}": "first run" for n in "abc"}
+    assert {k: v["reason"] for k, v in _reuse(first).items()} == {
+        f"step {n}": "first run" for n in "abc"
+    }
     second = exp.submit(_chain(ws, sources))
     reuse = _reuse(second)
     assert all(r["reused"] for r in reuse.values())
@@ -135,7 +140,10 @@ def test_a_failed_step_is_never_reused(ws, tmp_path):
     assert second.wait_for_completion(show_output=False, raise_on_error=False) == "Failed"
     details = second.get_steps()[0].get_details()
     assert details["reuse"]["reused"] is False
-    assert details["reuse"]["reason"] == "the earlier run of this step with the same inputs ended Failed"
+    assert (
+        details["reuse"]["reason"]
+        == "the earlier run of this step with the same inputs ended Failed"
+    )
     assert "failing" in second.get_steps()[0].get_job_log()
 
 
@@ -154,7 +162,9 @@ def test_data_changed_under_a_dataset_path_is_noticed(ws, tmp_path):
 
     def submit(ds):
         step = PythonScriptStep(
-            name="count", script_name="count.py", source_directory=str(tmp_path / "src"),
+            name="count",
+            script_name="count.py",
+            source_directory=str(tmp_path / "src"),
             arguments=[ds.as_named_input("raw").as_mount()],
         )
         return Experiment(ws, f"data-{tag}").submit(Pipeline(ws, [step]))
@@ -166,7 +176,9 @@ def test_data_changed_under_a_dataset_path_is_noticed(ws, tmp_path):
     assert _reuse(submit(dataset))["count"]["reason"] == "input raw: data changed"
     (data / "more.csv").write_text("a,b\n5,6\n")
     store.upload_files([str(data / "more.csv")], target_path=f"files-{tag}", show_progress=False)
-    second = Dataset.File.from_files(path=(store, f"files-{tag}")).register(ws, f"files-{tag}", create_new_version=True)
+    second = Dataset.File.from_files(path=(store, f"files-{tag}")).register(
+        ws, f"files-{tag}", create_new_version=True
+    )
     assert second.version == 2
     run = submit(second)
     assert _reuse(run)["count"]["reason"] == "input raw: new version 2"

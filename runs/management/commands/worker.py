@@ -11,10 +11,14 @@ from runs.worker import wanted_queues
 
 
 class Command(BaseCommand):
-    help = "Start a Celery worker serving the compute targets in STUDIO_WORKER_TARGETS (default: all)."
+    help = (
+        "Start a Celery worker serving the compute targets in STUDIO_WORKER_TARGETS (default: all)."
+    )
 
     def add_arguments(self, parser):
-        parser.add_argument("--concurrency", type=int, default=int(os.environ.get("STUDIO_WORKER_CONCURRENCY", "4")))
+        parser.add_argument(
+            "--concurrency", type=int, default=int(os.environ.get("STUDIO_WORKER_CONCURRENCY", "4"))
+        )
         parser.add_argument("--hostname", default=os.environ.get("STUDIO_WORKER_NAME", "worker@%h"))
         parser.add_argument("--loglevel", default=os.environ.get("LOG_LEVEL", "WARNING"))
 
@@ -22,8 +26,21 @@ class Command(BaseCommand):
         ensure_compute_target(settings.STUDIO_DEFAULT_COMPUTE)
         queues = sorted(wanted_queues()) or ["studio"]
         argv = [
-            sys.executable, "-m", "celery", "-A", "studio.celery", "worker",
-            "-l", loglevel, "-c", str(concurrency), "-n", hostname, "-Q", ",".join(queues),
-            "--without-gossip", "--without-mingle",
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "studio.celery",
+            "worker",
+            "-l",
+            loglevel,
+            "-c",
+            str(concurrency),
+            "-n",
+            hostname,
+            "-Q",
+            ",".join(queues),
+            "--without-gossip",
+            "--without-mingle",
         ]
         os.execv(sys.executable, argv)

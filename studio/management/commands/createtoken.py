@@ -11,7 +11,9 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("name", help="A name to recognise the token by")
-        parser.add_argument("--user", default="admin", help="The user the token acts for (default: admin)")
+        parser.add_argument(
+            "--user", default="admin", help="The user the token acts for (default: admin)"
+        )
         parser.add_argument("--scope", default="admin", choices=[s for s, _ in ApiToken.SCOPES])
 
     def handle(self, name: str, user: str, scope: str, **options):
@@ -21,5 +23,7 @@ class Command(BaseCommand):
         if not name.strip() or len(name) > 100:
             raise CommandError("The token name must be 1 to 100 characters.")
         token, secret = ApiToken.issue(owner, name, scope=scope)
-        self.stdout.write(f"Created token {token.name!r} ({token.scope}) for {owner.username}. Keep it: it will not be shown again.")
+        self.stdout.write(
+            f"Created token {token.name!r} ({token.scope}) for {owner.username}. Keep it: it will not be shown again."
+        )
         self.stdout.write(secret)

@@ -17,7 +17,9 @@ from studio.storage import default_datastore
 
 
 class Command(BaseCommand):
-    help = "Start the web server, a Celery worker and the scheduler together; Ctrl-C stops them all."
+    help = (
+        "Start the web server, a Celery worker and the scheduler together; Ctrl-C stops them all."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
@@ -33,22 +35,49 @@ class Command(BaseCommand):
         python = sys.executable
         manage = str(settings.BASE_DIR / "manage.py")
         commands = {
-            "web": [python, "-m", "gunicorn", "studio.wsgi", "-b", f"{host}:{port}", "-k", "gthread",
-                    "--workers", os.environ.get("WEB_CONCURRENCY", "2"), "--threads", "8",
-                    "--timeout", "120", "--graceful-timeout", "5", "--log-level", "warning"],
+            "web": [
+                python,
+                "-m",
+                "gunicorn",
+                "studio.wsgi",
+                "-b",
+                f"{host}:{port}",
+                "-k",
+                "gthread",
+                "--workers",
+                os.environ.get("WEB_CONCURRENCY", "2"),
+                "--threads",
+                "8",
+                "--timeout",
+                "120",
+                "--graceful-timeout",
+                "5",
+                "--log-level",
+                "warning",
+            ],
             "worker": [python, manage, "worker"],
             "scheduler": [python, manage, "scheduler"],
         }
         children = {
-            name: subprocess.Popen(argv, env=env, cwd=settings.BASE_DIR, start_new_session=True, preexec_fn=_die_with_parent)
+            name: subprocess.Popen(
+                argv,
+                env=env,
+                cwd=settings.BASE_DIR,
+                start_new_session=True,
+                preexec_fn=_die_with_parent,
+            )
             for name, argv in commands.items()
         }
 
         self.stdout.write(f"\nStudio is running at {url}/")
         if password:
-            self.stdout.write(f"Log in as admin with the password: {password}\n(shown only now; set STUDIO_ADMIN_PASSWORD to choose it)")
+            self.stdout.write(
+                f"Log in as admin with the password: {password}\n(shown only now; set STUDIO_ADMIN_PASSWORD to choose it)"
+            )
         else:
-            self.stdout.write("Log in as admin (password from STUDIO_ADMIN_PASSWORD, or the one printed on first start).")
+            self.stdout.write(
+                "Log in as admin (password from STUDIO_ADMIN_PASSWORD, or the one printed on first start)."
+            )
         self.stdout.write(f"API token for the SDK: {python} manage.py createtoken mytoken")
         self.stdout.write("Press Ctrl-C to stop web, worker and scheduler.\n")
 
@@ -59,7 +88,9 @@ class Command(BaseCommand):
         while not stopping:
             for name, child in children.items():
                 if child.poll() is not None:
-                    self.stderr.write(f"{name} exited with code {child.returncode}; stopping the others.")
+                    self.stderr.write(
+                        f"{name} exited with code {child.returncode}; stopping the others."
+                    )
                     exit_code = 1
                     stopping.append(True)
                     break

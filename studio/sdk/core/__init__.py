@@ -8,4 +8,12 @@ from studio.sdk.core.run import Run
 from studio.sdk.core.runconfig import RunConfiguration
 from studio.sdk.core.workspace import Workspace
 
-__all__ = ["ComputeTarget", "Dataset", "Datastore", "Experiment", "Run", "RunConfiguration", "Workspace"]
+__all__ = [
+    "ComputeTarget",
+    "Dataset",
+    "Datastore",
+    "Experiment",
+    "Run",
+    "RunConfiguration",
+    "Workspace",
+]

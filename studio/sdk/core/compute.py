@@ -16,7 +16,9 @@ class ComputeTarget:
                 data = workspace._client.get(f"computetargets/{name}/")
             except UserErrorException as exc:
                 if exc.status_code == 404:
-                    raise ComputeTargetException(f"ComputeTargetNotFound: Compute Target with name {name} not found in provided workspace") from None
+                    raise ComputeTargetException(
+                        f"ComputeTargetNotFound: Compute Target with name {name} not found in provided workspace"
+                    ) from None
                 raise
             return cls._from_dict(workspace, data)
         return super().__new__(cls)
@@ -53,7 +55,9 @@ class ComputeTarget:
                 },
             )
         except UserErrorException as exc:
-            raise ComputeTargetException(f"Compute target {name} could not be created: {exc.message}") from None
+            raise ComputeTargetException(
+                f"Compute target {name} could not be created: {exc.message}"
+            ) from None
         return ComputeTarget._from_dict(workspace, data)
 
     def refresh_state(self) -> None:
@@ -61,17 +65,27 @@ class ComputeTarget:
         self.provisioning_state = data.get("provisioning_state")
         self.workers = data.get("workers", [])
 
-    def wait_for_completion(self, show_output: bool = False, min_node_count=None, timeout_in_minutes: float = 20, is_delete_operation: bool = False) -> None:
+    def wait_for_completion(
+        self,
+        show_output: bool = False,
+        min_node_count=None,
+        timeout_in_minutes: float = 20,
+        is_delete_operation: bool = False,
+    ) -> None:
         """Return once a worker serves this target's queue."""
         deadline = time.monotonic() + timeout_in_minutes * 60
         while True:
             self.refresh_state()
             if self.workers:
                 if show_output:
-                    print(f"Provisioning operation finished, operation \"Succeeded\": {', '.join(self.workers)}")
+                    print(
+                        f'Provisioning operation finished, operation "Succeeded": {", ".join(self.workers)}'
+                    )
                 return
             if time.monotonic() > deadline:
-                raise ComputeTargetException(f"No worker started serving compute target {self.name} within {timeout_in_minutes} minutes.")
+                raise ComputeTargetException(
+                    f"No worker started serving compute target {self.name} within {timeout_in_minutes} minutes."
+                )
             if show_output:
                 print(f"{self.name}: waiting for a worker", flush=True)
             time.sleep(0.5)
@@ -83,8 +97,19 @@ class ComputeTarget:
 
 class AmlCompute(ComputeTarget):
     @staticmethod
-    def provisioning_configuration(vm_size: str = "", vm_priority: str = "dedicated", min_nodes: int = 0, max_nodes: int | None = None, idle_seconds_before_scaledown: int | None = None, **kwargs) -> _ProvisioningConfiguration:
-        return _ProvisioningConfiguration(vm_size=vm_size, min_nodes=min_nodes, max_nodes=max_nodes if max_nodes is not None else 4)
+    def provisioning_configuration(
+        vm_size: str = "",
+        vm_priority: str = "dedicated",
+        min_nodes: int = 0,
+        max_nodes: int | None = None,
+        idle_seconds_before_scaledown: int | None = None,
+        **kwargs,
+    ) -> _ProvisioningConfiguration:
+        return _ProvisioningConfiguration(
+            vm_size=vm_size,
+            min_nodes=min_nodes,
+            max_nodes=max_nodes if max_nodes is not None else 4,
+        )
 
 
 class _ProvisioningConfiguration:

@@ -25,7 +25,9 @@ def _normalise_paths(path) -> list[list[str]]:
         elif hasattr(item, "datastore_name") and hasattr(item, "path_on_datastore"):
             out.append([item.datastore_name, item.path_on_datastore or ""])
         else:
-            raise UserErrorException(f"Unsupported dataset path {item!r}: use (datastore, 'path/glob') tuples")
+            raise UserErrorException(
+                f"Unsupported dataset path {item!r}: use (datastore, 'path/glob') tuples"
+            )
     if not out:
         raise UserErrorException("A dataset needs at least one path.")
     return out
@@ -34,7 +36,13 @@ def _normalise_paths(path) -> list[list[str]]:
 class _AbstractDataset:
     _kind = "file"
 
-    def __init__(self, paths: list[list[str]], options: dict | None = None, workspace=None, data: dict | None = None):
+    def __init__(
+        self,
+        paths: list[list[str]],
+        options: dict | None = None,
+        workspace=None,
+        data: dict | None = None,
+    ):
         self._paths = paths
         self._options = dict(options or {})
         self._workspace = workspace
@@ -64,7 +72,14 @@ class _AbstractDataset:
     def __repr__(self) -> str:
         return f"{type(self).__name__}(name={self.name!r}, version={self.version!r}, paths={self._paths!r})"
 
-    def register(self, workspace, name: str, description: str | None = None, tags: dict | None = None, create_new_version: bool = False):
+    def register(
+        self,
+        workspace,
+        name: str,
+        description: str | None = None,
+        tags: dict | None = None,
+        create_new_version: bool = False,
+    ):
         data = workspace._client.post(
             "datasets/",
             {
@@ -82,7 +97,10 @@ class _AbstractDataset:
     def _ensure_saved(self, workspace) -> str:
         """The id of this definition on the server (an unregistered one is saved anonymously)."""
         if self.id is None:
-            data = workspace._client.post("datasets/", {"name": None, "kind": self._kind, "paths": self._paths, "options": self._options})
+            data = workspace._client.post(
+                "datasets/",
+                {"name": None, "kind": self._kind, "paths": self._paths, "options": self._options},
+            )
             self._data, self._workspace = data, workspace
         return self.id
 
@@ -99,7 +117,9 @@ class _AbstractDataset:
         if self._local_files is not None:
             return list(self._local_files)
         if self._workspace is None or self.id is None:
-            raise UserErrorException("Register the dataset (or get it with Dataset.get_by_name) before reading it.")
+            raise UserErrorException(
+                "Register the dataset (or get it with Dataset.get_by_name) before reading it."
+            )
         target = Path(tempfile.mkdtemp(prefix="studio-dataset-"))
         files = []
         for entry in self._workspace._client.get(f"datasets/{self.id}/files/"):
@@ -113,7 +133,10 @@ class _AbstractDataset:
 def _download(workspace, datastore: str, path: str, destination: Path) -> None:
     destination.parent.mkdir(parents=True, exist_ok=True)
     response = workspace._client.session.get(
-        f"{workspace.url}/api/datastores/{datastore}/download/", params={"path": path}, stream=True, timeout=300
+        f"{workspace.url}/api/datastores/{datastore}/download/",
+        params={"path": path},
+        stream=True,
+        timeout=300,
     )
     if response.status_code >= 400:
         from studio.sdk._http import _error
@@ -146,16 +169,29 @@ class FileDataset(_AbstractDataset):
 
     def _relative(self) -> list[tuple[str, str]]:
         files = self._files()
-        root = os.path.commonpath(files) if len(files) > 1 else os.path.dirname(files[0]) if files else ""
+        root = (
+            os.path.commonpath(files)
+            if len(files) > 1
+            else os.path.dirname(files[0])
+            if files
+            else ""
+        )
         return [(f, os.path.relpath(f, root)) for f in files]
 
-    def download(self, target_path: str | None = None, overwrite: bool = False, ignore_not_found: bool = False) -> list[str]:
+    def download(
+        self,
+        target_path: str | None = None,
+        overwrite: bool = False,
+        ignore_not_found: bool = False,
+    ) -> list[str]:
         target = Path(target_path or tempfile.mkdtemp(prefix="studio-download-"))
         written = []
         for source, relative in self._relative():
             destination = target / relative
             if destination.exists() and not overwrite:
-                raise UserErrorException(f"{destination} already exists; pass overwrite=True to replace it")
+                raise UserErrorException(
+                    f"{destination} already exists; pass overwrite=True to replace it"
+                )
             destination.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(source, destination)
             written.append(str(destination))
@@ -188,9 +224,13 @@ class _MountContext:
 class DatasetConsumptionConfig:
     """A dataset as a step input: ``direct`` (the script gets the Dataset), ``mount`` or ``download`` (a folder)."""
 
-    def __init__(self, name: str | None, dataset, mode: str = "direct", path_on_compute: str | None = None):
+    def __init__(
+        self, name: str | None, dataset, mode: str = "direct", path_on_compute: str | None = None
+    ):
         if name is not None and not _INPUT_NAME.match(name):
-            raise UserErrorException(f"[{name}] is not a valid input name as it may contain only letters, digits, and underscores.")
+            raise UserErrorException(
+                f"[{name}] is not a valid input name as it may contain only letters, digits, and underscores."
+            )
         self.name = name
         self.dataset = dataset
         self.mode = mode
@@ -200,27 +240,54 @@ class DatasetConsumptionConfig:
 
     def as_mount(self, path_on_compute: str | None = None) -> DatasetConsumptionConfig:
         if isinstance(self.dataset, TabularDataset):
-            raise UserErrorException("A TabularDataset cannot be mounted: use it directly (as_named_input) and call to_pandas_dataframe().")
+            raise UserErrorException(
+                "A TabularDataset cannot be mounted: use it directly (as_named_input) and call to_pandas_dataframe()."
+            )
         return DatasetConsumptionConfig(self.name, self.dataset, "mount")
 
     def as_download(self, path_on_compute: str | None = None) -> DatasetConsumptionConfig:
         if isinstance(self.dataset, TabularDataset):
-            raise UserErrorException("A TabularDataset cannot be downloaded as files: use it directly (as_named_input).")
+            raise UserErrorException(
+                "A TabularDataset cannot be downloaded as files: use it directly (as_named_input)."
+            )
         return DatasetConsumptionConfig(self.name, self.dataset, "download")
 
 
 class _TabularFactory:
     @staticmethod
-    def from_delimited_files(path, validate: bool = True, include_path: bool = False, infer_column_types: bool = True, set_column_types=None, separator: str = ",", header=True, partition_format=None, support_multi_line: bool = False, empty_as_string: bool = False, encoding: str = "utf8") -> TabularDataset:
+    def from_delimited_files(
+        path,
+        validate: bool = True,
+        include_path: bool = False,
+        infer_column_types: bool = True,
+        set_column_types=None,
+        separator: str = ",",
+        header=True,
+        partition_format=None,
+        support_multi_line: bool = False,
+        empty_as_string: bool = False,
+        encoding: str = "utf8",
+    ) -> TabularDataset:
         if not isinstance(separator, str) or len(separator) != 1:
             raise UserErrorException("separator must be a single character")
-        options = {"separator": separator, "header": bool(header), "encoding": encoding, "format": "delimited"}
+        options = {
+            "separator": separator,
+            "header": bool(header),
+            "encoding": encoding,
+            "format": "delimited",
+        }
         if include_path:
             options["include_path"] = True
         return TabularDataset(_normalise_paths(path), options)
 
     @staticmethod
-    def from_parquet_files(path, validate: bool = True, include_path: bool = False, set_column_types=None, partition_format=None) -> TabularDataset:
+    def from_parquet_files(
+        path,
+        validate: bool = True,
+        include_path: bool = False,
+        set_column_types=None,
+        partition_format=None,
+    ) -> TabularDataset:
         options = {"format": "parquet"}
         if include_path:
             options["include_path"] = True
@@ -229,7 +296,9 @@ class _TabularFactory:
 
 class _FileFactory:
     @staticmethod
-    def from_files(path, validate: bool = True, partition_format=None, is_file: bool = False) -> FileDataset:
+    def from_files(
+        path, validate: bool = True, partition_format=None, is_file: bool = False
+    ) -> FileDataset:
         return FileDataset(_normalise_paths(path))
 
 
@@ -243,7 +312,9 @@ class Dataset:
     def get_by_name(workspace, name: str, version="latest"):
         from urllib.parse import quote
 
-        data = workspace._client.get(f"datasets/by-name/{quote(name, safe='')}/", version=str(version))
+        data = workspace._client.get(
+            f"datasets/by-name/{quote(name, safe='')}/", version=str(version)
+        )
         return _AbstractDataset._from_json(workspace, data)
 
     @staticmethod

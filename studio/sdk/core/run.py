@@ -37,7 +37,9 @@ class Run:
         experiment_name = os.environ.get("STUDIO_EXPERIMENT_NAME")
         if not (url and token and run_id and experiment_name):
             if not allow_offline:
-                raise UserErrorException("Run.get_context() was called outside a Studio step and allow_offline=False")
+                raise UserErrorException(
+                    "Run.get_context() was called outside a Studio step and allow_offline=False"
+                )
             return _OfflineRun()
         from studio.sdk.core.experiment import Experiment
         from studio.sdk.core.workspace import Workspace
@@ -71,7 +73,9 @@ class Run:
         inputs = {}
         for name, info in described.items():
             if info["mode"] == "direct":
-                dataset = _AbstractDataset._from_json(self.experiment.workspace, {**info, "paths": []})
+                dataset = _AbstractDataset._from_json(
+                    self.experiment.workspace, {**info, "paths": []}
+                )
                 dataset._local_files = info["files"]
                 inputs[name] = dataset
             else:
@@ -100,16 +104,26 @@ class Run:
     def log(self, name: str, value: Any, description: str = "", step=None) -> None:
         """Record a metric; logging the same name again makes a series."""
         _check_scalar(name, value)
-        self._client.post(f"steps/{self.id}/metrics/", {"name": name, "value": value, "description": description})
+        self._client.post(
+            f"steps/{self.id}/metrics/", {"name": name, "value": value, "description": description}
+        )
 
-    def get_metrics(self, name: str | None = None, recursive: bool = False, run_type=None, populate: bool = False) -> dict:
+    def get_metrics(
+        self,
+        name: str | None = None,
+        recursive: bool = False,
+        run_type=None,
+        populate: bool = False,
+    ) -> dict:
         metrics: dict[str, Any] = {}
         for row in self._client.get(f"steps/{self.id}/metrics/"):
             if name is not None and row["name"] != name:
                 continue
             if row["name"] in metrics:
                 current = metrics[row["name"]]
-                metrics[row["name"]] = (current if isinstance(current, list) else [current]) + [row["value"]]
+                metrics[row["name"]] = (current if isinstance(current, list) else [current]) + [
+                    row["value"]
+                ]
             else:
                 metrics[row["name"]] = row["value"]
         return metrics

@@ -56,17 +56,23 @@ class Workspace:
                 except ValueError as exc:
                     raise UserErrorException(f"{candidate} is not valid JSON: {exc}") from None
                 if "url" in data and "token" in data:
-                    return cls(url=data["url"], token=data["token"], name=data.get("workspace_name", "studio"))
+                    return cls(
+                        url=data["url"],
+                        token=data["token"],
+                        name=data.get("workspace_name", "studio"),
+                    )
         raise UserErrorException(
             "No workspace configuration found: set STUDIO_URL and STUDIO_TOKEN, or write "
-            f"{CONFIG_DIR}/{CONFIG_FILE} with {{\"url\": ..., \"token\": ...}}."
+            f'{CONFIG_DIR}/{CONFIG_FILE} with {{"url": ..., "token": ...}}.'
         )
 
     def write_config(self, path: str | os.PathLike | None = None) -> Path:
         folder = Path(path or os.getcwd()) / CONFIG_DIR
         folder.mkdir(parents=True, exist_ok=True)
         target = folder / CONFIG_FILE
-        target.write_text(json.dumps({"url": self.url, "token": self._token, "workspace_name": self.name}))
+        target.write_text(
+            json.dumps({"url": self.url, "token": self._token, "workspace_name": self.name})
+        )
         target.chmod(0o600)
         return target
 
@@ -85,10 +91,16 @@ class Workspace:
     def experiments(self) -> dict:
         from studio.sdk.core.experiment import Experiment
 
-        return {e["name"]: Experiment(self, e["name"], _create=False) for e in self._client.get("experiments/")}
+        return {
+            e["name"]: Experiment(self, e["name"], _create=False)
+            for e in self._client.get("experiments/")
+        }
 
     @property
     def compute_targets(self) -> dict:
         from studio.sdk.core.compute import ComputeTarget
 
-        return {c["name"]: ComputeTarget._from_dict(self, c) for c in self._client.get("computetargets/")}
+        return {
+            c["name"]: ComputeTarget._from_dict(self, c)
+            for c in self._client.get("computetargets/")
+        }

@@ -14,11 +14,23 @@ class OutputFileDatasetConfig:
     built (from its producing step), so it does not defeat step reuse.
     """
 
-    def __init__(self, name: str | None = None, destination=None, source: str | None = None, partition_format: str | None = None):
+    def __init__(
+        self,
+        name: str | None = None,
+        destination=None,
+        source: str | None = None,
+        partition_format: str | None = None,
+    ):
         if name is not None and not _NAME.match(name):
-            raise ValueError(f"[{name}] is not a valid output name: use letters, digits and underscores, not starting with a digit.")
-        if destination is not None and not (isinstance(destination, tuple) and len(destination) == 2):
-            raise ValueError("destination must be a (datastore, 'path/{run-id}/{output-name}') tuple")
+            raise ValueError(
+                f"[{name}] is not a valid output name: use letters, digits and underscores, not starting with a digit."
+            )
+        if destination is not None and not (
+            isinstance(destination, tuple) and len(destination) == 2
+        ):
+            raise ValueError(
+                "destination must be a (datastore, 'path/{run-id}/{output-name}') tuple"
+            )
         self.name = name
         self.destination = destination
         self.source = source
@@ -37,18 +49,45 @@ class OutputFileDatasetConfig:
     def _path_template(self) -> str | None:
         return None if self.destination is None else str(self.destination[1])
 
-    def read_delimited_files(self, include_path: bool = False, separator: str = ",", header=True, partition_format=None, path_glob=None, set_column_types=None) -> OutputFileDatasetConfig:
+    def read_delimited_files(
+        self,
+        include_path: bool = False,
+        separator: str = ",",
+        header=True,
+        partition_format=None,
+        path_glob=None,
+        set_column_types=None,
+    ) -> OutputFileDatasetConfig:
         """The output, to be read as a tabular dataset of delimited files."""
         copy = self._copy()
-        copy._promotion = {"kind": "tabular", "options": {"separator": separator, "header": bool(header), "format": "delimited", **({"include_path": True} if include_path else {})}}
+        copy._promotion = {
+            "kind": "tabular",
+            "options": {
+                "separator": separator,
+                "header": bool(header),
+                "format": "delimited",
+                **({"include_path": True} if include_path else {}),
+            },
+        }
         return copy
 
-    def read_parquet_files(self, include_path: bool = False, partition_format=None, path_glob=None, set_column_types=None) -> OutputFileDatasetConfig:
+    def read_parquet_files(
+        self,
+        include_path: bool = False,
+        partition_format=None,
+        path_glob=None,
+        set_column_types=None,
+    ) -> OutputFileDatasetConfig:
         copy = self._copy()
-        copy._promotion = {"kind": "tabular", "options": {"format": "parquet", **({"include_path": True} if include_path else {})}}
+        copy._promotion = {
+            "kind": "tabular",
+            "options": {"format": "parquet", **({"include_path": True} if include_path else {})},
+        }
         return copy
 
-    def register_on_complete(self, name: str, description: str | None = None, tags: dict | None = None) -> OutputFileDatasetConfig:
+    def register_on_complete(
+        self, name: str, description: str | None = None, tags: dict | None = None
+    ) -> OutputFileDatasetConfig:
         """Register the output as a new version of dataset ``name`` when the step succeeds."""
         if not name:
             raise ValueError("register_on_complete needs a dataset name")
@@ -78,7 +117,9 @@ class OutputFileDatasetConfig:
     def as_input(self, name: str | None = None) -> InputBinding:
         """Consume this output in a later step (mounted); ``name`` is the input's port name."""
         if name is not None and not _NAME.match(name):
-            raise ValueError(f"[{name}] is not a valid input name as it may contain only letters, digits, and underscores.")
+            raise ValueError(
+                f"[{name}] is not a valid input name as it may contain only letters, digits, and underscores."
+            )
         return InputBinding(self, name, "mount")
 
     def as_mount_input(self, name: str | None = None) -> InputBinding:

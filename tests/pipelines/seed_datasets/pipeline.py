@@ -8,31 +8,34 @@ from studio.sdk.pipeline.steps import PythonScriptStep
 ws = Workspace.from_config()
 
 # Get a dataset for the initial data
-raw_ds = Dataset.get_by_name(ws, 'raw_dataset')
+raw_ds = Dataset.get_by_name(ws, "raw_dataset")
 
 # Define a PipelineData object to pass data between steps
 data_store = ws.get_default_datastore()
-prepped_data = OutputFileDatasetConfig('prepped')
+prepped_data = OutputFileDatasetConfig("prepped")
 
 # Step to run a Python script
-step1 = PythonScriptStep(name = 'prepare data',
-                         source_directory = 'scripts',
-                         script_name = 'data_prep.py',
-                         compute_target = 'aml-cluster',
-                         # Script arguments include PipelineData
-                         arguments = ['--raw-ds', raw_ds.as_named_input('raw_data'),
-                                      '--out_folder', prepped_data])
+step1 = PythonScriptStep(
+    name="prepare data",
+    source_directory="scripts",
+    script_name="data_prep.py",
+    compute_target="aml-cluster",
+    # Script arguments include PipelineData
+    arguments=["--raw-ds", raw_ds.as_named_input("raw_data"), "--out_folder", prepped_data],
+)
 
 # Step to run an estimator
-step2 = PythonScriptStep(name = 'train model',
-                         source_directory = 'scripts',
-                         script_name = 'train_model.py',
-                         compute_target = 'aml-cluster',
-                         # Pass as script argument
-                         arguments=['--training-data', prepped_data.as_input()])
+step2 = PythonScriptStep(
+    name="train model",
+    source_directory="scripts",
+    script_name="train_model.py",
+    compute_target="aml-cluster",
+    # Pass as script argument
+    arguments=["--training-data", prepped_data.as_input()],
+)
 
 pipeline = Pipeline(workspace=ws, steps=[step1, step2])
-pipeline_run = Experiment(workspace=ws, name='training-pipeline').submit(pipeline)
+pipeline_run = Experiment(workspace=ws, name="training-pipeline").submit(pipeline)
 pipeline_run.wait_for_completion(show_output=True)
 for step in pipeline_run.get_steps():
     print(f"step {step.name}: {step.get_details()['reuse']}")

@@ -1,4 +1,5 @@
 """Print the files of each --in folder."""
+
 import argparse
 import os
 

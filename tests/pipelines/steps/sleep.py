@@ -1,4 +1,5 @@
 """Print a tick every 0.2 s for --seconds, then write an optional output."""
+
 import argparse
 import os
 import time

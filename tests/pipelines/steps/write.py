@@ -1,4 +1,5 @@
 """Write --value into <out>/value.txt, and the AML_PARAMETER_ variables into <out>/env.txt."""
+
 import argparse
 import os
 

@@ -5,4 +5,12 @@ from studio.sdk.pipeline.core.graph import PipelineParameter
 from studio.sdk.pipeline.core.pipeline import Pipeline, StepSequence
 from studio.sdk.pipeline.core.run import PipelineRun, PortDataReference, StepRun
 
-__all__ = ["Pipeline", "PipelineData", "PipelineParameter", "PipelineRun", "PortDataReference", "StepRun", "StepSequence"]
+__all__ = [
+    "Pipeline",
+    "PipelineData",
+    "PipelineParameter",
+    "PipelineRun",
+    "PortDataReference",
+    "StepRun",
+    "StepSequence",
+]

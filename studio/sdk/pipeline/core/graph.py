@@ -15,9 +15,13 @@ class PipelineParameter:
 
     def __init__(self, name: str, default_value):
         if not isinstance(name, str) or not _NAME.match(name):
-            raise ValueError(f"Pipeline parameter name [{name}] may contain only letters, digits and underscores.")
+            raise ValueError(
+                f"Pipeline parameter name [{name}] may contain only letters, digits and underscores."
+            )
         if type(default_value) not in _TYPES and not isinstance(default_value, DataPath):
-            raise ValueError(f"Default value is of unsupported type: {type(default_value).__name__}")
+            raise ValueError(
+                f"Default value is of unsupported type: {type(default_value).__name__}"
+            )
         self.name = name
         self.default_value = default_value
 

@@ -36,7 +36,16 @@ def _short(text: str) -> str:
 
 
 class Pipeline:
-    def __init__(self, workspace, steps, description: str | None = None, default_datastore=None, default_source_directory: str | None = None, resolve_closure: bool = True, **kwargs):
+    def __init__(
+        self,
+        workspace,
+        steps,
+        description: str | None = None,
+        default_datastore=None,
+        default_source_directory: str | None = None,
+        resolve_closure: bool = True,
+        **kwargs,
+    ):
         for key in kwargs:
             if key != "enable_email_notification":
                 raise ValueError(f"parameter {key} is not recognized for Pipeline ")
@@ -47,7 +56,9 @@ class Pipeline:
         if resolve_closure:
             ordered = _closure(ordered)
         self._steps = ordered
-        spec, self._snapshots, snapshot_files = _build(ordered, after, description, default_source_directory, workspace)
+        spec, self._snapshots, snapshot_files = _build(
+            ordered, after, description, default_source_directory, workspace
+        )
         try:
             # The server parses the graph with the same code: refuse here what it would refuse.
             self._spec = GraphSpec.from_dict(spec.to_dict())
@@ -67,7 +78,16 @@ class Pipeline:
     def validate(self) -> list[str]:
         return [e.message for e in validate_graph(self._spec)]
 
-    def submit(self, experiment_name: str, pipeline_parameters: dict | None = None, continue_on_step_failure: bool = False, regenerate_outputs: bool = False, parent_run_id=None, credential_passthrough=None, **kwargs):
+    def submit(
+        self,
+        experiment_name: str,
+        pipeline_parameters: dict | None = None,
+        continue_on_step_failure: bool = False,
+        regenerate_outputs: bool = False,
+        parent_run_id=None,
+        credential_passthrough=None,
+        **kwargs,
+    ):
         from studio.sdk.core.experiment import Experiment
 
         return self._submit(
@@ -82,9 +102,21 @@ class Pipeline:
         digests = list(self._snapshots)
         missing = client.post("snapshots/missing/", {"digests": digests})["missing"]
         for digest in missing:
-            client.request("PUT", f"snapshots/{digest}/upload/", data=self._snapshots[digest], headers={"Content-Type": "application/zip"})
+            client.request(
+                "PUT",
+                f"snapshots/{digest}/upload/",
+                data=self._snapshots[digest],
+                headers={"Content-Type": "application/zip"},
+            )
 
-    def _submit(self, experiment, pipeline_parameters=None, regenerate_outputs=False, continue_on_step_failure=False, tags=None):
+    def _submit(
+        self,
+        experiment,
+        pipeline_parameters=None,
+        regenerate_outputs=False,
+        continue_on_step_failure=False,
+        tags=None,
+    ):
         from studio.sdk.pipeline.core.run import PipelineRun
 
         declared = {p.name: p for p in self._spec.parameters}
@@ -94,13 +126,17 @@ class Pipeline:
         client = experiment.workspace._client
         self._upload_snapshots(client)
         for step in self._spec.steps:
-            print(f"Created step {step.name} [{step.node_id}][{step.snapshot[:8]}], (This step will run and generate new outputs)")
+            print(
+                f"Created step {step.name} [{step.node_id}][{step.snapshot[:8]}], (This step will run and generate new outputs)"
+            )
         data = client.post(
             "runs/",
             {
                 "experiment_name": experiment.name,
                 "graph": self._spec.to_dict(),
-                "pipeline_parameters": {k: _parameter_json(v) for k, v in (pipeline_parameters or {}).items()},
+                "pipeline_parameters": {
+                    k: _parameter_json(v) for k, v in (pipeline_parameters or {}).items()
+                },
                 "regenerate_outputs": bool(regenerate_outputs),
                 "continue_on_step_failure": bool(continue_on_step_failure),
                 "tags": {str(k): str(v) for k, v in (tags or {}).items()},
@@ -129,7 +165,9 @@ def _flatten(steps) -> tuple[list, dict]:
         if isinstance(item, (PipelineData, OutputFileDatasetConfig)):
             producers = getattr(item._identity, "_producers", [])
             if not producers:
-                raise ValueError(f"Cannot build graph as step output [{item.name}] does not have a producer")
+                raise ValueError(
+                    f"Cannot build graph as step output [{item.name}] does not have a producer"
+                )
             return [producers[0]]
         if hasattr(item, "script_name"):
             return [item]
@@ -181,7 +219,9 @@ def _dataset_port(item, workspace) -> InputSpec:
     return InputSpec(name=name, mode=item.mode, dataset=dataset_id)
 
 
-def _build(steps: list, after: dict, description, default_source_directory, workspace=None) -> tuple[GraphSpec, dict[str, bytes], dict[str, list[str]]]:
+def _build(
+    steps: list, after: dict, description, default_source_directory, workspace=None
+) -> tuple[GraphSpec, dict[str, bytes], dict[str, list[str]]]:
     node_ids = {}
     for position, step in enumerate(steps):
         node_ids[id(step)] = _short(f"{position}\0{step.name}\0{step.script_name}")
@@ -197,12 +237,15 @@ def _build(steps: list, after: dict, description, default_source_directory, work
                     f"as it is already an output of step {producer_of[id(identity)].name}."
                 )
             producer_of[id(identity)] = step
-            output_name[id(identity)] = identity.name or f"output_{_short(node_ids[id(step)] + str(position))}"
+            output_name[id(identity)] = (
+                identity.name or f"output_{_short(node_ids[id(step)] + str(position))}"
+            )
 
     parameters: dict[str, PipelineParameter] = {}
     snapshots: dict[str, bytes] = {}
     snapshot_files: dict[str, list[str]] = {}
     digests: dict[str, str] = {}
+
     def build(step) -> StepSpec:
         source = step.source_directory or default_source_directory or os.getcwd()
         script = Path(source) / step.script_name
@@ -225,7 +268,10 @@ def _build(steps: list, after: dict, description, default_source_directory, work
 
         for parameter in step._used_parameters():
             known = parameters.get(parameter.name)
-            if known is not None and (known.default_value != parameter.default_value or type(known.default_value) is not type(parameter.default_value)):
+            if known is not None and (
+                known.default_value != parameter.default_value
+                or type(known.default_value) is not type(parameter.default_value)
+            ):
                 raise ValueError(
                     f"Graph already has pipeline parameter with same name {parameter.name} but different default values "
                     f"{known.default_value}, {parameter.default_value}"
@@ -239,14 +285,21 @@ def _build(steps: list, after: dict, description, default_source_directory, work
             identity = item._identity
             producer = producer_of.get(id(identity))
             if producer is None:
-                raise ValueError(f"Cannot build graph as step output [{_display_name(identity)}] does not have a producer")
+                raise ValueError(
+                    f"Cannot build graph as step output [{_display_name(identity)}] does not have a producer"
+                )
             source_name = output_name[id(identity)]
             port = (item.name if isinstance(item, InputBinding) else None) or source_name
             mode = item.mode if isinstance(item, InputBinding) else "mount"
             existing = inputs.get(port)
-            if existing is not None and (existing.source_step, existing.source_output) != (node_ids[id(producer)], source_name):
+            if existing is not None and (existing.source_step, existing.source_output) != (
+                node_ids[id(producer)],
+                source_name,
+            ):
                 raise ValueError(f"[{port}] is repeated. Input port names must be unique.")
-            inputs[port] = InputSpec(name=port, source_step=node_ids[id(producer)], source_output=source_name, mode=mode)
+            inputs[port] = InputSpec(
+                name=port, source_step=node_ids[id(producer)], source_output=source_name, mode=mode
+            )
             return port
 
         def dataset_port(item) -> str:
@@ -260,8 +313,12 @@ def _build(steps: list, after: dict, description, default_source_directory, work
         def datapath_port(item) -> str:
             parameter, binding = item
             if parameter.type != "datapath":
-                raise ValueError(f"Pipeline parameter {parameter.name} bound with DataPathComputeBinding must have a DataPath default")
-            inputs[parameter.name] = InputSpec(name=parameter.name, mode=binding.mode, parameter=parameter.name)
+                raise ValueError(
+                    f"Pipeline parameter {parameter.name} bound with DataPathComputeBinding must have a DataPath default"
+                )
+            inputs[parameter.name] = InputSpec(
+                name=parameter.name, mode=binding.mode, parameter=parameter.name
+            )
             return parameter.name
 
         listed_datapaths = {item[0].name for item in step.inputs if _is_datapath_binding(item)}
@@ -277,8 +334,17 @@ def _build(steps: list, after: dict, description, default_source_directory, work
 
         outputs = []
         for identity in step._produced():
-            used = next((o for o in [*step.outputs, *step.arguments] if getattr(o, "_identity", None) is identity), identity)
-            kind = "PipelineData" if isinstance(identity, PipelineData) else "OutputFileDatasetConfig"
+            used = next(
+                (
+                    o
+                    for o in [*step.outputs, *step.arguments]
+                    if getattr(o, "_identity", None) is identity
+                ),
+                identity,
+            )
+            kind = (
+                "PipelineData" if isinstance(identity, PipelineData) else "OutputFileDatasetConfig"
+            )
             register = used._register_spec() if isinstance(used, OutputFileDatasetConfig) else None
             if isinstance(identity, OutputFileDatasetConfig):
                 datastore, path = identity._datastore_name, identity._path_template
@@ -286,7 +352,11 @@ def _build(steps: list, after: dict, description, default_source_directory, work
                 datastore, path = getattr(identity.datastore, "name", identity.datastore), None
             outputs.append(
                 OutputSpec(
-                    name=output_name[id(identity)], kind=kind, mode=used.mode, datastore=datastore, path=path,
+                    name=output_name[id(identity)],
+                    kind=kind,
+                    mode=used.mode,
+                    datastore=datastore,
+                    path=path,
                     register=tuple(register.items()) if register else (),
                 )
             )
@@ -310,37 +380,45 @@ def _build(steps: list, after: dict, description, default_source_directory, work
                     return Arg("output", output_name[id(identity)])
                 if id(identity) in listed_inputs or isinstance(value, OutputFileDatasetConfig):
                     return Arg("input", input_port(value))
-                raise ValueError(f"Input/Output {value.name} appears in arguments list but is not in the input/output lists")
+                raise ValueError(
+                    f"Input/Output {value.name} appears in arguments list but is not in the input/output lists"
+                )
             if isinstance(value, (str, int, float, bool)):
                 return Arg("literal", str(value))
-            raise ValueError(f"Step [{step.name}]: unsupported argument {value!r} of type {type(value).__name__}")
+            raise ValueError(
+                f"Step [{step.name}]: unsupported argument {value!r} of type {type(value).__name__}"
+            )
 
         arguments = tuple(to_arg(a) for a in step.arguments)
         params = tuple((str(k), to_arg(v)) for k, v in step.params.items())
-        run_after = [node_ids[id(s)] for s in [*step._run_after, *after.get(id(step), [])] if id(s) in node_ids]
-        return (
-            StepSpec(
-                node_id=node_ids[id(step)],
-                name=step.name,
-                script_name=Path(step.script_name).as_posix(),
-                snapshot=digests[key],
-                compute_target=step.compute_target,
-                arguments=arguments,
-                inputs=tuple(inputs.values()),
-                outputs=tuple(outputs),
-                params=params,
-                allow_reuse=step.allow_reuse,
-                version=step.version,
-                run_after=tuple(dict.fromkeys(run_after)),
-                environment=_environment_label(step.runconfig),
-            )
+        run_after = [
+            node_ids[id(s)]
+            for s in [*step._run_after, *after.get(id(step), [])]
+            if id(s) in node_ids
+        ]
+        return StepSpec(
+            node_id=node_ids[id(step)],
+            name=step.name,
+            script_name=Path(step.script_name).as_posix(),
+            snapshot=digests[key],
+            compute_target=step.compute_target,
+            arguments=arguments,
+            inputs=tuple(inputs.values()),
+            outputs=tuple(outputs),
+            params=params,
+            allow_reuse=step.allow_reuse,
+            version=step.version,
+            run_after=tuple(dict.fromkeys(run_after)),
+            environment=_environment_label(step.runconfig),
         )
 
     specs = [build(step) for step in steps]
 
     spec = GraphSpec(
         steps=tuple(specs),
-        parameters=tuple(ParameterSpec(p.name, p.type, p._spec_default()) for p in parameters.values()),
+        parameters=tuple(
+            ParameterSpec(p.name, p.type, p._spec_default()) for p in parameters.values()
+        ),
         description=description,
     )
     return spec, snapshots, snapshot_files

@@ -70,7 +70,11 @@ class PipelineRun:
     def get_steps(self) -> list[StepRun]:
         """Step runs that have started or finished, in graph order."""
         data = self._refresh()
-        return [StepRun(self, s["id"], _data=s) for s in data["steps"] if s["started_at"] or s["status"] in TERMINAL]
+        return [
+            StepRun(self, s["id"], _data=s)
+            for s in data["steps"]
+            if s["started_at"] or s["status"] in TERMINAL
+        ]
 
     def find_step_run(self, name: str) -> list[StepRun]:
         data = self._refresh()
@@ -79,7 +83,12 @@ class PipelineRun:
     def cancel(self) -> None:
         self._client.post(f"runs/{self.id}/cancel/")
 
-    def wait_for_completion(self, show_output: bool = True, timeout_seconds: float = sys.maxsize, raise_on_error: bool = True) -> str:
+    def wait_for_completion(
+        self,
+        show_output: bool = True,
+        timeout_seconds: float = sys.maxsize,
+        raise_on_error: bool = True,
+    ) -> str:
         """Wait for the run to end, streaming each step's log when ``show_output``; return the status."""
         deadline = time.monotonic() + timeout_seconds
         offsets: dict[str, int] = {}
@@ -97,12 +106,16 @@ class PipelineRun:
                         announced.add(step["id"])
                         print(f"StepRunId: {step['id']}")
                         if step["reuse"]["reused"]:
-                            print(f"StepRun({step['name']}) reused the output of run {step['reuse']['reused_from_run']}, step run {step['reuse']['reused_from_step']}")
+                            print(
+                                f"StepRun({step['name']}) reused the output of run {step['reuse']['reused_from_run']}, step run {step['reuse']['reused_from_step']}"
+                            )
                             continue
                         print("Streaming user_logs/std_log.txt")
                         print("=" * 30)
                     if not step["reuse"]["reused"]:
-                        offsets[step["id"]] = _stream_log(self._client, step["id"], offsets.get(step["id"], 0))
+                        offsets[step["id"]] = _stream_log(
+                            self._client, step["id"], offsets.get(step["id"], 0)
+                        )
             if data["status"] in TERMINAL:
                 break
             if time.monotonic() > deadline:
@@ -115,7 +128,9 @@ class PipelineRun:
             if data["error"]:
                 print(data["error"])
         if raise_on_error and data["error"] and data["status"] == "Failed":
-            raise ActivityFailedException(f"Pipeline run {self.id} failed: {data['error']}", details=self.get_details())
+            raise ActivityFailedException(
+                f"Pipeline run {self.id} failed: {data['error']}", details=self.get_details()
+            )
         return status
 
 
@@ -203,9 +218,16 @@ class StepRun:
         if name not in outputs:
             raise KeyError(f"Step {self.name} has no output {name}; it has {sorted(outputs)}")
         output = outputs[name]
-        return PortDataReference(self.experiment.workspace, name, output["path"], output["datastore"])
+        return PortDataReference(
+            self.experiment.workspace, name, output["path"], output["datastore"]
+        )
 
-    def wait_for_completion(self, show_output: bool = False, timeout_seconds: float = sys.maxsize, raise_on_error: bool = True) -> str:
+    def wait_for_completion(
+        self,
+        show_output: bool = False,
+        timeout_seconds: float = sys.maxsize,
+        raise_on_error: bool = True,
+    ) -> str:
         deadline = time.monotonic() + timeout_seconds
         while self.status not in TERMINAL and time.monotonic() < deadline:
             time.sleep(1)
@@ -229,8 +251,15 @@ class PortDataReference:
 
     def download(self, local_path: str, overwrite: bool = False, show_progress: bool = True) -> str:
         """Copy the output's files under ``local_path``; returns that folder."""
-        self.datastore.download(local_path, prefix=self.path_on_datastore, overwrite=overwrite, show_progress=show_progress)
+        self.datastore.download(
+            local_path,
+            prefix=self.path_on_datastore,
+            overwrite=overwrite,
+            show_progress=show_progress,
+        )
         return local_path
 
     def __repr__(self) -> str:
-        return f"PortDataReference(name={self.name!r}, path_on_datastore={self.path_on_datastore!r})"
+        return (
+            f"PortDataReference(name={self.name!r}, path_on_datastore={self.path_on_datastore!r})"
+        )

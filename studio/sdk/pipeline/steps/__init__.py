@@ -46,7 +46,10 @@ class PythonScriptStep:
         if not isinstance(script_name, str) or not script_name:
             raise ValueError("script_name is required")
         if hash_paths is not None:
-            warnings.warn("Parameter 'hash_paths' is deprecated: the whole source_directory is hashed.", stacklevel=2)
+            warnings.warn(
+                "Parameter 'hash_paths' is deprecated: the whole source_directory is hashed.",
+                stacklevel=2,
+            )
         self.script_name = script_name
         self.name = name or script_name
         self.arguments = list(arguments or [])
@@ -89,18 +92,26 @@ class PythonScriptStep:
         consumed = self._consumed_identities()
         produced = []
         for item in self.outputs:
-            if isinstance(item, (PipelineData, OutputFileDatasetConfig)) and item._identity not in produced:
+            if (
+                isinstance(item, (PipelineData, OutputFileDatasetConfig))
+                and item._identity not in produced
+            ):
                 produced.append(item._identity)
         for item in self.arguments:
-            if isinstance(item, OutputFileDatasetConfig) and item._identity not in consumed and item._identity not in produced:
+            if (
+                isinstance(item, OutputFileDatasetConfig)
+                and item._identity not in consumed
+                and item._identity not in produced
+            ):
                 produced.append(item._identity)
         return produced
 
     def _used_parameters(self) -> list[PipelineParameter]:
-        found = [v for v in [*self.arguments, *self.params.values()] if isinstance(v, PipelineParameter)]
+        found = [
+            v for v in [*self.arguments, *self.params.values()] if isinstance(v, PipelineParameter)
+        ]
         found += [v[0] for v in [*self.arguments, *self.inputs] if _is_datapath_binding(v)]
         return found
-
 
 
 __all__ = ["PythonScriptStep"]
