@@ -342,12 +342,24 @@ def database_for(args):
         _pg_admin(args.database_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+def _flush_bench_broker(args) -> None:
+    """Empty the benchmark's own Redis database (never one given with --broker-url)."""
+    if args.broker_url == DEFAULT_BROKER_URL:
+        import redis
+
+        redis.Redis.from_url(args.broker_url).flushdb()
+
+
 def bench_backend(backend: str, args) -> dict:
     if backend == "postgres":
         with database_for(args) as url:
-            return _bench_backend(
-                backend, args, {"DATABASE_URL": url, "CELERY_BROKER_URL": args.broker_url}
-            )
+            _flush_bench_broker(args)
+            try:
+                return _bench_backend(
+                    backend, args, {"DATABASE_URL": url, "CELERY_BROKER_URL": args.broker_url}
+                )
+            finally:
+                _flush_bench_broker(args)
     return _bench_backend(backend, args, {})
 
 

@@ -46,6 +46,21 @@ class Run(models.Model):
     regenerate_outputs = models.BooleanField(default=False)
     cancel_requested = models.BooleanField(default=False)
     run_source = models.CharField(max_length=32, default="SDK")
+    published_pipeline = models.ForeignKey(
+        "pipelines.PublishedPipeline",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="runs",
+    )
+    pipeline_endpoint = models.ForeignKey(
+        "pipelines.PipelineEndpoint",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="runs",
+    )
+    idempotency_key = models.CharField(max_length=255, null=True, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,

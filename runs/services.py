@@ -95,8 +95,12 @@ def submit_run(
     regenerate_outputs: bool = False,
     continue_on_step_failure: bool = False,
     tags: Mapping[str, str] | None = None,
+    properties: Mapping[str, str] | None = None,
     description: str | None = None,
     run_source: str = "SDK",
+    published_pipeline=None,
+    pipeline_endpoint=None,
+    idempotency_key: str | None = None,
 ) -> Run:
     """Validate a pipeline, store it with one StepRun per step, and queue its first steps."""
     if not isinstance(experiment_name, str) or not EXPERIMENT_NAME.match(experiment_name):
@@ -132,6 +136,10 @@ def submit_run(
         or experiment_name,
         parameters=parameters,
         tags=dict(tags or {}),
+        properties=dict(properties or {}),
+        published_pipeline=published_pipeline,
+        pipeline_endpoint=pipeline_endpoint,
+        idempotency_key=idempotency_key,
         continue_on_step_failure=continue_on_step_failure,
         regenerate_outputs=regenerate_outputs,
         run_source=run_source,

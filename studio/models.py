@@ -197,6 +197,20 @@ class ApiToken(models.Model):
     prefix = models.CharField(max_length=16, unique=True)
     secret_hash = models.CharField(max_length=64)
     scope = models.CharField(max_length=16, choices=SCOPES, default="admin")
+    pipeline = models.ForeignKey(
+        "pipelines.PublishedPipeline",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="tokens",
+    )
+    endpoint = models.ForeignKey(
+        "pipelines.PipelineEndpoint",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="tokens",
+    )
     created_at = models.DateTimeField(default=timezone.now)
     expires_at = models.DateTimeField(null=True, blank=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
@@ -209,7 +223,9 @@ class ApiToken(models.Model):
         return f"{self.name} ({self.prefix})"
 
     @classmethod
-    def issue(cls, user, name: str, scope: str = "admin", expires_at=None) -> tuple[ApiToken, str]:
+    def issue(
+        cls, user, name: str, scope: str = "admin", expires_at=None, pipeline=None, endpoint=None
+    ) -> tuple[ApiToken, str]:
         """Create a token and return it with its clear text, which is never stored."""
         prefix = secrets.token_hex(4)
         secret = secrets.token_urlsafe(32)
@@ -220,8 +236,26 @@ class ApiToken(models.Model):
             secret_hash=_hash(secret),
             scope=scope,
             expires_at=expires_at,
+            pipeline=pipeline,
+            endpoint=endpoint,
         )
         return token, f"st_{prefix}_{secret}"
+
+    @property
+    def is_live(self) -> bool:
+        return self.revoked_at is None and (
+            self.expires_at is None or self.expires_at > timezone.now()
+        )
+
+    def may_submit(self, pipeline=None, endpoint=None) -> bool:
+        """Submit and admin tokens may start runs; a limited token only of its own pipeline or endpoint."""
+        if self.scope not in ("submit", "admin"):
+            return False
+        if self.pipeline_id is not None:
+            return pipeline is not None and pipeline.pk == self.pipeline_id
+        if self.endpoint_id is not None:
+            return endpoint is not None and endpoint.pk == self.endpoint_id
+        return True
 
     @classmethod
     def resolve(cls, raw: str) -> ApiToken | None:

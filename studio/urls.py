@@ -2,9 +2,11 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
 
+from pipelines.api.urls import submit_urlpatterns
 from studio import views
 
 api = [
+    path("", include("pipelines.api.urls")),
     path("", include("studio.api.urls")),
     path("", include("runs.api.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
@@ -20,5 +22,6 @@ urlpatterns = [
     path("datasets/", views.datasets, name="datasets"),
     path("datasets/<str:name>/", views.dataset_detail, name="dataset-detail"),
     path("api/", include(api)),
+    path("pipelines/v1.0/", include(submit_urlpatterns)),
     path("", include("runs.urls")),
 ]

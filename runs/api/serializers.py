@@ -73,6 +73,12 @@ class StepRunSerializer(serializers.ModelSerializer):
 class RunSerializer(serializers.ModelSerializer):
     experiment = serializers.CharField(source="experiment.name", read_only=True)
     submitted_by = serializers.CharField(read_only=True)
+    published_pipeline = serializers.CharField(
+        source="published_pipeline_id", read_only=True, allow_null=True
+    )
+    pipeline_endpoint = serializers.CharField(
+        source="pipeline_endpoint_id", read_only=True, allow_null=True
+    )
     url = serializers.SerializerMethodField()
 
     class Meta:
@@ -90,6 +96,8 @@ class RunSerializer(serializers.ModelSerializer):
             "regenerate_outputs",
             "run_source",
             "submitted_by",
+            "published_pipeline",
+            "pipeline_endpoint",
             "created_at",
             "started_at",
             "ended_at",

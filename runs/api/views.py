@@ -191,7 +191,9 @@ class StepMetrics(APIView):
     @extend_schema(responses=serializers.MetricSerializer(many=True))
     def get(self, request, step_id: str):
         step = _step_for(request, step_id)
-        metrics = Metric.objects.filter(step_run=step)[:10000]
+        metrics = Metric.objects.filter(step_run_id=step.log_step_id)[
+            :10000
+        ]  # a reused step shows its original's
         return Response(serializers.MetricSerializer(metrics, many=True).data)
 
     @extend_schema(

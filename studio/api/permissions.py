@@ -17,6 +17,14 @@ class TokenScope(permissions.BasePermission):
         auth = request.auth
         if isinstance(auth, RunCredential):
             return getattr(view, "allow_run_token", False)
-        if isinstance(auth, ApiToken) and auth.scope == "read":
-            return request.method in permissions.SAFE_METHODS
+        if isinstance(auth, ApiToken):
+            if (auth.pipeline_id or auth.endpoint_id) and not getattr(
+                view, "allow_limited_token", False
+            ):
+                self.message = "This token is limited to one published pipeline or endpoint and can only submit it."
+                return False
+            if auth.scope == "read":
+                return request.method in permissions.SAFE_METHODS or getattr(
+                    view, "allow_limited_token", False
+                )
         return True

@@ -31,11 +31,11 @@ class Client:
             return None
         return response.json()
 
-    def get(self, path: str, **params) -> Any:
-        return self.request("GET", path, params=params or None)
+    def get(self, url_path: str, /, **params) -> Any:
+        return self.request("GET", url_path, params=params or None)
 
-    def post(self, path: str, body: Any = None) -> Any:
-        return self.request("POST", path, json=body)
+    def post(self, url_path: str, body: Any = None, /) -> Any:
+        return self.request("POST", url_path, json=body)
 
 
 def _error(response) -> Exception:

@@ -347,12 +347,6 @@ def test_a_pipeline_reads_a_remote_dataset_and_publishes_its_output_to_the_remot
     assert first_run.backend.files(first_run.datastore, "out") == objects  # the only output written
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=TypeError,
-    reason="BUG: Datastore.download calls Client.get(url, path=...) and Client.get's own first parameter is "
-    "named 'path': TypeError: got multiple values for argument 'path' (studio/sdk/core/datastore.py)",
-)
 def test_datastore_download_retrieves_a_remote_output(ws, first_run, tmp_path):
     prep = first_run.prep
     published = first_run.backend.files(first_run.datastore, f"out/{prep.id}/prepped")[

@@ -3,6 +3,11 @@
 from studio.sdk.pipeline.core.builder import PipelineData
 from studio.sdk.pipeline.core.graph import PipelineParameter
 from studio.sdk.pipeline.core.pipeline import Pipeline, StepSequence
+from studio.sdk.pipeline.core.published import (
+    PipelineEndpoint,
+    PipelineIdVersion,
+    PublishedPipeline,
+)
 from studio.sdk.pipeline.core.run import PipelineRun, PortDataReference, StepRun
 
 __all__ = [

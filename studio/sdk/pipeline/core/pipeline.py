@@ -98,6 +98,32 @@ class Pipeline:
             tags=None,
         )
 
+    def publish(
+        self,
+        name: str | None = None,
+        description: str | None = None,
+        version: str | None = None,
+        continue_on_step_failure: bool | None = None,
+    ):
+        """Freeze this pipeline with its parameters and defaults behind a REST endpoint."""
+        from studio.sdk.pipeline.core.published import PublishedPipeline
+
+        if not name:
+            raise ValueError("A published pipeline needs a name")
+        client = self.workspace._client
+        self._upload_snapshots(client)
+        data = client.post(
+            "publishedpipelines/",
+            {
+                "name": name,
+                "description": description or "",
+                "version": "" if version is None else str(version),
+                "continue_on_step_failure": continue_on_step_failure,
+                "graph": self._spec.to_dict(),
+            },
+        )
+        return PublishedPipeline(self.workspace, data)
+
     def _upload_snapshots(self, client) -> None:
         digests = list(self._snapshots)
         missing = client.post("snapshots/missing/", {"digests": digests})["missing"]

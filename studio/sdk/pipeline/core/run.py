@@ -83,6 +83,27 @@ class PipelineRun:
     def cancel(self) -> None:
         self._client.post(f"runs/{self.id}/cancel/")
 
+    def publish_pipeline(
+        self,
+        name: str,
+        description: str,
+        version: str,
+        continue_on_step_failure: bool | None = None,
+    ):
+        """Publish the pipeline of this (successful) run."""
+        from studio.sdk.pipeline.core.published import PublishedPipeline
+
+        data = self._client.post(
+            f"runs/{self.id}/publish/",
+            {
+                "name": name,
+                "description": description or "",
+                "version": "" if version is None else str(version),
+                "continue_on_step_failure": continue_on_step_failure,
+            },
+        )
+        return PublishedPipeline(self.experiment.workspace, data)
+
     def wait_for_completion(
         self,
         show_output: bool = True,

@@ -1,0 +1,154 @@
+"""JSON shapes of published pipelines, endpoints and Azure's PipelineRunEntity."""
+
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from pipelines.models import PipelineEndpoint, PublishedPipeline
+from runs.models import Run
+from studio.urls_helpers import absolute_base_url
+
+SUBMIT_PREFIX = "/pipelines/v1.0/PipelineRuns"
+
+
+def pipeline_endpoint_url(pipeline: PublishedPipeline, request=None) -> str:
+    return f"{absolute_base_url(request)}{SUBMIT_PREFIX}/PipelineSubmit/{pipeline.id}"
+
+
+def endpoint_url(endpoint: PipelineEndpoint, request=None) -> str:
+    return f"{absolute_base_url(request)}{SUBMIT_PREFIX}/PipelineEndpointSubmit/Id/{endpoint.id}"
+
+
+class ParameterSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    type = serializers.CharField()
+    default = serializers.JSONField()
+
+
+class PublishedPipelineSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    name = serializers.CharField()
+    description = serializers.CharField()
+    version = serializers.CharField()
+    status = serializers.CharField()
+    endpoint = serializers.CharField()
+    graph_id = serializers.CharField()
+    total_run_steps = serializers.IntegerField()
+    continue_on_step_failure = serializers.BooleanField(allow_null=True)
+    parameters = ParameterSerializer(many=True)
+    source_run = serializers.CharField(allow_null=True)
+    created_at = serializers.DateTimeField()
+    url = serializers.CharField()
+
+
+def published_json(pipeline: PublishedPipeline, request=None) -> dict:
+    spec = pipeline.graph.spec
+    return {
+        "id": str(pipeline.id),
+        "name": pipeline.name,
+        "description": pipeline.description,
+        "version": pipeline.version,
+        "status": pipeline.status,
+        "endpoint": pipeline_endpoint_url(pipeline, request),
+        "graph_id": str(pipeline.graph_id),
+        "total_run_steps": len(spec["steps"]),
+        "continue_on_step_failure": pipeline.continue_on_step_failure,
+        "parameters": spec.get("parameters", []),
+        "source_run": pipeline.source_run_id,
+        "created_at": pipeline.created_at,
+        "url": f"{absolute_base_url(request)}/pipelines/{pipeline.id}/",
+    }
+
+
+class EndpointVersionSerializer(serializers.Serializer):
+    version = serializers.CharField()
+    pipeline_id = serializers.CharField()
+
+
+class PipelineEndpointSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    name = serializers.CharField()
+    description = serializers.CharField()
+    status = serializers.CharField()
+    default_version = serializers.CharField()
+    endpoint = serializers.CharField()
+    swaggerurl = serializers.CharField()
+    pipeline_version_list = EndpointVersionSerializer(many=True)
+    url = serializers.CharField()
+
+
+def endpoint_json(endpoint: PipelineEndpoint, request=None) -> dict:
+    url = endpoint_url(endpoint, request)
+    return {
+        "id": str(endpoint.id),
+        "name": endpoint.name,
+        "description": endpoint.description,
+        "status": endpoint.status,
+        "default_version": endpoint.default_version,
+        "endpoint": url,
+        "swaggerurl": url,
+        "pipeline_version_list": [
+            {"version": v.version, "pipeline_id": str(v.pipeline_id)}
+            for v in endpoint.versions.all()
+        ],
+        "url": f"{absolute_base_url(request)}/endpoints/{endpoint.id}/",
+    }
+
+
+class RunStatusSerializer(serializers.Serializer):
+    StatusCode = serializers.CharField()
+    StatusDetail = serializers.CharField(allow_null=True)
+    CreationTime = serializers.DateTimeField()
+    EndTime = serializers.DateTimeField(allow_null=True)
+
+
+class PipelineRunEntitySerializer(serializers.Serializer):
+    Id = serializers.CharField()
+    Description = serializers.CharField()
+    Status = RunStatusSerializer()
+    GraphId = serializers.CharField()
+    IsSubmitted = serializers.BooleanField()
+    HasErrors = serializers.BooleanField()
+    ParameterAssignments = serializers.DictField()
+    RunHistoryExperimentName = serializers.CharField()
+    PipelineId = serializers.CharField(allow_null=True)
+    PipelineEndpointId = serializers.CharField(allow_null=True)
+    RunSource = serializers.CharField()
+    RunType = serializers.CharField()
+    TotalRunSteps = serializers.IntegerField()
+    tags = serializers.DictField()
+    Properties = serializers.DictField()
+    SubmittedBy = serializers.CharField()
+    RunUrl = serializers.CharField()
+    CreatedDate = serializers.DateTimeField()
+
+
+def run_entity(run: Run, request=None) -> dict:
+    """A run as Azure's PipelineRunEntity (the answer of a REST submit)."""
+    return {
+        "Id": run.id,
+        "Description": run.description,
+        "Status": {
+            "StatusCode": run.status,
+            "StatusDetail": run.error or None,
+            "CreationTime": run.created_at,
+            "EndTime": run.ended_at,
+        },
+        "GraphId": str(run.graph_id),
+        "IsSubmitted": True,
+        "HasErrors": bool(run.error),
+        "ParameterAssignments": {
+            k: (v if isinstance(v, (dict, list)) else str(v)) for k, v in run.parameters.items()
+        },
+        "RunHistoryExperimentName": run.experiment.name,
+        "PipelineId": str(run.published_pipeline_id) if run.published_pipeline_id else None,
+        "PipelineEndpointId": str(run.pipeline_endpoint_id) if run.pipeline_endpoint_id else None,
+        "RunSource": run.run_source,
+        "RunType": run.run_source,
+        "TotalRunSteps": run.steps.count(),
+        "tags": run.tags,
+        "Properties": run.properties,
+        "SubmittedBy": run.submitted_by,
+        "RunUrl": f"{absolute_base_url(request)}/runs/{run.id}/",
+        "CreatedDate": run.created_at,
+    }

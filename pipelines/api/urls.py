@@ -1,0 +1,59 @@
+from django.urls import path, re_path
+
+from pipelines.api import views
+
+# The SDK's management API, under /api/.
+urlpatterns = [
+    path("publishedpipelines/", views.PublishedPipelineList.as_view(), name="api-published"),
+    path(
+        "publishedpipelines/<str:pipeline_id>/",
+        views.PublishedPipelineDetail.as_view(),
+        name="api-published-detail",
+    ),
+    re_path(
+        r"^publishedpipelines/(?P<pipeline_id>[^/]+)/(?P<action>enable|disable)/$",
+        views.PublishedPipelineStatus.as_view(),
+        name="api-published-status",
+    ),
+    path("runs/<str:run_id>/publish/", views.RunPublish.as_view(), name="api-run-publish"),
+    path("pipelineendpoints/", views.PipelineEndpointList.as_view(), name="api-endpoints"),
+    path(
+        "pipelineendpoints/<str:endpoint_id>/",
+        views.PipelineEndpointDetail.as_view(),
+        name="api-endpoint",
+    ),
+    path(
+        "pipelineendpoints/<str:endpoint_id>/versions/",
+        views.PipelineEndpointVersions.as_view(),
+        name="api-endpoint-versions",
+    ),
+    path(
+        "pipelineendpoints/<str:endpoint_id>/default/",
+        views.PipelineEndpointDefault.as_view(),
+        name="api-endpoint-default",
+    ),
+    re_path(
+        r"^pipelineendpoints/(?P<endpoint_id>[^/]+)/(?P<action>enable|disable)/$",
+        views.PipelineEndpointStatus.as_view(),
+        name="api-endpoint-status",
+    ),
+]
+
+# Azure's REST submit endpoints (the path ends like Azure's).
+submit_urlpatterns = [
+    path(
+        "PipelineRuns/PipelineSubmit/<str:pipeline_id>",
+        views.PipelineSubmit.as_view(),
+        name="pipeline-submit",
+    ),
+    path(
+        "PipelineRuns/PipelineEndpointSubmit/Id/<str:endpoint_id>",
+        views.PipelineEndpointSubmit.as_view(),
+        name="endpoint-submit",
+    ),
+    path(
+        "PipelineRuns/PipelineEndpointSubmit/Id/<str:endpoint_id>/<str:version>",
+        views.PipelineEndpointSubmit.as_view(),
+        name="endpoint-submit-version",
+    ),
+]

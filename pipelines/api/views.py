@@ -1,0 +1,388 @@
+"""Published pipelines and endpoints: Azure's REST submit endpoints and the SDK's management API."""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import parsers, serializers, status
+from rest_framework.exceptions import APIException, NotFound, PermissionDenied, ValidationError
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from pipelines import rest, services
+from pipelines.api import serializers as out
+from pipelines.models import PipelineEndpoint, PublishedPipeline
+from runs.models import Run
+from runs.services import SubmissionError
+from studio.auth import RunCredential
+from studio.models import ApiToken
+from studio.urls_helpers import absolute_base_url
+
+
+class PayloadTooLarge(APIException):
+    status_code = 413
+    default_detail = f"The request body is over {rest.MAX_BODY_BYTES // 1024} KB."
+    default_code = "payload_too_large"
+
+
+class Conflict(APIException):
+    status_code = 409
+    default_code = "conflict"
+
+
+class _LimitedJSONParser(parsers.BaseParser):
+    """JSON of at most 1 MB, whatever Content-Length says (or does not say)."""
+
+    media_type = "*/*"
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        if stream is None:
+            return {}
+        raw = stream.read(rest.MAX_BODY_BYTES + 1)
+        if len(raw) > rest.MAX_BODY_BYTES:
+            raise PayloadTooLarge()
+        if not raw.strip():
+            return {}
+        try:
+            return json.loads(raw)
+        except (ValueError, RecursionError) as exc:
+            raise ValidationError({"body": f"The body is not valid JSON: {exc}"}) from None
+
+
+def _uuid_or_404(value: str, what: str):
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        raise NotFound(f"No {what} with id {value}.") from None
+
+
+def _refuse_large(request) -> None:
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = 0
+    if length > rest.MAX_BODY_BYTES:
+        raise PayloadTooLarge()
+
+
+def _submit(request, pipeline: PublishedPipeline, endpoint: PipelineEndpoint | None) -> Response:
+    auth = request.auth
+    if isinstance(auth, RunCredential):
+        raise PermissionDenied("A run token cannot submit pipelines.")
+    if isinstance(auth, ApiToken) and not auth.may_submit(pipeline=pipeline, endpoint=endpoint):
+        raise PermissionDenied(
+            "This token may not submit this pipeline: it needs the submit or admin scope"
+            + (
+                ", and it is limited to another pipeline or endpoint."
+                if auth.pipeline_id or auth.endpoint_id
+                else "."
+            )
+        )
+    _refuse_large(request)
+    try:
+        submission = rest.parse_submission(request.data)
+    except rest.BodyError as exc:
+        raise ValidationError({exc.field: exc.message}) from None
+    key = request.headers.get("Idempotency-Key") or None
+    if key is not None and (len(key) > 255 or "\x00" in key):
+        raise ValidationError(
+            {"Idempotency-Key": "The Idempotency-Key header must be at most 255 characters."}
+        )
+    try:
+        run, _ = services.submit_published(
+            pipeline,
+            experiment_name=submission.experiment_name,
+            parameters=submission.parameters,
+            description=submission.description,
+            run_source=submission.run_source,
+            tags=submission.tags,
+            properties=submission.properties,
+            continue_on_step_failure=submission.continue_on_step_failure,
+            user=request.user,
+            token=auth if isinstance(auth, ApiToken) else None,
+            idempotency_key=key,
+            endpoint=endpoint,
+        )
+    except services.PublishError as exc:
+        raise Conflict(exc.message) from None
+    except SubmissionError as exc:
+        field = "ParameterAssignments" if exc.field == "pipeline_parameters" else exc.field
+        raise ValidationError({field: exc.message}) from None
+    return Response(out.run_entity(run, request), status=status.HTTP_200_OK)
+
+
+_SUBMIT_SCHEMA = dict(
+    request=inline_serializer(
+        "PipelineSubmissionInfo",
+        {
+            "ExperimentName": serializers.CharField(),
+            "ParameterAssignments": serializers.DictField(required=False),
+            "DataPathAssignments": serializers.DictField(required=False),
+            "Description": serializers.CharField(required=False),
+            "RunSource": serializers.CharField(required=False),
+            "tags": serializers.DictField(required=False),
+            "Properties": serializers.DictField(required=False),
+            "ContinueRunOnStepFailure": serializers.BooleanField(required=False),
+        },
+    ),
+    parameters=[
+        OpenApiParameter(
+            "Idempotency-Key",
+            str,
+            OpenApiParameter.HEADER,
+            description="Retries with the same key return the same run",
+        )
+    ],
+    responses={200: out.PipelineRunEntitySerializer, 409: None, 413: None},
+)
+
+
+class PipelineSubmit(APIView):
+    """Azure's ``PipelineRuns/PipelineSubmit/{id}``: GET describes, POST starts a run."""
+
+    parser_classes = [_LimitedJSONParser]
+    allow_limited_token = True
+
+    @extend_schema(
+        responses=out.PublishedPipelineSerializer, operation_id="pipeline_submit_describe"
+    )
+    def get(self, request, pipeline_id: str):
+        pipeline = get_object_or_404(
+            PublishedPipeline.objects.select_related("graph"),
+            id=_uuid_or_404(pipeline_id, "published pipeline"),
+        )
+        return Response(out.published_json(pipeline, request))
+
+    @extend_schema(**_SUBMIT_SCHEMA, operation_id="pipeline_submit")
+    def post(self, request, pipeline_id: str):
+        pipeline = get_object_or_404(
+            PublishedPipeline.objects.select_related("graph"),
+            id=_uuid_or_404(pipeline_id, "published pipeline"),
+        )
+        return _submit(request, pipeline, None)
+
+
+class PipelineEndpointSubmit(APIView):
+    """Azure's ``PipelineRuns/PipelineEndpointSubmit/Id/{id}[/{version}]``."""
+
+    parser_classes = [_LimitedJSONParser]
+    allow_limited_token = True
+
+    def _resolve(self, request, endpoint_id: str, version: str | None):
+        endpoint = get_object_or_404(
+            PipelineEndpoint, id=_uuid_or_404(endpoint_id, "pipeline endpoint")
+        )
+        version = version or request.query_params.get("pipelineVersion") or None
+        try:
+            return endpoint, services.endpoint_pipeline(endpoint, version)
+        except services.PublishError as exc:
+            raise NotFound(exc.message) from None
+
+    @extend_schema(
+        responses=out.PipelineEndpointSerializer, operation_id="pipeline_endpoint_submit_describe"
+    )
+    def get(self, request, endpoint_id: str, version: str | None = None):
+        endpoint, _ = self._resolve(request, endpoint_id, version)
+        return Response(out.endpoint_json(endpoint, request))
+
+    @extend_schema(**_SUBMIT_SCHEMA, operation_id="pipeline_endpoint_submit")
+    def post(self, request, endpoint_id: str, version: str | None = None):
+        endpoint, pipeline = self._resolve(request, endpoint_id, version)
+        return _submit(request, pipeline, endpoint)
+
+
+# --- management API (the SDK's PublishedPipeline and PipelineEndpoint) -------------------
+
+
+class PublishBody(serializers.Serializer):
+    name = serializers.CharField(max_length=255)
+    description = serializers.CharField(
+        max_length=5000, required=False, allow_blank=True, default=""
+    )
+    version = serializers.CharField(
+        max_length=64, required=False, allow_blank=True, allow_null=True, default=""
+    )
+    continue_on_step_failure = serializers.BooleanField(
+        required=False, allow_null=True, default=None
+    )
+
+
+class PublishGraphBody(PublishBody):
+    graph = serializers.JSONField()
+
+
+def _publish_errors(call):
+    try:
+        return call()
+    except services.PublishError as exc:
+        raise ValidationError({exc.field: exc.message}) from None
+
+
+class PublishedPipelineList(APIView):
+    @extend_schema(
+        parameters=[OpenApiParameter("active_only", bool)],
+        responses=out.PublishedPipelineSerializer(many=True),
+    )
+    def get(self, request):
+        pipelines = PublishedPipeline.objects.select_related("graph")
+        if request.query_params.get("active_only", "true").lower() in ("1", "true"):
+            pipelines = pipelines.filter(status="Active")
+        return Response([out.published_json(p, request) for p in pipelines[:1000]])
+
+    @extend_schema(request=PublishGraphBody, responses={201: out.PublishedPipelineSerializer})
+    def post(self, request):
+        body = PublishGraphBody(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        pipeline = _publish_errors(
+            lambda: services.publish_pipeline(
+                graph_data=data["graph"],
+                user=request.user,
+                name=data["name"],
+                description=data["description"],
+                version=data["version"] or "",
+                continue_on_step_failure=data["continue_on_step_failure"],
+            )
+        )
+        return Response(out.published_json(pipeline, request), status=status.HTTP_201_CREATED)
+
+
+class PublishedPipelineDetail(APIView):
+    @extend_schema(responses=out.PublishedPipelineSerializer)
+    def get(self, request, pipeline_id: str):
+        pipeline = get_object_or_404(
+            PublishedPipeline.objects.select_related("graph"),
+            id=_uuid_or_404(pipeline_id, "published pipeline"),
+        )
+        return Response(out.published_json(pipeline, request))
+
+
+class PublishedPipelineStatus(APIView):
+    @extend_schema(request=None, responses=out.PublishedPipelineSerializer)
+    def post(self, request, pipeline_id: str, action: str):
+        pipeline = get_object_or_404(
+            PublishedPipeline, id=_uuid_or_404(pipeline_id, "published pipeline")
+        )
+        services.set_status(pipeline, "Active" if action == "enable" else "Disabled")
+        return Response(out.published_json(pipeline, request))
+
+
+class RunPublish(APIView):
+    @extend_schema(request=PublishBody, responses={201: out.PublishedPipelineSerializer})
+    def post(self, request, run_id: str):
+        run = get_object_or_404(Run.objects.select_related("graph"), id=run_id)
+        body = PublishBody(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        pipeline = _publish_errors(
+            lambda: services.publish_run(
+                run,
+                user=request.user,
+                name=data["name"],
+                description=data["description"],
+                version=data["version"] or "",
+                continue_on_step_failure=data["continue_on_step_failure"],
+            )
+        )
+        return Response(out.published_json(pipeline, request), status=status.HTTP_201_CREATED)
+
+
+class EndpointBody(serializers.Serializer):
+    name = serializers.CharField(max_length=255)
+    description = serializers.CharField(
+        max_length=5000, required=False, allow_blank=True, default=""
+    )
+    pipeline_id = serializers.UUIDField()
+
+
+def _pipeline(pipeline_id) -> PublishedPipeline:
+    pipeline = PublishedPipeline.objects.filter(id=pipeline_id).first()
+    if pipeline is None:
+        raise ValidationError({"pipeline_id": f"No published pipeline with id {pipeline_id}."})
+    return pipeline
+
+
+class PipelineEndpointList(APIView):
+    @extend_schema(
+        parameters=[OpenApiParameter("active_only", bool), OpenApiParameter("name", str)],
+        responses=out.PipelineEndpointSerializer(many=True),
+    )
+    def get(self, request):
+        endpoints = PipelineEndpoint.objects.prefetch_related("versions")
+        if request.query_params.get("active_only", "true").lower() in ("1", "true"):
+            endpoints = endpoints.filter(status="Active")
+        if request.query_params.get("name"):
+            endpoints = endpoints.filter(name=request.query_params["name"])
+        return Response([out.endpoint_json(e, request) for e in endpoints[:1000]])
+
+    @extend_schema(request=EndpointBody, responses={201: out.PipelineEndpointSerializer})
+    def post(self, request):
+        body = EndpointBody(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        endpoint = _publish_errors(
+            lambda: services.publish_endpoint(
+                name=data["name"],
+                description=data["description"],
+                pipeline=_pipeline(data["pipeline_id"]),
+            )
+        )
+        return Response(out.endpoint_json(endpoint, request), status=status.HTTP_201_CREATED)
+
+
+def _endpoint(endpoint_id: str) -> PipelineEndpoint:
+    return get_object_or_404(PipelineEndpoint, id=_uuid_or_404(endpoint_id, "pipeline endpoint"))
+
+
+class PipelineEndpointDetail(APIView):
+    @extend_schema(responses=out.PipelineEndpointSerializer)
+    def get(self, request, endpoint_id: str):
+        return Response(out.endpoint_json(_endpoint(endpoint_id), request))
+
+
+class VersionBody(serializers.Serializer):
+    pipeline_id = serializers.UUIDField()
+    set_default = serializers.BooleanField(required=False, default=False)
+
+
+class PipelineEndpointVersions(APIView):
+    @extend_schema(request=VersionBody, responses={201: out.PipelineEndpointSerializer})
+    def post(self, request, endpoint_id: str):
+        endpoint = _endpoint(endpoint_id)
+        body = VersionBody(data=request.data)
+        body.is_valid(raise_exception=True)
+        services.add_endpoint_version(
+            endpoint,
+            _pipeline(body.validated_data["pipeline_id"]),
+            body.validated_data["set_default"],
+        )
+        endpoint.refresh_from_db()
+        return Response(out.endpoint_json(endpoint, request), status=status.HTTP_201_CREATED)
+
+
+class DefaultBody(serializers.Serializer):
+    version = serializers.CharField(max_length=16)
+
+
+class PipelineEndpointDefault(APIView):
+    @extend_schema(request=DefaultBody, responses=out.PipelineEndpointSerializer)
+    def post(self, request, endpoint_id: str):
+        endpoint = _endpoint(endpoint_id)
+        body = DefaultBody(data=request.data)
+        body.is_valid(raise_exception=True)
+        _publish_errors(
+            lambda: services.set_default_version(endpoint, body.validated_data["version"])
+        )
+        return Response(out.endpoint_json(endpoint, request))
+
+
+class PipelineEndpointStatus(APIView):
+    @extend_schema(request=None, responses=out.PipelineEndpointSerializer)
+    def post(self, request, endpoint_id: str, action: str):
+        endpoint = services.set_status(
+            _endpoint(endpoint_id), "Active" if action == "enable" else "Disabled"
+        )
+        return Response(out.endpoint_json(endpoint, request))

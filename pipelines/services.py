@@ -1,0 +1,213 @@
+"""Publishing pipelines, pipeline endpoints and their versions, and submitting them."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from django.db import IntegrityError, transaction
+
+from pipelines.models import (
+    PipelineEndpoint,
+    PipelineEndpointVersion,
+    PipelineGraph,
+    PublishedPipeline,
+)
+from runs import services as run_services
+from runs.models import Run
+from runs.readiness import Status
+from runs.services import SubmissionError
+
+
+class PublishError(ValueError):
+    """A refused publish or endpoint operation; ``field`` names the culprit."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
+def _check_text(field: str, value: str | None, limit: int) -> str:
+    value = (value or "").strip()
+    if len(value) > limit:
+        raise PublishError(field, f"{field} must be at most {limit} characters.")
+    if "\x00" in value:
+        raise PublishError(field, f"{field} must not contain NUL characters.")
+    return value
+
+
+def publish_graph(
+    *,
+    graph: PipelineGraph,
+    name: str,
+    description: str = "",
+    version: str = "",
+    continue_on_step_failure: bool | None = None,
+    user=None,
+    source_run: Run | None = None,
+) -> PublishedPipeline:
+    name = _check_text("name", name, 255)
+    if not name:
+        raise PublishError("name", "A published pipeline needs a name.")
+    return PublishedPipeline.objects.create(
+        name=name,
+        description=_check_text("description", description, 5000),
+        version=_check_text("version", version, 64),
+        graph=graph,
+        continue_on_step_failure=continue_on_step_failure,
+        created_by=user if user is not None and user.is_authenticated else None,
+        source_run=source_run,
+    )
+
+
+def publish_pipeline(*, graph_data: Any, user=None, **fields) -> PublishedPipeline:
+    """Validate a graph (as a submission would be) and freeze it as a PublishedPipeline."""
+    spec = run_services.validate_submission(graph_data)
+    return publish_graph(graph=PipelineGraph.store(spec), user=user, **fields)
+
+
+def publish_run(run: Run, *, user=None, **fields) -> PublishedPipeline:
+    """Publish the pipeline of a successful run."""
+    if run.status != Status.COMPLETED:
+        raise PublishError(
+            "run", f"Only a Completed run can be published; this one is {run.status}."
+        )
+    return publish_graph(graph=run.graph, user=user, source_run=run, **fields)
+
+
+def set_status(obj, status: str):
+    if status not in ("Active", "Disabled"):
+        raise PublishError("status", "Status must be Active or Disabled.")
+    obj.status = status
+    obj.save(update_fields=["status"])
+    return obj
+
+
+def submit_published(
+    pipeline: PublishedPipeline,
+    *,
+    experiment_name: str,
+    parameters: Mapping[str, Any] | None = None,
+    description: str | None = None,
+    run_source: str = "API",
+    tags: Mapping[str, str] | None = None,
+    properties: Mapping[str, str] | None = None,
+    continue_on_step_failure: bool | None = None,
+    user=None,
+    token=None,
+    idempotency_key: str | None = None,
+    endpoint: PipelineEndpoint | None = None,
+) -> tuple[Run, bool]:
+    """Start a run of a published pipeline; returns (run, created).
+
+    A repeated ``idempotency_key`` from the same user returns the run it started
+    the first time instead of starting another.
+    """
+    if not pipeline.is_active:
+        raise PublishError(
+            "status", f"Published pipeline {pipeline.id} is Disabled; enable it to submit runs."
+        )
+    if endpoint is not None and not endpoint.is_active:
+        raise PublishError(
+            "status", f"Pipeline endpoint {endpoint.name} is Disabled; enable it to submit runs."
+        )
+    if idempotency_key:
+        existing = Run.objects.filter(created_by=user, idempotency_key=idempotency_key).first()
+        if existing is not None:
+            return existing, False
+    cosf = (
+        pipeline.continue_on_step_failure
+        if continue_on_step_failure is None
+        else continue_on_step_failure
+    )
+    try:
+        run = run_services.submit_run(
+            experiment_name=experiment_name,
+            graph_data=pipeline.graph.spec,
+            user=user,
+            token=token,
+            pipeline_parameters=parameters,
+            continue_on_step_failure=bool(cosf),
+            tags=tags,
+            properties=properties,
+            description=description if description is not None else experiment_name,
+            run_source=run_source,
+            published_pipeline=pipeline,
+            pipeline_endpoint=endpoint,
+            idempotency_key=idempotency_key or None,
+        )
+    except IntegrityError:
+        if idempotency_key:  # a concurrent retry with the same key won the race
+            existing = Run.objects.filter(created_by=user, idempotency_key=idempotency_key).first()
+            if existing is not None:
+                return existing, False
+        raise
+    return run, True
+
+
+# --- endpoints -------------------------------------------------------------------------
+
+
+@transaction.atomic
+def publish_endpoint(
+    *, name: str, description: str, pipeline: PublishedPipeline
+) -> PipelineEndpoint:
+    name = _check_text("name", name, 255)
+    if not name:
+        raise PublishError("name", "A pipeline endpoint needs a name.")
+    if PipelineEndpoint.objects.filter(name=name).exists():
+        raise PublishError(
+            "name", f"A pipeline endpoint named {name} already exists; use add() to add a version."
+        )
+    endpoint = PipelineEndpoint.objects.create(
+        name=name, description=_check_text("description", description, 5000), default_version="0"
+    )
+    PipelineEndpointVersion.objects.create(endpoint=endpoint, version="0", pipeline=pipeline)
+    return endpoint
+
+
+@transaction.atomic
+def add_endpoint_version(
+    endpoint: PipelineEndpoint, pipeline: PublishedPipeline, make_default: bool = False
+) -> str:
+    """Add a published pipeline as the next version ("0", "1", ...); returns that version."""
+    endpoint = PipelineEndpoint.objects.select_for_update().get(pk=endpoint.pk)
+    existing = endpoint.versions.filter(pipeline=pipeline).first()
+    if existing is not None:
+        version = existing.version
+    else:
+        version = str(
+            max((int(v) for v in endpoint.versions.values_list("version", flat=True)), default=-1)
+            + 1
+        )
+        PipelineEndpointVersion.objects.create(
+            endpoint=endpoint, version=version, pipeline=pipeline
+        )
+    if make_default:
+        endpoint.default_version = version
+        endpoint.save(update_fields=["default_version"])
+    return version
+
+
+def set_default_version(endpoint: PipelineEndpoint, version: str) -> PipelineEndpoint:
+    if not endpoint.versions.filter(version=str(version)).exists():
+        raise PublishError(
+            "version", f"Version {version} does not exist in pipeline endpoint {endpoint.name}."
+        )
+    endpoint.default_version = str(version)
+    endpoint.save(update_fields=["default_version"])
+    return endpoint
+
+
+def endpoint_pipeline(endpoint: PipelineEndpoint, version: str | None = None) -> PublishedPipeline:
+    wanted = str(version) if version not in (None, "") else endpoint.default_version
+    row = endpoint.versions.select_related("pipeline__graph").filter(version=wanted).first()
+    if row is None:
+        raise PublishError(
+            "version", f"Version {wanted} does not exist in pipeline endpoint {endpoint.name}."
+        )
+    return row.pipeline
+
+
+__all__ = ["PublishError", "SubmissionError"]
