@@ -19,7 +19,6 @@ from runs.models import Run
 from runs.services import SubmissionError
 from studio.auth import RunCredential
 from studio.models import ApiToken
-from studio.urls_helpers import absolute_base_url
 
 
 class PayloadTooLarge(APIException):

@@ -10,7 +10,6 @@ import uuid
 import pytest
 import requests
 
-from studio.sdk.core import Experiment
 from studio.sdk.core.compute import AmlCompute, ComputeTarget, ComputeTargetException
 from studio.sdk.data import OutputFileDatasetConfig
 from studio.sdk.pipeline.core import Pipeline, PipelineEndpoint, PipelineRun, PublishedPipeline

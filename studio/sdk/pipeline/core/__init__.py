@@ -13,6 +13,9 @@ from studio.sdk.pipeline.core.run import PipelineRun, PortDataReference, StepRun
 __all__ = [
     "Pipeline",
     "PipelineData",
+    "PipelineEndpoint",
+    "PipelineIdVersion",
+    "PublishedPipeline",
     "PipelineParameter",
     "PipelineRun",
     "PortDataReference",
