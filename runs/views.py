@@ -60,7 +60,12 @@ def _run_context(run: Run, selected_id: str | None) -> dict:
             (s for s in steps if s.status in (Status.RUNNING, Status.FAILED)),
             next((s for s in steps if s.started_at), steps[0]),
         )
-    return {"run": run, "steps": steps, "figure": figure, "selected": selected}
+    defaults = {p.name: p.default for p in spec.parameters}
+    parameters = [
+        {"name": name, "value": value, "default": defaults.get(name), "changed": value != defaults.get(name)}
+        for name, value in run.parameters.items()
+    ]
+    return {"run": run, "steps": steps, "figure": figure, "selected": selected, "parameters": parameters}
 
 
 @require_GET

@@ -23,5 +23,6 @@ urlpatterns = [
     path("datasets/<str:name>/", views.dataset_detail, name="dataset-detail"),
     path("api/", include(api)),
     path("pipelines/v1.0/", include(submit_urlpatterns)),
+    path("", include("pipelines.urls")),
     path("", include("runs.urls")),
 ]

@@ -1,0 +1,246 @@
+"""Pages: publish a run, published pipelines and their Submit form, pipeline endpoints, API tokens."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import timedelta
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.db.models import OuterRef, Subquery
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from pipelines import services
+from pipelines.api.serializers import endpoint_url, pipeline_endpoint_url
+from pipelines.forms import PublishForm, SubmitForm, TokenForm
+from pipelines.models import PipelineEndpoint, PublishedPipeline
+from runs.charts import pipeline_figure
+from runs.models import Run
+from runs.readiness import Status
+from runs.services import SubmissionError
+from studio.models import ApiToken
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def run_publish(request: HttpRequest, run_id: str) -> HttpResponse:
+    """The Publish form of a Completed run, prefilled from the run."""
+    run = get_object_or_404(Run.objects.select_related("experiment", "graph"), id=run_id)
+    if request.method == "POST":
+        form = PublishForm(request.POST)
+        if form.is_valid():
+            try:
+                pipeline = services.publish_run(run, user=request.user, **form.cleaned_data)
+            except services.PublishError as exc:
+                form.add_error(None, exc.message)
+            else:
+                messages.success(request, f"Published {pipeline.name} {pipeline.version}".strip() + ".")
+                return redirect("published-detail", pipeline_id=pipeline.id)
+    else:
+        form = PublishForm(
+            initial={"name": run.experiment.name, "description": run.description, "version": "1.0"}
+        )
+    return render(request, "pipelines/publish.html", {"run": run, "form": form, "can_publish": run.status == Status.COMPLETED})
+
+
+def _last_runs():
+    latest = Run.objects.filter(published_pipeline=OuterRef("pk")).order_by("-created_at")
+    return {"last_run_id": Subquery(latest.values("id")[:1]), "last_run_status": Subquery(latest.values("status")[:1])}
+
+
+@require_GET
+@login_required
+def published_list(request: HttpRequest) -> HttpResponse:
+    pipelines = PublishedPipeline.objects.annotate(**_last_runs()).order_by("-created_at")[:500]
+    return render(request, "pipelines/published_list.html", {"pipelines": pipelines})
+
+
+def _examples(url: str, parameters: list[dict]) -> dict:
+    assignments = {p["name"]: p["default"] for p in parameters if p["type"] != "datapath"}
+    body = {"ExperimentName": "my-experiment", "ParameterAssignments": assignments}
+    curl = (
+        f"curl -X POST '{url}' \\\n  -H \"Authorization: Bearer $STUDIO_TOKEN\" \\\n"
+        f"  -H 'Content-Type: application/json' \\\n  -d '{json.dumps(body)}'"
+    )
+    python = (
+        "import os, requests\n\n"
+        f"response = requests.post('{url}',\n"
+        "                         headers={'Authorization': 'Bearer ' + os.environ['STUDIO_TOKEN']},\n"
+        f"                         json={json.dumps(body)})\n"
+        "print(response.json()['Id'])"
+    )
+    return {"curl": curl, "python": python}
+
+
+def _published_context(request, pipeline: PublishedPipeline, form: SubmitForm | None = None) -> dict:
+    spec = pipeline.graph.graph()
+    parameters = pipeline.graph.spec.get("parameters", [])
+    url = pipeline_endpoint_url(pipeline, request)
+    runs = pipeline.runs.select_related("experiment", "created_by", "created_by_token").order_by("-created_at")[:50]
+    return {
+        "pipeline": pipeline,
+        "parameters": parameters,
+        "endpoint_url": url,
+        "examples": _examples(url, parameters),
+        "figure": pipeline_figure(spec, {}, {}),
+        "form": form or SubmitForm(parameters, initial={"experiment_name": _experiment_name_for(pipeline.name)}),
+        "runs": runs,
+        "endpoints": pipeline.endpoint_versions.select_related("endpoint"),
+    }
+
+
+def _experiment_name_for(name: str) -> str:
+    """A valid experiment name made from a pipeline name (the form's default)."""
+    cleaned = re.sub(r"[^\w\-]", "-", name).strip("-_")[:255]
+    return cleaned or "published-pipeline"
+
+
+@require_GET
+@login_required
+def published_detail(request: HttpRequest, pipeline_id) -> HttpResponse:
+    pipeline = get_object_or_404(PublishedPipeline.objects.select_related("graph"), id=pipeline_id)
+    return render(request, "pipelines/published_detail.html", _published_context(request, pipeline))
+
+
+def _submit_from_form(request, pipeline: PublishedPipeline, form: SubmitForm, endpoint=None):
+    if not form.is_valid():
+        return None
+    try:
+        run, _ = services.submit_published(
+            pipeline,
+            experiment_name=form.cleaned_data["experiment_name"],
+            parameters=form.cleaned_data["parameters"],
+            description=form.cleaned_data["description"] or None,
+            run_source="Studio",
+            user=request.user,
+            endpoint=endpoint,
+        )
+    except services.PublishError as exc:
+        form.add_error(None, exc.message)
+        return None
+    except SubmissionError as exc:
+        form.add_error(None, exc.message)
+        return None
+    return run
+
+
+@require_POST
+@login_required
+def published_submit(request: HttpRequest, pipeline_id) -> HttpResponse:
+    pipeline = get_object_or_404(PublishedPipeline.objects.select_related("graph"), id=pipeline_id)
+    form = SubmitForm(pipeline.graph.spec.get("parameters", []), request.POST)
+    run = _submit_from_form(request, pipeline, form)
+    if run is not None:
+        messages.success(request, f"Submitted run {run.number} of {run.experiment.name}.")
+        return redirect("run-detail", run_id=run.id)
+    return render(request, "pipelines/published_detail.html", _published_context(request, pipeline, form), status=400)
+
+
+@require_POST
+@login_required
+def published_status(request: HttpRequest, pipeline_id, action: str) -> HttpResponse:
+    pipeline = get_object_or_404(PublishedPipeline, id=pipeline_id)
+    services.set_status(pipeline, "Active" if action == "enable" else "Disabled")
+    return redirect("published-detail", pipeline_id=pipeline.id)
+
+
+@require_GET
+@login_required
+def endpoint_list(request: HttpRequest) -> HttpResponse:
+    endpoints = PipelineEndpoint.objects.prefetch_related("versions")[:500]
+    return render(request, "pipelines/endpoint_list.html", {"endpoints": endpoints})
+
+
+def _endpoint_context(request, endpoint: PipelineEndpoint, form: SubmitForm | None = None, version: str | None = None) -> dict:
+    versions = list(endpoint.versions.select_related("pipeline__graph"))
+    chosen = version or endpoint.default_version
+    pipeline = next((v.pipeline for v in versions if v.version == chosen), None)
+    parameters = pipeline.graph.spec.get("parameters", []) if pipeline else []
+    return {
+        "endpoint": endpoint,
+        "versions": versions,
+        "chosen": chosen,
+        "endpoint_url": endpoint_url(endpoint, request),
+        "form": form or SubmitForm(parameters),
+        "runs": endpoint.runs.select_related("experiment").order_by("-created_at")[:50],
+    }
+
+
+@require_GET
+@login_required
+def endpoint_detail(request: HttpRequest, endpoint_id) -> HttpResponse:
+    endpoint = get_object_or_404(PipelineEndpoint, id=endpoint_id)
+    return render(request, "pipelines/endpoint_detail.html", _endpoint_context(request, endpoint, version=request.GET.get("version")))
+
+
+@require_POST
+@login_required
+def endpoint_default(request: HttpRequest, endpoint_id) -> HttpResponse:
+    endpoint = get_object_or_404(PipelineEndpoint, id=endpoint_id)
+    try:
+        services.set_default_version(endpoint, request.POST.get("version", ""))
+    except services.PublishError as exc:
+        messages.error(request, exc.message)
+    return redirect("endpoint-detail", endpoint_id=endpoint.id)
+
+
+@require_POST
+@login_required
+def endpoint_status(request: HttpRequest, endpoint_id, action: str) -> HttpResponse:
+    endpoint = get_object_or_404(PipelineEndpoint, id=endpoint_id)
+    services.set_status(endpoint, "Active" if action == "enable" else "Disabled")
+    return redirect("endpoint-detail", endpoint_id=endpoint.id)
+
+
+@require_POST
+@login_required
+def endpoint_submit(request: HttpRequest, endpoint_id) -> HttpResponse:
+    endpoint = get_object_or_404(PipelineEndpoint, id=endpoint_id)
+    version = request.POST.get("version") or endpoint.default_version
+    try:
+        pipeline = services.endpoint_pipeline(endpoint, version)
+    except services.PublishError as exc:
+        messages.error(request, exc.message)
+        return redirect("endpoint-detail", endpoint_id=endpoint.id)
+    form = SubmitForm(pipeline.graph.spec.get("parameters", []), request.POST)
+    run = _submit_from_form(request, pipeline, form, endpoint=endpoint)
+    if run is not None:
+        return redirect("run-detail", run_id=run.id)
+    return render(request, "pipelines/endpoint_detail.html", _endpoint_context(request, endpoint, form, version), status=400)
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def tokens(request: HttpRequest) -> HttpResponse:
+    """Create API tokens (shown once), see them with their last use, revoke them."""
+    created = None
+    if request.method == "POST":
+        form = TokenForm(request.POST)
+        if form.is_valid():
+            data = form.cleaned_data
+            expires = timezone.now() + timedelta(days=data["expires_in_days"]) if data["expires_in_days"] else None
+            token, secret = ApiToken.issue(
+                request.user, data["name"], scope=data["scope"], expires_at=expires,
+                pipeline=data["pipeline"], endpoint=data["endpoint"],
+            )
+            created = {"token": token, "secret": secret}
+            form = TokenForm()
+    else:
+        form = TokenForm()
+    rows = ApiToken.objects.filter(user=request.user).select_related("pipeline", "endpoint")
+    return render(request, "pipelines/tokens.html", {"form": form, "tokens": rows, "created": created})
+
+
+@require_POST
+@login_required
+def token_revoke(request: HttpRequest, token_id: int) -> HttpResponse:
+    token = get_object_or_404(ApiToken, id=token_id, user=request.user)
+    if token.revoked_at is None:
+        token.revoked_at = timezone.now()
+        token.save(update_fields=["revoked_at"])
+        messages.success(request, f"Token {token.name} is revoked.")
+    return redirect("tokens")
