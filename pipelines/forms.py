@@ -12,7 +12,9 @@ from studio.sdk.spec import EXPERIMENT_NAME
 
 class PublishForm(forms.Form):
     name = forms.CharField(max_length=255)
-    description = forms.CharField(max_length=5000, required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    description = forms.CharField(
+        max_length=5000, required=False, widget=forms.Textarea(attrs={"rows": 3})
+    )
     version = forms.CharField(max_length=64, required=False)
     continue_on_step_failure = forms.BooleanField(required=False, label="Continue on step failure")
 
@@ -23,7 +25,9 @@ class SubmitForm(forms.Form):
     experiment_name = forms.RegexField(
         EXPERIMENT_NAME,
         max_length=255,
-        error_messages={"invalid": "Use letters, digits, '_' and '-', starting with a letter or digit."},
+        error_messages={
+            "invalid": "Use letters, digits, '_' and '-', starting with a letter or digit."
+        },
     )
     description = forms.CharField(max_length=1000, required=False)
 
@@ -34,7 +38,9 @@ class SubmitForm(forms.Form):
             label = f"{p['name']} ({p['type']})"
             if p["type"] == "bool":
                 field = forms.TypedChoiceField(
-                    label=label, choices=[("True", "True"), ("False", "False")], initial=str(p["default"])
+                    label=label,
+                    choices=[("True", "True"), ("False", "False")],
+                    initial=str(p["default"]),
                 )
             elif p["type"] == "datapath":
                 field = forms.CharField(
@@ -49,7 +55,10 @@ class SubmitForm(forms.Form):
                 elif p["type"] == "float":
                     attrs = {"type": "number", "step": "any"}
                 field = forms.CharField(
-                    label=label, initial=str(p["default"]), widget=forms.TextInput(attrs=attrs), strip=False
+                    label=label,
+                    initial=str(p["default"]),
+                    widget=forms.TextInput(attrs=attrs),
+                    strip=False,
                 )
             self.fields[f"param_{p['name']}"] = field
 
@@ -78,14 +87,20 @@ class TokenForm(forms.Form):
     name = forms.CharField(max_length=100)
     scope = forms.ChoiceField(choices=ApiToken.SCOPES, initial="submit")
     pipeline = forms.ModelChoiceField(
-        PublishedPipeline.objects.all(), required=False, empty_label="Any published pipeline",
+        PublishedPipeline.objects.all(),
+        required=False,
+        empty_label="Any published pipeline",
         help_text="Limit the token to submitting one published pipeline",
     )
     endpoint = forms.ModelChoiceField(
-        PipelineEndpoint.objects.all(), required=False, empty_label="Any pipeline endpoint",
+        PipelineEndpoint.objects.all(),
+        required=False,
+        empty_label="Any pipeline endpoint",
         help_text="Limit the token to submitting one pipeline endpoint",
     )
-    expires_in_days = forms.IntegerField(min_value=1, max_value=3650, required=False, label="Expires in (days)")
+    expires_in_days = forms.IntegerField(
+        min_value=1, max_value=3650, required=False, label="Expires in (days)"
+    )
 
     def clean(self):
         cleaned = super().clean()

@@ -101,3 +101,87 @@ class PipelineEndpointVersion(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["endpoint", "version"], name="endpoint_version_unique")
         ]
+
+
+class Schedule(models.Model):
+    """Starts a published pipeline (or endpoint) on a recurrence or when data changes."""
+
+    KINDS = [("recurrence", "Recurrence"), ("datastore", "Data change")]
+    POLICIES = [("latest", "Run once for the latest missed time"), ("skip", "Skip missed times")]
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    name = models.CharField(max_length=255)
+    description = models.TextField(blank=True, default="")
+    kind = models.CharField(max_length=16, choices=KINDS)
+    published_pipeline = models.ForeignKey(
+        PublishedPipeline, null=True, blank=True, on_delete=models.CASCADE, related_name="schedules"
+    )
+    pipeline_endpoint = models.ForeignKey(
+        PipelineEndpoint, null=True, blank=True, on_delete=models.CASCADE, related_name="schedules"
+    )
+    experiment_name = models.CharField(max_length=255)
+    pipeline_parameters = models.JSONField(default=dict, blank=True)
+    continue_on_step_failure = models.BooleanField(null=True, blank=True)
+    status = models.CharField(max_length=16, choices=PublishedPipeline.STATUSES, default="Active")
+    recurrence = models.JSONField(default=dict, blank=True)
+    missed_policy = models.CharField(max_length=16, choices=POLICIES, default="latest")
+    datastore = models.CharField(max_length=64, blank=True, default="")
+    path_on_datastore = models.CharField(max_length=1024, blank=True, default="")
+    polling_interval = models.FloatField(default=5.0)  # minutes, as in azureml
+    data_path_parameter_name = models.CharField(max_length=255, blank=True, default="")
+    include_subfolders = models.BooleanField(default=True)
+    cursor = models.JSONField(null=True, blank=True)  # data-change baseline: {path: version}
+    next_fire_at = models.DateTimeField(null=True, blank=True)
+    last_fire_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name"]
+        indexes = [models.Index(fields=["status", "next_fire_at"], name="schedule_due")]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_active(self) -> bool:
+        return self.status == "Active"
+
+    @property
+    def target_name(self) -> str:
+        if self.pipeline_endpoint_id:
+            return self.pipeline_endpoint.name
+        return str(self.published_pipeline) if self.published_pipeline_id else ""
+
+
+class ScheduleFire(models.Model):
+    """One fire of a schedule: unique per (schedule, fire time), so it starts at most one run."""
+
+    STATUSES = [
+        ("pending", "Pending"),
+        ("submitted", "Submitted"),
+        ("failed", "Failed"),
+        ("skipped", "Skipped"),
+    ]
+
+    schedule = models.ForeignKey(Schedule, on_delete=models.CASCADE, related_name="fires")
+    fire_time = models.DateTimeField()
+    status = models.CharField(max_length=16, choices=STATUSES, default="pending")
+    run = models.ForeignKey(
+        "runs.Run", null=True, blank=True, on_delete=models.SET_NULL, related_name="schedule_fires"
+    )
+    error = models.TextField(blank=True, default="")
+    changed_paths = models.JSONField(default=list, blank=True)
+    cursor = models.JSONField(null=True, blank=True)  # the data-change baseline this fire moves to
+    created_at = models.DateTimeField(default=timezone.now)
+    dispatched_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-fire_time"]
+        constraints = [
+            models.UniqueConstraint(fields=["schedule", "fire_time"], name="schedule_fire_unique")
+        ]
+        indexes = [models.Index(fields=["status", "fire_time"], name="schedule_fire_pending")]

@@ -98,6 +98,7 @@ def submit_published(
     token=None,
     idempotency_key: str | None = None,
     endpoint: PipelineEndpoint | None = None,
+    schedule=None,
 ) -> tuple[Run, bool]:
     """Start a run of a published pipeline; returns (run, created).
 
@@ -136,6 +137,7 @@ def submit_published(
             published_pipeline=pipeline,
             pipeline_endpoint=endpoint,
             idempotency_key=idempotency_key or None,
+            schedule=schedule,
         )
     except IntegrityError:
         if idempotency_key:  # a concurrent retry with the same key won the race

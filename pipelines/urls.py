@@ -7,12 +7,22 @@ urlpatterns = [
     path("pipelines/", views.published_list, name="published-list"),
     path("pipelines/<uuid:pipeline_id>/", views.published_detail, name="published-detail"),
     path("pipelines/<uuid:pipeline_id>/submit/", views.published_submit, name="published-submit"),
-    re_path(r"^pipelines/(?P<pipeline_id>[0-9a-f-]{36})/(?P<action>enable|disable)/$", views.published_status, name="published-status"),
+    re_path(
+        r"^pipelines/(?P<pipeline_id>[0-9a-f-]{36})/(?P<action>enable|disable)/$",
+        views.published_status,
+        name="published-status",
+    ),
     path("endpoints/", views.endpoint_list, name="endpoint-list"),
     path("endpoints/<uuid:endpoint_id>/", views.endpoint_detail, name="endpoint-detail"),
     path("endpoints/<uuid:endpoint_id>/default/", views.endpoint_default, name="endpoint-default"),
-    path("endpoints/<uuid:endpoint_id>/submit/", views.endpoint_submit, name="endpoint-submit-form"),
-    re_path(r"^endpoints/(?P<endpoint_id>[0-9a-f-]{36})/(?P<action>enable|disable)/$", views.endpoint_status, name="endpoint-status"),
+    path(
+        "endpoints/<uuid:endpoint_id>/submit/", views.endpoint_submit, name="endpoint-submit-form"
+    ),
+    re_path(
+        r"^endpoints/(?P<endpoint_id>[0-9a-f-]{36})/(?P<action>enable|disable)/$",
+        views.endpoint_status,
+        name="endpoint-status",
+    ),
     path("tokens/", views.tokens, name="tokens"),
     path("tokens/<int:token_id>/revoke/", views.token_revoke, name="token-revoke"),
 ]

@@ -38,18 +38,27 @@ def run_publish(request: HttpRequest, run_id: str) -> HttpResponse:
             except services.PublishError as exc:
                 form.add_error(None, exc.message)
             else:
-                messages.success(request, f"Published {pipeline.name} {pipeline.version}".strip() + ".")
+                messages.success(
+                    request, f"Published {pipeline.name} {pipeline.version}".strip() + "."
+                )
                 return redirect("published-detail", pipeline_id=pipeline.id)
     else:
         form = PublishForm(
             initial={"name": run.experiment.name, "description": run.description, "version": "1.0"}
         )
-    return render(request, "pipelines/publish.html", {"run": run, "form": form, "can_publish": run.status == Status.COMPLETED})
+    return render(
+        request,
+        "pipelines/publish.html",
+        {"run": run, "form": form, "can_publish": run.status == Status.COMPLETED},
+    )
 
 
 def _last_runs():
     latest = Run.objects.filter(published_pipeline=OuterRef("pk")).order_by("-created_at")
-    return {"last_run_id": Subquery(latest.values("id")[:1]), "last_run_status": Subquery(latest.values("status")[:1])}
+    return {
+        "last_run_id": Subquery(latest.values("id")[:1]),
+        "last_run_status": Subquery(latest.values("status")[:1]),
+    }
 
 
 @require_GET
@@ -76,18 +85,23 @@ def _examples(url: str, parameters: list[dict]) -> dict:
     return {"curl": curl, "python": python}
 
 
-def _published_context(request, pipeline: PublishedPipeline, form: SubmitForm | None = None) -> dict:
+def _published_context(
+    request, pipeline: PublishedPipeline, form: SubmitForm | None = None
+) -> dict:
     spec = pipeline.graph.graph()
     parameters = pipeline.graph.spec.get("parameters", [])
     url = pipeline_endpoint_url(pipeline, request)
-    runs = pipeline.runs.select_related("experiment", "created_by", "created_by_token").order_by("-created_at")[:50]
+    runs = pipeline.runs.select_related("experiment", "created_by", "created_by_token").order_by(
+        "-created_at"
+    )[:50]
     return {
         "pipeline": pipeline,
         "parameters": parameters,
         "endpoint_url": url,
         "examples": _examples(url, parameters),
         "figure": pipeline_figure(spec, {}, {}),
-        "form": form or SubmitForm(parameters, initial={"experiment_name": _experiment_name_for(pipeline.name)}),
+        "form": form
+        or SubmitForm(parameters, initial={"experiment_name": _experiment_name_for(pipeline.name)}),
         "runs": runs,
         "endpoints": pipeline.endpoint_versions.select_related("endpoint"),
     }
@@ -137,7 +151,12 @@ def published_submit(request: HttpRequest, pipeline_id) -> HttpResponse:
     if run is not None:
         messages.success(request, f"Submitted run {run.number} of {run.experiment.name}.")
         return redirect("run-detail", run_id=run.id)
-    return render(request, "pipelines/published_detail.html", _published_context(request, pipeline, form), status=400)
+    return render(
+        request,
+        "pipelines/published_detail.html",
+        _published_context(request, pipeline, form),
+        status=400,
+    )
 
 
 @require_POST
@@ -155,7 +174,9 @@ def endpoint_list(request: HttpRequest) -> HttpResponse:
     return render(request, "pipelines/endpoint_list.html", {"endpoints": endpoints})
 
 
-def _endpoint_context(request, endpoint: PipelineEndpoint, form: SubmitForm | None = None, version: str | None = None) -> dict:
+def _endpoint_context(
+    request, endpoint: PipelineEndpoint, form: SubmitForm | None = None, version: str | None = None
+) -> dict:
     versions = list(endpoint.versions.select_related("pipeline__graph"))
     chosen = version or endpoint.default_version
     pipeline = next((v.pipeline for v in versions if v.version == chosen), None)
@@ -174,7 +195,11 @@ def _endpoint_context(request, endpoint: PipelineEndpoint, form: SubmitForm | No
 @login_required
 def endpoint_detail(request: HttpRequest, endpoint_id) -> HttpResponse:
     endpoint = get_object_or_404(PipelineEndpoint, id=endpoint_id)
-    return render(request, "pipelines/endpoint_detail.html", _endpoint_context(request, endpoint, version=request.GET.get("version")))
+    return render(
+        request,
+        "pipelines/endpoint_detail.html",
+        _endpoint_context(request, endpoint, version=request.GET.get("version")),
+    )
 
 
 @require_POST
@@ -210,7 +235,12 @@ def endpoint_submit(request: HttpRequest, endpoint_id) -> HttpResponse:
     run = _submit_from_form(request, pipeline, form, endpoint=endpoint)
     if run is not None:
         return redirect("run-detail", run_id=run.id)
-    return render(request, "pipelines/endpoint_detail.html", _endpoint_context(request, endpoint, form, version), status=400)
+    return render(
+        request,
+        "pipelines/endpoint_detail.html",
+        _endpoint_context(request, endpoint, form, version),
+        status=400,
+    )
 
 
 @require_http_methods(["GET", "POST"])
@@ -222,17 +252,27 @@ def tokens(request: HttpRequest) -> HttpResponse:
         form = TokenForm(request.POST)
         if form.is_valid():
             data = form.cleaned_data
-            expires = timezone.now() + timedelta(days=data["expires_in_days"]) if data["expires_in_days"] else None
+            expires = (
+                timezone.now() + timedelta(days=data["expires_in_days"])
+                if data["expires_in_days"]
+                else None
+            )
             token, secret = ApiToken.issue(
-                request.user, data["name"], scope=data["scope"], expires_at=expires,
-                pipeline=data["pipeline"], endpoint=data["endpoint"],
+                request.user,
+                data["name"],
+                scope=data["scope"],
+                expires_at=expires,
+                pipeline=data["pipeline"],
+                endpoint=data["endpoint"],
             )
             created = {"token": token, "secret": secret}
             form = TokenForm()
     else:
         form = TokenForm()
     rows = ApiToken.objects.filter(user=request.user).select_related("pipeline", "endpoint")
-    return render(request, "pipelines/tokens.html", {"form": form, "tokens": rows, "created": created})
+    return render(
+        request, "pipelines/tokens.html", {"form": form, "tokens": rows, "created": created}
+    )
 
 
 @require_POST

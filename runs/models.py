@@ -61,6 +61,9 @@ class Run(models.Model):
         related_name="runs",
     )
     idempotency_key = models.CharField(max_length=255, null=True, blank=True)
+    schedule = models.ForeignKey(
+        "pipelines.Schedule", null=True, blank=True, on_delete=models.SET_NULL, related_name="runs"
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,

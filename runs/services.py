@@ -101,6 +101,7 @@ def submit_run(
     published_pipeline=None,
     pipeline_endpoint=None,
     idempotency_key: str | None = None,
+    schedule=None,
 ) -> Run:
     """Validate a pipeline, store it with one StepRun per step, and queue its first steps."""
     if not isinstance(experiment_name, str) or not EXPERIMENT_NAME.match(experiment_name):
@@ -140,6 +141,7 @@ def submit_run(
         published_pipeline=published_pipeline,
         pipeline_endpoint=pipeline_endpoint,
         idempotency_key=idempotency_key,
+        schedule=schedule,
         continue_on_step_failure=continue_on_step_failure,
         regenerate_outputs=regenerate_outputs,
         run_source=run_source,

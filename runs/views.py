@@ -62,10 +62,21 @@ def _run_context(run: Run, selected_id: str | None) -> dict:
         )
     defaults = {p.name: p.default for p in spec.parameters}
     parameters = [
-        {"name": name, "value": value, "default": defaults.get(name), "changed": value != defaults.get(name)}
+        {
+            "name": name,
+            "value": value,
+            "default": defaults.get(name),
+            "changed": value != defaults.get(name),
+        }
         for name, value in run.parameters.items()
     ]
-    return {"run": run, "steps": steps, "figure": figure, "selected": selected, "parameters": parameters}
+    return {
+        "run": run,
+        "steps": steps,
+        "figure": figure,
+        "selected": selected,
+        "parameters": parameters,
+    }
 
 
 @require_GET

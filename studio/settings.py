@@ -146,6 +146,10 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "studio.api.schema.document_errors",
+    ],
 }
 
 # Celery: a filesystem broker under the data dir unless CELERY_BROKER_URL names a server.

@@ -65,6 +65,7 @@ class Studio:
             "STUDIO_WORKER_LOST_SECONDS": "6",
             "STUDIO_REAPER_SECONDS": "1",
             "STUDIO_CANCEL_GRACE_SECONDS": "2",
+            "STUDIO_LOCAL_DATASTORE_ROOTS": str(self.data_dir / "roots"),
             "PYTHONUNBUFFERED": "1",
             **{k: str(v) for k, v in env.items()},
         }

@@ -1,6 +1,6 @@
 from django.urls import path, re_path
 
-from pipelines.api import views
+from pipelines.api import schedules, views
 
 # The SDK's management API, under /api/.
 urlpatterns = [
@@ -36,6 +36,19 @@ urlpatterns = [
         r"^pipelineendpoints/(?P<endpoint_id>[^/]+)/(?P<action>enable|disable)/$",
         views.PipelineEndpointStatus.as_view(),
         name="api-endpoint-status",
+    ),
+    path("schedules/", schedules.ScheduleList.as_view(), name="api-schedules"),
+    path("schedules/preview/", schedules.SchedulePreview.as_view(), name="api-schedule-preview"),
+    path("schedules/<str:schedule_id>/", schedules.ScheduleDetail.as_view(), name="api-schedule"),
+    path(
+        "schedules/<str:schedule_id>/runs/",
+        schedules.ScheduleRuns.as_view(),
+        name="api-schedule-runs",
+    ),
+    re_path(
+        r"^schedules/(?P<schedule_id>[^/]+)/(?P<action>enable|disable)/$",
+        schedules.ScheduleStatus.as_view(),
+        name="api-schedule-status",
     ),
 ]
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.shortcuts import get_object_or_404
+from django.utils.dateparse import parse_datetime
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, status
 from rest_framework.exceptions import PermissionDenied
@@ -22,6 +23,34 @@ class NewestFirst(CursorPagination):
     page_size = 50
     max_page_size = 500
     page_size_query_param = "page_size"
+
+    def get_page_size(self, request):
+        """``page_size`` if given (at most ``max_page_size``); a bad one is a 400, not ignored."""
+        return _int_param(request, self.page_size_query_param, self.page_size, 1, 2**31) and min(
+            _int_param(request, self.page_size_query_param, self.page_size, 1, 2**31),
+            self.max_page_size,
+        )
+
+    def decode_cursor(self, request):
+        """A cursor that is not one of ours is a 400 naming ``cursor`` (DRF says 404)."""
+        from rest_framework.exceptions import NotFound, ValidationError
+
+        try:
+            cursor = super().decode_cursor(request)
+        except NotFound:
+            raise ValidationError({self.cursor_query_param: self.invalid_cursor_message}) from None
+        if cursor is not None and cursor.position is not None:
+            if "\x00" in cursor.position or parse_datetime(cursor.position) is None:
+                raise ValidationError({self.cursor_query_param: self.invalid_cursor_message})
+        return cursor
+
+    def get_schema_operation_parameters(self, view):
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            if parameter["name"] == self.page_size_query_param:
+                parameter["schema"]["minimum"] = 1
+                parameter["description"] += f" (at most {self.max_page_size} are returned)"
+        return parameters
 
 
 class ExperimentList(generics.ListCreateAPIView):

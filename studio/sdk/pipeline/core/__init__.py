@@ -9,6 +9,7 @@ from studio.sdk.pipeline.core.published import (
     PublishedPipeline,
 )
 from studio.sdk.pipeline.core.run import PipelineRun, PortDataReference, StepRun
+from studio.sdk.pipeline.core.schedule import Schedule, ScheduleRecurrence, TimeZone
 
 __all__ = [
     "Pipeline",
@@ -19,6 +20,9 @@ __all__ = [
     "PipelineParameter",
     "PipelineRun",
     "PortDataReference",
+    "Schedule",
+    "ScheduleRecurrence",
+    "TimeZone",
     "StepRun",
     "StepSequence",
 ]

@@ -1,0 +1,324 @@
+"""Schedules API: the SDK's Schedule.create/get/list/update/enable/disable, and a fire-time preview."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from pipelines import scheduling
+from pipelines.api.views import _uuid_or_404
+from pipelines.models import PipelineEndpoint, PublishedPipeline, Schedule
+from pipelines.recurrence import RecurrenceError, fire_times, parse_recurrence
+from pipelines.scheduling import ScheduleError, ScheduleInput
+
+
+class RecurrenceBody(serializers.Serializer):
+    frequency = serializers.CharField()
+    interval = serializers.IntegerField()
+    start_time = serializers.CharField(required=False, allow_null=True, allow_blank=True)
+    time_zone = serializers.CharField(required=False, allow_null=True, allow_blank=True)
+    hours = serializers.ListField(child=serializers.IntegerField(), required=False, allow_null=True)
+    minutes = serializers.ListField(
+        child=serializers.IntegerField(), required=False, allow_null=True
+    )
+    week_days = serializers.ListField(
+        child=serializers.CharField(), required=False, allow_null=True
+    )
+    time_of_day = serializers.CharField(required=False, allow_null=True, allow_blank=True)
+
+
+class ScheduleBody(serializers.Serializer):
+    name = serializers.CharField(max_length=255, required=False)
+    description = serializers.CharField(
+        max_length=5000, required=False, allow_blank=True, allow_null=True
+    )
+    pipeline_id = serializers.UUIDField(required=False, allow_null=True)
+    pipeline_endpoint_id = serializers.UUIDField(required=False, allow_null=True)
+    experiment_name = serializers.CharField(max_length=255, required=False)
+    recurrence = RecurrenceBody(required=False, allow_null=True)
+    pipeline_parameters = serializers.DictField(required=False, allow_null=True)
+    continue_on_step_failure = serializers.BooleanField(required=False, allow_null=True)
+    datastore = serializers.CharField(
+        max_length=64, required=False, allow_null=True, allow_blank=True
+    )
+    path_on_datastore = serializers.CharField(
+        max_length=1024, required=False, allow_null=True, allow_blank=True
+    )
+    polling_interval = serializers.FloatField(required=False, allow_null=True)
+    data_path_parameter_name = serializers.CharField(
+        max_length=255, required=False, allow_null=True, allow_blank=True
+    )
+    include_subfolders = serializers.BooleanField(required=False, allow_null=True)
+    missed_policy = serializers.ChoiceField(
+        choices=["latest", "skip"], required=False, allow_null=True
+    )
+    status = serializers.ChoiceField(
+        choices=["Active", "Disabled"], required=False, allow_null=True
+    )
+
+
+def schedule_json(schedule: Schedule, with_next: int = 5) -> dict:
+    upcoming = []
+    if schedule.kind == "recurrence" and schedule.is_active and schedule.next_fire_at:
+        rec = parse_recurrence(schedule.recurrence)
+        upcoming = fire_times(
+            rec, schedule.created_at, schedule.next_fire_at - timedelta(seconds=1), with_next
+        )
+    return {
+        "id": str(schedule.id),
+        "name": schedule.name,
+        "description": schedule.description,
+        "kind": schedule.kind,
+        "pipeline_id": str(schedule.published_pipeline_id)
+        if schedule.published_pipeline_id
+        else None,
+        "pipeline_endpoint_id": str(schedule.pipeline_endpoint_id)
+        if schedule.pipeline_endpoint_id
+        else None,
+        "experiment_name": schedule.experiment_name,
+        "status": schedule.status,
+        "provisioning_status": "Completed",
+        "recurrence": schedule.recurrence or None,
+        "datastore": schedule.datastore or None,
+        "path_on_datastore": schedule.path_on_datastore or None,
+        "polling_interval": schedule.polling_interval,
+        "data_path_parameter_name": schedule.data_path_parameter_name or None,
+        "include_subfolders": schedule.include_subfolders,
+        "pipeline_parameters": schedule.pipeline_parameters,
+        "continue_on_step_failure": schedule.continue_on_step_failure,
+        "missed_policy": schedule.missed_policy,
+        "next_fire_at": schedule.next_fire_at if schedule.kind == "recurrence" else None,
+        "next_fire_times": upcoming,
+        "last_fire_at": schedule.last_fire_at,
+        "created_at": schedule.created_at,
+    }
+
+
+class ScheduleOut(serializers.Serializer):
+    id = serializers.UUIDField()
+    name = serializers.CharField()
+    description = serializers.CharField()
+    kind = serializers.CharField()
+    pipeline_id = serializers.CharField(allow_null=True)
+    pipeline_endpoint_id = serializers.CharField(allow_null=True)
+    experiment_name = serializers.CharField()
+    status = serializers.CharField()
+    provisioning_status = serializers.CharField()
+    recurrence = serializers.JSONField(allow_null=True)
+    datastore = serializers.CharField(allow_null=True)
+    path_on_datastore = serializers.CharField(allow_null=True)
+    polling_interval = serializers.FloatField()
+    data_path_parameter_name = serializers.CharField(allow_null=True)
+    include_subfolders = serializers.BooleanField()
+    pipeline_parameters = serializers.DictField()
+    continue_on_step_failure = serializers.BooleanField(allow_null=True)
+    missed_policy = serializers.CharField()
+    next_fire_at = serializers.DateTimeField(allow_null=True)
+    next_fire_times = serializers.ListField(child=serializers.DateTimeField())
+    last_fire_at = serializers.DateTimeField(allow_null=True)
+    created_at = serializers.DateTimeField()
+
+
+def _input_from(data: dict, current: Schedule | None = None) -> ScheduleInput:
+    """Merge a body onto a schedule's current values (None keeps a value, as azureml's update does)."""
+
+    def pick(key, default=None):
+        value = data.get(key)
+        return value if value is not None else default
+
+    pipeline = endpoint = None
+    if current is not None:
+        pipeline, endpoint = current.published_pipeline, current.pipeline_endpoint
+    if data.get("pipeline_id"):
+        pipeline = PublishedPipeline.objects.filter(id=data["pipeline_id"]).first()
+        if pipeline is None:
+            raise ValidationError(
+                {"pipeline_id": f"No published pipeline with id {data['pipeline_id']}."}
+            )
+        endpoint = None
+    if data.get("pipeline_endpoint_id"):
+        endpoint = PipelineEndpoint.objects.filter(id=data["pipeline_endpoint_id"]).first()
+        if endpoint is None:
+            raise ValidationError(
+                {
+                    "pipeline_endpoint_id": f"No pipeline endpoint with id {data['pipeline_endpoint_id']}."
+                }
+            )
+        pipeline = None
+    recurrence = data.get("recurrence")
+    recurrence = (
+        {k: v for k, v in recurrence.items() if v not in (None, "", [])} if recurrence else None
+    )
+    datastore = pick("datastore")
+    if current is not None and recurrence is None and datastore is None:
+        recurrence = current.recurrence or None
+        datastore = current.datastore or None
+    return ScheduleInput(
+        name=pick("name", current.name if current else ""),
+        experiment_name=pick("experiment_name", current.experiment_name if current else ""),
+        published_pipeline=pipeline,
+        pipeline_endpoint=endpoint,
+        description=pick("description", current.description if current else ""),
+        pipeline_parameters=pick(
+            "pipeline_parameters", current.pipeline_parameters if current else {}
+        ),
+        continue_on_step_failure=pick(
+            "continue_on_step_failure", current.continue_on_step_failure if current else None
+        ),
+        recurrence=recurrence,
+        missed_policy=pick("missed_policy", current.missed_policy if current else "latest"),
+        datastore=datastore,
+        path_on_datastore=pick("path_on_datastore", current.path_on_datastore if current else None),
+        polling_interval=pick("polling_interval", current.polling_interval if current else 5.0),
+        data_path_parameter_name=pick(
+            "data_path_parameter_name", current.data_path_parameter_name if current else None
+        ),
+        include_subfolders=pick(
+            "include_subfolders", current.include_subfolders if current else True
+        ),
+    )
+
+
+def _errors(call):
+    try:
+        return call()
+    except ScheduleError as exc:
+        raise ValidationError({exc.field: exc.message}) from None
+
+
+class ScheduleList(APIView):
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("active_only", bool),
+            OpenApiParameter("pipeline_id", str),
+            OpenApiParameter("pipeline_endpoint_id", str),
+        ],
+        responses=ScheduleOut(many=True),
+    )
+    def get(self, request):
+        schedules = Schedule.objects.all()
+        if request.query_params.get("active_only", "true").lower() in ("1", "true"):
+            schedules = schedules.filter(status="Active")
+        for key, field in (
+            ("pipeline_id", "published_pipeline_id"),
+            ("pipeline_endpoint_id", "pipeline_endpoint_id"),
+        ):
+            if request.query_params.get(key):
+                schedules = schedules.filter(
+                    **{field: _uuid_or_404(request.query_params[key], key)}
+                )
+        return Response([schedule_json(s, with_next=1) for s in schedules[:1000]])
+
+    @extend_schema(request=ScheduleBody, responses={201: ScheduleOut})
+    def post(self, request):
+        body = ScheduleBody(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        for key in ("name", "experiment_name"):
+            if not data.get(key):
+                raise ValidationError({key: f"{key} is required."})
+        schedule = _errors(lambda: scheduling.create_schedule(_input_from(data), user=request.user))
+        if data.get("status") == "Disabled":
+            schedule = scheduling.set_schedule_status(schedule, "Disabled")
+        return Response(schedule_json(schedule), status=status.HTTP_201_CREATED)
+
+
+def _schedule(schedule_id: str) -> Schedule:
+    schedule = (
+        Schedule.objects.select_related("published_pipeline__graph", "pipeline_endpoint")
+        .filter(id=_uuid_or_404(schedule_id, "schedule"))
+        .first()
+    )
+    if schedule is None:
+        raise NotFound(f"No schedule with id {schedule_id}.")
+    return schedule
+
+
+class ScheduleDetail(APIView):
+    @extend_schema(responses=ScheduleOut)
+    def get(self, request, schedule_id: str):
+        return Response(schedule_json(_schedule(schedule_id)))
+
+    @extend_schema(request=ScheduleBody, responses=ScheduleOut)
+    def patch(self, request, schedule_id: str):
+        schedule = _schedule(schedule_id)
+        body = ScheduleBody(data=request.data, partial=True)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        schedule = _errors(
+            lambda: scheduling.update_schedule(schedule, _input_from(data, schedule))
+        )
+        if data.get("status"):
+            schedule = _errors(lambda: scheduling.set_schedule_status(schedule, data["status"]))
+        return Response(schedule_json(schedule))
+
+
+class ScheduleStatus(APIView):
+    @extend_schema(request=None, responses=ScheduleOut)
+    def post(self, request, schedule_id: str, action: str):
+        schedule = scheduling.set_schedule_status(
+            _schedule(schedule_id), "Active" if action == "enable" else "Disabled"
+        )
+        return Response(schedule_json(schedule))
+
+
+class ScheduleRuns(APIView):
+    @extend_schema(
+        responses=inline_serializer(
+            "ScheduleRun",
+            {
+                "id": serializers.CharField(),
+                "status": serializers.CharField(),
+                "experiment": serializers.CharField(),
+                "created_at": serializers.DateTimeField(),
+            },
+            many=True,
+        )
+    )
+    def get(self, request, schedule_id: str):
+        schedule = _schedule(schedule_id)
+        runs = schedule.runs.select_related("experiment").order_by("-created_at")[:1000]
+        return Response(
+            [
+                {
+                    "id": r.id,
+                    "status": r.status,
+                    "experiment": r.experiment.name,
+                    "created_at": r.created_at,
+                }
+                for r in runs
+            ]
+        )
+
+
+class SchedulePreview(APIView):
+    """The next fire times of a recurrence, before saving it."""
+
+    @extend_schema(
+        request=inline_serializer(
+            "PreviewBody",
+            {"recurrence": RecurrenceBody(), "count": serializers.IntegerField(required=False)},
+        ),
+        responses=inline_serializer(
+            "Preview", {"fire_times": serializers.ListField(child=serializers.DateTimeField())}
+        ),
+    )
+    def post(self, request):
+        recurrence = request.data.get("recurrence") if isinstance(request.data, dict) else None
+        if not isinstance(recurrence, dict):
+            raise ValidationError({"recurrence": "recurrence must be an object."})
+        count = request.data.get("count", 10)
+        if not isinstance(count, int) or not 1 <= count <= 100:
+            raise ValidationError({"count": "count must be between 1 and 100."})
+        try:
+            times = scheduling.preview(
+                {k: v for k, v in recurrence.items() if v not in (None, "", [])}, count=count
+            )
+        except RecurrenceError as exc:
+            raise ValidationError({f"recurrence.{exc.field}": exc.message}) from None
+        return Response({"fire_times": times})

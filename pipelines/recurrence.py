@@ -1,0 +1,265 @@
+"""Schedule recurrences: validation and fire times (plain Python, dateutil.rrule).
+
+Fire times are computed on the wall clock of the schedule's time zone and stored
+in UTC. Daylight-saving rule, for every frequency:
+
+* a fire time that falls in a skipped local hour (spring forward) fires at the
+  first valid instant after it (02:30 on the change day fires at 03:00);
+* a fire time in a repeated local hour (fall back) fires once, at its first
+  occurrence.
+
+So a daily 02:30 schedule fires exactly once on both change days, and an hourly
+one follows the wall clock (23 fires on the spring-forward day, 24 on the
+fall-back day).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from dateutil import rrule
+from dateutil.tz import datetime_ambiguous, datetime_exists
+from tzlocal.windows_tz import win_tz
+
+FREQUENCIES = ("Minute", "Hour", "Day", "Week", "Month")
+WEEK_DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+_RRULE_FREQ = {
+    "Minute": rrule.MINUTELY,
+    "Hour": rrule.HOURLY,
+    "Day": rrule.DAILY,
+    "Week": rrule.WEEKLY,
+    "Month": rrule.MONTHLY,
+}
+_WINDOWS = {name.replace(" ", "").lower(): iana for name, iana in win_tz.items()}
+
+
+class RecurrenceError(ValueError):
+    def __init__(self, field: str, message: str):
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
+def zone_name(time_zone: str | None) -> str:
+    """An IANA zone name for an IANA name or a Windows name as azureml's TimeZone enum uses it."""
+    if not time_zone:
+        return "UTC"
+    try:
+        ZoneInfo(time_zone)
+        return time_zone
+    except (ZoneInfoNotFoundError, ValueError):
+        pass
+    iana = _WINDOWS.get(time_zone.replace(" ", "").lower())
+    if iana is None:
+        raise RecurrenceError(
+            "time_zone",
+            f"Unknown time zone {time_zone!r}: use an IANA name (Europe/Berlin) or a Windows name (W. Europe Standard Time).",
+        )
+    return iana
+
+
+@dataclass(frozen=True)
+class Recurrence:
+    frequency: str
+    interval: int
+    start_time: datetime | None = None  # naive, wall clock of time_zone
+    time_zone: str = "UTC"
+    hours: tuple[int, ...] = ()
+    minutes: tuple[int, ...] = ()
+    week_days: tuple[str, ...] = ()
+    zone: ZoneInfo = field(init=False, compare=False, repr=False)
+
+    def __post_init__(self):
+        object.__setattr__(self, "zone", ZoneInfo(zone_name(self.time_zone)))
+
+    def to_dict(self) -> dict:
+        return {
+            "frequency": self.frequency,
+            "interval": self.interval,
+            "start_time": self.start_time.isoformat(timespec="seconds")
+            if self.start_time
+            else None,
+            "time_zone": self.time_zone,
+            "hours": list(self.hours),
+            "minutes": list(self.minutes),
+            "week_days": list(self.week_days),
+        }
+
+
+def parse_recurrence(data: dict) -> Recurrence:
+    """Check a recurrence with azureml's rules and messages; RecurrenceError names the field."""
+    frequency = data.get("frequency")
+    if frequency not in FREQUENCIES:
+        raise RecurrenceError(
+            "frequency", f"frequency must be one of {', '.join(FREQUENCIES)}; got {frequency!r}"
+        )
+    interval = data.get("interval")
+    if isinstance(interval, str) and interval.strip().isdigit():
+        interval = int(interval)
+    if not isinstance(interval, int) or isinstance(interval, bool) or interval < 1:
+        raise RecurrenceError("interval", "interval must be an integer greater than or equal to 1")
+    if interval > 100_000:
+        raise RecurrenceError("interval", "interval must be at most 100000")
+    time_of_day = data.get("time_of_day")
+    hours = data.get("hours") or []
+    minutes = data.get("minutes") or []
+    if time_of_day:
+        if hours or minutes:
+            raise RecurrenceError(
+                "time_of_day", "time_of_day cannot be combined with hours or minutes"
+            )
+        try:
+            h, m = (int(x) for x in str(time_of_day).split(":"))
+        except ValueError:
+            raise RecurrenceError("time_of_day", "time_of_day must be 'hh:mm'") from None
+        hours, minutes = [h], [m]
+    for name, values, top in (("hours", hours, 23), ("minutes", minutes, 59)):
+        if not isinstance(values, (list, tuple)) or not all(
+            isinstance(v, int) and not isinstance(v, bool) for v in values
+        ):
+            raise RecurrenceError(name, f"{name} must be a list of integers")
+        if any(not 0 <= v <= top for v in values):
+            raise RecurrenceError(name, f"{name} must be between 0 and {top}")
+    if (hours or minutes) and frequency not in ("Day", "Week"):
+        raise RecurrenceError(
+            "hours", "hours and minutes can only be used with a Day or Week frequency"
+        )
+    week_days = data.get("week_days") or []
+    if week_days:
+        if frequency != "Week":
+            raise RecurrenceError("week_days", "week_days can only be used with a Week frequency")
+        if not isinstance(week_days, (list, tuple)) or any(d not in WEEK_DAYS for d in week_days):
+            raise RecurrenceError("week_days", f"week_days must be among {', '.join(WEEK_DAYS)}")
+    start = data.get("start_time")
+    if isinstance(start, str) and start:
+        try:
+            start = datetime.fromisoformat(start)
+        except ValueError:
+            raise RecurrenceError(
+                "start_time", "start_time must be 'YYYY-MM-DDThh:mm:ss'"
+            ) from None
+    if start is not None and not isinstance(start, datetime):
+        raise RecurrenceError(
+            "start_time", "start_time must be a datetime or 'YYYY-MM-DDThh:mm:ss'"
+        )
+    if start is not None and start.tzinfo is not None:
+        raise RecurrenceError(
+            "start_time", "start_time must not have a time zone: set time_zone instead"
+        )
+    time_zone = data.get("time_zone") or "UTC"
+    zone_name(time_zone)
+    return Recurrence(
+        frequency=frequency,
+        interval=interval,
+        start_time=start.replace(microsecond=0) if start else None,
+        time_zone=time_zone,
+        hours=tuple(sorted(set(hours))),
+        minutes=tuple(sorted(set(minutes))),
+        week_days=tuple(d for d in WEEK_DAYS if d in week_days),
+    )
+
+
+def _rule(rec: Recurrence, anchor_local: datetime) -> rrule.rrule:
+    kwargs = {"interval": rec.interval, "dtstart": anchor_local}
+    if rec.frequency in ("Day", "Week"):
+        if rec.hours or rec.minutes:
+            kwargs["byhour"] = rec.hours or (anchor_local.hour,)
+            kwargs["byminute"] = rec.minutes or (0,)
+            kwargs["bysecond"] = (0,)
+        if rec.week_days:
+            kwargs["byweekday"] = [WEEK_DAYS.index(d) for d in rec.week_days]
+    return rrule.rrule(_RRULE_FREQ[rec.frequency], **kwargs)
+
+
+def to_utc(local: datetime, zone: ZoneInfo) -> datetime:
+    """A wall-clock time to UTC by the documented rule (skipped → first valid instant after; repeated → first)."""
+    aware = local.replace(tzinfo=zone, fold=0)
+    if not datetime_exists(aware):
+        probe = local
+        while not datetime_exists(probe.replace(tzinfo=zone)):
+            probe = (probe + timedelta(minutes=1)).replace(second=0)
+        aware = probe.replace(tzinfo=zone, fold=0)
+    elif datetime_ambiguous(aware):
+        aware = aware.replace(fold=0)
+    return aware.astimezone(UTC)
+
+
+def fire_times(rec: Recurrence, anchor: datetime, after: datetime, count: int) -> list[datetime]:
+    """The next ``count`` fire times (UTC) strictly after ``after`` (UTC).
+
+    ``anchor`` (UTC) is when the schedule was created; it is the first possible
+    fire when there is no start time.
+    """
+    rule = _rule(rec, _start_local(rec, anchor))
+    after_local = after.astimezone(rec.zone).replace(tzinfo=None) - timedelta(hours=3)  # DST slack
+    out: list[datetime] = []
+    last = None
+    for local in rule.xafter(after_local, inc=True):
+        fire = to_utc(local, rec.zone)
+        if fire <= after or (last is not None and fire <= last):
+            continue
+        out.append(fire)
+        last = fire
+        if len(out) >= count:
+            break
+    return out
+
+
+def next_fire(rec: Recurrence, anchor: datetime, after: datetime) -> datetime | None:
+    found = fire_times(rec, anchor, after, 1)
+    return found[0] if found else None
+
+
+def due_fires(
+    rec: Recurrence,
+    anchor: datetime,
+    since: datetime,
+    now: datetime,
+    policy: str = "latest",
+    grace: timedelta = timedelta(minutes=2),
+) -> list[datetime]:
+    """Fire times in (since, now] to start runs for, by the missed-fire policy.
+
+    ``latest``: one run for the latest fire time that is due, never one per miss.
+    ``skip``: only a fire time less than ``grace`` old; older misses are skipped.
+    """
+    if since >= now:
+        return []
+    latest = last_fire_before(rec, anchor, now)
+    if latest is None or latest <= since:
+        return []
+    if policy == "skip" and now - latest > grace:
+        return []
+    return [latest]
+
+
+def _start_local(rec: Recurrence, anchor: datetime) -> datetime:
+    if rec.start_time is not None:
+        return rec.start_time
+    return anchor.astimezone(rec.zone).replace(tzinfo=None, second=0, microsecond=0)
+
+
+def last_fire_before(rec: Recurrence, anchor: datetime, now: datetime) -> datetime | None:
+    """The latest fire time (UTC) at or before ``now``, without walking every earlier one."""
+    rule = _rule(rec, _start_local(rec, anchor))
+    probe = now.astimezone(rec.zone).replace(tzinfo=None) + timedelta(hours=3)  # DST slack
+    while True:
+        local = rule.before(probe, inc=True)
+        if local is None:
+            return None
+        fire = to_utc(local, rec.zone)
+        if fire <= now:
+            return fire
+        probe = local - timedelta(seconds=1)
+
+
+def is_transition(local: datetime, zone: ZoneInfo) -> str | None:
+    """'skipped' or 'repeated' when a wall-clock time falls in a daylight-saving change."""
+    aware = local.replace(tzinfo=zone)
+    if not datetime_exists(aware):
+        return "skipped"
+    if datetime_ambiguous(aware):
+        return "repeated"
+    return None
