@@ -107,3 +107,156 @@ class TokenForm(forms.Form):
         if cleaned.get("pipeline") and cleaned.get("endpoint"):
             raise forms.ValidationError("Limit a token to a pipeline or to an endpoint, not both.")
         return cleaned
+
+
+COMMON_ZONES = [
+    "UTC",
+    "Europe/London",
+    "Europe/Berlin",
+    "Europe/Paris",
+    "America/New_York",
+    "America/Chicago",
+    "America/Los_Angeles",
+    "Asia/Kolkata",
+    "Asia/Tokyo",
+    "Asia/Shanghai",
+    "Australia/Sydney",
+]
+
+
+def _int_list(value: str, name: str, top: int) -> list[int]:
+    if not value.strip():
+        return []
+    try:
+        numbers = sorted({int(part) for part in value.replace(" ", "").split(",") if part})
+    except ValueError:
+        raise forms.ValidationError(
+            f"{name} must be numbers separated by commas, like 6, 18"
+        ) from None
+    if any(not 0 <= n <= top for n in numbers):
+        raise forms.ValidationError(f"{name} must be between 0 and {top}")
+    return numbers
+
+
+class ScheduleForm(forms.Form):
+    """Both kinds of schedule; parameter overrides are typed fields of the chosen pipeline."""
+
+    name = forms.CharField(max_length=255)
+    description = forms.CharField(max_length=5000, required=False)
+    target = forms.ChoiceField(label="Pipeline")
+    experiment_name = forms.RegexField(
+        EXPERIMENT_NAME,
+        max_length=255,
+        error_messages={
+            "invalid": "Use letters, digits, '_' and '-', starting with a letter or digit."
+        },
+    )
+    kind = forms.ChoiceField(
+        choices=[("recurrence", "On a recurrence"), ("datastore", "When data changes")],
+        widget=forms.RadioSelect,
+        initial="recurrence",
+    )
+    frequency = forms.ChoiceField(
+        choices=[(f, f) for f in ("Minute", "Hour", "Day", "Week", "Month")],
+        initial="Day",
+        required=False,
+    )
+    interval = forms.IntegerField(min_value=1, max_value=100000, initial=1, required=False)
+    start_time = forms.DateTimeField(
+        required=False,
+        input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"],
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
+        help_text="Wall clock of the time zone; empty: from now",
+    )
+    time_zone = forms.CharField(
+        initial="UTC",
+        required=False,
+        widget=forms.TextInput(attrs={"list": "zones"}),
+        help_text="IANA (Europe/Berlin) or Windows (W. Europe Standard Time)",
+    )
+    hours = forms.CharField(required=False, help_text="Day/Week: hours, like 6, 18")
+    minutes = forms.CharField(required=False, help_text="Day/Week: minutes, like 0, 30")
+    week_days = forms.MultipleChoiceField(
+        choices=[
+            (d, d[:3])
+            for d in ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+        ],
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+    missed_policy = forms.ChoiceField(
+        choices=[("latest", "Run once for the latest missed time"), ("skip", "Skip missed times")],
+        initial="latest",
+    )
+    datastore = forms.ChoiceField(required=False)
+    path_on_datastore = forms.CharField(required=False, max_length=1024)
+    polling_interval = forms.FloatField(
+        required=False, min_value=0.01, initial=5, help_text="Minutes; 0.1 is six seconds"
+    )
+    data_path_parameter_name = forms.ChoiceField(required=False, label="Pass the changed path to")
+    include_subfolders = forms.BooleanField(required=False, initial=True)
+
+    def __init__(
+        self, *args, parameters: list[dict] | None = None, targets=(), datastores=(), **kwargs
+    ):
+        super().__init__(*args, **kwargs)
+        self.fields["target"].choices = list(targets)
+        self.fields["datastore"].choices = [(d, d) for d in datastores]
+        self.parameters = {p["name"]: p for p in (parameters or [])}
+        self.fields["data_path_parameter_name"].choices = [("", "(none)")] + [
+            (p["name"], p["name"])
+            for p in self.parameters.values()
+            if p["type"] in ("datapath", "str")
+        ]
+        for p in self.parameters.values():
+            self.fields[f"param_{p['name']}"] = forms.CharField(
+                label=f"{p['name']} ({p['type']})",
+                required=False,
+                help_text=f"default {p['default']}"
+                if p["type"] != "datapath"
+                else "default " + f"{p['default']['datastore']}/{p['default']['path']}",
+            )
+
+    def recurrence(self) -> dict | None:
+        data = self.cleaned_data
+        if data.get("kind") != "recurrence":
+            return None
+        start = data.get("start_time")
+        return {
+            "frequency": data.get("frequency"),
+            "interval": data.get("interval"),
+            "start_time": start.replace(tzinfo=None).isoformat(timespec="seconds")
+            if start
+            else None,
+            "time_zone": data.get("time_zone") or "UTC",
+            "hours": data.get("hours_list") or None,
+            "minutes": data.get("minutes_list") or None,
+            "week_days": data.get("week_days") or None,
+        }
+
+    def clean(self):
+        cleaned = super().clean()
+        for name, top in (("hours", 23), ("minutes", 59)):
+            try:
+                cleaned[f"{name}_list"] = _int_list(cleaned.get(name) or "", name, top)
+            except forms.ValidationError as exc:
+                self.add_error(name, exc)
+        overrides = {}
+        for name, p in self.parameters.items():
+            raw = (cleaned.get(f"param_{name}") or "").strip()
+            if not raw:
+                continue
+            if p["type"] == "datapath":
+                store, _, path = raw.partition("/")
+                raw = {"datastore": store, "path": path}
+            try:
+                overrides[name] = coerce(name, p["type"], raw, p["default"])
+            except ParameterError as exc:
+                self.add_error(f"param_{name}", str(exc))
+        cleaned["pipeline_parameters"] = overrides
+        if cleaned.get("kind") == "datastore" and not cleaned.get("datastore"):
+            self.add_error("datastore", "Choose the datastore to watch.")
+        return cleaned
+
+    def param_fields(self):
+        return [self[f"param_{name}"] for name in self.parameters]

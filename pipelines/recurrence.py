@@ -207,6 +207,38 @@ def fire_times(rec: Recurrence, anchor: datetime, after: datetime, count: int) -
     return out
 
 
+@dataclass(frozen=True)
+class PreviewFire:
+    utc: datetime
+    local: datetime
+    note: str = ""  # how a daylight-saving change affected this fire
+
+
+def preview_fires(
+    rec: Recurrence, anchor: datetime, after: datetime, count: int = 10
+) -> list[PreviewFire]:
+    """Like :func:`fire_times`, with a note on fires that a daylight-saving change moved or merged."""
+    rule = _rule(rec, _start_local(rec, anchor))
+    after_local = after.astimezone(rec.zone).replace(tzinfo=None) - timedelta(hours=3)
+    out: list[PreviewFire] = []
+    for local in rule.xafter(after_local, inc=True):
+        fire = to_utc(local, rec.zone)
+        if fire <= after or (out and fire <= out[-1].utc):
+            continue
+        kind = is_transition(local, rec.zone)
+        note = ""
+        if kind == "skipped":
+            note = f"{local:%H:%M} does not exist that day (clocks go forward): fires at {fire.astimezone(rec.zone):%H:%M}"
+        elif kind == "repeated":
+            note = (
+                f"{local:%H:%M} happens twice that day (clocks go back): fires once, the first time"
+            )
+        out.append(PreviewFire(utc=fire, local=fire.astimezone(rec.zone), note=note))
+        if len(out) >= count:
+            break
+    return out
+
+
 def next_fire(rec: Recurrence, anchor: datetime, after: datetime) -> datetime | None:
     found = fire_times(rec, anchor, after, 1)
     return found[0] if found else None

@@ -23,6 +23,16 @@ urlpatterns = [
         views.endpoint_status,
         name="endpoint-status",
     ),
+    path("schedules/", views.schedule_list, name="schedule-list"),
+    path("schedules/new/", views.schedule_create, name="schedule-create"),
+    path("schedules/preview/", views.schedule_preview, name="schedule-preview"),
+    path("schedules/<uuid:schedule_id>/", views.schedule_detail, name="schedule-detail"),
+    path("schedules/<uuid:schedule_id>/edit/", views.schedule_edit, name="schedule-edit"),
+    re_path(
+        r"^schedules/(?P<schedule_id>[0-9a-f-]{36})/(?P<action>enable|disable)/$",
+        views.schedule_toggle,
+        name="schedule-toggle",
+    ),
     path("tokens/", views.tokens, name="tokens"),
     path("tokens/<int:token_id>/revoke/", views.token_revoke, name="token-revoke"),
 ]

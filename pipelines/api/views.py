@@ -17,6 +17,7 @@ from pipelines.api import serializers as out
 from pipelines.models import PipelineEndpoint, PublishedPipeline
 from runs.models import Run
 from runs.services import SubmissionError
+from studio.api.views import query_bool
 from studio.auth import RunCredential
 from studio.models import ApiToken
 
@@ -221,13 +222,15 @@ def _publish_errors(call):
 
 
 class PublishedPipelineList(APIView):
+    parser_classes = [parsers.JSONParser]
+
     @extend_schema(
         parameters=[OpenApiParameter("active_only", bool)],
         responses=out.PublishedPipelineSerializer(many=True),
     )
     def get(self, request):
         pipelines = PublishedPipeline.objects.select_related("graph")
-        if request.query_params.get("active_only", "true").lower() in ("1", "true"):
+        if query_bool(request, "active_only", True):
             pipelines = pipelines.filter(status="Active")
         return Response([out.published_json(p, request) for p in pipelines[:1000]])
 
@@ -259,8 +262,18 @@ class PublishedPipelineDetail(APIView):
         return Response(out.published_json(pipeline, request))
 
 
+_ACTION = OpenApiParameter(
+    "action", str, OpenApiParameter.PATH, enum=["enable", "disable"], description="The new status"
+)
+
+
 class PublishedPipelineStatus(APIView):
-    @extend_schema(request=None, responses=out.PublishedPipelineSerializer)
+    @extend_schema(
+        request=None,
+        responses=out.PublishedPipelineSerializer,
+        parameters=[_ACTION],
+        operation_id="api_publishedpipelines_status",
+    )
     def post(self, request, pipeline_id: str, action: str):
         pipeline = get_object_or_404(
             PublishedPipeline, id=_uuid_or_404(pipeline_id, "published pipeline")
@@ -270,6 +283,8 @@ class PublishedPipelineStatus(APIView):
 
 
 class RunPublish(APIView):
+    parser_classes = [parsers.JSONParser]
+
     @extend_schema(request=PublishBody, responses={201: out.PublishedPipelineSerializer})
     def post(self, request, run_id: str):
         run = get_object_or_404(Run.objects.select_related("graph"), id=run_id)
@@ -305,13 +320,15 @@ def _pipeline(pipeline_id) -> PublishedPipeline:
 
 
 class PipelineEndpointList(APIView):
+    parser_classes = [parsers.JSONParser]
+
     @extend_schema(
         parameters=[OpenApiParameter("active_only", bool), OpenApiParameter("name", str)],
         responses=out.PipelineEndpointSerializer(many=True),
     )
     def get(self, request):
         endpoints = PipelineEndpoint.objects.prefetch_related("versions")
-        if request.query_params.get("active_only", "true").lower() in ("1", "true"):
+        if query_bool(request, "active_only", True):
             endpoints = endpoints.filter(status="Active")
         if request.query_params.get("name"):
             endpoints = endpoints.filter(name=request.query_params["name"])
@@ -348,6 +365,8 @@ class VersionBody(serializers.Serializer):
 
 
 class PipelineEndpointVersions(APIView):
+    parser_classes = [parsers.JSONParser]
+
     @extend_schema(request=VersionBody, responses={201: out.PipelineEndpointSerializer})
     def post(self, request, endpoint_id: str):
         endpoint = _endpoint(endpoint_id)
@@ -367,6 +386,8 @@ class DefaultBody(serializers.Serializer):
 
 
 class PipelineEndpointDefault(APIView):
+    parser_classes = [parsers.JSONParser]
+
     @extend_schema(request=DefaultBody, responses=out.PipelineEndpointSerializer)
     def post(self, request, endpoint_id: str):
         endpoint = _endpoint(endpoint_id)
@@ -379,7 +400,12 @@ class PipelineEndpointDefault(APIView):
 
 
 class PipelineEndpointStatus(APIView):
-    @extend_schema(request=None, responses=out.PipelineEndpointSerializer)
+    @extend_schema(
+        request=None,
+        responses=out.PipelineEndpointSerializer,
+        parameters=[_ACTION],
+        operation_id="api_pipelineendpoints_status",
+    )
     def post(self, request, endpoint_id: str, action: str):
         endpoint = services.set_status(
             _endpoint(endpoint_id), "Active" if action == "enable" else "Disabled"

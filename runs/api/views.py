@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from django.shortcuts import get_object_or_404
 from django.utils.dateparse import parse_datetime
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import generics, status
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.pagination import CursorPagination
+from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -26,10 +27,8 @@ class NewestFirst(CursorPagination):
 
     def get_page_size(self, request):
         """``page_size`` if given (at most ``max_page_size``); a bad one is a 400, not ignored."""
-        return _int_param(request, self.page_size_query_param, self.page_size, 1, 2**31) and min(
-            _int_param(request, self.page_size_query_param, self.page_size, 1, 2**31),
-            self.max_page_size,
-        )
+        size = _int_param(request, self.page_size_query_param, self.page_size, 1, None)
+        return min(size, self.max_page_size)
 
     def decode_cursor(self, request):
         """A cursor that is not one of ours is a 400 naming ``cursor`` (DRF says 404)."""
@@ -40,7 +39,11 @@ class NewestFirst(CursorPagination):
         except NotFound:
             raise ValidationError({self.cursor_query_param: self.invalid_cursor_message}) from None
         if cursor is not None and cursor.position is not None:
-            if "\x00" in cursor.position or parse_datetime(cursor.position) is None:
+            try:
+                position = parse_datetime(cursor.position)
+            except ValueError:
+                position = None
+            if position is None:
                 raise ValidationError({self.cursor_query_param: self.invalid_cursor_message})
         return cursor
 
@@ -53,7 +56,13 @@ class NewestFirst(CursorPagination):
         return parameters
 
 
+@extend_schema_view(
+    post=extend_schema(
+        responses={200: serializers.ExperimentSerializer, 201: serializers.ExperimentSerializer}
+    )
+)
 class ExperimentList(generics.ListCreateAPIView):
+    parser_classes = [JSONParser]
     serializer_class = serializers.ExperimentSerializer
     queryset = Experiment.objects.all()
     pagination_class = None
@@ -75,6 +84,8 @@ class ExperimentDetail(generics.RetrieveAPIView):
 
 class RunList(generics.ListCreateAPIView):
     """Pipeline runs, newest first; POST submits a pipeline."""
+
+    parser_classes = [JSONParser]
 
     serializer_class = serializers.RunSerializer
     pagination_class = NewestFirst
@@ -197,7 +208,7 @@ class StepLog(APIView):
         )
 
 
-def _int_param(request, name: str, default: int, low: int, high: int) -> int:
+def _int_param(request, name: str, default: int, low: int, high: int | None) -> int:
     from rest_framework.exceptions import ValidationError
 
     raw = request.query_params.get(name)
@@ -207,13 +218,17 @@ def _int_param(request, name: str, default: int, low: int, high: int) -> int:
         value = int(raw)
     except ValueError:
         raise ValidationError({name: "Must be an integer."}) from None
-    if not low <= value <= high:
+    if high is None and value < low:
+        raise ValidationError({name: f"Must be at least {low}."})
+    if high is not None and not low <= value <= high:
         raise ValidationError({name: f"Must be between {low} and {high}."})
     return value
 
 
 class StepMetrics(APIView):
     """Metrics of a step run; a step's own run token may add to them."""
+
+    parser_classes = [JSONParser]
 
     allow_run_token = True
 

@@ -30,17 +30,29 @@
     return log.scrollHeight - log.scrollTop - log.clientHeight < 40;
   }
 
+  // <time class="local" datetime="..."> shows the instant in the viewer's own time zone.
+  function localTimes(root) {
+    var zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+    (root || document).querySelectorAll("time.local").forEach(function (el) {
+      var when = new Date(el.getAttribute("datetime"));
+      if (isNaN(when)) return;
+      el.textContent = when.toLocaleString(undefined, { year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit" }) + " (" + zone + ")";
+    });
+  }
+
   var stick = true;
   document.addEventListener("htmx:beforeSwap", function (event) {
     var log = document.getElementById("log-text");
     if (log && log.contains(event.detail.target)) stick = logAtBottom(log);
   });
   document.addEventListener("htmx:afterSettle", function () {
+    localTimes();
     drawGraph();
     var log = document.getElementById("log-text");
     if (log && stick) log.scrollTop = log.scrollHeight;
   });
   window.addEventListener("load", function () {
+    localTimes();
     drawGraph();
     var log = document.getElementById("log-text");
     if (log) log.scrollTop = log.scrollHeight;

@@ -6,6 +6,7 @@ import hashlib
 import io
 import itertools
 import json
+import re
 import uuid
 
 from django.conf import settings
@@ -49,6 +50,7 @@ def workspace(request):
 
 
 class ComputeTargetList(generics.ListCreateAPIView):
+    parser_classes = [parsers.JSONParser]
     serializer_class = serializers.ComputeTargetSerializer
     queryset = ComputeTarget.objects.all()
     pagination_class = None
@@ -65,6 +67,8 @@ class ComputeTargetDetail(generics.RetrieveAPIView):
 
 class DatastoreList(APIView):
     """Datastores; POST registers one (a local folder only by an admin, under STUDIO_LOCAL_DATASTORE_ROOTS)."""
+
+    parser_classes = [parsers.JSONParser]
 
     @extend_schema(responses=serializers.DatastoreDetailSerializer(many=True))
     def get(self, request):
@@ -140,6 +144,28 @@ def _datastore(name: str) -> Datastore:
     return get_object_or_404(Datastore, name=name)
 
 
+# What clean_path accepts, for the schema: a relative POSIX path with no '..' part, URL,
+# drive, percent-escape, wildcard, backslash, '#', '?', ';' or control character.
+PATH_PATTERN = (
+    r"^(?![~/])(?![A-Za-z]:)(?!.*://)(?!.*%[0-9A-Fa-f]{2})(?!(?:.*/)?\.\.+(?:/|$))"
+    r"[^\x00-\x1f\\#?;*\[]*$"
+)
+# The same, naming a file: not the root ('', '.', './').
+FILE_PATTERN = PATH_PATTERN.replace("^", "^(?![./]*$)", 1)
+
+
+def query_bool(request, name: str, default: bool) -> bool:
+    """A ``true``/``false`` (or ``1``/``0``) query parameter; anything else is a 400 naming it."""
+    raw = request.query_params.get(name)
+    if raw is None:
+        return default
+    if raw.lower() in ("true", "1"):
+        return True
+    if raw.lower() in ("false", "0"):
+        return False
+    raise ValidationError({name: "Must be true or false."})
+
+
 def _path_param(request, name: str = "path", required: bool = False) -> str:
     raw = request.query_params.get(name, "")
     if required and not raw:
@@ -152,7 +178,12 @@ def _path_param(request, name: str = "path", required: bool = False) -> str:
 
 @extend_schema(
     parameters=[
-        OpenApiParameter("path", str, description="Folder on the datastore ('' is the root)"),
+        OpenApiParameter(
+            "path",
+            str,
+            pattern=PATH_PATTERN,
+            description="Folder on the datastore ('' is the root)",
+        ),
         OpenApiParameter("recursive", bool, description="List every file below the folder"),
     ],
     responses=serializers.DatastoreEntrySerializer(many=True),
@@ -163,7 +194,7 @@ def datastore_files(request, name: str):
     store = _datastore(name).store()
     path = _path_param(request)
     try:
-        if request.query_params.get("recursive") in ("1", "true", "True"):
+        if query_bool(request, "recursive", False):
             entries = [
                 {"name": f.path.rsplit("/", 1)[-1], "path": f.path, "size": f.size, "is_dir": False}
                 for f in itertools.islice(store.walk(path), 100_000)
@@ -176,7 +207,7 @@ def datastore_files(request, name: str):
 
 
 @extend_schema(
-    parameters=[OpenApiParameter("path", str, required=True)],
+    parameters=[OpenApiParameter("path", str, required=True, pattern=FILE_PATTERN)],
     responses={(200, "application/octet-stream"): OpenApiTypes.BINARY},
 )
 @api_view(["GET"])
@@ -204,7 +235,10 @@ class _AnyBytes(parsers.BaseParser):
 
 
 @extend_schema(
-    parameters=[OpenApiParameter("path", str, required=True), OpenApiParameter("overwrite", bool)],
+    parameters=[
+        OpenApiParameter("path", str, required=True, pattern=FILE_PATTERN),
+        OpenApiParameter("overwrite", bool),
+    ],
     request={"application/octet-stream": OpenApiTypes.BINARY},
     responses={201: serializers.DatastoreEntrySerializer},
 )
@@ -214,7 +248,7 @@ def datastore_upload(request, name: str):
     """Write one file (the request body) at ``path``; refuses to replace one unless ``overwrite``."""
     store = _datastore(name).store()
     path = _path_param(request, required=True)
-    overwrite = request.query_params.get("overwrite") in ("1", "true", "True")
+    overwrite = query_bool(request, "overwrite", False)
     try:
         size = store.write_file(path, request.stream or io.BytesIO(b""), overwrite=overwrite)
     except PathError as exc:
@@ -245,6 +279,8 @@ def _dataset_json(dataset: Dataset) -> dict:
 
 class DatasetList(APIView):
     """Registered datasets (every version); POST registers one."""
+
+    parser_classes = [parsers.JSONParser]
 
     @extend_schema(
         parameters=[OpenApiParameter("name", str)],
@@ -299,13 +335,23 @@ def dataset_detail(request, dataset_id: str):
 
 
 @extend_schema(
-    parameters=[OpenApiParameter("version", str, description="A version number or 'latest'")],
+    parameters=[
+        OpenApiParameter(
+            "version",
+            str,
+            pattern=r"^(latest|[0-9]{1,9})$",
+            description="A version number or 'latest' (the default)",
+        )
+    ],
     responses=serializers.DatasetSerializer,
 )
 @api_view(["GET"])
 def dataset_by_name(request, name: str):
+    version = request.query_params.get("version", "latest")
+    if not re.fullmatch(r"latest|[0-9]{1,9}", version):
+        raise ValidationError({"version": "Must be a version number or 'latest'."})
     try:
-        dataset = services.get_dataset(name, request.query_params.get("version", "latest"))
+        dataset = services.get_dataset(name, version)
     except services.DataError as exc:
         if exc.field == "version":
             raise ValidationError({"version": exc.message}) from None
@@ -331,6 +377,7 @@ def dataset_files(request, dataset_id: str):
     request=serializers.SnapshotDigestsSerializer, responses=serializers.SnapshotMissingSerializer
 )
 @api_view(["POST"])
+@parser_classes([parsers.JSONParser])
 def snapshots_missing(request):
     """Which of these snapshot digests the server does not have yet."""
     body = serializers.SnapshotDigestsSerializer(data=request.data)

@@ -473,13 +473,6 @@ def test_a_tabular_dataset_shows_versions_a_preview_and_the_runs_that_read_it(
         "frame = Run.get_context().input_datasets['csvs'].to_pandas_dataframe()\n"
         "print('read', len(frame), 'rows')\n"
     )
-    reader = PythonScriptStep(
-        name="count rows",
-        script_name="count.py",
-        source_directory=str(tmp_path),
-        arguments=[Dataset.get_by_name(ws, table, version=2).as_named_input("csvs")],
-    )
-    run = Experiment(ws, "browser-dataset-reader").submit(Pipeline(ws, [reader]))
 
     page.goto(f"{studio.url}/datasets/")
     row = page.locator("table.grid tbody tr", has=page.get_by_role("link", name=table))
@@ -510,11 +503,20 @@ def test_a_tabular_dataset_shows_versions_a_preview_and_the_runs_that_read_it(
         ["alpha", "beta", "gamma"]
     )
     files = page.locator("section.card", has=page.get_by_role("heading", name=re.compile("^Files")))
-    expect(files.locator("table.grid tbody td:first-child")).to_have_text(
+    expect(files.locator("table.grid").last.locator("tbody td:first-child")).to_have_text(
         [f"workspaceblobstore:{csv_folder}/a.csv"]
     )
-    expect(files.locator("table.grid tbody td.num")).to_have_text([f"{len(CSV_A)}\xa0bytes"])
+    expect(files.locator("table.grid").last.locator("tbody td.num")).to_have_text(
+        [f"{len(CSV_A)}\xa0bytes"]
+    )
     expect(page.get_by_text("No run has used this version yet.")).to_be_visible()
+    reader = PythonScriptStep(
+        name="count rows",
+        script_name="count.py",
+        source_directory=str(tmp_path),
+        arguments=[Dataset.get_by_name(ws, table, version=2).as_named_input("csvs")],
+    )
+    run = Experiment(ws, "browser-dataset-reader").submit(Pipeline(ws, [reader]))
 
     # Once a pipeline has read version 2 (as_named_input), the run is listed.
     assert run.wait_for_completion(show_output=False, timeout_seconds=60) == "Finished"
@@ -558,7 +560,7 @@ def test_the_preview_of_a_dataset_on_several_csvs_shows_their_rows(page, studio,
     page.goto(f"{studio.url}/datasets/{table}/?version=1")
     expect(page.get_by_role("heading", level=1)).to_contain_text("version 1")
     files = page.locator("section.card", has=page.get_by_role("heading", name=re.compile("^Files")))
-    expect(files.locator("table.grid tbody td:first-child")).to_have_text(
+    expect(files.locator("table.grid").last.locator("tbody td:first-child")).to_have_text(
         [f"workspaceblobstore:{csv_folder}/a.csv", f"workspaceblobstore:{csv_folder}/b.csv"]
     )
     expect(page.locator("p.error")).to_have_count(0, timeout=2000)
