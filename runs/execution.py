@@ -154,6 +154,7 @@ def _run_claimed(claim: _Claim) -> str | None:
             if outcome.exit_code is None
             else f"Step failed with exit code {outcome.exit_code}.\n{_log_tail(step.id)}"
         )
+    _keep_artifacts(layout.job.cwd, step.id)
     if status != Status.COMPLETED:
         for output in layout.outputs:
             shutil.rmtree(
@@ -171,6 +172,22 @@ def _run_claimed(claim: _Claim) -> str | None:
         log_size=outcome.log_size,
         on_success=lambda: _register_outputs(step, layout.outputs, outputs),
     )
+
+
+def _keep_artifacts(cwd: Path, step_id: str) -> None:
+    """Files the script wrote to ./outputs and ./logs stay with the step run (as in azureml)."""
+    for folder in ("outputs", "logs"):
+        source = cwd / folder
+        if source.is_dir() and not source.is_symlink():
+            try:
+                shutil.copytree(
+                    source,
+                    storage.step_log_dir(step_id) / folder,
+                    ignore=lambda where, names: [n for n in names if os.path.islink(os.path.join(where, n))],
+                    dirs_exist_ok=True,
+                )
+            except (OSError, shutil.Error):
+                log.warning("could not keep %s of step %s", folder, step_id, exc_info=True)
 
 
 def _log_tail(step_id: str, lines: int = 20) -> str:

@@ -122,6 +122,7 @@ class StepRun(models.Model):
     error = models.TextField(blank=True, default="")
     outputs = models.JSONField(default=dict)  # name -> {"datastore", "path", "manifest"}
     properties = models.JSONField(default=dict)
+    tags = models.JSONField(default=dict)
     fingerprint = models.CharField(max_length=64, blank=True, default="", db_index=True)
     fingerprint_parts = models.JSONField(default=dict)
     reused_from = models.ForeignKey(
@@ -165,10 +166,14 @@ class StepRun(models.Model):
 
 
 class Metric(models.Model):
-    """A value logged by ``run.log`` in a step; the same name again makes a series."""
+    """A value logged by a step: ``log`` (the same name again makes a series), ``log_list``,
+    ``log_row``, ``log_table`` or ``log_image`` (the value is then the image's artifact path)."""
+
+    KINDS = [("scalar", "scalar"), ("list", "list"), ("row", "row"), ("table", "table"), ("image", "image")]
 
     step_run = models.ForeignKey(StepRun, on_delete=models.CASCADE, related_name="metrics")
     name = models.CharField(max_length=255)
+    kind = models.CharField(max_length=8, choices=KINDS, default="scalar")
     value = models.JSONField()
     description = models.CharField(max_length=1000, blank=True, default="")
     created_at = models.DateTimeField(default=timezone.now)

@@ -101,12 +101,111 @@ class Run:
             "properties": {},
         }
 
+    def _log(self, name: str, kind: str, value: Any, description: str = "") -> None:
+        if not isinstance(name, str) or not name.strip():
+            raise UserErrorException("A metric needs a name")
+        self._client.post(
+            f"steps/{self.id}/metrics/",
+            {"name": name, "kind": kind, "value": value, "description": description or ""},
+        )
+
     def log(self, name: str, value: Any, description: str = "", step=None) -> None:
         """Record a metric; logging the same name again makes a series."""
         _check_scalar(name, value)
-        self._client.post(
-            f"steps/{self.id}/metrics/", {"name": name, "value": value, "description": description}
+        self._log(name, "scalar", value, description)
+
+    def log_list(self, name: str, value, description: str = "") -> None:
+        values = list(value)
+        if any(not isinstance(v, (int, float, str, bool)) for v in values):
+            raise UserErrorException("run.log_list takes a list of numbers, strings or booleans")
+        self._log(name, "list", values, description)
+
+    def log_row(self, name: str, description: str | None = None, **kwargs) -> None:
+        """One row of a table metric: ``run.log_row('roc', fpr=0.1, tpr=0.8)``."""
+        if not kwargs:
+            raise UserErrorException("run.log_row needs at least one column, like run.log_row(name, x=1)")
+        self._log(name, "row", dict(kwargs), description or "")
+
+    def log_table(self, name: str, value: dict, description: str = "") -> None:
+        """A table metric: ``{column: [values]}`` with columns of the same length."""
+        if not isinstance(value, dict) or not all(isinstance(v, (list, tuple)) for v in value.values()):
+            raise UserErrorException("run.log_table takes a dict of column name to list of values")
+        if len({len(v) for v in value.values()}) > 1:
+            raise UserErrorException("run.log_table: all columns must have the same length")
+        self._log(name, "table", {k: list(v) for k, v in value.items()}, description)
+
+    def log_image(self, name: str, path: str | None = None, plot=None, description: str = "") -> None:
+        """An image metric from a file or a matplotlib figure (``plot``)."""
+        if (path is None) == (plot is None):
+            raise UserErrorException("Invalid parameters, path or plot should be provided, but not both.")
+        import io
+
+        if plot is not None:
+            buffer = io.BytesIO()
+            figure = getattr(plot, "gcf", lambda: plot)()
+            figure.savefig(buffer, format="png")
+            data = buffer.getvalue()
+            suffix = ".png"
+        else:
+            with open(path, "rb") as fh:
+                data = fh.read()
+            suffix = os.path.splitext(path)[1] or ".png"
+        artifact = f"images/{name}{suffix}"
+        self._upload(artifact, data)
+        self._log(name, "image", artifact, description)
+
+    def _upload(self, name: str, data) -> None:
+        self._client.request(
+            "PUT",
+            f"steps/{self.id}/files/upload/",
+            params={"name": name},
+            data=data,
+            headers={"Content-Type": "application/octet-stream"},
+            timeout=3600,
         )
+
+    def upload_file(self, name: str, path_or_stream, datastore_name: str | None = None) -> None:
+        """Keep a file with this run's artifacts under ``name``."""
+        if isinstance(path_or_stream, (str, os.PathLike)):
+            with open(path_or_stream, "rb") as fh:
+                self._upload(name, fh)
+        else:
+            self._upload(name, path_or_stream)
+
+    def get_file_names(self) -> list[str]:
+        """Artifacts: user_logs/std_log.txt, files the script wrote to ./outputs and ./logs, uploads."""
+        return [f["name"] for f in self._client.get(f"steps/{self.id}/files/")]
+
+    def download_file(self, name: str, output_file_path: str | None = None, _validate_checksum: bool = False) -> None:
+        target = output_file_path or os.path.basename(name)
+        if os.path.isdir(target):
+            target = os.path.join(target, os.path.basename(name))
+        response = self._client.session.get(
+            f"{self._client.url}/api/steps/{self.id}/files/download/", params={"name": name}, stream=True, timeout=300
+        )
+        if response.status_code >= 400:
+            from studio.sdk._http import _error
+
+            raise _error(response)
+        with open(target, "wb") as fh:
+            for chunk in response.iter_content(1024 * 1024):
+                fh.write(chunk)
+
+    def tag(self, key: str, value: str | None = None) -> None:
+        self.set_tags({key: "" if value is None else value})
+
+    def set_tags(self, tags: dict) -> None:
+        self._client.request("PATCH", f"steps/{self.id}/tags/", json={str(k): str(v) for k, v in tags.items()})
+
+    def get_tags(self) -> dict:
+        return dict(self._client.get(f"steps/{self.id}/")["tags"])
+
+    def add_properties(self, properties: dict) -> None:
+        """Add properties; a property already set cannot be changed (azureml's rule)."""
+        self._client.post(f"steps/{self.id}/properties/", {str(k): str(v) for k, v in properties.items()})
+
+    def get_properties(self) -> dict:
+        return dict(self._client.get(f"steps/{self.id}/")["properties"])
 
     def get_metrics(
         self,
@@ -115,18 +214,30 @@ class Run:
         run_type=None,
         populate: bool = False,
     ) -> dict:
-        metrics: dict[str, Any] = {}
-        for row in self._client.get(f"steps/{self.id}/metrics/"):
-            if name is not None and row["name"] != name:
-                continue
-            if row["name"] in metrics:
-                current = metrics[row["name"]]
-                metrics[row["name"]] = (current if isinstance(current, list) else [current]) + [
-                    row["value"]
-                ]
-            else:
-                metrics[row["name"]] = row["value"]
-        return metrics
+        """``{name: value}``, or ``[values]`` for a series; with ``recursive``, ``{run id: {...}}``."""
+        metrics = collect_metrics(self._client.get(f"steps/{self.id}/metrics/"), name)
+        return {self.id: metrics} if recursive else metrics
+
+
+def collect_metrics(rows: list[dict], name: str | None = None) -> dict:
+    """Rows from the API as azureml's get_metrics answers: series, lists, rows, tables, images."""
+    metrics: dict[str, Any] = {}
+    for row in rows:
+        if name is not None and row["name"] != name:
+            continue
+        key, kind, value = row["name"], row.get("kind", "scalar"), row["value"]
+        if kind == "row":
+            table = metrics.setdefault(key, {})
+            for column, cell in value.items():
+                table.setdefault(column, []).append(cell)
+        elif kind in ("list", "table", "image"):
+            metrics[key] = value
+        elif key in metrics:
+            current = metrics[key]
+            metrics[key] = (current if isinstance(current, list) else [current]) + [value]
+        else:
+            metrics[key] = value
+    return metrics
 
 
 class _OfflineRun:
@@ -144,6 +255,24 @@ class _OfflineRun:
 
     def log_list(self, name: str, value, description: str = "") -> None:
         print(f"Attempted to log list metric {name}:\n{list(value)}")
+
+    def log_row(self, name: str, description: str | None = None, **kwargs) -> None:
+        print(f"Attempted to log row metric {name}:\n{kwargs}")
+
+    def log_table(self, name: str, value: dict, description: str = "") -> None:
+        print(f"Attempted to log table metric {name}:\n{value}")
+
+    def log_image(self, name: str, path: str | None = None, plot=None, description: str = "") -> None:
+        print(f"Attempted to log image metric {name}:\n{path or plot}")
+
+    def set_tags(self, tags: dict) -> None:
+        print(f"Attempted to set tags {tags}")
+
+    def add_properties(self, properties: dict) -> None:
+        print(f"Attempted to add properties {properties}")
+
+    def upload_file(self, name: str, path_or_stream, datastore_name: str | None = None) -> None:
+        print(f"Attempted to upload file {name}")
 
     def tag(self, key: str, value=None) -> None:
         print(f"Attempted to set tag {key}: {value}")

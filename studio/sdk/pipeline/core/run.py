@@ -67,6 +67,18 @@ class PipelineRun:
     def get_tags(self) -> dict:
         return self.tags
 
+    def get_metrics(self, name: str | None = None, recursive: bool = False, run_type=None, populate: bool = False) -> dict:
+        """Metrics logged by the steps: with ``recursive``, ``{step run id: {name: value}}``."""
+        from studio.sdk.core.run import collect_metrics
+
+        rows = self._client.get(f"runs/{self.id}/metrics/")
+        if not recursive:
+            return {}
+        by_step: dict[str, list] = {}
+        for row in rows:
+            by_step.setdefault(row["step_run_id"], []).append(row)
+        return {step: collect_metrics(items, name) for step, items in by_step.items()}
+
     def get_steps(self) -> list[StepRun]:
         """Step runs that have started or finished, in graph order."""
         data = self._refresh()
