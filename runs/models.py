@@ -77,12 +77,16 @@ class Run(models.Model):
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     started_at = models.DateTimeField(null=True, blank=True)
     ended_at = models.DateTimeField(null=True, blank=True)
+    duration_ms = models.BigIntegerField(null=True, blank=True)
     error = models.TextField(blank=True, default="")
 
     class Meta:
         ordering = ["-created_at"]
         indexes = [
-            models.Index(fields=["experiment", "-created_at"], name="run_experiment_created")
+            models.Index(fields=["experiment", "-created_at"], name="run_experiment_created"),
+            models.Index(fields=["-created_at", "-id"], name="run_created"),
+            models.Index(fields=["status", "-created_at"], name="run_status_created"),
+            models.Index(fields=["-duration_ms", "-id"], name="run_duration"),
         ]
 
     def __str__(self) -> str:

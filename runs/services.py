@@ -227,10 +227,11 @@ def advance_run(run_id: str) -> list[tuple[str, str]]:
             fields += ["status", "started_at"]
         if decision.run_status is not None and settled:
             run.status, run.ended_at = decision.run_status, now
-            fields += ["status", "ended_at"]
             if run.started_at is None:
                 run.started_at = now
                 fields.append("started_at")
+            run.duration_ms = int((now - run.started_at).total_seconds() * 1000)
+            fields += ["status", "ended_at", "duration_ms"]
             if decision.run_status == Status.FAILED:
                 first = next((s for s in steps if statuses[s.node_id] == Status.FAILED), None)
                 if first is not None:

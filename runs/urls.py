@@ -5,7 +5,8 @@ from runs import views
 urlpatterns = [
     path("", views.home, name="home"),
     path("experiments/", views.experiments, name="experiments"),
-    path("experiments/<str:name>/", views.experiment_runs, name="experiment-runs"),
+    path("experiments/<str:name>/", views.runs_list, name="experiment-runs"),
+    path("runs/", views.runs_list, name="runs"),
     path("runs/<str:run_id>/", views.run_detail, name="run-detail"),
     path("runs/<str:run_id>/cancel/", views.run_cancel, name="run-cancel"),
     path("steps/<str:step_id>/log/", views.step_log_tail, name="step-log-tail"),

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.db.models import Count, Max
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseStopPolling
 
-from runs import services
+from runs import listing, services
 from runs.charts import pipeline_figure
 from runs.models import Experiment, Run, StepRun
 from runs.readiness import Status
@@ -22,7 +24,34 @@ LOG_WINDOW = 64 * 1024
 @require_GET
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
-    return redirect("experiments")
+    """Runs of the last day and week by status, what runs now, recent failures, next fires, compute."""
+    from pipelines.models import Schedule
+    from studio.models import ComputeTarget, WorkerHeartbeat
+
+    now = timezone.now()
+    counts = {}
+    for label, since in (("day", now - timedelta(days=1)), ("week", now - timedelta(days=7))):
+        rows = Run.objects.filter(created_at__gte=since).values("status").annotate(n=Count("id"))
+        counts[label] = {row["status"]: row["n"] for row in rows}
+    statuses = [s.value for s in Status]
+    summary = [
+        {"status": s, "day": counts["day"].get(s, 0), "week": counts["week"].get(s, 0)}
+        for s in statuses
+        if counts["week"].get(s)
+    ]
+    running = Run.objects.filter(status__in=[Status.RUNNING, Status.NOT_STARTED, Status.CANCEL_REQUESTED]).select_related("experiment").order_by("-created_at")[:10]
+    failures = [
+        {"run": run, "line": next((line for line in run.error.splitlines() if line.strip()), "")}
+        for run in Run.objects.filter(status=Status.FAILED).select_related("experiment").order_by("-created_at")[:8]
+    ]
+    upcoming = Schedule.objects.filter(status="Active", kind="recurrence", next_fire_at__isnull=False).order_by("next_fire_at")[:6]
+    live = WorkerHeartbeat.live()
+    compute = [{"target": t, "workers": sum(1 for w in live if t.queue in w.queues)} for t in ComputeTarget.objects.all()[:20]]
+    return render(
+        request,
+        "runs/home.html",
+        {"summary": summary, "running": running, "failures": failures, "upcoming": upcoming, "compute": compute},
+    )
 
 
 @require_GET
@@ -36,13 +65,30 @@ def experiments(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 @login_required
-def experiment_runs(request: HttpRequest, name: str) -> HttpResponse:
-    experiment = get_object_or_404(Experiment, name=name)
-    runs = Run.objects.filter(experiment=experiment).select_related(
-        "created_by", "created_by_token"
-    )
-    page = Paginator(runs, 25).get_page(request.GET.get("page"))
-    return render(request, "runs/experiment_runs.html", {"experiment": experiment, "page": page})
+def runs_list(request: HttpRequest, name: str | None = None) -> HttpResponse:
+    """All runs, or one experiment's: filters, keyset pages, columns and metric columns chosen by the user."""
+    experiment = get_object_or_404(Experiment, name=name) if name else None
+    query = request.GET.copy()
+    if "metrics" in query:  # the form's comma-separated field becomes repeated metric= params
+        for metric in query.pop("metrics")[0].split(","):
+            if metric.strip():
+                query.appendlist("metric", metric.strip())
+    filters = listing.RunFilters.from_query(query, experiment=experiment.name if experiment else "")
+    result = listing.page(filters)
+    keep = query.copy()
+    keep.pop("after", None)
+    rows = [{"run": run, "metrics": [result.metric_values.get(run.id, {}).get(m) for m in filters.metrics]} for run in result.runs]
+    context = {
+        "experiment": experiment,
+        "filters": filters,
+        "rows": rows,
+        "next_query": (keep.urlencode() + "&" if keep else "") + f"after={result.next_cursor}" if result.next_cursor else None,
+        "first_query": keep.urlencode(),
+        "statuses": [s.value for s in Status],
+        "all_columns": listing.COLUMNS,
+        "is_first_page": not filters.after,
+    }
+    return render(request, "runs/runs_list.html", context)
 
 
 def _run_context(run: Run, selected_id: str | None) -> dict:

@@ -3,14 +3,29 @@
 from __future__ import annotations
 
 _SECTIONS = {
+    "home": "home",
+    "runs": "runs",
+    "compare": "runs",
     "experiments": "experiments",
     "experiment-runs": "experiments",
     "run-detail": "experiments",
+    "run-publish": "experiments",
     "compute-targets": "compute",
     "datastores": "datastores",
     "datastore-detail": "datastores",
     "datasets": "datasets",
     "dataset-detail": "datasets",
+    "published-list": "pipelines",
+    "published-detail": "pipelines",
+    "published-submit": "pipelines",
+    "endpoint-list": "endpoints",
+    "endpoint-detail": "endpoints",
+    "endpoint-submit-form": "endpoints",
+    "schedule-list": "schedules",
+    "schedule-create": "schedules",
+    "schedule-detail": "schedules",
+    "schedule-edit": "schedules",
+    "tokens": "tokens",
 }
 
 

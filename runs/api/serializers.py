@@ -6,10 +6,11 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from runs.models import Experiment, Metric, Run, StepRun
+from studio.api.serializers import JSONObjectField, ScalarField, StrictTypes
 from studio.sdk.spec import EXPERIMENT_NAME
 
 
-class ExperimentSerializer(serializers.ModelSerializer):
+class ExperimentSerializer(StrictTypes, serializers.ModelSerializer):
     name = serializers.RegexField(
         EXPERIMENT_NAME,
         error_messages={
@@ -119,9 +120,9 @@ class RunDetailSerializer(RunSerializer):
         fields = [*RunSerializer.Meta.fields, "steps", "graph"]
 
 
-class SubmitRunSerializer(serializers.Serializer):
+class SubmitRunSerializer(StrictTypes, serializers.Serializer):
     experiment_name = serializers.CharField(max_length=255)
-    graph = serializers.JSONField()
+    graph = JSONObjectField()
     pipeline_parameters = serializers.DictField(
         child=serializers.JSONField(), required=False, default=dict
     )
@@ -143,8 +144,8 @@ class LogChunkSerializer(serializers.Serializer):
     complete = serializers.BooleanField()
 
 
-class MetricSerializer(serializers.ModelSerializer):
-    value = serializers.JSONField()
+class MetricSerializer(StrictTypes, serializers.ModelSerializer):
+    value = ScalarField()
 
     class Meta:
         model = Metric

@@ -6,9 +6,8 @@ from django.shortcuts import get_object_or_404
 from django.utils.dateparse import parse_datetime
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import generics, status
-from rest_framework.exceptions import PermissionDenied
+from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.pagination import CursorPagination
-from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -16,6 +15,7 @@ from runs import services
 from runs.api import serializers
 from runs.models import Experiment, Metric, Run, StepRun
 from studio import storage
+from studio.api.views import JSONParser
 from studio.auth import RunCredential
 
 
@@ -31,20 +31,15 @@ class NewestFirst(CursorPagination):
         return min(size, self.max_page_size)
 
     def decode_cursor(self, request):
-        """A cursor that is not one of ours is a 400 naming ``cursor`` (DRF says 404)."""
-        from rest_framework.exceptions import NotFound, ValidationError
-
-        try:
-            cursor = super().decode_cursor(request)
-        except NotFound:
-            raise ValidationError({self.cursor_query_param: self.invalid_cursor_message}) from None
+        """A cursor that is not one of ours is a 404, as DRF has it, even if it decodes."""
+        cursor = super().decode_cursor(request)
         if cursor is not None and cursor.position is not None:
             try:
                 position = parse_datetime(cursor.position)
             except ValueError:
                 position = None
-            if position is None:
-                raise ValidationError({self.cursor_query_param: self.invalid_cursor_message})
+            if position is None:  # it would reach the database as a bad timestamp
+                raise NotFound(self.invalid_cursor_message)
         return cursor
 
     def get_schema_operation_parameters(self, view):

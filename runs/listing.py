@@ -1,0 +1,157 @@
+"""The runs list: filters from a query string, keyset pagination, metric columns.
+
+A page costs a fixed number of queries however many runs there are: one for the
+page (keyset on an index, never OFFSET), one for the metric columns asked for.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.db.models import Q, QuerySet
+from django.http import QueryDict
+from django.utils import timezone
+from django.utils.dateparse import parse_date
+
+from runs.models import Metric, Run
+from runs.readiness import Status
+
+PAGE_SIZE = 25
+SORTS = {"-start": ("-created_at", "-id"), "start": ("created_at", "id"), "-duration": ("-duration_ms", "-id"), "duration": ("duration_ms", "id")}
+COLUMNS = ["status", "experiment", "description", "duration", "submitted_by", "submitted", "pipeline", "schedule", "tags"]
+DEFAULT_COLUMNS = ["status", "experiment", "description", "duration", "submitted_by", "submitted"]
+
+
+@dataclass
+class RunFilters:
+    status: str = ""
+    experiment: str = ""
+    pipeline: str = ""
+    schedule: str = ""
+    tag: str = ""
+    submitter: str = ""
+    since: str = ""
+    until: str = ""
+    q: str = ""
+    sort: str = "-start"
+    columns: list[str] = field(default_factory=lambda: list(DEFAULT_COLUMNS))
+    metrics: list[str] = field(default_factory=list)
+    after: str = ""
+
+    @classmethod
+    def from_query(cls, query: QueryDict, experiment: str = "") -> RunFilters:
+        def text(name: str, limit: int = 200) -> str:
+            return (query.get(name) or "").strip()[:limit].replace("\x00", "")
+
+        columns = [c for c in query.getlist("col") if c in COLUMNS] or list(DEFAULT_COLUMNS)
+        metrics = [m.strip()[:255] for m in query.getlist("metric") if m.strip()][:10]
+        sort = text("sort")
+        return cls(
+            status=text("status") if text("status") in {s.value for s in Status} else "",
+            experiment=experiment or text("experiment"),
+            pipeline=text("pipeline"),
+            schedule=text("schedule"),
+            tag=text("tag"),
+            submitter=text("submitter"),
+            since=text("since", 10),
+            until=text("until", 10),
+            q=text("q"),
+            sort=sort if sort in SORTS else "-start",
+            columns=columns,
+            metrics=metrics,
+            after=text("after", 500),
+        )
+
+
+def _uuid_like(value: str) -> bool:
+    import uuid
+
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True
+
+
+def filtered(filters: RunFilters) -> QuerySet:
+    runs = Run.objects.all()
+    if filters.status:
+        runs = runs.filter(status=filters.status)
+    if filters.experiment:
+        runs = runs.filter(experiment__name=filters.experiment)
+    if filters.pipeline:
+        runs = runs.filter(published_pipeline_id=filters.pipeline) if _uuid_like(filters.pipeline) else runs.none()
+    if filters.schedule:
+        runs = runs.filter(schedule_id=filters.schedule) if _uuid_like(filters.schedule) else runs.none()
+    if filters.tag:
+        key, _, value = filters.tag.partition("=")
+        if "__" in key or not key:
+            runs = runs.none()
+        elif value:
+            runs = runs.filter(**{f"tags__{key}": value})
+        else:
+            runs = runs.filter(tags__has_key=key)
+    if filters.submitter:
+        runs = runs.filter(Q(created_by__username=filters.submitter) | Q(created_by_token__name=filters.submitter))
+    day = parse_date(filters.since) if filters.since else None
+    if day:
+        runs = runs.filter(created_at__gte=timezone.make_aware(datetime.combine(day, datetime.min.time())))
+    day = parse_date(filters.until) if filters.until else None
+    if day:
+        runs = runs.filter(created_at__lt=timezone.make_aware(datetime.combine(day + timedelta(days=1), datetime.min.time())))
+    if filters.q:
+        runs = runs.filter(Q(description__icontains=filters.q) | Q(id__startswith=filters.q.lower()))
+    if filters.sort.endswith("duration"):
+        runs = runs.filter(duration_ms__isnull=False)
+    return runs
+
+
+def _cursor(run: Run, sort: str) -> str:
+    key = run.duration_ms if sort.endswith("duration") else run.created_at.isoformat()
+    return base64.urlsafe_b64encode(json.dumps([key, run.id]).encode()).decode()
+
+
+def _after(runs: QuerySet, cursor: str, sort: str) -> QuerySet:
+    try:
+        key, run_id = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+    except (ValueError, TypeError):
+        return runs
+    field_name = "duration_ms" if sort.endswith("duration") else "created_at"
+    if field_name == "created_at":
+        try:
+            key = datetime.fromisoformat(key)
+        except (TypeError, ValueError):
+            return runs
+    op = "lt" if sort.startswith("-") else "gt"
+    return runs.filter(Q(**{f"{field_name}__{op}": key}) | Q(**{field_name: key, f"id__{op}": run_id}))
+
+
+@dataclass
+class RunPage:
+    runs: list[Run]
+    next_cursor: str | None
+    metric_values: dict[str, dict[str, object]]
+
+
+def page(filters: RunFilters, size: int = PAGE_SIZE) -> RunPage:
+    runs = filtered(filters).select_related(
+        "experiment", "created_by", "created_by_token", "published_pipeline", "schedule"
+    )
+    if filters.after:
+        runs = _after(runs, filters.after, filters.sort)
+    rows = list(runs.order_by(*SORTS[filters.sort])[: size + 1])
+    more = len(rows) > size
+    rows = rows[:size]
+    values: dict[str, dict[str, object]] = {}
+    if filters.metrics and rows:
+        # The last value of each asked-for metric, over the run's steps: one query for the page.
+        for run_id, name, value in (
+            Metric.objects.filter(step_run__run_id__in=[r.id for r in rows], name__in=filters.metrics, kind="scalar")
+            .order_by("id")
+            .values_list("step_run__run_id", "name", "value")
+        ):
+            values.setdefault(run_id, {})[name] = value
+    return RunPage(rows, _cursor(rows[-1], filters.sort) if more else None, values)
