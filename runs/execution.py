@@ -183,7 +183,9 @@ def _keep_artifacts(cwd: Path, step_id: str) -> None:
                 shutil.copytree(
                     source,
                     storage.step_log_dir(step_id) / folder,
-                    ignore=lambda where, names: [n for n in names if os.path.islink(os.path.join(where, n))],
+                    ignore=lambda where, names: [
+                        n for n in names if os.path.islink(os.path.join(where, n))
+                    ],
                     dirs_exist_ok=True,
                 )
             except (OSError, shutil.Error):

@@ -20,8 +20,23 @@ from runs.models import Metric, Run
 from runs.readiness import Status
 
 PAGE_SIZE = 25
-SORTS = {"-start": ("-created_at", "-id"), "start": ("created_at", "id"), "-duration": ("-duration_ms", "-id"), "duration": ("duration_ms", "id")}
-COLUMNS = ["status", "experiment", "description", "duration", "submitted_by", "submitted", "pipeline", "schedule", "tags"]
+SORTS = {
+    "-start": ("-created_at", "-id"),
+    "start": ("created_at", "id"),
+    "-duration": ("-duration_ms", "-id"),
+    "duration": ("duration_ms", "id"),
+}
+COLUMNS = [
+    "status",
+    "experiment",
+    "description",
+    "duration",
+    "submitted_by",
+    "submitted",
+    "pipeline",
+    "schedule",
+    "tags",
+]
 DEFAULT_COLUMNS = ["status", "experiment", "description", "duration", "submitted_by", "submitted"]
 
 
@@ -83,9 +98,17 @@ def filtered(filters: RunFilters) -> QuerySet:
     if filters.experiment:
         runs = runs.filter(experiment__name=filters.experiment)
     if filters.pipeline:
-        runs = runs.filter(published_pipeline_id=filters.pipeline) if _uuid_like(filters.pipeline) else runs.none()
+        runs = (
+            runs.filter(published_pipeline_id=filters.pipeline)
+            if _uuid_like(filters.pipeline)
+            else runs.none()
+        )
     if filters.schedule:
-        runs = runs.filter(schedule_id=filters.schedule) if _uuid_like(filters.schedule) else runs.none()
+        runs = (
+            runs.filter(schedule_id=filters.schedule)
+            if _uuid_like(filters.schedule)
+            else runs.none()
+        )
     if filters.tag:
         key, _, value = filters.tag.partition("=")
         if "__" in key or not key:
@@ -95,15 +118,25 @@ def filtered(filters: RunFilters) -> QuerySet:
         else:
             runs = runs.filter(tags__has_key=key)
     if filters.submitter:
-        runs = runs.filter(Q(created_by__username=filters.submitter) | Q(created_by_token__name=filters.submitter))
+        runs = runs.filter(
+            Q(created_by__username=filters.submitter) | Q(created_by_token__name=filters.submitter)
+        )
     day = parse_date(filters.since) if filters.since else None
     if day:
-        runs = runs.filter(created_at__gte=timezone.make_aware(datetime.combine(day, datetime.min.time())))
+        runs = runs.filter(
+            created_at__gte=timezone.make_aware(datetime.combine(day, datetime.min.time()))
+        )
     day = parse_date(filters.until) if filters.until else None
     if day:
-        runs = runs.filter(created_at__lt=timezone.make_aware(datetime.combine(day + timedelta(days=1), datetime.min.time())))
+        runs = runs.filter(
+            created_at__lt=timezone.make_aware(
+                datetime.combine(day + timedelta(days=1), datetime.min.time())
+            )
+        )
     if filters.q:
-        runs = runs.filter(Q(description__icontains=filters.q) | Q(id__startswith=filters.q.lower()))
+        runs = runs.filter(
+            Q(description__icontains=filters.q) | Q(id__startswith=filters.q.lower())
+        )
     if filters.sort.endswith("duration"):
         runs = runs.filter(duration_ms__isnull=False)
     return runs
@@ -126,7 +159,9 @@ def _after(runs: QuerySet, cursor: str, sort: str) -> QuerySet:
         except (TypeError, ValueError):
             return runs
     op = "lt" if sort.startswith("-") else "gt"
-    return runs.filter(Q(**{f"{field_name}__{op}": key}) | Q(**{field_name: key, f"id__{op}": run_id}))
+    return runs.filter(
+        Q(**{f"{field_name}__{op}": key}) | Q(**{field_name: key, f"id__{op}": run_id})
+    )
 
 
 @dataclass
@@ -149,7 +184,9 @@ def page(filters: RunFilters, size: int = PAGE_SIZE) -> RunPage:
     if filters.metrics and rows:
         # The last value of each asked-for metric, over the run's steps: one query for the page.
         for run_id, name, value in (
-            Metric.objects.filter(step_run__run_id__in=[r.id for r in rows], name__in=filters.metrics, kind="scalar")
+            Metric.objects.filter(
+                step_run__run_id__in=[r.id for r in rows], name__in=filters.metrics, kind="scalar"
+            )
             .order_by("id")
             .values_list("step_run__run_id", "name", "value")
         ):

@@ -173,7 +173,13 @@ class Metric(models.Model):
     """A value logged by a step: ``log`` (the same name again makes a series), ``log_list``,
     ``log_row``, ``log_table`` or ``log_image`` (the value is then the image's artifact path)."""
 
-    KINDS = [("scalar", "scalar"), ("list", "list"), ("row", "row"), ("table", "table"), ("image", "image")]
+    KINDS = [
+        ("scalar", "scalar"),
+        ("list", "list"),
+        ("row", "row"),
+        ("table", "table"),
+        ("image", "image"),
+    ]
 
     step_run = models.ForeignKey(StepRun, on_delete=models.CASCADE, related_name="metrics")
     name = models.CharField(max_length=255)

@@ -39,18 +39,35 @@ def home(request: HttpRequest) -> HttpResponse:
         for s in statuses
         if counts["week"].get(s)
     ]
-    running = Run.objects.filter(status__in=[Status.RUNNING, Status.NOT_STARTED, Status.CANCEL_REQUESTED]).select_related("experiment").order_by("-created_at")[:10]
+    running = (
+        Run.objects.filter(status__in=[Status.RUNNING, Status.NOT_STARTED, Status.CANCEL_REQUESTED])
+        .select_related("experiment")
+        .order_by("-created_at")[:10]
+    )
     failures = [
         {"run": run, "line": next((line for line in run.error.splitlines() if line.strip()), "")}
-        for run in Run.objects.filter(status=Status.FAILED).select_related("experiment").order_by("-created_at")[:8]
+        for run in Run.objects.filter(status=Status.FAILED)
+        .select_related("experiment")
+        .order_by("-created_at")[:8]
     ]
-    upcoming = Schedule.objects.filter(status="Active", kind="recurrence", next_fire_at__isnull=False).order_by("next_fire_at")[:6]
+    upcoming = Schedule.objects.filter(
+        status="Active", kind="recurrence", next_fire_at__isnull=False
+    ).order_by("next_fire_at")[:6]
     live = WorkerHeartbeat.live()
-    compute = [{"target": t, "workers": sum(1 for w in live if t.queue in w.queues)} for t in ComputeTarget.objects.all()[:20]]
+    compute = [
+        {"target": t, "workers": sum(1 for w in live if t.queue in w.queues)}
+        for t in ComputeTarget.objects.all()[:20]
+    ]
     return render(
         request,
         "runs/home.html",
-        {"summary": summary, "running": running, "failures": failures, "upcoming": upcoming, "compute": compute},
+        {
+            "summary": summary,
+            "running": running,
+            "failures": failures,
+            "upcoming": upcoming,
+            "compute": compute,
+        },
     )
 
 
@@ -77,12 +94,20 @@ def runs_list(request: HttpRequest, name: str | None = None) -> HttpResponse:
     result = listing.page(filters)
     keep = query.copy()
     keep.pop("after", None)
-    rows = [{"run": run, "metrics": [result.metric_values.get(run.id, {}).get(m) for m in filters.metrics]} for run in result.runs]
+    rows = [
+        {
+            "run": run,
+            "metrics": [result.metric_values.get(run.id, {}).get(m) for m in filters.metrics],
+        }
+        for run in result.runs
+    ]
     context = {
         "experiment": experiment,
         "filters": filters,
         "rows": rows,
-        "next_query": (keep.urlencode() + "&" if keep else "") + f"after={result.next_cursor}" if result.next_cursor else None,
+        "next_query": (keep.urlencode() + "&" if keep else "") + f"after={result.next_cursor}"
+        if result.next_cursor
+        else None,
         "first_query": keep.urlencode(),
         "statuses": [s.value for s in Status],
         "all_columns": listing.COLUMNS,

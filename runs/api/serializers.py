@@ -50,6 +50,7 @@ class StepRunSerializer(serializers.ModelSerializer):
             "error",
             "outputs",
             "properties",
+            "tags",
             "fingerprint",
             "reuse",
             "worker",

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from runs.api import views
+from runs.api import artifacts, views
 
 urlpatterns = [
     path("experiments/", views.ExperimentList.as_view(), name="api-experiments"),
@@ -8,7 +8,25 @@ urlpatterns = [
     path("runs/", views.RunList.as_view(), name="api-runs"),
     path("runs/<str:run_id>/", views.RunDetail.as_view(), name="api-run"),
     path("runs/<str:run_id>/cancel/", views.RunCancel.as_view(), name="api-run-cancel"),
+    path("runs/<str:run_id>/metrics/", artifacts.RunMetrics.as_view(), name="api-run-metrics"),
     path("steps/<str:step_id>/", views.StepDetail.as_view(), name="api-step"),
     path("steps/<str:step_id>/log/", views.StepLog.as_view(), name="api-step-log"),
-    path("steps/<str:step_id>/metrics/", views.StepMetrics.as_view(), name="api-step-metrics"),
+    path("steps/<str:step_id>/metrics/", artifacts.StepMetrics.as_view(), name="api-step-metrics"),
+    path("steps/<str:step_id>/tags/", artifacts.StepTags.as_view(), name="api-step-tags"),
+    path(
+        "steps/<str:step_id>/properties/",
+        artifacts.StepProperties.as_view(),
+        name="api-step-properties",
+    ),
+    path("steps/<str:step_id>/files/", artifacts.StepFiles.as_view(), name="api-step-files"),
+    path(
+        "steps/<str:step_id>/files/upload/",
+        artifacts.StepFileUpload.as_view(),
+        name="api-step-file-upload",
+    ),
+    path(
+        "steps/<str:step_id>/files/download/",
+        artifacts.StepFileDownload.as_view(),
+        name="api-step-file-download",
+    ),
 ]

@@ -1,0 +1,302 @@
+"""Metrics, tags, properties and artifact files of step runs (what ``Run.get_context()`` writes)."""
+
+from __future__ import annotations
+
+import math
+
+from django.http import FileResponse
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import OpenApiParameter, OpenApiTypes, extend_schema
+from rest_framework import parsers, serializers, status
+from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from runs.models import Metric, Run, StepRun
+from studio import storage
+from studio.auth import RunCredential
+from studio.datastores import PathError, Store, StoreConfig, clean_path
+
+KINDS = ["scalar", "list", "row", "table", "image"]
+
+
+def _scalar(value) -> bool:
+    if isinstance(value, float):
+        return math.isfinite(value)
+    return isinstance(value, (int, str, bool)) and not (
+        isinstance(value, str) and ("\x00" in value or len(value) > 10_000)
+    )
+
+
+class MetricBody(serializers.Serializer):
+    name = serializers.CharField(max_length=255)
+    kind = serializers.ChoiceField(choices=KINDS, required=False, default="scalar")
+    value = serializers.JSONField()
+    description = serializers.CharField(
+        max_length=1000, required=False, allow_blank=True, default=""
+    )
+
+    def validate_name(self, value: str) -> str:
+        if not value.strip() or "\x00" in value:
+            raise serializers.ValidationError("Metric name must not be empty.")
+        return value
+
+    def validate(self, attrs):
+        kind, value = attrs["kind"], attrs["value"]
+        if kind == "scalar":
+            if isinstance(value, list):
+                raise serializers.ValidationError(
+                    {"value": "run.log does not support list type. Use run.log_list instead"}
+                )
+            if value is not None and not _scalar(value):
+                raise serializers.ValidationError(
+                    {"value": "A metric value must be a finite number, a string or a boolean."}
+                )
+        elif kind == "list":
+            if (
+                not isinstance(value, list)
+                or len(value) > 100_000
+                or not all(_scalar(v) for v in value)
+            ):
+                raise serializers.ValidationError(
+                    {"value": "log_list takes a list of finite numbers, strings or booleans."}
+                )
+        elif kind == "row":
+            if (
+                not isinstance(value, dict)
+                or not value
+                or not all(_scalar(v) for v in value.values())
+            ):
+                raise serializers.ValidationError(
+                    {"value": "log_row takes columns of finite numbers, strings or booleans."}
+                )
+        elif kind == "table":
+            if not isinstance(value, dict) or not all(
+                isinstance(v, list) and all(_scalar(x) for x in v) for v in value.values()
+            ):
+                raise serializers.ValidationError({"value": "log_table takes {column: [values]}."})
+            if len({len(v) for v in value.values()}) > 1:
+                raise serializers.ValidationError(
+                    {"value": "log_table: all columns must have the same length."}
+                )
+        else:
+            if not isinstance(value, str):
+                raise serializers.ValidationError(
+                    {"value": "An image metric names an artifact file."}
+                )
+            try:
+                attrs["value"] = clean_path(value)
+            except PathError as exc:
+                raise serializers.ValidationError({"value": str(exc)}) from None
+        return attrs
+
+
+class MetricOut(serializers.Serializer):
+    step_run_id = serializers.CharField()
+    name = serializers.CharField()
+    kind = serializers.CharField()
+    value = serializers.JSONField()
+    description = serializers.CharField()
+    created_at = serializers.DateTimeField()
+
+
+def _metric_json(metric: Metric, step_run_id: str | None = None) -> dict:
+    return {
+        "step_run_id": step_run_id or metric.step_run_id,
+        "name": metric.name,
+        "kind": metric.kind,
+        "value": metric.value,
+        "description": metric.description,
+        "created_at": metric.created_at,
+    }
+
+
+def _step(request, step_id: str, write: bool = False) -> StepRun:
+    step = get_object_or_404(StepRun.objects.select_related("run"), id=step_id)
+    auth = request.auth
+    if isinstance(auth, RunCredential):
+        if write and auth.step_run_id != step.id:
+            raise PermissionDenied("A run token may only write to its own step run.")
+        if not step.run.steps.filter(id=auth.step_run_id).exists():
+            raise PermissionDenied("A run token may only reach the steps of its own pipeline run.")
+    return step
+
+
+class StepMetrics(APIView):
+    """A step's metrics (a reused step shows its original's); its own run token adds to them."""
+
+    allow_run_token = True
+
+    @extend_schema(responses=MetricOut(many=True))
+    def get(self, request, step_id: str):
+        step = _step(request, step_id)
+        metrics = Metric.objects.filter(step_run_id=step.log_step_id)[:100_000]
+        return Response([_metric_json(m, step.id) for m in metrics])
+
+    @extend_schema(request=MetricBody, responses={201: MetricOut})
+    def post(self, request, step_id: str):
+        step = _step(request, step_id, write=True)
+        body = MetricBody(data=request.data)
+        body.is_valid(raise_exception=True)
+        metric = Metric.objects.create(step_run=step, **body.validated_data)
+        return Response(_metric_json(metric), status=status.HTTP_201_CREATED)
+
+
+class RunMetrics(APIView):
+    """Every metric of a pipeline run's steps (``get_metrics(recursive=True)``)."""
+
+    allow_run_token = True
+
+    @extend_schema(responses=MetricOut(many=True))
+    def get(self, request, run_id: str):
+        run = get_object_or_404(Run, id=run_id)
+        auth = request.auth
+        if isinstance(auth, RunCredential) and not run.steps.filter(id=auth.step_run_id).exists():
+            raise PermissionDenied("A run token may only read its own pipeline run.")
+        steps = {s.log_step_id: s.id for s in run.steps.only("id", "reused_from_id")}
+        metrics = Metric.objects.filter(step_run_id__in=list(steps)).order_by("id")[:100_000]
+        return Response([_metric_json(m, steps[m.step_run_id]) for m in metrics])
+
+
+class TagsBody(serializers.Serializer):
+    def to_internal_value(self, data):
+        if not isinstance(data, dict) or len(data) > 200:
+            raise ValidationError({"tags": "Tags must be an object of at most 200 string pairs."})
+        out = {}
+        for key, value in data.items():
+            if (
+                not isinstance(key, str)
+                or not key
+                or len(key) > 255
+                or not isinstance(value, str)
+                or len(value) > 5000
+                or "\x00" in key + value
+            ):
+                raise ValidationError(
+                    {"tags": f"Tag {key!r} must be a short string with a string value."}
+                )
+            out[key] = value
+        return out
+
+
+class StepTags(APIView):
+    allow_run_token = True
+
+    @extend_schema(request=OpenApiTypes.OBJECT, responses=OpenApiTypes.OBJECT)
+    def patch(self, request, step_id: str):
+        step = _step(request, step_id, write=True)
+        tags = TagsBody(data=request.data)
+        tags.is_valid(raise_exception=True)
+        step.tags = {**step.tags, **tags.validated_data}
+        step.save(update_fields=["tags"])
+        return Response(step.tags)
+
+
+class StepProperties(APIView):
+    allow_run_token = True
+
+    @extend_schema(request=OpenApiTypes.OBJECT, responses=OpenApiTypes.OBJECT)
+    def post(self, request, step_id: str):
+        step = _step(request, step_id, write=True)
+        body = TagsBody(data=request.data)
+        body.is_valid(raise_exception=True)
+        for key, value in body.validated_data.items():
+            if key in step.properties and step.properties[key] != value:
+                raise ValidationError(
+                    {
+                        key: f"Property {key} is already set to {step.properties[key]!r}; properties can only be added."
+                    }
+                )
+        step.properties = {**step.properties, **body.validated_data}
+        step.save(update_fields=["properties"])
+        return Response(step.properties)
+
+
+def _artifact_store(step: StepRun) -> Store:
+    """The step's artifact folder (ExperimentRun/dcid.<id>/ on the default datastore) as a store."""
+    folder = storage.step_log_dir(step.log_step_id)
+    folder.mkdir(parents=True, exist_ok=True)
+    return Store(StoreConfig(name="artifacts", kind="local", root=str(folder)))
+
+
+def _name_param(request) -> str:
+    try:
+        name = clean_path(request.query_params.get("name", ""))
+    except PathError as exc:
+        raise ValidationError({"name": str(exc)}) from None
+    if not name:
+        raise ValidationError({"name": "A file name is required."})
+    return name
+
+
+class FileOut(serializers.Serializer):
+    name = serializers.CharField()
+    size = serializers.IntegerField()
+
+
+class StepFiles(APIView):
+    """Artifact files: user_logs/std_log.txt, ./outputs and ./logs of the script, uploads and images."""
+
+    allow_run_token = True
+
+    @extend_schema(responses=FileOut(many=True))
+    def get(self, request, step_id: str):
+        store = _artifact_store(_step(request, step_id))
+        files = [f for f in store.walk("") if ".tail" not in f.path.rsplit("/", 1)[-1]]
+        return Response([{"name": f.path, "size": f.size} for f in files[:10_000]])
+
+
+class _Bytes(parsers.BaseParser):
+    media_type = "*/*"
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        return stream
+
+
+class StepFileUpload(APIView):
+    allow_run_token = True
+    parser_classes = [_Bytes]
+
+    @extend_schema(
+        parameters=[OpenApiParameter("name", str, required=True)],
+        request={"application/octet-stream": OpenApiTypes.BINARY},
+        responses={201: FileOut},
+    )
+    def put(self, request, step_id: str):
+        step = _step(request, step_id, write=True)
+        name = _name_param(request)
+        if name.startswith("user_logs/"):
+            raise ValidationError({"name": "user_logs/ is written by the worker."})
+        size = _artifact_store(step).write_file(name, request.stream or _Empty(), overwrite=True)
+        return Response({"name": name, "size": size}, status=status.HTTP_201_CREATED)
+
+
+class _Empty:
+    def read(self, size=-1) -> bytes:
+        return b""
+
+
+class StepFileDownload(APIView):
+    allow_run_token = True
+
+    @extend_schema(
+        parameters=[OpenApiParameter("name", str, required=True)],
+        responses={(200, "application/octet-stream"): OpenApiTypes.BINARY},
+    )
+    def get(self, request, step_id: str):
+        step = _step(request, step_id)
+        name = _name_param(request)
+        try:
+            handle = _artifact_store(step).open_read(name)
+        except PathError as exc:
+            raise ValidationError({"name": str(exc)}) from None
+        except (FileNotFoundError, IsADirectoryError):
+            raise NotFound(f"Step run {step.id} has no file {name}.") from None
+        content_type = (
+            "text/plain; charset=utf-8"
+            if name.endswith((".txt", ".log"))
+            else "application/octet-stream"
+        )
+        if name.endswith(".png"):
+            content_type = "image/png"
+        return FileResponse(handle, filename=name.rsplit("/", 1)[-1], content_type=content_type)
