@@ -106,3 +106,74 @@ def pipeline_figure(
             "paper_bgcolor": "rgba(0,0,0,0)",
         },
     }
+
+
+def metric_panels(metrics: list[dict]) -> dict:
+    """Metrics of one step as charts, tables and images (plain data for the Metrics tab).
+
+    ``metrics`` are rows with name, kind and value, in logging order. A name logged
+    several times with ``log`` is a series drawn as a line; ``log_list`` is drawn as
+    a line too; rows and tables become tables; images are listed by artifact path.
+    """
+    series: dict[str, list] = {}
+    lists: dict[str, list] = {}
+    tables: dict[str, dict[str, list]] = {}
+    images: dict[str, str] = {}
+    for row in metrics:
+        name, kind, value = row["name"], row.get("kind", "scalar"), row["value"]
+        if kind == "scalar":
+            series.setdefault(name, []).append(value)
+        elif kind == "list":
+            lists[name] = value
+        elif kind == "row":
+            table = tables.setdefault(name, {})
+            for column, cell in value.items():
+                table.setdefault(column, []).append(cell)
+        elif kind == "table":
+            tables[name] = {k: list(v) for k, v in value.items()}
+        elif kind == "image":
+            images[name] = value
+    scalars = {n: v[0] for n, v in series.items() if len(v) == 1}
+    charts = []
+    for name, values in [*((n, v) for n, v in series.items() if len(v) > 1), *lists.items()]:
+        numeric = [v for v in values if isinstance(v, (int, float)) and not isinstance(v, bool)]
+        if not numeric:
+            continue
+        charts.append(
+            {
+                "id": f"metric-chart-{len(charts)}",
+                "name": name,
+                "figure": {
+                    "data": [{"type": "scatter", "mode": "lines+markers", "name": name, "y": numeric, "x": list(range(len(numeric)))}],
+                    "layout": _metric_layout(name),
+                },
+            }
+        )
+    table_rows = {
+        name: {"columns": list(columns), "rows": [list(r) for r in zip(*columns.values(), strict=False)]}
+        for name, columns in tables.items()
+    }
+    return {"scalars": scalars, "charts": charts, "tables": table_rows, "images": images}
+
+
+def _metric_layout(title: str) -> dict:
+    return {
+        "title": {"text": title, "font": {"size": 13}},
+        "height": 240,
+        "margin": {"l": 40, "r": 10, "t": 30, "b": 30},
+        "font": {"family": "Segoe UI, system-ui, sans-serif", "size": 11, "color": "#323130"},
+        "plot_bgcolor": "rgba(0,0,0,0)",
+        "paper_bgcolor": "rgba(0,0,0,0)",
+        "xaxis": {"title": {"text": "step"}},
+    }
+
+
+def overlay_figure(name: str, runs: list[tuple[str, list]]) -> dict:
+    """One metric series of several runs on one chart (the Compare page)."""
+    return {
+        "data": [
+            {"type": "scatter", "mode": "lines+markers", "name": label, "y": values, "x": list(range(len(values)))}
+            for label, values in runs
+        ],
+        "layout": {**_metric_layout(name), "showlegend": True, "height": 280},
+    }

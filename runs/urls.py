@@ -9,6 +9,8 @@ urlpatterns = [
     path("runs/", views.runs_list, name="runs"),
     path("runs/<str:run_id>/", views.run_detail, name="run-detail"),
     path("runs/<str:run_id>/cancel/", views.run_cancel, name="run-cancel"),
+    path("runs/<str:run_id>/search/", views.run_log_search, name="run-log-search"),
+    path("steps/<str:step_id>/file/", views.step_file, name="step-file"),
     path("steps/<str:step_id>/log/", views.step_log_tail, name="step-log-tail"),
     path("steps/<str:step_id>/log/download/", views.step_log_download, name="step-log-download"),
 ]

@@ -2,21 +2,25 @@
 
 from __future__ import annotations
 
+import os
 from datetime import timedelta
+from urllib.parse import quote
 
 from django.contrib.auth.decorators import login_required
 from django.db.models import Count, Max
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.html import escape
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseStopPolling
 
-from runs import listing, services
-from runs.charts import pipeline_figure
-from runs.models import Experiment, Run, StepRun
+from runs import listing, logsearch, services
+from runs.charts import metric_panels, pipeline_figure
+from runs.models import Experiment, Metric, Run, StepRun
 from runs.readiness import Status
 from studio import storage
+from studio.datastores import PathError, Store, StoreConfig, clean_path
 
 LOG_WINDOW = 64 * 1024
 
@@ -150,28 +154,133 @@ def _run_context(run: Run, selected_id: str | None) -> dict:
     }
 
 
+TABS = [("overview", "Overview"), ("parameters", "Parameters"), ("logs", "Outputs + logs"), ("metrics", "Metrics")]
+STD_LOG = "user_logs/std_log.txt"
+
+
+def _artifacts(step: StepRun) -> list[dict]:
+    folder = storage.step_log_dir(step.log_step_id)
+    if not folder.is_dir():
+        return []
+    store = Store(StoreConfig(name="artifacts", kind="local", root=str(folder)))
+    files = [f for f in store.walk("") if ".tail" not in f.path.rsplit("/", 1)[-1]]
+    return [{"name": f.path, "size": f.size} for f in sorted(files, key=lambda f: (f.path != STD_LOG, f.path))[:2000]]
+
+
+def _step_parameters(step: StepRun, spec) -> dict:
+    parts = step.fingerprint_parts or {}
+    node = next((s for s in spec.steps if s.node_id == step.node_id), None)
+    return {
+        "arguments": parts.get("arguments") or ([a.value for a in node.arguments] if node else []),
+        "params": parts.get("params") or {},
+        "script": node.script_name if node else "",
+    }
+
+
 @require_GET
 @login_required
 def run_detail(request: HttpRequest, run_id: str) -> HttpResponse:
     run = get_object_or_404(
-        Run.objects.select_related("experiment", "graph", "created_by"), id=run_id
+        Run.objects.select_related(
+            "experiment", "graph", "created_by", "created_by_token", "published_pipeline", "pipeline_endpoint", "schedule"
+        ),
+        id=run_id,
     )
     context = _run_context(run, request.GET.get("step"))
     if request.htmx and request.GET.get("partial") == "status":
         response = render(request, "runs/run_detail.html#run-status", context)
         return _stop_when_finished(run, response)
     selected = context["selected"]
+    tab = request.GET.get("tab") if request.GET.get("tab") in dict(TABS) else "logs"
+    context.update(tabs=TABS, tab=tab)
     if selected is not None:
-        data, next_offset = storage.read_log(
-            selected.log_step_id, offset=-LOG_WINDOW, limit=LOG_WINDOW
-        )
-        context.update(
-            log_text=data.decode("utf-8", errors="replace"),
-            log_offset=next_offset,
-            log_truncated=next_offset > len(data),
-            log_live=not selected.is_finished,
-        )
+        if tab == "logs":
+            files = _artifacts(selected)
+            chosen = request.GET.get("file") or STD_LOG
+            context.update(files=files, chosen_file=chosen)
+            if chosen == STD_LOG:
+                offset = request.GET.get("offset")
+                start = int(offset) if offset and offset.isdigit() else -LOG_WINDOW
+                data, next_offset = storage.read_log(selected.log_step_id, offset=start, limit=LOG_WINDOW)
+                context.update(
+                    log_text=data.decode("utf-8", errors="replace"),
+                    log_offset=next_offset,
+                    log_truncated=next_offset > len(data),
+                    log_live=not selected.is_finished and not offset,
+                )
+            else:
+                context["file_text"] = _file_tail(selected, chosen)
+        elif tab == "metrics":
+            context["panels"] = _metric_panels(selected)
+        elif tab == "parameters":
+            context["step_parameters"] = _step_parameters(selected, run.graph.graph())
+    if request.htmx and request.GET.get("partial") == "metrics" and selected is not None:
+        response = render(request, "runs/run_detail.html#metrics-panel", context)
+        return _stop_when_finished(run, response) if selected.is_finished else response
     return render(request, "runs/run_detail.html", context)
+
+
+def _metric_panels(step: StepRun) -> dict:
+    rows = Metric.objects.filter(step_run_id=step.log_step_id).order_by("id").values("name", "kind", "value")[:20000]
+    return metric_panels(list(rows))
+
+
+def _file_tail(step: StepRun, name: str, limit: int = LOG_WINDOW) -> str | None:
+    try:
+        rel = clean_path(name)
+        store = Store(StoreConfig(name="artifacts", kind="local", root=str(storage.step_log_dir(step.log_step_id))))
+        with store.open_read(rel) as fh:
+            size = os.fstat(fh.fileno()).st_size
+            fh.seek(max(0, size - limit))
+            return fh.read(limit).decode("utf-8", errors="replace")
+    except (PathError, FileNotFoundError, IsADirectoryError):
+        return None
+
+
+@require_GET
+@login_required
+def step_file(request: HttpRequest, step_id: str) -> FileResponse:
+    """An artifact of a step: served as text or an image, never rendered as HTML."""
+    step = get_object_or_404(StepRun, id=step_id)
+    try:
+        rel = clean_path(request.GET.get("name", ""))
+        store = Store(StoreConfig(name="artifacts", kind="local", root=str(storage.step_log_dir(step.log_step_id))))
+        handle = store.open_read(rel)
+    except PathError as exc:
+        return HttpResponse(str(exc), status=400, content_type="text/plain")
+    except (FileNotFoundError, IsADirectoryError):
+        raise Http404("No such file") from None
+    image = rel.lower().endswith((".png", ".jpg", ".jpeg", ".gif"))
+    content_type = {"png": "image/png", "gif": "image/gif"}.get(rel.rsplit(".", 1)[-1].lower(), "image/jpeg") if image else "text/plain; charset=utf-8"
+    response = FileResponse(handle, content_type=content_type, as_attachment=request.GET.get("download") == "1", filename=rel.rsplit("/", 1)[-1])
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+@require_GET
+@login_required
+def run_log_search(request: HttpRequest, run_id: str) -> StreamingHttpResponse:
+    """Search the logs of every step of a run; matches stream as they are found."""
+    run = get_object_or_404(Run, id=run_id)
+    query = (request.GET.get("q") or "")[:200]
+    steps = list(run.steps.only("id", "name", "reused_from_id").order_by("position"))
+    logs = [(s.id, s.name, storage.step_log_path(s.log_step_id)) for s in steps]
+
+    def rows():
+        yield '<ol class="search-results">'
+        count = 0
+        for match in logsearch.search(logs, query):
+            count += 1
+            url = f"?step={match.step_id}&tab=logs&offset={max(0, match.offset - 2048)}&q={quote(query)}#match"
+            yield (
+                f'<li><a href="{escape(url)}" data-match="{count}"><strong>{escape(match.step_name)}</strong> '
+                f"line {match.line}</a>: <code>{escape(match.text)}</code></li>"
+            )
+        if not count:
+            yield f'<li class="empty">No line of this run\'s logs contains “{escape(query)}”.</li>'
+        yield "</ol>"
+
+    return StreamingHttpResponse(rows() if query else iter(['<p class="note">Type something to search.</p>']), content_type="text/html; charset=utf-8")
 
 
 def _stop_when_finished(run: Run, response: HttpResponse) -> HttpResponse:

@@ -26,6 +26,16 @@
     }
   }
 
+  function drawCharts(root) {
+    if (!window.Plotly) return;
+    (root || document).querySelectorAll("[data-figure]").forEach(function (el) {
+      var source = document.getElementById(el.dataset.figure);
+      if (!source) return;
+      var figure = JSON.parse(source.textContent);
+      window.Plotly.react(el, figure.data, figure.layout, { displaylogo: false, responsive: true });
+    });
+  }
+
   function logAtBottom(log) {
     return log.scrollHeight - log.scrollTop - log.clientHeight < 40;
   }
@@ -48,13 +58,16 @@
   document.addEventListener("htmx:afterSettle", function () {
     localTimes();
     drawGraph();
+    drawCharts();
     var log = document.getElementById("log-text");
     if (log && stick) log.scrollTop = log.scrollHeight;
   });
   window.addEventListener("load", function () {
     localTimes();
     drawGraph();
+    drawCharts();
     var log = document.getElementById("log-text");
-    if (log) log.scrollTop = log.scrollHeight;
+    // Opened at a search match (?offset=): keep the top in view; else follow the tail.
+    if (log && !new URL(window.location.href).searchParams.has("offset")) log.scrollTop = log.scrollHeight;
   });
 })();

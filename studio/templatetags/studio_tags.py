@@ -11,3 +11,11 @@ def get_item(mapping, key):
     if hasattr(mapping, "get"):
         return mapping.get(key, "")
     return ""
+
+
+@register.filter
+def ansi(text):
+    """Log text with ANSI colours as spans; everything else escaped."""
+    from runs.ansi import ansi_to_html
+
+    return ansi_to_html(text or "")
