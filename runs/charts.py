@@ -144,13 +144,24 @@ def metric_panels(metrics: list[dict]) -> dict:
                 "id": f"metric-chart-{len(charts)}",
                 "name": name,
                 "figure": {
-                    "data": [{"type": "scatter", "mode": "lines+markers", "name": name, "y": numeric, "x": list(range(len(numeric)))}],
+                    "data": [
+                        {
+                            "type": "scatter",
+                            "mode": "lines+markers",
+                            "name": name,
+                            "y": numeric,
+                            "x": list(range(len(numeric))),
+                        }
+                    ],
                     "layout": _metric_layout(name),
                 },
             }
         )
     table_rows = {
-        name: {"columns": list(columns), "rows": [list(r) for r in zip(*columns.values(), strict=False)]}
+        name: {
+            "columns": list(columns),
+            "rows": [list(r) for r in zip(*columns.values(), strict=False)],
+        }
         for name, columns in tables.items()
     }
     return {"scalars": scalars, "charts": charts, "tables": table_rows, "images": images}
@@ -172,7 +183,13 @@ def overlay_figure(name: str, runs: list[tuple[str, list]]) -> dict:
     """One metric series of several runs on one chart (the Compare page)."""
     return {
         "data": [
-            {"type": "scatter", "mode": "lines+markers", "name": label, "y": values, "x": list(range(len(values)))}
+            {
+                "type": "scatter",
+                "mode": "lines+markers",
+                "name": label,
+                "y": values,
+                "x": list(range(len(values))),
+            }
             for label, values in runs
         ],
         "layout": {**_metric_layout(name), "showlegend": True, "height": 280},

@@ -16,7 +16,9 @@ class Match:
     text: str
 
 
-def search(logs: Iterable[tuple[str, str, Path]], query: str, limit: int = 500, width: int = 400) -> Iterator[Match]:
+def search(
+    logs: Iterable[tuple[str, str, Path]], query: str, limit: int = 500, width: int = 400
+) -> Iterator[Match]:
     """Case-insensitive matches of ``query`` in each (step id, step name, log path), in order."""
     needle = query.lower().encode("utf-8", errors="replace")
     if not needle:

@@ -7,6 +7,7 @@ urlpatterns = [
     path("experiments/", views.experiments, name="experiments"),
     path("experiments/<str:name>/", views.runs_list, name="experiment-runs"),
     path("runs/", views.runs_list, name="runs"),
+    path("compare/", views.compare, name="compare"),
     path("runs/<str:run_id>/", views.run_detail, name="run-detail"),
     path("runs/<str:run_id>/cancel/", views.run_cancel, name="run-cancel"),
     path("runs/<str:run_id>/search/", views.run_log_search, name="run-log-search"),

@@ -17,6 +17,7 @@ from django_htmx.http import HttpResponseStopPolling
 
 from runs import listing, logsearch, services
 from runs.charts import metric_panels, pipeline_figure
+from runs.comparison import compare_runs
 from runs.models import Experiment, Metric, Run, StepRun
 from runs.readiness import Status
 from studio import storage
@@ -154,7 +155,12 @@ def _run_context(run: Run, selected_id: str | None) -> dict:
     }
 
 
-TABS = [("overview", "Overview"), ("parameters", "Parameters"), ("logs", "Outputs + logs"), ("metrics", "Metrics")]
+TABS = [
+    ("overview", "Overview"),
+    ("parameters", "Parameters"),
+    ("logs", "Outputs + logs"),
+    ("metrics", "Metrics"),
+]
 STD_LOG = "user_logs/std_log.txt"
 
 
@@ -164,7 +170,10 @@ def _artifacts(step: StepRun) -> list[dict]:
         return []
     store = Store(StoreConfig(name="artifacts", kind="local", root=str(folder)))
     files = [f for f in store.walk("") if ".tail" not in f.path.rsplit("/", 1)[-1]]
-    return [{"name": f.path, "size": f.size} for f in sorted(files, key=lambda f: (f.path != STD_LOG, f.path))[:2000]]
+    return [
+        {"name": f.path, "size": f.size}
+        for f in sorted(files, key=lambda f: (f.path != STD_LOG, f.path))[:2000]
+    ]
 
 
 def _step_parameters(step: StepRun, spec) -> dict:
@@ -182,7 +191,13 @@ def _step_parameters(step: StepRun, spec) -> dict:
 def run_detail(request: HttpRequest, run_id: str) -> HttpResponse:
     run = get_object_or_404(
         Run.objects.select_related(
-            "experiment", "graph", "created_by", "created_by_token", "published_pipeline", "pipeline_endpoint", "schedule"
+            "experiment",
+            "graph",
+            "created_by",
+            "created_by_token",
+            "published_pipeline",
+            "pipeline_endpoint",
+            "schedule",
         ),
         id=run_id,
     )
@@ -201,7 +216,9 @@ def run_detail(request: HttpRequest, run_id: str) -> HttpResponse:
             if chosen == STD_LOG:
                 offset = request.GET.get("offset")
                 start = int(offset) if offset and offset.isdigit() else -LOG_WINDOW
-                data, next_offset = storage.read_log(selected.log_step_id, offset=start, limit=LOG_WINDOW)
+                data, next_offset = storage.read_log(
+                    selected.log_step_id, offset=start, limit=LOG_WINDOW
+                )
                 context.update(
                     log_text=data.decode("utf-8", errors="replace"),
                     log_offset=next_offset,
@@ -221,14 +238,22 @@ def run_detail(request: HttpRequest, run_id: str) -> HttpResponse:
 
 
 def _metric_panels(step: StepRun) -> dict:
-    rows = Metric.objects.filter(step_run_id=step.log_step_id).order_by("id").values("name", "kind", "value")[:20000]
+    rows = (
+        Metric.objects.filter(step_run_id=step.log_step_id)
+        .order_by("id")
+        .values("name", "kind", "value")[:20000]
+    )
     return metric_panels(list(rows))
 
 
 def _file_tail(step: StepRun, name: str, limit: int = LOG_WINDOW) -> str | None:
     try:
         rel = clean_path(name)
-        store = Store(StoreConfig(name="artifacts", kind="local", root=str(storage.step_log_dir(step.log_step_id))))
+        store = Store(
+            StoreConfig(
+                name="artifacts", kind="local", root=str(storage.step_log_dir(step.log_step_id))
+            )
+        )
         with store.open_read(rel) as fh:
             size = os.fstat(fh.fileno()).st_size
             fh.seek(max(0, size - limit))
@@ -244,15 +269,28 @@ def step_file(request: HttpRequest, step_id: str) -> FileResponse:
     step = get_object_or_404(StepRun, id=step_id)
     try:
         rel = clean_path(request.GET.get("name", ""))
-        store = Store(StoreConfig(name="artifacts", kind="local", root=str(storage.step_log_dir(step.log_step_id))))
+        store = Store(
+            StoreConfig(
+                name="artifacts", kind="local", root=str(storage.step_log_dir(step.log_step_id))
+            )
+        )
         handle = store.open_read(rel)
     except PathError as exc:
         return HttpResponse(str(exc), status=400, content_type="text/plain")
     except (FileNotFoundError, IsADirectoryError):
         raise Http404("No such file") from None
     image = rel.lower().endswith((".png", ".jpg", ".jpeg", ".gif"))
-    content_type = {"png": "image/png", "gif": "image/gif"}.get(rel.rsplit(".", 1)[-1].lower(), "image/jpeg") if image else "text/plain; charset=utf-8"
-    response = FileResponse(handle, content_type=content_type, as_attachment=request.GET.get("download") == "1", filename=rel.rsplit("/", 1)[-1])
+    content_type = (
+        {"png": "image/png", "gif": "image/gif"}.get(rel.rsplit(".", 1)[-1].lower(), "image/jpeg")
+        if image
+        else "text/plain; charset=utf-8"
+    )
+    response = FileResponse(
+        handle,
+        content_type=content_type,
+        as_attachment=request.GET.get("download") == "1",
+        filename=rel.rsplit("/", 1)[-1],
+    )
     response["X-Content-Type-Options"] = "nosniff"
     return response
 
@@ -280,7 +318,10 @@ def run_log_search(request: HttpRequest, run_id: str) -> StreamingHttpResponse:
             yield f'<li class="empty">No line of this run\'s logs contains “{escape(query)}”.</li>'
         yield "</ol>"
 
-    return StreamingHttpResponse(rows() if query else iter(['<p class="note">Type something to search.</p>']), content_type="text/html; charset=utf-8")
+    return StreamingHttpResponse(
+        rows() if query else iter(['<p class="note">Type something to search.</p>']),
+        content_type="text/html; charset=utf-8",
+    )
 
 
 def _stop_when_finished(run: Run, response: HttpResponse) -> HttpResponse:
@@ -337,3 +378,24 @@ def run_cancel(request: HttpRequest, run_id: str) -> HttpResponse:
     run = get_object_or_404(Run, id=run_id)
     services.cancel_run(run)
     return redirect("run-detail", run_id=run.id)
+
+
+@require_GET
+@login_required
+def compare(request: HttpRequest) -> HttpResponse:
+    """Two to five runs side by side, step by step; differences highlighted, metric series overlaid."""
+    ids = list(dict.fromkeys(request.GET.getlist("runs")))[:5]
+    runs_by_id = {r.id: r for r in Run.objects.filter(id__in=ids).select_related("experiment")}
+    runs = [runs_by_id[i] for i in ids if i in runs_by_id]
+    if len(runs) < 2:
+        return render(
+            request,
+            "runs/compare.html",
+            {
+                "runs": runs,
+                "error": "Pick two to five runs to compare (tick them in the runs list).",
+            },
+            status=400 if ids else 200,
+        )
+    table = compare_runs(runs)
+    return render(request, "runs/compare.html", {"runs": runs, **table})

@@ -64,3 +64,63 @@ def test_tags_properties_and_artifacts_are_kept(metrics_run, tmp_path):
         assert expected in names
     run.download_file("outputs/model.txt", str(tmp_path / "model.txt"))
     assert (tmp_path / "model.txt").read_text() == "weights\n"
+
+
+def test_the_pages_show_metrics_search_logs_and_compare_runs(studio, metrics_run):
+    import requests
+
+    from tests.harness import PASSWORD
+
+    session = requests.Session()
+    login = session.get(f"{studio.url}/login/", timeout=30)
+    token = login.cookies["csrftoken"]
+    session.post(
+        f"{studio.url}/login/",
+        data={"username": "admin", "password": PASSWORD, "csrfmiddlewaretoken": token},
+        headers={"Referer": f"{studio.url}/login/"},
+        timeout=30,
+    )
+    step = metrics_run.find_step_run("train")[0]
+    page = session.get(
+        f"{studio.url}/runs/{metrics_run.id}/?step={step.id}&tab=metrics", timeout=30
+    ).text
+    assert (
+        'aria-label="Chart of loss"' in page
+        and "confusion" in page
+        and "name=images/sample.png" in page
+    )
+    found = session.get(f"{studio.url}/runs/{metrics_run.id}/search/?q=epoch 3", timeout=30).text
+    assert "line 4" in found and "epoch 3 loss 0.250" in found
+    assert (
+        "No line"
+        in session.get(
+            f"{studio.url}/runs/{metrics_run.id}/search/?q=nothing-like-this", timeout=30
+        ).text
+    )
+    ws = studio.workspace()
+    from studio.sdk.core import Experiment
+    from studio.sdk.pipeline.core import Pipeline
+    from studio.sdk.pipeline.steps import PythonScriptStep
+
+    again = Experiment(ws, "metrics").submit(
+        Pipeline(
+            ws,
+            [
+                PythonScriptStep(
+                    name="train",
+                    script_name="log_metrics.py",
+                    source_directory=SOURCE,
+                    allow_reuse=False,
+                )
+            ],
+        )
+    )
+    again.wait_for_completion(show_output=False)
+    compared = session.get(
+        f"{studio.url}/compare/?runs={metrics_run.id}&runs={again.id}", timeout=30
+    )
+    assert compared.status_code == 200
+    assert "train: loss" in compared.text and "Output manifests" in compared.text
+    assert (
+        session.get(f"{studio.url}/compare/?runs={metrics_run.id}", timeout=30).status_code == 400
+    )
