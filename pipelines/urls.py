@@ -4,6 +4,7 @@ from pipelines import views
 
 urlpatterns = [
     path("runs/<str:run_id>/publish/", views.run_publish, name="run-publish"),
+    path("runs/<str:run_id>/resubmit/", views.run_resubmit, name="run-resubmit"),
     path("pipelines/", views.published_list, name="published-list"),
     path("pipelines/<uuid:pipeline_id>/", views.published_detail, name="published-detail"),
     path("pipelines/<uuid:pipeline_id>/submit/", views.published_submit, name="published-submit"),

@@ -544,3 +544,44 @@ def schedule_detail(request: HttpRequest, schedule_id) -> HttpResponse:
         "pipelines/schedule_detail.html",
         {"schedule": schedule, "upcoming": upcoming, "fires": fires},
     )
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def run_resubmit(request: HttpRequest, run_id: str) -> HttpResponse:
+    """Run the same pipeline again: the same parameters, or edited in the form."""
+    from runs import services as run_services
+
+    run = get_object_or_404(
+        Run.objects.select_related("experiment", "graph", "published_pipeline"), id=run_id
+    )
+    parameters = run.graph.spec.get("parameters", [])
+    if request.method == "POST":
+        form = SubmitForm(parameters, request.POST)
+        if form.is_valid():
+            try:
+                new = run_services.submit_run(
+                    experiment_name=form.cleaned_data["experiment_name"],
+                    graph_data=run.graph.spec,
+                    user=request.user,
+                    pipeline_parameters=form.cleaned_data["parameters"],
+                    continue_on_step_failure=run.continue_on_step_failure,
+                    description=form.cleaned_data["description"] or run.description,
+                    run_source="Resubmit",
+                    published_pipeline=run.published_pipeline,
+                    tags=run.tags,
+                )
+            except SubmissionError as exc:
+                form.add_error(None, exc.message)
+            else:
+                messages.success(request, f"Resubmitted as run {new.number}.")
+                return redirect("run-detail", run_id=new.id)
+    else:
+        initial = {"experiment_name": run.experiment.name, "description": run.description}
+        for p in parameters:
+            value = run.parameters.get(p["name"], p["default"])
+            initial[f"param_{p['name']}"] = (
+                f"{value['datastore']}/{value['path']}" if isinstance(value, dict) else str(value)
+            )
+        form = SubmitForm(parameters, initial=initial)
+    return render(request, "pipelines/resubmit.html", {"run": run, "form": form})

@@ -42,10 +42,13 @@ def pipeline_figure(
     statuses: Mapping[str, str],
     step_ids: Mapping[str, str],
     reused: frozenset[str] | set[str] = frozenset(),
+    dataset_names: Mapping[str, str] | None = None,
 ) -> dict:
     """A plotly figure of the pipeline: edges, then one marker per step coloured by status.
 
     Reused steps (node ids in ``reused``) are drawn as diamonds and labelled "(reused)".
+    Dataset and DataPath inputs are drawn as their own round nodes feeding the steps,
+    as Azure ML studio draws dataset nodes; ``dataset_names`` labels them by id.
     """
     positions = graph_layout(spec)
     edge_x: list[float | None] = []
@@ -57,6 +60,23 @@ def pipeline_figure(
                 x0, y0 = positions[up]
                 edge_x += [x0, x1, None]
                 edge_y += [y0, y1, None]
+    data_nodes: dict[str, tuple[float, float, str]] = {}
+    for step in spec.steps:
+        x1, y1 = positions[step.node_id]
+        for port in step.inputs:
+            if port.is_step_output:
+                continue
+            key = f"dataset:{port.dataset}" if port.is_dataset else f"param:{port.parameter}"
+            label = (
+                (dataset_names or {}).get(port.dataset, "dataset")
+                if port.is_dataset
+                else f"DataPath {port.parameter}"
+            )
+            if key not in data_nodes:
+                data_nodes[key] = (x1 - 0.5, y1 + 0.35, label)
+            x0, y0, _ = data_nodes[key]
+            edge_x += [x0, x1, None]
+            edge_y += [y0, y1, None]
     nodes = [s for s in spec.steps]
     status_of = [statuses.get(s.node_id, "NotStarted") for s in nodes]
     width = max((p[0] for p in positions.values()), default=0)
@@ -94,11 +114,29 @@ def pipeline_figure(
                 "showlegend": False,
                 "cliponaxis": False,
             },
+            {
+                "type": "scatter",
+                "mode": "markers+text",
+                "x": [x for x, _, _ in data_nodes.values()],
+                "y": [y for _, y, _ in data_nodes.values()],
+                "text": [label for _, _, label in data_nodes.values()],
+                "textposition": "top center",
+                "hovertext": [f"input: {label}" for _, _, label in data_nodes.values()],
+                "hoverinfo": "text",
+                "marker": {
+                    "size": 18,
+                    "symbol": "circle",
+                    "color": "#8764b8",
+                    "line": {"color": "#323130", "width": 1},
+                },
+                "showlegend": False,
+                "cliponaxis": False,
+            },
         ],
         "layout": {
             "margin": {"l": 20, "r": 20, "t": 20, "b": 20},
             "height": int(min(700, max(220, 90 * (2 * height + 1) + 60))),
-            "xaxis": {"visible": False, "range": [-0.8, width + 0.8]},
+            "xaxis": {"visible": False, "range": [-1.0 if data_nodes else -0.8, width + 0.8]},
             "yaxis": {"visible": False, "range": [-height - 0.8, height + 0.6]},
             "dragmode": "pan",
             "font": {"family": "Segoe UI, system-ui, sans-serif", "size": 12, "color": "#323130"},

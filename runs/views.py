@@ -22,6 +22,7 @@ from runs.models import Experiment, Metric, Run, StepRun
 from runs.readiness import Status
 from studio import storage
 from studio.datastores import PathError, Store, StoreConfig, clean_path
+from studio.models import Dataset
 
 LOG_WINDOW = 64 * 1024
 
@@ -124,12 +125,27 @@ def runs_list(request: HttpRequest, name: str | None = None) -> HttpResponse:
 def _run_context(run: Run, selected_id: str | None) -> dict:
     steps = list(run.steps.all())
     spec = run.graph.graph()
+    dataset_ids = {i.dataset for st in spec.steps for i in st.inputs if i.is_dataset}
+    dataset_names = (
+        {
+            str(d.id): f"{d.name}:{d.version}"
+            if not d.name.startswith("_anonymous_")
+            else "dataset"
+            for d in Dataset.objects.filter(id__in=dataset_ids).only("id", "name", "version")
+        }
+        if dataset_ids
+        else {}
+    )
     figure = pipeline_figure(
         spec,
         {s.node_id: s.status for s in steps},
         {s.node_id: s.id for s in steps},
         {s.node_id for s in steps if s.reused_from_id},
+        dataset_names,
     )
+    if len(steps) > 20:
+        figure["layout"]["dragmode"] = "pan"
+        figure["scroll_zoom"] = True
     selected = next((s for s in steps if s.id == selected_id), None)
     if selected is None and steps:
         selected = next(

@@ -10,6 +10,7 @@ _SECTIONS = {
     "experiment-runs": "experiments",
     "run-detail": "experiments",
     "run-publish": "experiments",
+    "run-resubmit": "experiments",
     "compute-targets": "compute",
     "datastores": "datastores",
     "datastore-detail": "datastores",

@@ -8,7 +8,7 @@
     if (!holder || !source || !window.Plotly) return;
     var figure = JSON.parse(source.textContent);
     window.Plotly.react(holder, figure.data, figure.layout, {
-      displaylogo: false, responsive: true, scrollZoom: false,
+      displaylogo: false, responsive: true, scrollZoom: Boolean(figure.scroll_zoom),
       modeBarButtonsToRemove: ["select2d", "lasso2d", "toImage", "autoScale2d"],
     });
     if (!holder.dataset.bound) {
