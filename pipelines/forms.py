@@ -49,11 +49,8 @@ class SubmitForm(forms.Form):
                     help_text="datastore/path",
                 )
             else:
-                attrs = {"inputmode": "decimal"} if p["type"] in ("int", "float") else {}
-                if p["type"] == "int":
-                    attrs = {"type": "number", "step": "1"}
-                elif p["type"] == "float":
-                    attrs = {"type": "number", "step": "any"}
+                # Text inputs (not type=number) keep a refused value in view next to its error.
+                attrs = {"inputmode": "numeric" if p["type"] == "int" else "decimal"} if p["type"] in ("int", "float") else {}
                 field = forms.CharField(
                     label=label,
                     initial=str(p["default"]),

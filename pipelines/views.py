@@ -188,7 +188,7 @@ def _endpoint_context(
         "versions": versions,
         "chosen": chosen,
         "endpoint_url": endpoint_url(endpoint, request),
-        "form": form or SubmitForm(parameters),
+        "form": form or SubmitForm(parameters, initial={"experiment_name": _experiment_name_for(endpoint.name)}),
         "runs": endpoint.runs.select_related("experiment").order_by("-created_at")[:50],
     }
 
@@ -236,6 +236,7 @@ def endpoint_submit(request: HttpRequest, endpoint_id) -> HttpResponse:
     form = SubmitForm(pipeline.graph.spec.get("parameters", []), request.POST)
     run = _submit_from_form(request, pipeline, form, endpoint=endpoint)
     if run is not None:
+        messages.success(request, f"Submitted run {run.number} of {run.experiment.name} (version {version}).")
         return redirect("run-detail", run_id=run.id)
     return render(
         request,
@@ -267,10 +268,15 @@ def tokens(request: HttpRequest) -> HttpResponse:
                 pipeline=data["pipeline"],
                 endpoint=data["endpoint"],
             )
-            created = {"token": token, "secret": secret}
-            form = TokenForm()
+            # Shown once, on the page the redirect leads to; a reload does not post the form again.
+            request.session["new_token"] = {"id": token.id, "secret": secret}
+            return redirect("tokens")
     else:
         form = TokenForm()
+        shown = request.session.pop("new_token", None)
+        if shown:
+            token = ApiToken.objects.filter(id=shown["id"], user=request.user).first()
+            created = {"token": token, "secret": shown["secret"]} if token else None
     rows = ApiToken.objects.filter(user=request.user).select_related("pipeline", "endpoint")
     return render(
         request, "pipelines/tokens.html", {"form": form, "tokens": rows, "created": created}

@@ -219,6 +219,7 @@ def run_detail(request: HttpRequest, run_id: str) -> HttpResponse:
     )
     context = _run_context(run, request.GET.get("step"))
     if request.htmx and request.GET.get("partial") == "status":
+        context["oob"] = True  # the actions and the step panel's status follow the run too
         response = render(request, "runs/run_detail.html#run-status", context)
         return _stop_when_finished(run, response)
     selected = context["selected"]

@@ -11,10 +11,10 @@ def read_table(files: Iterable[str], options: dict, nrows: int | None = None):
 
     frames = []
     remaining = nrows
-    for path in sorted(files):
+    for path in sorted(files, key=lambda f: str(getattr(f, "name", f))):
         if remaining is not None and remaining <= 0:
             break
-        if options.get("format") == "parquet" or str(path).endswith(".parquet"):
+        if options.get("format") == "parquet" or str(getattr(path, "name", path)).endswith(".parquet"):
             frame = pd.read_parquet(path)
             if remaining is not None:
                 frame = frame.head(remaining)
@@ -27,7 +27,7 @@ def read_table(files: Iterable[str], options: dict, nrows: int | None = None):
                 nrows=remaining,
             )
         if options.get("include_path"):
-            frame.insert(0, "Path", str(path))
+            frame.insert(0, "Path", str(getattr(path, "name", path)))
         frames.append(frame)
         if remaining is not None:
             remaining -= len(frame)

@@ -100,7 +100,9 @@ def test_login_experiments_and_a_completed_two_step_run(anon_page, studio, finis
     expect(page.get_by_role("heading", name="Sign in to Studio")).to_be_visible()
     shot(page, "login")
     login(page, studio.url)
-    expect(page).to_have_url(f"{studio.url}/experiments/")
+    expect(page).to_have_url(f"{studio.url}/")
+    expect(page.get_by_role("heading", name="Home")).to_be_visible()
+    page.get_by_role("link", name="Experiments", exact=True).click()
 
     expect(page.get_by_role("heading", name="Experiments")).to_be_visible()
     shot(page, "experiments")
