@@ -9,12 +9,13 @@ in UTC. Daylight-saving rule, for every frequency:
   occurrence.
 
 So a daily 02:30 schedule fires exactly once on both change days, and an hourly
-one follows the wall clock (23 fires on the spring-forward day, 24 on the
+one follows the wall clock (an on-the-hour schedule fires 23 times on the spring-forward day, 24 on the
 fall-back day).
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -32,7 +33,14 @@ _RRULE_FREQ = {
     "Week": rrule.WEEKLY,
     "Month": rrule.MONTHLY,
 }
-_WINDOWS = {name.replace(" ", "").lower(): iana for name, iana in win_tz.items()}
+
+
+def _squash(name: str) -> str:
+    return re.sub(r"[^0-9a-z]", "", name.lower())
+
+
+# Windows names as written ("W. Europe Standard Time") and as azureml's TimeZone members ("WEuropeStandardTime").
+_WINDOWS = {_squash(name): iana for name, iana in win_tz.items()}
 
 
 class RecurrenceError(ValueError):
@@ -51,7 +59,7 @@ def zone_name(time_zone: str | None) -> str:
         return time_zone
     except (ZoneInfoNotFoundError, ValueError):
         pass
-    iana = _WINDOWS.get(time_zone.replace(" ", "").lower())
+    iana = _WINDOWS.get(_squash(time_zone))
     if iana is None:
         raise RecurrenceError(
             "time_zone",
@@ -161,6 +169,21 @@ def parse_recurrence(data: dict) -> Recurrence:
     )
 
 
+_STEP = {"Minute": timedelta(minutes=1), "Hour": timedelta(hours=1)}
+
+
+def _rule_near(rec: Recurrence, anchor: datetime, around_local: datetime) -> rrule.rrule:
+    """The recurrence's rule, started at its last occurrence before ``around_local`` when that is
+    cheap to know (Minute and Hour: a fixed step on the wall clock), so that it is not walked from
+    its very first occurrence."""
+    start = _start_local(rec, anchor)
+    step = _STEP.get(rec.frequency)
+    if step is not None and around_local > start:
+        period = step * rec.interval
+        start = start + ((around_local - start) // period) * period
+    return _rule(rec, start)
+
+
 def _rule(rec: Recurrence, anchor_local: datetime) -> rrule.rrule:
     kwargs = {"interval": rec.interval, "dtstart": anchor_local}
     if rec.frequency in ("Day", "Week"):
@@ -192,8 +215,8 @@ def fire_times(rec: Recurrence, anchor: datetime, after: datetime, count: int) -
     ``anchor`` (UTC) is when the schedule was created; it is the first possible
     fire when there is no start time.
     """
-    rule = _rule(rec, _start_local(rec, anchor))
     after_local = after.astimezone(rec.zone).replace(tzinfo=None) - timedelta(hours=3)  # DST slack
+    rule = _rule_near(rec, anchor, after_local)
     out: list[datetime] = []
     last = None
     for local in rule.xafter(after_local, inc=True):
@@ -218,8 +241,8 @@ def preview_fires(
     rec: Recurrence, anchor: datetime, after: datetime, count: int = 10
 ) -> list[PreviewFire]:
     """Like :func:`fire_times`, with a note on fires that a daylight-saving change moved or merged."""
-    rule = _rule(rec, _start_local(rec, anchor))
     after_local = after.astimezone(rec.zone).replace(tzinfo=None) - timedelta(hours=3)
+    rule = _rule_near(rec, anchor, after_local)
     out: list[PreviewFire] = []
     for local in rule.xafter(after_local, inc=True):
         fire = to_utc(local, rec.zone)
@@ -275,16 +298,18 @@ def _start_local(rec: Recurrence, anchor: datetime) -> datetime:
 
 def last_fire_before(rec: Recurrence, anchor: datetime, now: datetime) -> datetime | None:
     """The latest fire time (UTC) at or before ``now``, without walking every earlier one."""
-    rule = _rule(rec, _start_local(rec, anchor))
-    probe = now.astimezone(rec.zone).replace(tzinfo=None) + timedelta(hours=3)  # DST slack
-    while True:
-        local = rule.before(probe, inc=True)
-        if local is None:
-            return None
-        fire = to_utc(local, rec.zone)
-        if fire <= now:
-            return fire
-        probe = local - timedelta(seconds=1)
+    now_local = now.astimezone(rec.zone).replace(tzinfo=None)
+    low = now_local - timedelta(hours=6)  # wide enough for any daylight-saving shift
+    rule = _rule_near(rec, anchor, low)
+    fires = [
+        to_utc(local, rec.zone)
+        for local in rule.between(low, now_local + timedelta(hours=3), inc=True)
+    ]
+    due = [fire for fire in fires if fire <= now]
+    if due:
+        return max(due)
+    earlier = rule.before(low, inc=True)
+    return to_utc(earlier, rec.zone) if earlier is not None else None
 
 
 def is_transition(local: datetime, zone: ZoneInfo) -> str | None:

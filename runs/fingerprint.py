@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from pipelines.parameters import format_value
 from studio.sdk.spec import StepSpec
 
 FIRST_RUN = "first run"
@@ -26,8 +28,12 @@ def _token(arg, values: Mapping[str, Any]) -> str:
     if arg.kind == "literal":
         return arg.value
     if arg.kind == "parameter":
-        return str(values[arg.value])
+        return format_value(values[arg.value])
     return f"<{arg.kind}:{arg.value}>"
+
+
+def _is_flag(token) -> bool:
+    return bool(re.match(r"^--?[A-Za-z_]", str(token)))
 
 
 def fingerprint_parts(
@@ -73,16 +79,12 @@ def explain_difference(
         new = new_args[i] if i < len(new_args) else None
         if old != new:
             label_source = new_args if i < len(new_args) else old_args
-            label = (
-                label_source[i - 1]
-                if i > 0 and str(label_source[i - 1]).startswith("-")
-                else f"#{i}"
-            )
+            label = label_source[i - 1] if i > 0 and _is_flag(label_source[i - 1]) else f"#{i}"
             if old is None:
                 reasons.append(f"argument {new} added")
             elif new is None:
                 reasons.append(f"argument {old} removed")
-            elif str(old).startswith("-") and str(new).startswith("-"):
+            elif _is_flag(old) and _is_flag(new):
                 reasons.append(f"argument {old} → {new}")
             else:
                 reasons.append(f"argument {label} {old} → {new}")

@@ -8,7 +8,10 @@ from runs.logsearch import search
 
 def test_it_renders_colours_as_spans_and_escapes_everything_else():
     html = ansi_to_html("\x1b[31mred <b>\x1b[0m plain \x1b[1;32mbold green\x1b[0m")
-    assert html == '<span class="ansi-fg31">red &lt;b&gt;</span> plain <span class="ansi-bold ansi-fg32">bold green</span>'
+    assert (
+        html
+        == '<span class="ansi-fg31">red &lt;b&gt;</span> plain <span class="ansi-bold ansi-fg32">bold green</span>'
+    )
 
 
 def test_it_never_lets_markup_through():
@@ -26,8 +29,16 @@ def test_search_finds_matches_across_steps_in_order_with_line_numbers(tmp_path):
     one, two = tmp_path / "one.log", tmp_path / "two.log"
     one.write_bytes(b"start\nERROR here\nok\n")
     two.write_bytes(b"fine\nall fine\nerror again\n")
-    found = list(search([("s1", "prep", one), ("s2", "train", two), ("s3", "gone", tmp_path / "missing")], "error"))
-    assert [(m.step_name, m.line, m.text) for m in found] == [("prep", 2, "ERROR here"), ("train", 3, "error again")]
+    found = list(
+        search(
+            [("s1", "prep", one), ("s2", "train", two), ("s3", "gone", tmp_path / "missing")],
+            "error",
+        )
+    )
+    assert [(m.step_name, m.line, m.text) for m in found] == [
+        ("prep", 2, "ERROR here"),
+        ("train", 3, "error again"),
+    ]
     assert found[0].offset == len(b"start\n")
 
 

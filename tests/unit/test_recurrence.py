@@ -19,7 +19,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, Phase, given, note, settings
 from hypothesis import strategies as st
 
 from pipelines.recurrence import (
@@ -137,7 +137,9 @@ def test_it_orders_week_days_from_monday():
     assert parsed.week_days == ("Monday", "Friday", "Sunday")
 
 
-@pytest.mark.parametrize(("text", "hours", "minutes"), [("07:30", (7,), (30,)), ("0:05", (0,), (5,))])
+@pytest.mark.parametrize(
+    ("text", "hours", "minutes"), [("07:30", (7,), (30,)), ("0:05", (0,), (5,))]
+)
 def test_it_turns_time_of_day_into_hours_and_minutes(text, hours, minutes):
     parsed = rec(frequency="Day", time_of_day=text)
     assert (parsed.hours, parsed.minutes) == (hours, minutes)
@@ -211,7 +213,10 @@ def test_it_refuses_a_start_time_with_a_time_zone(start):
 
 def test_it_refuses_a_start_time_that_is_not_a_date_and_time():
     error = refusal({"frequency": "Day", "interval": 1, "start_time": "next tuesday"})
-    assert (error.field, error.message) == ("start_time", "start_time must be 'YYYY-MM-DDThh:mm:ss'")
+    assert (error.field, error.message) == (
+        "start_time",
+        "start_time must be 'YYYY-MM-DDThh:mm:ss'",
+    )
     error = refusal({"frequency": "Day", "interval": 1, "start_time": 1_700_000_000})
     assert (error.field, error.message) == (
         "start_time",
@@ -245,11 +250,6 @@ def test_it_names_the_iana_zone_for_an_iana_or_windows_name(name, iana):
         ("MountainStandardTimeMexico", "America/Mazatlan"),
         ("UTC12", "Etc/GMT-12"),
     ],
-)
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: zone_name strips only spaces, so azureml TimeZone member names "
-    "(no '.', '(', ')', '+', '-') are not found",
 )
 def test_it_names_the_iana_zone_for_an_azureml_time_zone_member_name(member, iana):
     assert zone_name(member) == iana
@@ -407,7 +407,12 @@ def test_it_fires_only_on_the_listed_week_days():
         time_of_day="08:00",
     )
     fires = fire_times(weekly, utc(2026, 1, 1), utc(2026, 1, 3), 4)  # from Saturday
-    assert fires == [utc(2026, 1, 5, 8), utc(2026, 1, 7, 8), utc(2026, 1, 12, 8), utc(2026, 1, 14, 8)]
+    assert fires == [
+        utc(2026, 1, 5, 8),
+        utc(2026, 1, 7, 8),
+        utc(2026, 1, 12, 8),
+        utc(2026, 1, 14, 8),
+    ]
     assert {f.strftime("%A") for f in fires} == {"Monday", "Wednesday"}
 
 
@@ -442,23 +447,39 @@ SPRING_AND_FALL = [
     # zone, change day, daily time, the one fire on the change day (as a UTC instant),
     # the fire the day before and the day after (UTC)
     pytest.param(
-        "Europe/Berlin", date(2026, 3, 29), "02:30",
-        at(BERLIN, 2026, 3, 29, 3, 0), utc(2026, 3, 28, 1, 30), utc(2026, 3, 30, 0, 30),
+        "Europe/Berlin",
+        date(2026, 3, 29),
+        "02:30",
+        at(BERLIN, 2026, 3, 29, 3, 0),
+        utc(2026, 3, 28, 1, 30),
+        utc(2026, 3, 30, 0, 30),
         id="berlin-spring-forward",
     ),
     pytest.param(
-        "America/New_York", date(2026, 3, 8), "02:30",
-        at(NEW_YORK, 2026, 3, 8, 3, 0), utc(2026, 3, 7, 7, 30), utc(2026, 3, 9, 6, 30),
+        "America/New_York",
+        date(2026, 3, 8),
+        "02:30",
+        at(NEW_YORK, 2026, 3, 8, 3, 0),
+        utc(2026, 3, 7, 7, 30),
+        utc(2026, 3, 9, 6, 30),
         id="new-york-spring-forward",
     ),
     pytest.param(
-        "Europe/Berlin", date(2026, 10, 25), "02:30",
-        at(BERLIN, 2026, 10, 25, 2, 30, fold=0), utc(2026, 10, 24, 0, 30), utc(2026, 10, 26, 1, 30),
+        "Europe/Berlin",
+        date(2026, 10, 25),
+        "02:30",
+        at(BERLIN, 2026, 10, 25, 2, 30, fold=0),
+        utc(2026, 10, 24, 0, 30),
+        utc(2026, 10, 26, 1, 30),
         id="berlin-fall-back",
     ),
     pytest.param(
-        "America/New_York", date(2026, 11, 1), "01:30",
-        at(NEW_YORK, 2026, 11, 1, 1, 30, fold=0), utc(2026, 10, 31, 5, 30), utc(2026, 11, 2, 6, 30),
+        "America/New_York",
+        date(2026, 11, 1),
+        "01:30",
+        at(NEW_YORK, 2026, 11, 1, 1, 30, fold=0),
+        utc(2026, 10, 31, 5, 30),
+        utc(2026, 11, 2, 6, 30),
         id="new-york-fall-back",
     ),
 ]
@@ -479,7 +500,9 @@ def test_the_change_days_are_what_the_cases_assume():
 def test_a_daily_schedule_fires_once_on_a_change_day_at_the_documented_instant(
     zone, day, clock, on_day, before, after
 ):
-    daily = rec(frequency="Day", time_of_day=clock, time_zone=zone, start_time="2026-01-01T00:00:00")
+    daily = rec(
+        frequency="Day", time_of_day=clock, time_zone=zone, start_time="2026-01-01T00:00:00"
+    )
     fires = fire_times(daily, utc(2026, 1, 1), before - timedelta(seconds=1), 3)
     assert fires == [before, on_day, after]
     assert [local_wall(f, ZoneInfo(zone)).date() for f in fires] == [
@@ -506,8 +529,8 @@ def test_a_repeated_daily_time_fires_at_its_first_occurrence():
     )
 
 
-def _evaluate_every_minute(recurrence, anchor, since, start, end, policy="latest"):
-    """A scheduler loop on a fake clock: every minute, start runs for due fires."""
+def _evaluate_every_minute(recurrence, anchor, since, start, end, policy="latest", step=1):
+    """A scheduler loop on a fake clock: every ``step`` minutes, start runs for due fires."""
     started, now = [], start
     while now <= end:
         due = due_fires(recurrence, anchor, since, now, policy=policy)
@@ -516,7 +539,7 @@ def _evaluate_every_minute(recurrence, anchor, since, start, end, policy="latest
             assert due_fires(recurrence, anchor, due[-1], now, policy=policy) == []
             since = due[-1]
         started.extend(due)
-        now += timedelta(minutes=1)
+        now += timedelta(minutes=step)
     return started
 
 
@@ -573,7 +596,9 @@ def test_an_hourly_schedule_follows_the_wall_clock_on_a_change_day(zone, day, co
     assert len(fires) == count
     assert len(set(fires)) == len(fires)
     assert all(a < b for a, b in zip(fires, fires[1:], strict=False))
-    assert [f.astimezone(tz).hour for f in fires] == [h for h in range(24) if h not in missing_hours]
+    assert [f.astimezone(tz).hour for f in fires] == [
+        h for h in range(24) if h not in missing_hours
+    ]
     assert all(f.astimezone(tz).minute == 0 for f in fires)
 
 
@@ -587,7 +612,7 @@ def test_an_hourly_schedule_fires_at_the_first_of_a_repeated_hour(zone, day, cou
 
 
 @pytest.mark.parametrize(("zone", "day", "count", "missing_hours"), HOURLY_DAYS)
-def test_a_scheduler_evaluating_every_minute_starts_the_wall_clock_hourly_runs(
+def test_a_scheduler_evaluating_every_five_minutes_starts_the_wall_clock_hourly_runs(
     zone, day, count, missing_hours
 ):
     tz = ZoneInfo(zone)
@@ -596,7 +621,9 @@ def test_a_scheduler_evaluating_every_minute_starts_the_wall_clock_hourly_runs(
     midnight = datetime.combine(day, time(), tzinfo=tz).astimezone(UTC)
     end = datetime.combine(day + timedelta(days=1), time(), tzinfo=tz).astimezone(UTC)
     since = midnight - timedelta(hours=1)  # the previous day's 23:00 run was recorded
-    started = _evaluate_every_minute(hourly, anchor, since, midnight, end - timedelta(seconds=1))
+    started = _evaluate_every_minute(
+        hourly, anchor, since, midnight, end - timedelta(seconds=1), step=5
+    )
     assert started == _fires_on(hourly, day, tz)
     assert len(started) == count
 
@@ -708,13 +735,22 @@ NEW_YORK_WINDOWS = (utc(2026, 3, 8, 6, 30), utc(2026, 11, 1, 5, 0))
             BERLIN_WINDOWS,
             id="day",
         ),
-        pytest.param({"frequency": "Hour", "time_zone": "America/New_York"}, NEW_YORK_WINDOWS, id="hour"),
         pytest.param(
-            {"frequency": "Minute", "interval": 7, "time_zone": "Europe/Berlin"}, BERLIN_WINDOWS, id="minute"
+            {"frequency": "Hour", "time_zone": "America/New_York"}, NEW_YORK_WINDOWS, id="hour"
         ),
         pytest.param(
-            {"frequency": "Week", "week_days": ["Sunday"], "hours": [1, 2], "minutes": [30],
-             "time_zone": "America/New_York"},
+            {"frequency": "Minute", "interval": 7, "time_zone": "Europe/Berlin"},
+            BERLIN_WINDOWS,
+            id="minute",
+        ),
+        pytest.param(
+            {
+                "frequency": "Week",
+                "week_days": ["Sunday"],
+                "hours": [1, 2],
+                "minutes": [30],
+                "time_zone": "America/New_York",
+            },
             NEW_YORK_WINDOWS,
             id="week",
         ),
@@ -723,7 +759,7 @@ NEW_YORK_WINDOWS = (utc(2026, 3, 8, 6, 30), utc(2026, 11, 1, 5, 0))
 def test_the_last_fire_before_agrees_with_fire_times_across_the_change_days(data, windows):
     recurrence = rec(**data)
     for window in windows:
-        anchor = window - timedelta(days=1, minutes=13)
+        anchor = window - timedelta(hours=5, minutes=13)
         fires = fire_times(recurrence, anchor, window, 12)
         assert len(fires) == 12
         for earlier, later in zip(fires, fires[1:], strict=False):
@@ -733,11 +769,6 @@ def test_the_last_fire_before_agrees_with_fire_times_across_the_change_days(data
             assert last_fire_before(recurrence, anchor, middle) == earlier
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: last_fire_before calls rrule.before (which walks from dtstart) once per "
-    "step back over a 3-hour slack, so a minute schedule created 30 days ago takes tens of seconds",
-)
 def test_the_latest_fire_of_a_month_old_minute_schedule_is_found_quickly():
     code = (
         "from datetime import UTC, datetime\n"
@@ -748,10 +779,10 @@ def test_the_latest_fire_of_a_month_old_minute_schedule_is_found_quickly():
     )
     try:
         done = subprocess.run(
-            [sys.executable, "-c", code], cwd=PROJECT, capture_output=True, text=True, timeout=3
+            [sys.executable, "-c", code], cwd=PROJECT, capture_output=True, text=True, timeout=2
         )
     except subprocess.TimeoutExpired:
-        pytest.fail("due_fires took more than 3 s for a 30-day-old minute schedule")
+        pytest.fail("due_fires took more than 2 s for a 30-day-old minute schedule")
     assert done.returncode == 0, done.stderr
     assert "datetime.datetime(2026, 1, 31, 0, 0" in done.stdout
 
@@ -759,28 +790,32 @@ def test_the_latest_fire_of_a_month_old_minute_schedule_is_found_quickly():
 # --- properties ----------------------------------------------------------------------------
 
 ZONES = ["Europe/Berlin", "America/New_York", "Asia/Kolkata", "Australia/Lord_Howe", "UTC"]
-CHANGE_DAYS = [
-    date(2026, 3, 29), date(2026, 10, 25), date(2027, 3, 28), date(2027, 10, 31),  # Berlin
-    date(2026, 3, 8), date(2026, 11, 1), date(2027, 3, 14), date(2027, 11, 7),  # New York
-    date(2026, 4, 5), date(2026, 10, 4), date(2027, 4, 4), date(2027, 10, 3),  # Lord Howe
-]
+BERLIN_CHANGES = [date(2026, 3, 29), date(2026, 10, 25), date(2027, 3, 28), date(2027, 10, 31)]
+NEW_YORK_CHANGES = [date(2026, 3, 8), date(2026, 11, 1), date(2027, 3, 14), date(2027, 11, 7)]
+LORD_HOWE_CHANGES = [date(2026, 4, 5), date(2026, 10, 4), date(2027, 4, 4), date(2027, 10, 3)]
+CHANGE_DAYS = BERLIN_CHANGES + NEW_YORK_CHANGES + LORD_HOWE_CHANGES
+ZONE_CHANGES = {
+    "Europe/Berlin": BERLIN_CHANGES,
+    "America/New_York": NEW_YORK_CHANGES,
+    "Australia/Lord_Howe": LORD_HOWE_CHANGES,
+}
 PROPERTY = settings(
     max_examples=200,
     deadline=None,
     database=None,
     suppress_health_check=[HealthCheck.too_slow],
+    # no "explain" phase: it traces every line, which makes a failure take minutes to report
+    phases=[Phase.explicit, Phase.reuse, Phase.generate, Phase.target, Phase.shrink],
 )
 
 
 @st.composite
 def schedules(draw):
     """A valid recurrence whose start (or anchor) lies within days of a daylight-saving change."""
-    frequency = draw(st.sampled_from(FREQUENCIES))
-    data = {
-        "frequency": frequency,
-        "interval": draw(st.integers(1, 5)),
-        "time_zone": draw(st.sampled_from(ZONES)),
-    }
+    # Day first: failures shrink towards it, the cheapest to evaluate
+    frequency = draw(st.sampled_from(["Day", "Week", "Month", "Hour", "Minute"]))
+    zone = draw(st.sampled_from(ZONES))
+    data = {"frequency": frequency, "interval": draw(st.integers(1, 5)), "time_zone": zone}
     hour = st.one_of(st.integers(0, 23), st.sampled_from([1, 2, 3]))
     minute = st.one_of(st.integers(0, 59), st.sampled_from([0, 15, 30, 45]))
     if frequency in ("Day", "Week"):
@@ -788,18 +823,18 @@ def schedules(draw):
         data["minutes"] = draw(st.lists(minute, max_size=3, unique=True))
     if frequency == "Week":
         data["week_days"] = draw(st.lists(st.sampled_from(WEEK_DAYS), max_size=3, unique=True))
-    day = draw(st.sampled_from(CHANGE_DAYS))
-    # close enough before the change that 25 fires can cross it
-    low, high = {"Minute": (-180, 240), "Hour": (-2 * 1440, 1440)}.get(frequency, (-3 * 1440, 1440))
+    day = draw(st.sampled_from(ZONE_CHANGES.get(zone, CHANGE_DAYS)))
+    # close enough before the change (about 02:00 local) that 25 fires can cross it
+    low, high = {"Minute": (-30, 200), "Hour": (-1440, 180)}.get(frequency, (-2 * 1440, 180))
     begin = datetime.combine(day, time()) + timedelta(
         minutes=draw(st.integers(low, high)), seconds=draw(st.sampled_from([0, 30]))
     )
+    recurrence = parse_recurrence({**data, "start_time": begin.isoformat()})
     if draw(st.booleans()):
-        data["start_time"] = begin.isoformat()
-        anchor = utc(2025, 12, 1)
-    else:
-        anchor = begin.replace(tzinfo=UTC)
-    return parse_recurrence(data), anchor
+        return recurrence, utc(2025, 12, 1)
+    # no start time: the schedule was created at that wall-clock time
+    without_start = parse_recurrence(data)
+    return without_start, begin.replace(tzinfo=without_start.zone).astimezone(UTC)
 
 
 def _start_wall(recurrence: Recurrence, anchor: datetime) -> datetime:
@@ -857,6 +892,7 @@ def _check_fire(recurrence: Recurrence, start: datetime, fire: datetime) -> None
 @given(schedules())
 def test_fire_times_strictly_increase_and_lie_on_the_allowed_wall_clock(schedule):
     recurrence, anchor = schedule
+    note(f"{recurrence!r}, anchor={anchor!r}")
     start = _start_wall(recurrence, anchor)
     after = datetime.combine(start.date() - timedelta(days=1), time(), tzinfo=UTC)
     fires = fire_times(recurrence, anchor, after, 25)
@@ -871,18 +907,22 @@ def test_fire_times_strictly_increase_and_lie_on_the_allowed_wall_clock(schedule
 @given(schedules(), st.data())
 def test_fire_times_resume_where_they_left_off_from_any_instant(schedule, data):
     recurrence, anchor = schedule
+    note(f"{recurrence!r}, anchor={anchor!r}")
     start = _start_wall(recurrence, anchor)
     after = datetime.combine(start.date() - timedelta(days=1), time(), tzinfo=UTC)
     fires = fire_times(recurrence, anchor, after, 12)
     i = data.draw(st.integers(0, len(fires) - 4), label="index")
     assert fire_times(recurrence, anchor, fires[i], 3) == fires[i + 1 : i + 4]
-    assert fire_times(recurrence, anchor, fires[i] - timedelta(microseconds=1), 3) == fires[i : i + 3]
+    assert (
+        fire_times(recurrence, anchor, fires[i] - timedelta(microseconds=1), 3) == fires[i : i + 3]
+    )
 
 
 @PROPERTY
 @given(schedules(), st.data())
 def test_due_fires_gives_the_latest_fire_once_and_nothing_on_re_evaluation(schedule, data):
     recurrence, anchor = schedule
+    note(f"{recurrence!r}, anchor={anchor!r}")
     start = _start_wall(recurrence, anchor)
     after = datetime.combine(start.date() - timedelta(days=1), time(), tzinfo=UTC)
     fires = fire_times(recurrence, anchor, after, 12)
@@ -894,7 +934,32 @@ def test_due_fires_gives_the_latest_fire_once_and_nothing_on_re_evaluation(sched
 
     first = due_fires(recurrence, anchor, since, now, policy="latest")
     assert first == ([fires[i]] if since < fires[i] else [])
-    assert last_fire_before(recurrence, anchor, now) == fires[i]
-    if first:
-        assert due_fires(recurrence, anchor, first[-1], now, policy="latest") == []
-        assert due_fires(recurrence, anchor, first[-1], now, policy="skip") == []
+    # verify idempotence: evaluate again at the same instant, since = what was recorded
+    recorded = first[-1] if first else since
+    assert due_fires(recurrence, anchor, recorded, now, policy="latest") == []
+
+
+def test_an_hourly_schedule_off_the_hour_moves_only_its_skipped_fire():
+    # the documented rule for every frequency: 02:30 does not exist, so it fires at 03:00;
+    # 03:30 is an ordinary fire (so this schedule has 24 fires on the spring-forward day)
+    hourly = rec(frequency="Hour", start_time="2026-01-01T00:30:00", time_zone="Europe/Berlin")
+    fires = _fires_on(hourly, date(2026, 3, 29), BERLIN)
+    walls = [local_wall(f, BERLIN).strftime("%H:%M") for f in fires]
+    assert walls[:5] == ["00:30", "01:30", "03:00", "03:30", "04:30"]
+    assert len(fires) == 24
+
+
+@pytest.mark.parametrize(
+    ("zone", "days"),
+    [
+        ("Europe/Berlin", BERLIN_CHANGES),
+        ("America/New_York", NEW_YORK_CHANGES),
+        ("Australia/Lord_Howe", LORD_HOWE_CHANGES),
+    ],
+)
+def test_the_property_days_are_daylight_saving_changes(zone, days):
+    tz = ZoneInfo(zone)
+    for day in days:
+        before = datetime.combine(day, time(), tzinfo=tz).utcoffset()
+        after = datetime.combine(day + timedelta(days=1), time(), tzinfo=tz).utcoffset()
+        assert before != after, (zone, day)
