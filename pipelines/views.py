@@ -118,7 +118,9 @@ def _experiment_name_for(name: str) -> str:
 @require_GET
 @login_required
 def published_detail(request: HttpRequest, pipeline_id) -> HttpResponse:
-    pipeline = get_object_or_404(PublishedPipeline.objects.select_related("graph"), id=pipeline_id)
+    pipeline = get_object_or_404(
+        PublishedPipeline.objects.select_related("graph", "source_run__experiment"), id=pipeline_id
+    )
     return render(request, "pipelines/published_detail.html", _published_context(request, pipeline))
 
 

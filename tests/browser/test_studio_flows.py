@@ -41,7 +41,7 @@ def metric_runs(studio):
     return experiment.name, runs
 
 
-def test_create_a_schedule_in_the_form_see_the_preview_edit_it_and_disable_it(page, studio, published):
+def test_create_a_schedule_in_the_form_see_the_preview_edit_it_and_disable_it(page, studio, published, shot):
     page.goto(f"{studio.url}/schedules/new/")
     page.fill("#id_name", "nightly training")
     page.select_option("#id_target", f"pipeline:{published.id}")
@@ -56,6 +56,7 @@ def test_create_a_schedule_in_the_form_see_the_preview_edit_it_and_disable_it(pa
     preview = page.locator("#preview")
     expect(preview.locator("tbody tr")).to_have_count(10)
     expect(preview).to_contain_text("02:30")
+    shot(page, "preview")
     page.fill("#id_interval", "0")
     expect(preview).to_contain_text("interval must be an integer greater than or equal to 1")
     page.fill("#id_interval", "2")
@@ -91,7 +92,7 @@ def test_a_bad_schedule_is_explained_beside_the_field(page, studio, published):
     expect(page.locator("body")).not_to_contain_text("Traceback")
 
 
-def test_browse_runs_and_filter_them(page, studio, metric_runs):
+def test_browse_runs_and_filter_them(page, studio, metric_runs, shot):
     name, runs = metric_runs
     page.goto(f"{studio.url}/runs/")
     page.fill("input[name=experiment]", name)
@@ -103,6 +104,7 @@ def test_browse_runs_and_filter_them(page, studio, metric_runs):
     expect(table).to_have_count(2)
     expect(page.locator("table.runs thead")).to_contain_text("accuracy")
     expect(table.first).to_contain_text("0.93")
+    shot(page, "filtered")
     page.select_option("select[name=status]", "Failed")
     page.get_by_role("button", name="Apply").click()
     expect(page.locator("table.runs tbody")).to_contain_text("No runs match.")
