@@ -158,9 +158,14 @@ def _after(runs: QuerySet, cursor: str, sort: str) -> QuerySet:
             key = datetime.fromisoformat(key)
         except (TypeError, ValueError):
             return runs
-    op = "lt" if sort.startswith("-") else "gt"
-    return runs.filter(
-        Q(**{f"{field_name}__{op}": key}) | Q(**{field_name: key, f"id__{op}": run_id})
+    # "key <= k AND NOT (key = k AND id >= i)" (not "key < k OR (key = k AND id < i)"): the same
+    # rows, but every database walks the sort index as a range with no separate sort step.
+    if sort.startswith("-"):
+        return runs.filter(**{f"{field_name}__lte": key}).exclude(
+            **{field_name: key, "id__gte": run_id}
+        )
+    return runs.filter(**{f"{field_name}__gte": key}).exclude(
+        **{field_name: key, "id__lte": run_id}
     )
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 import zipfile
 from pathlib import Path
 
@@ -19,6 +20,7 @@ DEFAULT_DATASTORE = "workspaceblobstore"
 
 
 def default_datastore() -> Datastore:
+    """The default datastore (created on first use)."""
     store = Datastore.objects.filter(is_default=True).first()
     if store is None:
         root = settings.DATA_DIR / "datastores" / DEFAULT_DATASTORE
@@ -73,8 +75,22 @@ def working_copy(digest: str, target: Path) -> Path:
     return target
 
 
+_root_cache: dict[str, tuple[float, Path]] = {}
+
+
+def default_root() -> Path:
+    """The default datastore's folder, remembered for a few seconds: log and artifact paths are
+    asked for once per step on pages with hundreds of steps."""
+    now = time.monotonic()
+    cached = _root_cache.get("root")
+    if cached is None or now - cached[0] > 10.0:
+        cached = (now, default_datastore().root_path)
+        _root_cache["root"] = cached
+    return cached[1]
+
+
 def step_log_dir(step_run_id: str) -> Path:
-    return default_datastore().root_path / "ExperimentRun" / f"dcid.{step_run_id}"
+    return default_root() / "ExperimentRun" / f"dcid.{step_run_id}"
 
 
 def step_log_path(step_run_id: str) -> Path:
