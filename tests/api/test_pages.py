@@ -64,9 +64,11 @@ def test_the_login_page_renders(db):
     assert b'name="next" value="/experiments/"' in response.content
 
 
-def test_the_home_page_leads_to_experiments(alice):
+def test_the_home_page_is_a_dashboard_for_signed_in_users(alice):
     assert Client().get("/")["Location"] == "/login/?next=/"
-    assert _signed_in(alice).get("/")["Location"] == "/experiments/"
+    page = _signed_in(alice).get("/")
+    assert page.status_code == 200
+    assert b"Runs by status" in page.content and b"Schedules firing next" in page.content
 
 
 def test_an_experiments_runs_send_an_anonymous_visitor_to_sign_in(run):
