@@ -2,44 +2,57 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, OpenApiTypes, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from pipelines import scheduling
-from pipelines.api.views import _uuid_or_404
+from pipelines.api.views import ACTION, _uuid_or_404, status_for
 from pipelines.models import PipelineEndpoint, PublishedPipeline, Schedule
-from pipelines.recurrence import RecurrenceError, fire_times, parse_recurrence
+from pipelines.recurrence import (
+    FREQUENCIES,
+    WEEK_DAYS,
+    RecurrenceError,
+    fire_times,
+    parse_recurrence,
+)
 from pipelines.scheduling import ScheduleError, ScheduleInput
+from studio.api.serializers import EXPERIMENT_NAME, EXPERIMENT_NAME_MESSAGE, StrictTypes
+from studio.api.views import JSONParser, query_bool
 
 
-class RecurrenceBody(serializers.Serializer):
-    frequency = serializers.CharField()
-    interval = serializers.IntegerField()
+class RecurrenceBody(StrictTypes, serializers.Serializer):
+    frequency = serializers.ChoiceField(choices=FREQUENCIES)
+    interval = serializers.IntegerField(min_value=1, max_value=100_000)
     start_time = serializers.CharField(required=False, allow_null=True, allow_blank=True)
     time_zone = serializers.CharField(required=False, allow_null=True, allow_blank=True)
-    hours = serializers.ListField(child=serializers.IntegerField(), required=False, allow_null=True)
+    hours = serializers.ListField(
+        child=serializers.IntegerField(min_value=0, max_value=23), required=False, allow_null=True
+    )
     minutes = serializers.ListField(
-        child=serializers.IntegerField(), required=False, allow_null=True
+        child=serializers.IntegerField(min_value=0, max_value=59), required=False, allow_null=True
     )
     week_days = serializers.ListField(
-        child=serializers.CharField(), required=False, allow_null=True
+        child=serializers.ChoiceField(choices=WEEK_DAYS), required=False, allow_null=True
     )
     time_of_day = serializers.CharField(required=False, allow_null=True, allow_blank=True)
 
 
-class ScheduleBody(serializers.Serializer):
-    name = serializers.CharField(max_length=255, required=False)
+class ScheduleBody(StrictTypes, serializers.Serializer):
+    name = serializers.CharField(max_length=255)
     description = serializers.CharField(
         max_length=5000, required=False, allow_blank=True, allow_null=True
     )
     pipeline_id = serializers.UUIDField(required=False, allow_null=True)
     pipeline_endpoint_id = serializers.UUIDField(required=False, allow_null=True)
-    experiment_name = serializers.CharField(max_length=255, required=False)
+    experiment_name = serializers.RegexField(
+        EXPERIMENT_NAME, trim_whitespace=False, error_messages={"invalid": EXPERIMENT_NAME_MESSAGE}
+    )
     recurrence = RecurrenceBody(required=False, allow_null=True)
     pipeline_parameters = serializers.DictField(required=False, allow_null=True)
     continue_on_step_failure = serializers.BooleanField(required=False, allow_null=True)
@@ -60,6 +73,9 @@ class ScheduleBody(serializers.Serializer):
     status = serializers.ChoiceField(
         choices=["Active", "Disabled"], required=False, allow_null=True
     )
+
+
+_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 
 
 def schedule_json(schedule: Schedule, with_next: int = 5) -> dict:
@@ -192,26 +208,28 @@ def _errors(call):
 
 
 class ScheduleList(APIView):
+    parser_classes = [JSONParser]
+
     @extend_schema(
         parameters=[
             OpenApiParameter("active_only", bool),
-            OpenApiParameter("pipeline_id", str),
-            OpenApiParameter("pipeline_endpoint_id", str),
+            OpenApiParameter("pipeline_id", OpenApiTypes.UUID),
+            OpenApiParameter("pipeline_endpoint_id", OpenApiTypes.UUID),
         ],
         responses=ScheduleOut(many=True),
     )
     def get(self, request):
         schedules = Schedule.objects.all()
-        if request.query_params.get("active_only", "true").lower() in ("1", "true"):
+        if query_bool(request, "active_only", True):
             schedules = schedules.filter(status="Active")
         for key, field in (
             ("pipeline_id", "published_pipeline_id"),
             ("pipeline_endpoint_id", "pipeline_endpoint_id"),
         ):
-            if request.query_params.get(key):
-                schedules = schedules.filter(
-                    **{field: _uuid_or_404(request.query_params[key], key)}
-                )
+            if key in request.query_params:
+                if not _UUID.fullmatch(request.query_params[key]):
+                    raise ValidationError({key: "Must be a UUID."})
+                schedules = schedules.filter(**{field: request.query_params[key].lower()})
         return Response([schedule_json(s, with_next=1) for s in schedules[:1000]])
 
     @extend_schema(request=ScheduleBody, responses={201: ScheduleOut})
@@ -240,6 +258,8 @@ def _schedule(schedule_id: str) -> Schedule:
 
 
 class ScheduleDetail(APIView):
+    parser_classes = [JSONParser]
+
     @extend_schema(responses=ScheduleOut)
     def get(self, request, schedule_id: str):
         return Response(schedule_json(_schedule(schedule_id)))
@@ -259,11 +279,14 @@ class ScheduleDetail(APIView):
 
 
 class ScheduleStatus(APIView):
-    @extend_schema(request=None, responses=ScheduleOut)
+    @extend_schema(
+        request=None,
+        responses=ScheduleOut,
+        parameters=[ACTION],
+        operation_id="api_schedules_status",
+    )
     def post(self, request, schedule_id: str, action: str):
-        schedule = scheduling.set_schedule_status(
-            _schedule(schedule_id), "Active" if action == "enable" else "Disabled"
-        )
+        schedule = scheduling.set_schedule_status(_schedule(schedule_id), status_for(action))
         return Response(schedule_json(schedule))
 
 
@@ -296,28 +319,30 @@ class ScheduleRuns(APIView):
         )
 
 
+class PreviewBody(StrictTypes, serializers.Serializer):
+    recurrence = RecurrenceBody()
+    count = serializers.IntegerField(required=False, default=10, min_value=1, max_value=100)
+
+
 class SchedulePreview(APIView):
     """The next fire times of a recurrence, before saving it."""
 
+    parser_classes = [JSONParser]
+
     @extend_schema(
-        request=inline_serializer(
-            "PreviewBody",
-            {"recurrence": RecurrenceBody(), "count": serializers.IntegerField(required=False)},
-        ),
+        request=PreviewBody,
         responses=inline_serializer(
             "Preview", {"fire_times": serializers.ListField(child=serializers.DateTimeField())}
         ),
     )
     def post(self, request):
-        recurrence = request.data.get("recurrence") if isinstance(request.data, dict) else None
-        if not isinstance(recurrence, dict):
-            raise ValidationError({"recurrence": "recurrence must be an object."})
-        count = request.data.get("count", 10)
-        if not isinstance(count, int) or not 1 <= count <= 100:
-            raise ValidationError({"count": "count must be between 1 and 100."})
+        body = PreviewBody(data=request.data)
+        body.is_valid(raise_exception=True)
+        recurrence = body.validated_data["recurrence"]
         try:
             times = scheduling.preview(
-                {k: v for k, v in recurrence.items() if v not in (None, "", [])}, count=count
+                {k: v for k, v in recurrence.items() if v not in (None, "", [])},
+                count=body.validated_data["count"],
             )
         except RecurrenceError as exc:
             raise ValidationError({f"recurrence.{exc.field}": exc.message}) from None

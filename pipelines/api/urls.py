@@ -11,7 +11,7 @@ urlpatterns = [
         name="api-published-detail",
     ),
     re_path(
-        r"^publishedpipelines/(?P<pipeline_id>[^/]+)/(?P<action>enable|disable)/$",
+        r"^publishedpipelines/(?P<pipeline_id>[^/]+)/(?P<action>[^/]+)/$",
         views.PublishedPipelineStatus.as_view(),
         name="api-published-status",
     ),
@@ -33,7 +33,7 @@ urlpatterns = [
         name="api-endpoint-default",
     ),
     re_path(
-        r"^pipelineendpoints/(?P<endpoint_id>[^/]+)/(?P<action>enable|disable)/$",
+        r"^pipelineendpoints/(?P<endpoint_id>[^/]+)/(?P<action>[^/]+)/$",
         views.PipelineEndpointStatus.as_view(),
         name="api-endpoint-status",
     ),
@@ -46,7 +46,7 @@ urlpatterns = [
         name="api-schedule-runs",
     ),
     re_path(
-        r"^schedules/(?P<schedule_id>[^/]+)/(?P<action>enable|disable)/$",
+        r"^schedules/(?P<schedule_id>[^/]+)/(?P<action>[^/]+)/$",
         schedules.ScheduleStatus.as_view(),
         name="api-schedule-status",
     ),

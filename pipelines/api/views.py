@@ -6,7 +6,7 @@ import json
 import uuid
 
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import parsers, serializers, status
 from rest_framework.exceptions import APIException, NotFound, PermissionDenied, ValidationError
 from rest_framework.response import Response
@@ -17,7 +17,15 @@ from pipelines.api import serializers as out
 from pipelines.models import PipelineEndpoint, PublishedPipeline
 from runs.models import Run
 from runs.services import SubmissionError
-from studio.api.views import query_bool
+from studio.api.errors import Conflict
+from studio.api.serializers import (
+    EXPERIMENT_NAME,
+    EXPERIMENT_NAME_MESSAGE,
+    JSONObjectField,
+    StrictTypes,
+    unstorable,
+)
+from studio.api.views import JSONParser, query_bool
 from studio.auth import RunCredential
 from studio.models import ApiToken
 
@@ -26,11 +34,6 @@ class PayloadTooLarge(APIException):
     status_code = 413
     default_detail = f"The request body is over {rest.MAX_BODY_BYTES // 1024} KB."
     default_code = "payload_too_large"
-
-
-class Conflict(APIException):
-    status_code = 409
-    default_code = "conflict"
 
 
 class _LimitedJSONParser(parsers.BaseParser):
@@ -86,6 +89,22 @@ def _submit(request, pipeline: PublishedPipeline, endpoint: PipelineEndpoint | N
         submission = rest.parse_submission(request.data)
     except rest.BodyError as exc:
         raise ValidationError({exc.field: exc.message}) from None
+    if not EXPERIMENT_NAME.match(submission.experiment_name):  # ASCII only, no final newline
+        raise ValidationError(
+            {"ExperimentName": EXPERIMENT_NAME_MESSAGE.replace("Experiment name", "ExperimentName")}
+        )
+    for name, value in [
+        ("ParameterAssignments", submission.parameters),  # DataPathAssignments included
+        ("Description", submission.description),
+        ("RunSource", submission.run_source),
+        ("tags", submission.tags),
+        ("Properties", submission.properties),
+    ]:
+        where = unstorable(value, name)
+        if where is not None:
+            raise ValidationError(
+                {where: "Must not contain NUL characters or unpaired surrogates."}
+            )
     key = request.headers.get("Idempotency-Key") or None
     if key is not None and (len(key) > 255 or "\x00" in key):
         raise ValidationError(
@@ -114,24 +133,47 @@ def _submit(request, pipeline: PublishedPipeline, endpoint: PipelineEndpoint | N
     return Response(out.run_entity(run, request), status=status.HTTP_200_OK)
 
 
+@extend_schema_field(
+    {"oneOf": [{"type": "string", "maxLength": 10_000}, {"type": "number"}, {"type": "boolean"}]}
+)
+class _TagValue(serializers.JSONField):
+    pass
+
+
+@extend_schema_field(
+    {"oneOf": [{"type": "string", "maxLength": 100_000}, {"type": "number"}, {"type": "boolean"}]}
+)
+class _ParameterValue(serializers.JSONField):
+    pass
+
+
+class PipelineSubmissionInfo(serializers.Serializer):
+    """Azure's PipelineSubmissionInfo. Keys match case-insensitively; others are ignored."""
+
+    # It only documents the body: rest.parse_submission checks it, as Azure's clients expect.
+
+    ExperimentName = serializers.RegexField(EXPERIMENT_NAME, trim_whitespace=False)
+    ParameterAssignments = serializers.DictField(
+        child=_ParameterValue(), required=False, allow_null=True
+    )
+    DataPathAssignments = serializers.DictField(
+        child=serializers.DictField(), required=False, allow_null=True
+    )
+    Description = serializers.CharField(
+        max_length=1000, required=False, allow_null=True, allow_blank=True
+    )
+    RunSource = serializers.CharField(max_length=32, required=False)
+    tags = serializers.DictField(child=_TagValue(), required=False, allow_null=True)
+    Properties = serializers.DictField(child=_TagValue(), required=False, allow_null=True)
+    ContinueRunOnStepFailure = serializers.BooleanField(required=False, allow_null=True)
+
+
 _SUBMIT_SCHEMA = dict(
-    request=inline_serializer(
-        "PipelineSubmissionInfo",
-        {
-            "ExperimentName": serializers.CharField(),
-            "ParameterAssignments": serializers.DictField(required=False),
-            "DataPathAssignments": serializers.DictField(required=False),
-            "Description": serializers.CharField(required=False),
-            "RunSource": serializers.CharField(required=False),
-            "tags": serializers.DictField(required=False),
-            "Properties": serializers.DictField(required=False),
-            "ContinueRunOnStepFailure": serializers.BooleanField(required=False),
-        },
-    ),
+    request={"application/json": PipelineSubmissionInfo},
     parameters=[
         OpenApiParameter(
             "Idempotency-Key",
-            str,
+            {"type": "string", "maxLength": 255},
             OpenApiParameter.HEADER,
             description="Retries with the same key return the same run",
         )
@@ -197,7 +239,7 @@ class PipelineEndpointSubmit(APIView):
 # --- management API (the SDK's PublishedPipeline and PipelineEndpoint) -------------------
 
 
-class PublishBody(serializers.Serializer):
+class PublishBody(StrictTypes, serializers.Serializer):
     name = serializers.CharField(max_length=255)
     description = serializers.CharField(
         max_length=5000, required=False, allow_blank=True, default=""
@@ -211,18 +253,20 @@ class PublishBody(serializers.Serializer):
 
 
 class PublishGraphBody(PublishBody):
-    graph = serializers.JSONField()
+    graph = JSONObjectField()
 
 
 def _publish_errors(call):
     try:
         return call()
     except services.PublishError as exc:
+        if exc.field == "run":  # a run that is not Completed: its state is at fault, not the body
+            raise Conflict(exc.message) from None
         raise ValidationError({exc.field: exc.message}) from None
 
 
 class PublishedPipelineList(APIView):
-    parser_classes = [parsers.JSONParser]
+    parser_classes = [JSONParser]
 
     @extend_schema(
         parameters=[OpenApiParameter("active_only", bool)],
@@ -262,30 +306,37 @@ class PublishedPipelineDetail(APIView):
         return Response(out.published_json(pipeline, request))
 
 
-_ACTION = OpenApiParameter(
+ACTION = OpenApiParameter(
     "action", str, OpenApiParameter.PATH, enum=["enable", "disable"], description="The new status"
 )
+
+
+def status_for(action: str) -> str:
+    """The status an ``enable``/``disable`` URL asks for; any other action is not found."""
+    if action not in ("enable", "disable"):
+        raise NotFound(f"No action {action}: use enable or disable.")
+    return "Active" if action == "enable" else "Disabled"
 
 
 class PublishedPipelineStatus(APIView):
     @extend_schema(
         request=None,
         responses=out.PublishedPipelineSerializer,
-        parameters=[_ACTION],
+        parameters=[ACTION],
         operation_id="api_publishedpipelines_status",
     )
     def post(self, request, pipeline_id: str, action: str):
         pipeline = get_object_or_404(
             PublishedPipeline, id=_uuid_or_404(pipeline_id, "published pipeline")
         )
-        services.set_status(pipeline, "Active" if action == "enable" else "Disabled")
+        services.set_status(pipeline, status_for(action))
         return Response(out.published_json(pipeline, request))
 
 
 class RunPublish(APIView):
-    parser_classes = [parsers.JSONParser]
+    parser_classes = [JSONParser]
 
-    @extend_schema(request=PublishBody, responses={201: out.PublishedPipelineSerializer})
+    @extend_schema(request=PublishBody, responses={201: out.PublishedPipelineSerializer, 409: None})
     def post(self, request, run_id: str):
         run = get_object_or_404(Run.objects.select_related("graph"), id=run_id)
         body = PublishBody(data=request.data)
@@ -304,7 +355,7 @@ class RunPublish(APIView):
         return Response(out.published_json(pipeline, request), status=status.HTTP_201_CREATED)
 
 
-class EndpointBody(serializers.Serializer):
+class EndpointBody(StrictTypes, serializers.Serializer):
     name = serializers.CharField(max_length=255)
     description = serializers.CharField(
         max_length=5000, required=False, allow_blank=True, default=""
@@ -320,7 +371,7 @@ def _pipeline(pipeline_id) -> PublishedPipeline:
 
 
 class PipelineEndpointList(APIView):
-    parser_classes = [parsers.JSONParser]
+    parser_classes = [JSONParser]
 
     @extend_schema(
         parameters=[OpenApiParameter("active_only", bool), OpenApiParameter("name", str)],
@@ -359,13 +410,13 @@ class PipelineEndpointDetail(APIView):
         return Response(out.endpoint_json(_endpoint(endpoint_id), request))
 
 
-class VersionBody(serializers.Serializer):
+class VersionBody(StrictTypes, serializers.Serializer):
     pipeline_id = serializers.UUIDField()
     set_default = serializers.BooleanField(required=False, default=False)
 
 
 class PipelineEndpointVersions(APIView):
-    parser_classes = [parsers.JSONParser]
+    parser_classes = [JSONParser]
 
     @extend_schema(request=VersionBody, responses={201: out.PipelineEndpointSerializer})
     def post(self, request, endpoint_id: str):
@@ -381,12 +432,12 @@ class PipelineEndpointVersions(APIView):
         return Response(out.endpoint_json(endpoint, request), status=status.HTTP_201_CREATED)
 
 
-class DefaultBody(serializers.Serializer):
+class DefaultBody(StrictTypes, serializers.Serializer):
     version = serializers.CharField(max_length=16)
 
 
 class PipelineEndpointDefault(APIView):
-    parser_classes = [parsers.JSONParser]
+    parser_classes = [JSONParser]
 
     @extend_schema(request=DefaultBody, responses=out.PipelineEndpointSerializer)
     def post(self, request, endpoint_id: str):
@@ -403,11 +454,9 @@ class PipelineEndpointStatus(APIView):
     @extend_schema(
         request=None,
         responses=out.PipelineEndpointSerializer,
-        parameters=[_ACTION],
+        parameters=[ACTION],
         operation_id="api_pipelineendpoints_status",
     )
     def post(self, request, endpoint_id: str, action: str):
-        endpoint = services.set_status(
-            _endpoint(endpoint_id), "Active" if action == "enable" else "Disabled"
-        )
+        endpoint = services.set_status(_endpoint(endpoint_id), status_for(action))
         return Response(out.endpoint_json(endpoint, request))

@@ -14,6 +14,9 @@ from rest_framework.views import APIView
 
 from runs.models import Metric, Run, StepRun
 from studio import storage
+from studio.api.errors import Conflict
+from studio.api.serializers import StrictTypes
+from studio.api.views import FILE_PATTERN, JSONParser
 from studio.auth import RunCredential
 from studio.datastores import PathError, Store, StoreConfig, clean_path
 
@@ -28,7 +31,7 @@ def _scalar(value) -> bool:
     )
 
 
-class MetricBody(serializers.Serializer):
+class MetricBody(StrictTypes, serializers.Serializer):
     name = serializers.CharField(max_length=255)
     kind = serializers.ChoiceField(choices=KINDS, required=False, default="scalar")
     value = serializers.JSONField()
@@ -126,6 +129,7 @@ class StepMetrics(APIView):
     """A step's metrics (a reused step shows its original's); its own run token adds to them."""
 
     allow_run_token = True
+    parser_classes = [JSONParser]
 
     @extend_schema(responses=MetricOut(many=True))
     def get(self, request, step_id: str):
@@ -179,10 +183,19 @@ class TagsBody(serializers.Serializer):
         return out
 
 
+# What TagsBody takes: at most 200 names (of 1 to 255 characters) with string values.
+_TAGS = {
+    "type": "object",
+    "additionalProperties": {"type": "string", "maxLength": 5000},
+    "maxProperties": 200,
+}
+
+
 class StepTags(APIView):
     allow_run_token = True
+    parser_classes = [JSONParser]
 
-    @extend_schema(request=OpenApiTypes.OBJECT, responses=OpenApiTypes.OBJECT)
+    @extend_schema(request={"application/json": _TAGS}, responses=OpenApiTypes.OBJECT)
     def patch(self, request, step_id: str):
         step = _step(request, step_id, write=True)
         tags = TagsBody(data=request.data)
@@ -194,8 +207,9 @@ class StepTags(APIView):
 
 class StepProperties(APIView):
     allow_run_token = True
+    parser_classes = [JSONParser]
 
-    @extend_schema(request=OpenApiTypes.OBJECT, responses=OpenApiTypes.OBJECT)
+    @extend_schema(request={"application/json": _TAGS}, responses=OpenApiTypes.OBJECT)
     def post(self, request, step_id: str):
         step = _step(request, step_id, write=True)
         body = TagsBody(data=request.data)
@@ -217,6 +231,10 @@ def _artifact_store(step: StepRun) -> Store:
     folder = storage.step_log_dir(step.log_step_id)
     folder.mkdir(parents=True, exist_ok=True)
     return Store(StoreConfig(name="artifacts", kind="local", root=str(folder)))
+
+
+# user_logs/ is the worker's (even as ./user_logs/).
+_NOT_USER_LOGS = "^(?!(?:\\./+)*user_logs/)"
 
 
 def _name_param(request) -> str:
@@ -258,16 +276,29 @@ class StepFileUpload(APIView):
     parser_classes = [_Bytes]
 
     @extend_schema(
-        parameters=[OpenApiParameter("name", str, required=True)],
+        parameters=[
+            OpenApiParameter(
+                "name", str, required=True, pattern=FILE_PATTERN.replace("^", _NOT_USER_LOGS, 1)
+            )
+        ],
         request={"application/octet-stream": OpenApiTypes.BINARY},
-        responses={201: FileOut},
+        responses={201: FileOut, 409: None},
     )
     def put(self, request, step_id: str):
         step = _step(request, step_id, write=True)
         name = _name_param(request)
         if name.startswith("user_logs/"):
             raise ValidationError({"name": "user_logs/ is written by the worker."})
-        size = _artifact_store(step).write_file(name, request.stream or _Empty(), overwrite=True)
+        try:
+            size = _artifact_store(step).write_file(
+                name, request.stream or _Empty(), overwrite=True
+            )
+        except (FileExistsError, IsADirectoryError, NotADirectoryError):
+            raise Conflict(
+                f"{name}: a file stands where a folder is, or a folder where a file is."
+            ) from None
+        except OSError as exc:
+            raise ValidationError({"name": f"{name} cannot be written: {exc.strerror}."}) from None
         return Response({"name": name, "size": size}, status=status.HTTP_201_CREATED)
 
 
@@ -280,8 +311,12 @@ class StepFileDownload(APIView):
     allow_run_token = True
 
     @extend_schema(
-        parameters=[OpenApiParameter("name", str, required=True)],
-        responses={(200, "application/octet-stream"): OpenApiTypes.BINARY},
+        parameters=[OpenApiParameter("name", str, required=True, pattern=FILE_PATTERN)],
+        responses={
+            (200, "application/octet-stream"): OpenApiTypes.BINARY,
+            (200, "text/plain"): OpenApiTypes.STR,
+            (200, "image/png"): OpenApiTypes.BINARY,
+        },
     )
     def get(self, request, step_id: str):
         step = _step(request, step_id)

@@ -6,16 +6,18 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from runs.models import Experiment, Metric, Run, StepRun
-from studio.api.serializers import JSONObjectField, ScalarField, StrictTypes
-from studio.sdk.spec import EXPERIMENT_NAME
+from studio.api.serializers import (
+    EXPERIMENT_NAME,
+    EXPERIMENT_NAME_MESSAGE,
+    JSONObjectField,
+    ScalarField,
+    StrictTypes,
+)
 
 
 class ExperimentSerializer(StrictTypes, serializers.ModelSerializer):
     name = serializers.RegexField(
-        EXPERIMENT_NAME,
-        error_messages={
-            "invalid": "Experiment name must start with a letter or digit and contain only letters, digits, '_' and '-', at most 255 characters."
-        },
+        EXPERIMENT_NAME, trim_whitespace=False, error_messages={"invalid": EXPERIMENT_NAME_MESSAGE}
     )
 
     class Meta:
@@ -122,7 +124,9 @@ class RunDetailSerializer(RunSerializer):
 
 
 class SubmitRunSerializer(StrictTypes, serializers.Serializer):
-    experiment_name = serializers.CharField(max_length=255)
+    experiment_name = serializers.RegexField(
+        EXPERIMENT_NAME, trim_whitespace=False, error_messages={"invalid": EXPERIMENT_NAME_MESSAGE}
+    )
     graph = JSONObjectField()
     pipeline_parameters = serializers.DictField(
         child=serializers.JSONField(), required=False, default=dict

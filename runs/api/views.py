@@ -178,10 +178,14 @@ class StepLog(APIView):
     @extend_schema(
         parameters=[
             OpenApiParameter(
-                "offset", int, description="Byte offset; negative counts from the end"
+                "offset",
+                {"type": "integer", "minimum": -(2**62), "maximum": 2**62},
+                description="Byte offset; negative counts from the end",
             ),
             OpenApiParameter(
-                "limit", int, description="At most this many bytes (default 256 KiB, max 4 MiB)"
+                "limit",
+                {"type": "integer", "minimum": 1, "maximum": 4 * 1024 * 1024},
+                description="At most this many bytes (default 256 KiB)",
             ),
         ],
         responses=serializers.LogChunkSerializer,
@@ -207,7 +211,7 @@ def _int_param(request, name: str, default: int, low: int, high: int | None) -> 
     from rest_framework.exceptions import ValidationError
 
     raw = request.query_params.get(name)
-    if raw is None or raw == "":
+    if raw is None:
         return default
     try:
         value = int(raw)

@@ -13,6 +13,14 @@ from rest_framework.views import exception_handler as drf_exception_handler
 log = logging.getLogger("studio.api")
 
 
+class Conflict(exceptions.APIException):
+    """The request is fine but the state of things refuses it (a name taken, a run not done)."""
+
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = "The request conflicts with the current state."
+    default_code = "conflict"
+
+
 def exception_handler(exc, context):
     from runs.services import SubmissionError
 

@@ -12,20 +12,31 @@ import uuid
 from django.conf import settings
 from django.http import FileResponse
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiParameter, OpenApiTypes, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiTypes, extend_schema, extend_schema_view
 from rest_framework import generics, parsers, status
 from rest_framework.decorators import api_view, parser_classes
-from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.exceptions import NotFound, ParseError, ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from studio import services, storage
 from studio.api import serializers
+from studio.api.errors import Conflict
 from studio.datastores import PathError, clean_path
 from studio.models import ComputeTarget, Dataset, Datastore, Snapshot, WorkerHeartbeat
 from studio.sdk.snapshot import SnapshotError, read_zip
 from studio.sdk.spec import DIGEST
 from studio.urls_helpers import absolute_base_url
+
+
+class JSONParser(parsers.JSONParser):
+    """DRF's, with JSON nested too deeply for Python a 400 rather than a 500."""
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        try:
+            return super().parse(stream, media_type, parser_context)
+        except RecursionError:
+            raise ParseError("JSON parse error - nested too deeply.") from None
 
 
 class ZipParser(parsers.BaseParser):
@@ -49,14 +60,23 @@ def workspace(request):
     )
 
 
+@extend_schema_view(
+    post=extend_schema(responses={201: serializers.ComputeTargetSerializer, 409: None})
+)
 class ComputeTargetList(generics.ListCreateAPIView):
-    parser_classes = [parsers.JSONParser]
+    parser_classes = [JSONParser]
     serializer_class = serializers.ComputeTargetSerializer
     queryset = ComputeTarget.objects.all()
     pagination_class = None
 
     def get_serializer_context(self):
         return {**super().get_serializer_context(), "live_workers": WorkerHeartbeat.live()}
+
+    def perform_create(self, serializer):
+        name = serializer.validated_data["name"]
+        if ComputeTarget.objects.filter(name=name).exists():
+            raise Conflict(f"Compute target {name} already exists.")
+        serializer.save()
 
 
 class ComputeTargetDetail(generics.RetrieveAPIView):
@@ -68,7 +88,7 @@ class ComputeTargetDetail(generics.RetrieveAPIView):
 class DatastoreList(APIView):
     """Datastores; POST registers one (a local folder only by an admin, under STUDIO_LOCAL_DATASTORE_ROOTS)."""
 
-    parser_classes = [parsers.JSONParser]
+    parser_classes = [JSONParser]
 
     @extend_schema(responses=serializers.DatastoreDetailSerializer(many=True))
     def get(self, request):
@@ -254,9 +274,13 @@ def datastore_upload(request, name: str):
     except PathError as exc:
         raise ValidationError({"path": str(exc)}) from None
     except FileExistsError as exc:
+        if exc.filename is not None:  # from the file system, naming a server path
+            raise ValidationError({"path": f"A parent folder of {path} is a file."}) from None
         raise ValidationError({"path": str(exc)}) from None
     except IsADirectoryError:
         raise ValidationError({"path": f"{path} is a folder."}) from None
+    except OSError as exc:  # e.g. a name too long for the file system
+        raise ValidationError({"path": f"{path} cannot be written: {exc.strerror}."}) from None
     return Response(
         {"name": path.rsplit("/", 1)[-1], "path": path, "size": size, "is_dir": False},
         status=status.HTTP_201_CREATED,
@@ -280,7 +304,7 @@ def _dataset_json(dataset: Dataset) -> dict:
 class DatasetList(APIView):
     """Registered datasets (every version); POST registers one."""
 
-    parser_classes = [parsers.JSONParser]
+    parser_classes = [JSONParser]
 
     @extend_schema(
         parameters=[OpenApiParameter("name", str)],
@@ -377,7 +401,7 @@ def dataset_files(request, dataset_id: str):
     request=serializers.SnapshotDigestsSerializer, responses=serializers.SnapshotMissingSerializer
 )
 @api_view(["POST"])
-@parser_classes([parsers.JSONParser])
+@parser_classes([JSONParser])
 def snapshots_missing(request):
     """Which of these snapshot digests the server does not have yet."""
     body = serializers.SnapshotDigestsSerializer(data=request.data)
@@ -387,9 +411,15 @@ def snapshots_missing(request):
     return Response({"missing": [d for d in wanted if d not in have]})
 
 
+_DIGEST = OpenApiParameter(
+    "digest", str, OpenApiParameter.PATH, pattern=DIGEST.pattern, description="sha256 of the zip"
+)
+
+
 @extend_schema(
     request={"application/zip": OpenApiTypes.BINARY},
     responses={201: serializers.SnapshotSerializer},
+    parameters=[_DIGEST],
 )
 @api_view(["PUT"])
 @parser_classes([ZipParser])
@@ -414,7 +444,7 @@ def snapshot_upload(request, digest: str):
     )
 
 
-@extend_schema(responses=serializers.SnapshotSerializer)
+@extend_schema(responses=serializers.SnapshotSerializer, parameters=[_DIGEST])
 @api_view(["GET"])
 def snapshot_detail(request, digest: str):
     snapshot = get_object_or_404(Snapshot, digest=digest)

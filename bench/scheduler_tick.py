@@ -1,0 +1,397 @@
+"""One scheduler tick over 10,000 recurrence schedules on PostgreSQL, of which 1% are due.
+
+Creates a fresh PostgreSQL database (dropped at the end), migrates it with
+``manage.py migrate`` in a subprocess, then configures Django in this process for it and:
+
+* stores a one-step graph (a Snapshot row for its source) and publishes it with
+  ``pipelines.services.publish_graph``;
+* bulk-creates ``--schedules`` active recurrence schedules (a mix of Minute/15, Hour, Day at
+  hh:mm and Week on weekdays at hh:mm; created ``--age-days`` ago) with their true
+  ``next_fire_at``/``last_fire_at``; ``--due`` percent of them (1% = 100) are one fire behind
+  (``next_fire_at`` is their last fire time before now, in the past);
+* times, with the same ``now`` and the state reset before each repetition:
+    - ``record_due_fires(now)``: the tick's decision part (find due schedules, compute their
+      fires and next times, insert ScheduleFire rows, update the schedules);
+    - ``dispatch_pending(now)``: start the run of each pending fire (submit_run, reuse check,
+      Celery doorbell on Redis), one transaction per fire;
+    - ``tick(now)``: both plus ``poll_data_triggers`` (no data-change schedules here);
+    - an idle ``tick`` (nothing due).
+  and reports the median (and min/max) of ``--repeat`` repetitions.
+
+The broker is a Redis db of its own (flushed at the end; ``--broker-url``), since
+``dispatch_pending`` rings the Celery doorbell; nothing consumes it.
+Target: one scheduler tick under 200 ms.
+
+    .venv/bin/python bench/scheduler_tick.py [--schedules 10000] [--due 1] [--repeat 5]
+        [--age-days 7] [--database-url postgres://postgres@127.0.0.1:5432/postgres]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+TARGET = 0.200
+DIGEST = "b" * 64
+
+
+def pg_admin(url: str, sql: str) -> None:
+    import psycopg
+
+    base = url.rsplit("/", 1)[0]
+    with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
+        conn.execute(sql)
+
+
+def free_redis_db(base_url: str) -> str:
+    import redis
+
+    base = base_url.rsplit("/", 1)[0]
+    for db in (13, 12, 11, 10, 8, 7, 6):
+        if redis.Redis.from_url(f"{base}/{db}").dbsize() == 0:
+            return f"{base}/{db}"
+    raise RuntimeError("no empty Redis db for the benchmark's broker")
+
+
+RECURRENCES = [
+    # (share, recurrence)
+    (0.10, {"frequency": "Minute", "interval": 15}),
+    (0.40, {"frequency": "Hour", "interval": 1}),
+    (0.35, {"frequency": "Day", "interval": 1, "time_of_day": "{h:02d}:{m:02d}"}),
+    (
+        0.15,
+        {
+            "frequency": "Week",
+            "interval": 1,
+            "week_days": ["Monday", "Wednesday", "Friday"],
+            "time_of_day": "{h:02d}:{m:02d}",
+            "time_zone": "Europe/Berlin",
+        },
+    ),
+]
+
+
+def recurrence_for(i: int, rng: random.Random) -> dict:
+    x = (i * 0.6180339887) % 1.0
+    acc = 0.0
+    chosen = RECURRENCES[-1][1]
+    for share, candidate in RECURRENCES:
+        acc += share
+        if x < acc:
+            chosen = candidate
+            break
+    rec = dict(chosen)
+    if "time_of_day" in rec:
+        rec["time_of_day"] = rec["time_of_day"].format(h=rng.randrange(24), m=rng.randrange(60))
+    return rec
+
+
+def setup(args, now: datetime):
+    """Published pipeline + schedules; returns (due schedule ids, {id: (next, last)})."""
+    from django.contrib.auth.models import User
+
+    from pipelines import services
+    from pipelines.models import PipelineGraph, Schedule
+    from pipelines.recurrence import last_fire_before, next_fire, parse_recurrence  # noqa: F401
+    from runs.services import validate_submission
+    from studio.models import Snapshot
+
+    user = User.objects.create(username="bench")
+    Snapshot.objects.create(digest=DIGEST, size=1, files=["noop.py"])
+    spec = validate_submission(
+        {
+            "steps": [
+                {"node_id": "noop", "name": "noop", "script_name": "noop.py", "snapshot": DIGEST}
+            ]
+        }
+    )
+    graph = PipelineGraph.store(spec)
+    pipeline = services.publish_graph(graph=graph, name="scheduled-noop", user=user)
+
+    rng = random.Random(42)
+    n_due = int(round(args.schedules * args.due / 100))
+    due_idx = set(rng.sample(range(args.schedules), n_due))
+    rows = []
+    for i in range(args.schedules):
+        rec = parse_recurrence(recurrence_for(i, rng))
+        created = now - timedelta(days=args.age_days, seconds=rng.randrange(86400))
+        if i in due_idx:
+            # one fire behind: the latest fire time before now is still to do
+            nxt = last_fire_before(rec, created, now)
+            last = last_fire_before(rec, created, nxt - timedelta(seconds=1)) if nxt else None
+            if nxt is None or nxt <= created:
+                raise RuntimeError("schedule too young to be due")
+        elif args.exact:
+            last = last_fire_before(rec, created, now)
+            nxt = next_fire(rec, created, now)
+        else:
+            # not due: a next time within its period (exact times cost minutes to compute for
+            # 10,000 schedules, and the tick never reads these rows beyond the index range scan)
+            period = {"Minute": 900, "Hour": 3600, "Day": 86400, "Week": 3 * 86400}[rec.frequency]
+            nxt = now + timedelta(seconds=rng.randrange(1, period))
+            last = nxt - timedelta(seconds=period)
+        rows.append(
+            Schedule(
+                name=f"schedule-{i:05d}",
+                kind="recurrence",
+                published_pipeline=pipeline,
+                experiment_name=f"scheduled-{i % 50}",
+                recurrence=rec.to_dict(),
+                next_fire_at=nxt,
+                last_fire_at=last,
+                created_by=user,
+                created_at=created,
+                updated_at=created,
+            )
+        )
+    Schedule.objects.bulk_create(rows, batch_size=1000)
+    due = list(Schedule.objects.filter(status="Active", kind="recurrence", next_fire_at__lte=now))
+    if len(due) != n_due:
+        raise RuntimeError(f"{len(due)} schedules due, expected {n_due}")
+    saved = {s.id: (s.next_fire_at, s.last_fire_at) for s in due}
+    return saved
+
+
+def reset(saved: dict) -> None:
+    """Back to 'nothing recorded, nothing started'."""
+    from pipelines.models import Schedule, ScheduleFire
+    from runs.models import Experiment, Run, StepRun
+
+    ScheduleFire.objects.all().delete()
+    StepRun.objects.all().delete()
+    Run.objects.all().delete()
+    Experiment.objects.all().delete()
+    schedules = list(Schedule.objects.filter(id__in=list(saved)))
+    for s in schedules:
+        s.next_fire_at, s.last_fire_at = saved[s.id]
+    Schedule.objects.bulk_update(schedules, ["next_fire_at", "last_fire_at"])
+
+
+CPU_LOG: list[tuple[str, float, float, float]] = []  # (what, wall, our CPU, machine busy share)
+
+
+def _cpu() -> tuple[int, int]:
+    f = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    return sum(f), f[3] + f[4]
+
+
+def idle_fraction(seconds: float = 1.0) -> float:
+    a = _cpu()
+    time.sleep(seconds)
+    b = _cpu()
+    return (b[1] - a[1]) / max(1, b[0] - a[0])
+
+
+def wait_quiet(threshold: float, max_wait: float) -> float:
+    deadline = time.monotonic() + max_wait
+    idle = idle_fraction()
+    while idle < threshold and time.monotonic() < deadline:
+        idle = idle_fraction()
+    return idle
+
+
+def timed(fn, *a):
+    c0, p0 = _cpu(), time.process_time()
+    t = time.perf_counter()
+    value = fn(*a)
+    wall = time.perf_counter() - t
+    c1, p1 = _cpu(), time.process_time()
+    total = max(1, c1[0] - c0[0])
+    CPU_LOG.append((fn.__name__, wall, p1 - p0, (total - (c1[1] - c0[1])) / total))
+    return wall, value
+
+
+def fmt(values: list[float]) -> str:
+    return (
+        f"median {statistics.median(values) * 1000:.1f} ms "
+        f"(min {min(values) * 1000:.1f}, max {max(values) * 1000:.1f}, n={len(values)})"
+    )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--schedules", type=int, default=10_000)
+    parser.add_argument("--due", type=float, default=1.0, help="percent of schedules due")
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--age-days", type=float, default=7.0, help="age of the schedules")
+    parser.add_argument(
+        "--database-url",
+        default=os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres"),
+    )
+    parser.add_argument(
+        "--broker-url", default=os.environ.get("BENCH_BROKER_URL", "redis://127.0.0.1:6379/0")
+    )
+    parser.add_argument("--profile", action="store_true", help="cProfile one record + dispatch")
+    parser.add_argument("--exact", action="store_true", help="exact next times for all schedules")
+    parser.add_argument(
+        "--quiet",
+        type=float,
+        default=0.7,
+        help="before each repetition wait for this idle share of the CPUs",
+    )
+    parser.add_argument("--quiet-wait", type=float, default=60.0)
+    args = parser.parse_args()
+
+    name = f"studio_schedtick_{os.getpid()}"
+    base = args.database_url.rsplit("/", 1)[0]
+    db_url = f"{base}/{name}"
+    broker = (
+        free_redis_db(args.broker_url) if args.broker_url.startswith("redis") else args.broker_url
+    )
+    data_dir = Path(tempfile.mkdtemp(prefix="studio-bench-sched-"))
+    pg_admin(args.database_url, f'CREATE DATABASE "{name}"')
+    try:
+        env = {
+            **os.environ,
+            "DATABASE_URL": db_url,
+            "CELERY_BROKER_URL": broker,
+            "STUDIO_DATA_DIR": str(data_dir),
+        }
+        env.pop("DJANGO_SETTINGS_MODULE", None)
+        t = time.perf_counter()
+        subprocess.run(
+            [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"],
+            cwd=ROOT,
+            env=env,
+            check=True,
+            timeout=300,
+        )
+        print(f"database {name} migrated in {time.perf_counter() - t:.1f} s; broker {broker}")
+        os.environ.update(
+            DATABASE_URL=db_url,
+            CELERY_BROKER_URL=broker,
+            STUDIO_DATA_DIR=str(data_dir),
+            DJANGO_SETTINGS_MODULE="studio.settings",
+            LOG_LEVEL="WARNING",
+        )
+        import django
+
+        django.setup()
+        from django.db import connection
+
+        from pipelines import scheduling
+        from runs.models import Run, StepRun
+
+        now = datetime.now(UTC).replace(microsecond=0)
+        t = time.perf_counter()
+        saved = setup(args, now)
+        print(
+            f"{args.schedules} schedules ({len(saved)} due, created ~{args.age_days:g} days ago) "
+            f"in {time.perf_counter() - t:.1f} s",
+            flush=True,
+        )
+        with connection.cursor() as cur:
+            cur.execute("VACUUM ANALYZE")
+
+        rec_t, disp_t, tick_t, idle_t = [], [], [], []
+        # one warm-up round (imports, first connection, Celery producer pool), not counted
+        for rep in range(args.repeat + 1):
+            reset(saved)
+            quiet = wait_quiet(args.quiet, args.quiet_wait) if args.quiet > 0 else None
+            d_rec, recorded = timed(scheduling.record_due_fires, now)
+            d_disp, started = timed(scheduling.dispatch_pending, now)
+            runs = Run.objects.count()
+            queued = StepRun.objects.filter(status="Queued").count()
+            if recorded != len(saved) or started != len(saved) or runs != len(saved):
+                raise RuntimeError(
+                    f"recorded {recorded}, started {started}, runs {runs}; expected {len(saved)}"
+                )
+            d_idle, idle = timed(scheduling.tick, now)  # all fired: nothing due, nothing pending
+            assert idle == {"recorded": 0, "changes": 0, "started": 0}, idle
+            reset(saved)
+            d_tick, result = timed(scheduling.tick, now)
+            assert result["recorded"] == len(saved) and result["started"] == len(saved), result
+            label = "warm-up" if rep == 0 else f"#{rep}"
+            cpu = {name: (c, b) for name, _, c, b in CPU_LOG[-4:]}
+            print(
+                f"{label} (CPU idle before {quiet if quiet is not None else float('nan'):.0%}; "
+                f"this process's CPU: record {cpu['record_due_fires'][0] * 1000:.0f} ms, "
+                f"dispatch {cpu['dispatch_pending'][0] * 1000:.0f} ms; machine busy during "
+                f"dispatch {cpu['dispatch_pending'][1]:.0%}): "
+                f"record_due_fires {d_rec * 1000:.1f} ms ({recorded} fires), "
+                f"dispatch_pending {d_disp * 1000:.1f} ms ({started} runs, {queued} steps queued), "
+                f"full tick {d_tick * 1000:.1f} ms, idle tick {d_idle * 1000:.1f} ms",
+                flush=True,
+            )
+            if rep:
+                rec_t.append(d_rec)
+                disp_t.append(d_disp)
+                tick_t.append(d_tick)
+                idle_t.append(d_idle)
+
+        if args.profile:
+            import cProfile
+            import pstats
+
+            for fn in (scheduling.record_due_fires, scheduling.dispatch_pending):
+                if fn is scheduling.record_due_fires:
+                    reset(saved)
+                prof = cProfile.Profile()
+                prof.enable()
+                fn(now)
+                prof.disable()
+                print(f"\n--- cProfile of {fn.__name__} (cumulative, top 30) ---")
+                pstats.Stats(prof).sort_stats("cumulative").print_stats(30)
+            from django.db import reset_queries
+            from django.test.utils import CaptureQueriesContext
+
+            reset(saved)
+            reset_queries()
+            with CaptureQueriesContext(connection) as q:
+                scheduling.record_due_fires(now)
+            print(f"record_due_fires: {len(q.captured_queries)} SQL statements")
+            with CaptureQueriesContext(connection) as q:
+                scheduling.dispatch_pending(now)
+            print(
+                f"dispatch_pending: {len(q.captured_queries)} SQL statements "
+                f"({len(q.captured_queries) / len(saved):.1f} per run)"
+            )
+
+        print("\n== summary")
+        print(
+            f"record_due_fires(now) [decision part of a tick, {len(saved)} of {args.schedules} due]: {fmt(rec_t)}"
+        )
+        print(f"dispatch_pending(now) [starts {len(saved)} runs]: {fmt(disp_t)}")
+        print(f"tick(now) [record + poll + dispatch]: {fmt(tick_t)}")
+        print(f"idle tick (nothing due): {fmt(idle_t)}")
+        measured = CPU_LOG[4 : 4 + 4 * args.repeat]
+        for what in ("record_due_fires", "dispatch_pending"):
+            cpu = [c for name, _, c, _ in measured if name == what]
+            print(f"  CPU time of this process (Python + driver) in {what}: {fmt(cpu)}")
+        r, d, tk = (statistics.median(x) for x in (rec_t, disp_t, tick_t))
+        print(
+            f"target tick < {TARGET * 1000:.0f} ms: decision part {'MET' if r < TARGET else 'NOT MET'}; "
+            f"whole tick incl. starting {len(saved)} runs {'MET' if tk < TARGET else 'NOT MET'}"
+        )
+        connection.close()
+        return 0
+    finally:
+        try:
+            from django.db import connections
+
+            connections.close_all()
+        except Exception:
+            pass
+        pg_admin(args.database_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        if broker.startswith("redis"):
+            import redis
+
+            redis.Redis.from_url(broker).flushdb()
+        shutil.rmtree(data_dir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
