@@ -57,8 +57,8 @@ PYTHON = sys.executable
 DEFAULT_DATABASE_URL = os.environ.get(
     "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/test"
 )
-# Redis database 15, not 0: the integration tests use db 0 on this server, and a worker of
-# another Studio on the same queue takes (and fails) this benchmark's steps.
+# Redis database 15: CI's broker is db 0 and tests.harness.isolated_services takes 1-14, and a
+# worker of another Studio on the same queue would take (and fail) this benchmark's steps.
 DEFAULT_BROKER_URL = os.environ.get("BENCH_BROKER_URL", "redis://127.0.0.1:6379/15")
 TERMINAL = {"Completed", "Failed", "Canceled"}
 NOOP = 'import sys\n\nprint("noop", *sys.argv[1:])\n'
@@ -110,8 +110,8 @@ def build_pipeline(ws, source: Path, shape: str, reuse: str, nonce: str):
     """The chain or the fan-out, as (Pipeline, number of steps, argv of each step's script).
 
     reuse="fresh": steps keep the SDK default allow_reuse=True and get an argument unique to
-    this run and step, so nothing can be reused but the whole reuse path runs (fingerprint, lookup of
-    a match, the explanation why none was reused), as for a step whose code or inputs changed.
+    this run and step, so nothing can be reused but the whole reuse path runs (fingerprint,
+    lookup of a match, the explanation why none was reused), as after a code change.
     reuse="disabled": allow_reuse=False and the same pipeline every time.
     """
     from studio.sdk.pipeline.core import Pipeline, StepSequence

@@ -134,7 +134,7 @@ def _run_claimed(claim: _Claim) -> str | None:
         heartbeat_seconds=settings.STUDIO_HEARTBEAT_SECONDS,
         grace_seconds=settings.STUDIO_CANCEL_GRACE_SECONDS,
         on_start=_on_start,
-        thread_cleanup=connection.close,
+        thread_cleanup=lambda: connection.close(),  # the watcher thread's own connection
     )
     error = ""
     outputs: dict = {}

@@ -196,7 +196,9 @@ def advance_run(run_id: str) -> list[tuple[str, str]]:
         if run is None or run.is_finished:
             return []
         steps = list(
-            run.steps.only("id", "node_id", "name", "status", "compute_target", "error", "position")
+            run.steps.only(
+                "run_id", "id", "node_id", "name", "status", "compute_target", "error", "position"
+            )
         )
         upstream, _ = _graph_shape(run.graph_id)
         statuses = {s.node_id: s.status for s in steps}
