@@ -22,7 +22,13 @@ dropped at the end), with a temporary STUDIO_DATA_DIR for the datastore (logs). 
 generating, PostgreSQL gets ``VACUUM ANALYZE`` (what autovacuum does shortly after such an
 insert); SQLite gets nothing (Studio never runs ANALYZE / PRAGMA optimize).
 
-Results: bench/RESULTS-pages.md (and the raw numbers in bench/RESULTS-pages.json).
+The machine may be shared: the pages are requested round robin, a round during which other
+processes kept more than --max-other-load CPUs busy is done again (until --deadline seconds),
+CPU time per request is reported next to wall time, and --nice -10 (root) runs the measuring
+process and its PostgreSQL backend at a higher priority.
+
+Results: bench/RESULTS-pages.md (and the raw numbers in bench/RESULTS-pages.json);
+``--from-json bench/RESULTS-pages.json`` rewrites the report from the raw numbers.
 """
 
 from __future__ import annotations
@@ -45,6 +51,7 @@ PG_ADMIN_URL = os.environ.get("BENCH_PG_ADMIN_URL", "postgresql://postgres@127.0
 PG_DB = "bench_pages"
 PAGE_TARGET_MS = 150.0
 TAIL_TARGET_MS = 100.0
+COLD_REPEATS = 10
 NEEDLE = "needle-7f3a9c-quux"  # the rare string searched for
 LINE = 100  # bytes per log line
 
@@ -162,6 +169,10 @@ def machine() -> dict:
         "postgres": pg,
         "django": _sh(f"{PYTHON} -c 'import django; print(django.get_version())'"),
         "date": _sh("date -u"),
+        "commit": _sh(f"git -C {ROOT} rev-parse --short HEAD"),
+        "uncommitted": _sh(
+            f"git -C {ROOT} status --porcelain -- runs studio pipelines templates | wc -l"
+        ),
         "kernel": _sh("uname -sr"),
         "loadavg_start": Path("/proc/loadavg").read_text().split()[:3],
     }
@@ -475,7 +486,24 @@ def _search_once(logs, query: str) -> dict:
     }
 
 
-def measure(backend: str, n: int, log_bytes: int, out: Path) -> None:
+def _renice_db_backend(increment: int) -> int | None:
+    """With --nice, the PostgreSQL backend serving this process's connection (a process of its
+    own, ended with the connection) gets the same increment: the server under test is both."""
+    from django.db import connection
+
+    if not increment or connection.vendor != "postgresql":
+        return None
+    with connection.cursor() as cur:
+        cur.execute("SELECT pg_backend_pid()")
+        pid = cur.fetchone()[0]
+    try:
+        os.setpriority(os.PRIO_PROCESS, pid, os.getpriority(os.PRIO_PROCESS, pid) + increment)
+    except OSError:
+        return None
+    return pid
+
+
+def measure(backend: str, n: int, log_bytes: int, out: Path, nice: int = 0) -> None:
     import django
 
     django.setup()
@@ -493,6 +521,7 @@ def measure(backend: str, n: int, log_bytes: int, out: Path) -> None:
     # because its instrumented template rendering would add overhead to every render.
     client = Client(SERVER_NAME="localhost")
     client.force_login(user)
+    results["db_backend_reniced"] = _renice_db_backend(nice)
     results["runs"] = Run.objects.count()
     results["steps"] = StepRun.objects.count()
     big = Run.objects.get(description="200 steps")
@@ -549,11 +578,17 @@ def measure(backend: str, n: int, log_bytes: int, out: Path) -> None:
                 flush=True,
             )
             # Opening at the tail, cold (the log evicted from the page cache), then warm.
-            _drop_from_page_cache(path)
-            t = time.perf_counter()
-            data, next_offset = storage.read_log(step.id, offset=-65536)
-            logs["read_log_cold_ms"] = (time.perf_counter() - t) * 1000
-            assert len(data) == 65536 and next_offset == path.stat().st_size
+            # Cold: COLD_REPEATS times, the log evicted before each (one sample on a shared
+            # machine says little); the median is judged, the worst is shown.
+            cold = []
+            for _ in range(COLD_REPEATS):
+                _drop_from_page_cache(path)
+                t = time.perf_counter()
+                data, next_offset = storage.read_log(step.id, offset=-65536)
+                cold.append((time.perf_counter() - t) * 1000)
+                assert len(data) == 65536 and next_offset == path.stat().st_size
+            logs["read_log_cold_ms"] = statistics.median(cold)
+            logs["read_log_cold_max_ms"] = max(cold)
             times = []
             for _ in range(n):
                 t = time.perf_counter()
@@ -569,17 +604,25 @@ def measure(backend: str, n: int, log_bytes: int, out: Path) -> None:
                 and logs["read_log_cold_ms"] < TAIL_TARGET_MS,
             }
             print(
-                f"  read_log(-65536): cold {logs['read_log_cold_ms']:.2f} ms, "
+                f"  read_log(-65536): cold median {logs['read_log_cold_ms']:.2f} ms "
+                f"(max {logs['read_log_cold_max_ms']:.2f}), "
                 f"warm p50 {logs['read_log']['p50_ms']:.2f} ms p95 "
                 f"{logs['read_log']['p95_ms']:.2f} ms",
                 flush=True,
             )
             step_url = f"/runs/{big.id}/?step={step.id}&tab=logs"
-            _drop_from_page_cache(path)
-            t = time.perf_counter()
-            response = client.get(step_url)
-            logs["run_page_cold_ms"] = (time.perf_counter() - t) * 1000
-            assert response.status_code == 200 and b"Showing part of the log" in response.content
+            cold, cold_cpu = [], []
+            for _ in range(COLD_REPEATS):
+                _drop_from_page_cache(path)
+                c, t = time.process_time(), time.perf_counter()
+                response = client.get(step_url)
+                cold.append((time.perf_counter() - t) * 1000)
+                cold_cpu.append((time.process_time() - c) * 1000)
+                assert response.status_code == 200
+                assert b"Showing part of the log" in response.content
+            logs["run_page_cold_ms"] = statistics.median(cold)
+            logs["run_page_cold_max_ms"] = max(cold)
+            logs["run_page_cold_cpu_ms"] = statistics.median(cold_cpu)
             (page,) = _measure_pages(client, [("run page, 1 GB log selected (tail)", step_url)], n)
             page["target_ms"] = TAIL_TARGET_MS
             page["met"] = (
@@ -588,7 +631,11 @@ def measure(backend: str, n: int, log_bytes: int, out: Path) -> None:
             if page["slowest_sql"]:
                 page["slowest_sql"]["plan"] = _explain(page["slowest_sql"].pop("raw"))
             logs["run_page"] = page
-            print(f"  run page with the log, cold: {logs['run_page_cold_ms']:.1f} ms", flush=True)
+            print(
+                f"  run page with the log, cold: median {logs['run_page_cold_ms']:.1f} ms, "
+                f"max {logs['run_page_cold_max_ms']:.1f} ms",
+                flush=True,
+            )
 
             # Search: runs.logsearch.search directly (cold, then warm), then the HTTP view.
             search_logs = [(step.id, step.name, path)]
@@ -640,6 +687,11 @@ def measure(backend: str, n: int, log_bytes: int, out: Path) -> None:
         finally:
             path.unlink(missing_ok=True)
             logs["deleted"] = not path.exists()
+    if results["db_backend_reniced"]:
+        with connection.cursor() as cur:  # still the same (reniced) backend?
+            cur.execute("SELECT pg_backend_pid()")
+            if cur.fetchone()[0] != results["db_backend_reniced"]:
+                results["db_backend_reniced"] = None
     out.write_text(json.dumps(results, indent=2, default=str))
 
 
@@ -663,6 +715,15 @@ def report(results: list[dict], info: dict, command: str) -> str:
         "",
         f"Date: {m['date']}",
         "",
+        f"Code: commit {m.get('commit', '?')}"
+        + (
+            f" with {m['uncommitted']} uncommitted file(s) under runs/ studio/ pipelines/ "
+            "templates/"
+            if m.get("uncommitted", "0") not in ("0", "?")
+            else ""
+        )
+        + ".",
+        "",
         f"Machine: {m['nproc']} CPUs ({m['cpu']}), {m['ram_gib']} GiB RAM, {m['kernel']}; "
         f"Python {m['python']}, Django {m['django']}, SQLite {m['sqlite']}, "
         f"PostgreSQL {m['postgres']}. Load average at start {' '.join(m['loadavg_start'])}, "
@@ -678,7 +739,13 @@ def report(results: list[dict], info: dict, command: str) -> str:
         "page once) during which other processes kept more than "
         f"{info['quiet']['max_other']} CPU busy is done again; p50/p95/max are over the quiet "
         'rounds, "p95 all rounds" over every round (noisy ones included). '
-        f"Targets: p95 < {PAGE_TARGET_MS:.0f} ms for each page, "
+        + (
+            f"The measuring process and its PostgreSQL backend ran at niceness {info['nice']} "
+            "(`--nice`), so that the other work on the machine takes less of their CPU. "
+            if info.get("nice")
+            else ""
+        )
+        + f"Targets: p95 < {PAGE_TARGET_MS:.0f} ms for each page, "
         f"< {TAIL_TARGET_MS:.0f} ms to open a 1 GB log at its tail.",
         "",
     ]
@@ -718,17 +785,20 @@ def report(results: list[dict], info: dict, command: str) -> str:
                 f"(1 in 500 an ERROR line), written in {f['write_s']:.1f} s; `{NEEDLE}` on lines "
                 f"{', '.join(f'{x:,}' for x in f['needle_lines'])}. Deleted afterwards: "
                 f'{"yes" if logs.get("deleted") else "NO"}. "cold" = the log evicted from the '
-                "page cache first (`posix_fadvise(DONTNEED)`).",
+                "page cache first (`fsync` + `posix_fadvise(DONTNEED)`).",
                 "",
                 "| log measurement | value | target | met |",
                 "|---|---|---|---|",
-                f"| `storage.read_log(step, offset=-65536)` cold | "
-                f"{logs['read_log_cold_ms']:.2f} ms | < {TAIL_TARGET_MS:.0f} ms | "
+                f"| `storage.read_log(step, offset=-65536)` cold, median (max) of {COLD_REPEATS} | "
+                f"{logs['read_log_cold_ms']:.2f} ({logs.get('read_log_cold_max_ms', 0):.2f}) ms "
+                f"| < {TAIL_TARGET_MS:.0f} ms | "
                 f"{_yes(logs['read_log_cold_ms'] < TAIL_TARGET_MS)} |",
                 f"| `storage.read_log(step, offset=-65536)` warm, p50 / p95 | "
                 f"{rl['p50_ms']:.2f} / {rl['p95_ms']:.2f} ms ({rl['queries']} SQL queries) | "
                 f"< {TAIL_TARGET_MS:.0f} ms | {_yes(rl['p95_ms'] < TAIL_TARGET_MS)} |",
-                f"| run page with the step selected, cold | {logs['run_page_cold_ms']:.1f} ms | "
+                f"| run page with the step selected, cold, median (max) of {COLD_REPEATS} | "
+                f"{logs['run_page_cold_ms']:.1f} ({logs.get('run_page_cold_max_ms', 0):.1f}) ms, "
+                f"CPU {logs.get('run_page_cold_cpu_ms', 0):.1f} ms | "
                 f"< {TAIL_TARGET_MS:.0f} ms | {_yes(logs['run_page_cold_ms'] < TAIL_TARGET_MS)} |",
                 f"| run page with the step selected, warm p50 / p95 | "
                 f"{logs['run_page']['p50_ms']:.1f} / {logs['run_page']['p95_ms']:.1f} ms | "
@@ -777,7 +847,20 @@ def report(results: list[dict], info: dict, command: str) -> str:
     out += ["## Targets", ""]
     for r in results:
         rows = list(r["pages"]) + ([r["logs"]["run_page"]] if r["logs"].get("run_page") else [])
-        missed = [p["name"] for p in rows if not p["met"]]
+        missed = []
+        for p in rows:
+            if p["met"]:
+                continue
+            work = p["cpu_p95_ms"] + p["sql_ms"]
+            missed.append(
+                f"{p['name']} (p95 {p['p95_ms']:.0f} ms; its own work, CPU p95 + SQL, is "
+                f"{work:.0f} ms"
+                + (
+                    ", so the rest is waiting for a CPU on the shared machine)"
+                    if work < p["target_ms"] / 2
+                    else ")"
+                )
+            )
         if r["logs"].get("read_log") and not r["logs"]["read_log"]["met"]:
             missed.append("read_log tail")
         out.append(
@@ -825,7 +908,7 @@ def main() -> None:
         os.chdir(ROOT)
         if args.nice:
             os.nice(args.nice)
-        measure(args.backend, args.requests, args.log_mb * 2**20, Path(args.measure))
+        measure(args.backend, args.requests, args.log_mb * 2**20, Path(args.measure), args.nice)
         return
 
     if args.from_json:  # rewrite the report from the raw results of an earlier run

@@ -318,7 +318,7 @@ def run_log_search(request: HttpRequest, run_id: str) -> StreamingHttpResponse:
     """Search the logs of every step of a run; matches stream as they are found."""
     run = get_object_or_404(Run, id=run_id)
     query = (request.GET.get("q") or "")[:200]
-    steps = list(run.steps.only("id", "name", "reused_from_id").order_by("position"))
+    steps = list(run.steps.only("id", "name", "reused_from_id", "run_id").order_by("position"))
     logs = [(s.id, s.name, storage.step_log_path(s.log_step_id)) for s in steps]
 
     def rows():
