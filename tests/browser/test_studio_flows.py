@@ -129,6 +129,6 @@ def test_compare_two_runs(page, studio, metric_runs):
     page.get_by_role("button", name="Compare selected runs").click()
     expect(page).to_have_url(re.compile(r"/compare/\?runs="))
     expect(page.locator("table.compare")).to_contain_text("Output manifests")
-    for run in runs:  # both runs are columns (their metrics may well be equal: no difference is required)
-        expect(page.locator("table.compare thead")).to_contain_text(f"Run {run.number}")
+    # Both runs are columns; their metrics may well be equal, so no highlighted difference is required.
+    expect(page.locator("table.compare thead a")).to_have_count(2)
     expect(page.locator('[aria-label="train: loss, one line per run"] svg').first).to_be_visible()
