@@ -88,6 +88,14 @@ class Run(models.Model):
             models.Index(fields=["status", "-created_at"], name="run_status_created"),
             models.Index(fields=["-duration_ms", "-id"], name="run_duration"),
         ]
+        constraints = [
+            # A retried POST with the same Idempotency-Key maps to one run, even when the two race.
+            models.UniqueConstraint(
+                fields=["created_by", "idempotency_key"],
+                condition=models.Q(idempotency_key__isnull=False),
+                name="run_idempotency_key_unique",
+            )
+        ]
 
     def __str__(self) -> str:
         return self.id
