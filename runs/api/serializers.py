@@ -1,16 +1,13 @@
 from __future__ import annotations
 
-import math
-
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from runs.models import Experiment, Metric, Run, StepRun
+from runs.models import Experiment, Run, StepRun
 from studio.api.serializers import (
     EXPERIMENT_NAME,
     EXPERIMENT_NAME_MESSAGE,
     JSONObjectField,
-    ScalarField,
     StrictTypes,
 )
 
@@ -147,30 +144,3 @@ class LogChunkSerializer(serializers.Serializer):
     size = serializers.IntegerField()
     data = serializers.CharField()
     complete = serializers.BooleanField()
-
-
-class MetricSerializer(StrictTypes, serializers.ModelSerializer):
-    value = ScalarField()
-
-    class Meta:
-        model = Metric
-        fields = ["name", "value", "description", "created_at"]
-        read_only_fields = ["created_at"]
-
-    def validate_name(self, value: str) -> str:
-        if not value.strip():
-            raise serializers.ValidationError("Metric name must not be empty.")
-        return value
-
-    def validate_value(self, value):
-        if isinstance(value, bool) or value is None or isinstance(value, str):
-            return value
-        if isinstance(value, (int, float)):
-            if isinstance(value, float) and not math.isfinite(value):
-                raise serializers.ValidationError("Metric values must be finite numbers.")
-            return value
-        raise serializers.ValidationError(
-            "run.log does not support list type. Use run.log_list instead"
-            if isinstance(value, list)
-            else "Metric values must be numbers, strings or booleans."
-        )

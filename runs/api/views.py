@@ -13,7 +13,7 @@ from rest_framework.views import APIView
 
 from runs import services
 from runs.api import serializers
-from runs.models import Experiment, Metric, Run, StepRun
+from runs.models import Experiment, Run, StepRun
 from studio import storage
 from studio.api.views import JSONParser
 from studio.auth import RunCredential
@@ -222,32 +222,3 @@ def _int_param(request, name: str, default: int, low: int, high: int | None) -> 
     if high is not None and not low <= value <= high:
         raise ValidationError({name: f"Must be between {low} and {high}."})
     return value
-
-
-class StepMetrics(APIView):
-    """Metrics of a step run; a step's own run token may add to them."""
-
-    parser_classes = [JSONParser]
-
-    allow_run_token = True
-
-    @extend_schema(responses=serializers.MetricSerializer(many=True))
-    def get(self, request, step_id: str):
-        step = _step_for(request, step_id)
-        metrics = Metric.objects.filter(step_run_id=step.log_step_id)[
-            :10000
-        ]  # a reused step shows its original's
-        return Response(serializers.MetricSerializer(metrics, many=True).data)
-
-    @extend_schema(
-        request=serializers.MetricSerializer, responses={201: serializers.MetricSerializer}
-    )
-    def post(self, request, step_id: str):
-        step = _step_for(request, step_id)
-        auth = request.auth
-        if isinstance(auth, RunCredential) and auth.step_run_id != step.id:
-            raise PermissionDenied("A run token may only log metrics to its own step run.")
-        body = serializers.MetricSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        metric = body.save(step_run=step)
-        return Response(serializers.MetricSerializer(metric).data, status=status.HTTP_201_CREATED)
