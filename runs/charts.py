@@ -230,5 +230,10 @@ def overlay_figure(name: str, runs: list[tuple[str, list]]) -> dict:
             }
             for label, values in runs
         ],
-        "layout": {**_metric_layout(name), "showlegend": True, "height": 300, "legend": {"orientation": "h", "y": -0.35}},
+        "layout": {
+            **_metric_layout(name),
+            "showlegend": True,
+            "height": 300,
+            "legend": {"orientation": "h", "y": -0.35},
+        },
     }
