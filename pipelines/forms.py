@@ -50,7 +50,11 @@ class SubmitForm(forms.Form):
                 )
             else:
                 # Text inputs (not type=number) keep a refused value in view next to its error.
-                attrs = {"inputmode": "numeric" if p["type"] == "int" else "decimal"} if p["type"] in ("int", "float") else {}
+                attrs = (
+                    {"inputmode": "numeric" if p["type"] == "int" else "decimal"}
+                    if p["type"] in ("int", "float")
+                    else {}
+                )
                 field = forms.CharField(
                     label=label,
                     initial=str(p["default"]),

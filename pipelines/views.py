@@ -190,7 +190,8 @@ def _endpoint_context(
         "versions": versions,
         "chosen": chosen,
         "endpoint_url": endpoint_url(endpoint, request),
-        "form": form or SubmitForm(parameters, initial={"experiment_name": _experiment_name_for(endpoint.name)}),
+        "form": form
+        or SubmitForm(parameters, initial={"experiment_name": _experiment_name_for(endpoint.name)}),
         "runs": endpoint.runs.select_related("experiment").order_by("-created_at")[:50],
     }
 
@@ -238,7 +239,9 @@ def endpoint_submit(request: HttpRequest, endpoint_id) -> HttpResponse:
     form = SubmitForm(pipeline.graph.spec.get("parameters", []), request.POST)
     run = _submit_from_form(request, pipeline, form, endpoint=endpoint)
     if run is not None:
-        messages.success(request, f"Submitted run {run.number} of {run.experiment.name} (version {version}).")
+        messages.success(
+            request, f"Submitted run {run.number} of {run.experiment.name} (version {version})."
+        )
         return redirect("run-detail", run_id=run.id)
     return render(
         request,

@@ -14,7 +14,9 @@ def read_table(files: Iterable[str], options: dict, nrows: int | None = None):
     for path in sorted(files, key=lambda f: str(getattr(f, "name", f))):
         if remaining is not None and remaining <= 0:
             break
-        if options.get("format") == "parquet" or str(getattr(path, "name", path)).endswith(".parquet"):
+        if options.get("format") == "parquet" or str(getattr(path, "name", path)).endswith(
+            ".parquet"
+        ):
             frame = pd.read_parquet(path)
             if remaining is not None:
                 frame = frame.head(remaining)

@@ -22,7 +22,9 @@ METRICS = str(ROOT / "tests" / "pipelines" / "metrics")
 def published(studio):
     ws = studio.workspace()
     step = PythonScriptStep(
-        name="write", script_name="write.py", source_directory=STEPS,
+        name="write",
+        script_name="write.py",
+        source_directory=STEPS,
         arguments=["--out", "out", "--value", PipelineParameter("rate", 0.5)],
     )
     return Pipeline(ws, [step]).publish(name=f"scheduled-{uuid.uuid4().hex[:6]}", version="1")
@@ -34,18 +36,24 @@ def metric_runs(studio):
     experiment = Experiment(ws, f"flows-{uuid.uuid4().hex[:6]}")
     runs = []
     for _ in range(2):
-        step = PythonScriptStep(name="train", script_name="log_metrics.py", source_directory=METRICS, allow_reuse=False)
+        step = PythonScriptStep(
+            name="train", script_name="log_metrics.py", source_directory=METRICS, allow_reuse=False
+        )
         run = experiment.submit(Pipeline(ws, [step]))
         assert run.wait_for_completion(show_output=False) == "Finished"
         runs.append(run)
     return experiment.name, runs
 
 
-def test_create_a_schedule_in_the_form_see_the_preview_edit_it_and_disable_it(page, studio, published, shot):
+def test_create_a_schedule_in_the_form_see_the_preview_edit_it_and_disable_it(
+    page, studio, published, shot
+):
     page.goto(f"{studio.url}/schedules/new/")
     page.fill("#id_name", "nightly training")
     page.select_option("#id_target", f"pipeline:{published.id}")
-    expect(page).to_have_url(re.compile(f"target=pipeline%3A{published.id}"))  # the form reloads for its parameters
+    expect(page).to_have_url(
+        re.compile(f"target=pipeline%3A{published.id}")
+    )  # the form reloads for its parameters
     expect(page.locator("#id_param_rate")).to_be_visible()
     expect(page.locator("#id_name")).to_have_value("nightly training")
     page.fill("#id_experiment_name", "nightly")
@@ -74,7 +82,9 @@ def test_create_a_schedule_in_the_form_see_the_preview_edit_it_and_disable_it(pa
     row = page.locator("tr", has_text="nightly training")
     row.get_by_role("button", name="Disable").click()
     expect(page.locator("tr", has_text="nightly training")).to_contain_text("Disabled")
-    expect(page.locator("tr", has_text="nightly training").get_by_role("button", name="Enable")).to_be_visible()
+    expect(
+        page.locator("tr", has_text="nightly training").get_by_role("button", name="Enable")
+    ).to_be_visible()
 
 
 def test_a_bad_schedule_is_explained_beside_the_field(page, studio, published):
@@ -88,7 +98,9 @@ def test_a_bad_schedule_is_explained_beside_the_field(page, studio, published):
     page.fill("#id_param_rate", "fast")
     page.get_by_role("button", name="Save").click()
     expect(page.locator(".field-error").first).to_be_visible()
-    expect(page.locator("body")).to_contain_text("Expected type of the pipeline parameter rate is float")
+    expect(page.locator("body")).to_contain_text(
+        "Expected type of the pipeline parameter rate is float"
+    )
     expect(page.locator("body")).not_to_contain_text("Traceback")
 
 

@@ -123,21 +123,29 @@ class Run:
     def log_row(self, name: str, description: str | None = None, **kwargs) -> None:
         """One row of a table metric: ``run.log_row('roc', fpr=0.1, tpr=0.8)``."""
         if not kwargs:
-            raise UserErrorException("run.log_row needs at least one column, like run.log_row(name, x=1)")
+            raise UserErrorException(
+                "run.log_row needs at least one column, like run.log_row(name, x=1)"
+            )
         self._log(name, "row", dict(kwargs), description or "")
 
     def log_table(self, name: str, value: dict, description: str = "") -> None:
         """A table metric: ``{column: [values]}`` with columns of the same length."""
-        if not isinstance(value, dict) or not all(isinstance(v, (list, tuple)) for v in value.values()):
+        if not isinstance(value, dict) or not all(
+            isinstance(v, (list, tuple)) for v in value.values()
+        ):
             raise UserErrorException("run.log_table takes a dict of column name to list of values")
         if len({len(v) for v in value.values()}) > 1:
             raise UserErrorException("run.log_table: all columns must have the same length")
         self._log(name, "table", {k: list(v) for k, v in value.items()}, description)
 
-    def log_image(self, name: str, path: str | None = None, plot=None, description: str = "") -> None:
+    def log_image(
+        self, name: str, path: str | None = None, plot=None, description: str = ""
+    ) -> None:
         """An image metric from a file or a matplotlib figure (``plot``)."""
         if (path is None) == (plot is None):
-            raise UserErrorException("Invalid parameters, path or plot should be provided, but not both.")
+            raise UserErrorException(
+                "Invalid parameters, path or plot should be provided, but not both."
+            )
         import io
 
         if plot is not None:
@@ -176,12 +184,17 @@ class Run:
         """Artifacts: user_logs/std_log.txt, files the script wrote to ./outputs and ./logs, uploads."""
         return [f["name"] for f in self._client.get(f"steps/{self.id}/files/")]
 
-    def download_file(self, name: str, output_file_path: str | None = None, _validate_checksum: bool = False) -> None:
+    def download_file(
+        self, name: str, output_file_path: str | None = None, _validate_checksum: bool = False
+    ) -> None:
         target = output_file_path or os.path.basename(name)
         if os.path.isdir(target):
             target = os.path.join(target, os.path.basename(name))
         response = self._client.session.get(
-            f"{self._client.url}/api/steps/{self.id}/files/download/", params={"name": name}, stream=True, timeout=300
+            f"{self._client.url}/api/steps/{self.id}/files/download/",
+            params={"name": name},
+            stream=True,
+            timeout=300,
         )
         if response.status_code >= 400:
             from studio.sdk._http import _error
@@ -195,14 +208,18 @@ class Run:
         self.set_tags({key: "" if value is None else value})
 
     def set_tags(self, tags: dict) -> None:
-        self._client.request("PATCH", f"steps/{self.id}/tags/", json={str(k): str(v) for k, v in tags.items()})
+        self._client.request(
+            "PATCH", f"steps/{self.id}/tags/", json={str(k): str(v) for k, v in tags.items()}
+        )
 
     def get_tags(self) -> dict:
         return dict(self._client.get(f"steps/{self.id}/")["tags"])
 
     def add_properties(self, properties: dict) -> None:
         """Add properties; a property already set cannot be changed (azureml's rule)."""
-        self._client.post(f"steps/{self.id}/properties/", {str(k): str(v) for k, v in properties.items()})
+        self._client.post(
+            f"steps/{self.id}/properties/", {str(k): str(v) for k, v in properties.items()}
+        )
 
     def get_properties(self) -> dict:
         return dict(self._client.get(f"steps/{self.id}/")["properties"])
@@ -262,7 +279,9 @@ class _OfflineRun:
     def log_table(self, name: str, value: dict, description: str = "") -> None:
         print(f"Attempted to log table metric {name}:\n{value}")
 
-    def log_image(self, name: str, path: str | None = None, plot=None, description: str = "") -> None:
+    def log_image(
+        self, name: str, path: str | None = None, plot=None, description: str = ""
+    ) -> None:
         print(f"Attempted to log image metric {name}:\n{path or plot}")
 
     def set_tags(self, tags: dict) -> None:

@@ -67,7 +67,13 @@ class PipelineRun:
     def get_tags(self) -> dict:
         return self.tags
 
-    def get_metrics(self, name: str | None = None, recursive: bool = False, run_type=None, populate: bool = False) -> dict:
+    def get_metrics(
+        self,
+        name: str | None = None,
+        recursive: bool = False,
+        run_type=None,
+        populate: bool = False,
+    ) -> dict:
         """Metrics logged by the steps: with ``recursive``, ``{step run id: {name: value}}``."""
         from studio.sdk.core.run import collect_metrics
 
