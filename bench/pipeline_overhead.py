@@ -2,10 +2,14 @@
 
 Starts its own Studio (web, worker, scheduler) on loopback with ``tests.harness.Studio``,
 submits through the SDK a 20-step chain and a 1 -> 10 -> 1 fan-out of no-op scripts, and
-times each run from just before ``Experiment.submit`` (snapshot check/upload included) until
-a poll of ``GET /api/runs/<id>/`` (every 20 ms) sees a terminal status. The floor is the
-same no-op script started back to back as plain subprocesses with this interpreter (20 for
-the chain, 12 for the fan-out); overhead per step = (time - floor) / steps.
+times each run as the issue defines it: from just before ``Experiment.submit`` (snapshot
+check/upload included) to the run's recorded completion (its ``ended_at``; client and server
+share this machine's clock). The client also polls ``GET /api/runs/<id>/`` (every 100 ms by
+default) to learn that the run ended; that time is reported beside it, but it includes up to
+one poll interval of waiting, and polling faster loads the machine being measured (each poll
+serializes the run with its steps). The floor is the same no-op script started back to back
+as plain subprocesses with this interpreter (20 for the chain, 12 for the fan-out); overhead
+per step = (time - floor) / steps.
 
     .venv/bin/python bench/pipeline_overhead.py [--backend embedded|postgres|both] [--repeat N]
 
@@ -454,22 +458,23 @@ def summarize(backend: str, shape: str, result: dict) -> dict:
     samples = result["samples"]
     steps = result["steps"]
     walls = [s["wall"] for s in samples]
-    servers = [s["server"] for s in samples if s["server"] is not None]
+    # The measure: submit -> recorded completion (the client's poll only learns of it later).
+    times = [s["server"] if s["server"] is not None else s["wall"] for s in samples]
     fl = statistics.median(s["floor"] for s in samples)
-    med = statistics.median(walls)
+    med = statistics.median(times)
     row = {
         "backend": backend,
         "shape": shape,
         "steps": steps,
         "n": len(samples),
         "median": med,
-        "min": min(walls),
-        "max": max(walls),
-        "server_median": statistics.median(servers) if servers else None,
+        "min": min(times),
+        "max": max(times),
+        "client_median": statistics.median(walls),
         "submit_median": statistics.median(s["submit"] for s in samples),
         "floor": fl,
         "overhead_per_step": (med - fl) / steps,
-        "overhead_per_step_min": (min(walls) - fl) / steps,
+        "overhead_per_step_min": (min(times) - fl) / steps,
         "others_cpu_max": max(s["others_cpu"] for s in samples),
         "discarded": len(result.get("discarded", [])),
         "idle_before_min": min(
@@ -488,7 +493,8 @@ def summarize(backend: str, shape: str, result: dict) -> dict:
 def print_table(rows: list[dict]) -> None:
     print()
     print(
-        "| backend | shape | steps | runs | median | min | max | server ended_at (median) "
+        "| backend | shape | steps | runs | submit to recorded completion: median | min | max "
+        "| client saw it (median) "
         "| floor (median) | overhead/step (median) | overhead/step (min) "
         "| other load (worst) | target |"
     )
@@ -499,7 +505,7 @@ def print_table(rows: list[dict]) -> None:
             total, per = TARGETS[r["backend"]]
             met = r["median"] < total and r["overhead_per_step"] < per
             target = f"< {total} s and < {per * 1000:.0f} ms/step: {'met' if met else 'NOT met'}"
-        server = f"{r['server_median']:.3f} s" if r["server_median"] is not None else "-"
+        server = f"{r['client_median']:.3f} s"
         runs = f"{r['n']}" + (f" (+{r['discarded']} discarded)" if r["discarded"] else "")
         print(
             f"| {r['backend']} | {r['shape']} | {r['steps']} | {runs} | {r['median']:.3f} s "
@@ -534,7 +540,7 @@ def main(argv: list[str] | None = None) -> int:
         "check runs and finds nothing; disabled: allow_reuse=False",
     )
     parser.add_argument(
-        "--poll", type=float, default=0.02, help="seconds between status polls (default 0.02)"
+        "--poll", type=float, default=0.1, help="seconds between status polls (default 0.1)"
     )
     parser.add_argument(
         "--timeout", type=float, default=120.0, help="seconds a run may take before giving up"

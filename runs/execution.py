@@ -13,7 +13,6 @@ import logging
 import os
 import re
 import shutil
-import socket
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,7 +24,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from pipelines.parameters import format_value
-from runs import services
+from runs import reuse, services
 from runs.executor import StepJob, run_step
 from runs.models import Run, StepRun
 from runs.readiness import Status
@@ -36,7 +35,6 @@ from studio.sdk.spec import GraphSpec, StepSpec
 from studio.services import DataError, get_datastore, register_dataset, resolve_dataset
 
 log = logging.getLogger("studio.worker")
-HOSTNAME = socket.gethostname()
 RUN_TOKEN_SALT = "studio.run-token"
 
 
@@ -69,34 +67,28 @@ def run_token(step_id: str, attempt: int) -> str:
 
 def claim_step(step_id: str) -> _Claim | None:
     """Take a Queued step for this worker; None if another delivery already has it."""
-    now = timezone.now()
     claimed = StepRun.objects.filter(id=step_id, status=Status.QUEUED).update(
-        status=Status.RUNNING,
-        attempt=F("attempt") + 1,
-        worker=f"{HOSTNAME}:{os.getpid()}",
-        started_at=now,
-        heartbeat_at=now,
-        ended_at=None,
-        exit_code=None,
-        error="",
+        **services.claim_values(timezone.now()), attempt=F("attempt") + 1
     )
     if not claimed:
         return None
-    step = StepRun.objects.select_related("run", "run__experiment").get(id=step_id)
+    return _claim_of(StepRun.objects.select_related("run", "run__experiment").get(id=step_id))
+
+
+def _claim_of(step: StepRun) -> _Claim:
     return _Claim(step=step, run=step.run, spec=services.graph_of(step.run.graph_id))
 
 
 def execute_step(step_id: str) -> None:
-    """Claim a step, run it, record the outcome, and go on with the next ready step here."""
-    next_id: str | None = step_id
-    while next_id is not None:
-        claim = claim_step(next_id)
-        if claim is None:
-            return
-        next_id = _run_claimed(claim)
+    """Claim a step, run it, record the outcome, and go on with the next ready step here
+    (``finish_step`` hands back one it claimed for this worker)."""
+    claim = claim_step(step_id)
+    while claim is not None:
+        step = _run_claimed(claim)
+        claim = _claim_of(step) if step is not None else None
 
 
-def _run_claimed(claim: _Claim) -> str | None:
+def _run_claimed(claim: _Claim) -> StepRun | None:
     step, run, spec = claim.step, claim.run, claim.spec
     node = spec.step(step.node_id)
     attempt = step.attempt
@@ -112,7 +104,11 @@ def _run_claimed(claim: _Claim) -> str | None:
         )
         shutil.rmtree(work, ignore_errors=True)
         return services.finish_step(
-            step.id, attempt, status=Status.FAILED, error=f"Could not prepare the step: {exc}"
+            step.id,
+            attempt,
+            status=Status.FAILED,
+            error=f"Could not prepare the step: {exc}",
+            run_id=run.id,
         )
 
     def _watch() -> bool:
@@ -125,7 +121,12 @@ def _run_claimed(claim: _Claim) -> str | None:
         )
 
     def _on_start(pid: int) -> None:
+        # While the script starts: its pid, and why it was not reused if that is still open.
         StepRun.objects.filter(id=step.id, attempt=attempt).update(pid=pid)
+        try:
+            reuse.explain_not_reused(step)
+        except Exception:  # only an explanation for the pages: never fails the step
+            log.warning("could not explain why step %s was not reused", step.id, exc_info=True)
 
     outcome = run_step(
         layout.job,
@@ -170,7 +171,12 @@ def _run_claimed(claim: _Claim) -> str | None:
         error=error,
         outputs=outputs,
         log_size=outcome.log_size,
-        on_success=lambda: _register_outputs(step, layout.outputs, outputs),
+        run_id=run.id,
+        on_success=(
+            (lambda: _register_outputs(step, layout.outputs, outputs))
+            if any(o.register for o in layout.outputs)
+            else None
+        ),
     )
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import ctypes
 import os
 import select
+import shutil
 import signal
 import subprocess
 import threading
@@ -28,10 +29,25 @@ except OSError:  # not Linux
     _libc = None
 
 
+# The script dies with the worker process that started it (PR_SET_PDEATHSIG). util-linux's
+# setpriv sets it and execs the script, which keeps Popen on vfork: a ``preexec_fn`` would
+# force a fork() of the whole worker process, about 7 ms a step. Without setpriv, that is
+# the fallback.
+_SETPRIV = shutil.which("setpriv")
+
+
 def _child_setup() -> None:
-    # The script dies with the worker process that started it.
     if _libc is not None:
         _libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
+def _spawn_options(argv: list[str]) -> tuple[list[str], dict]:
+    if _SETPRIV is not None:
+        # setpriv would start and then fail to exec a missing program: say so here instead.
+        if shutil.which(argv[0]) is None:
+            raise FileNotFoundError(2, "No such file or directory", argv[0])
+        return [_SETPRIV, "--pdeathsig", "KILL", "--", *argv], {}
+    return argv, {"preexec_fn": _child_setup}
 
 
 @dataclass
@@ -107,16 +123,17 @@ def run_step(
 ) -> Outcome:
     writer = CappedLogWriter(job.log_path, job.log_cap)
     try:
+        argv, options = _spawn_options(job.argv)
         proc = subprocess.Popen(
-            job.argv,
+            argv,
             cwd=job.cwd,
             env=job.env,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             start_new_session=True,
-            preexec_fn=_child_setup,
             close_fds=True,
+            **options,
         )
     except OSError as exc:
         writer.write(f"Could not start the step: {exc}\n".encode())

@@ -20,6 +20,9 @@ def new_run_id() -> str:
 class Experiment(models.Model):
     name = models.CharField(max_length=255, unique=True)
     created_at = models.DateTimeField(default=timezone.now)
+    # The last run number given out: incremented in the submitting transaction, so that
+    # concurrent submissions never share a number.
+    last_run_number = models.PositiveIntegerField(default=0)
 
     class Meta:
         ordering = ["name"]
@@ -148,11 +151,15 @@ class StepRun(models.Model):
     log_size = models.BigIntegerField(default=0)
 
     class Meta:
-        ordering = ["run", "position"]
+        ordering = ["run_id", "position"]
         constraints = [
             models.UniqueConstraint(fields=["run", "node_id"], name="steprun_unique_node")
         ]
-        indexes = [models.Index(fields=["status", "heartbeat_at"], name="steprun_status_heartbeat")]
+        indexes = [
+            models.Index(fields=["status", "heartbeat_at"], name="steprun_status_heartbeat"),
+            # "Why was this step not reused?" looks up the latest earlier step of the same name.
+            models.Index(fields=["name", "queued_at"], name="steprun_name_queued"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.id})"

@@ -36,12 +36,12 @@ def environment_label(node: StepSpec) -> str:
 def input_identities(step: StepRun, run: Run, node: StepSpec) -> dict[str, dict]:
     """What each input is now: a dataset version and its data, or an upstream output manifest."""
     identities: dict[str, dict] = {}
-    producers = {
-        s.node_id: s
-        for s in StepRun.objects.filter(
-            run=run, node_id__in=[i.source_step for i in node.inputs if i.is_step_output]
-        )
-    }
+    sources = [i.source_step for i in node.inputs if i.is_step_output]
+    producers = (
+        {s.node_id: s for s in StepRun.objects.filter(run=run, node_id__in=sources)}
+        if sources
+        else {}
+    )
     for port in node.inputs:
         if port.is_datapath:
             value = run.parameters[port.parameter]
@@ -97,8 +97,12 @@ class ReuseDecision:
     reason: str
 
 
-def decide_reuse(step: StepRun, run: Run, spec: GraphSpec) -> ReuseDecision:
-    """Fingerprint a ready step and find a completed step with intact outputs to reuse."""
+def decide_reuse(step: StepRun, run: Run, spec: GraphSpec, explain: bool = True) -> ReuseDecision:
+    """Fingerprint a ready step and find a completed step with intact outputs to reuse.
+
+    Why a step is not reused costs a query more; with ``explain=False`` the reason is left
+    empty, for :func:`explain_not_reused` once the step's script is running.
+    """
     node = spec.step(step.node_id)
     parts = fingerprint_parts(
         node, run.parameters, input_identities(step, run, node), environment_label(node)
@@ -111,7 +115,6 @@ def decide_reuse(step: StepRun, run: Run, spec: GraphSpec) -> ReuseDecision:
     candidates = (
         StepRun.objects.filter(fingerprint=digest, status=Status.COMPLETED)
         .exclude(id=step.id)
-        .select_related("reused_from")
         .order_by("-ended_at")[:5]
     )
     for candidate in candidates:
@@ -120,13 +123,24 @@ def decide_reuse(step: StepRun, run: Run, spec: GraphSpec) -> ReuseDecision:
             return ReuseDecision(
                 digest, parts, original, f"Reused from run {original.run_id}, step {original.name}"
             )
-    return ReuseDecision(digest, parts, None, _why_not(step, run, digest, parts))
+    reason = _why_not(step, run, digest, parts) if explain else ""
+    return ReuseDecision(digest, parts, None, reason)
+
+
+def explain_not_reused(step: StepRun) -> None:
+    """Record why a fingerprinted step found nothing to reuse, if that is not known yet."""
+    if step.reuse_reason or not step.fingerprint or step.reused_from_id:
+        return
+    step.reuse_reason = _why_not(step, step.run, step.fingerprint, step.fingerprint_parts)
+    StepRun.objects.filter(id=step.id, reuse_reason="").update(reuse_reason=step.reuse_reason)
 
 
 def _why_not(step: StepRun, run: Run, digest: str, parts: dict) -> str:
+    earlier = StepRun.objects.filter(name=step.name)
+    if step.queued_at is not None:
+        earlier = earlier.filter(queued_at__lt=step.queued_at)
     earlier = (
-        StepRun.objects.filter(name=step.name)
-        .exclude(run=run)
+        earlier.exclude(run=run)
         .exclude(fingerprint="")
         .filter(Q(run__experiment=run.experiment) | Q(fingerprint=digest))
         .order_by("-queued_at")
@@ -151,14 +165,18 @@ def _why_not(step: StepRun, run: Run, digest: str, parts: dict) -> str:
     return "; ".join(reasons) or "inputs changed"
 
 
-def apply_reuse(step: StepRun, decision: ReuseDecision) -> bool:
-    """Record the fingerprint; finish the step as Reused when there is an original. Conditional."""
-    now = timezone.now()
-    fields = {
+def fingerprint_values(decision: ReuseDecision) -> dict:
+    return {
         "fingerprint": decision.fingerprint,
         "fingerprint_parts": decision.parts,
         "reuse_reason": decision.reason,
     }
+
+
+def apply_reuse(step: StepRun, decision: ReuseDecision) -> bool:
+    """Record the fingerprint; finish the step as Reused when there is an original. Conditional."""
+    now = timezone.now()
+    fields = fingerprint_values(decision)
     original = decision.original
     if original is None:
         StepRun.objects.filter(id=step.id, status=Status.QUEUED).update(**fields)

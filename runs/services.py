@@ -8,14 +8,16 @@ inconsistent. Decisions come from the plain-Python core (``runs.readiness``).
 from __future__ import annotations
 
 import logging
+import os
+import socket
+from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from datetime import timedelta
-from functools import lru_cache
 from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from pipelines.models import PipelineGraph
@@ -128,7 +130,8 @@ def submit_run(
 
     experiment, _ = Experiment.objects.get_or_create(name=experiment_name)
     graph = PipelineGraph.store(spec)
-    number = Run.objects.filter(experiment=experiment).count() + 1
+    _remember_graph(graph.id, spec)
+    number = _next_run_number(experiment)
     run = Run.objects.create(
         experiment=experiment,
         graph=graph,
@@ -150,7 +153,7 @@ def submit_run(
     )
     order = topological_order(spec)
     by_id = {s.node_id: s for s in spec.steps}
-    StepRun.objects.bulk_create(
+    steps = StepRun.objects.bulk_create(
         [
             StepRun(
                 run=run,
@@ -162,9 +165,18 @@ def submit_run(
             for position, node in enumerate(order)
         ]
     )
-    queued = advance_run(run.id)
+    queued = _advance(run, steps)
     transaction.on_commit(lambda: dispatch(queued))
     return run
+
+
+def _next_run_number(experiment: Experiment) -> int:
+    """The experiment's next run number. The increment locks the experiment's row until the
+    submission commits, so concurrent submissions get distinct numbers."""
+    Experiment.objects.filter(id=experiment.id).update(last_run_number=F("last_run_number") + 1)
+    return (
+        Experiment.objects.filter(id=experiment.id).values_list("last_run_number", flat=True).get()
+    )
 
 
 def ensure_compute_target(name: str) -> ComputeTarget:
@@ -175,10 +187,21 @@ def ensure_compute_target(name: str) -> ComputeTarget:
 # --- advance --------------------------------------------------------------------------
 
 
-@lru_cache(maxsize=256)
+_graphs: OrderedDict = OrderedDict()  # graph id -> (upstream, spec); graphs never change
+
+
 def _graph_shape(graph_id) -> tuple[dict[str, set[str]], GraphSpec]:
-    spec = PipelineGraph.objects.get(id=graph_id).graph()
-    return spec.upstream(), spec
+    shape = _graphs.get(graph_id)
+    if shape is None:
+        shape = _remember_graph(graph_id, PipelineGraph.objects.get(id=graph_id).graph())
+    return shape
+
+
+def _remember_graph(graph_id, spec: GraphSpec) -> tuple[dict[str, set[str]], GraphSpec]:
+    shape = _graphs[graph_id] = (spec.upstream(), spec)
+    while len(_graphs) > 256:
+        _graphs.popitem(last=False)
+    return shape
 
 
 def graph_of(graph_id) -> GraphSpec:
@@ -193,62 +216,72 @@ def advance_run(run_id: str) -> list[tuple[str, str]]:
     """
     with transaction.atomic():
         run = Run.objects.select_for_update().filter(id=run_id).first()
-        if run is None or run.is_finished:
+        if run is None:
             return []
+        return _advance(run)
+
+
+def _advance(run: Run, steps: list[StepRun] | None = None) -> list[tuple[str, str]]:
+    """:func:`advance_run` for a run the caller has locked (or just created, with its
+    ``steps``) in its transaction."""
+    if run.is_finished:
+        return []
+    if steps is None:
         steps = list(
             run.steps.only(
                 "run_id", "id", "node_id", "name", "status", "compute_target", "error", "position"
             )
         )
-        upstream, _ = _graph_shape(run.graph_id)
-        statuses = {s.node_id: s.status for s in steps}
-        order = [s.node_id for s in steps]
-        decision = decide(
-            upstream, statuses, run.continue_on_step_failure, run.cancel_requested, order
+    upstream, _ = _graph_shape(run.graph_id)
+    statuses = {s.node_id: s.status for s in steps}
+    order = [s.node_id for s in steps]
+    decision = decide(upstream, statuses, run.continue_on_step_failure, run.cancel_requested, order)
+    now = timezone.now()
+    by_node = {s.node_id: s for s in steps}
+
+    settled = True
+    for node, reason in decision.cancel.items():
+        updated = StepRun.objects.filter(id=by_node[node].id, status__in=list(WAITING)).update(
+            status=Status.CANCELED, error=reason, ended_at=now
         )
-        now = timezone.now()
-        by_node = {s.node_id: s for s in steps}
+        settled = settled and updated == 1
+    queued: list[tuple[str, str]] = []
+    if decision.queue:
+        ids = [by_node[n].id for n in decision.queue]
+        StepRun.objects.filter(id__in=ids, status=Status.NOT_STARTED).update(
+            status=Status.QUEUED, queued_at=now
+        )
+        queued = [(by_node[n].id, by_node[n].compute_target) for n in decision.queue]
 
-        settled = True
-        for node, reason in decision.cancel.items():
-            updated = StepRun.objects.filter(id=by_node[node].id, status__in=list(WAITING)).update(
-                status=Status.CANCELED, error=reason, ended_at=now
-            )
-            settled = settled and updated == 1
-        queued: list[tuple[str, str]] = []
-        if decision.queue:
-            ids = [by_node[n].id for n in decision.queue]
-            StepRun.objects.filter(id__in=ids, status=Status.NOT_STARTED).update(
-                status=Status.QUEUED, queued_at=now
-            )
-            queued = [(by_node[n].id, by_node[n].compute_target) for n in decision.queue]
-
-        fields = []
-        if run.status == Status.NOT_STARTED and decision.queue:
-            run.status, run.started_at = Status.RUNNING, now
-            fields += ["status", "started_at"]
-        if decision.run_status is not None and settled:
-            run.status, run.ended_at = decision.run_status, now
-            if run.started_at is None:
-                run.started_at = now
-                fields.append("started_at")
-            run.duration_ms = int((now - run.started_at).total_seconds() * 1000)
-            fields += ["status", "ended_at", "duration_ms"]
-            if decision.run_status == Status.FAILED:
-                first = next((s for s in steps if statuses[s.node_id] == Status.FAILED), None)
-                if first is not None:
-                    run.error = f"Step {first.name} failed: {first.error}"[:5000]
-                    fields.append("error")
-        if fields:
-            run.save(update_fields=fields)
+    fields = []
+    if run.status == Status.NOT_STARTED and decision.queue:
+        run.status, run.started_at = Status.RUNNING, now
+        fields += ["status", "started_at"]
+    if decision.run_status is not None and settled:
+        run.status, run.ended_at = decision.run_status, now
+        if run.started_at is None:
+            run.started_at = now
+            fields.append("started_at")
+        run.duration_ms = int((now - run.started_at).total_seconds() * 1000)
+        fields += ["status", "ended_at", "duration_ms"]
+        if decision.run_status == Status.FAILED:
+            first = next((s for s in steps if statuses[s.node_id] == Status.FAILED), None)
+            if first is not None:
+                run.error = f"Step {first.name} failed: {first.error}"[:5000]
+                fields.append("error")
+    if fields:
+        run.save(update_fields=fields)
     return queued
 
 
-def dispatch(queued: list[tuple[str, str]], keep_local: bool = False) -> str | None:
+def dispatch(
+    queued: list[tuple[str, str]], keep_local: bool = False, run: Run | None = None
+) -> StepRun | None:
     """Fingerprint queued steps: finish reusable ones at once, ring the doorbell for the rest.
 
-    With ``keep_local`` one step this worker serves is not sent but returned, for
-    the caller to run at once instead of waiting for the broker.
+    With ``keep_local`` one step this worker serves is not sent but claimed here and
+    returned (Running, its run and experiment loaded), for the caller to run at once
+    instead of waiting for the broker. ``run``, with its experiment, saves loading it again.
     """
     kept = None
     pending = list(queued)
@@ -256,16 +289,12 @@ def dispatch(queued: list[tuple[str, str]], keep_local: bool = False) -> str | N
         to_ring = []
         advanced_runs = set()
         for step_id, target in pending:
-            step = (
-                StepRun.objects.select_related("run", "run__experiment")
-                .filter(id=step_id, status=Status.QUEUED)
-                .first()
-            )
+            step = _queued_step(step_id, run)
             if step is None:
                 continue
             spec = graph_of(step.run.graph_id)
             try:
-                decision = reuse.decide_reuse(step, step.run, spec)
+                decision = reuse.decide_reuse(step, step.run, spec, explain=False)
             except Exception as exc:  # an input that cannot be read fails the step, with the reason
                 log.warning("cannot fingerprint step %s: %s", step_id, exc)
                 StepRun.objects.filter(id=step_id, status=Status.QUEUED).update(
@@ -276,20 +305,62 @@ def dispatch(queued: list[tuple[str, str]], keep_local: bool = False) -> str | N
                 advanced_runs.add(step.run_id)
                 continue
             reuse.record_reads(step, spec.step(step.node_id))
+            if decision.original is None and keep_local and kept is None and _serves(target):
+                if _claim_fingerprinted(step, decision):
+                    kept = step
+                continue
             if reuse.apply_reuse(step, decision):
                 advanced_runs.add(step.run_id)
             else:
                 to_ring.append((step_id, target))
-        if keep_local and kept is None:
-            index = next((i for i, (_, target) in enumerate(to_ring) if _serves(target)), None)
-            if index is not None:
-                kept = to_ring.pop(index)[0]
         _ring(to_ring)
         pending = [item for run_id in advanced_runs for item in advance_run(run_id)]
     return kept
 
 
-def advance_and_dispatch(run_id: str, keep_local: bool = False) -> str | None:
+def _queued_step(step_id: str, run: Run | None) -> StepRun | None:
+    steps = StepRun.objects.filter(id=step_id, status=Status.QUEUED).order_by()
+    if run is None:
+        return steps.select_related("run", "run__experiment").first()
+    step = steps.first()
+    if step is not None:
+        if step.run_id != run.id:
+            return _queued_step(step_id, None)
+        step.run = run
+    return step
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def claim_values(now) -> dict:
+    """What a worker's claim writes on a step, besides the attempt number."""
+    return {
+        "status": Status.RUNNING,
+        "worker": worker_name(),
+        "started_at": now,
+        "heartbeat_at": now,
+        "ended_at": None,
+        "exit_code": None,
+        "error": "",
+    }
+
+
+def _claim_fingerprinted(step: StepRun, decision: reuse.ReuseDecision) -> bool:
+    """Record a queued step's fingerprint and claim it for this worker in one conditional update."""
+    values = {**reuse.fingerprint_values(decision), **claim_values(timezone.now())}
+    claimed = StepRun.objects.filter(id=step.id, status=Status.QUEUED, attempt=step.attempt).update(
+        **values, attempt=step.attempt + 1
+    )
+    if claimed:
+        for name, value in values.items():
+            setattr(step, name, value)
+        step.attempt += 1
+    return bool(claimed)
+
+
+def advance_and_dispatch(run_id: str, keep_local: bool = False) -> StepRun | None:
     return dispatch(advance_run(run_id), keep_local=keep_local)
 
 
@@ -312,40 +383,49 @@ def finish_step(
     step_id: str,
     attempt: int,
     *,
+    run_id: str,
     status: Status,
     exit_code: int | None = None,
     error: str = "",
     outputs: dict | None = None,
     log_size: int = 0,
     on_success: Callable[[], None] | None = None,
-) -> str | None:
-    """Record how an attempt ended (if it still owns the step), then advance the run.
+) -> StepRun | None:
+    """Record how an attempt ended (if it still owns the step) and advance the run, in one
+    transaction under the run's lock (taken first, as cancel does, so that the two cannot
+    deadlock).
 
-    Returns a ready step for the calling worker to run next, if any.
+    Returns the next ready step, claimed for the calling worker, if any.
     """
     if status == Status.CANCELED:
         error = error or "Canceled by request"
-    updated = StepRun.objects.filter(
-        id=step_id, attempt=attempt, status__in=[Status.RUNNING, Status.CANCEL_REQUESTED]
-    ).update(
-        status=status,
-        exit_code=exit_code,
-        error=error[:20000],
-        outputs=outputs or {},
-        log_size=log_size,
-        ended_at=timezone.now(),
-    )
-    if updated and status == Status.COMPLETED and on_success is not None:
-        try:
-            on_success()
-        except Exception:
-            log.exception("post-success work of step %s failed", step_id)
-    run_id = StepRun.objects.filter(id=step_id).values_list("run_id", flat=True).first()
-    if run_id is None:
-        return None
-    if not updated:
-        log.info("step %s attempt %s ended after losing its claim", step_id, attempt)
-    return advance_and_dispatch(run_id, keep_local=True)
+    with transaction.atomic():
+        run = (
+            Run.objects.select_for_update(of=("self",))
+            .select_related("experiment")
+            .filter(id=run_id)
+            .first()
+        )
+        updated = StepRun.objects.filter(
+            id=step_id, attempt=attempt, status__in=[Status.RUNNING, Status.CANCEL_REQUESTED]
+        ).update(
+            status=status,
+            exit_code=exit_code,
+            error=error[:20000],
+            outputs=outputs or {},
+            log_size=log_size,
+            ended_at=timezone.now(),
+        )
+        if updated and status == Status.COMPLETED and on_success is not None:
+            try:
+                with transaction.atomic():
+                    on_success()
+            except Exception:
+                log.exception("post-success work of step %s failed", step_id)
+        if not updated:
+            log.info("step %s attempt %s ended after losing its claim", step_id, attempt)
+        queued = _advance(run) if run is not None else []
+    return dispatch(queued, keep_local=True, run=run)
 
 
 # --- cancel and reap ------------------------------------------------------------------

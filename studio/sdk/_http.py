@@ -15,6 +15,9 @@ class Client:
         self.timeout = timeout
         self.session = requests.Session()
         self.session.headers["Authorization"] = f"Bearer {token}"
+        # Snapshot digests the server has confirmed holding. Snapshots are content-addressed,
+        # so a confirmed digest is not asked about again (azureml caches snapshots likewise).
+        self.known_snapshots: set[str] = set()
 
     def request(self, method: str, path: str, **kwargs) -> Any:
         import requests

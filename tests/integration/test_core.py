@@ -239,6 +239,37 @@ def test_a_step_log_is_readable_while_the_step_runs(studio, ws):
     run.wait_for_completion(show_output=False)
 
 
+def test_snapshots_are_checked_once_per_client_and_resent_when_the_server_lost_them(
+    studio, ws, tmp_path
+):
+    calls = []
+    ws._client.session.hooks["response"].append(
+        lambda response, *args, **kwargs: calls.append(response.request.path_url)
+    )
+    experiment = Experiment(ws, "snapshot-memo")
+    pipeline = Pipeline(ws, [_step("a", "noop.py")])
+    experiment.submit(pipeline).wait_for_completion(show_output=False)
+    assert "/api/snapshots/missing/" in calls
+
+    calls.clear()
+    experiment.submit(pipeline).wait_for_completion(show_output=False)
+    assert "/api/snapshots/missing/" not in calls  # confirmed before: not asked again
+
+    # A client that believes the server holds a snapshot it never received (as after the
+    # server's data directory was replaced): the refusal names it, and it is sent.
+    source = tmp_path / "fresh"
+    source.mkdir()
+    (source / "hello.py").write_text(f"print('fresh {uuid.uuid4().hex}')\n")
+    fresh = Pipeline(
+        ws, [PythonScriptStep(name="fresh", script_name="hello.py", source_directory=str(source))]
+    )
+    ws._client.known_snapshots.update(fresh._snapshots)
+    calls.clear()
+    run = experiment.submit(fresh)
+    assert calls.count("/api/runs/") == 2 and "/api/snapshots/missing/" in calls
+    assert run.wait_for_completion(show_output=False) == "Finished"
+
+
 def test_submissions_are_validated_by_the_server(studio, ws):
     pipeline = Pipeline(ws, [_step("a", "noop.py", compute_target="no-such-cluster")])
     body = {"experiment_name": "validation", "graph": pipeline.graph_spec.to_dict()}

@@ -111,8 +111,8 @@ class Pipeline:
         if not name:
             raise ValueError("A published pipeline needs a name")
         client = self.workspace._client
-        self._upload_snapshots(client)
-        data = client.post(
+        data = self._post_with_snapshots(
+            client,
             "publishedpipelines/",
             {
                 "name": name,
@@ -124,8 +124,11 @@ class Pipeline:
         )
         return PublishedPipeline(self.workspace, data)
 
-    def _upload_snapshots(self, client) -> None:
-        digests = list(self._snapshots)
+    def _upload_snapshots(self, client, recheck: bool = False) -> None:
+        """Upload the snapshots the server does not hold (each source directory once)."""
+        digests = [d for d in self._snapshots if recheck or d not in client.known_snapshots]
+        if not digests:
+            return
         missing = client.post("snapshots/missing/", {"digests": digests})["missing"]
         for digest in missing:
             client.request(
@@ -134,6 +137,23 @@ class Pipeline:
                 data=self._snapshots[digest],
                 headers={"Content-Type": "application/zip"},
             )
+        client.known_snapshots.update(digests)
+
+    def _post_with_snapshots(self, client, path: str, body: dict) -> dict:
+        """POST a body naming this pipeline's snapshots, uploading any the server lacks.
+
+        The snapshots this client uploaded before are not checked again; if the server has
+        lost one since (a new data directory), the refusal names it and they are checked and
+        sent once more.
+        """
+        self._upload_snapshots(client)
+        try:
+            return client.post(path, body)
+        except UserErrorException as exc:
+            if not (exc.field or "").endswith(".snapshot"):
+                raise
+        self._upload_snapshots(client, recheck=True)
+        return client.post(path, body)
 
     def _submit(
         self,
@@ -150,12 +170,12 @@ class Pipeline:
             if name not in declared:
                 raise UserErrorException(f"Pipeline parameter with name {name} does not exist")
         client = experiment.workspace._client
-        self._upload_snapshots(client)
         for step in self._spec.steps:
             print(
                 f"Created step {step.name} [{step.node_id}][{step.snapshot[:8]}], (This step will run and generate new outputs)"
             )
-        data = client.post(
+        data = self._post_with_snapshots(
+            client,
             "runs/",
             {
                 "experiment_name": experiment.name,
