@@ -177,6 +177,8 @@ class ScheduleFire(models.Model):
     changed_paths = models.JSONField(default=list, blank=True)
     cursor = models.JSONField(null=True, blank=True)  # the data-change baseline this fire moves to
     created_at = models.DateTimeField(default=timezone.now)
+    # When the scheduler last gave this pending fire to a worker (a dispatch_fire task).
+    handed_at = models.DateTimeField(null=True, blank=True)
     dispatched_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

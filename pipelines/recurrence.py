@@ -169,18 +169,35 @@ def parse_recurrence(data: dict) -> Recurrence:
     )
 
 
-_STEP = {"Minute": timedelta(minutes=1), "Hour": timedelta(hours=1)}
+_STEP = {
+    "Minute": timedelta(minutes=1),
+    "Hour": timedelta(hours=1),
+    "Day": timedelta(days=1),
+    "Week": timedelta(weeks=1),
+}
 
 
 def _rule_near(rec: Recurrence, anchor: datetime, around_local: datetime) -> rrule.rrule:
-    """The recurrence's rule, started at its last occurrence before ``around_local`` when that is
-    cheap to know (Minute and Hour: a fixed step on the wall clock), so that it is not walked from
-    its very first occurrence."""
+    """The recurrence's rule, started a whole number of periods after its start, at the last
+    period start before ``around_local``, so that a schedule created long ago is not walked
+    from its very first occurrence.
+
+    Every period (interval x minute, hour, day or week on the wall clock) repeats the same
+    pattern, so a start moved by whole periods yields the same occurrences from there on. A
+    day or week may have occurrences before the start's time of day or week day, which rrule
+    drops; the start goes back one period more, so that the whole day or week holding the
+    last period start is there for :func:`last_fire_before`. Months differ in length and are
+    walked from the start.
+    """
     start = _start_local(rec, anchor)
     step = _STEP.get(rec.frequency)
     if step is not None and around_local > start:
         period = step * rec.interval
-        start = start + ((around_local - start) // period) * period
+        periods = (around_local - start) // period
+        if rec.frequency in ("Day", "Week"):
+            periods -= 1
+        if periods > 0:
+            start = start + periods * period
     return _rule(rec, start)
 
 

@@ -1,21 +1,23 @@
 """Schedules applied to the database: create and edit them, and the scheduler's tick.
 
 Exactly once: every fire is a row unique on (schedule, fire time), recorded
-before anything is submitted; a fire is dispatched in the same transaction that
-records its run, so a scheduler killed at any point, or two schedulers at once,
-neither lose nor duplicate a run. A data-change cursor advances only in the
+before anything is submitted; the scheduler hands pending fires to workers, and a
+fire is dispatched in the same transaction that records its run, so a scheduler or
+worker killed at any point, or two schedulers at once, neither lose nor duplicate a run. A data-change cursor advances only in the
 transaction that records the run it caused.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from pipelines import services
@@ -23,6 +25,7 @@ from pipelines.models import PipelineEndpoint, PublishedPipeline, Schedule, Sche
 from pipelines.recurrence import RecurrenceError, due_fires, fire_times, next_fire, parse_recurrence
 from runs.services import SubmissionError
 from studio.datastores import PathError, clean_path, join
+from studio.models import CONTROL_QUEUE
 from studio.sdk.spec import EXPERIMENT_NAME
 from studio.services import DataError, get_datastore
 
@@ -318,16 +321,38 @@ def _poll(schedule: Schedule, now: datetime) -> int:
     return 1
 
 
-def dispatch_pending(now: datetime, limit: int = 500) -> int:
-    """Start the run of each pending fire, recording it in the same transaction."""
-    started = 0
-    for fire_id in list(
+HANDOFF_RETRY = timedelta(seconds=60)
+
+
+def hand_off_pending(limit: int = 1000) -> int:
+    """Give each pending fire to a worker: one ``dispatch_fire`` task on the control queue.
+
+    The scheduler only decides; workers create the runs, so a tick stays short however many
+    schedules fire at once. A fire is marked handed before its message is sent, and a fire
+    still pending a minute after it was handed (its message lost, or no worker yet) is handed
+    again: :func:`dispatch_fire` locks the fire and starts a run only if it is still pending,
+    so a fire handed twice still starts one run.
+    """
+    from pipelines.tasks import dispatch_fire as dispatch_task
+
+    now = timezone.now()  # the real clock: this is about messages, not schedule time
+    ids = list(
         ScheduleFire.objects.filter(status="pending")
+        .filter(Q(handed_at__isnull=True) | Q(handed_at__lt=now - HANDOFF_RETRY))
         .order_by("fire_time")
         .values_list("id", flat=True)[:limit]
-    ):
-        started += _dispatch(fire_id, now)
-    return started
+    )
+    if not ids:
+        return 0
+    ScheduleFire.objects.filter(id__in=ids, status="pending").update(handed_at=now)
+    for fire_id in ids:
+        dispatch_task.apply_async(args=[fire_id], queue=CONTROL_QUEUE)
+    return len(ids)
+
+
+def dispatch_fire(fire_id: int) -> int:
+    """Start the run of a pending fire, recording it in the same transaction (1 if started)."""
+    return _dispatch(fire_id, timezone.now())
 
 
 def _dispatch(fire_id: int, now: datetime) -> int:
@@ -397,10 +422,13 @@ def _changed_value(schedule: Schedule, changed: list[str], pipeline: PublishedPi
     return {"datastore": schedule.datastore, "path": path}
 
 
-def tick(now: datetime | None = None) -> dict:
-    """One pass of the scheduler: record due fires, poll data triggers, dispatch pending fires."""
+def tick(now: datetime | None = None, pause: float = 0.0) -> dict:
+    """One pass of the scheduler: record due fires, poll data triggers, hand pending fires to
+    workers. ``pause`` (fault injection for tests) sleeps between recording and handing off."""
     now = now or timezone.now()
     recorded = record_due_fires(now)
     polled = poll_data_triggers(now)
-    started = dispatch_pending(now)
-    return {"recorded": recorded, "changes": polled, "started": started}
+    if pause:
+        time.sleep(pause)
+    handed = hand_off_pending()
+    return {"recorded": recorded, "changes": polled, "handed": handed}

@@ -52,7 +52,7 @@ if _embedded:
 # are kept instead, and Django's own rule (CONN_MAX_AGE, health checks) decides when one goes,
 # as it does between web requests.
 app.conf.CELERY_DB_REUSE_MAX = 1_000_000
-app.autodiscover_tasks(["runs"])
+app.autodiscover_tasks(["runs", "pipelines"])
 
 
 @signals.task_prerun.connect

@@ -40,6 +40,11 @@ class ComputeTarget(models.Model):
         return [w for w in WorkerHeartbeat.live() if self.queue in w.queues]
 
 
+# The queue every worker consumes besides its compute targets' queues: engine work that
+# any worker may do, such as starting the run of a schedule's fire.
+CONTROL_QUEUE = "studio"
+
+
 def queue_for(target_name: str) -> str:
     return f"compute.{target_name}"
 

@@ -312,7 +312,16 @@ def test_two_schedulers_for_a_simulated_day_start_exactly_one_run_per_fire_time(
     )  # hourly by the wall clock: 02:00 does not exist that day
     fires = _fires(studio, schedule.id)
     assert [datetime.fromisoformat(f[0]) for f in fires] == expected
-    assert all(status == "submitted" for _, status, _ in fires)
+    # The schedulers handed the fires to the worker, which starts their runs.
+    fires = wait_until(
+        lambda: (
+            (f := _fires(studio, schedule.id))
+            and all(status == "submitted" for _, status, _ in f)
+            and f
+        ),
+        timeout=120,
+        message="every fire to be submitted",
+    )
     runs = schedule.get_pipeline_runs()
     assert len(runs) == len(expected) == len({f[2] for f in fires})
     schedule.disable()
@@ -339,6 +348,11 @@ def test_a_scheduler_killed_between_recording_and_dispatching_loses_and_duplicat
     paused.wait()
     again = _simulate(studio, moment, moment)
     assert again.wait(timeout=60) == 0
+    wait_until(
+        lambda: _fires(studio, schedule.id)[0][1] == "submitted",
+        timeout=60,
+        message="the fire to be submitted",
+    )
     again_too = _simulate(studio, moment, moment)
     assert again_too.wait(timeout=60) == 0
     fires = _fires(studio, schedule.id)

@@ -963,3 +963,27 @@ def test_the_property_days_are_daylight_saving_changes(zone, days):
         before = datetime.combine(day, time(), tzinfo=tz).utcoffset()
         after = datetime.combine(day + timedelta(days=1), time(), tzinfo=tz).utcoffset()
         assert before != after, (zone, day)
+
+
+@PROPERTY
+@given(schedules(), st.integers(0, 3 * 366 * 24 * 60))
+def test_a_rule_started_near_an_instant_gives_what_the_rule_from_its_start_gives(
+    schedule, minutes_later
+):
+    # Schedules created long ago are not walked from their first fire; the shortcut must
+    # not change a single occurrence.
+    from itertools import islice
+
+    from pipelines.recurrence import _rule, _rule_near, _start_local
+
+    recurrence, anchor = schedule
+    start = _start_local(recurrence, anchor)
+    around = start + timedelta(minutes=minutes_later)
+    note(f"{recurrence!r}, anchor={anchor!r}, around={around!r}")
+    near_rule, full_rule = _rule_near(recurrence, anchor, around), _rule(recurrence, start)
+    near = list(islice(near_rule.xafter(around, inc=True), 12))
+    full = list(islice(full_rule.xafter(around, inc=True), 12))
+    assert near == full
+    # last_fire_before asks for the last occurrence up to six hours after its ``around``
+    later = around + timedelta(hours=6)
+    assert near_rule.before(later, inc=True) == full_rule.before(later, inc=True)

@@ -87,11 +87,7 @@ class Command(BaseCommand):
 
     def _tick(self, now: datetime, pause: float) -> None:
         try:
-            scheduling.record_due_fires(now)
-            scheduling.poll_data_triggers(now)
-            if pause:
-                time.sleep(pause)
-            scheduling.dispatch_pending(now)
+            scheduling.tick(now, pause)
         except Exception:  # a bad schedule or a database hiccup must not stop the scheduler
             log.exception("scheduler tick failed")
             connection.close()

@@ -8,6 +8,7 @@ from django.core.management.base import BaseCommand
 
 from runs.services import ensure_compute_target
 from runs.worker import wanted_queues
+from studio.models import CONTROL_QUEUE
 
 
 class Command(BaseCommand):
@@ -24,7 +25,7 @@ class Command(BaseCommand):
 
     def handle(self, concurrency: int, hostname: str, loglevel: str, **options):
         ensure_compute_target(settings.STUDIO_DEFAULT_COMPUTE)
-        queues = sorted(wanted_queues()) or ["studio"]
+        queues = sorted(wanted_queues() | {CONTROL_QUEUE})
         argv = [
             sys.executable,
             "-m",
