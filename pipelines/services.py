@@ -99,11 +99,13 @@ def submit_published(
     idempotency_key: str | None = None,
     endpoint: PipelineEndpoint | None = None,
     schedule=None,
+    dispatch_in_worker: bool = False,
 ) -> tuple[Run, bool]:
     """Start a run of a published pipeline; returns (run, created).
 
     A repeated ``idempotency_key`` from the same user returns the run it started
-    the first time instead of starting another.
+    the first time instead of starting another. ``dispatch_in_worker``: see
+    :func:`runs.services.submit_run`.
     """
     if not pipeline.is_active:
         raise PublishError(
@@ -138,6 +140,7 @@ def submit_published(
             pipeline_endpoint=endpoint,
             idempotency_key=idempotency_key or None,
             schedule=schedule,
+            dispatch_in_worker=dispatch_in_worker,
         )
     except IntegrityError:
         if idempotency_key:  # a concurrent retry with the same key won the race

@@ -159,6 +159,13 @@ class StepRun(models.Model):
             models.Index(fields=["status", "heartbeat_at"], name="steprun_status_heartbeat"),
             # "Why was this step not reused?" looks up the latest earlier step of the same name.
             models.Index(fields=["name", "queued_at"], name="steprun_name_queued"),
+            # Reuse candidates: the latest completed steps with a fingerprint, without sorting
+            # every earlier reuse of a popular step.
+            models.Index(
+                fields=["fingerprint", "-ended_at"],
+                condition=models.Q(status="Completed"),
+                name="steprun_reuse_candidates",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -26,7 +26,7 @@ from runs import reuse
 from runs.models import Experiment, Run, StepRun
 from runs.readiness import ACTIVE, WAITING, Status, decide
 from studio import storage
-from studio.models import ComputeTarget, Dataset, Snapshot, queue_for
+from studio.models import CONTROL_QUEUE, ComputeTarget, Dataset, Snapshot, queue_for
 from studio.sdk.spec import EXPERIMENT_NAME, GraphSpec, SpecError, topological_order, validate_graph
 
 log = logging.getLogger("studio.engine")
@@ -104,8 +104,14 @@ def submit_run(
     pipeline_endpoint=None,
     idempotency_key: str | None = None,
     schedule=None,
+    dispatch_in_worker: bool = False,
 ) -> Run:
-    """Validate a pipeline, store it with one StepRun per step, and queue its first steps."""
+    """Validate a pipeline, store it with one StepRun per step, and queue its first steps.
+
+    The first steps are fingerprinted (and reused, or rung) once the run is committed: here,
+    or with ``dispatch_in_worker`` by a worker, so that the caller (a REST endpoint) answers
+    without waiting for the reuse check.
+    """
     if not isinstance(experiment_name, str) or not EXPERIMENT_NAME.match(experiment_name):
         raise SubmissionError(
             "experiment_name",
@@ -166,7 +172,10 @@ def submit_run(
         ]
     )
     queued = _advance(run, steps)
-    transaction.on_commit(lambda: dispatch(queued))
+    if dispatch_in_worker:
+        transaction.on_commit(lambda: _ring_dispatch(queued))
+    else:
+        transaction.on_commit(lambda: dispatch(queued))
     return run
 
 
@@ -367,6 +376,15 @@ def advance_and_dispatch(run_id: str, keep_local: bool = False) -> StepRun | Non
 def _serves(target: str) -> bool:
     served = settings.STUDIO_WORKER_TARGETS
     return "*" in served or target in served
+
+
+def _ring_dispatch(queued: list[tuple[str, str]]) -> None:
+    """Ask a worker to :func:`dispatch` these queued steps. Were the message lost, the reaper
+    rings steps left queued, which then run without a reuse check."""
+    from runs.tasks import dispatch_steps
+
+    if queued:
+        dispatch_steps.apply_async(args=[[list(item) for item in queued]], queue=CONTROL_QUEUE)
 
 
 def _ring(steps: list[tuple[str, str]]) -> None:

@@ -11,3 +11,11 @@ def execute_step(step_id: str) -> None:
     from runs import execution
 
     execution.execute_step(step_id)
+
+
+@app.task(name="runs.dispatch_steps", ignore_result=True)
+def dispatch_steps(queued: list[list[str]]) -> None:
+    """Fingerprint a submitted run's first steps: reuse them, or ring for them."""
+    from runs import services
+
+    services.dispatch([(step_id, target) for step_id, target in queued])

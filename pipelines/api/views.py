@@ -124,6 +124,7 @@ def _submit(request, pipeline: PublishedPipeline, endpoint: PipelineEndpoint | N
             token=auth if isinstance(auth, ApiToken) else None,
             idempotency_key=key,
             endpoint=endpoint,
+            dispatch_in_worker=True,  # the answer comes at once; the worker does the rest
         )
     except services.PublishError as exc:
         raise Conflict(exc.message) from None

@@ -45,6 +45,22 @@ def test_an_issued_token_works_as_a_bearer_header(alice):
     assert token.last_used_at is not None
 
 
+def test_last_use_is_recorded_to_the_minute_without_a_write_per_request(alice):
+    token, secret = ApiToken.issue(alice, "poller")
+    client = _bearer(secret)
+    assert client.get("/api/runs/").status_code == 200
+    token.refresh_from_db()
+    first = token.last_used_at
+    assert client.get("/api/runs/").status_code == 200
+    token.refresh_from_db()
+    assert token.last_used_at == first  # a poll a moment later writes nothing
+
+    ApiToken.objects.filter(pk=token.pk).update(last_used_at=first - timedelta(minutes=2))
+    assert client.get("/api/runs/").status_code == 200
+    token.refresh_from_db()
+    assert token.last_used_at > first
+
+
 def test_the_token_is_not_stored_in_clear(alice):
     token, secret = ApiToken.issue(alice, "laptop")
     assert secret.split("_", 2)[2] not in (token.secret_hash, token.prefix)
