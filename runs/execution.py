@@ -19,7 +19,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core import signing
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -122,11 +122,19 @@ def _run_claimed(claim: _Claim) -> StepRun | None:
 
     def _on_start(pid: int) -> None:
         # While the script starts: its pid, and why it was not reused if that is still open.
-        StepRun.objects.filter(id=step.id, attempt=attempt).update(pid=pid)
-        try:
-            reuse.explain_not_reused(step)
-        except Exception:  # only an explanation for the pages: never fails the step
-            log.warning("could not explain why step %s was not reused", step.id, exc_info=True)
+        fields: dict = {"pid": pid}
+        if reuse.explanation_missing(step):
+            try:
+                fields["reuse_reason"] = step.reuse_reason = reuse.why_not_reused(step)
+            except Exception:  # only an explanation for the pages: never fails the step
+                log.warning("could not explain why step %s was not reused", step.id, exc_info=True)
+        with transaction.atomic():
+            if connection.vendor == "postgresql":
+                # Display-only fields: this commit need not wait for the disk (a database
+                # crash may lose it, never anything else), so it holds up the step less.
+                with connection.cursor() as cursor:
+                    cursor.execute("SET LOCAL synchronous_commit TO OFF")
+            StepRun.objects.filter(id=step.id, attempt=attempt).update(**fields)
 
     outcome = run_step(
         layout.job,

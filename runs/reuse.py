@@ -101,7 +101,7 @@ def decide_reuse(step: StepRun, run: Run, spec: GraphSpec, explain: bool = True)
     """Fingerprint a ready step and find a completed step with intact outputs to reuse.
 
     Why a step is not reused costs a query more; with ``explain=False`` the reason is left
-    empty, for :func:`explain_not_reused` once the step's script is running.
+    empty, for :func:`why_not_reused` once the step's script is running.
     """
     node = spec.step(step.node_id)
     parts = fingerprint_parts(
@@ -127,12 +127,13 @@ def decide_reuse(step: StepRun, run: Run, spec: GraphSpec, explain: bool = True)
     return ReuseDecision(digest, parts, None, reason)
 
 
-def explain_not_reused(step: StepRun) -> None:
-    """Record why a fingerprinted step found nothing to reuse, if that is not known yet."""
-    if step.reuse_reason or not step.fingerprint or step.reused_from_id:
-        return
-    step.reuse_reason = _why_not(step, step.run, step.fingerprint, step.fingerprint_parts)
-    StepRun.objects.filter(id=step.id, reuse_reason="").update(reuse_reason=step.reuse_reason)
+def explanation_missing(step: StepRun) -> bool:
+    return bool(step.fingerprint) and not step.reuse_reason and not step.reused_from_id
+
+
+def why_not_reused(step: StepRun) -> str:
+    """Why a fingerprinted step found nothing to reuse (for :func:`explanation_missing` steps)."""
+    return _why_not(step, step.run, step.fingerprint, step.fingerprint_parts)
 
 
 def _why_not(step: StepRun, run: Run, digest: str, parts: dict) -> str:

@@ -16,7 +16,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -230,17 +230,34 @@ def advance_run(run_id: str) -> list[tuple[str, str]]:
         return _advance(run)
 
 
-def _advance(run: Run, steps: list[StepRun] | None = None) -> list[tuple[str, str]]:
+_ADVANCE_FIELDS = (
+    "run_id",
+    "id",
+    "node_id",
+    "name",
+    "status",
+    "compute_target",
+    "error",
+    "position",
+    "attempt",
+    "queued_at",
+    "fingerprint",
+    "reuse_reason",
+    "reused_from_id",
+)
+
+
+def _advance(
+    run: Run, steps: list[StepRun] | None = None, loaded: dict | None = None
+) -> list[tuple[str, str]]:
     """:func:`advance_run` for a run the caller has locked (or just created, with its
-    ``steps``) in its transaction."""
+    ``steps``) in its transaction. ``loaded`` receives the run's steps by id, as they are now."""
     if run.is_finished:
         return []
     if steps is None:
-        steps = list(
-            run.steps.only(
-                "run_id", "id", "node_id", "name", "status", "compute_target", "error", "position"
-            )
-        )
+        steps = list(run.steps.only(*_ADVANCE_FIELDS))
+    if loaded is not None:
+        loaded.update((s.id, s) for s in steps)
     upstream, _ = _graph_shape(run.graph_id)
     statuses = {s.node_id: s.status for s in steps}
     order = [s.node_id for s in steps]
@@ -260,6 +277,8 @@ def _advance(run: Run, steps: list[StepRun] | None = None) -> list[tuple[str, st
         StepRun.objects.filter(id__in=ids, status=Status.NOT_STARTED).update(
             status=Status.QUEUED, queued_at=now
         )
+        for node in decision.queue:
+            by_node[node].status, by_node[node].queued_at = Status.QUEUED, now
         queued = [(by_node[n].id, by_node[n].compute_target) for n in decision.queue]
 
     fields = []
@@ -442,8 +461,41 @@ def finish_step(
                 log.exception("post-success work of step %s failed", step_id)
         if not updated:
             log.info("step %s attempt %s ended after losing its claim", step_id, attempt)
-        queued = _advance(run) if run is not None else []
-    return dispatch(queued, keep_local=True, run=run)
+        loaded: dict[str, StepRun] = {}
+        queued = _advance(run, loaded=loaded) if run is not None else []
+        kept = _claim_next_here(run, queued, loaded) if queued else None
+    if kept is None:
+        return dispatch(queued, keep_local=True, run=run)
+    dispatch([item for item in queued if item[0] != kept.id], run=run)
+    return kept
+
+
+def _claim_next_here(
+    run: Run, queued: list[tuple[str, str]], loaded: dict[str, StepRun]
+) -> StepRun | None:
+    """In the transaction that ended a step: fingerprint the first next step this worker
+    serves and claim it, when that needs nothing but the database (no dataset or data-path
+    input to list) and nothing can be reused. One commit then ends a step and starts the next;
+    anything else is left to :func:`dispatch` after the commit."""
+    spec = graph_of(run.graph_id)
+    for step_id, target in queued:
+        step = loaded.get(step_id)
+        if step is None or not _serves(target):
+            continue
+        if any(port.is_dataset or port.is_datapath for port in spec.step(step.node_id).inputs):
+            return None
+        step.run = run
+        try:
+            decision = reuse.decide_reuse(step, run, spec, explain=False)
+        except DatabaseError:
+            raise  # the transaction is lost anyway
+        except Exception:  # the step that ended stays recorded; dispatch fails this one
+            log.warning("could not fingerprint step %s here", step_id, exc_info=True)
+            return None
+        if decision.original is None and _claim_fingerprinted(step, decision):
+            return step
+        return None
+    return None
 
 
 # --- cancel and reap ------------------------------------------------------------------

@@ -261,3 +261,49 @@ def test_it_caps_the_log_of_a_chatty_step_at_the_smallest_allowed_cap(tmp_path):
     assert outcome.exit_code == 0
     assert len(text) < 4096 + 100
     assert text.endswith("last line\n")
+
+
+def test_a_script_dies_with_the_worker_process_that_started_it(tmp_path):
+    # The worker process is killed with SIGKILL (no chance to clean up) while its step runs:
+    # the step's process group goes too.
+    import signal
+    import subprocess
+
+    (tmp_path / "step.py").write_text("import time\ntime.sleep(120)\n")
+    worker = tmp_path / "worker.py"
+    worker.write_text(
+        textwrap.dedent(
+            f"""
+            import sys
+            from pathlib import Path
+            from runs.executor import StepJob, run_step
+
+            job = StepJob(argv=[sys.executable, "step.py"], cwd=Path({str(tmp_path)!r}),
+                          env={{"PATH": "/usr/bin:/bin"}},
+                          log_path=Path({str(tmp_path)!r}) / "log.txt", log_cap=1 << 20)
+            run_step(job, watch=lambda: False, heartbeat=lambda: None, heartbeat_seconds=60,
+                     grace_seconds=1, on_start=lambda pid: print(pid, flush=True))
+            """
+        )
+    )
+    root = str(Path(__file__).resolve().parents[2])
+    proc = subprocess.Popen(
+        [sys.executable, str(worker)],
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": root},
+        start_new_session=True,
+    )
+    try:
+        pid = int(proc.stdout.readline())
+        assert not _is_gone(pid)
+        os.killpg(proc.pid, signal.SIGKILL)  # the worker's whole process group
+        proc.wait()
+        deadline = time.monotonic() + 10
+        while not _is_gone(pid) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert _is_gone(pid), "the step outlived its worker"
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
