@@ -34,6 +34,7 @@ import argparse
 import collections
 import json
 import os
+import random
 import shutil
 import signal
 import statistics
@@ -216,7 +217,12 @@ def load(
     experiment: str,
     key_every: int,
     method: str = "POST",
+    rate: float = 0.0,
 ):
+    """``clients`` threads for ``duration`` seconds. Closed loop by default: each client sends
+    its next request as soon as the last one is answered. With ``rate`` > 0, open loop: each
+    client sends ``rate`` requests a second at fixed times (a random phase per client), and
+    latency counts from the time a request was due, so a late send is counted too."""
     nonce = uuid.uuid4().hex[:8]
     results: list[tuple] = []  # (t_start, latency, status, run id, key, error)
     lock = threading.Lock()
@@ -230,13 +236,23 @@ def load(
         mine = []
         barrier.wait()
         k = 0
+        phase = random.random() / rate if rate > 0 else 0.0
+        begin = time.perf_counter()
         while time.perf_counter() < state["deadline"]:
+            due = None
+            if rate > 0:
+                due = begin + phase + k / rate
+                if due >= state["deadline"]:
+                    break
+                pause = due - time.perf_counter()
+                if pause > 0:
+                    time.sleep(pause)
             headers = {"Content-Type": "application/json"}
             key = None
             if key_every and k % key_every == key_every - 1:
                 key = f"{nonce}-{k // key_every}"
                 headers["Idempotency-Key"] = key
-            t0 = time.perf_counter()
+            t0 = time.perf_counter() if due is None else due
             try:
                 if method == "POST":
                     r = session.post(url, data=body, headers=headers, timeout=60)
@@ -563,6 +579,13 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=8)
     parser.add_argument("--single", type=int, default=100, help="unloaded requests (one client)")
     parser.add_argument("--key-every", type=int, default=10)
+    parser.add_argument(
+        "--rate",
+        type=float,
+        default=0.0,
+        help="requests a second per client, open loop (default 0: closed loop, each client "
+        "sends again as soon as it is answered)",
+    )
     parser.add_argument("--profile", choices=["auto", "yes", "no"], default="auto")
     parser.add_argument("--profile-seconds", type=float, default=10.0)
     parser.add_argument(
@@ -662,7 +685,7 @@ def main() -> int:
         cpu0, ticks0 = cpu_times(), tree_ticks(roots, web)
         load0 = os.getloadavg()[0]
         results, elapsed = load(
-            url, studio.token, args.clients, args.duration, "load", args.key_every
+            url, studio.token, args.clients, args.duration, "load", args.key_every, rate=args.rate
         )
         cpu1, ticks1 = cpu_times(), tree_ticks(roots, web)
         total = max(1, cpu1[0] - cpu0[0])
@@ -750,7 +773,8 @@ def main() -> int:
         )
         print("\n== summary")
         print(
-            f"load: {args.clients} clients x {elapsed:.1f} s: {s['requests']} requests "
+            f"load ({f'open loop, {args.rate:g} req/s per client' if args.rate > 0 else 'closed loop'}): "
+            f"{args.clients} clients x {elapsed:.1f} s: {s['requests']} requests "
             f"({s['statuses']}), {s['rps']:.1f} req/s; latency p50 {s['p50'] * 1000:.1f} ms, "
             f"p95 {s['p95'] * 1000:.1f} ms, p99 {s['p99'] * 1000:.1f} ms (server-side p95 "
             f"{(s['server_p95'] or 0) * 1000:.1f} ms)"
