@@ -381,13 +381,22 @@ def _filesystem(config: StoreConfig):
             client_kwargs["endpoint_url"] = config.options["endpoint_url"]
         if config.options.get("region"):
             client_kwargs["region_name"] = config.options["region"]
-        return s3fs.S3FileSystem(
+        fs = s3fs.S3FileSystem(
             key=config.secrets.get("key") or None,
             secret=config.secrets.get("secret") or None,
             anon=not config.secrets.get("key"),
             client_kwargs=client_kwargs,
+            # botocore waits 60 s to connect and retries 4 times, s3fs 5 times more: an
+            # endpoint that does not answer held a request for minutes.
+            config_kwargs={
+                "connect_timeout": 10,
+                "read_timeout": 120,
+                "retries": {"max_attempts": 3, "mode": "standard"},
+            },
             skip_instance_cache=True,
         )
+        fs.retries = 2
+        return fs
     import adlfs
 
     account = config.options["account_name"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -73,16 +74,42 @@ def register_datastore(
         user,
     )
     datastore.set_secrets(secrets)
-    try:
-        datastore.store().ls("")
-    except PathError as exc:
-        raise DataError("root", str(exc)) from None
-    except Exception as exc:  # the store could not be reached with these settings
-        raise DataError(
-            "options", f"Datastore {name} cannot be reached: {type(exc).__name__}: {exc}"
-        ) from None
+    _check_reachable(datastore)
     datastore.save()
     return datastore
+
+
+def _check_reachable(datastore: Datastore) -> None:
+    """List the store's root, giving up after STUDIO_DATASTORE_CHECK_SECONDS: an endpoint that
+    accepts a connection and never answers must not hold the request (the listing goes on in
+    the background until the store's own timeouts end it)."""
+    outcome: dict = {}
+
+    def _list() -> None:
+        try:
+            datastore.store().ls("")
+        except BaseException as exc:  # handed to the caller below
+            outcome["error"] = exc
+        else:
+            outcome["ok"] = True
+
+    thread = threading.Thread(target=_list, name=f"check-{datastore.name}", daemon=True)
+    thread.start()
+    thread.join(settings.STUDIO_DATASTORE_CHECK_SECONDS)
+    name = datastore.name
+    if thread.is_alive():
+        raise DataError(
+            "options",
+            f"Datastore {name} did not answer within {settings.STUDIO_DATASTORE_CHECK_SECONDS:g} s: "
+            "check the endpoint and the network.",
+        )
+    exc = outcome.get("error")
+    if isinstance(exc, PathError):
+        raise DataError("root", str(exc))
+    if exc is not None:  # the store could not be reached with these settings
+        raise DataError(
+            "options", f"Datastore {name} cannot be reached: {type(exc).__name__}: {exc}"
+        )
 
 
 def parse_paths(paths) -> list[list[str]]:

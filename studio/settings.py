@@ -166,6 +166,8 @@ STUDIO_WORKER_LOST_SECONDS = env_float("STUDIO_WORKER_LOST_SECONDS", 30.0, minim
 STUDIO_REAPER_SECONDS = env_float("STUDIO_REAPER_SECONDS", 5.0, minimum=0.1)
 STUDIO_CANCEL_GRACE_SECONDS = env_float("STUDIO_CANCEL_GRACE_SECONDS", 3.0, minimum=0.0)
 STUDIO_ENCRYPTION_KEY = env_str("STUDIO_ENCRYPTION_KEY", "")
+# How long registering an S3 or Azure Blob datastore waits for the store to answer.
+STUDIO_DATASTORE_CHECK_SECONDS = env_float("STUDIO_DATASTORE_CHECK_SECONDS", 20.0, minimum=0.1)
 STUDIO_LOCAL_DATASTORE_ROOTS = [
     Path(p).resolve() for p in env_list("STUDIO_LOCAL_DATASTORE_ROOTS", [])
 ]

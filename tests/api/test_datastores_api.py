@@ -113,6 +113,37 @@ def test_registering_a_remote_store_that_cannot_be_reached_is_a_clear_400(api):
     assert "cannot be reached" in response.json()["error"]["message"]
 
 
+def test_registering_a_remote_store_that_never_answers_gives_up_with_a_clear_400(api, settings):
+    # An endpoint that accepts the connection and never answers (a firewall, a wrong port
+    # on a busy host) must not hold the request.
+    import socket
+    import time
+
+    settings.STUDIO_DATASTORE_CHECK_SECONDS = 1.0
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(16)
+    try:
+        body = {
+            "name": "silent",
+            "kind": "s3",
+            "bucket": "b1",
+            "endpoint_url": f"http://127.0.0.1:{silent.getsockname()[1]}/",
+            "key": "k",
+            "secret": "s",
+        }
+        started = time.monotonic()
+        response = api.post("/api/datastores/", body, format="json")
+        assert time.monotonic() - started < 5
+        assert response.status_code == 400
+        error = response.json()["error"]
+        assert error["field"] == "options"
+        assert "silent did not answer within 1 s" in error["message"]
+        assert api.get("/api/datastores/silent/").status_code == 404  # nothing was registered
+    finally:
+        silent.close()
+
+
 def test_dataset_registration_follows_azureml_rules(api, default_root):
     body = {
         "name": "raw",
