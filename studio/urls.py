@@ -1,15 +1,17 @@
 from django.contrib.auth import views as auth_views
-from django.urls import include, path
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView
 
 from pipelines.api.urls import submit_urlpatterns
 from studio import views
+from studio.api import errors
 
 api = [
     path("", include("pipelines.api.urls")),
     path("", include("studio.api.urls")),
     path("", include("runs.api.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    re_path(r"^(?P<unmatched>.*)$", errors.not_found),  # last: JSON, not the HTML 404 page
 ]
 
 urlpatterns = [

@@ -61,3 +61,20 @@ def _first_error(detail, prefix: str = "") -> tuple[str, str]:
     if isinstance(detail, list) and detail:
         return _first_error(detail[0], prefix)
     return prefix.rstrip("."), f"{prefix.rstrip('.')}: {detail}" if prefix else str(detail)
+
+
+def not_found(request, unmatched: str = ""):
+    """A path under /api/ that names no endpoint: the same JSON error shape as the rest."""
+    from django.http import JsonResponse
+    from django.urls import Resolver404, resolve
+
+    message = f"No API endpoint at {request.path}."
+    if not request.path.endswith("/"):
+        try:
+            match = resolve(request.path + "/")
+        except Resolver404:
+            match = None
+        if match is not None and match.func is not not_found:
+            message += f" Did you mean {request.path}/ ?"
+    message += " The API is described at /api/schema/."
+    return JsonResponse({"error": {"code": "not_found", "message": message}}, status=404)

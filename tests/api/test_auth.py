@@ -145,3 +145,15 @@ def test_createtoken_prints_the_token_alone_on_its_last_line_and_it_works(alice)
 def test_createtoken_refuses_an_unknown_user(db):
     with pytest.raises(CommandError, match="No user named 'nobody'"):
         call_command("createtoken", "laptop", user="nobody", stdout=StringIO())
+
+
+def test_an_api_path_that_names_no_endpoint_is_a_json_404(api, anonymous):
+    for client in (api, anonymous):
+        response = client.get("/api/no-such-thing/")
+        assert response.status_code == 404
+        assert response["Content-Type"] == "application/json"
+        error = response.json()["error"]
+        assert error["code"] == "not_found" and "/api/no-such-thing/" in error["message"]
+    missing_slash = api.post("/api/runs", {}, format="json")
+    assert missing_slash.status_code == 404
+    assert "Did you mean /api/runs/ ?" in missing_slash.json()["error"]["message"]
