@@ -95,13 +95,18 @@ class ReuseDecision:
     parts: dict
     original: StepRun | None
     reason: str
+    undecided: bool = False  # a candidate exists, its outputs were not checked (quick=True)
 
 
-def decide_reuse(step: StepRun, run: Run, spec: GraphSpec, explain: bool = True) -> ReuseDecision:
+def decide_reuse(
+    step: StepRun, run: Run, spec: GraphSpec, explain: bool = True, quick: bool = False
+) -> ReuseDecision:
     """Fingerprint a ready step and find a completed step with intact outputs to reuse.
 
     Why a step is not reused costs a query more; with ``explain=False`` the reason is left
-    empty, for :func:`why_not_reused` once the step's script is running.
+    empty, for :func:`why_not_reused` once the step's script is running. With ``quick`` the
+    outputs of a candidate are not read (that can take long on a remote store): the decision
+    is then ``undecided`` when there is any candidate.
     """
     node = spec.step(step.node_id)
     parts = fingerprint_parts(
@@ -118,6 +123,8 @@ def decide_reuse(step: StepRun, run: Run, spec: GraphSpec, explain: bool = True)
         .order_by("-ended_at")[:5]
     )
     for candidate in candidates:
+        if quick:
+            return ReuseDecision(digest, parts, None, "", undecided=True)
         original = candidate.reused_from or candidate
         if original.status == Status.COMPLETED and outputs_intact(original):
             return ReuseDecision(

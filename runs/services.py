@@ -475,8 +475,9 @@ def _claim_next_here(
 ) -> StepRun | None:
     """In the transaction that ended a step: fingerprint the first next step this worker
     serves and claim it, when that needs nothing but the database (no dataset or data-path
-    input to list) and nothing can be reused. One commit then ends a step and starts the next;
-    anything else is left to :func:`dispatch` after the commit."""
+    input to list, no earlier step with its fingerprint whose outputs would have to be read).
+    One commit then ends a step and starts the next; anything else is left to
+    :func:`dispatch` after the commit."""
     spec = graph_of(run.graph_id)
     for step_id, target in queued:
         step = loaded.get(step_id)
@@ -486,15 +487,15 @@ def _claim_next_here(
             return None
         step.run = run
         try:
-            decision = reuse.decide_reuse(step, run, spec, explain=False)
+            decision = reuse.decide_reuse(step, run, spec, explain=False, quick=True)
         except DatabaseError:
             raise  # the transaction is lost anyway
         except Exception:  # the step that ended stays recorded; dispatch fails this one
             log.warning("could not fingerprint step %s here", step_id, exc_info=True)
             return None
-        if decision.original is None and _claim_fingerprinted(step, decision):
-            return step
-        return None
+        if decision.undecided or not _claim_fingerprinted(step, decision):
+            return None  # perhaps reusable: dispatch checks the candidate's outputs
+        return step
     return None
 
 

@@ -64,3 +64,31 @@ def test_a_worker_that_does_not_serve_the_next_step_leaves_it_queued_for_its_own
     second = StepRun.objects.get(run=chain, node_id="b")
     assert second.status == Status.QUEUED and second.fingerprint  # rung for a worker of "local"
     assert Experiment.objects.get(name="engine").last_run_number == 1
+
+
+def _run_through(run, settings) -> None:
+    """Run every step of a chain as a worker would, without processes: claim, then finish."""
+    settings.STUDIO_WORKER_TARGETS = ["*"]
+    claim = execution.claim_step(StepRun.objects.get(run=run, position=0).id)
+    step = claim.step if claim else None
+    while step is not None:
+        step = services.finish_step(
+            step.id, step.attempt, run_id=run.id, status=Status.COMPLETED, exit_code=0
+        )
+
+
+def test_a_next_step_that_an_earlier_run_can_lend_is_reused_not_claimed(chain, alice, settings):
+    _run_through(chain, settings)
+    chain.refresh_from_db()
+    assert chain.status == Status.COMPLETED
+
+    again = services.submit_run(experiment_name="engine", graph_data=chain.graph.spec, user=alice)
+    first = StepRun.objects.get(run=again, node_id="a")
+    execution.claim_step(first.id)
+    assert services.finish_step(first.id, 1, run_id=again.id, status=Status.COMPLETED) is None
+    again.refresh_from_db()
+    assert again.status == Status.COMPLETED
+    for node in ("b", "c"):
+        step = StepRun.objects.get(run=again, node_id=node)
+        assert step.status == Status.COMPLETED and step.reused_from is not None, node
+        assert step.reused_from.run_id == chain.id
