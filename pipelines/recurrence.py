@@ -284,6 +284,18 @@ def next_fire(rec: Recurrence, anchor: datetime, after: datetime) -> datetime | 
     return found[0] if found else None
 
 
+def first_fire(rec: Recurrence, created: datetime) -> datetime | None:
+    """The first fire of a schedule created at ``created`` (UTC).
+
+    Without a start time: the next computed time strictly after the creation (the recurrence
+    is anchored on the creation's minute, so a schedule created at 04:19:00.04 fires first the
+    next day at 04:19, not at once). With one: its first occurrence, a second's grace
+    included, so that a start time of "now" fires now.
+    """
+    after = created - timedelta(seconds=1) if rec.start_time is not None else created
+    return next_fire(rec, created, after)
+
+
 def due_fires(
     rec: Recurrence,
     anchor: datetime,

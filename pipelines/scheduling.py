@@ -22,7 +22,14 @@ from django.utils import timezone
 
 from pipelines import services
 from pipelines.models import PipelineEndpoint, PublishedPipeline, Schedule, ScheduleFire
-from pipelines.recurrence import RecurrenceError, due_fires, fire_times, next_fire, parse_recurrence
+from pipelines.recurrence import (
+    RecurrenceError,
+    due_fires,
+    fire_times,
+    first_fire,
+    next_fire,
+    parse_recurrence,
+)
 from runs.services import SubmissionError
 from studio.datastores import PathError, clean_path, join
 from studio.models import CONTROL_QUEUE
@@ -185,7 +192,7 @@ def create_schedule(data: ScheduleInput, user=None) -> Schedule:
         updated_at=now,
     )
     schedule.next_fire_at = (
-        _next_after(schedule, now - timedelta(seconds=1)) if schedule.kind == "recurrence" else now
+        first_fire(recurrence_of(schedule), now) if schedule.kind == "recurrence" else now
     )
     schedule.save()
     return schedule

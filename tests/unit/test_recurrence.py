@@ -29,6 +29,7 @@ from pipelines.recurrence import (
     RecurrenceError,
     due_fires,
     fire_times,
+    first_fire,
     is_transition,
     last_fire_before,
     next_fire,
@@ -987,3 +988,20 @@ def test_a_rule_started_near_an_instant_gives_what_the_rule_from_its_start_gives
     # last_fire_before asks for the last occurrence up to six hours after its ``around``
     later = around + timedelta(hours=6)
     assert near_rule.before(later, inc=True) == full_rule.before(later, inc=True)
+
+
+@pytest.mark.parametrize("second", [0.0, 0.04, 0.999, 1.5, 30.0, 59.9])
+def test_a_schedule_without_a_start_time_first_fires_a_whole_period_after_its_creation(second):
+    # Anchored on the minute it was created in, it never fires at once: not even when it was
+    # created within the first second of that minute.
+    created = utc(2026, 11, 26, 4, 19) + timedelta(seconds=second)
+    assert first_fire(rec(frequency="Day"), created) == utc(2026, 11, 27, 4, 19)
+    assert first_fire(rec(frequency="Hour"), created) == utc(2026, 11, 26, 5, 19)
+
+
+def test_a_start_time_of_now_fires_now():
+    created = utc(2026, 11, 26, 4, 19, 0, 400_000)
+    daily = rec(frequency="Day", start_time="2026-11-26T04:19:00")
+    assert first_fire(daily, created) == utc(2026, 11, 26, 4, 19)
+    later = rec(frequency="Day", start_time="2026-11-28T08:00:00")
+    assert first_fire(later, created) == utc(2026, 11, 28, 8, 0)
