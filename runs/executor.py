@@ -8,6 +8,7 @@ streamed to a capped log file as it comes.
 
 from __future__ import annotations
 
+import logging
 import os
 import select
 import signal
@@ -20,6 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from runs.logs import CappedLogWriter
+
+log = logging.getLogger("studio.worker")
 
 # The steps a worker process started die with it. A helper process (one per worker process,
 # in a session of its own so that a signal to the worker's group does not reach it) keeps the
@@ -45,36 +48,45 @@ class _Lifeline:
         self._lock = threading.Lock()
         self._proc: subprocess.Popen | None = None
         self._owner = 0
+        self._held: set[int] = set()
 
-    def _send(self, line: str) -> None:
+    def _write(self, line: str) -> None:
+        if self._proc is None or self._proc.poll() is not None:
+            self._proc = subprocess.Popen(
+                [sys.executable, "-S", "-c", _LIFELINE],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                start_new_session=True,
+                close_fds=True,
+            )
+            # A helper started anew (the last one died) learns the steps still running.
+            line = "".join(f"+{group}\n" for group in self._held) + line
+        self._proc.stdin.write(line.encode())
+        self._proc.stdin.flush()
+
+    def _send(self, sign: str, group: int) -> None:
         with self._lock:
+            if self._owner != os.getpid():
+                # First use, or a forked copy: the parent's helper and steps are not ours.
+                self._proc, self._held, self._owner = None, set(), os.getpid()
+            if sign == "+":
+                self._held.add(group)
+            else:
+                self._held.discard(group)
             for _ in range(2):
-                if (
-                    self._proc is None
-                    or self._owner != os.getpid()
-                    or self._proc.poll() is not None
-                ):
-                    self._proc = subprocess.Popen(
-                        [sys.executable, "-S", "-c", _LIFELINE],
-                        stdin=subprocess.PIPE,
-                        stdout=subprocess.DEVNULL,
-                        stderr=subprocess.DEVNULL,
-                        start_new_session=True,
-                        close_fds=True,
-                    )
-                    self._owner = os.getpid()
                 try:
-                    self._proc.stdin.write(line.encode())
-                    self._proc.stdin.flush()
+                    self._write(f"{sign}{group}\n")
                     return
-                except OSError:  # the helper died: start another one
+                except OSError:  # the helper died, or could not start: try once more
                     self._proc = None
+            log.warning("no helper process: step %s will not die with this worker", group)
 
     def hold(self, group: int) -> None:
-        self._send(f"+{group}\n")
+        self._send("+", group)
 
     def release(self, group: int) -> None:
-        self._send(f"-{group}\n")
+        self._send("-", group)
 
 
 _lifeline = _Lifeline()

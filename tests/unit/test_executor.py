@@ -307,3 +307,36 @@ def test_a_script_dies_with_the_worker_process_that_started_it(tmp_path):
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
+
+
+def test_a_new_helper_learns_the_steps_still_running_when_the_last_one_died(tmp_path):
+    # The helper that would kill a worker's steps is itself killed while a step runs; the next
+    # step's start brings up a new one that knows both steps.
+    import signal
+    import subprocess
+
+    from runs import executor
+
+    lifeline = executor._Lifeline()
+    first = subprocess.Popen(
+        [sys.executable, "-c", "import time; time.sleep(60)"], start_new_session=True
+    )
+    second = subprocess.Popen(
+        [sys.executable, "-c", "import time; time.sleep(60)"], start_new_session=True
+    )
+    try:
+        lifeline.hold(first.pid)
+        helper = lifeline._proc
+        helper.kill()
+        helper.wait()
+        lifeline.hold(second.pid)
+        assert lifeline._proc is not helper
+        lifeline._proc.stdin.close()  # what the worker's death does: the pipe ends
+        lifeline._proc.wait(timeout=10)
+        assert first.wait(timeout=10) == -signal.SIGKILL
+        assert second.wait(timeout=10) == -signal.SIGKILL
+    finally:
+        for proc in (first, second):
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
