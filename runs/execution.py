@@ -364,12 +364,12 @@ def _prepare(step: StepRun, run: Run, spec: GraphSpec, node: StepSpec, work: Pat
             else f"AZUREML_DATAREFERENCE_{_env_name(output.name)}"
         ] = str(scratch)
 
-    producers = {
-        s.node_id: s
-        for s in StepRun.objects.filter(
-            run=run, node_id__in=[i.source_step for i in node.inputs if i.is_step_output]
-        )
-    }
+    sources = [i.source_step for i in node.inputs if i.is_step_output]
+    producers = (
+        {s.node_id: s for s in StepRun.objects.filter(run=run, node_id__in=sources)}
+        if sources
+        else {}
+    )
     input_datasets: dict[str, dict] = {}
     for port in node.inputs:
         if port.is_datapath:
