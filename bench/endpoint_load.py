@@ -51,6 +51,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 import requests  # noqa: E402
+from cpuload import cpu_times, wait_quiet  # noqa: E402
 
 from tests.harness import Studio, isolated_services  # noqa: E402
 
@@ -64,27 +65,6 @@ def pct(values: list[float], p: float) -> float:
     ordered = sorted(values)
     k = max(0, min(len(ordered) - 1, int(round(p / 100 * len(ordered) + 0.5)) - 1))
     return ordered[k]
-
-
-def cpu_times() -> tuple[int, int]:
-    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
-    return sum(fields), fields[3] + fields[4]
-
-
-def idle_fraction(seconds: float = 1.0) -> float:
-    total0, idle0 = cpu_times()
-    time.sleep(seconds)
-    total1, idle1 = cpu_times()
-    return (idle1 - idle0) / max(1, total1 - total0)
-
-
-def wait_quiet(threshold: float, max_wait: float) -> float:
-    """Wait (up to max_wait s) until the CPUs are at least ``threshold`` idle; the last reading."""
-    deadline = time.monotonic() + max_wait
-    idle = idle_fraction()
-    while idle < threshold and time.monotonic() < deadline:
-        idle = idle_fraction()
-    return idle
 
 
 def tree_ticks(roots: list[int], web: int | None = None) -> dict[str, int]:
@@ -151,17 +131,6 @@ class LoadStudio(Studio):
                 "%(m)s %(U)s %(s)s %(D)s",
             ]
         return super()._spawn(name, argv)
-
-    def wait_http(self, timeout: float = 60) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            try:
-                if requests.get(f"{self.url}/login/", timeout=10).status_code == 200:
-                    return
-            except requests.RequestException:
-                pass
-            time.sleep(0.1)
-        raise RuntimeError(f"web server did not answer: {self.tail('web')}")
 
     def gunicorn_workers(self) -> list[int]:
         master = self.procs["web"].pid

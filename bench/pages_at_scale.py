@@ -45,6 +45,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from cpuload import cpu_times, wait_quiet
+
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
 PG_ADMIN_URL = os.environ.get("BENCH_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -242,32 +244,12 @@ def _capture(client, url: str) -> tuple[list[dict], bytes]:
 QUIET = argparse.Namespace(max_other=0.5, idle=0.8, wait=60.0, deadline=300.0)
 
 
-def _system_ticks() -> tuple[int, int]:
-    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
-    return sum(fields), fields[3] + fields[4]  # total, idle + iowait (USER_HZ ticks)
-
-
 def _proc_ticks(pid: int | str) -> int:
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     except OSError:
         return 0
     return int(fields[11]) + int(fields[12])  # utime + stime
-
-
-def _idle_fraction(seconds: float = 0.5) -> float:
-    total0, idle0 = _system_ticks()
-    time.sleep(seconds)
-    total1, idle1 = _system_ticks()
-    return (idle1 - idle0) / max(1, total1 - total0)
-
-
-def _wait_quiet() -> float:
-    deadline = time.monotonic() + QUIET.wait
-    idle = _idle_fraction()
-    while idle < QUIET.idle and time.monotonic() < deadline:
-        idle = _idle_fraction()
-    return idle
 
 
 class _OtherLoad:
@@ -284,12 +266,12 @@ class _OtherLoad:
                 self.backend_pid = cur.fetchone()[0]
 
     def __enter__(self):
-        self.sys0 = _system_ticks()
+        self.sys0 = cpu_times()
         self.own0 = _proc_ticks("self") + (_proc_ticks(self.backend_pid) if self.backend_pid else 0)
         return self
 
     def __exit__(self, *exc):
-        total1, idle1 = _system_ticks()
+        total1, idle1 = cpu_times()
         own1 = _proc_ticks("self") + (_proc_ticks(self.backend_pid) if self.backend_pid else 0)
         total, idle = total1 - self.sys0[0], idle1 - self.sys0[1]
         per_cpu = max(1, total) / self.ncpu
@@ -310,7 +292,7 @@ def _measure_pages(client, pages: list[tuple[str, str]], n: int, warmup: int = 3
     wall: dict[str, list[float]] = {url: [] for _, url in pages}
     cpu: dict[str, list[float]] = {url: [] for _, url in pages}
     wall_all: dict[str, list[float]] = {url: [] for _, url in pages}
-    idle_before = _wait_quiet()
+    idle_before = wait_quiet(QUIET.idle, QUIET.wait, sample=0.5)
     load = _OtherLoad()
     deadline = time.monotonic() + QUIET.deadline
     rounds = noisy = 0

@@ -54,6 +54,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 import requests  # noqa: E402
+from cpuload import cpu_times, wait_quiet  # noqa: E402
 
 from tests.harness import Studio  # noqa: E402
 
@@ -90,21 +91,6 @@ def _when(text: str | None) -> float | None:
     if not text:
         return None
     return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
-
-
-class BenchStudio(Studio):
-    """The tests' Studio, but patient with a first page that takes over 2 s on a busy machine."""
-
-    def wait_http(self, timeout: float = 60) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            try:
-                if requests.get(f"{self.url}/login/", timeout=10).status_code == 200:
-                    return
-            except requests.RequestException:
-                pass
-            time.sleep(0.1)
-        raise RuntimeError(f"web server did not answer: {self.tail('web')}")
 
 
 # --- the pipelines ---------------------------------------------------------------------------
@@ -245,39 +231,18 @@ def _our_cpu_ticks(roots: list[int], database: str | None) -> int:
     return total
 
 
-def _cpu_times() -> tuple[int, int]:
-    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
-    return sum(fields), fields[3] + fields[4]  # total, idle + iowait
-
-
-def idle_fraction(seconds: float = 0.5) -> float:
-    total0, idle0 = _cpu_times()
-    time.sleep(seconds)
-    total1, idle1 = _cpu_times()
-    return (idle1 - idle0) / max(1, total1 - total0)
-
-
-def wait_quiet(threshold: float, max_wait: float) -> float:
-    """Wait (up to ``max_wait`` s) until the machine's CPUs are at least ``threshold`` idle; the last reading."""
-    deadline = time.monotonic() + max_wait
-    idle = idle_fraction()
-    while idle < threshold and time.monotonic() < deadline:
-        idle = idle_fraction()
-    return idle
-
-
 def measure(studio: Studio, experiment, source: Path, shape: str, args) -> Sample:
     quiet = (args.quiet, args.quiet_wait)
     poll, timeout = args.poll, args.timeout
     pipeline, steps, argv = build_pipeline(
         experiment.workspace, source, shape, args.reuse, uuid.uuid4().hex[:12]
     )
-    idle = wait_quiet(*quiet) if quiet[0] > 0 else None
+    idle = wait_quiet(*quiet, sample=0.5) if quiet[0] > 0 else None
     roots = [os.getpid(), *(p.pid for p in studio.procs.values())]
     database = urlparse(studio.env.get("DATABASE_URL", "")).path.lstrip("/") or None
     session = requests.Session()
     session.headers["Authorization"] = f"Bearer {studio.token}"
-    cpu0, ours0 = _cpu_times(), _our_cpu_ticks(roots, database)
+    cpu0, ours0 = cpu_times(), _our_cpu_ticks(roots, database)
     floor_time = floor(source, steps, argv)
 
     sink = io.StringIO()
@@ -301,7 +266,7 @@ def measure(studio: Studio, experiment, source: Path, shape: str, args) -> Sampl
             )
         time.sleep(poll)
     session.close()
-    cpu1, ours1 = _cpu_times(), _our_cpu_ticks(roots, database)
+    cpu1, ours1 = cpu_times(), _our_cpu_ticks(roots, database)
     busy = (cpu1[0] - cpu0[0]) - (cpu1[1] - cpu0[1])
     # CPU that other processes on the machine used while this run went on, as a share of all CPUs.
     others = max(0, busy - (ours1 - ours0)) / max(1, cpu1[0] - cpu0[0])
@@ -393,7 +358,7 @@ def _bench_backend(backend: str, args, env: dict) -> dict:
     source = data_dir / "source"
     source.mkdir()
     (source / "noop.py").write_text(NOOP)
-    studio = BenchStudio(data_dir / "studio", **env)
+    studio = Studio(data_dir / "studio", **env)
     results: dict = {}
     try:
         print(f"[{backend}] starting Studio in {data_dir} ...", flush=True)

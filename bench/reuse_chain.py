@@ -50,19 +50,6 @@ CHAIN_TARGET = 1.0
 FINGERPRINT_TARGET = 2.0
 
 
-class BenchStudio(Studio):
-    def wait_http(self, timeout: float = 60) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            try:
-                if requests.get(f"{self.url}/login/", timeout=10).status_code == 200:
-                    return
-            except requests.RequestException:
-                pass
-            time.sleep(0.1)
-        raise RuntimeError(f"web server did not answer: {self.tail('web')}")
-
-
 def fmt(values: list[float]) -> str:
     return (
         f"median {statistics.median(values) * 1000:.0f} ms "
@@ -124,7 +111,7 @@ def main() -> int:
     source = tmp / "source"
     source.mkdir()
     (source / "noop.py").write_text(NOOP)
-    studio = BenchStudio(tmp / "studio")
+    studio = Studio(tmp / "studio")
     try:
         t = time.perf_counter()
         studio.start()

@@ -44,6 +44,8 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from cpuload import cpu_times, wait_quiet
+
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
@@ -187,32 +189,12 @@ def reset(saved: dict) -> None:
 CPU_LOG: list[tuple[str, float, float, float]] = []  # (what, wall, our CPU, machine busy share)
 
 
-def _cpu() -> tuple[int, int]:
-    f = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
-    return sum(f), f[3] + f[4]
-
-
-def idle_fraction(seconds: float = 1.0) -> float:
-    a = _cpu()
-    time.sleep(seconds)
-    b = _cpu()
-    return (b[1] - a[1]) / max(1, b[0] - a[0])
-
-
-def wait_quiet(threshold: float, max_wait: float) -> float:
-    deadline = time.monotonic() + max_wait
-    idle = idle_fraction()
-    while idle < threshold and time.monotonic() < deadline:
-        idle = idle_fraction()
-    return idle
-
-
 def timed(fn, *a):
-    c0, p0 = _cpu(), time.process_time()
+    c0, p0 = cpu_times(), time.process_time()
     t = time.perf_counter()
     value = fn(*a)
     wall = time.perf_counter() - t
-    c1, p1 = _cpu(), time.process_time()
+    c1, p1 = cpu_times(), time.process_time()
     total = max(1, c1[0] - c0[0])
     CPU_LOG.append((fn.__name__, wall, p1 - p0, (total - (c1[1] - c0[1])) / total))
     return wall, value

@@ -155,11 +155,12 @@ class Studio:
             method, f"{self.url}/api/{path.lstrip('/')}", headers=headers, timeout=30, **kwargs
         )
 
-    def wait_http(self, timeout: float = 30) -> None:
+    def wait_http(self, timeout: float = 60) -> None:
+        # Patient: on a busy machine the first page can take several seconds to render.
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             try:
-                if requests.get(f"{self.url}/login/", timeout=2).status_code == 200:
+                if requests.get(f"{self.url}/login/", timeout=10).status_code == 200:
                     return
             except requests.RequestException:
                 pass
