@@ -29,7 +29,7 @@ from runs.executor import StepJob, run_step
 from runs.models import Run, StepRun
 from runs.readiness import Status
 from studio import storage
-from studio.datastores import Store, clean_path, fingerprint_files, join
+from studio.datastores import ATTEMPTS_FOLDER, Store, clean_path, fingerprint_files, join
 from studio.models import Dataset, DatasetUse, Datastore
 from studio.sdk.spec import GraphSpec, StepSpec
 from studio.services import DataError, get_datastore, register_dataset, resolve_dataset
@@ -51,14 +51,18 @@ class _Output:
     datastore: Datastore
     store: Store
     final: str  # path on the datastore
-    scratch: Path  # where the script writes
+    scratch: Path  # where the script writes: a folder, or a file when is_file
     register: dict | None = None
+    is_file: bool = False
 
 
 @dataclass
 class _Layout:
     job: StepJob
     outputs: list[_Output] = field(default_factory=list)
+    # Attempt folders on local datastores, where the outputs are written before they are
+    # published (removed once the attempt is over, whatever its outcome).
+    scratch_roots: list[Path] = field(default_factory=list)
 
 
 def run_token(step_id: str, attempt: int) -> str:
@@ -164,12 +168,8 @@ def _run_claimed(claim: _Claim) -> StepRun | None:
             else f"Step failed with exit code {outcome.exit_code}.\n{_log_tail(step.id)}"
         )
     _keep_artifacts(layout.job.cwd, step.id)
-    if status != Status.COMPLETED:
-        for output in layout.outputs:
-            shutil.rmtree(
-                output.scratch.parent if output.store.is_local else output.scratch,
-                ignore_errors=True,
-            )
+    for root in layout.scratch_roots:
+        shutil.rmtree(root, ignore_errors=True)
     shutil.rmtree(work, ignore_errors=True)
     return services.finish_step(
         step.id,
@@ -343,19 +343,35 @@ def _prepare(step: StepRun, run: Run, spec: GraphSpec, node: StepSpec, work: Pat
 
     paths: dict[tuple[str, str], str] = {}
     outputs: list[_Output] = []
+    scratch_roots: list[Path] = []
+    attempt_folder = join(ATTEMPTS_FOLDER, f"{step.id}.{step.attempt}")
     for output in node.outputs:
         datastore = get_datastore(output.datastore)
         store = datastore.store()
         final = _output_path(output, step)
         if store.is_local:
-            target = store.local_path(final)
-            scratch = target.parent / f".attempt-{step.id}-{step.attempt}" / target.name
+            # On the datastore's own file system, so that publishing is a rename.
+            root = store.local_path(attempt_folder)
+            if root not in scratch_roots:
+                scratch_roots.append(root)
+            scratch = root / output.name
         else:
             scratch = work / "outputs" / output.name
         shutil.rmtree(scratch, ignore_errors=True)
-        scratch.mkdir(parents=True)
+        if output.is_file:
+            scratch.parent.mkdir(parents=True, exist_ok=True)
+        else:
+            scratch.mkdir(parents=True)
         outputs.append(
-            _Output(output.name, datastore, store, final, scratch, output.registration())
+            _Output(
+                output.name,
+                datastore,
+                store,
+                final,
+                scratch,
+                output.registration(),
+                is_file=output.is_file,
+            )
         )
         paths[("output", output.name)] = str(scratch)
         env[
@@ -391,6 +407,12 @@ def _prepare(step: StepRun, run: Run, spec: GraphSpec, node: StepSpec, work: Pat
         store = get_datastore(output["datastore"]).store()
         if store.is_local:
             location = str(store.local_path(output["path"]))
+        elif output.get("is_file"):
+            folder, _, filename = output["path"].rpartition("/")
+            cache = settings.DATA_DIR / "cache" / "outputs" / output["manifest"]
+            location = str(
+                _materialize(store, list(store.walk(output["path"])), cache, folder) / filename
+            )
         else:
             cache = settings.DATA_DIR / "cache" / "outputs" / output["manifest"]
             location = str(
@@ -438,41 +460,56 @@ def _prepare(step: StepRun, run: Run, spec: GraphSpec, node: StepSpec, work: Pat
     job = StepJob(
         argv=argv, cwd=source, env=env, log_path=log_path, log_cap=settings.STUDIO_LOG_CAP_BYTES
     )
-    return _Layout(job=job, outputs=outputs)
+    return _Layout(job=job, outputs=outputs, scratch_roots=scratch_roots)
 
 
 def _publish_outputs(step: StepRun, outputs: list[_Output]) -> dict:
-    """Move or upload each output to its final path and record its manifest."""
-    published = {}
-    for output in outputs:
-        if output.store.is_local:
-            final = output.store.local_path(output.final)
-            if final.exists():
-                shutil.rmtree(final) if final.is_dir() else final.unlink()
-            final.parent.mkdir(parents=True, exist_ok=True)
-            os.replace(output.scratch, final)
-            shutil.rmtree(output.scratch.parent, ignore_errors=True)
-        else:
-            if output.store.exists(output.final):
+    """Move or upload each output to its final path and record its manifest: all or none."""
+    published: dict[str, dict] = {}
+    try:
+        for output in outputs:
+            published[output.name] = _publish_output(output)
+    except Exception:
+        for output in outputs:
+            if output.name in published:
                 output.store.delete(output.final)
-            output.store.upload_folder(output.scratch, output.final)
-        files = list(output.store.walk(output.final))
-        if not files:
-            # An empty output still exists: keep a marker so that it can be verified and reused.
-            marker = join(output.final, ".studio-empty")
-            output.store.write_file(marker, _EmptyStream(), overwrite=True)
-            files = list(output.store.walk(output.final))
-        published[output.name] = {
-            "datastore": output.datastore.name,
-            "path": output.final,
-            "manifest": fingerprint_files(files),
-        }
+        raise
     return published
 
 
-class _EmptyStream:
-    def read(self, size: int = -1) -> bytes:
-        return b""
+def _publish_output(output: _Output) -> dict:
+    store, scratch = output.store, output.scratch
+    if not (scratch.exists() or scratch.is_symlink()):
+        raise DataError("outputs", f"output {output.name}: the script wrote no file at {scratch}")
+    scratch_is_dir = scratch.is_dir()
+    if store.is_local:
+        final = store.local_path(output.final)
+        if final.is_dir() and not final.is_symlink():
+            shutil.rmtree(final)
+        elif final.exists() or final.is_symlink():
+            final.unlink()
+        final.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(scratch, final)
+    else:
+        if store.exists(output.final):
+            store.delete(output.final)
+        if scratch_is_dir:
+            store.upload_folder(scratch, output.final)
+        else:
+            with open(scratch, "rb") as fh:
+                store.write_file(output.final, fh, overwrite=True)
+    files = list(store.walk(output.final))
+    if not files:
+        # An empty output still exists, so that it can be verified and reused.
+        store.keep_empty_folder(output.final)
+    published = {
+        "datastore": output.datastore.name,
+        "path": output.final,
+        "manifest": fingerprint_files(files),
+    }
+    if not scratch_is_dir:
+        published["is_file"] = True
+    return published
 
 
 def _register_outputs(step: StepRun, outputs: list[_Output], published: dict) -> None:

@@ -81,10 +81,12 @@ def outputs_intact(step: StepRun) -> bool:
         try:
             store = get_datastore(output["datastore"]).store()
             files = list(store.walk(output["path"]))
+            if not files and not store.holds(output["path"]):
+                return False
         except Exception:
             log.info("outputs of %s cannot be read", step.id, exc_info=True)
             return False
-        if not files or fingerprint_files(files) != output.get("manifest"):
+        if fingerprint_files(files) != output.get("manifest"):
             return False
     return True
 

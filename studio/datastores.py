@@ -18,6 +18,11 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 KINDS = ("local", "s3", "azureblob")
+# Names Studio keeps for itself inside a datastore (the folder where a step attempt writes its
+# outputs, the marker that keeps an empty output folder on an object store): never listed.
+INTERNAL_PREFIX = ".studio-"
+EMPTY_MARKER = ".studio-empty"
+ATTEMPTS_FOLDER = ".studio-attempts"
 _ENCODED = re.compile(r"%[0-9a-fA-F]{2}")
 _GLOB = re.compile(r"[*?\[]")
 
@@ -110,6 +115,11 @@ def glob_regex(pattern: str) -> re.Pattern:
     return re.compile("^" + "".join(out) + "(?:/.*)?$")
 
 
+def is_internal(rel: str) -> bool:
+    """True for a path inside something Studio keeps for itself (see INTERNAL_PREFIX)."""
+    return any(part.startswith(INTERNAL_PREFIX) for part in rel.split("/"))
+
+
 def join(*parts: str) -> str:
     return "/".join(p.strip("/") for p in parts if p and p.strip("/"))
 
@@ -167,7 +177,7 @@ class Store:
             if not folder.is_dir():
                 return []
             for entry in sorted(os.scandir(folder), key=lambda e: e.name):
-                if entry.is_symlink():
+                if entry.is_symlink() or entry.name.startswith(INTERNAL_PREFIX):
                     continue
                 is_dir = entry.is_dir(follow_symlinks=False)
                 out.append(
@@ -186,7 +196,7 @@ class Store:
         for entry in entries:
             name = entry["name"].rstrip("/")
             relpath = name[len(base) + 1 :] if name.startswith(base + "/") else name
-            if relpath == rel:
+            if relpath == rel or is_internal(relpath):
                 continue
             is_dir = entry.get("type") == "directory"
             out.append(
@@ -219,7 +229,7 @@ class Store:
                 except FileNotFoundError:
                     continue
                 for entry in entries:
-                    if entry.is_symlink():
+                    if entry.is_symlink() or entry.name.startswith(INTERNAL_PREFIX):
                         continue  # never followed: it could lead out of the store
                     if entry.is_dir():
                         if recursive:
@@ -240,10 +250,14 @@ class Store:
             )
         except FileNotFoundError:
             return
+        if isinstance(found, list):  # adlfs answers a single blob with a list of names
+            found = {name: self.fs.info(name) for name in found}
         for name, info in sorted(found.items()):
             if info.get("type") == "directory":
                 continue
             relpath = name[len(base) + 1 :] if name.startswith(base + "/") else name
+            if is_internal(relpath):
+                continue
             version = str(
                 info.get("ETag")
                 or info.get("etag")
@@ -273,6 +287,22 @@ class Store:
         if self.is_local:
             return os.path.lexists(self.full(rel))
         return self.fs.exists(self.full(rel))
+
+    def holds(self, rel: str) -> bool:
+        """True when a file or folder is at ``rel``, an empty kept folder included."""
+        rel = clean_path(rel)
+        if self.is_local:
+            return self.exists(rel)
+        return self.fs.exists(self.full(rel)) or self.fs.exists(self.full(join(rel, EMPTY_MARKER)))
+
+    def keep_empty_folder(self, rel: str) -> None:
+        """Make an empty folder last: a real folder locally, a hidden marker in an object store."""
+        rel = clean_path(rel)
+        if self.is_local:
+            Path(self.full(rel)).mkdir(parents=True, exist_ok=True)
+            return
+        with self.fs.open(self.full(join(rel, EMPTY_MARKER)), "wb"):
+            pass
 
     def is_file(self, rel: str) -> bool:
         rel = clean_path(rel)

@@ -88,6 +88,7 @@ class OutputSpec:
     register: tuple[
         tuple[str, object], ...
     ] = ()  # register_on_complete: name, description, kind, options
+    is_file: bool = False  # PipelineData(is_directory=False): the script gets a file path
 
     def registration(self) -> dict | None:
         return dict(self.register) if self.register else None
@@ -161,6 +162,7 @@ class GraphSpec:
                             "datastore": o.datastore,
                             "path": o.path,
                             "register": o.registration(),
+                            "is_file": o.is_file,
                         }
                         for o in s.outputs
                     ],
@@ -347,6 +349,8 @@ def _parse_step(data: Any, where: str) -> StepSpec:
                 ("description", description),
                 ("options", dict(options)),
             )
+        is_file = item.get("is_file", False)
+        _expect(is_file, bool, f"{at}.is_file", "true or false")
         outputs.append(
             OutputSpec(
                 name=_str(item, "name", at, limit=255),
@@ -355,6 +359,7 @@ def _parse_step(data: Any, where: str) -> StepSpec:
                 datastore=_str(item, "datastore", at, required=False, limit=64),
                 path=_str(item, "path", at, required=False, limit=1000),
                 register=register or (),
+                is_file=is_file,
             )
         )
     params_raw = data.get("params", {})

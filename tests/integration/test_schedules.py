@@ -17,7 +17,6 @@ from studio.sdk.data.datapath import DataPath, DataPathComputeBinding
 from studio.sdk.pipeline.core import Pipeline, PipelineParameter, Schedule, ScheduleRecurrence
 from studio.sdk.pipeline.steps import PythonScriptStep
 from tests.harness import PYTHON, ROOT, wait_until
-from tests.integration.test_remote_datastores import emulator_dir, moto  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.integration
 STEPS = str(ROOT / "tests" / "pipelines" / "steps")

@@ -8,7 +8,7 @@ from studio.sdk.pipeline.core.published import (
     PipelineIdVersion,
     PublishedPipeline,
 )
-from studio.sdk.pipeline.core.run import PipelineRun, PortDataReference, StepRun
+from studio.sdk.pipeline.core.run import PipelineRun, PortDataReference, StepRun, StepRunOutput
 from studio.sdk.pipeline.core.schedule import Schedule, ScheduleRecurrence, TimeZone
 
 __all__ = [
@@ -24,5 +24,6 @@ __all__ = [
     "ScheduleRecurrence",
     "TimeZone",
     "StepRun",
+    "StepRunOutput",
     "StepSequence",
 ]

@@ -284,7 +284,9 @@ def _build(
                 )
             producer_of[id(identity)] = step
             output_name[id(identity)] = (
-                identity.name or f"output_{_short(node_ids[id(step)] + str(position))}"
+                getattr(identity, "output_name", None)
+                or identity.name
+                or f"output_{_short(node_ids[id(step)] + str(position))}"
             )
 
     parameters: dict[str, PipelineParameter] = {}
@@ -404,6 +406,7 @@ def _build(
                     datastore=datastore,
                     path=path,
                     register=tuple(register.items()) if register else (),
+                    is_file=getattr(identity, "_is_file", False),
                 )
             )
 

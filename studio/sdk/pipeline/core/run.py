@@ -252,14 +252,19 @@ class StepRun:
 
         return Run(self.experiment, self.id).get_metrics(name)
 
-    def get_output_data(self, name: str) -> PortDataReference:
+    def get_outputs(self) -> dict[str, StepRunOutput]:
+        """``{output name: StepRunOutput}`` of this step (azureml's hidden sequencing port excluded)."""
         outputs = self._refresh()["outputs"]
+        return {name: StepRunOutput(self, name, output) for name, output in outputs.items()}
+
+    def get_output(self, name: str) -> StepRunOutput:
+        outputs = self.get_outputs()
         if name not in outputs:
             raise KeyError(f"Step {self.name} has no output {name}; it has {sorted(outputs)}")
-        output = outputs[name]
-        return PortDataReference(
-            self.experiment.workspace, name, output["path"], output["datastore"]
-        )
+        return outputs[name]
+
+    def get_output_data(self, name: str) -> PortDataReference:
+        return self.get_output(name).get_port_data_reference()
 
     def wait_for_completion(
         self,
@@ -271,6 +276,26 @@ class StepRun:
         while self.status not in TERMINAL and time.monotonic() < deadline:
             time.sleep(1)
         return self.get_status()
+
+
+class StepRunOutput:
+    """An output a step run produced; ``get_port_data_reference()`` says where its data is."""
+
+    def __init__(self, step_run: StepRun, name: str, output: dict):
+        self.step_run = step_run
+        self.name = name
+        self._output = output
+
+    def get_port_data_reference(self) -> PortDataReference:
+        return PortDataReference(
+            self.step_run.experiment.workspace,
+            self.name,
+            self._output["path"],
+            self._output["datastore"],
+        )
+
+    def __repr__(self) -> str:
+        return f"StepRunOutput(name={self.name!r}, step_run={self.step_run.id!r})"
 
 
 class PortDataReference:
