@@ -6,8 +6,9 @@ from django import forms
 
 from pipelines.models import PipelineEndpoint, PublishedPipeline
 from pipelines.parameters import ParameterError, coerce
-from studio.models import ApiToken
+from studio.models import ApiToken, Dataset
 from studio.sdk.spec import EXPERIMENT_NAME
+from studio.services import ANONYMOUS_PREFIX
 
 
 class PublishForm(forms.Form):
@@ -41,6 +42,12 @@ class SubmitForm(forms.Form):
                     label=label,
                     choices=[("True", "True"), ("False", "False")],
                     initial=str(p["default"]),
+                )
+            elif p["type"] == "dataset":
+                field = forms.ChoiceField(
+                    label=f"{p['name']} ({_DATASET_CLASSES[p['default']['kind']]})",
+                    choices=_dataset_choices(p["default"]),
+                    initial=p["default"]["id"],
                 )
             elif p["type"] == "datapath":
                 field = forms.CharField(
@@ -82,6 +89,30 @@ class SubmitForm(forms.Form):
 
     def param_fields(self):
         return [self[f"param_{name}"] for name in self.parameters]
+
+
+_DATASET_CLASSES = {"file": "FileDataset", "tabular": "TabularDataset"}
+
+
+def _dataset_choices(default: dict) -> list[tuple[str, str]]:
+    """The default dataset, then every registered version of the same kind (newest first)."""
+    choices = []
+    current = Dataset.objects.filter(id=default["id"]).first()
+    if current is not None:
+        label = (
+            "default"
+            if current.name.startswith(ANONYMOUS_PREFIX)
+            else f"{current.name}:{current.version} (default)"
+        )
+        choices.append((str(current.id), label))
+    others = (
+        Dataset.objects.filter(kind=default["kind"])
+        .exclude(name__startswith=ANONYMOUS_PREFIX)
+        .exclude(id=default["id"])
+        .order_by("name", "-version")[:1000]
+    )
+    choices += [(str(d.id), f"{d.name}:{d.version}") for d in others]
+    return choices
 
 
 class TokenForm(forms.Form):

@@ -46,10 +46,57 @@ def coerce_datapath(name: str, value: Any, default: Mapping | None = None) -> di
     )
 
 
+def _lowered(value: Mapping) -> dict:
+    return {str(k).lower(): v for k, v in value.items()}
+
+
+def coerce_dataset(name: str, value: Any) -> dict:
+    """A dataset value, still to be looked up: ``{"id"}``, ``{"name", "version"}`` or a literal
+    ``{"datastore", "path"}``. Takes the SDK's ``{"id", "kind"}``, a dataset id, or one of Azure's
+    DataSetDefinitionValueAssignments entries (SavedDataSetReference, DataSetReference,
+    LiteralValue), keys in any case."""
+    from studio.datastores import PathError, clean_path
+
+    if isinstance(value, str) and value.strip():
+        return {"id": value.strip()}
+    if isinstance(value, Mapping):
+        data = _lowered(value)
+        if isinstance(data.get("id"), str):
+            return {"id": data["id"]}
+        for key in ("saveddatasetreference", "datasetreference"):
+            reference = data.get(key)
+            if isinstance(reference, Mapping):
+                reference = _lowered(reference)
+                if isinstance(reference.get("id"), str) and reference["id"]:
+                    return {"id": reference["id"]}
+                if isinstance(reference.get("name"), str) and reference["name"]:
+                    return {
+                        "name": reference["name"],
+                        "version": str(reference.get("version") or "latest"),
+                    }
+        literal = data.get("literalvalue")
+        if isinstance(literal, Mapping):
+            literal = _lowered(literal)
+            datastore, path = literal.get("datastorename"), literal.get("relativepath")
+            if isinstance(datastore, str) and datastore and isinstance(path, str):
+                try:
+                    return {"datastore": datastore, "path": clean_path(path, allow_glob=True)}
+                except PathError as exc:
+                    raise ParameterError(name, f"Pipeline parameter {name}: {exc}") from None
+    raise ParameterError(
+        name,
+        f"Pipeline parameter {name} takes a dataset: a dataset id, or an object with "
+        "SavedDataSetReference {Id}, DataSetReference {Id or Name and Version} or LiteralValue "
+        f"{{DataStoreName, RelativePath}}; not {value!r}",
+    )
+
+
 def coerce(name: str, ptype: str, value: Any, default: Any = None) -> Any:
     """``value`` as the declared type, or ParameterError in azureml's words."""
     if ptype == "datapath":
         return coerce_datapath(name, value, default)
+    if ptype == "dataset":
+        return coerce_dataset(name, value)
     if isinstance(value, str):
         text = value.strip()
         try:
@@ -96,8 +143,17 @@ def resolve_parameters(spec: GraphSpec, overrides: Mapping[str, Any] | None) -> 
     return values
 
 
+def split_known(spec: GraphSpec, overrides: Mapping[str, Any] | None) -> tuple[dict, list[str]]:
+    """The overrides the pipeline declares, and the names of those it does not (sorted)."""
+    declared = {p.name for p in spec.parameters}
+    known = {k: v for k, v in (overrides or {}).items() if k in declared}
+    return known, sorted(k for k in (overrides or {}) if k not in declared)
+
+
 def format_value(value: Any) -> str:
     """A parameter value as the script sees it on its command line."""
     if isinstance(value, Mapping):
+        if "id" in value:
+            return str(value["id"])
         return f"{value.get('datastore')}/{value.get('path')}"
     return str(value)

@@ -106,6 +106,21 @@ def parse_submission(body: Any) -> Submission:
                     f"DataPathAssignments.{key} must be an object with DataStoreName and RelativePath.",
                 )
             parameters[key] = value
+    datasets = data.get("datasetdefinitionvalueassignments")
+    if datasets is not None:
+        if not isinstance(datasets, dict):
+            raise BodyError(
+                "DataSetDefinitionValueAssignments",
+                "DataSetDefinitionValueAssignments must be an object of name: {SavedDataSetReference: {Id}}.",
+            )
+        for key, value in datasets.items():
+            if not isinstance(value, dict):
+                raise BodyError(
+                    f"DataSetDefinitionValueAssignments.{key}",
+                    f"DataSetDefinitionValueAssignments.{key} must be an object with SavedDataSetReference, "
+                    "DataSetReference or LiteralValue.",
+                )
+            parameters[key] = value
     description = data.get("description")
     if description is not None and (
         not isinstance(description, str) or len(description) > 1000 or "\x00" in description

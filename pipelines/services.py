@@ -13,9 +13,9 @@ from pipelines.models import (
     PipelineGraph,
     PublishedPipeline,
 )
+from pipelines.parameters import split_known
 from runs import services as run_services
 from runs.models import Run
-from runs.readiness import Status
 from runs.services import SubmissionError
 
 
@@ -68,11 +68,7 @@ def publish_pipeline(*, graph_data: Any, user=None, **fields) -> PublishedPipeli
 
 
 def publish_run(run: Run, *, user=None, **fields) -> PublishedPipeline:
-    """Publish the pipeline of a successful run."""
-    if run.status != Status.COMPLETED:
-        raise PublishError(
-            "run", f"Only a Completed run can be published; this one is {run.status}."
-        )
+    """Publish the pipeline of a run, finished or not (as Azure allows)."""
     return publish_graph(graph=run.graph, user=user, source_run=run, **fields)
 
 
@@ -100,12 +96,15 @@ def submit_published(
     endpoint: PipelineEndpoint | None = None,
     schedule=None,
     dispatch_in_worker: bool = False,
+    ignore_unknown_parameters: bool = False,
 ) -> tuple[Run, bool]:
     """Start a run of a published pipeline; returns (run, created).
 
     A repeated ``idempotency_key`` from the same user returns the run it started
     the first time instead of starting another. ``dispatch_in_worker``: see
-    :func:`runs.services.submit_run`.
+    :func:`runs.services.submit_run`. With ``ignore_unknown_parameters`` (Azure's REST
+    endpoint accepts them), values for parameters the pipeline does not declare are
+    left out and the run carries a warning naming each; otherwise they are refused.
     """
     if not pipeline.is_active:
         raise PublishError(
@@ -119,6 +118,13 @@ def submit_published(
         existing = Run.objects.filter(created_by=user, idempotency_key=idempotency_key).first()
         if existing is not None:
             return existing, False
+    warnings = []
+    if ignore_unknown_parameters:
+        parameters, ignored = split_known(pipeline.graph.graph(), parameters)
+        warnings = [
+            f"Pipeline parameter {name} does not exist in this pipeline; its value was ignored."
+            for name in ignored
+        ]
     cosf = (
         pipeline.continue_on_step_failure
         if continue_on_step_failure is None
@@ -141,6 +147,7 @@ def submit_published(
             idempotency_key=idempotency_key or None,
             schedule=schedule,
             dispatch_in_worker=dispatch_in_worker,
+            warnings=warnings,
         )
     except IntegrityError:
         if idempotency_key:  # a concurrent retry with the same key won the race
@@ -193,6 +200,21 @@ def add_endpoint_version(
         endpoint.default_version = version
         endpoint.save(update_fields=["default_version"])
     return version
+
+
+def rename_endpoint(endpoint: PipelineEndpoint, name: str) -> PipelineEndpoint:
+    """Give an endpoint a new name; its id and URL stay."""
+    name = _check_text("name", name, 255)
+    if not name:
+        raise PublishError("name", "A pipeline endpoint needs a name.")
+    if PipelineEndpoint.objects.filter(name=name).exclude(pk=endpoint.pk).exists():
+        raise PublishError(
+            "name",
+            "PipelineEndpoint already exists with the given name. Please choose a unique value.",
+        )
+    endpoint.name = name
+    endpoint.save(update_fields=["name"])
+    return endpoint
 
 
 def set_default_version(endpoint: PipelineEndpoint, version: str) -> PipelineEndpoint:

@@ -43,12 +43,14 @@ def pipeline_figure(
     step_ids: Mapping[str, str],
     reused: frozenset[str] | set[str] = frozenset(),
     dataset_names: Mapping[str, str] | None = None,
+    parameters: Mapping[str, object] | None = None,
 ) -> dict:
     """A plotly figure of the pipeline: edges, then one marker per step coloured by status.
 
     Reused steps (node ids in ``reused``) are drawn as diamonds and labelled "(reused)".
-    Dataset and DataPath inputs are drawn as their own round nodes feeding the steps,
-    as Azure ML studio draws dataset nodes; ``dataset_names`` labels them by id.
+    Dataset, DataPath and DataReference inputs are drawn as their own round nodes feeding the
+    steps, as Azure ML studio draws dataset nodes; ``dataset_names`` labels datasets by id, and
+    a run's ``parameters`` say which dataset a dataset parameter names.
     """
     positions = graph_layout(spec)
     edge_x: list[float | None] = []
@@ -66,12 +68,7 @@ def pipeline_figure(
         for port in step.inputs:
             if port.is_step_output:
                 continue
-            key = f"dataset:{port.dataset}" if port.is_dataset else f"param:{port.parameter}"
-            label = (
-                (dataset_names or {}).get(port.dataset, "dataset")
-                if port.is_dataset
-                else f"DataPath {port.parameter}"
-            )
+            key, label = _data_node(port, parameters or {}, dataset_names or {})
             if key not in data_nodes:
                 data_nodes[key] = (x1 - 0.5, y1 + 0.35, label)
             x0, y0, _ = data_nodes[key]
@@ -144,6 +141,21 @@ def pipeline_figure(
             "paper_bgcolor": "rgba(0,0,0,0)",
         },
     }
+
+
+def _data_node(port, parameters: Mapping, dataset_names: Mapping[str, str]) -> tuple[str, str]:
+    """(node key, label) of the data an input reads."""
+    if port.dataset:
+        return f"dataset:{port.dataset}", dataset_names.get(port.dataset, "dataset")
+    if port.dataset_parameter:
+        value = parameters.get(port.dataset_parameter)
+        name = dataset_names.get(value["id"]) if isinstance(value, Mapping) else None
+        label = f"{port.dataset_parameter}: {name}" if name else f"Dataset {port.dataset_parameter}"
+        return f"param:{port.dataset_parameter}", label
+    if port.parameter:
+        return f"param:{port.parameter}", f"DataPath {port.parameter}"
+    where = f"{port.datastore}/{port.path}"
+    return f"ref:{where}", where
 
 
 def metric_panels(metrics: list[dict]) -> dict:

@@ -264,17 +264,19 @@ def _common_folder(pattern: str) -> str:
     return "/".join(fixed)
 
 
-def _dataset_input(port, work: Path) -> tuple[str, dict]:
+def _dataset_input(port, run: Run, work: Path) -> tuple[str, dict]:
     """(argument value, description for run.input_datasets) of a dataset input."""
-    dataset = Dataset.objects.get(id=port.dataset)
+    dataset = Dataset.objects.get(id=port.dataset_id(run.parameters))
     resolved = resolve_dataset(dataset)
     cache = settings.DATA_DIR / "cache" / "datasets" / resolved.fingerprint
     files: list[str] = []
     folders: list[Path] = []
+    single_file = False
     for index, (_, store, pattern, found) in enumerate(resolved.groups):
         is_glob = any(ch in pattern for ch in "*?[")
-        if not is_glob and store.is_file(pattern):
+        if not is_glob and len(found) == 1 and found[0].path == pattern:
             base = pattern.rsplit("/", 1)[0] if "/" in pattern else ""
+            single_file = len(resolved.groups) == 1
         else:
             base = _common_folder(pattern)
         if store.is_local and not is_glob and base == pattern:
@@ -287,7 +289,9 @@ def _dataset_input(port, work: Path) -> tuple[str, dict]:
             files.append(str(folder / relative))
     if not files:
         raise DataError("inputs", f"Dataset {dataset.name}:{dataset.version} matches no files now.")
-    if len(folders) == 1:
+    if single_file:
+        path = Path(files[0])  # a dataset of one file is given as that file, as in azureml
+    elif len(folders) == 1:
         path = folders[0]
     else:
         path = work / "inputs" / port.name
@@ -389,12 +393,12 @@ def _prepare(step: StepRun, run: Run, spec: GraphSpec, node: StepSpec, work: Pat
     input_datasets: dict[str, dict] = {}
     for port in node.inputs:
         if port.is_datapath:
-            location = _datapath_input(run.parameters[port.parameter])
+            location = _datapath_input(port.datapath(run.parameters))
             paths[("input", port.name)] = location
             env[f"AZUREML_DATAREFERENCE_{_env_name(port.name)}"] = location
             continue
         if port.is_dataset:
-            value, description = _dataset_input(port, work)
+            value, description = _dataset_input(port, run, work)
             paths[("input", port.name)] = value
             input_datasets[port.name] = description
             continue

@@ -82,6 +82,9 @@ class Run(models.Model):
     ended_at = models.DateTimeField(null=True, blank=True)
     duration_ms = models.BigIntegerField(null=True, blank=True)
     error = models.TextField(blank=True, default="")
+    # What the submission asked for that was ignored (REST parameters the pipeline does not
+    # declare), shown with the run.
+    warnings = models.JSONField(default=list, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
@@ -192,8 +195,9 @@ class StepRun(models.Model):
 
 
 class Metric(models.Model):
-    """A value logged by a step: ``log`` (the same name again makes a series), ``log_list``,
-    ``log_row``, ``log_table`` or ``log_image`` (the value is then the image's artifact path)."""
+    """A value logged by a step, or on the pipeline run itself (``run.parent.log`` in a step):
+    ``log`` (the same name again makes a series), ``log_list``, ``log_row``, ``log_table`` or
+    ``log_image`` (the value is then the image's artifact path)."""
 
     KINDS = [
         ("scalar", "scalar"),
@@ -203,7 +207,12 @@ class Metric(models.Model):
         ("image", "image"),
     ]
 
-    step_run = models.ForeignKey(StepRun, on_delete=models.CASCADE, related_name="metrics")
+    step_run = models.ForeignKey(
+        StepRun, null=True, blank=True, on_delete=models.CASCADE, related_name="metrics"
+    )
+    run = models.ForeignKey(
+        Run, null=True, blank=True, on_delete=models.CASCADE, related_name="run_metrics"
+    )
     name = models.CharField(max_length=255)
     kind = models.CharField(max_length=8, choices=KINDS, default="scalar")
     value = models.JSONField()
@@ -213,3 +222,10 @@ class Metric(models.Model):
     class Meta:
         ordering = ["id"]
         indexes = [models.Index(fields=["step_run", "name"], name="metric_step_name")]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(step_run__isnull=False, run__isnull=True)
+                | models.Q(step_run__isnull=True, run__isnull=False),
+                name="metric_of_a_step_or_a_run",
+            )
+        ]

@@ -44,7 +44,7 @@ def input_identities(step: StepRun, run: Run, node: StepSpec) -> dict[str, dict]
     )
     for port in node.inputs:
         if port.is_datapath:
-            value = run.parameters[port.parameter]
+            value = port.datapath(run.parameters)
             files = get_datastore(value["datastore"]).store().glob(value["path"])
             identities[port.name] = {
                 "kind": "datapath",
@@ -54,7 +54,7 @@ def input_identities(step: StepRun, run: Run, node: StepSpec) -> dict[str, dict]
                 "mode": port.mode,
             }
         elif port.is_dataset:
-            dataset = Dataset.objects.get(id=port.dataset)
+            dataset = Dataset.objects.get(id=port.dataset_id(run.parameters))
             resolved = resolve_dataset(dataset)
             identities[port.name] = {
                 "kind": "dataset",
@@ -213,5 +213,5 @@ def record_reads(step: StepRun, node: StepSpec) -> None:
     for port in node.inputs:
         if port.is_dataset:
             DatasetUse.objects.get_or_create(
-                dataset_id=port.dataset, step_run=step, direction="read"
+                dataset_id=port.dataset_id(step.run.parameters), step_run=step, direction="read"
             )

@@ -26,8 +26,10 @@ from runs import reuse
 from runs.models import Experiment, Run, StepRun
 from runs.readiness import ACTIVE, WAITING, Status, decide
 from studio import storage
+from studio.datastores import PathError, clean_path
 from studio.models import CONTROL_QUEUE, ComputeTarget, Dataset, Snapshot, queue_for
 from studio.sdk.spec import EXPERIMENT_NAME, GraphSpec, SpecError, topological_order, validate_graph
+from studio.services import DataError, get_dataset, save_dataset_definition
 
 log = logging.getLogger("studio.engine")
 
@@ -55,7 +57,8 @@ def validate_submission(graph_data: Any) -> GraphSpec:
         Snapshot.objects.filter(digest__in=digests).values_list("digest", "files")
     )
     targets = list(ComputeTarget.objects.values_list("name", flat=True))
-    wanted = {i.dataset for s in spec.steps for i in s.inputs if i.is_dataset}
+    wanted = {i.dataset for s in spec.steps for i in s.inputs if i.dataset}
+    wanted |= {p.default["id"] for p in spec.parameters if p.type == "dataset"}
     datasets = {
         str(d)
         for d in Dataset.objects.filter(id__in=[d for d in wanted if _is_uuid(d)]).values_list(
@@ -73,6 +76,15 @@ def validate_submission(graph_data: Any) -> GraphSpec:
     )
     if errors:
         raise SubmissionError(errors[0].field, "; ".join(e.message for e in errors))
+    for step in spec.steps:
+        for port in step.inputs:
+            if port.datastore:
+                try:
+                    clean_path(port.path, allow_glob=True)
+                except PathError as exc:
+                    raise SubmissionError(
+                        "graph.steps", f"Input {port.name} on step {step.name}: {exc}"
+                    ) from None
     return spec
 
 
@@ -105,6 +117,7 @@ def submit_run(
     idempotency_key: str | None = None,
     schedule=None,
     dispatch_in_worker: bool = False,
+    warnings: list[str] | None = None,
 ) -> Run:
     """Validate a pipeline, store it with one StepRun per step, and queue its first steps.
 
@@ -124,6 +137,8 @@ def submit_run(
     except ParameterError as exc:
         raise SubmissionError("pipeline_parameters", str(exc)) from None
     for declared in spec.parameters:
+        if declared.type == "dataset":
+            parameters[declared.name] = _dataset_parameter(declared, parameters[declared.name])
         value = parameters[declared.name]
         if declared.type == "datapath" and value["datastore"] != storage.DEFAULT_DATASTORE:
             if not storage.Datastore.objects.filter(name=value["datastore"]).exists():
@@ -156,6 +171,7 @@ def submit_run(
         run_source=run_source,
         created_by=user,
         created_by_token=token,
+        warnings=list(warnings or []),
     )
     order = topological_order(spec)
     by_id = {s.node_id: s for s in spec.steps}
@@ -179,6 +195,47 @@ def submit_run(
     return run
 
 
+_DATASET_CLASSES = {"file": "FileDataset", "tabular": "TabularDataset"}
+
+
+def _dataset_parameter(declared, value: dict) -> dict:
+    """The dataset a dataset-typed parameter names (by id, by name and version, or a literal
+    path, saved as a dataset like the default), checked to be of the default's kind."""
+    name, expected = declared.name, declared.default["kind"]
+    try:
+        if "id" in value:
+            dataset = (
+                Dataset.objects.filter(id=value["id"]).first() if _is_uuid(value["id"]) else None
+            )
+            if dataset is None:
+                raise DataError("id", f"no dataset has the id {value['id']}")
+        elif "name" in value:
+            dataset = get_dataset(value["name"], value["version"])
+        else:
+            like = Dataset.objects.filter(id=declared.default["id"]).first()
+            dataset = save_dataset_definition(
+                kind=expected,
+                paths=[[value["datastore"], value["path"]]],
+                options=like.options if like is not None else {},
+            )
+    except DataError as exc:
+        raise SubmissionError(
+            "pipeline_parameters", f"Pipeline parameter {name}: {exc.message}"
+        ) from None
+    if dataset.kind != expected:
+        raise SubmissionError(
+            "pipeline_parameters",
+            f"Pipeline parameter with name {name} is of incorrect type {_DATASET_CLASSES[dataset.kind]}. "
+            f"Expected type: {_DATASET_CLASSES[expected]}",
+        )
+    return {
+        "id": str(dataset.id),
+        "kind": dataset.kind,
+        "name": dataset.name,
+        "version": dataset.version,
+    }
+
+
 def _next_run_number(experiment: Experiment) -> int:
     """The experiment's next run number. The increment locks the experiment's row until the
     submission commits, so concurrent submissions get distinct numbers."""
@@ -191,6 +248,23 @@ def _next_run_number(experiment: Experiment) -> int:
 def ensure_compute_target(name: str) -> ComputeTarget:
     target, _ = ComputeTarget.objects.get_or_create(name=name, defaults={"kind": "local"})
     return target
+
+
+def compute_target_status(target: ComputeTarget) -> dict:
+    """A compute target's nodes (its live workers) and how many of its steps are running."""
+    workers = [w.hostname for w in target.live_workers()]
+    running = StepRun.objects.filter(compute_target=target.name, status=Status.RUNNING).count()
+    return {
+        "name": target.name,
+        "kind": target.kind,
+        "vm_size": target.vm_size,
+        "min_nodes": target.min_nodes,
+        "max_nodes": target.max_nodes,
+        "created_at": target.created_at,
+        "provisioning_state": "Succeeded" if workers else "Creating",
+        "workers": workers,
+        "running_steps": running,
+    }
 
 
 # --- advance --------------------------------------------------------------------------

@@ -23,6 +23,7 @@ from runs.readiness import Status
 from studio import storage
 from studio.datastores import PathError, Store, StoreConfig, clean_path
 from studio.models import Dataset
+from studio.services import ANONYMOUS_PREFIX
 
 LOG_WINDOW = 64 * 1024
 
@@ -125,11 +126,13 @@ def runs_list(request: HttpRequest, name: str | None = None) -> HttpResponse:
 def _run_context(run: Run, selected_id: str | None) -> dict:
     steps = list(run.steps.all())
     spec = run.graph.graph()
-    dataset_ids = {i.dataset for st in spec.steps for i in st.inputs if i.is_dataset}
+    dataset_ids = {
+        i.dataset_id(run.parameters) for st in spec.steps for i in st.inputs if i.is_dataset
+    }
     dataset_names = (
         {
             str(d.id): f"{d.name}:{d.version}"
-            if not d.name.startswith("_anonymous_")
+            if not d.name.startswith(ANONYMOUS_PREFIX)
             else "dataset"
             for d in Dataset.objects.filter(id__in=dataset_ids).only("id", "name", "version")
         }
@@ -142,6 +145,7 @@ def _run_context(run: Run, selected_id: str | None) -> dict:
         {s.node_id: s.id for s in steps},
         {s.node_id for s in steps if s.reused_from_id},
         dataset_names,
+        run.parameters,
     )
     if len(steps) > 20:
         figure["layout"]["dragmode"] = "pan"
@@ -156,19 +160,51 @@ def _run_context(run: Run, selected_id: str | None) -> dict:
     parameters = [
         {
             "name": name,
-            "value": value,
-            "default": defaults.get(name),
-            "changed": value != defaults.get(name),
+            "value": _shown(value),
+            "default": _shown(defaults.get(name)),
+            "changed": _identity(value) != _identity(defaults.get(name)),
         }
         for name, value in run.parameters.items()
     ]
+    own_metrics = list(
+        Metric.objects.filter(run=run).order_by("id").values("name", "kind", "value")
+    )
     return {
         "run": run,
         "steps": steps,
         "figure": figure,
         "selected": selected,
         "parameters": parameters,
+        "run_metrics": _run_metric_rows(own_metrics),
     }
+
+
+def _identity(value):
+    """What a parameter value is, for "changed from its default": a dataset is its id."""
+    return value.get("id", value) if isinstance(value, dict) else value
+
+
+def _shown(value) -> str:
+    """A parameter value as the run page shows it."""
+    if isinstance(value, dict) and "id" in value:
+        if value.get("name") and not str(value["name"]).startswith(ANONYMOUS_PREFIX):
+            return f"{value['name']}:{value.get('version')}"
+        return f"dataset {str(value['id'])[:8]}"
+    if isinstance(value, dict):
+        return f"{value.get('datastore')}/{value.get('path')}"
+    return str(value)
+
+
+def _run_metric_rows(metrics: list[dict]) -> list[dict]:
+    """Metrics logged on the pipeline run itself, one row each: a value, or a series' last."""
+    panels = metric_panels(metrics)
+    rows = [{"name": name, "value": value, "note": ""} for name, value in panels["scalars"].items()]
+    for chart in panels["charts"]:
+        values = chart["figure"]["data"][0]["y"]
+        rows.append({"name": chart["name"], "value": values[-1], "note": f"last of {len(values)}"})
+    for name, table in panels["tables"].items():
+        rows.append({"name": name, "value": "", "note": f"table of {len(table['rows'])} rows"})
+    return rows
 
 
 TABS = [

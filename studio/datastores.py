@@ -17,7 +17,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-KINDS = ("local", "s3", "azureblob")
+KINDS = ("local", "s3", "azureblob", "http")  # http: a web server, for datasets from URLs
+_ORIGIN = re.compile(
+    r"^https?://[A-Za-z0-9.\-]+(:[0-9]{1,5})?\Z|^https?://\[[0-9A-Fa-f:.]+\](:[0-9]{1,5})?\Z"
+)
 # Names Studio keeps for itself inside a datastore (the folder where a step attempt writes its
 # outputs, the marker that keeps an empty output folder on an object store): never listed.
 INTERNAL_PREFIX = ".studio-"
@@ -115,6 +118,26 @@ def glob_regex(pattern: str) -> re.Pattern:
     return re.compile("^" + "".join(out) + "(?:/.*)?$")
 
 
+def split_url(url: str) -> tuple[str, str]:
+    """``https://host[:port]`` and the cleaned path of a web URL, or PathError."""
+    if not isinstance(url, str) or not url.startswith(("http://", "https://")):
+        raise PathError(f"{url!r} is not an http(s) URL.")
+    scheme, _, rest = url.partition("://")
+    host, _, path = rest.partition("/")
+    origin = f"{scheme}://{host}"
+    if not is_origin(origin):
+        raise PathError(f"{url!r} does not name a web server as scheme://host[:port]/path.")
+    cleaned = clean_path(path)
+    if not cleaned:
+        raise PathError(f"{url!r} names no file.")
+    return origin, cleaned
+
+
+def is_origin(name: str) -> bool:
+    """True for ``http(s)://host[:port]``: where a dataset read from a URL lives."""
+    return bool(_ORIGIN.match(name or ""))
+
+
 def is_internal(rel: str) -> bool:
     """True for a path inside something Studio keeps for itself (see INTERNAL_PREFIX)."""
     return any(part.startswith(INTERNAL_PREFIX) for part in rel.split("/"))
@@ -140,6 +163,10 @@ class Store:
         return self.config.kind == "local"
 
     @property
+    def is_web(self) -> bool:
+        return self.config.kind == "http"
+
+    @property
     def fs(self):
         if self._fs is None:
             self._fs = _filesystem(self.config)
@@ -150,6 +177,8 @@ class Store:
             return str(Path(self.config.root).resolve())
         if self.config.kind == "s3":
             return self.config.options["bucket"]
+        if self.is_web:
+            return self.config.root
         return self.config.options["container"]
 
     def full(self, rel: str) -> str:
@@ -242,6 +271,14 @@ class Store:
                             str(st.st_mtime_ns),
                         )
             return
+        if self.is_web:  # a web server lists nothing: a URL is one file
+            try:
+                info = self.fs.info(self.full(rel))
+            except FileNotFoundError:
+                return
+            version = info.get("ETag") or info.get("Last-Modified") or ""
+            yield FileInfo(rel, int(info.get("size") or 0), str(version).strip('"'))
+            return
         base = self._base()
         target = self.full(rel)
         try:
@@ -272,6 +309,8 @@ class Store:
         rel = clean_path(pattern, allow_glob=True)
         if not _GLOB.search(rel):
             return list(self.walk(rel))
+        if self.is_web:
+            raise PathError(f"Wildcards cannot be used in a web URL: {pattern!r}")
         parts = rel.split("/")
         fixed = []
         for part in parts:
@@ -403,6 +442,15 @@ def _filesystem(config: StoreConfig):
         import fsspec
 
         return fsspec.filesystem("file")
+    if config.kind == "http":
+        import aiohttp
+        import fsspec
+
+        return fsspec.filesystem(
+            "http",
+            skip_instance_cache=True,
+            client_kwargs={"timeout": aiohttp.ClientTimeout(total=None, connect=20, sock_read=120)},
+        )
     if config.kind == "s3":
         import s3fs
 

@@ -70,7 +70,7 @@ class WorkerHeartbeat(models.Model):
 class Datastore(models.Model):
     """A place for data: ``local`` (a folder), ``s3`` or ``azureblob``. Secrets are stored encrypted."""
 
-    KINDS = [("local", "local"), ("s3", "s3"), ("azureblob", "azureblob")]
+    KINDS = [("local", "local"), ("s3", "s3"), ("azureblob", "azureblob"), ("http", "http")]
 
     name = models.CharField(max_length=64, unique=True)
     kind = models.CharField(max_length=16, choices=KINDS, default="local")
@@ -118,7 +118,7 @@ class Datastore(models.Model):
     @property
     def location(self) -> str:
         """Where the data is, without secrets."""
-        if self.kind == "local":
+        if self.kind in ("local", "http"):
             return self.root
         if self.kind == "s3":
             endpoint = self.options.get("endpoint_url") or "s3"

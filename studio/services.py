@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,8 +13,19 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max
 
 from studio import storage
-from studio.datastores import FileInfo, PathError, Store, clean_path, fingerprint_files
+from studio.datastores import (
+    FileInfo,
+    PathError,
+    Store,
+    clean_path,
+    fingerprint_files,
+    is_origin,
+    split_url,
+)
 from studio.models import Dataset, Datastore
+
+# Unregistered dataset definitions are saved under this prefix and hidden from the lists.
+ANONYMOUS_PREFIX = "_anonymous_"
 
 
 class DataError(ValueError):
@@ -24,9 +37,29 @@ class DataError(ValueError):
         self.message = message
 
 
+def workspace_default_datastore() -> Datastore:
+    """Where outputs go when a step names no datastore (``ws.get_default_datastore()``)."""
+    return Datastore.objects.filter(is_default=True).first() or storage.default_datastore()
+
+
+@transaction.atomic
+def set_default_datastore(name: str) -> Datastore:
+    """Make ``name`` the workspace's default datastore (``ws.set_default_datastore``)."""
+    datastore = get_datastore(name)
+    Datastore.objects.filter(is_default=True).exclude(pk=datastore.pk).update(is_default=False)
+    if not datastore.is_default:
+        datastore.is_default = True
+        datastore.save(update_fields=["is_default"])
+    return datastore
+
+
 def get_datastore(name: str | None) -> Datastore:
+    """A datastore by name; ``http(s)://host[:port]`` is the web server a dataset URL names
+    (read-only, never saved)."""
     if not name:
-        return storage.default_datastore()
+        return workspace_default_datastore()
+    if is_origin(name):
+        return Datastore(name=name, kind="http", root=name)
     store = Datastore.objects.filter(name=name).first()
     if store is None:
         if name == storage.DEFAULT_DATASTORE:
@@ -113,17 +146,30 @@ def _check_reachable(datastore: Datastore) -> None:
 
 
 def parse_paths(paths) -> list[list[str]]:
-    """Validate dataset paths: [[datastore, path or glob], ...]."""
+    """Validate dataset paths: [[datastore, path or glob], ...]; a web URL is given as
+    ``"https://host/path"`` or ``["https://host", "path"]``."""
     if not isinstance(paths, list) or not paths:
         raise DataError("paths", "A dataset needs at least one (datastore, path) pair.")
     parsed = []
     for i, item in enumerate(paths):
+        if isinstance(item, str):
+            try:
+                item = list(split_url(item))
+            except PathError as exc:
+                raise DataError(f"paths[{i}]", str(exc)) from None
         if (
             not isinstance(item, (list, tuple))
             or len(item) != 2
             or not all(isinstance(x, str) for x in item)
         ):
             raise DataError(f"paths[{i}]", "Each path must be a [datastore name, path] pair.")
+        if is_origin(item[0]):
+            try:
+                origin, rel = split_url(f"{item[0]}/{item[1]}")
+            except PathError as exc:
+                raise DataError(f"paths[{i}]", str(exc)) from None
+            parsed.append([origin, rel])
+            continue
         store = get_datastore(item[0])
         try:
             rel = clean_path(item[1], allow_glob=True)
@@ -179,6 +225,17 @@ def register_dataset(
         except IntegrityError:
             continue  # another registration took this version number: try the next one
     raise DataError("name", f"Could not register a new version of {name}; try again.")
+
+
+def save_dataset_definition(*, kind: str, paths, options: dict) -> Dataset:
+    """An unregistered dataset definition, saved under a name derived from its content (the
+    same definition is saved once); azureml gives such a dataset an id when it is first used."""
+    digest = hashlib.sha256(
+        json.dumps([kind, parse_paths(paths), options], sort_keys=True).encode()
+    ).hexdigest()
+    return register_dataset(
+        name=f"{ANONYMOUS_PREFIX}{digest[:16]}", kind=kind, paths=paths, options=options
+    )
 
 
 def get_dataset(name: str, version: str | int = "latest") -> Dataset:

@@ -20,8 +20,10 @@ DEFAULT_DATASTORE = "workspaceblobstore"
 
 
 def default_datastore() -> Datastore:
-    """The default datastore (created on first use)."""
-    store = Datastore.objects.filter(is_default=True).first()
+    """Studio's own datastore, ``workspaceblobstore`` (created on first use): snapshots and
+    logs live there, and outputs too unless the workspace's default datastore is changed
+    (``studio.services.workspace_default_datastore``)."""
+    store = Datastore.objects.filter(name=DEFAULT_DATASTORE).first()
     if store is None:
         root = settings.DATA_DIR / "datastores" / DEFAULT_DATASTORE
         store, _ = Datastore.objects.get_or_create(

@@ -13,7 +13,7 @@ from runs.readiness import ACTIVE, Status
 from studio import storage
 from studio.datastores import PathError, clean_path
 from studio.models import ComputeTarget, Dataset, DatasetUse, Datastore, WorkerHeartbeat
-from studio.services import resolve_dataset
+from studio.services import ANONYMOUS_PREFIX, resolve_dataset
 
 
 @require_GET
@@ -118,7 +118,7 @@ def datastore_download(request: HttpRequest, name: str) -> FileResponse:
 @login_required
 def datasets(request: HttpRequest) -> HttpResponse:
     latest = {}
-    for dataset in Dataset.objects.exclude(name__startswith="_anonymous_").order_by(
+    for dataset in Dataset.objects.exclude(name__startswith=ANONYMOUS_PREFIX).order_by(
         "name", "-version"
     ):
         latest.setdefault(dataset.name, {"dataset": dataset, "versions": 0})["versions"] += 1

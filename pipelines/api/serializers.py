@@ -36,6 +36,7 @@ class PublishedPipelineSerializer(serializers.Serializer):
     total_run_steps = serializers.IntegerField()
     continue_on_step_failure = serializers.BooleanField(allow_null=True)
     parameters = ParameterSerializer(many=True)
+    step_names = serializers.ListField(child=serializers.CharField())
     source_run = serializers.CharField(allow_null=True)
     created_at = serializers.DateTimeField()
     url = serializers.CharField()
@@ -54,6 +55,7 @@ def published_json(pipeline: PublishedPipeline, request=None) -> dict:
         "total_run_steps": len(spec["steps"]),
         "continue_on_step_failure": pipeline.continue_on_step_failure,
         "parameters": spec.get("parameters", []),
+        "step_names": [s["name"] for s in spec["steps"]],
         "source_run": pipeline.source_run_id,
         "created_at": pipeline.created_at,
         "url": f"{absolute_base_url(request)}/pipelines/{pipeline.id}/",
@@ -121,6 +123,7 @@ class PipelineRunEntitySerializer(serializers.Serializer):
     SubmittedBy = serializers.CharField()
     RunUrl = serializers.CharField()
     CreatedDate = serializers.DateTimeField()
+    Warnings = serializers.ListField(child=serializers.CharField())
 
 
 def run_entity(run: Run, request=None) -> dict:
@@ -151,4 +154,5 @@ def run_entity(run: Run, request=None) -> dict:
         "SubmittedBy": run.submitted_by,
         "RunUrl": f"{absolute_base_url(request)}/runs/{run.id}/",
         "CreatedDate": run.created_at,
+        "Warnings": list(run.warnings),
     }

@@ -69,4 +69,9 @@ submit_urlpatterns = [
         views.PipelineEndpointSubmit.as_view(),
         name="endpoint-submit-version",
     ),
+    path(
+        "PipelineRuns/PipelineEndpointSubmit/Name",
+        views.PipelineEndpointSubmitByName.as_view(),
+        name="endpoint-submit-by-name",
+    ),
 ]

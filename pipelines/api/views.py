@@ -125,6 +125,7 @@ def _submit(request, pipeline: PublishedPipeline, endpoint: PipelineEndpoint | N
             idempotency_key=key,
             endpoint=endpoint,
             dispatch_in_worker=True,  # the answer comes at once; the worker does the rest
+            ignore_unknown_parameters=True,  # as Azure does, but the answer says so
         )
     except services.PublishError as exc:
         raise Conflict(exc.message) from None
@@ -158,6 +159,9 @@ class PipelineSubmissionInfo(serializers.Serializer):
         child=_ParameterValue(), required=False, allow_null=True
     )
     DataPathAssignments = serializers.DictField(
+        child=serializers.DictField(), required=False, allow_null=True
+    )
+    DataSetDefinitionValueAssignments = serializers.DictField(
         child=serializers.DictField(), required=False, allow_null=True
     )
     Description = serializers.CharField(
@@ -209,15 +213,26 @@ class PipelineSubmit(APIView):
 
 
 class PipelineEndpointSubmit(APIView):
-    """Azure's ``PipelineRuns/PipelineEndpointSubmit/Id/{id}[/{version}]``."""
+    """Azure's ``PipelineRuns/PipelineEndpointSubmit/Id/{id}[/{version}]``, and
+    ``PipelineRuns/PipelineEndpointSubmit/Name?name=...[&pipelineVersion=...]``."""
 
     parser_classes = [_LimitedJSONParser]
     allow_limited_token = True
 
-    def _resolve(self, request, endpoint_id: str, version: str | None):
-        endpoint = get_object_or_404(
-            PipelineEndpoint, id=_uuid_or_404(endpoint_id, "pipeline endpoint")
-        )
+    def _resolve(self, request, endpoint_id: str | None, version: str | None):
+        if endpoint_id is None:
+            name = request.query_params.get("name") or ""
+            endpoint = PipelineEndpoint.objects.filter(name=name).first()
+            if endpoint is None:
+                raise NotFound(
+                    f"No pipeline endpoint named {name!r}."
+                    if name
+                    else "Name the pipeline endpoint: ...PipelineEndpointSubmit/Name?name=<name>."
+                )
+        else:
+            endpoint = get_object_or_404(
+                PipelineEndpoint, id=_uuid_or_404(endpoint_id, "pipeline endpoint")
+            )
         version = version or request.query_params.get("pipelineVersion") or None
         try:
             return endpoint, services.endpoint_pipeline(endpoint, version)
@@ -227,14 +242,43 @@ class PipelineEndpointSubmit(APIView):
     @extend_schema(
         responses=out.PipelineEndpointSerializer, operation_id="pipeline_endpoint_submit_describe"
     )
-    def get(self, request, endpoint_id: str, version: str | None = None):
+    def get(self, request, endpoint_id: str | None = None, version: str | None = None):
         endpoint, _ = self._resolve(request, endpoint_id, version)
         return Response(out.endpoint_json(endpoint, request))
 
     @extend_schema(**_SUBMIT_SCHEMA, operation_id="pipeline_endpoint_submit")
-    def post(self, request, endpoint_id: str, version: str | None = None):
+    def post(self, request, endpoint_id: str | None = None, version: str | None = None):
         endpoint, pipeline = self._resolve(request, endpoint_id, version)
         return _submit(request, pipeline, endpoint)
+
+
+_BY_NAME = [
+    OpenApiParameter("name", str, required=True, description="The pipeline endpoint's name"),
+    OpenApiParameter("pipelineVersion", str, description="A version; default: the default version"),
+]
+
+
+class PipelineEndpointSubmitByName(PipelineEndpointSubmit):
+    """Azure's ``PipelineRuns/PipelineEndpointSubmit/Name?name=...[&pipelineVersion=...]``."""
+
+    @extend_schema(
+        parameters=_BY_NAME,
+        responses={200: out.PipelineEndpointSerializer, 404: None},
+        operation_id="pipeline_endpoint_submit_by_name_describe",
+    )
+    def get(self, request):
+        return super().get(request)
+
+    @extend_schema(
+        **{
+            **_SUBMIT_SCHEMA,
+            "parameters": [*_SUBMIT_SCHEMA["parameters"], *_BY_NAME],
+            "responses": {**_SUBMIT_SCHEMA["responses"], 404: None},
+        },
+        operation_id="pipeline_endpoint_submit_by_name",
+    )
+    def post(self, request):
+        return super().post(request)
 
 
 # --- management API (the SDK's PublishedPipeline and PipelineEndpoint) -------------------
@@ -405,10 +449,25 @@ def _endpoint(endpoint_id: str) -> PipelineEndpoint:
     return get_object_or_404(PipelineEndpoint, id=_uuid_or_404(endpoint_id, "pipeline endpoint"))
 
 
+class RenameBody(StrictTypes, serializers.Serializer):
+    name = serializers.CharField(max_length=255, required=False)
+
+
 class PipelineEndpointDetail(APIView):
+    parser_classes = [JSONParser]
+
     @extend_schema(responses=out.PipelineEndpointSerializer)
     def get(self, request, endpoint_id: str):
         return Response(out.endpoint_json(_endpoint(endpoint_id), request))
+
+    @extend_schema(request=RenameBody, responses=out.PipelineEndpointSerializer)
+    def patch(self, request, endpoint_id: str):
+        endpoint = _endpoint(endpoint_id)
+        body = RenameBody(data=request.data)
+        body.is_valid(raise_exception=True)
+        if "name" in body.validated_data:
+            _publish_errors(lambda: services.rename_endpoint(endpoint, body.validated_data["name"]))
+        return Response(out.endpoint_json(endpoint, request))
 
 
 class VersionBody(StrictTypes, serializers.Serializer):

@@ -95,7 +95,7 @@ class MetricBody(StrictTypes, serializers.Serializer):
 
 
 class MetricOut(serializers.Serializer):
-    step_run_id = serializers.CharField()
+    step_run_id = serializers.CharField(allow_null=True)
     name = serializers.CharField()
     kind = serializers.CharField()
     value = serializers.JSONField()
@@ -147,19 +147,44 @@ class StepMetrics(APIView):
 
 
 class RunMetrics(APIView):
-    """Every metric of a pipeline run's steps (``get_metrics(recursive=True)``)."""
+    """Every metric of a pipeline run: its own (``step_run_id`` null) and its steps'
+    (``get_metrics(recursive=True)``). A step's run token, or a user, logs on the run itself
+    (``Run.get_context().parent.log(...)``)."""
 
     allow_run_token = True
+    parser_classes = [JSONParser]
 
-    @extend_schema(responses=MetricOut(many=True))
-    def get(self, request, run_id: str):
+    def _run(self, request, run_id: str) -> Run:
         run = get_object_or_404(Run, id=run_id)
         auth = request.auth
         if isinstance(auth, RunCredential) and not run.steps.filter(id=auth.step_run_id).exists():
-            raise PermissionDenied("A run token may only read its own pipeline run.")
+            raise PermissionDenied("A run token may only reach its own pipeline run.")
+        return run
+
+    @extend_schema(responses=MetricOut(many=True))
+    def get(self, request, run_id: str):
+        run = self._run(request, run_id)
         steps = {s.log_step_id: s.id for s in run.steps.only("id", "reused_from_id")}
+        own = list(Metric.objects.filter(run=run).order_by("id")[:100_000])
         metrics = Metric.objects.filter(step_run_id__in=list(steps)).order_by("id")[:100_000]
-        return Response([_metric_json(m, steps[m.step_run_id]) for m in metrics])
+        return Response(
+            [_metric_json(m) for m in own]
+            + [_metric_json(m, steps[m.step_run_id]) for m in metrics]
+        )
+
+    @extend_schema(request=MetricBody, responses={201: MetricOut})
+    def post(self, request, run_id: str):
+        run = self._run(request, run_id)
+        body = MetricBody(data=request.data)
+        body.is_valid(raise_exception=True)
+        if body.validated_data["kind"] == "image":
+            raise ValidationError(
+                {
+                    "kind": "An image is logged by a step (Run.get_context().log_image), not on the pipeline run."
+                }
+            )
+        metric = Metric.objects.create(run=run, **body.validated_data)
+        return Response(_metric_json(metric), status=status.HTTP_201_CREATED)
 
 
 class TagsBody(serializers.Serializer):

@@ -103,6 +103,7 @@ class RunSerializer(serializers.ModelSerializer):
             "started_at",
             "ended_at",
             "error",
+            "warnings",
             "url",
         ]
 
@@ -144,3 +145,15 @@ class LogChunkSerializer(serializers.Serializer):
     size = serializers.IntegerField()
     data = serializers.CharField()
     complete = serializers.BooleanField()
+
+
+class ComputeTargetStatusSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    kind = serializers.CharField()
+    vm_size = serializers.CharField()
+    min_nodes = serializers.IntegerField()
+    max_nodes = serializers.IntegerField()
+    created_at = serializers.DateTimeField()
+    provisioning_state = serializers.CharField()
+    workers = serializers.ListField(child=serializers.CharField())
+    running_steps = serializers.IntegerField()

@@ -9,6 +9,11 @@ urlpatterns = [
     path("runs/<str:run_id>/", views.RunDetail.as_view(), name="api-run"),
     path("runs/<str:run_id>/cancel/", views.RunCancel.as_view(), name="api-run-cancel"),
     path("runs/<str:run_id>/metrics/", artifacts.RunMetrics.as_view(), name="api-run-metrics"),
+    path(
+        "computetargets/<str:name>/status/",
+        views.ComputeTargetStatus.as_view(),
+        name="api-computetarget-status",
+    ),
     path("steps/<str:step_id>/", views.StepDetail.as_view(), name="api-step"),
     path("steps/<str:step_id>/log/", views.StepLog.as_view(), name="api-step-log"),
     path("steps/<str:step_id>/metrics/", artifacts.StepMetrics.as_view(), name="api-step-metrics"),

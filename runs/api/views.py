@@ -17,6 +17,7 @@ from runs.models import Experiment, Run, StepRun
 from studio import storage
 from studio.api.views import JSONParser
 from studio.auth import RunCredential
+from studio.models import ComputeTarget
 
 
 class NewestFirst(CursorPagination):
@@ -160,6 +161,17 @@ def _step_for(request, step_id: str) -> StepRun:
     if isinstance(auth, RunCredential) and step.run.steps.filter(id=auth.step_run_id).count() == 0:
         raise PermissionDenied("A run token may only reach the steps of its own pipeline run.")
     return step
+
+
+class ComputeTargetStatus(APIView):
+    """A compute target's nodes (the live workers serving it) and the steps running on it."""
+
+    @extend_schema(responses=serializers.ComputeTargetStatusSerializer)
+    def get(self, request, name: str):
+        target = get_object_or_404(ComputeTarget, name=name)
+        return Response(
+            serializers.ComputeTargetStatusSerializer(services.compute_target_status(target)).data
+        )
 
 
 class StepDetail(APIView):

@@ -176,6 +176,10 @@ class WorkspaceSerializer(serializers.Serializer):
     user = serializers.CharField()
 
 
+class WorkspaceUpdateSerializer(StrictTypes, serializers.Serializer):
+    default_datastore = serializers.CharField(max_length=64, required=False)
+
+
 class DatastoreRegisterSerializer(StrictTypes, serializers.Serializer):
     """Register a datastore. Secrets are write-only: they are never shown again."""
 

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import hashlib
 import io
 import itertools
-import json
 import re
 import uuid
 
@@ -46,14 +44,32 @@ class ZipParser(parsers.BaseParser):
         return stream.read()
 
 
-@extend_schema(responses=serializers.WorkspaceSerializer)
-@api_view(["GET"])
+@extend_schema(
+    methods=["GET"], responses=serializers.WorkspaceSerializer, operation_id="api_workspace"
+)
+@extend_schema(
+    methods=["PATCH"],
+    request=serializers.WorkspaceUpdateSerializer,
+    responses=serializers.WorkspaceSerializer,
+    operation_id="api_workspace_update",
+)
+@api_view(["GET", "PATCH"])
+@parser_classes([JSONParser])
 def workspace(request):
+    """The workspace; PATCH sets its default datastore (``ws.set_default_datastore``)."""
+    if request.method == "PATCH":
+        body = serializers.WorkspaceUpdateSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        if "default_datastore" in body.validated_data:
+            try:
+                services.set_default_datastore(body.validated_data["default_datastore"])
+            except services.DataError as exc:
+                raise ValidationError({"default_datastore": exc.message}) from None
     return Response(
         {
             "name": "studio",
             "url": absolute_base_url(request),
-            "default_datastore": storage.default_datastore().name,
+            "default_datastore": services.workspace_default_datastore().name,
             "default_compute_target": settings.STUDIO_DEFAULT_COMPUTE,
             "user": request.user.get_username(),
         }
@@ -156,6 +172,9 @@ class DatastoreDetail(generics.RetrieveAPIView):
     serializer_class = serializers.DatastoreDetailSerializer
     queryset = Datastore.objects.all()
     lookup_field = "name"
+
+    def get_object(self):
+        return _datastore(self.kwargs["name"])  # the default one exists from its first use
 
 
 def _datastore(name: str) -> Datastore:
@@ -323,22 +342,21 @@ class DatasetList(APIView):
         body = serializers.DatasetSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         data = body.validated_data
-        name = data.get("name") or ""
-        if not name:
-            digest = hashlib.sha256(
-                json.dumps([data["kind"], data["paths"], data["options"]], sort_keys=True).encode()
-            ).hexdigest()
-            name = f"_anonymous_{digest[:16]}"
         try:
-            dataset = services.register_dataset(
-                name=name,
-                kind=data["kind"],
-                paths=data["paths"],
-                options=data["options"],
-                description=data["description"],
-                tags=data["tags"],
-                create_new_version=data["create_new_version"],
-            )
+            if data.get("name"):
+                dataset = services.register_dataset(
+                    name=data["name"],
+                    kind=data["kind"],
+                    paths=data["paths"],
+                    options=data["options"],
+                    description=data["description"],
+                    tags=data["tags"],
+                    create_new_version=data["create_new_version"],
+                )
+            else:
+                dataset = services.save_dataset_definition(
+                    kind=data["kind"], paths=data["paths"], options=data["options"]
+                )
         except services.DataError as exc:
             raise ValidationError({exc.field: exc.message}) from None
         return Response(_dataset_json(dataset), status=status.HTTP_201_CREATED)

@@ -2,3 +2,5 @@
 
 Pure Python and an HTTP client; it never imports Django.
 """
+
+__version__ = "0.1.0"

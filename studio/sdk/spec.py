@@ -17,7 +17,8 @@ PORT_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*\Z")
 EXPERIMENT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,254}\Z")
 NODE_ID = re.compile(r"^[A-Za-z0-9_\-]{1,64}\Z")
 DIGEST = re.compile(r"^[0-9a-f]{64}\Z")
-PARAMETER_TYPES = ("int", "float", "bool", "str", "datapath")
+PARAMETER_TYPES = ("int", "float", "bool", "str", "datapath", "dataset")
+DATASET_KINDS = ("file", "tabular")
 ARG_KINDS = ("literal", "parameter", "input", "output")
 OUTPUT_KINDS = ("OutputFileDatasetConfig", "PipelineData")
 OUTPUT_MODES = ("mount", "upload")
@@ -54,26 +55,42 @@ class Arg:
 
 @dataclass(frozen=True)
 class InputSpec:
-    """An input port: another step's output, or a registered dataset (by id)."""
+    """An input port, fed by one of: another step's output (``source_step``/``source_output``),
+    a saved dataset (``dataset``: its id), a dataset-typed pipeline parameter
+    (``dataset_parameter``), a DataPath pipeline parameter (``parameter``) or a fixed path on a
+    datastore (``datastore``/``path``: azureml's DataReference)."""
 
     name: str
     source_step: str = ""
     source_output: str = ""
     mode: str = "mount"
     dataset: str = ""
-    parameter: str = ""  # a DataPath pipeline parameter
+    parameter: str = ""
+    dataset_parameter: str = ""
+    datastore: str = ""
+    path: str = ""
 
     @property
     def is_dataset(self) -> bool:
-        return bool(self.dataset)
+        return bool(self.dataset or self.dataset_parameter)
 
     @property
     def is_datapath(self) -> bool:
-        return bool(self.parameter)
+        return bool(self.parameter or self.datastore)
 
     @property
     def is_step_output(self) -> bool:
-        return not (self.dataset or self.parameter)
+        return not (self.is_dataset or self.is_datapath)
+
+    def dataset_id(self, parameters: Mapping[str, Any]) -> str:
+        """The id of the dataset this input reads in a run with these parameter values."""
+        return self.dataset or parameters[self.dataset_parameter]["id"]
+
+    def datapath(self, parameters: Mapping[str, Any]) -> dict:
+        """``{"datastore", "path"}`` this input reads in a run with these parameter values."""
+        if self.parameter:
+            return parameters[self.parameter]
+        return {"datastore": self.datastore, "path": self.path}
 
 
 @dataclass(frozen=True)
@@ -151,6 +168,9 @@ class GraphSpec:
                             "mode": i.mode,
                             "dataset": i.dataset,
                             "parameter": i.parameter,
+                            "dataset_parameter": i.dataset_parameter,
+                            "datastore": i.datastore,
+                            "path": i.path,
                         }
                         for i in s.inputs
                     ],
@@ -252,6 +272,12 @@ def _parse_parameter(data: Any, where: str) -> ParameterSpec:
 
 
 def default_matches(ptype: str, value: Any) -> bool:
+    if ptype == "dataset":
+        return (
+            isinstance(value, Mapping)
+            and isinstance(value.get("id"), str)
+            and value.get("kind") in DATASET_KINDS
+        )
     if ptype == "datapath":
         return (
             isinstance(value, Mapping)
@@ -303,9 +329,24 @@ def _parse_step(data: Any, where: str) -> StepSpec:
             raise SpecError(f"{at}.mode", f"{at}.mode must be one of {', '.join(INPUT_MODES)}.")
         dataset = _str(item, "dataset", at, required=False, limit=64) or ""
         parameter = _str(item, "parameter", at, required=False, limit=255) or ""
-        if dataset and parameter:
-            raise SpecError(at, f"{at} names both a dataset and a parameter.")
-        external = bool(dataset or parameter)
+        dataset_parameter = _str(item, "dataset_parameter", at, required=False, limit=255) or ""
+        datastore = _str(item, "datastore", at, required=False, limit=64) or ""
+        path = _str(item, "path", at, required=False, limit=1000) or ""
+        if path and not datastore:
+            raise SpecError(f"{at}.datastore", f"{at} names a path but no datastore.")
+        sources = [
+            k
+            for k, v in [
+                ("dataset", dataset),
+                ("parameter", parameter),
+                ("dataset_parameter", dataset_parameter),
+                ("datastore", datastore),
+            ]
+            if v
+        ]
+        if len(sources) > 1:
+            raise SpecError(at, f"{at} names more than one source: {', '.join(sources)}.")
+        external = bool(sources)
         inputs.append(
             InputSpec(
                 name=_str(item, "name", at, limit=255),
@@ -315,6 +356,9 @@ def _parse_step(data: Any, where: str) -> StepSpec:
                 mode=mode,
                 dataset=dataset,
                 parameter=parameter,
+                dataset_parameter=dataset_parameter,
+                datastore=datastore,
+                path=path,
             )
         )
     outputs_raw = data.get("outputs", [])
@@ -482,12 +526,25 @@ def validate_graph(
                 )
 
     parameter_names = {p.name for p in spec.parameters}
+    for index, parameter in enumerate(spec.parameters):
+        if (
+            parameter.type == "dataset"
+            and known_datasets is not None
+            and parameter.default["id"] not in known_datasets
+        ):
+            errors.append(
+                SpecError(
+                    f"graph.parameters[{index}].default",
+                    f"The default of pipeline parameter {parameter.name} names an unknown dataset "
+                    f"{parameter.default['id']}.",
+                )
+            )
     for index, step in enumerate(spec.steps):
         where = f"graph.steps[{index}]"
         input_names = {i.name for i in step.inputs}
         output_names = {o.name for o in step.outputs}
         for port in step.inputs:
-            if port.is_dataset:
+            if port.dataset:
                 if known_datasets is not None and port.dataset not in known_datasets:
                     errors.append(
                         SpecError(
@@ -496,13 +553,25 @@ def validate_graph(
                         )
                     )
                 continue
-            if port.is_datapath:
-                declared = spec.parameter(port.parameter)
-                if declared is None or declared.type != "datapath":
+            if port.dataset_parameter or port.parameter:
+                wanted = "dataset" if port.dataset_parameter else "datapath"
+                named = port.dataset_parameter or port.parameter
+                declared = spec.parameter(named)
+                if declared is None or declared.type != wanted:
                     errors.append(
                         SpecError(
                             f"{where}.inputs",
-                            f"Input {port.name} on step {step.name} names {port.parameter}, which is not a DataPath pipeline parameter.",
+                            f"Input {port.name} on step {step.name} names {named}, which is not a "
+                            f"{'Dataset' if wanted == 'dataset' else 'DataPath'} pipeline parameter.",
+                        )
+                    )
+                continue
+            if port.datastore:
+                if known_datastores is not None and port.datastore not in known_datastores:
+                    errors.append(
+                        SpecError(
+                            f"{where}.inputs",
+                            f"Input {port.name} on step {step.name} names an unknown datastore {port.datastore}.",
                         )
                     )
                 continue

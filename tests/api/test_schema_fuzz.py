@@ -46,10 +46,13 @@ SEMANTIC_400 = [
     "POST /pipelines/v1.0/PipelineRuns/PipelineSubmit/{pipeline_id}",
     "POST /pipelines/v1.0/PipelineRuns/PipelineEndpointSubmit/Id/{endpoint_id}",
     "POST /pipelines/v1.0/PipelineRuns/PipelineEndpointSubmit/Id/{endpoint_id}/{version}",
+    "POST /pipelines/v1.0/PipelineRuns/PipelineEndpointSubmit/Name",
     # Ids and names in the body must name existing pipelines, versions and datastores.
     "POST /api/pipelineendpoints/",
     "POST /api/pipelineendpoints/{endpoint_id}/versions/",
     "POST /api/pipelineendpoints/{endpoint_id}/default/",
+    "PATCH /api/pipelineendpoints/{endpoint_id}/",  # a new name must be free
+    "PATCH /api/workspace/",  # the default datastore must exist
     "POST /api/datasets/",
     "POST /api/schedules/",
     "PATCH /api/schedules/{schedule_id}/",
@@ -58,6 +61,7 @@ SEMANTIC_400 = [
     "POST /api/schedules/preview/",
     "POST /api/computetargets/",
     "POST /api/steps/{step_id}/metrics/",
+    "POST /api/runs/{run_id}/metrics/",
     # Tag and property names are 1 to 255 characters, which OpenAPI 3.0 cannot say of keys;
     # a property once set keeps its value.
     "PATCH /api/steps/{step_id}/tags/",

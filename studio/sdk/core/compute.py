@@ -1,44 +1,58 @@
-"""``studio.sdk.core.compute``: compute targets, each a queue served by Celery workers."""
+"""``studio.sdk.core.compute``: compute targets, each a queue served by Celery workers.
+
+A target's "nodes" are the live workers that serve its queue.
+"""
 
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime
 
 from studio.sdk.exceptions import ComputeTargetException, UserErrorException
 
 
+def _fetch(workspace, name: str) -> dict:
+    try:
+        return workspace._client.get(f"computetargets/{name}/")
+    except UserErrorException as exc:
+        if exc.status_code == 404:
+            raise ComputeTargetException(
+                f"ComputeTargetNotFound: Compute Target with name {name} not found in provided workspace"
+            ) from None
+        raise
+
+
 class ComputeTarget:
-    """``ComputeTarget(workspace=ws, name=...)`` gets an existing target or raises ComputeTargetException."""
+    """``ComputeTarget(workspace, name)`` (or ``AmlCompute(workspace, name)``) gets an existing
+    target or raises ComputeTargetException."""
 
     def __new__(cls, workspace=None, name: str | None = None):
-        if cls is ComputeTarget and workspace is not None and name is not None:
-            try:
-                data = workspace._client.get(f"computetargets/{name}/")
-            except UserErrorException as exc:
-                if exc.status_code == 404:
-                    raise ComputeTargetException(
-                        f"ComputeTargetNotFound: Compute Target with name {name} not found in provided workspace"
-                    ) from None
-                raise
-            return cls._from_dict(workspace, data)
+        if workspace is not None and name is not None:
+            return cls._from_dict(workspace, _fetch(workspace, name))
         return super().__new__(cls)
 
     def __init__(self, workspace=None, name: str | None = None):
-        pass
+        pass  # everything is set by _from_dict
 
     @classmethod
     def _from_dict(cls, workspace, data: dict) -> ComputeTarget:
-        target = object.__new__(AmlCompute if data.get("kind") == "AmlCompute" else ComputeTarget)
+        kind = data.get("kind", "AmlCompute")
+        target = object.__new__(AmlCompute if kind == "AmlCompute" else ComputeTarget)
         target.workspace = workspace
         target.name = data["name"]
-        target.type = data.get("kind", "AmlCompute")
+        target.type = kind
         target.vm_size = data.get("vm_size", "")
         target.provisioning_state = data.get("provisioning_state")
         target.workers = data.get("workers", [])
+        target._data = data
         return target
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}(name='{self.name}', workers={len(self.workers)})"
+        return f"{type(self).__name__}(workspace={self.workspace!r}, name={self.name}, type={self.type})"
+
+    @staticmethod
+    def list(workspace) -> list[ComputeTarget]:
+        return list(workspace.compute_targets.values())
 
     @staticmethod
     def create(workspace, name: str, provisioning_configuration) -> ComputeTarget:
@@ -61,7 +75,8 @@ class ComputeTarget:
         return ComputeTarget._from_dict(workspace, data)
 
     def refresh_state(self) -> None:
-        data = self.workspace._client.get(f"computetargets/{self.name}/")
+        data = _fetch(self.workspace, self.name)
+        self._data = data
         self.provisioning_state = data.get("provisioning_state")
         self.workers = data.get("workers", [])
 
@@ -90,9 +105,22 @@ class ComputeTarget:
                 print(f"{self.name}: waiting for a worker", flush=True)
             time.sleep(0.5)
 
-    def get_status(self):
-        self.refresh_state()
-        return self.provisioning_state
+    def get_status(self) -> AmlComputeStatus:
+        """Its nodes (the live workers serving it) and how many run a step now."""
+        try:
+            data = self.workspace._client.get(f"computetargets/{self.name}/status/")
+        except UserErrorException as exc:
+            if exc.status_code == 404:
+                raise ComputeTargetException(
+                    f"ComputeTargetNotFound: Compute Target with name {self.name} not found in provided workspace"
+                ) from None
+            raise
+        self.provisioning_state, self.workers = data["provisioning_state"], data["workers"]
+        return AmlComputeStatus(data)
+
+    @property
+    def status(self) -> AmlComputeStatus:
+        return self.get_status()
 
 
 class AmlCompute(ComputeTarget):
@@ -104,19 +132,79 @@ class AmlCompute(ComputeTarget):
         max_nodes: int | None = None,
         idle_seconds_before_scaledown: int | None = None,
         **kwargs,
-    ) -> _ProvisioningConfiguration:
-        return _ProvisioningConfiguration(
+    ) -> AmlComputeProvisioningConfiguration:
+        return AmlComputeProvisioningConfiguration(
             vm_size=vm_size,
+            vm_priority=vm_priority,
             min_nodes=min_nodes,
             max_nodes=max_nodes if max_nodes is not None else 4,
+            idle_seconds_before_scaledown=idle_seconds_before_scaledown,
         )
 
 
-class _ProvisioningConfiguration:
-    def __init__(self, vm_size: str, min_nodes: int, max_nodes: int):
+class AmlComputeProvisioningConfiguration:
+    def __init__(
+        self,
+        vm_size: str,
+        min_nodes: int,
+        max_nodes: int,
+        vm_priority: str = "dedicated",
+        idle_seconds_before_scaledown: int | None = None,
+    ):
         self.vm_size = vm_size
         self.min_nodes = min_nodes
         self.max_nodes = max_nodes
+        self.vm_priority = vm_priority
+        self.idle_seconds_before_scaledown = idle_seconds_before_scaledown
 
 
-__all__ = ["AmlCompute", "ComputeTarget", "ComputeTargetException"]
+class AmlComputeStatus:
+    """A target's state as azureml reports a cluster's: its nodes are the live workers."""
+
+    def __init__(self, data: dict):
+        workers = len(data.get("workers", []))
+        running = min(workers, int(data.get("running_steps", 0)))
+        self.current_node_count = workers
+        self.target_node_count = workers
+        self.node_state_counts = {
+            "preparingNodeCount": 0,
+            "runningNodeCount": running,
+            "idleNodeCount": workers - running,
+            "unusableNodeCount": 0,
+            "leavingNodeCount": 0,
+            "preemptedNodeCount": 0,
+        }
+        self.allocation_state = "Steady"
+        self.provisioning_state = data.get("provisioning_state")
+        self.creation_time = data.get("created_at")
+        self.vm_size = data.get("vm_size", "")
+        self.vm_priority = "Dedicated"
+        self.scale_settings = {
+            "minNodeCount": data.get("min_nodes", 0),
+            "maxNodeCount": data.get("max_nodes", 1),
+        }
+        self.errors = None
+        self._read_at = datetime.now(UTC).isoformat()
+
+    def serialize(self) -> dict:
+        return {
+            "currentNodeCount": self.current_node_count,
+            "targetNodeCount": self.target_node_count,
+            "nodeStateCounts": dict(self.node_state_counts),
+            "allocationState": self.allocation_state,
+            "allocationStateTransitionTime": self._read_at,
+            "errors": self.errors,
+            "creationTime": self.creation_time,
+            "modifiedTime": self._read_at,
+            "provisioningState": self.provisioning_state,
+            "provisioningStateTransitionTime": None,
+            "scaleSettings": dict(self.scale_settings),
+            "vmPriority": self.vm_priority,
+            "vmSize": self.vm_size,
+        }
+
+    def __repr__(self) -> str:
+        return repr(self.serialize())
+
+
+__all__ = ["AmlCompute", "AmlComputeStatus", "ComputeTarget", "ComputeTargetException"]

@@ -14,19 +14,32 @@ from studio.sdk.exceptions import UserErrorException
 _INPUT_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
 
 
+def _split_url(url: str) -> list[str]:
+    """``https://host/a/b.csv`` → ``["https://host", "a/b.csv"]``."""
+    scheme, _, rest = url.partition("://")
+    host, _, path = rest.partition("/")
+    if not host or not path:
+        raise UserErrorException(f"{url!r} does not name a file on a web server.")
+    return [f"{scheme}://{host}", path]
+
+
 def _normalise_paths(path) -> list[list[str]]:
-    """``(datastore, 'path/glob')``, a DataReference/DataPath, or a list of them → [[name, path]]."""
+    """``(datastore, 'path/glob')``, a DataReference/DataPath, an http(s) URL, or a list of
+    them → [[datastore name or web server, path]]."""
     items = path if isinstance(path, list) else [path]
     out = []
     for item in items:
-        if isinstance(item, tuple) and len(item) == 2:
+        if isinstance(item, str) and item.startswith(("http://", "https://")):
+            out.append(_split_url(item))
+        elif isinstance(item, tuple) and len(item) == 2:
             store, rel = item
             out.append([getattr(store, "name", store), str(rel)])
         elif hasattr(item, "datastore_name") and hasattr(item, "path_on_datastore"):
             out.append([item.datastore_name, item.path_on_datastore or ""])
         else:
             raise UserErrorException(
-                f"Unsupported dataset path {item!r}: use (datastore, 'path/glob') tuples"
+                f"Unsupported dataset path {item!r}: use (datastore, 'path/glob') tuples or "
+                "http(s) URLs"
             )
     if not out:
         raise UserErrorException("A dataset needs at least one path.")
@@ -109,6 +122,10 @@ class _AbstractDataset:
         kind = TabularDataset if data["kind"] == "tabular" else FileDataset
         return kind(data["paths"], data.get("options"), workspace, data)
 
+    def _parameter_value(self, workspace) -> dict:
+        """This dataset as the value of a dataset-typed pipeline parameter."""
+        return {"id": self._ensure_saved(workspace), "kind": self._kind}
+
     def as_named_input(self, name: str) -> DatasetConsumptionConfig:
         return DatasetConsumptionConfig(name, self)
 
@@ -116,18 +133,47 @@ class _AbstractDataset:
         """Local paths of the files: given to a step, else downloaded through the server."""
         if self._local_files is not None:
             return list(self._local_files)
-        if self._workspace is None or self.id is None:
+        web = all(_is_web(store) for store, _ in self._paths)
+        if (self._workspace is None or self.id is None) and not web:
             raise UserErrorException(
                 "Register the dataset (or get it with Dataset.get_by_name) before reading it."
             )
         target = Path(tempfile.mkdtemp(prefix="studio-dataset-"))
+        entries = (
+            [{"datastore": store, "path": p} for store, p in self._paths]
+            if self.id is None
+            else self._workspace._client.get(f"datasets/{self.id}/files/")
+        )
         files = []
-        for entry in self._workspace._client.get(f"datasets/{self.id}/files/"):
-            destination = target / entry["datastore"] / entry["path"]
-            _download(self._workspace, entry["datastore"], entry["path"], destination)
+        for entry in entries:
+            folder = entry["datastore"].split("://", 1)[-1].replace(":", "_")
+            destination = target / folder / entry["path"]
+            if _is_web(entry["datastore"]):
+                _fetch_url(f"{entry['datastore']}/{entry['path']}", destination)
+            else:
+                _download(self._workspace, entry["datastore"], entry["path"], destination)
             files.append(str(destination))
         self._local_files = files
         return list(files)
+
+
+def _is_web(datastore: str) -> bool:
+    return datastore.startswith(("http://", "https://"))
+
+
+def _fetch_url(url: str, destination: Path) -> None:
+    """A file of a dataset read from a web server, fetched directly."""
+    import requests
+
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        with requests.get(url, stream=True, timeout=300) as response:
+            response.raise_for_status()
+            with open(destination, "wb") as fh:
+                for chunk in response.iter_content(1024 * 1024):
+                    fh.write(chunk)
+    except requests.RequestException as exc:
+        raise UserErrorException(f"Could not read {url}: {exc}") from None
 
 
 def _download(workspace, datastore: str, path: str, destination: Path) -> None:
@@ -222,11 +268,42 @@ class _MountContext:
 
 
 class DatasetConsumptionConfig:
-    """A dataset as a step input: ``direct`` (the script gets the Dataset), ``mount`` or ``download`` (a folder)."""
+    """A dataset as a step input: ``direct`` (the script gets the Dataset), ``mount`` or
+    ``download`` (a local path: the file itself for a dataset of one file, else a folder).
+
+    ``dataset`` is a Dataset, a ``(workspace, name[, version])`` tuple, or a PipelineParameter
+    whose default is a Dataset (the run's value of the parameter is then the input).
+    """
+
+    _MODES = ("direct", "mount", "download")
 
     def __init__(
         self, name: str | None, dataset, mode: str = "direct", path_on_compute: str | None = None
     ):
+        mode = str(mode).lower()
+        if mode not in self._MODES:
+            raise UserErrorException(
+                f"Invalid mode '{mode}'. Mode can only be mount, download or direct"
+            )
+        if isinstance(dataset, tuple):
+            workspace, dataset_name, *version = dataset
+            dataset = Dataset.get_by_name(
+                workspace, dataset_name, version[0] if version else "latest"
+            )
+        default = getattr(dataset, "default_value", None)
+        if hasattr(dataset, "default_value") and not isinstance(default, _AbstractDataset):
+            raise UserErrorException(
+                f"Invalid PipelineParameter with default value '{default}. Default value must be of "
+                "types: FileDataset or TabularDataset"
+            )
+        if (
+            isinstance(default if default is not None else dataset, TabularDataset)
+            and mode != "direct"
+        ):
+            raise UserErrorException(
+                f"{type(default if default is not None else dataset)} does not support {mode}. "
+                f"Only FileDataset supports {mode}"
+            )
         if name is not None and not _INPUT_NAME.match(name):
             raise UserErrorException(
                 f"[{name}] is not a valid input name as it may contain only letters, digits, and underscores."
@@ -234,23 +311,21 @@ class DatasetConsumptionConfig:
         self.name = name
         self.dataset = dataset
         self.mode = mode
+        self.path_on_compute = path_on_compute
+
+    @property
+    def _parameter(self):
+        """The PipelineParameter this input reads, if any."""
+        return self.dataset if hasattr(self.dataset, "default_value") else None
 
     def __repr__(self) -> str:
         return f"DatasetConsumptionConfig:{self.name}"
 
     def as_mount(self, path_on_compute: str | None = None) -> DatasetConsumptionConfig:
-        if isinstance(self.dataset, TabularDataset):
-            raise UserErrorException(
-                "A TabularDataset cannot be mounted: use it directly (as_named_input) and call to_pandas_dataframe()."
-            )
-        return DatasetConsumptionConfig(self.name, self.dataset, "mount")
+        return DatasetConsumptionConfig(self.name, self.dataset, "mount", path_on_compute)
 
     def as_download(self, path_on_compute: str | None = None) -> DatasetConsumptionConfig:
-        if isinstance(self.dataset, TabularDataset):
-            raise UserErrorException(
-                "A TabularDataset cannot be downloaded as files: use it directly (as_named_input)."
-            )
-        return DatasetConsumptionConfig(self.name, self.dataset, "download")
+        return DatasetConsumptionConfig(self.name, self.dataset, "download", path_on_compute)
 
 
 class _TabularFactory:

@@ -5,39 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from studio.sdk.data.data_reference import DataReference
 from studio.sdk.exceptions import UserErrorException
-
-
-class DataReference:
-    """A path on a datastore (``datastore.path('folder')``), usable as a dataset path."""
-
-    def __init__(
-        self,
-        datastore,
-        path_on_datastore: str | None = None,
-        data_reference_name: str | None = None,
-        mode: str = "mount",
-    ):
-        self.datastore = datastore
-        self.datastore_name = datastore.name
-        self.path_on_datastore = path_on_datastore or ""
-        self.data_reference_name = data_reference_name
-        self.mode = mode
-
-    def __repr__(self) -> str:
-        return f"$AZUREML_DATAREFERENCE_{self.data_reference_name or self.datastore_name}"
-
-    def as_mount(self) -> DataReference:
-        return DataReference(
-            self.datastore, self.path_on_datastore, self.data_reference_name, "mount"
-        )
-
-    def as_download(
-        self, path_on_compute: str | None = None, overwrite: bool = False
-    ) -> DataReference:
-        return DataReference(
-            self.datastore, self.path_on_datastore, self.data_reference_name, "download"
-        )
 
 
 class Datastore:
@@ -163,13 +132,16 @@ class Datastore:
     def path(
         self, path: str | None = None, data_reference_name: str | None = None
     ) -> DataReference:
-        return DataReference(self, path, data_reference_name)
+        return DataReference(self, data_reference_name, path)
 
     def as_mount(self) -> DataReference:
-        return DataReference(self, None, mode="mount")
+        return DataReference(self, mode="mount")
 
     def as_download(self, path_on_compute: str | None = None) -> DataReference:
-        return DataReference(self, None, mode="download")
+        return DataReference(self, mode="download", path_on_compute=path_on_compute)
+
+    def as_upload(self, path_on_compute: str | None = None) -> DataReference:
+        return DataReference(self, mode="upload", path_on_compute=path_on_compute)
 
     def _put(self, path: str, local: Path, overwrite: bool) -> None:
         client = self.workspace._client
@@ -202,7 +174,7 @@ class Datastore:
             self._put(remote, local, overwrite)
             if show_progress:
                 print(f"Uploaded {local}, {index} files out of an estimated total of {len(files)}")
-        return DataReference(self, target_path)
+        return DataReference(self, path_on_datastore=target_path)
 
     def upload_files(
         self,
@@ -226,7 +198,7 @@ class Datastore:
             self._put(remote, local, overwrite)
             if show_progress:
                 print(f"Uploaded {local}, {index} files out of an estimated total of {len(files)}")
-        return DataReference(self, target_path)
+        return DataReference(self, path_on_datastore=target_path)
 
     def download(
         self,

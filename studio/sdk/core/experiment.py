@@ -25,18 +25,46 @@ class Experiment:
         return f"Experiment(Name: {self.name}, Workspace: {self.workspace.name})"
 
     def submit(self, config, tags: dict | None = None, **kwargs):
-        """Submit a Pipeline; returns its PipelineRun. Unknown keyword arguments are ignored, as in azureml."""
-        from studio.sdk.pipeline.core.pipeline import Pipeline
+        """Submit a Pipeline, a PublishedPipeline or a PipelineEndpoint; returns its PipelineRun.
 
-        if not isinstance(config, Pipeline):
-            raise UserErrorException(f"Cannot submit a {type(config).__name__}: submit a Pipeline.")
+        Keyword arguments are azureml's for each: ``pipeline_parameters`` (``pipeline_params``),
+        ``regenerate_outputs`` and ``continue_on_step_failure`` for a Pipeline,
+        ``continue_on_step_failure`` and ``parent_run_id`` for a PublishedPipeline,
+        ``pipeline_version`` and ``parent_run_id`` for a PipelineEndpoint. Others are ignored,
+        as in azureml.
+        """
+        from studio.sdk.pipeline.core.pipeline import Pipeline
+        from studio.sdk.pipeline.core.published import PipelineEndpoint, PublishedPipeline
+
         parameters = kwargs.get("pipeline_parameters", kwargs.get("pipeline_params"))
-        return config._submit(
-            self,
-            pipeline_parameters=parameters,
-            regenerate_outputs=kwargs.get("regenerate_outputs", False),
-            continue_on_step_failure=kwargs.get("continue_on_step_failure", False),
-            tags=tags,
+        if isinstance(config, Pipeline):
+            return config._submit(
+                self,
+                pipeline_parameters=parameters,
+                regenerate_outputs=kwargs.get("regenerate_outputs", False),
+                continue_on_step_failure=kwargs.get("continue_on_step_failure", False),
+                tags=tags,
+            )
+        if isinstance(config, PublishedPipeline):
+            return config.submit(
+                self.workspace,
+                self.name,
+                pipeline_parameters=parameters,
+                parent_run_id=kwargs.get("parent_run_id"),
+                continue_on_step_failure=kwargs.get("continue_on_step_failure"),
+                _tags=tags,
+            )
+        if isinstance(config, PipelineEndpoint):
+            return config.submit(
+                self.name,
+                pipeline_parameters=parameters,
+                parent_run_id=kwargs.get("parent_run_id"),
+                pipeline_version=kwargs.get("pipeline_version"),
+                _tags=tags,
+            )
+        raise UserErrorException(
+            f"Cannot submit a {type(config).__name__}: submit a Pipeline, a PublishedPipeline "
+            "or a PipelineEndpoint."
         )
 
     def get_runs(self, type=None, tags=None, properties=None, include_children=False):

@@ -17,7 +17,50 @@ def _check_scalar(name: str, value: Any) -> None:
         raise UserErrorException(f"run.log does not support values of type {type(value).__name__}")
 
 
-class Run:
+class _MetricLogging:
+    """``log``, ``log_list``, ``log_row`` and ``log_table`` for a run with a metrics URL."""
+
+    _metrics_path: str
+
+    def _log(self, name: str, kind: str, value: Any, description: str = "") -> None:
+        if not isinstance(name, str) or not name.strip():
+            raise UserErrorException("A metric needs a name")
+        self._client.post(
+            self._metrics_path,
+            {"name": name, "kind": kind, "value": value, "description": description or ""},
+        )
+
+    def log(self, name: str, value: Any, description: str = "", step=None) -> None:
+        """Record a metric; logging the same name again makes a series."""
+        _check_scalar(name, value)
+        self._log(name, "scalar", value, description)
+
+    def log_list(self, name: str, value, description: str = "") -> None:
+        values = list(value)
+        if any(not isinstance(v, (int, float, str, bool)) for v in values):
+            raise UserErrorException("run.log_list takes a list of numbers, strings or booleans")
+        self._log(name, "list", values, description)
+
+    def log_row(self, name: str, description: str | None = None, **kwargs) -> None:
+        """One row of a table metric: ``run.log_row('roc', fpr=0.1, tpr=0.8)``."""
+        if not kwargs:
+            raise UserErrorException(
+                "run.log_row needs at least one column, like run.log_row(name, x=1)"
+            )
+        self._log(name, "row", dict(kwargs), description or "")
+
+    def log_table(self, name: str, value: dict, description: str = "") -> None:
+        """A table metric: ``{column: [values]}`` with columns of the same length."""
+        if not isinstance(value, dict) or not all(
+            isinstance(v, (list, tuple)) for v in value.values()
+        ):
+            raise UserErrorException("run.log_table takes a dict of column name to list of values")
+        if len({len(v) for v in value.values()}) > 1:
+            raise UserErrorException("run.log_table: all columns must have the same length")
+        self._log(name, "table", {k: list(v) for k, v in value.items()}, description)
+
+
+class Run(_MetricLogging):
     """A step run seen from inside its script (``Run.get_context()``) or by id."""
 
     def __init__(self, experiment, run_id: str, _data: dict | None = None):
@@ -52,9 +95,16 @@ class Run:
         return self.experiment.workspace._client
 
     @property
+    def _metrics_path(self) -> str:
+        return f"steps/{self.id}/metrics/"
+
+    @property
     def parent(self):
+        """The PipelineRun this step belongs to."""
         from studio.sdk.pipeline.core.run import PipelineRun
 
+        if self.id == os.environ.get("STUDIO_RUN_ID") and os.environ.get("STUDIO_PARENT_RUN_ID"):
+            return PipelineRun(self.experiment, os.environ["STUDIO_PARENT_RUN_ID"])
         data = self._client.get(f"steps/{self.id}/")
         return PipelineRun(self.experiment, data["run_id"])
 
@@ -100,43 +150,6 @@ class Run:
             "error": {"message": data["error"]} if data["error"] else None,
             "properties": {},
         }
-
-    def _log(self, name: str, kind: str, value: Any, description: str = "") -> None:
-        if not isinstance(name, str) or not name.strip():
-            raise UserErrorException("A metric needs a name")
-        self._client.post(
-            f"steps/{self.id}/metrics/",
-            {"name": name, "kind": kind, "value": value, "description": description or ""},
-        )
-
-    def log(self, name: str, value: Any, description: str = "", step=None) -> None:
-        """Record a metric; logging the same name again makes a series."""
-        _check_scalar(name, value)
-        self._log(name, "scalar", value, description)
-
-    def log_list(self, name: str, value, description: str = "") -> None:
-        values = list(value)
-        if any(not isinstance(v, (int, float, str, bool)) for v in values):
-            raise UserErrorException("run.log_list takes a list of numbers, strings or booleans")
-        self._log(name, "list", values, description)
-
-    def log_row(self, name: str, description: str | None = None, **kwargs) -> None:
-        """One row of a table metric: ``run.log_row('roc', fpr=0.1, tpr=0.8)``."""
-        if not kwargs:
-            raise UserErrorException(
-                "run.log_row needs at least one column, like run.log_row(name, x=1)"
-            )
-        self._log(name, "row", dict(kwargs), description or "")
-
-    def log_table(self, name: str, value: dict, description: str = "") -> None:
-        """A table metric: ``{column: [values]}`` with columns of the same length."""
-        if not isinstance(value, dict) or not all(
-            isinstance(v, (list, tuple)) for v in value.values()
-        ):
-            raise UserErrorException("run.log_table takes a dict of column name to list of values")
-        if len({len(v) for v in value.values()}) > 1:
-            raise UserErrorException("run.log_table: all columns must have the same length")
-        self._log(name, "table", {k: list(v) for k, v in value.items()}, description)
 
     def log_image(
         self, name: str, path: str | None = None, plot=None, description: str = ""

@@ -9,9 +9,15 @@ from pathlib import Path
 from studio.sdk import snapshot
 from studio.sdk.core.dataset import DatasetConsumptionConfig
 from studio.sdk.data import InputBinding, OutputFileDatasetConfig
+from studio.sdk.data.data_reference import DataReference
 from studio.sdk.exceptions import UserErrorException
 from studio.sdk.pipeline.core.builder import PipelineData
-from studio.sdk.pipeline.core.graph import PipelineParameter, _is_datapath_binding
+from studio.sdk.pipeline.core.graph import (
+    PipelineParameter,
+    _is_datapath_binding,
+    check_dataset_value,
+    parameter_value,
+)
 from studio.sdk.spec import (
     Arg,
     GraphSpec,
@@ -166,14 +172,18 @@ class Pipeline:
         from studio.sdk.pipeline.core.run import PipelineRun
 
         declared = {p.name: p for p in self._spec.parameters}
-        for name in pipeline_parameters or {}:
+        for name, value in (pipeline_parameters or {}).items():
             if name not in declared:
                 raise UserErrorException(f"Pipeline parameter with name {name} does not exist")
+            check_dataset_value(name, declared[name].type, declared[name].default, value)
         client = experiment.workspace._client
         for step in self._spec.steps:
-            print(
-                f"Created step {step.name} [{step.node_id}][{step.snapshot[:8]}], (This step will run and generate new outputs)"
+            promise = (
+                "This step is eligible to reuse a previous run's output"
+                if step.allow_reuse and not regenerate_outputs
+                else "This step will run and generate new outputs"
             )
+            print(f"Created step {step.name} [{step.node_id}][{step.snapshot[:8]}], ({promise})")
         data = self._post_with_snapshots(
             client,
             "runs/",
@@ -181,7 +191,8 @@ class Pipeline:
                 "experiment_name": experiment.name,
                 "graph": self._spec.to_dict(),
                 "pipeline_parameters": {
-                    k: _parameter_json(v) for k, v in (pipeline_parameters or {}).items()
+                    k: parameter_value(v, self.workspace)
+                    for k, v in (pipeline_parameters or {}).items()
                 },
                 "regenerate_outputs": bool(regenerate_outputs),
                 "continue_on_step_failure": bool(continue_on_step_failure),
@@ -257,12 +268,32 @@ def _closure(steps: list) -> list:
 
 
 def _dataset_port(item, workspace) -> InputSpec:
-    """A dataset input: saved on the server (unregistered definitions anonymously) and named."""
+    """A dataset input: saved on the server (unregistered definitions anonymously) and named;
+    or the dataset-typed pipeline parameter it reads."""
     if workspace is None:
         raise ValueError("A pipeline with dataset inputs needs a workspace")
+    parameter = item._parameter
+    if parameter is not None:
+        name = item.name or f"input_{parameter.name}"
+        return InputSpec(name=name, mode=item.mode, dataset_parameter=parameter.name)
     dataset_id = item.dataset._ensure_saved(workspace)
     name = item.name or f"input_{dataset_id.replace('-', '')[:8]}"
     return InputSpec(name=name, mode=item.mode, dataset=dataset_id)
+
+
+def _reference_port(item: DataReference) -> InputSpec:
+    """A DataReference input: a fixed path on a datastore."""
+    if item.mode == "upload":
+        raise ValueError(
+            f"DataReference {item.data_reference_name} in upload mode is an output: use "
+            "OutputFileDatasetConfig(destination=(datastore, path)) for a step's output."
+        )
+    return InputSpec(
+        name=item.data_reference_name,
+        mode=item.mode,
+        datastore=item.datastore_name,
+        path=item.path_on_datastore or "",
+    )
 
 
 def _build(
@@ -358,6 +389,14 @@ def _build(
             inputs[port.name] = port
             return port.name
 
+        def reference_port(item) -> str:
+            port = _reference_port(item)
+            existing = inputs.get(port.name)
+            if existing is not None and existing != port:
+                raise ValueError(f"[{port.name}] is repeated. Input port names must be unique.")
+            inputs[port.name] = port
+            return port.name
+
         def datapath_port(item) -> str:
             parameter, binding = item
             if parameter.type != "datapath":
@@ -375,6 +414,8 @@ def _build(
                 datapath_port(item)
             elif isinstance(item, DatasetConsumptionConfig):
                 dataset_port(item)
+            elif isinstance(item, DataReference):
+                reference_port(item)
             elif isinstance(item, (InputBinding, PipelineData, OutputFileDatasetConfig)):
                 input_port(item)
             else:
@@ -417,6 +458,16 @@ def _build(
                 return Arg("parameter", value.name)
             if isinstance(value, DatasetConsumptionConfig):
                 return Arg("input", dataset_port(value))
+            if isinstance(value, DataReference):
+                if not any(
+                    isinstance(i, DataReference)
+                    and i.data_reference_name == value.data_reference_name
+                    for i in step.inputs
+                ):
+                    raise ValueError(
+                        f"Input {value.data_reference_name} appears in arguments list but is not in the input list"
+                    )
+                return Arg("input", reference_port(value))
             if _is_datapath_binding(value):
                 if value[0].name not in listed_datapaths:
                     raise ValueError(f"Parameterized datapath {value[0].name} is not in input list")
@@ -466,24 +517,21 @@ def _build(
     spec = GraphSpec(
         steps=tuple(specs),
         parameters=tuple(
-            ParameterSpec(p.name, p.type, p._spec_default()) for p in parameters.values()
+            ParameterSpec(p.name, p.type, p._spec_default(workspace)) for p in parameters.values()
         ),
         description=description,
     )
     return spec, snapshots, snapshot_files
 
 
-def _parameter_json(value):
-    return value._to_json() if hasattr(value, "_to_json") else value
-
-
 def _environment_label(runconfig) -> str | None:
+    """What the step records of its environment (part of its fingerprint)."""
     environment = getattr(runconfig, "environment", None)
     if environment is None:
         return None
-    name = getattr(environment, "name", environment)
-    version = getattr(environment, "version", None)
-    return f"{name}:{version}" if version else str(name)
+    if hasattr(environment, "_label"):
+        return environment._label()
+    return str(getattr(environment, "name", environment))
 
 
 def _display_name(identity) -> str:

@@ -5,19 +5,26 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from studio.sdk.exceptions import UserErrorException
+from studio.sdk.pipeline.core.graph import parameter_value
 
 
 def _submission_body(
-    experiment_name: str, pipeline_parameters: dict | None, continue_on_step_failure=None
+    workspace,
+    experiment_name: str,
+    pipeline_parameters: dict | None,
+    continue_on_step_failure=None,
+    tags: dict | None = None,
 ) -> dict:
     """Azure's PipelineSubmissionInfo, as the SDK sends it."""
-    parameters, datapaths = {}, {}
+    parameters, datapaths, datasets = {}, {}, {}
     for name, value in (pipeline_parameters or {}).items():
-        if hasattr(value, "_to_json"):
-            data = value._to_json()
+        data = parameter_value(value, workspace)
+        if isinstance(data, dict) and "kind" in data:
+            datasets[name] = {"SavedDataSetReference": {"Id": data["id"]}}
+        elif isinstance(data, dict):
             datapaths[name] = {"DataStoreName": data["datastore"], "RelativePath": data["path"]}
         else:
-            parameters[name] = value if isinstance(value, (int, float, bool)) else str(value)
+            parameters[name] = data if isinstance(data, (int, float, bool)) else str(data)
     body = {
         "ExperimentName": experiment_name,
         "ParameterAssignments": parameters,
@@ -25,8 +32,12 @@ def _submission_body(
     }
     if datapaths:
         body["DataPathAssignments"] = datapaths
+    if datasets:
+        body["DataSetDefinitionValueAssignments"] = datasets
     if continue_on_step_failure is not None:
         body["ContinueRunOnStepFailure"] = bool(continue_on_step_failure)
+    if tags:
+        body["tags"] = {str(k): str(v) for k, v in tags.items()}
     return body
 
 
@@ -35,6 +46,10 @@ def _run_from_entity(workspace, entity: dict):
     from studio.sdk.pipeline.core.run import PipelineRun
 
     experiment = Experiment(workspace, entity["RunHistoryExperimentName"], _create=False)
+    print(f"Submitted PipelineRun {entity['Id']}")
+    print(f"Link to Studio: {entity['RunUrl']}")
+    for warning in entity.get("Warnings") or []:
+        print(f"Warning: {warning}")
     return PipelineRun(experiment, entity["Id"])
 
 
@@ -56,6 +71,9 @@ class PublishedPipeline:
         self.graph_id = data["graph_id"]
         self.total_run_steps = data["total_run_steps"]
         self.continue_on_step_failure = data["continue_on_step_failure"]
+
+    def get_step_names(self) -> list[str]:
+        return list(self._data["step_names"])
 
     def __repr__(self) -> str:
         return f"PublishedPipeline(Name: {self.name}, Id: {self.id}, Status: {self.status}, Endpoint: {self.endpoint})"
@@ -86,20 +104,28 @@ class PublishedPipeline:
         pipeline_parameters: dict | None = None,
         parent_run_id=None,
         continue_on_step_failure=None,
+        _tags: dict | None = None,
     ):
         """Start a run through the REST endpoint; returns its PipelineRun."""
-        entity = workspace._client.request(
-            "POST",
-            self.endpoint,
-            json=_submission_body(experiment_name, pipeline_parameters, continue_on_step_failure),
+        body = _submission_body(
+            workspace, experiment_name, pipeline_parameters, continue_on_step_failure, _tags
         )
-        return _run_from_entity(workspace, entity)
+        url = self.endpoint + (f"?parentRunId={parent_run_id}" if parent_run_id else "")
+        return _run_from_entity(workspace, workspace._client.request("POST", url, json=body))
 
 
 @dataclass(frozen=True)
 class PipelineIdVersion:
     version: str
     pipeline_id: str
+
+
+@dataclass(frozen=True)
+class PipelineVersion:
+    """A version of a pipeline endpoint: ``version`` ("0", "1", ...) and its ``pipeline``."""
+
+    pipeline: PublishedPipeline
+    version: str
 
 
 class PipelineEndpoint:
@@ -127,6 +153,12 @@ class PipelineEndpoint:
     @staticmethod
     def publish(workspace, name: str, description: str, pipeline) -> PipelineEndpoint:
         """Create an endpoint whose version "0" is ``pipeline`` (a Pipeline is published first)."""
+        if not hasattr(pipeline, "publish") and not isinstance(pipeline, PublishedPipeline):
+            raise ValueError("pipeline should be either type Pipeline or PublishedPipeline")
+        if workspace._client.get("pipelineendpoints/", name=name, active_only="false"):
+            raise ValueError(
+                "PipelineEndpoint already exists with the given name. Please choose a unique value."
+            )
         published = _as_published(workspace, pipeline, name)
         data = workspace._client.post(
             "pipelineendpoints/",
@@ -139,7 +171,7 @@ class PipelineEndpoint:
         if id is not None:
             return PipelineEndpoint(workspace, workspace._client.get(f"pipelineendpoints/{id}/"))
         if name is None:
-            raise UserErrorException("PipelineEndpoint.get needs an id or a name")
+            raise Exception("Please, enter either id or name to get PipelineEndpoint")
         rows = workspace._client.get("pipelineendpoints/", name=name, active_only="false")
         if not rows:
             raise UserErrorException(f"No pipeline endpoint named {name}")
@@ -170,6 +202,19 @@ class PipelineEndpoint:
             )
         )
 
+    def get_default_version(self) -> str:
+        return self.default_version
+
+    def set_name(self, name: str) -> None:
+        """Rename the endpoint (its id and URL stay)."""
+        try:
+            data = self.workspace._client.request(
+                "PATCH", f"pipelineendpoints/{self.id}/", json={"name": name}
+            )
+        except UserErrorException as exc:
+            raise ValueError(exc.message) from None
+        self._load(data)
+
     def set_default_version(self, version) -> None:
         try:
             self._load(
@@ -194,16 +239,18 @@ class PipelineEndpoint:
         for item in self.pipeline_version_list:
             if item.version == wanted:
                 return PublishedPipeline.get(self.workspace, item.pipeline_id)
-        raise ValueError(f"Version {wanted} does not exist in pipeline endpoint {self.name}")
+        raise ValueError(f"Version {wanted}, pipeline not found in pipelineEndpoint {self.name}")
 
-    def list_versions(self) -> list[PipelineIdVersion]:
+    def list_versions(self) -> list[PipelineVersion]:
+        """Every version with its published pipeline."""
         self._refresh()
-        return list(self.pipeline_version_list)
+        return [
+            PipelineVersion(PublishedPipeline.get(self.workspace, v.pipeline_id), v.version)
+            for v in self.pipeline_version_list
+        ]
 
     def list_pipelines(self, active_only: bool = True) -> list[PublishedPipeline]:
-        pipelines = [
-            PublishedPipeline.get(self.workspace, v.pipeline_id) for v in self.list_versions()
-        ]
+        pipelines = [v.pipeline for v in self.list_versions()]
         return [p for p in pipelines if p.status == "Active" or not active_only]
 
     def enable(self) -> None:
@@ -218,14 +265,21 @@ class PipelineEndpoint:
         pipeline_parameters: dict | None = None,
         parent_run_id=None,
         pipeline_version=None,
+        _tags: dict | None = None,
     ):
+        """Start a run of the default version (or ``pipeline_version``)."""
         self._refresh()
         if self.status != "Active":
             raise ValueError(f"Status must be Active, its {self.status}")
-        url = self.endpoint + (f"/{pipeline_version}" if pipeline_version is not None else "")
-        entity = self.workspace._client.request(
-            "POST", url, json=_submission_body(experiment_name, pipeline_parameters)
-        )
+        url = self.endpoint
+        query = {}
+        if pipeline_version is not None:
+            url += f"/{pipeline_version}"
+            query["pipelineVersion"] = str(pipeline_version)
+        if parent_run_id:
+            query["parentRunId"] = parent_run_id
+        body = _submission_body(self.workspace, experiment_name, pipeline_parameters, tags=_tags)
+        entity = self.workspace._client.request("POST", url, params=query or None, json=body)
         return _run_from_entity(self.workspace, entity)
 
 

@@ -5,11 +5,14 @@ from __future__ import annotations
 import sys
 import time
 
-from studio.sdk.exceptions import ActivityFailedException
+from studio.sdk.core.run import _MetricLogging, collect_metrics
+from studio.sdk.exceptions import ActivityFailedException, UserErrorException
 from studio.sdk.runstatus import TERMINAL, aether_status
 
 
-class PipelineRun:
+class PipelineRun(_MetricLogging):
+    """A submitted pipeline: its status, steps, logs and pipeline-level metrics."""
+
     def __init__(self, experiment, run_id: str, _data: dict | None = None):
         self.experiment = experiment
         self.id = run_id
@@ -28,6 +31,10 @@ class PipelineRun:
     @property
     def _client(self):
         return self.experiment.workspace._client
+
+    @property
+    def _metrics_path(self) -> str:
+        return f"runs/{self.id}/metrics/"
 
     def _refresh(self) -> dict:
         self._data = self._client.get(f"runs/{self.id}/")
@@ -74,25 +81,46 @@ class PipelineRun:
         run_type=None,
         populate: bool = False,
     ) -> dict:
-        """Metrics logged by the steps: with ``recursive``, ``{step run id: {name: value}}``."""
-        from studio.sdk.core.run import collect_metrics
-
+        """Metrics logged on this pipeline run (``run.parent.log`` in a step); with
+        ``recursive``, ``{run id: {name: value}}`` for this run and each of its steps."""
         rows = self._client.get(f"runs/{self.id}/metrics/")
-        if not recursive:
-            return {}
-        by_step: dict[str, list] = {}
+        by_run: dict[str, list] = {self.id: []}
         for row in rows:
-            by_step.setdefault(row["step_run_id"], []).append(row)
-        return {step: collect_metrics(items, name) for step, items in by_step.items()}
+            by_run.setdefault(row["step_run_id"] or self.id, []).append(row)
+        if not recursive:
+            return collect_metrics(by_run[self.id], name)
+        return {run: collect_metrics(items, name) for run, items in by_run.items()}
+
+    def log_image(self, name: str, path: str | None = None, plot=None, description: str = ""):
+        raise UserErrorException(
+            "log_image is not supported on a PipelineRun: log the image from a step "
+            "(Run.get_context().log_image)."
+        )
+
+    def get_children(
+        self,
+        recursive: bool = False,
+        tags=None,
+        properties=None,
+        type=None,
+        status=None,
+        _rehydrate_runs: bool = True,
+    ):
+        """The step runs that have started or finished, in graph order (a generator, as in
+        azureml). ``tags``/``properties``: a name, or a {name: value} dict, each must match;
+        ``status``: a RunHistory status."""
+        for data in self._refresh()["steps"]:
+            if not (data["started_at"] or data["status"] in TERMINAL):
+                continue
+            if status is not None and data["status"] != status:
+                continue
+            if not _matches(data["tags"], tags) or not _matches(data["properties"], properties):
+                continue
+            yield StepRun(self, data["id"], _data=data)
 
     def get_steps(self) -> list[StepRun]:
         """Step runs that have started or finished, in graph order."""
-        data = self._refresh()
-        return [
-            StepRun(self, s["id"], _data=s)
-            for s in data["steps"]
-            if s["started_at"] or s["status"] in TERMINAL
-        ]
+        return list(self.get_children())
 
     def find_step_run(self, name: str) -> list[StepRun]:
         data = self._refresh()
@@ -130,31 +158,14 @@ class PipelineRun:
     ) -> str:
         """Wait for the run to end, streaming each step's log when ``show_output``; return the status."""
         deadline = time.monotonic() + timeout_seconds
-        offsets: dict[str, int] = {}
-        announced: set[str] = set()
+        streamer = _LogStreamer(self._client)
         if show_output:
             print(f"PipelineRunId: {self.id}")
             print(f"Link to Studio web view: {self._refresh()['url']}")
         while True:
             data = self._refresh()
             if show_output:
-                for step in data["steps"]:
-                    if not step["started_at"]:
-                        continue
-                    if step["id"] not in announced:
-                        announced.add(step["id"])
-                        print(f"StepRunId: {step['id']}")
-                        if step["reuse"]["reused"]:
-                            print(
-                                f"StepRun({step['name']}) reused the output of run {step['reuse']['reused_from_run']}, step run {step['reuse']['reused_from_step']}"
-                            )
-                            continue
-                        print("Streaming user_logs/std_log.txt")
-                        print("=" * 30)
-                    if not step["reuse"]["reused"]:
-                        offsets[step["id"]] = _stream_log(
-                            self._client, step["id"], offsets.get(step["id"], 0)
-                        )
+                streamer.poll(data["steps"])
             if data["status"] in TERMINAL:
                 break
             if time.monotonic() > deadline:
@@ -173,15 +184,77 @@ class PipelineRun:
         return status
 
 
-def _stream_log(client, step_id: str, offset: int) -> int:
-    while True:
-        chunk = client.get(f"steps/{step_id}/log/", offset=offset)
-        if chunk["data"]:
-            sys.stdout.write(chunk["data"])
-            sys.stdout.flush()
-        if chunk["next_offset"] == offset:
-            return offset
-        offset = chunk["next_offset"]
+def _matches(values: dict, wanted) -> bool:
+    if wanted is None:
+        return True
+    if isinstance(wanted, str):
+        return wanted in values
+    return all(values.get(k) == v for k, v in dict(wanted).items())
+
+
+class _LogStreamer:
+    """Writes the steps' logs to stdout as they grow. Once two steps run at the same time,
+    every line carries its step's name (``[prepare data] ...``), so that interleaved logs
+    stay readable."""
+
+    def __init__(self, client):
+        self._client = client
+        self._offsets: dict[str, int] = {}
+        self._partial: dict[str, str] = {}
+        self._announced: set[str] = set()
+        self._prefixed = False
+
+    def poll(self, steps: list[dict]) -> None:
+        running = [s for s in steps if s["started_at"] and s["status"] not in TERMINAL]
+        if len(running) > 1:
+            self._prefixed = True
+        for step in steps:
+            if not step["started_at"]:
+                continue
+            if step["id"] not in self._announced:
+                self._announced.add(step["id"])
+                print(f"StepRunId: {step['id']}")
+                if step["reuse"]["reused"]:
+                    print(
+                        f"StepRun({step['name']}) reused the output of run "
+                        f"{step['reuse']['reused_from_run']}, step run {step['reuse']['reused_from_step']}"
+                    )
+                    continue
+                print("Streaming user_logs/std_log.txt")
+                print("=" * 30)
+            if step["reuse"]["reused"]:
+                continue
+            self._read(step)
+            if step["status"] in TERMINAL and self._partial.get(step["id"]):
+                self._write(step["name"], self._partial.pop(step["id"]) + "\n")
+        sys.stdout.flush()
+
+    def _read(self, step: dict) -> None:
+        offset = self._offsets.get(step["id"], 0)
+        while True:
+            chunk = self._client.get(f"steps/{step['id']}/log/", offset=offset)
+            if chunk["data"]:
+                self._emit(step, chunk["data"])
+            if chunk["next_offset"] == offset:
+                break
+            offset = chunk["next_offset"]
+        self._offsets[step["id"]] = offset
+
+    def _emit(self, step: dict, text: str) -> None:
+        if not self._prefixed:
+            sys.stdout.write(text)
+            return
+        text = self._partial.pop(step["id"], "") + text
+        complete, _, rest = text.rpartition("\n")
+        if rest:
+            self._partial[step["id"]] = rest
+        if complete or text.endswith("\n"):
+            self._write(step["name"], complete + "\n")
+
+    @staticmethod
+    def _write(name: str, lines: str) -> None:
+        for line in lines.splitlines():
+            sys.stdout.write(f"[{name}] {line}\n")
 
 
 class StepRun:

@@ -8,6 +8,8 @@ from datetime import datetime
 
 from tzlocal.windows_tz import win_tz
 
+from studio.sdk.pipeline.core.graph import parameter_value
+
 FREQUENCIES = ("Minute", "Hour", "Day", "Week", "Month")
 WEEK_DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
@@ -140,10 +142,10 @@ def _check_kinds(
         raise ValueError("polling_interval must be a positive number of minutes")
 
 
-def _parameters_json(parameters: dict | None) -> dict | None:
+def _parameters_json(parameters: dict | None, workspace) -> dict | None:
     if parameters is None:
         return None
-    return {k: (v._to_json() if hasattr(v, "_to_json") else v) for k, v in parameters.items()}
+    return {k: parameter_value(v, workspace) for k, v in parameters.items()}
 
 
 class Schedule:
@@ -213,7 +215,7 @@ class Schedule:
                 experiment_name,
                 recurrence,
                 description,
-                pipeline_parameters,
+                _parameters_json(pipeline_parameters, workspace),
                 datastore,
                 polling_interval,
                 data_path_parameter_name,
@@ -256,7 +258,7 @@ class Schedule:
                 experiment_name,
                 recurrence,
                 description,
-                pipeline_parameters,
+                _parameters_json(pipeline_parameters, workspace),
                 datastore,
                 polling_interval,
                 data_path_parameter_name,
@@ -288,7 +290,7 @@ class Schedule:
             "name": name,
             "experiment_name": experiment_name,
             "description": description or "",
-            "pipeline_parameters": _parameters_json(pipeline_parameters) or {},
+            "pipeline_parameters": pipeline_parameters or {},
             "continue_on_step_failure": continue_on_step_failure,
             "missed_policy": missed_policy or "latest",
             **{k: str(v) for k, v in target.items()},
@@ -331,6 +333,14 @@ class Schedule:
     ) -> list[Schedule]:
         return Schedule.list(workspace, active_only=False, pipeline_id=pipeline_id)
 
+    @staticmethod
+    def get_schedules_for_pipeline_endpoint_id(
+        workspace, pipeline_endpoint_id, _workflow_provider=None, _service_endpoint=None
+    ) -> list[Schedule]:
+        return Schedule.list(
+            workspace, active_only=False, pipeline_endpoint_id=pipeline_endpoint_id
+        )
+
     def enable(self, wait_for_provisioning: bool = False, wait_timeout: int = 3600) -> None:
         self._load(self._workspace._client.post(f"schedules/{self.id}/enable/"))
 
@@ -369,7 +379,7 @@ class Schedule:
         body = {
             "name": name,
             "description": description,
-            "pipeline_parameters": _parameters_json(pipeline_parameters),
+            "pipeline_parameters": _parameters_json(pipeline_parameters, self._workspace),
             "status": status,
             "datastore": getattr(datastore, "name", datastore),
             "polling_interval": polling_interval,

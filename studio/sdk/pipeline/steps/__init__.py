@@ -1,9 +1,11 @@
-"""``studio.sdk.pipeline.steps`` (``azureml.pipeline.steps``): PythonScriptStep."""
+"""``studio.sdk.pipeline.steps`` (``azureml.pipeline.steps``): PythonScriptStep, EstimatorStep."""
 
 from __future__ import annotations
 
+import logging
 import warnings
 
+from studio.sdk.core.dataset import DatasetConsumptionConfig
 from studio.sdk.data import InputBinding, OutputFileDatasetConfig
 from studio.sdk.pipeline.core.builder import PipelineData
 from studio.sdk.pipeline.core.graph import PipelineParameter, _is_datapath_binding
@@ -12,8 +14,8 @@ from studio.sdk.pipeline.core.graph import PipelineParameter, _is_datapath_bindi
 def _compute_name(compute_target, runconfig) -> str | None:
     if compute_target is None:
         compute_target = getattr(runconfig, "target", None)
-    if compute_target is None:
-        return None
+    if compute_target is None or compute_target == "local":
+        return None  # the default compute target, where azureml would run "local"ly
     if isinstance(compute_target, str):
         return compute_target
     if isinstance(compute_target, tuple) and compute_target:
@@ -111,7 +113,125 @@ class PythonScriptStep:
             v for v in [*self.arguments, *self.params.values()] if isinstance(v, PipelineParameter)
         ]
         found += [v[0] for v in [*self.arguments, *self.inputs] if _is_datapath_binding(v)]
+        found += [
+            v.dataset
+            for v in [*self.arguments, *self.inputs]
+            if isinstance(v, DatasetConsumptionConfig) and v._parameter is not None
+        ]
         return found
 
 
-__all__ = ["PythonScriptStep"]
+log = logging.getLogger("studio.sdk.pipeline.steps")
+
+
+class EstimatorStep(PythonScriptStep):
+    """Deprecated in azureml: runs the estimator's entry script like a PythonScriptStep."""
+
+    def __init__(
+        self,
+        name: str | None = None,
+        estimator=None,
+        estimator_entry_script_arguments: list | None = None,
+        runconfig_pipeline_params=None,
+        inputs: list | None = None,
+        outputs: list | None = None,
+        compute_target=None,
+        allow_reuse: bool = True,
+        version: str | None = None,
+    ):
+        log.warning(
+            "'EstimatorStep' is deprecated. Please use 'CommandStep' from "
+            "'studio.sdk.pipeline.steps.CommandStep' instead. For an example see "
+            "https://github.com/Azure/MachineLearningNotebooks/blob/master/how-to-use-azureml/"
+            "machine-learning-pipelines/intro-to-pipelines/aml-pipelines-with-commandstep.ipynb."
+        )
+        if estimator is None or compute_target is None:
+            raise ValueError("Estimator, compute_target parameters are required")
+        run_config = estimator.run_config
+        if run_config.arguments:
+            raise ValueError(
+                "script_params in Estimator should not be provided to EstimatorStep. "
+                "Please use estimator_entry_script_arguments instead."
+            )
+        if estimator_entry_script_arguments is None:
+            raise ValueError(
+                "estimator_entry_script_arguments is a required parameter. If the Estimator's entry "
+                "script does not accept commandline arguments, set the parameter value to empty list"
+            )
+        if run_config.data:
+            raise ValueError(
+                "Unable to create EstimatorStep as inputs are specified in the Estimator. Please "
+                "specify all the inputs in EstimatorStep instead."
+            )
+        run_config._target = None
+        super().__init__(
+            script_name=run_config.script,
+            name=name,
+            arguments=estimator_entry_script_arguments,
+            compute_target=compute_target,
+            runconfig=run_config,
+            runconfig_pipeline_params=runconfig_pipeline_params,
+            inputs=inputs,
+            outputs=outputs,
+            source_directory=estimator.source_directory,
+            allow_reuse=allow_reuse,
+            version=version,
+        )
+
+
+def _unsupported(step: str, reason: str):
+    """A step of azureml's that needs an Azure service Studio does not have."""
+
+    def __init__(self, *args, **kwargs):
+        raise NotImplementedError(
+            f"{step} is not supported by Studio: {reason} (see the README, "
+            "'Differences from Azure ML')."
+        )
+
+    return type(step, (), {"__init__": __init__, "__doc__": f"Not supported: {reason}"})
+
+
+AdlaStep = _unsupported(
+    "AdlaStep", "Azure Data Lake Analytics is an Azure service; use a PythonScriptStep"
+)
+AutoMLStep = _unsupported(
+    "AutoMLStep", "automated ML is an Azure service; train in a PythonScriptStep"
+)
+AzureBatchStep = _unsupported(
+    "AzureBatchStep", "Azure Batch is an Azure service; run the program from a PythonScriptStep"
+)
+DatabricksStep = _unsupported(
+    "DatabricksStep", "Databricks is an Azure service; use a PythonScriptStep"
+)
+DataTransferStep = _unsupported(
+    "DataTransferStep",
+    "copy data in a PythonScriptStep with an OutputFileDatasetConfig(destination=(datastore, path))",
+)
+HyperDriveStep = _unsupported(
+    "HyperDriveStep",
+    "run one PythonScriptStep per configuration (a fan-out) and compare their metrics",
+)
+KustoStep = _unsupported(
+    "KustoStep", "Azure Data Explorer is an Azure service; query it from a PythonScriptStep"
+)
+MpiStep = _unsupported(
+    "MpiStep", "steps run one process each; start your own processes from a PythonScriptStep"
+)
+SynapseSparkStep = _unsupported(
+    "SynapseSparkStep", "Synapse is an Azure service; use a PythonScriptStep"
+)
+
+
+__all__ = [
+    "AdlaStep",
+    "AutoMLStep",
+    "AzureBatchStep",
+    "DataTransferStep",
+    "DatabricksStep",
+    "EstimatorStep",
+    "HyperDriveStep",
+    "KustoStep",
+    "MpiStep",
+    "PythonScriptStep",
+    "SynapseSparkStep",
+]

@@ -1,0 +1,5 @@
+"""``studio.sdk.core.compute_target`` (``azureml.core.compute_target``): its exception."""
+
+from studio.sdk.exceptions import ComputeTargetException
+
+__all__ = ["ComputeTargetException"]

@@ -1,0 +1,5 @@
+"""``studio.sdk.data.dataset_consumption_config`` (``azureml.data.dataset_consumption_config``)."""
+
+from studio.sdk.core.dataset import DatasetConsumptionConfig
+
+__all__ = ["DatasetConsumptionConfig"]

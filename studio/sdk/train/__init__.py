@@ -1,0 +1,1 @@
+"""``studio.sdk.train`` (``azureml.train``)."""

@@ -1,0 +1,182 @@
+"""Microsoft's intro-to-pipelines examples, written as their notebooks write them (see
+conftest.py), each run end to end against a real server and worker."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+
+import pytest
+
+from tests.compat.conftest import AZURE_CONFIG
+
+pytestmark = pytest.mark.integration
+
+
+def _when(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def _run(studio, run_id: str) -> dict:
+    return studio.api("GET", f"runs/{run_id}/").json()
+
+
+def _printed(output: str, label: str) -> str:
+    """The value printed after ``label`` on its own line."""
+    match = re.search(rf"^{re.escape(label)}\s*(\S+)$", output, re.MULTILINE)
+    assert match, f"{label!r} not printed in:\n{output[-3000:]}"
+    return match.group(1)
+
+
+def test_getting_started(example, studio):
+    out = example("getting_started").stdout
+    assert "SDK version: 0.1.0" in out
+    # ws.name, ws.resource_group, ws.location, ws.subscription_id, from the Azure config file
+    assert (
+        f"{AZURE_CONFIG['workspace_name']}\n{AZURE_CONFIG['resource_group']}\nlocal\n"
+        f"{AZURE_CONFIG['subscription_id']}\n" in out
+    )
+    assert "Blobstore's name: workspaceblobstore" in out
+    assert "'currentNodeCount': 1" in out  # get_status().serialize(): the worker is a node
+    assert "Created step train_step" in out and "eligible to reuse" in out
+    for name in ("train_step", "compare_step", "extract_step"):
+        assert f"Script: {name} status: Finished" in out
+        assert f"] {name}: Completed" in out  # RunDetails in a terminal: a line per change
+    assert "train_step: {'accuracy': 0.91}" in out
+
+    run = _run(studio, _printed(out, "Hello_World2 run:"))
+    assert run["status"] == "Completed"
+    steps = {s["name"]: s for s in run["steps"]}
+    # run_after: extract after compare after train, though no data flows between them
+    assert _when(steps["compare_step"]["started_at"]) >= _when(steps["train_step"]["ended_at"])
+    assert _when(steps["extract_step"]["started_at"]) >= _when(steps["compare_step"]["ended_at"])
+    assert {s["compute_target"] for s in run["steps"]} == {"cpu-cluster"}
+
+
+def test_data_dependency_steps(example, studio, tmp_path):
+    out = example("data_dependency").stdout
+    run = _run(studio, _printed(out, "Data_dependency_sample run:"))
+    assert run["status"] == "Completed"
+    assert [s["name"] for s in run["steps"]] == ["train.py", "extract.py", "compare.py"]
+    assert "train read 41 lines" in out  # the DataReference reached the script as the file
+    assert "compare: " in out and " of 40 survived" in out
+    for name in ("processed_data1", "processed_data2", "processed_data3"):
+        assert (
+            f"\tname: {name}\n\tdatastore: workspaceblobstore\n\tpath on datastore: azureml/" in out
+        )
+    train = run["steps"][0]
+    downloaded = (
+        tmp_path / "data_dependency" / "outputs" / "azureml" / train["id"] / "processed_data1"
+    )
+    assert (downloaded / "train.csv").read_text().startswith("PassengerId,Survived")
+    # The graph names the DataReference and the DataPath parameter as the inputs they are.
+    graph = {s["name"]: s for s in run["graph"]["steps"]}
+    compare = graph["compare.py"]
+    assert {i["name"]: (i["datastore"], i["path"], i["parameter"]) for i in compare["inputs"]} == {
+        "compare_data": ("", "", "compare_data"),
+        "processed_data2": ("", "", ""),
+    }
+    train_inputs = graph["train.py"]["inputs"]
+    assert [(i["name"], i["datastore"], i["path"]) for i in train_inputs] == [
+        ("test_data", "workspaceblobstore", "titanic/Titanic.csv")
+    ]
+
+
+def test_publish_and_run_using_rest_endpoint(example, studio):
+    out = example("publish_rest").stdout
+    assert "REST run status: Finished" in out
+    assert "REST run metrics: {'pipeline_arg': 45}" in out  # logged by a step on its parent
+    rest_run = _run(studio, _printed(out, "Submitted pipeline run: "))
+    assert rest_run["parameters"] == {"pipeline_arg": 45}
+    assert rest_run["warnings"] == []
+    sample = _run(studio, _printed(out, "Sample run:"))
+    assert sample["status"] == "Completed"
+    train = sample["steps"][0]
+    log = studio.api("GET", f"steps/{train['id']}/log/").json()["data"]
+    assert "input is a file: True" in log  # a one-file dataset is mounted as the file
+    # the published pipeline made from a run that had not finished yet
+    published = studio.api("GET", f"publishedpipelines/{_printed(out, 'Published from a run:')}/")
+    assert published.json()["source_run"] == sample["id"]
+    assert published.json()["continue_on_step_failure"] is True
+    # register_on_complete: one dataset version per run of the compare step
+    versions = studio.api("GET", "datasets/", params={"name": "compare_result"}).json()
+    assert len(versions) >= 2
+    # the https dataset was saved for the runs, and read by the worker from the web server
+    inputs = [i for i in sample["graph"]["steps"] if i["name"] == "train.py"][0]["inputs"]
+    dataset = studio.api("GET", f"datasets/{inputs[0]['dataset']}/").json()
+    assert dataset["paths"][0][0].startswith("http://127.0.0.1:")
+
+
+def test_datapath_and_pipeline_parameter(example, studio):
+    out = example("datapath_param").stdout
+    first, overridden, via_rest = out.split("Runs: ", 1)[1].split()[:3]
+    for run_id, n in [(first, 1), (overridden, 2), (via_rest, 3)]:
+        run = _run(studio, run_id)
+        assert run["status"] == "Completed"
+        log = studio.api("GET", f"steps/{run['steps'][0]['id']}/log/").json()["data"]
+        assert f"Sample string argument  : sample_string{n}" in log
+        assert f"Files at the datapath: ['sample_datapath{n}.txt']" in log
+    assert _run(studio, via_rest)["parameters"]["input_datapath"] == {
+        "datastore": "workspaceblobstore",
+        "path": "sample_datapath3",
+    }
+    assert "Schedule status: Disabled" in out
+    schedules = studio.api("GET", "schedules/", params={"active_only": "false"}).json()
+    created = [s for s in schedules if s["name"] == "Datastore_trigger_schedule"]
+    assert created and created[0]["data_path_parameter_name"] == "input_datapath"
+
+
+def test_dataset_and_pipeline_parameter(example, studio):
+    out = example("dataset_param").stdout
+    default, overridden, published, via_rest = out.split("Runs: ", 1)[1].split()[:4]
+    expected = {
+        default: ("PassengerId,Survived,Pclass,Sex,Age,Fare", "rows: 40"),
+        overridden: ("sepal_length,sepal_width,petal_length,petal_width,species", "rows: 30"),
+        published: ("sepal_length,sepal_width,petal_length,petal_width,species", "rows: 30"),
+        via_rest: ("sepal_length,sepal_width,petal_length,petal_width,species", "rows: 30"),
+    }
+    for run_id, (header, rows) in expected.items():
+        run = _run(studio, run_id)
+        assert run["status"] == "Completed", run_id
+        log = studio.api("GET", f"steps/{run['steps'][0]['id']}/log/").json()["data"]
+        assert header in log  # the one-file FileDataset, mounted as the file itself
+        assert rows in log  # the TabularDataset, read with to_pandas_dataframe()
+    rest_run = _run(studio, via_rest)
+    assert rest_run["parameters"]["file_ds_param"]["kind"] == "file"
+    assert rest_run["parameters"]["tabular_ds_param"]["kind"] == "tabular"
+
+
+def test_schedules_for_a_published_pipeline_and_an_endpoint(example):
+    out = example("schedules").stdout
+    assert re.search(r"Disabled schedule \S+\. New status is: Disabled", out)
+    assert re.search(r"Enabled schedule \S+\. New status is: Active", out)
+    assert "New name: My_Updated_Schedule \nNew frequency: Hour \nNew status: Active" in out
+    assert re.search(r"Got all schedules for pipeline endpoint: \S+ Count: 1", out)
+    assert "Schedules for the pipeline: 2" in out  # the recurrence and the data-change one
+
+
+def test_versioned_pipeline_endpoints(example, studio):
+    out = example("versioned_endpoints").stdout
+    assert "Default version: 0" in out
+    versions = re.findall(r"^(\d)\n([0-9a-f-]{36})$", out, re.MULTILINE)
+    assert [v for v, _ in versions] == ["0", "1"]
+    endpoint = [e for e in studio.api("GET", "pipelineendpoints/").json() if e["name"] == "NewName"]
+    assert endpoint and endpoint[0]["default_version"] == "1"  # set_default(published_pipeline)
+    assert re.search(
+        r"^http://127\.0\.0\.1:\d+/pipelines/v1\.0/PipelineRuns/PipelineEndpointSubmit/"
+        r"Name\?name=NewName&pipelineVersion=0$",
+        out,
+        re.MULTILINE,
+    )
+    # Azure ignores assignments to parameters the pipeline lacks; Studio says so.
+    rest_run = _run(studio, _printed(out, "Submitted pipeline run: "))
+    assert rest_run["warnings"] == [
+        "Pipeline parameter 1 does not exist in this pipeline; its value was ignored.",
+        "Pipeline parameter 2 does not exist in this pipeline; its value was ignored.",
+    ]
+    assert "Warnings: ['Pipeline parameter 1 does not exist" in out
+    assert rest_run["published_pipeline"] == versions[0][1]  # version 0, by name
+    tagged = _run(studio, _printed(out, "Tagged run:"))
+    assert tagged["tags"] == {"endpoint_tag": "1"}
+    assert tagged["published_pipeline"] == versions[0][1]
+    assert "Tagged run status: Finished" in out
