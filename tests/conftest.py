@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import os
 import shutil
 import tempfile
 from pathlib import Path
@@ -8,8 +7,6 @@ from pathlib import Path
 import pytest
 
 from tests.harness import Studio, isolated_services
-
-PIPELINES = Path(__file__).parent / "pipelines"
 
 
 @pytest.fixture(scope="session")
@@ -28,17 +25,3 @@ def studio():
 @pytest.fixture
 def ws(studio):
     return studio.workspace()
-
-
-@pytest.fixture
-def pipeline_dir(tmp_path):
-    """A copy of a pipeline folder under tests/pipelines, as the current directory."""
-
-    def copy(name: str) -> Path:
-        target = tmp_path / name
-        shutil.copytree(PIPELINES / name, target)
-        return target
-
-    old = os.getcwd()
-    yield copy
-    os.chdir(old)

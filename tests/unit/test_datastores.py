@@ -88,3 +88,57 @@ def test_it_refuses_to_overwrite_unless_asked(store):
     store.write_file("raw/new.txt", io.BytesIO(b"two"), overwrite=True)
     with store.open_read("raw/new.txt") as fh:
         assert fh.read() == b"two"
+
+
+def test_studios_own_markers_and_attempt_folders_are_never_listed(tmp_path):
+    from studio.datastores import ATTEMPTS_FOLDER, EMPTY_MARKER
+
+    store = Store(StoreConfig(name="d", kind="local", root=str(tmp_path)))
+    (tmp_path / "out" / "empty").mkdir(parents=True)
+    (tmp_path / "out" / "empty" / EMPTY_MARKER).write_bytes(b"")
+    (tmp_path / ATTEMPTS_FOLDER / "step.1" / "o").mkdir(parents=True)
+    (tmp_path / ATTEMPTS_FOLDER / "step.1" / "o" / "partial.txt").write_text("x")
+    (tmp_path / "out" / "kept.txt").write_text("y")
+    assert [f.path for f in store.walk("")] == ["out/kept.txt"]
+    assert [e["name"] for e in store.ls("")] == ["out"]
+    assert [e["name"] for e in store.ls("out")] == ["empty", "kept.txt"]
+
+
+def test_an_empty_folder_is_kept_and_found(tmp_path):
+    store = Store(StoreConfig(name="d", kind="local", root=str(tmp_path)))
+    assert not store.holds("out/none")
+    store.keep_empty_folder("out/none")
+    assert store.holds("out/none") and list(store.walk("out/none")) == []
+
+
+@pytest.mark.parametrize(
+    "url, expected",
+    [
+        ("https://example.test/demo/Titanic.csv", ("https://example.test", "demo/Titanic.csv")),
+        ("http://127.0.0.1:8080/a/b.csv", ("http://127.0.0.1:8080", "a/b.csv")),
+        ("http://[::1]:8080/x", ("http://[::1]:8080", "x")),
+    ],
+)
+def test_a_web_url_splits_into_its_server_and_a_confined_path(url, expected):
+    from studio.datastores import is_origin, split_url
+
+    assert split_url(url) == expected
+    assert is_origin(expected[0])
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "ftp://example.test/x",
+        "https://user:pw@example.test/x",
+        "https://example.test/",
+        "https://example.test/a/../../etc/passwd",
+        "https://example.test/a?sig=1",
+        "https://example.test",
+    ],
+)
+def test_a_web_url_that_is_not_a_plain_file_address_is_refused(url):
+    from studio.datastores import split_url
+
+    with pytest.raises(PathError):
+        split_url(url)

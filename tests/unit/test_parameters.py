@@ -101,3 +101,49 @@ def test_resolve_parameters_refuses_a_bad_value():
 
 def test_format_value_is_what_the_script_sees():
     assert [format_value(v) for v in (0.1, 3, True, "x y")] == ["0.1", "3", "True", "x y"]
+
+
+@pytest.mark.parametrize(
+    "value, expected",
+    [
+        ("6d1f...", {"id": "6d1f..."}),
+        ({"id": "abc", "kind": "file"}, {"id": "abc"}),
+        ({"SavedDataSetReference": {"Id": "abc"}}, {"id": "abc"}),
+        ({"saveddatasetreference": {"id": "abc"}}, {"id": "abc"}),
+        ({"DataSetReference": {"Id": "abc", "Name": "n", "Version": "2"}}, {"id": "abc"}),
+        ({"DataSetReference": {"Name": "iris", "Version": 2}}, {"name": "iris", "version": "2"}),
+        ({"DataSetReference": {"Name": "iris"}}, {"name": "iris", "version": "latest"}),
+        (
+            {"LiteralValue": {"DataStoreName": "workspaceblobstore", "RelativePath": "a/b.csv"}},
+            {"datastore": "workspaceblobstore", "path": "a/b.csv"},
+        ),
+    ],
+)
+def test_a_dataset_value_is_read_from_every_shape_azure_accepts(value, expected):
+    assert coerce("ds", "dataset", value) == expected
+
+
+@pytest.mark.parametrize(
+    "value",
+    [3, None, {}, {"SavedDataSetReference": "abc"}, {"LiteralValue": {"DataStoreName": "x"}}],
+)
+def test_a_value_that_names_no_dataset_is_refused_naming_the_parameter(value):
+    with pytest.raises(ParameterError, match="Pipeline parameter ds takes a dataset") as caught:
+        coerce("ds", "dataset", value)
+    assert caught.value.name == "ds"
+
+
+def test_a_literal_dataset_path_is_confined_to_its_datastore():
+    with pytest.raises(ParameterError, match="'..' is not allowed"):
+        coerce("ds", "dataset", {"LiteralValue": {"DataStoreName": "d", "RelativePath": "../x"}})
+
+
+def test_split_known_keeps_declared_names_and_lists_the_others():
+    from pipelines.parameters import split_known
+
+    known, unknown = split_known(SPEC, {"rate": "0.1", "2": "city", "1": "united"})
+    assert known == {"rate": "0.1"} and unknown == ["1", "2"]
+
+
+def test_a_dataset_value_is_shown_to_a_script_as_its_id():
+    assert format_value({"id": "abc", "kind": "file", "name": "n", "version": 1}) == "abc"

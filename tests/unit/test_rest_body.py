@@ -317,3 +317,27 @@ def test_a_body_error_is_a_value_error_with_its_message():
     error = refusal({"ExperimentName": "e", "ContinueRunOnStepFailure": "yes"})
     assert isinstance(error, ValueError)
     assert str(error) == error.message
+
+
+def test_dataset_assignments_join_the_parameters_in_azure_s_shape():
+    submission = parse_submission(
+        {
+            "ExperimentName": "e",
+            "DataSetDefinitionValueAssignments": {
+                "file_ds_param": {"SavedDataSetReference": {"Id": "abc"}}
+            },
+        }
+    )
+    assert submission.parameters == {"file_ds_param": {"SavedDataSetReference": {"Id": "abc"}}}
+
+
+@pytest.mark.parametrize(
+    "value, field",
+    [
+        ([], "DataSetDefinitionValueAssignments"),
+        ({"p": "abc"}, "DataSetDefinitionValueAssignments.p"),
+    ],
+)
+def test_badly_shaped_dataset_assignments_name_the_field(value, field):
+    error = refusal({"ExperimentName": "e", "DataSetDefinitionValueAssignments": value})
+    assert error.field == field

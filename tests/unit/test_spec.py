@@ -375,3 +375,56 @@ def test_topological_order_refuses_a_cycle():
 def test_upstream_joins_inputs_and_run_after():
     assert _diamond().upstream()["join"] == {"left", "right"}
     assert _diamond().upstream()["after"] == {"join"}
+
+
+def _graph_with_input(port: dict, parameters=()) -> dict:
+    return {
+        "parameters": list(parameters),
+        "steps": [
+            {
+                "node_id": "a",
+                "name": "a",
+                "script_name": "a.py",
+                "snapshot": "a" * 64,
+                "inputs": [port],
+            }
+        ],
+    }
+
+
+def test_an_input_names_one_source_only():
+    from studio.sdk.spec import SpecError
+
+    with pytest.raises(SpecError, match="names more than one source: dataset, datastore"):
+        GraphSpec.from_dict(
+            _graph_with_input({"name": "x", "dataset": "d", "datastore": "s", "path": "p"})
+        )
+    with pytest.raises(SpecError, match="names a path but no datastore"):
+        GraphSpec.from_dict(_graph_with_input({"name": "x", "path": "p"}))
+
+
+def test_a_data_reference_and_a_dataset_parameter_are_inputs_that_no_step_produces():
+    reference = GraphSpec.from_dict(
+        _graph_with_input({"name": "ref", "datastore": "workspaceblobstore", "path": "t/a.csv"})
+    )
+    port = reference.steps[0].inputs[0]
+    assert port.is_datapath and not port.is_step_output
+    assert port.datapath({}) == {"datastore": "workspaceblobstore", "path": "t/a.csv"}
+    assert validate_graph(reference) == []
+    assert "unknown datastore" in validate_graph(reference, datastores=[])[0].message
+
+    parameter = {"name": "ds", "type": "dataset", "default": {"id": "d1", "kind": "file"}}
+    by_parameter = GraphSpec.from_dict(
+        _graph_with_input({"name": "in", "dataset_parameter": "ds"}, [parameter])
+    )
+    port = by_parameter.steps[0].inputs[0]
+    assert port.is_dataset and port.dataset_id({"ds": {"id": "d2", "kind": "file"}}) == "d2"
+    assert validate_graph(by_parameter, datasets=["d1"]) == []
+    assert "unknown dataset d1" in validate_graph(by_parameter, datasets=[])[0].message
+    wrong = GraphSpec.from_dict(
+        _graph_with_input(
+            {"name": "in", "dataset_parameter": "ds"},
+            [{"name": "ds", "type": "int", "default": 1}],
+        )
+    )
+    assert "not a Dataset pipeline parameter" in validate_graph(wrong)[0].message

@@ -1,0 +1,1 @@
+pipeline_run = experiment.submit(train_pipeline, regenerate_outputs=True)

@@ -1,0 +1,3 @@
+published_pipeline = pipeline.publish(name='training_pipeline',
+                                          description='Model training pipeline',
+                                          version='1.0')

@@ -1,0 +1,2 @@
+rest_endpoint = published_pipeline.endpoint
+print(rest_endpoint)
