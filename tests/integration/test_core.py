@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -98,6 +99,27 @@ def test_a_fan_out_runs_its_middle_steps_at_the_same_time(studio, ws):
         f"middle steps did not overlap: {spans}"
     )
     assert _when(steps["end"]["started_at"]) >= max(e for _, e in spans)
+
+
+def test_wait_for_completion_names_the_step_of_each_line_when_steps_run_in_parallel(ws, capsys):
+    left = _step("left", "sleep.py", ["--seconds", "3"], allow_reuse=False)
+    right = _step("right", "sleep.py", ["--seconds", "3"], allow_reuse=False)
+    run = Experiment(ws, "parallel-logs").submit(Pipeline(ws, [left, right]))
+    assert run.wait_for_completion(show_output=True) == "Finished"
+    out = capsys.readouterr().out
+    for name in ("left", "right"):
+        assert f"[{name}] slept" in out
+        assert re.search(rf"^\[{name}\] tick \d+$", out, re.MULTILINE)
+
+
+def test_a_chain_streams_its_logs_without_prefixes(ws, capsys):
+    first = _step("first", "sleep.py", ["--seconds", "0.3"], allow_reuse=False)
+    second = _step("second", "sleep.py", ["--seconds", "0.3"], allow_reuse=False)
+    second.run_after(first)
+    run = Experiment(ws, "chain-logs").submit(Pipeline(ws, [first, second]))
+    assert run.wait_for_completion(show_output=True) == "Finished"
+    out = capsys.readouterr().out
+    assert re.search(r"^slept$", out, re.MULTILINE) and "[first]" not in out
 
 
 def ws_studio(ws):

@@ -77,11 +77,6 @@ def test_the_endpoint_refuses_bad_requests_with_clear_errors(studio, ws, publish
             400,
             "Expected type of the pipeline parameter value is float",
         ),
-        (
-            {"ExperimentName": "e", "ParameterAssignments": {"nope": 1}},
-            400,
-            "Pipeline parameter with name nope does not exist",
-        ),
         ({"ExperimentName": "e", "ParameterAssignments": [1]}, 400, "ParameterAssignments"),
         (
             {"ExperimentName": "e", "ContinueRunOnStepFailure": "yes"},
@@ -117,6 +112,21 @@ def test_the_endpoint_refuses_bad_requests_with_clear_errors(studio, ws, publish
     assert disabled.status_code == 409 and "Disabled" in disabled.json()["error"]["message"]
     published.enable()
     assert _post(url, studio.token, {"ExperimentName": "e"}).status_code == 200
+
+
+def test_the_endpoint_runs_with_a_parameter_it_lacks_ignored_and_named(studio, published):
+    answer = _post(
+        published.endpoint,
+        studio.token,
+        {"ExperimentName": "ignored", "ParameterAssignments": {"nope": 1, "value": "2.5"}},
+    )
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["Warnings"] == [
+        "Pipeline parameter nope does not exist in this pipeline; its value was ignored."
+    ]
+    run = studio.api("GET", f"runs/{answer.json()['Id']}/").json()
+    assert run["parameters"] == {"value": 2.5, "flag": True}
+    assert run["warnings"] == answer.json()["Warnings"]
 
 
 def _token(studio, scope="submit", pipeline_id=None) -> str:
