@@ -257,14 +257,18 @@ def _schedule(schedule_id: str) -> Schedule:
     return schedule
 
 
+# A schedule's id is a UUID: "preview" in schedules/preview/ is never one.
+SCHEDULE_ID = OpenApiParameter("schedule_id", OpenApiTypes.UUID, OpenApiParameter.PATH)
+
+
 class ScheduleDetail(APIView):
     parser_classes = [JSONParser]
 
-    @extend_schema(responses=ScheduleOut)
+    @extend_schema(responses=ScheduleOut, parameters=[SCHEDULE_ID])
     def get(self, request, schedule_id: str):
         return Response(schedule_json(_schedule(schedule_id)))
 
-    @extend_schema(request=ScheduleBody, responses=ScheduleOut)
+    @extend_schema(request=ScheduleBody, responses=ScheduleOut, parameters=[SCHEDULE_ID])
     def patch(self, request, schedule_id: str):
         schedule = _schedule(schedule_id)
         body = ScheduleBody(data=request.data, partial=True)
@@ -282,7 +286,7 @@ class ScheduleStatus(APIView):
     @extend_schema(
         request=None,
         responses=ScheduleOut,
-        parameters=[ACTION],
+        parameters=[SCHEDULE_ID, ACTION],
         operation_id="api_schedules_status",
     )
     def post(self, request, schedule_id: str, action: str):
@@ -301,7 +305,8 @@ class ScheduleRuns(APIView):
                 "created_at": serializers.DateTimeField(),
             },
             many=True,
-        )
+        ),
+        parameters=[SCHEDULE_ID],
     )
     def get(self, request, schedule_id: str):
         schedule = _schedule(schedule_id)

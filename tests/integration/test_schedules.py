@@ -64,7 +64,9 @@ def test_the_seed_schedule_code_runs_as_written(studio, ws, noop_pipeline):
     assert pipeline_schedule.next_fire_times[1] - first == timedelta(days=1)
 
     admin = studio.workspace()
-    Datastore.register_local(admin, "blob_data", str(studio.data_dir / "roots" / "blob_data"))
+    Datastore.register_local(
+        admin, "blob_data", str(studio.data_dir / "roots" / "blob_data"), overwrite=True
+    )
     training_datastore = Datastore(workspace=ws, name="blob_data")
     published_pipeline_id = published_pipeline.id
     reactive = Schedule.create(

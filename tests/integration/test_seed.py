@@ -248,7 +248,7 @@ Datastore.register_azure_blob_container(ws, "blob_data", container_name="data",
                                         account_name=os.environ["ACCOUNT"],
                                         account_key=os.environ["ACCOUNT_KEY"],
                                         endpoint=os.environ["BLOB_ENDPOINT"],
-                                        create_if_not_exists=True)
+                                        create_if_not_exists=True, overwrite=True)
 """,
         11,
         """
