@@ -23,22 +23,31 @@ _TRUE = {"true", "1", "yes"}
 _FALSE = {"false", "0", "no"}
 
 
+def _datastore_path(name: str, value: Mapping) -> dict | None:
+    """``{"datastore", "path"}`` of a mapping with datastore/DataStoreName and path/RelativePath
+    (keys in any case), the path cleaned; None when it has no such pair."""
+    from studio.datastores import PathError, clean_path
+
+    lowered = _lowered(value)
+    datastore = lowered.get("datastore", lowered.get("datastorename"))
+    path = lowered.get("path", lowered.get("relativepath"))
+    if not (isinstance(datastore, str) and datastore and isinstance(path, str)):
+        return None
+    try:
+        return {"datastore": datastore, "path": clean_path(path, allow_glob=True)}
+    except PathError as exc:
+        raise ParameterError(name, f"Pipeline parameter {name}: {exc}") from None
+
+
 def coerce_datapath(name: str, value: Any, default: Mapping | None = None) -> dict:
     """A DataPath value: {"datastore", "path"} from a mapping (Azure's DataStoreName/RelativePath
     too) or, for a string, a path on the parameter's default datastore."""
-    from studio.datastores import PathError, clean_path
 
     if isinstance(value, str) and default is not None:
         value = {"datastore": default["datastore"], "path": value}
-    if isinstance(value, Mapping):
-        lowered = {str(k).lower(): v for k, v in value.items()}
-        datastore = lowered.get("datastore", lowered.get("datastorename"))
-        path = lowered.get("path", lowered.get("relativepath"))
-        if isinstance(datastore, str) and datastore and isinstance(path, str):
-            try:
-                return {"datastore": datastore, "path": clean_path(path, allow_glob=True)}
-            except PathError as exc:
-                raise ParameterError(name, f"Pipeline parameter {name}: {exc}") from None
+    found = _datastore_path(name, value) if isinstance(value, Mapping) else None
+    if found is not None:
+        return found
     raise ParameterError(
         name,
         f"Expected type of the pipeline parameter {name} is DataPath (a datastore name and a relative path), "
@@ -55,8 +64,6 @@ def coerce_dataset(name: str, value: Any) -> dict:
     ``{"datastore", "path"}``. Takes the SDK's ``{"id", "kind"}``, a dataset id, or one of Azure's
     DataSetDefinitionValueAssignments entries (SavedDataSetReference, DataSetReference,
     LiteralValue), keys in any case."""
-    from studio.datastores import PathError, clean_path
-
     if isinstance(value, str) and value.strip():
         return {"id": value.strip()}
     if isinstance(value, Mapping):
@@ -75,14 +82,9 @@ def coerce_dataset(name: str, value: Any) -> dict:
                         "version": str(reference.get("version") or "latest"),
                     }
         literal = data.get("literalvalue")
-        if isinstance(literal, Mapping):
-            literal = _lowered(literal)
-            datastore, path = literal.get("datastorename"), literal.get("relativepath")
-            if isinstance(datastore, str) and datastore and isinstance(path, str):
-                try:
-                    return {"datastore": datastore, "path": clean_path(path, allow_glob=True)}
-                except PathError as exc:
-                    raise ParameterError(name, f"Pipeline parameter {name}: {exc}") from None
+        found = _datastore_path(name, literal) if isinstance(literal, Mapping) else None
+        if found is not None:
+            return found
     raise ParameterError(
         name,
         f"Pipeline parameter {name} takes a dataset: a dataset id, or an object with "
