@@ -10,11 +10,26 @@ from studio.sdk.exceptions import AuthenticationException, ServiceException, Use
 class Client:
     def __init__(self, url: str, token: str, timeout: float = 60.0):
         import requests
+        from requests.adapters import HTTPAdapter
+        from urllib3.util.retry import Retry
 
         self.url = url.rstrip("/")
         self.timeout = timeout
         self.session = requests.Session()
         self.session.headers["Authorization"] = f"Bearer {token}"
+        # A kept-alive connection the server closes as a request goes out (its idle timeout
+        # and a poll every few seconds meet) resets that request: reads are tried again.
+        retry = Retry(
+            total=3,
+            connect=3,
+            read=3,
+            status=0,
+            backoff_factor=0.1,
+            allowed_methods=frozenset({"GET", "HEAD", "OPTIONS"}),
+            raise_on_status=False,
+        )
+        for scheme in ("http://", "https://"):
+            self.session.mount(scheme, HTTPAdapter(max_retries=retry))
         # Snapshot digests the server has confirmed holding. Snapshots are content-addressed,
         # so a confirmed digest is not asked about again (azureml caches snapshots likewise).
         self.known_snapshots: set[str] = set()
