@@ -111,8 +111,8 @@ def setup(args, now: datetime):
 
     from pipelines import services
     from pipelines.models import PipelineGraph, Schedule
-    from pipelines.recurrence import last_fire_before, next_fire, parse_recurrence  # noqa: F401
     from runs.services import validate_submission
+    from studio.core.recurrence import last_fire_before, next_fire, parse_recurrence  # noqa: F401
     from studio.models import Snapshot
 
     user = User.objects.create(username="bench")

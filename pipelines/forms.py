@@ -5,9 +5,10 @@ from __future__ import annotations
 from django import forms
 
 from pipelines.models import PipelineEndpoint, PublishedPipeline
-from pipelines.parameters import ParameterError, coerce
+from studio.core.errors import StudioError
+from studio.core.parameters import coerce
+from studio.core.spec import EXPERIMENT_NAME
 from studio.models import ApiToken, Dataset
-from studio.sdk.spec import EXPERIMENT_NAME
 from studio.services import ANONYMOUS_PREFIX
 
 
@@ -82,7 +83,7 @@ class SubmitForm(forms.Form):
                 raw = {"datastore": store, "path": path}
             try:
                 values[name] = coerce(name, p["type"], raw, p["default"])
-            except ParameterError as exc:
+            except StudioError as exc:
                 self.add_error(f"param_{name}", str(exc))
         cleaned["parameters"] = values
         return cleaned
@@ -283,7 +284,7 @@ class ScheduleForm(forms.Form):
                 raw = {"datastore": store, "path": path}
             try:
                 overrides[name] = coerce(name, p["type"], raw, p["default"])
-            except ParameterError as exc:
+            except StudioError as exc:
                 self.add_error(f"param_{name}", str(exc))
         cleaned["pipeline_parameters"] = overrides
         if cleaned.get("kind") == "datastore" and not cleaned.get("datastore"):

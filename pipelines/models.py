@@ -10,7 +10,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-from studio.sdk.spec import GraphSpec
+from studio.core.spec import GraphSpec
 
 
 class PipelineGraph(models.Model):

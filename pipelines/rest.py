@@ -9,16 +9,10 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from studio.sdk.spec import EXPERIMENT_NAME
+from studio.core.errors import StudioError
+from studio.core.spec import EXPERIMENT_NAME
 
 MAX_BODY_BYTES = 1024 * 1024
-
-
-class BodyError(ValueError):
-    def __init__(self, field: str, message: str):
-        super().__init__(message)
-        self.field = field
-        self.message = message
 
 
 @dataclass
@@ -36,7 +30,7 @@ def _string_map(value: Any, name: str, limit: int = 10_000) -> dict[str, str]:
     if value is None:
         return {}
     if not isinstance(value, dict):
-        raise BodyError(name, f"{name} must be an object of strings.")
+        raise StudioError(name, f"{name} must be an object of strings.")
     out = {}
     for key, item in value.items():
         if (
@@ -44,10 +38,10 @@ def _string_map(value: Any, name: str, limit: int = 10_000) -> dict[str, str]:
             or isinstance(item, float)
             and not math.isfinite(item)
         ):
-            raise BodyError(f"{name}.{key}", f"{name}.{key} must be a string.")
+            raise StudioError(f"{name}.{key}", f"{name}.{key} must be a string.")
         text = str(item)
         if len(key) > 255 or len(text) > limit or "\x00" in key + text:
-            raise BodyError(
+            raise StudioError(
                 f"{name}.{key}", f"{name}.{key} is too long or contains NUL characters."
             )
         out[key] = text
@@ -55,15 +49,15 @@ def _string_map(value: Any, name: str, limit: int = 10_000) -> dict[str, str]:
 
 
 def parse_submission(body: Any) -> Submission:
-    """A validated submission from Azure's JSON body, or BodyError naming the field."""
+    """A validated submission from Azure's JSON body, or StudioError naming the field."""
     if not isinstance(body, dict):
-        raise BodyError("body", "The body must be a JSON object with at least ExperimentName.")
+        raise StudioError("body", "The body must be a JSON object with at least ExperimentName.")
     data = {str(k).lower(): v for k, v in body.items()}
     name = data.get("experimentname")
     if name is None or name == "":
-        raise BodyError("ExperimentName", "ExperimentName is required.")
+        raise StudioError("ExperimentName", "ExperimentName is required.")
     if not isinstance(name, str) or not EXPERIMENT_NAME.match(name):
-        raise BodyError(
+        raise StudioError(
             "ExperimentName",
             "ExperimentName must start with a letter or digit and contain only letters, digits, '_' and '-', "
             "at most 255 characters.",
@@ -72,22 +66,22 @@ def parse_submission(body: Any) -> Submission:
     assignments = data.get("parameterassignments")
     if assignments is not None:
         if not isinstance(assignments, dict):
-            raise BodyError(
+            raise StudioError(
                 "ParameterAssignments", "ParameterAssignments must be an object of name: value."
             )
         for key, value in assignments.items():
             if isinstance(value, float) and not math.isfinite(value):
-                raise BodyError(
+                raise StudioError(
                     f"ParameterAssignments.{key}",
                     f"ParameterAssignments.{key} must be a finite number.",
                 )
             if not isinstance(value, (str, int, float, bool)):
-                raise BodyError(
+                raise StudioError(
                     f"ParameterAssignments.{key}",
                     f"ParameterAssignments.{key} must be a string, number or boolean.",
                 )
             if isinstance(value, str) and (len(value) > 100_000 or "\x00" in value):
-                raise BodyError(
+                raise StudioError(
                     f"ParameterAssignments.{key}",
                     f"ParameterAssignments.{key} is too long or contains NUL characters.",
                 )
@@ -95,13 +89,13 @@ def parse_submission(body: Any) -> Submission:
     datapaths = data.get("datapathassignments")
     if datapaths is not None:
         if not isinstance(datapaths, dict):
-            raise BodyError(
+            raise StudioError(
                 "DataPathAssignments",
                 "DataPathAssignments must be an object of name: {DataStoreName, RelativePath}.",
             )
         for key, value in datapaths.items():
             if not isinstance(value, dict):
-                raise BodyError(
+                raise StudioError(
                     f"DataPathAssignments.{key}",
                     f"DataPathAssignments.{key} must be an object with DataStoreName and RelativePath.",
                 )
@@ -109,13 +103,13 @@ def parse_submission(body: Any) -> Submission:
     datasets = data.get("datasetdefinitionvalueassignments")
     if datasets is not None:
         if not isinstance(datasets, dict):
-            raise BodyError(
+            raise StudioError(
                 "DataSetDefinitionValueAssignments",
                 "DataSetDefinitionValueAssignments must be an object of name: {SavedDataSetReference: {Id}}.",
             )
         for key, value in datasets.items():
             if not isinstance(value, dict):
-                raise BodyError(
+                raise StudioError(
                     f"DataSetDefinitionValueAssignments.{key}",
                     f"DataSetDefinitionValueAssignments.{key} must be an object with SavedDataSetReference, "
                     "DataSetReference or LiteralValue.",
@@ -125,7 +119,7 @@ def parse_submission(body: Any) -> Submission:
     if description is not None and (
         not isinstance(description, str) or len(description) > 1000 or "\x00" in description
     ):
-        raise BodyError("Description", "Description must be a string of at most 1000 characters.")
+        raise StudioError("Description", "Description must be a string of at most 1000 characters.")
     run_source = data.get("runsource", "API")
     if (
         not isinstance(run_source, str)
@@ -133,10 +127,10 @@ def parse_submission(body: Any) -> Submission:
         or len(run_source) > 32
         or "\x00" in run_source
     ):
-        raise BodyError("RunSource", "RunSource must be a short string.")
+        raise StudioError("RunSource", "RunSource must be a short string.")
     cosf = data.get("continuerunonstepfailure")
     if cosf is not None and not isinstance(cosf, bool):
-        raise BodyError(
+        raise StudioError(
             "ContinueRunOnStepFailure", "ContinueRunOnStepFailure must be true or false."
         )
     return Submission(

@@ -22,28 +22,21 @@ from django.utils import timezone
 
 from pipelines import services
 from pipelines.models import PipelineEndpoint, PublishedPipeline, Schedule, ScheduleFire
-from pipelines.recurrence import (
-    RecurrenceError,
+from studio.core.errors import StudioError
+from studio.core.parameters import coerce
+from studio.core.paths import clean_path, join
+from studio.core.recurrence import (
     due_fires,
     fire_times,
     first_fire,
     next_fire,
     parse_recurrence,
 )
-from runs.services import SubmissionError
-from studio.datastores import PathError, clean_path, join
+from studio.core.spec import EXPERIMENT_NAME
 from studio.models import CONTROL_QUEUE
-from studio.sdk.spec import EXPERIMENT_NAME
-from studio.services import DataError, get_datastore
+from studio.services import get_datastore
 
 log = logging.getLogger("studio.scheduler")
-
-
-class ScheduleError(ValueError):
-    def __init__(self, field: str, message: str):
-        super().__init__(message)
-        self.field = field
-        self.message = message
 
 
 @dataclass
@@ -68,33 +61,33 @@ class ScheduleInput:
 
 def _validate(data: ScheduleInput) -> dict:
     if not data.name or not data.name.strip() or len(data.name) > 255:
-        raise ScheduleError("name", "A schedule needs a name of 1 to 255 characters.")
+        raise StudioError("name", "A schedule needs a name of 1 to 255 characters.")
     if (data.published_pipeline is None) == (data.pipeline_endpoint is None):
-        raise ScheduleError(
+        raise StudioError(
             "pipeline_id", "A schedule starts exactly one published pipeline or pipeline endpoint."
         )
     if not EXPERIMENT_NAME.match(data.experiment_name or ""):
-        raise ScheduleError(
+        raise StudioError(
             "experiment_name",
             "experiment_name must start with a letter or digit and contain only letters, digits, '_' and '-'.",
         )
     if data.recurrence and data.datastore:
-        raise ScheduleError("recurrence", "Can not specify both a Recurrence and a Datastore")
+        raise StudioError("recurrence", "Can not specify both a Recurrence and a Datastore")
     if not data.recurrence and not data.datastore:
-        raise ScheduleError("recurrence", "A schedule needs a recurrence or a datastore to watch.")
+        raise StudioError("recurrence", "A schedule needs a recurrence or a datastore to watch.")
     if data.missed_policy not in ("latest", "skip"):
-        raise ScheduleError("missed_policy", "missed_policy must be latest or skip.")
+        raise StudioError("missed_policy", "missed_policy must be latest or skip.")
     fields: dict[str, Any] = {}
     if data.recurrence:
         if data.path_on_datastore or data.data_path_parameter_name:
-            raise ScheduleError(
+            raise StudioError(
                 "path_on_datastore",
                 "path_on_datastore and data_path_parameter_name can only be used with a datastore, not with a recurrence",
             )
         try:
             rec = parse_recurrence(data.recurrence)
-        except RecurrenceError as exc:
-            raise ScheduleError(f"recurrence.{exc.field}", exc.message) from None
+        except StudioError as exc:
+            raise StudioError(f"recurrence.{exc.field}", exc.message) from None
         fields.update(
             kind="recurrence",
             recurrence=rec.to_dict(),
@@ -105,20 +98,20 @@ def _validate(data: ScheduleInput) -> dict:
     else:
         try:
             store = get_datastore(data.datastore)
-        except DataError as exc:
-            raise ScheduleError("datastore", exc.message) from None
+        except StudioError as exc:
+            raise StudioError("datastore", exc.message) from None
         try:
             path = clean_path(data.path_on_datastore or "")
-        except PathError as exc:
-            raise ScheduleError("path_on_datastore", str(exc)) from None
+        except StudioError as exc:
+            raise StudioError("path_on_datastore", str(exc)) from None
         try:
             interval = float(data.polling_interval)
         except (TypeError, ValueError):
-            raise ScheduleError(
+            raise StudioError(
                 "polling_interval", "polling_interval must be a number of minutes"
             ) from None
         if not 0.01 <= interval <= 60 * 24 * 7:
-            raise ScheduleError(
+            raise StudioError(
                 "polling_interval", "polling_interval must be between 0.01 and 10080 minutes"
             )
         fields.update(
@@ -135,30 +128,23 @@ def _validate(data: ScheduleInput) -> dict:
     parameters = dict(data.pipeline_parameters or {})
     for name in parameters:
         if name not in declared:
-            raise ScheduleError(
-                "pipeline_parameters", f"Pipeline parameter with name {name} does not exist"
+            raise StudioError(
+                f"pipeline_parameters.{name}", f"Pipeline parameter with name {name} does not exist"
             )
     if fields["kind"] == "datastore" and fields["data_path_parameter_name"]:
         target = declared.get(fields["data_path_parameter_name"])
         if target is None:
-            raise ScheduleError(
+            raise StudioError(
                 "data_path_parameter_name",
                 f"Pipeline parameter with name {fields['data_path_parameter_name']} does not exist",
             )
         if target["type"] not in ("datapath", "str"):
-            raise ScheduleError(
+            raise StudioError(
                 "data_path_parameter_name",
                 f"Pipeline parameter {target['name']} must be a DataPath (or str) parameter to receive the changed path",
             )
-    from pipelines.parameters import ParameterError, coerce
-
     for name, value in parameters.items():
-        try:
-            parameters[name] = coerce(
-                name, declared[name]["type"], value, declared[name]["default"]
-            )
-        except ParameterError as exc:
-            raise ScheduleError("pipeline_parameters", str(exc)) from None
+        parameters[name] = coerce(name, declared[name]["type"], value, declared[name]["default"])
     fields.update(
         name=data.name.strip(),
         description=data.description or "",
@@ -227,7 +213,7 @@ def update_schedule(schedule: Schedule, data: ScheduleInput) -> Schedule:
 def set_schedule_status(schedule: Schedule, status: str) -> Schedule:
     """Enable or disable; re-enabling never fires the times it was off."""
     if status not in ("Active", "Disabled"):
-        raise ScheduleError("status", "Status must be Active or Disabled")
+        raise StudioError("status", "Status must be Active or Disabled")
     with transaction.atomic():
         schedule = Schedule.objects.select_for_update().get(pk=schedule.pk)
         if status == "Active" and schedule.status != "Active":
@@ -398,7 +384,7 @@ def _dispatch(fire_id: int, now: datetime) -> int:
                     endpoint=schedule.pipeline_endpoint,
                     schedule=schedule,
                 )
-        except (services.PublishError, SubmissionError, DataError) as exc:
+        except StudioError as exc:
             fire.status, fire.error, fire.dispatched_at = "failed", exc.message, now
             fire.save(update_fields=["status", "error", "dispatched_at"])
             if fire.cursor is not None:

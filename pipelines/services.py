@@ -13,27 +13,18 @@ from pipelines.models import (
     PipelineGraph,
     PublishedPipeline,
 )
-from pipelines.parameters import split_known
 from runs import services as run_services
 from runs.models import Run
-from runs.services import SubmissionError
-
-
-class PublishError(ValueError):
-    """A refused publish or endpoint operation; ``field`` names the culprit."""
-
-    def __init__(self, field: str, message: str):
-        super().__init__(message)
-        self.field = field
-        self.message = message
+from studio.core.errors import StudioError
+from studio.core.parameters import split_known
 
 
 def _check_text(field: str, value: str | None, limit: int) -> str:
     value = (value or "").strip()
     if len(value) > limit:
-        raise PublishError(field, f"{field} must be at most {limit} characters.")
+        raise StudioError(field, f"{field} must be at most {limit} characters.")
     if "\x00" in value:
-        raise PublishError(field, f"{field} must not contain NUL characters.")
+        raise StudioError(field, f"{field} must not contain NUL characters.")
     return value
 
 
@@ -49,7 +40,7 @@ def publish_graph(
 ) -> PublishedPipeline:
     name = _check_text("name", name, 255)
     if not name:
-        raise PublishError("name", "A published pipeline needs a name.")
+        raise StudioError("name", "A published pipeline needs a name.")
     return PublishedPipeline.objects.create(
         name=name,
         description=_check_text("description", description, 5000),
@@ -74,7 +65,7 @@ def publish_run(run: Run, *, user=None, **fields) -> PublishedPipeline:
 
 def set_status(obj, status: str):
     if status not in ("Active", "Disabled"):
-        raise PublishError("status", "Status must be Active or Disabled.")
+        raise StudioError("status", "Status must be Active or Disabled.")
     obj.status = status
     obj.save(update_fields=["status"])
     return obj
@@ -107,12 +98,16 @@ def submit_published(
     left out and the run carries a warning naming each; otherwise they are refused.
     """
     if not pipeline.is_active:
-        raise PublishError(
-            "status", f"Published pipeline {pipeline.id} is Disabled; enable it to submit runs."
+        raise StudioError(
+            "status",
+            f"Published pipeline {pipeline.id} is Disabled; enable it to submit runs.",
+            409,
         )
     if endpoint is not None and not endpoint.is_active:
-        raise PublishError(
-            "status", f"Pipeline endpoint {endpoint.name} is Disabled; enable it to submit runs."
+        raise StudioError(
+            "status",
+            f"Pipeline endpoint {endpoint.name} is Disabled; enable it to submit runs.",
+            409,
         )
     if idempotency_key:
         existing = Run.objects.filter(created_by=user, idempotency_key=idempotency_key).first()
@@ -167,9 +162,9 @@ def publish_endpoint(
 ) -> PipelineEndpoint:
     name = _check_text("name", name, 255)
     if not name:
-        raise PublishError("name", "A pipeline endpoint needs a name.")
+        raise StudioError("name", "A pipeline endpoint needs a name.")
     if PipelineEndpoint.objects.filter(name=name).exists():
-        raise PublishError(
+        raise StudioError(
             "name", f"A pipeline endpoint named {name} already exists; use add() to add a version."
         )
     endpoint = PipelineEndpoint.objects.create(
@@ -206,9 +201,9 @@ def rename_endpoint(endpoint: PipelineEndpoint, name: str) -> PipelineEndpoint:
     """Give an endpoint a new name; its id and URL stay."""
     name = _check_text("name", name, 255)
     if not name:
-        raise PublishError("name", "A pipeline endpoint needs a name.")
+        raise StudioError("name", "A pipeline endpoint needs a name.")
     if PipelineEndpoint.objects.filter(name=name).exclude(pk=endpoint.pk).exists():
-        raise PublishError(
+        raise StudioError(
             "name",
             "PipelineEndpoint already exists with the given name. Please choose a unique value.",
         )
@@ -219,7 +214,7 @@ def rename_endpoint(endpoint: PipelineEndpoint, name: str) -> PipelineEndpoint:
 
 def set_default_version(endpoint: PipelineEndpoint, version: str) -> PipelineEndpoint:
     if not endpoint.versions.filter(version=str(version)).exists():
-        raise PublishError(
+        raise StudioError(
             "version", f"Version {version} does not exist in pipeline endpoint {endpoint.name}."
         )
     endpoint.default_version = str(version)
@@ -231,10 +226,12 @@ def endpoint_pipeline(endpoint: PipelineEndpoint, version: str | None = None) ->
     wanted = str(version) if version not in (None, "") else endpoint.default_version
     row = endpoint.versions.select_related("pipeline__graph").filter(version=wanted).first()
     if row is None:
-        raise PublishError(
-            "version", f"Version {wanted} does not exist in pipeline endpoint {endpoint.name}."
+        raise StudioError(
+            "version",
+            f"Version {wanted} does not exist in pipeline endpoint {endpoint.name}.",
+            404,
         )
     return row.pipeline
 
 
-__all__ = ["PublishError", "SubmissionError"]
+__all__ = ["StudioError", "StudioError"]

@@ -19,11 +19,11 @@ from pipelines import scheduling, services
 from pipelines.api.serializers import endpoint_url, pipeline_endpoint_url
 from pipelines.forms import COMMON_ZONES, PublishForm, ScheduleForm, SubmitForm, TokenForm
 from pipelines.models import PipelineEndpoint, PublishedPipeline, Schedule
-from pipelines.recurrence import RecurrenceError, parse_recurrence, preview_fires
 from runs.charts import pipeline_figure
 from runs.models import Run
-from runs.readiness import Status
-from runs.services import SubmissionError
+from studio.core.errors import StudioError
+from studio.core.recurrence import parse_recurrence, preview_fires
+from studio.core.status import Status
 from studio.models import ApiToken
 
 
@@ -37,7 +37,7 @@ def run_publish(request: HttpRequest, run_id: str) -> HttpResponse:
         if form.is_valid():
             try:
                 pipeline = services.publish_run(run, user=request.user, **form.cleaned_data)
-            except services.PublishError as exc:
+            except StudioError as exc:
                 form.add_error(None, exc.message)
             else:
                 messages.success(
@@ -137,10 +137,7 @@ def _submit_from_form(request, pipeline: PublishedPipeline, form: SubmitForm, en
             user=request.user,
             endpoint=endpoint,
         )
-    except services.PublishError as exc:
-        form.add_error(None, exc.message)
-        return None
-    except SubmissionError as exc:
+    except StudioError as exc:
         form.add_error(None, exc.message)
         return None
     return run
@@ -213,7 +210,7 @@ def endpoint_default(request: HttpRequest, endpoint_id) -> HttpResponse:
     endpoint = get_object_or_404(PipelineEndpoint, id=endpoint_id)
     try:
         services.set_default_version(endpoint, request.POST.get("version", ""))
-    except services.PublishError as exc:
+    except StudioError as exc:
         messages.error(request, exc.message)
     return redirect("endpoint-detail", endpoint_id=endpoint.id)
 
@@ -233,7 +230,7 @@ def endpoint_submit(request: HttpRequest, endpoint_id) -> HttpResponse:
     version = request.POST.get("version") or endpoint.default_version
     try:
         pipeline = services.endpoint_pipeline(endpoint, version)
-    except services.PublishError as exc:
+    except StudioError as exc:
         messages.error(request, exc.message)
         return redirect("endpoint-detail", endpoint_id=endpoint.id)
     form = SubmitForm(pipeline.graph.spec.get("parameters", []), request.POST)
@@ -350,7 +347,7 @@ def _parameters_for(value: str | None) -> list[dict]:
     if endpoint is not None:
         try:
             pipeline = services.endpoint_pipeline(endpoint)
-        except services.PublishError:
+        except StudioError:
             return []
     return pipeline.graph.spec.get("parameters", []) if pipeline else []
 
@@ -432,7 +429,7 @@ def _save_schedule(request, form: ScheduleForm, schedule: Schedule | None = None
         if schedule is None:
             return scheduling.create_schedule(payload, user=request.user)
         return scheduling.update_schedule(schedule, payload)
-    except scheduling.ScheduleError as exc:
+    except StudioError as exc:
         form.add_error(
             _FIELD_OF.get(exc.field, exc.field if exc.field in form.fields else None), exc.message
         )
@@ -504,7 +501,7 @@ def schedule_preview(request: HttpRequest) -> HttpResponse:
             now = timezone.now()
             context["fires"] = preview_fires(rec, now, now, 10)
             context["zone"] = rec.zone.key
-        except RecurrenceError as exc:
+        except StudioError as exc:
             context["error"] = exc.message
         except (TypeError, ValueError) as exc:
             context["error"] = str(exc)
@@ -582,7 +579,7 @@ def run_resubmit(request: HttpRequest, run_id: str) -> HttpResponse:
                     published_pipeline=run.published_pipeline,
                     tags=run.tags,
                 )
-            except SubmissionError as exc:
+            except StudioError as exc:
                 form.add_error(None, exc.message)
             else:
                 messages.success(request, f"Resubmitted as run {new.number}.")

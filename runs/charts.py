@@ -8,19 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from studio.sdk.spec import GraphSpec, layers
-
-STATUS_COLOURS = {
-    "NotStarted": "#c8c6c4",
-    "Queued": "#8a8886",
-    "Preparing": "#0078d4",
-    "Running": "#0078d4",
-    "Finalizing": "#0078d4",
-    "CancelRequested": "#ca5010",
-    "Completed": "#107c10",
-    "Failed": "#d13438",
-    "Canceled": "#605e5c",
-}
+from studio.core.spec import GraphSpec, layers
+from studio.core.status import colour
 
 
 def graph_layout(spec: GraphSpec) -> dict[str, tuple[float, float]]:
@@ -105,7 +94,7 @@ def pipeline_figure(
                 "marker": {
                     "size": 26,
                     "symbol": ["diamond" if s.node_id in reused else "square" for s in nodes],
-                    "color": [STATUS_COLOURS.get(st, "#c8c6c4") for st in status_of],
+                    "color": [colour(st) for st in status_of],
                     "line": {"color": "#323130", "width": 1},
                 },
                 "showlegend": False,

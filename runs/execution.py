@@ -23,16 +23,18 @@ from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from pipelines.parameters import format_value
 from runs import reuse, services
 from runs.executor import StepJob, run_step
 from runs.models import Run, StepRun
-from runs.readiness import Status
 from studio import storage
-from studio.datastores import ATTEMPTS_FOLDER, Store, clean_path, fingerprint_files, join
+from studio.core.errors import StudioError
+from studio.core.parameters import format_value
+from studio.core.paths import ATTEMPTS_FOLDER, clean_path, fingerprint_files, join
+from studio.core.spec import GraphSpec, StepSpec
+from studio.core.status import Status
+from studio.datastores import Store
 from studio.models import Dataset, DatasetUse, Datastore
-from studio.sdk.spec import GraphSpec, StepSpec
-from studio.services import DataError, get_datastore, register_dataset, resolve_dataset
+from studio.services import get_datastore, register_dataset, resolve_dataset
 
 log = logging.getLogger("studio.worker")
 RUN_TOKEN_SALT = "studio.run-token"
@@ -104,7 +106,7 @@ def _run_claimed(claim: _Claim) -> StepRun | None:
             "could not prepare step %s: %s",
             step.id,
             exc,
-            exc_info=not isinstance(exc, (DataError, ValueError)),
+            exc_info=not isinstance(exc, (StudioError, ValueError)),
         )
         shutil.rmtree(work, ignore_errors=True)
         return services.finish_step(
@@ -288,7 +290,9 @@ def _dataset_input(port, run: Run, work: Path) -> tuple[str, dict]:
             relative = info.path[len(base) :].lstrip("/") if base else info.path
             files.append(str(folder / relative))
     if not files:
-        raise DataError("inputs", f"Dataset {dataset.name}:{dataset.version} matches no files now.")
+        raise StudioError(
+            "inputs", f"Dataset {dataset.name}:{dataset.version} matches no files now."
+        )
     if single_file:
         path = Path(files[0])  # a dataset of one file is given as that file, as in azureml
     elif len(folders) == 1:
@@ -320,7 +324,7 @@ def _datapath_input(value: dict) -> str:
         return str(store.local_path(path))
     files = store.glob(path)
     if not files:
-        raise DataError("inputs", f"Nothing is at {value['datastore']}/{path}.")
+        raise StudioError("inputs", f"Nothing is at {value['datastore']}/{path}.")
     cache = settings.DATA_DIR / "cache" / "datapaths" / fingerprint_files(files)
     if len(files) == 1 and files[0].path == path:
         folder = _materialize(store, files, cache, path.rsplit("/", 1)[0] if "/" in path else "")
@@ -484,7 +488,7 @@ def _publish_outputs(step: StepRun, outputs: list[_Output]) -> dict:
 def _publish_output(output: _Output) -> dict:
     store, scratch = output.store, output.scratch
     if not (scratch.exists() or scratch.is_symlink()):
-        raise DataError("outputs", f"output {output.name}: the script wrote no file at {scratch}")
+        raise StudioError("outputs", f"output {output.name}: the script wrote no file at {scratch}")
     scratch_is_dir = scratch.is_dir()
     if store.is_local:
         final = store.local_path(output.final)

@@ -17,7 +17,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_date
 
 from runs.models import Metric, Run
-from runs.readiness import Status
+from studio.core.status import Status
 
 PAGE_SIZE = 25
 SORTS = {

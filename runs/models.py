@@ -8,7 +8,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-from runs.readiness import TERMINAL, Status
+from studio.core.status import TERMINAL, Status
 
 STATUS_CHOICES = [(s.value, s.value) for s in Status]
 

@@ -9,7 +9,8 @@ from dataclasses import dataclass
 from django.db.models import Q
 from django.utils import timezone
 
-from runs.fingerprint import (
+from runs.models import Run, StepRun
+from studio.core.fingerprint import (
     FIRST_RUN,
     REGENERATE,
     REUSE_DISABLED,
@@ -18,11 +19,10 @@ from runs.fingerprint import (
     fingerprint_parts,
     snapshot_file_changes,
 )
-from runs.models import Run, StepRun
-from runs.readiness import Status
-from studio.datastores import fingerprint_files
+from studio.core.paths import fingerprint_files
+from studio.core.spec import GraphSpec, StepSpec
+from studio.core.status import Status
 from studio.models import Dataset, DatasetUse, Snapshot
-from studio.sdk.spec import GraphSpec, StepSpec
 from studio.services import get_datastore, resolve_dataset
 
 log = logging.getLogger("studio.reuse")

@@ -2,7 +2,7 @@
 
 The database is the truth and the broker a doorbell: every state change is a
 conditional update, so a duplicate delivery or a dead worker leaves nothing
-inconsistent. Decisions come from the plain-Python core (``runs.readiness``).
+inconsistent. Decisions come from the plain-Python core (``studio.core.readiness``).
 """
 
 from __future__ import annotations
@@ -21,26 +21,24 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from pipelines.models import PipelineGraph
-from pipelines.parameters import ParameterError, resolve_parameters
 from runs import reuse
 from runs.models import Experiment, Run, StepRun
-from runs.readiness import ACTIVE, WAITING, Status, decide
 from studio import storage
-from studio.datastores import PathError, clean_path
+from studio.core.errors import StudioError
+from studio.core.parameters import resolve_parameters
+from studio.core.paths import clean_path
+from studio.core.readiness import decide
+from studio.core.spec import (
+    EXPERIMENT_NAME,
+    GraphSpec,
+    topological_order,
+    validate_graph,
+)
+from studio.core.status import ACTIVE, WAITING, Status
 from studio.models import CONTROL_QUEUE, ComputeTarget, Dataset, Snapshot, queue_for
-from studio.sdk.spec import EXPERIMENT_NAME, GraphSpec, SpecError, topological_order, validate_graph
-from studio.services import DataError, get_dataset, save_dataset_definition
+from studio.services import get_dataset, save_dataset_definition
 
 log = logging.getLogger("studio.engine")
-
-
-class SubmissionError(ValueError):
-    """A submission refused before anything was stored; ``field`` names the culprit."""
-
-    def __init__(self, field: str, message: str):
-        super().__init__(message)
-        self.field = field
-        self.message = message
 
 
 # --- submit ---------------------------------------------------------------------------
@@ -50,8 +48,8 @@ def validate_submission(graph_data: Any) -> GraphSpec:
     """Parse and check a graph as the SDK would, plus what only the server knows."""
     try:
         spec = GraphSpec.from_dict(graph_data)
-    except SpecError as exc:
-        raise SubmissionError(exc.field, exc.message) from None
+    except StudioError as exc:
+        raise StudioError(exc.field, exc.message) from None
     digests = {s.snapshot for s in spec.steps}
     snapshot_files = dict(
         Snapshot.objects.filter(digest__in=digests).values_list("digest", "files")
@@ -75,14 +73,14 @@ def validate_submission(graph_data: Any) -> GraphSpec:
         datastores=datastores,
     )
     if errors:
-        raise SubmissionError(errors[0].field, "; ".join(e.message for e in errors))
+        raise StudioError(errors[0].field, "; ".join(e.message for e in errors))
     for step in spec.steps:
         for port in step.inputs:
             if port.datastore:
                 try:
                     clean_path(port.path, allow_glob=True)
-                except PathError as exc:
-                    raise SubmissionError(
+                except StudioError as exc:
+                    raise StudioError(
                         "graph.steps", f"Input {port.name} on step {step.name}: {exc}"
                     ) from None
     return spec
@@ -126,24 +124,21 @@ def submit_run(
     without waiting for the reuse check.
     """
     if not isinstance(experiment_name, str) or not EXPERIMENT_NAME.match(experiment_name):
-        raise SubmissionError(
+        raise StudioError(
             "experiment_name",
             "Experiment name must start with a letter or digit and contain only letters, digits, "
             "'_' and '-', at most 255 characters.",
         )
     spec = validate_submission(graph_data)
-    try:
-        parameters = resolve_parameters(spec, pipeline_parameters)
-    except ParameterError as exc:
-        raise SubmissionError("pipeline_parameters", str(exc)) from None
+    parameters = resolve_parameters(spec, pipeline_parameters)
     for declared in spec.parameters:
         if declared.type == "dataset":
             parameters[declared.name] = _dataset_parameter(declared, parameters[declared.name])
         value = parameters[declared.name]
         if declared.type == "datapath" and value["datastore"] != storage.DEFAULT_DATASTORE:
             if not storage.Datastore.objects.filter(name=value["datastore"]).exists():
-                raise SubmissionError(
-                    "pipeline_parameters",
+                raise StudioError(
+                    f"pipeline_parameters.{declared.name}",
                     f"Pipeline parameter {declared.name}: datastore {value['datastore']} does not exist",
                 )
     default_target = settings.STUDIO_DEFAULT_COMPUTE
@@ -208,7 +203,7 @@ def _dataset_parameter(declared, value: dict) -> dict:
                 Dataset.objects.filter(id=value["id"]).first() if _is_uuid(value["id"]) else None
             )
             if dataset is None:
-                raise DataError("id", f"no dataset has the id {value['id']}")
+                raise StudioError("id", f"no dataset has the id {value['id']}")
         elif "name" in value:
             dataset = get_dataset(value["name"], value["version"])
         else:
@@ -218,13 +213,13 @@ def _dataset_parameter(declared, value: dict) -> dict:
                 paths=[[value["datastore"], value["path"]]],
                 options=like.options if like is not None else {},
             )
-    except DataError as exc:
-        raise SubmissionError(
-            "pipeline_parameters", f"Pipeline parameter {name}: {exc.message}"
+    except StudioError as exc:
+        raise StudioError(
+            f"pipeline_parameters.{name}", f"Pipeline parameter {name}: {exc.message}"
         ) from None
     if dataset.kind != expected:
-        raise SubmissionError(
-            "pipeline_parameters",
+        raise StudioError(
+            f"pipeline_parameters.{name}",
             f"Pipeline parameter with name {name} is of incorrect type {_DATASET_CLASSES[dataset.kind]}. "
             f"Expected type: {_DATASET_CLASSES[expected]}",
         )

@@ -19,9 +19,11 @@ from runs import listing, logsearch, services
 from runs.charts import metric_panels, pipeline_figure
 from runs.comparison import compare_runs
 from runs.models import Experiment, Metric, Run, StepRun
-from runs.readiness import Status
 from studio import storage
-from studio.datastores import PathError, Store, StoreConfig, clean_path
+from studio.core.errors import StudioError
+from studio.core.paths import clean_path
+from studio.core.status import Status
+from studio.datastores import Store, StoreConfig
 from studio.models import Dataset
 from studio.services import ANONYMOUS_PREFIX
 
@@ -311,7 +313,7 @@ def _file_tail(step: StepRun, name: str, limit: int = LOG_WINDOW) -> str | None:
             size = os.fstat(fh.fileno()).st_size
             fh.seek(max(0, size - limit))
             return fh.read(limit).decode("utf-8", errors="replace")
-    except (PathError, FileNotFoundError, IsADirectoryError):
+    except (StudioError, FileNotFoundError, IsADirectoryError):
         return None
 
 
@@ -328,7 +330,7 @@ def step_file(request: HttpRequest, step_id: str) -> FileResponse:
             )
         )
         handle = store.open_read(rel)
-    except PathError as exc:
+    except StudioError as exc:
         return HttpResponse(str(exc), status=400, content_type="text/plain")
     except (FileNotFoundError, IsADirectoryError):
         raise Http404("No such file") from None

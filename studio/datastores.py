@@ -9,29 +9,25 @@ syntax); on a local store, symlinks that lead outside are never followed.
 
 from __future__ import annotations
 
-import hashlib
 import os
-import re
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
+from pathlib import Path
+
+from studio.core.errors import StudioError
+from studio.core.paths import (
+    EMPTY_MARKER,
+    INTERNAL_PREFIX,
+    FileInfo,
+    clean_path,
+    glob_regex,
+    has_glob,
+    is_internal,
+    join,
+)
 
 KINDS = ("local", "s3", "azureblob", "http")  # http: a web server, for datasets from URLs
-_ORIGIN = re.compile(
-    r"^https?://[A-Za-z0-9.\-]+(:[0-9]{1,5})?\Z|^https?://\[[0-9A-Fa-f:.]+\](:[0-9]{1,5})?\Z"
-)
-# Names Studio keeps for itself inside a datastore (the folder where a step attempt writes its
-# outputs, the marker that keeps an empty output folder on an object store): never listed.
-INTERNAL_PREFIX = ".studio-"
-EMPTY_MARKER = ".studio-empty"
-ATTEMPTS_FOLDER = ".studio-attempts"
-_ENCODED = re.compile(r"%[0-9a-fA-F]{2}")
-_GLOB = re.compile(r"[*?\[]")
-
-
-class PathError(ValueError):
-    """A datastore path that is refused, with the reason."""
 
 
 @dataclass(frozen=True)
@@ -43,108 +39,6 @@ class StoreConfig:
         default_factory=dict
     )  # bucket, endpoint_url, account_name, container, endpoint
     secrets: dict = field(default_factory=dict)  # key, secret, account_key, sas_token
-
-
-@dataclass(frozen=True)
-class FileInfo:
-    path: str  # relative to the store, POSIX
-    size: int
-    version: str  # mtime (local) or etag (remote)
-
-
-def clean_path(path: str | None, allow_glob: bool = False) -> str:
-    """A normalised relative POSIX path inside a store ('' is the root), or PathError."""
-    if path is None:
-        return ""
-    if not isinstance(path, str):
-        raise PathError("A datastore path must be a string.")
-    if "\x00" in path:
-        raise PathError("A datastore path must not contain NUL characters.")
-    if "\\" in path:
-        raise PathError(f"Backslashes are not allowed in datastore paths: {path!r}")
-    if _ENCODED.search(path):
-        raise PathError(f"Percent-encoded characters are not allowed in datastore paths: {path!r}")
-    if "://" in path or path.startswith("~") or re.match(r"^[A-Za-z]:", path):
-        raise PathError(
-            f"A datastore path must be relative to the datastore, not a URL or drive: {path!r}"
-        )
-    if path.startswith("/"):
-        raise PathError(f"Absolute paths are not allowed in datastores: {path!r}")
-    if any(ch in path for ch in "#?;") or any(ord(ch) < 32 for ch in path):
-        raise PathError(
-            f"Datastore paths may not contain '#', '?', ';' or control characters: {path!r}"
-        )
-    if not allow_glob and _GLOB.search(path):
-        raise PathError(f"Wildcards are not allowed here: {path!r}")
-    parts = [p for p in PurePosixPath(path).parts if p not in ("", ".")]
-    if any(p == ".." for p in parts):
-        raise PathError(f"'..' is not allowed in datastore paths: {path!r}")
-    if any(p.startswith("..") and set(p) == {"."} for p in parts):
-        raise PathError(f"Dot-only path parts are not allowed: {path!r}")
-    return "/".join(parts)
-
-
-def glob_regex(pattern: str) -> re.Pattern:
-    """A glob as a regex: ``*`` and ``?`` stay within a folder, ``**`` crosses folders.
-
-    A match may also be a folder, which then stands for every file below it.
-    """
-    out = []
-    i = 0
-    while i < len(pattern):
-        if pattern.startswith("**/", i):
-            out.append("(?:.*/)?")
-            i += 3
-        elif pattern.startswith("**", i):
-            out.append(".*")
-            i += 2
-        elif pattern[i] == "*":
-            out.append("[^/]*")
-            i += 1
-        elif pattern[i] == "?":
-            out.append("[^/]")
-            i += 1
-        elif pattern[i] == "[":
-            end = pattern.find("]", i)
-            if end == -1:
-                out.append(re.escape(pattern[i]))
-                i += 1
-            else:
-                out.append("[" + pattern[i + 1 : end].replace("!", "^", 1) + "]")
-                i = end + 1
-        else:
-            out.append(re.escape(pattern[i]))
-            i += 1
-    return re.compile("^" + "".join(out) + "(?:/.*)?$")
-
-
-def split_url(url: str) -> tuple[str, str]:
-    """``https://host[:port]`` and the cleaned path of a web URL, or PathError."""
-    if not isinstance(url, str) or not url.startswith(("http://", "https://")):
-        raise PathError(f"{url!r} is not an http(s) URL.")
-    scheme, _, rest = url.partition("://")
-    host, _, path = rest.partition("/")
-    origin = f"{scheme}://{host}"
-    if not is_origin(origin):
-        raise PathError(f"{url!r} does not name a web server as scheme://host[:port]/path.")
-    cleaned = clean_path(path)
-    if not cleaned:
-        raise PathError(f"{url!r} names no file.")
-    return origin, cleaned
-
-
-def is_origin(name: str) -> bool:
-    """True for ``http(s)://host[:port]``: where a dataset read from a URL lives."""
-    return bool(_ORIGIN.match(name or ""))
-
-
-def is_internal(rel: str) -> bool:
-    """True for a path inside something Studio keeps for itself (see INTERNAL_PREFIX)."""
-    return any(part.startswith(INTERNAL_PREFIX) for part in rel.split("/"))
-
-
-def join(*parts: str) -> str:
-    return "/".join(p.strip("/") for p in parts if p and p.strip("/"))
 
 
 class Store:
@@ -188,7 +82,9 @@ class Store:
         if self.is_local:
             resolved = os.path.realpath(target)
             if resolved != base and not resolved.startswith(base + os.sep):
-                raise PathError(f"{rel!r} leads outside the datastore (through a symbolic link)")
+                raise StudioError(
+                    "path", f"{rel!r} leads outside the datastore (through a symbolic link)"
+                )
         return target
 
     def local_path(self, rel: str) -> Path:
@@ -307,14 +203,14 @@ class Store:
     def glob(self, pattern: str) -> list[FileInfo]:
         """Files matching a path or glob (a folder means everything under it)."""
         rel = clean_path(pattern, allow_glob=True)
-        if not _GLOB.search(rel):
+        if not has_glob(rel):
             return list(self.walk(rel))
         if self.is_web:
-            raise PathError(f"Wildcards cannot be used in a web URL: {pattern!r}")
+            raise StudioError("path", f"Wildcards cannot be used in a web URL: {pattern!r}")
         parts = rel.split("/")
         fixed = []
         for part in parts:
-            if _GLOB.search(part):
+            if has_glob(part):
                 break
             fixed.append(part)
         prefix = "/".join(fixed)
@@ -363,7 +259,7 @@ class Store:
         """Write a stream to a file; refuses to replace one unless ``overwrite``."""
         rel = clean_path(rel)
         if not rel:
-            raise PathError("A file path is required.")
+            raise StudioError("path", "A file path is required.")
         if not overwrite and self.exists(rel):
             raise FileExistsError(
                 f"{rel} already exists on datastore {self.config.name}; pass overwrite=True to replace it"
@@ -409,7 +305,7 @@ class Store:
     def delete(self, rel: str) -> None:
         rel = clean_path(rel)
         if not rel:
-            raise PathError("Refusing to delete the root of a datastore")
+            raise StudioError("path", "Refusing to delete the root of a datastore")
         if self.is_local:
             path = Path(self.full(rel))
             if path.is_dir() and not path.is_symlink():
@@ -427,14 +323,6 @@ def _copy_stream(source, target) -> int:
         target.write(chunk)
         total += len(chunk)
     return total
-
-
-def fingerprint_files(files: list[FileInfo]) -> str:
-    """A hash of a set of files' paths, sizes and versions (mtimes or etags): cheap, no data read."""
-    h = hashlib.sha256()
-    for info in sorted(files, key=lambda f: f.path):
-        h.update(f"{info.path}\0{info.size}\0{info.version}\n".encode())
-    return h.hexdigest()
 
 
 def _filesystem(config: StoreConfig):

@@ -13,28 +13,19 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max
 
 from studio import storage
-from studio.datastores import (
+from studio.core.errors import StudioError
+from studio.core.paths import (
     FileInfo,
-    PathError,
-    Store,
     clean_path,
     fingerprint_files,
     is_origin,
     split_url,
 )
+from studio.datastores import Store
 from studio.models import Dataset, Datastore
 
 # Unregistered dataset definitions are saved under this prefix and hidden from the lists.
 ANONYMOUS_PREFIX = "_anonymous_"
-
-
-class DataError(ValueError):
-    """A refused datastore or dataset operation; ``field`` names the culprit."""
-
-    def __init__(self, field: str, message: str):
-        super().__init__(message)
-        self.field = field
-        self.message = message
 
 
 def workspace_default_datastore() -> Datastore:
@@ -64,7 +55,7 @@ def get_datastore(name: str | None) -> Datastore:
     if store is None:
         if name == storage.DEFAULT_DATASTORE:
             return storage.default_datastore()
-        raise DataError("datastore", f"Datastore {name} does not exist.")
+        raise StudioError("datastore", f"Datastore {name} does not exist.")
     return store
 
 
@@ -80,23 +71,25 @@ def register_datastore(
 ) -> Datastore:
     """Register (or with ``overwrite`` replace) a datastore after checking it can be reached."""
     if name == storage.DEFAULT_DATASTORE:
-        raise DataError("name", f"{name} is the default datastore and cannot be replaced.")
+        raise StudioError("name", f"{name} is the default datastore and cannot be replaced.")
     if kind == "local":
         if not (user and user.is_superuser):
-            raise DataError("kind", "Only an administrator may register a local-folder datastore.")
+            raise StudioError(
+                "kind", "Only an administrator may register a local-folder datastore."
+            )
         allowed = settings.STUDIO_LOCAL_DATASTORE_ROOTS
         folder = Path(root).resolve() if root else None
         if folder is None or not root.startswith("/"):
-            raise DataError("root", "A local datastore needs an absolute folder path.")
+            raise StudioError("root", "A local datastore needs an absolute folder path.")
         if not any(folder == base or base in folder.parents for base in allowed):
-            raise DataError(
+            raise StudioError(
                 "root", f"{root} is not under a folder listed in STUDIO_LOCAL_DATASTORE_ROOTS."
             )
         folder.mkdir(parents=True, exist_ok=True)
         root = str(folder)
     existing = Datastore.objects.filter(name=name).first()
     if existing is not None and not overwrite:
-        raise DataError(
+        raise StudioError(
             "name", f"Datastore {name} already exists; pass overwrite=True to replace it."
         )
     datastore = existing or Datastore(name=name)
@@ -131,16 +124,16 @@ def _check_reachable(datastore: Datastore) -> None:
     thread.join(settings.STUDIO_DATASTORE_CHECK_SECONDS)
     name = datastore.name
     if thread.is_alive():
-        raise DataError(
+        raise StudioError(
             "options",
             f"Datastore {name} did not answer within {settings.STUDIO_DATASTORE_CHECK_SECONDS:g} s: "
             "check the endpoint and the network.",
         )
     exc = outcome.get("error")
-    if isinstance(exc, PathError):
-        raise DataError("root", str(exc))
+    if isinstance(exc, StudioError):
+        raise StudioError("root", str(exc))
     if exc is not None:  # the store could not be reached with these settings
-        raise DataError(
+        raise StudioError(
             "options", f"Datastore {name} cannot be reached: {type(exc).__name__}: {exc}"
         )
 
@@ -149,32 +142,32 @@ def parse_paths(paths) -> list[list[str]]:
     """Validate dataset paths: [[datastore, path or glob], ...]; a web URL is given as
     ``"https://host/path"`` or ``["https://host", "path"]``."""
     if not isinstance(paths, list) or not paths:
-        raise DataError("paths", "A dataset needs at least one (datastore, path) pair.")
+        raise StudioError("paths", "A dataset needs at least one (datastore, path) pair.")
     parsed = []
     for i, item in enumerate(paths):
         if isinstance(item, str):
             try:
                 item = list(split_url(item))
-            except PathError as exc:
-                raise DataError(f"paths[{i}]", str(exc)) from None
+            except StudioError as exc:
+                raise StudioError(f"paths[{i}]", str(exc)) from None
         if (
             not isinstance(item, (list, tuple))
             or len(item) != 2
             or not all(isinstance(x, str) for x in item)
         ):
-            raise DataError(f"paths[{i}]", "Each path must be a [datastore name, path] pair.")
+            raise StudioError(f"paths[{i}]", "Each path must be a [datastore name, path] pair.")
         if is_origin(item[0]):
             try:
                 origin, rel = split_url(f"{item[0]}/{item[1]}")
-            except PathError as exc:
-                raise DataError(f"paths[{i}]", str(exc)) from None
+            except StudioError as exc:
+                raise StudioError(f"paths[{i}]", str(exc)) from None
             parsed.append([origin, rel])
             continue
         store = get_datastore(item[0])
         try:
             rel = clean_path(item[1], allow_glob=True)
-        except PathError as exc:
-            raise DataError(f"paths[{i}]", str(exc)) from None
+        except StudioError as exc:
+            raise StudioError(f"paths[{i}]", str(exc)) from None
         parsed.append([store.name, rel])
     return parsed
 
@@ -192,9 +185,9 @@ def register_dataset(
 ) -> Dataset:
     """Register a dataset version; an existing name needs ``create_new_version`` (azureml's rule)."""
     if not name or len(name) > 255:
-        raise DataError("name", "A dataset name of 1 to 255 characters is required.")
+        raise StudioError("name", "A dataset name of 1 to 255 characters is required.")
     if kind not in ("file", "tabular"):
-        raise DataError("kind", "kind must be file or tabular.")
+        raise StudioError("kind", "kind must be file or tabular.")
     parsed = parse_paths(paths)
     for _ in range(3):
         try:
@@ -208,7 +201,7 @@ def register_dataset(
                         and current.options == options
                     ):
                         return current
-                    raise DataError(
+                    raise StudioError(
                         "name",
                         f'There is already a dataset registered under name "{name}". Specify create_new_version=True to register the dataset as a new version.',
                     )
@@ -224,7 +217,7 @@ def register_dataset(
                 )
         except IntegrityError:
             continue  # another registration took this version number: try the next one
-    raise DataError("name", f"Could not register a new version of {name}; try again.")
+    raise StudioError("name", f"Could not register a new version of {name}; try again.")
 
 
 def save_dataset_definition(*, kind: str, paths, options: dict) -> Dataset:
@@ -246,13 +239,14 @@ def get_dataset(name: str, version: str | int = "latest") -> Dataset:
         try:
             dataset = versions.filter(version=int(version)).first()
         except (TypeError, ValueError):
-            raise DataError(
+            raise StudioError(
                 "version", f"Dataset version must be a number or 'latest', not {version!r}."
             ) from None
     if dataset is None:
-        raise DataError(
+        raise StudioError(
             "name",
             f'Cannot find dataset registered with name "{name}" (version: {version}) in the workspace.',
+            404,
         )
     return dataset
 

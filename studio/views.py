@@ -9,9 +9,10 @@ from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_GET
 
 from runs.models import StepRun
-from runs.readiness import ACTIVE, Status
 from studio import storage
-from studio.datastores import PathError, clean_path
+from studio.core.errors import StudioError
+from studio.core.paths import clean_path
+from studio.core.status import ACTIVE, Status
 from studio.models import ComputeTarget, Dataset, DatasetUse, Datastore, WorkerHeartbeat
 from studio.services import ANONYMOUS_PREFIX, resolve_dataset
 
@@ -69,7 +70,7 @@ def datastore_detail(request: HttpRequest, name: str) -> HttpResponse:
     try:
         path = clean_path(request.GET.get("path", ""))
         entries = datastore.store().ls(path)
-    except PathError as exc:
+    except StudioError as exc:
         path, error = "", str(exc)
     except Exception as exc:  # an unreachable remote store is shown, not raised
         path, error = (
@@ -102,7 +103,7 @@ def datastore_download(request: HttpRequest, name: str) -> FileResponse:
     try:
         path = clean_path(request.GET.get("path", ""))
         handle = datastore.store().open_read(path)
-    except PathError as exc:
+    except StudioError as exc:
         return HttpResponseBadRequest(str(exc), content_type="text/plain")
     except (FileNotFoundError, IsADirectoryError):
         raise Http404("No such file") from None

@@ -14,16 +14,16 @@ from rest_framework.views import APIView
 from pipelines import scheduling
 from pipelines.api.views import ACTION, _uuid_or_404, status_for
 from pipelines.models import PipelineEndpoint, PublishedPipeline, Schedule
-from pipelines.recurrence import (
+from pipelines.scheduling import ScheduleInput
+from studio.api.serializers import EXPERIMENT_NAME, EXPERIMENT_NAME_MESSAGE, StrictTypes
+from studio.api.views import JSONParser, query_bool
+from studio.core.errors import StudioError
+from studio.core.recurrence import (
     FREQUENCIES,
     WEEK_DAYS,
-    RecurrenceError,
     fire_times,
     parse_recurrence,
 )
-from pipelines.scheduling import ScheduleError, ScheduleInput
-from studio.api.serializers import EXPERIMENT_NAME, EXPERIMENT_NAME_MESSAGE, StrictTypes
-from studio.api.views import JSONParser, query_bool
 
 
 class RecurrenceBody(StrictTypes, serializers.Serializer):
@@ -201,10 +201,7 @@ def _input_from(data: dict, current: Schedule | None = None) -> ScheduleInput:
 
 
 def _errors(call):
-    try:
-        return call()
-    except ScheduleError as exc:
-        raise ValidationError({exc.field: exc.message}) from None
+    return call()
 
 
 class ScheduleList(APIView):
@@ -349,6 +346,6 @@ class SchedulePreview(APIView):
                 {k: v for k, v in recurrence.items() if v not in (None, "", [])},
                 count=body.validated_data["count"],
             )
-        except RecurrenceError as exc:
-            raise ValidationError({f"recurrence.{exc.field}": exc.message}) from None
+        except StudioError as exc:
+            raise StudioError(f"recurrence.{exc.field}", exc.message) from None
         return Response({"fire_times": times})

@@ -16,8 +16,6 @@ from pipelines import rest, services
 from pipelines.api import serializers as out
 from pipelines.models import PipelineEndpoint, PublishedPipeline
 from runs.models import Run
-from runs.services import SubmissionError
-from studio.api.errors import Conflict
 from studio.api.serializers import (
     EXPERIMENT_NAME,
     EXPERIMENT_NAME_MESSAGE,
@@ -27,6 +25,7 @@ from studio.api.serializers import (
 )
 from studio.api.views import JSONParser, query_bool
 from studio.auth import RunCredential
+from studio.core.errors import StudioError
 from studio.models import ApiToken
 
 
@@ -85,10 +84,7 @@ def _submit(request, pipeline: PublishedPipeline, endpoint: PipelineEndpoint | N
             )
         )
     _refuse_large(request)
-    try:
-        submission = rest.parse_submission(request.data)
-    except rest.BodyError as exc:
-        raise ValidationError({exc.field: exc.message}) from None
+    submission = rest.parse_submission(request.data)
     if not EXPERIMENT_NAME.match(submission.experiment_name):  # ASCII only, no final newline
         raise ValidationError(
             {"ExperimentName": EXPERIMENT_NAME_MESSAGE.replace("Experiment name", "ExperimentName")}
@@ -127,11 +123,11 @@ def _submit(request, pipeline: PublishedPipeline, endpoint: PipelineEndpoint | N
             dispatch_in_worker=True,  # the answer comes at once; the worker does the rest
             ignore_unknown_parameters=True,  # as Azure does, but the answer says so
         )
-    except services.PublishError as exc:
-        raise Conflict(exc.message) from None
-    except SubmissionError as exc:
-        field = "ParameterAssignments" if exc.field == "pipeline_parameters" else exc.field
-        raise ValidationError({field: exc.message}) from None
+    except StudioError as exc:
+        if exc.field.startswith("pipeline_parameters"):  # Azure's name for the parameters
+            field = exc.field.replace("pipeline_parameters", "ParameterAssignments", 1)
+            raise StudioError(field, exc.message, exc.status) from None
+        raise
     return Response(out.run_entity(run, request), status=status.HTTP_200_OK)
 
 
@@ -234,10 +230,7 @@ class PipelineEndpointSubmit(APIView):
                 PipelineEndpoint, id=_uuid_or_404(endpoint_id, "pipeline endpoint")
             )
         version = version or request.query_params.get("pipelineVersion") or None
-        try:
-            return endpoint, services.endpoint_pipeline(endpoint, version)
-        except services.PublishError as exc:
-            raise NotFound(exc.message) from None
+        return endpoint, services.endpoint_pipeline(endpoint, version)
 
     @extend_schema(
         responses=out.PipelineEndpointSerializer, operation_id="pipeline_endpoint_submit_describe"
@@ -301,15 +294,6 @@ class PublishGraphBody(PublishBody):
     graph = JSONObjectField()
 
 
-def _publish_errors(call):
-    try:
-        return call()
-    except services.PublishError as exc:
-        if exc.field == "run":  # a run that is not Completed: its state is at fault, not the body
-            raise Conflict(exc.message) from None
-        raise ValidationError({exc.field: exc.message}) from None
-
-
 class PublishedPipelineList(APIView):
     parser_classes = [JSONParser]
 
@@ -328,15 +312,13 @@ class PublishedPipelineList(APIView):
         body = PublishGraphBody(data=request.data)
         body.is_valid(raise_exception=True)
         data = body.validated_data
-        pipeline = _publish_errors(
-            lambda: services.publish_pipeline(
-                graph_data=data["graph"],
-                user=request.user,
-                name=data["name"],
-                description=data["description"],
-                version=data["version"] or "",
-                continue_on_step_failure=data["continue_on_step_failure"],
-            )
+        pipeline = services.publish_pipeline(
+            graph_data=data["graph"],
+            user=request.user,
+            name=data["name"],
+            description=data["description"],
+            version=data["version"] or "",
+            continue_on_step_failure=data["continue_on_step_failure"],
         )
         return Response(out.published_json(pipeline, request), status=status.HTTP_201_CREATED)
 
@@ -387,15 +369,13 @@ class RunPublish(APIView):
         body = PublishBody(data=request.data)
         body.is_valid(raise_exception=True)
         data = body.validated_data
-        pipeline = _publish_errors(
-            lambda: services.publish_run(
-                run,
-                user=request.user,
-                name=data["name"],
-                description=data["description"],
-                version=data["version"] or "",
-                continue_on_step_failure=data["continue_on_step_failure"],
-            )
+        pipeline = services.publish_run(
+            run,
+            user=request.user,
+            name=data["name"],
+            description=data["description"],
+            version=data["version"] or "",
+            continue_on_step_failure=data["continue_on_step_failure"],
         )
         return Response(out.published_json(pipeline, request), status=status.HTTP_201_CREATED)
 
@@ -435,12 +415,10 @@ class PipelineEndpointList(APIView):
         body = EndpointBody(data=request.data)
         body.is_valid(raise_exception=True)
         data = body.validated_data
-        endpoint = _publish_errors(
-            lambda: services.publish_endpoint(
-                name=data["name"],
-                description=data["description"],
-                pipeline=_pipeline(data["pipeline_id"]),
-            )
+        endpoint = services.publish_endpoint(
+            name=data["name"],
+            description=data["description"],
+            pipeline=_pipeline(data["pipeline_id"]),
         )
         return Response(out.endpoint_json(endpoint, request), status=status.HTTP_201_CREATED)
 
@@ -466,7 +444,7 @@ class PipelineEndpointDetail(APIView):
         body = RenameBody(data=request.data)
         body.is_valid(raise_exception=True)
         if "name" in body.validated_data:
-            _publish_errors(lambda: services.rename_endpoint(endpoint, body.validated_data["name"]))
+            services.rename_endpoint(endpoint, body.validated_data["name"])
         return Response(out.endpoint_json(endpoint, request))
 
 
@@ -504,9 +482,7 @@ class PipelineEndpointDefault(APIView):
         endpoint = _endpoint(endpoint_id)
         body = DefaultBody(data=request.data)
         body.is_valid(raise_exception=True)
-        _publish_errors(
-            lambda: services.set_default_version(endpoint, body.validated_data["version"])
-        )
+        services.set_default_version(endpoint, body.validated_data["version"])
         return Response(out.endpoint_json(endpoint, request))
 
 

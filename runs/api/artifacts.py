@@ -18,7 +18,9 @@ from studio.api.errors import Conflict
 from studio.api.serializers import StrictTypes
 from studio.api.views import FILE_PATTERN, JSONParser
 from studio.auth import RunCredential
-from studio.datastores import PathError, Store, StoreConfig, clean_path
+from studio.core.errors import StudioError
+from studio.core.paths import clean_path
+from studio.datastores import Store, StoreConfig
 
 KINDS = ["scalar", "list", "row", "table", "image"]
 
@@ -89,7 +91,7 @@ class MetricBody(StrictTypes, serializers.Serializer):
                 )
             try:
                 attrs["value"] = clean_path(value)
-            except PathError as exc:
+            except StudioError as exc:
                 raise serializers.ValidationError({"value": str(exc)}) from None
         return attrs
 
@@ -265,8 +267,8 @@ _NOT_USER_LOGS = "^(?!(?:\\./+)*user_logs/)"
 def _name_param(request) -> str:
     try:
         name = clean_path(request.query_params.get("name", ""))
-    except PathError as exc:
-        raise ValidationError({"name": str(exc)}) from None
+    except StudioError as exc:
+        raise StudioError("name", exc.message) from None
     if not name:
         raise ValidationError({"name": "A file name is required."})
     return name
@@ -348,8 +350,8 @@ class StepFileDownload(APIView):
         name = _name_param(request)
         try:
             handle = _artifact_store(step).open_read(name)
-        except PathError as exc:
-            raise ValidationError({"name": str(exc)}) from None
+        except StudioError as exc:
+            raise StudioError("name", exc.message) from None
         except (FileNotFoundError, IsADirectoryError):
             raise NotFound(f"Step run {step.id} has no file {name}.") from None
         content_type = (

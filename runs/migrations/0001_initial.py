@@ -3,7 +3,7 @@
 import django.db.models.deletion
 import django.utils.timezone
 import runs.models
-import runs.readiness
+import studio.core.status
 from django.conf import settings
 from django.db import migrations, models
 
@@ -49,7 +49,7 @@ class Migration(migrations.Migration):
                 ('name', models.CharField(max_length=255)),
                 ('position', models.PositiveIntegerField(default=0)),
                 ('compute_target', models.CharField(max_length=64)),
-                ('status', models.CharField(choices=[('NotStarted', 'NotStarted'), ('Queued', 'Queued'), ('Preparing', 'Preparing'), ('Running', 'Running'), ('Finalizing', 'Finalizing'), ('CancelRequested', 'CancelRequested'), ('Completed', 'Completed'), ('Failed', 'Failed'), ('Canceled', 'Canceled')], default=runs.readiness.Status['NOT_STARTED'], max_length=20)),
+                ('status', models.CharField(choices=[('NotStarted', 'NotStarted'), ('Queued', 'Queued'), ('Preparing', 'Preparing'), ('Running', 'Running'), ('Finalizing', 'Finalizing'), ('CancelRequested', 'CancelRequested'), ('Completed', 'Completed'), ('Failed', 'Failed'), ('Canceled', 'Canceled')], default=studio.core.status.Status['NOT_STARTED'], max_length=20)),
                 ('attempt', models.PositiveIntegerField(default=0)),
                 ('worker', models.CharField(blank=True, default='', max_length=255)),
                 ('pid', models.IntegerField(blank=True, null=True)),
@@ -76,7 +76,7 @@ class Migration(migrations.Migration):
                 ('id', models.CharField(default=runs.models.new_run_id, editable=False, max_length=36, primary_key=True, serialize=False)),
                 ('number', models.PositiveIntegerField(default=0)),
                 ('description', models.CharField(blank=True, default='', max_length=1000)),
-                ('status', models.CharField(choices=[('NotStarted', 'NotStarted'), ('Queued', 'Queued'), ('Preparing', 'Preparing'), ('Running', 'Running'), ('Finalizing', 'Finalizing'), ('CancelRequested', 'CancelRequested'), ('Completed', 'Completed'), ('Failed', 'Failed'), ('Canceled', 'Canceled')], default=runs.readiness.Status['NOT_STARTED'], max_length=20)),
+                ('status', models.CharField(choices=[('NotStarted', 'NotStarted'), ('Queued', 'Queued'), ('Preparing', 'Preparing'), ('Running', 'Running'), ('Finalizing', 'Finalizing'), ('CancelRequested', 'CancelRequested'), ('Completed', 'Completed'), ('Failed', 'Failed'), ('Canceled', 'Canceled')], default=studio.core.status.Status['NOT_STARTED'], max_length=20)),
                 ('parameters', models.JSONField(default=dict)),
                 ('tags', models.JSONField(default=dict)),
                 ('properties', models.JSONField(default=dict)),

@@ -10,6 +10,8 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from studio.core.errors import StudioError
+
 log = logging.getLogger("studio.api")
 
 
@@ -21,13 +23,22 @@ class Conflict(exceptions.APIException):
     default_code = "conflict"
 
 
-def exception_handler(exc, context):
-    from runs.services import SubmissionError
+_CODES = {404: "not_found", 409: "conflict", 413: "payload_too_large"}
 
-    if isinstance(exc, SubmissionError):
+
+def exception_handler(exc, context):
+    """Every error as ``{"error": {"code", "message", "field"?}}``: the project's own
+    (StudioError, translated here and nowhere else) and DRF's."""
+    if isinstance(exc, StudioError):
         return Response(
-            {"error": {"code": "invalid", "message": exc.message, "field": exc.field}},
-            status=status.HTTP_400_BAD_REQUEST,
+            {
+                "error": {
+                    "code": _CODES.get(exc.status, "invalid"),
+                    "message": exc.message,
+                    "field": exc.field,
+                }
+            },
+            status=exc.status,
         )
     response = drf_exception_handler(exc, context)
     if response is None:

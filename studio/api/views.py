@@ -20,10 +20,11 @@ from rest_framework.views import APIView
 from studio import services, storage
 from studio.api import serializers
 from studio.api.errors import Conflict
-from studio.datastores import PathError, clean_path
+from studio.core.errors import StudioError
+from studio.core.paths import clean_path
+from studio.core.snapshot import read_zip
+from studio.core.spec import DIGEST
 from studio.models import ComputeTarget, Dataset, Datastore, Snapshot, WorkerHeartbeat
-from studio.sdk.snapshot import SnapshotError, read_zip
-from studio.sdk.spec import DIGEST
 from studio.urls_helpers import absolute_base_url
 
 
@@ -63,8 +64,8 @@ def workspace(request):
         if "default_datastore" in body.validated_data:
             try:
                 services.set_default_datastore(body.validated_data["default_datastore"])
-            except services.DataError as exc:
-                raise ValidationError({"default_datastore": exc.message}) from None
+            except StudioError as exc:
+                raise StudioError("default_datastore", exc.message) from None
     return Response(
         {
             "name": "studio",
@@ -137,20 +138,17 @@ class DatastoreList(APIView):
         }[kind]
         options = {k: v for k, v in options.items() if v}
         secrets = {k: data[k] for k in ("key", "secret", "account_key", "sas_token") if data.get(k)}
-        try:
-            if data["create_if_not_exists"] and kind != "local":
-                _create_bucket(kind, data["name"], options, secrets)
-            datastore = services.register_datastore(
-                name=data["name"],
-                kind=kind,
-                user=request.user,
-                options=options,
-                secrets=secrets,
-                root=data["root"],
-                overwrite=data["overwrite"],
-            )
-        except services.DataError as exc:
-            raise ValidationError({exc.field: exc.message}) from None
+        if data["create_if_not_exists"] and kind != "local":
+            _create_bucket(kind, data["name"], options, secrets)
+        datastore = services.register_datastore(
+            name=data["name"],
+            kind=kind,
+            user=request.user,
+            options=options,
+            secrets=secrets,
+            root=data["root"],
+            overwrite=data["overwrite"],
+        )
         return Response(
             serializers.DatastoreDetailSerializer(datastore).data, status=status.HTTP_201_CREATED
         )
@@ -165,7 +163,7 @@ def _create_bucket(kind: str, name: str, options: dict, secrets: dict) -> None:
         if not store.fs.exists(base):
             store.fs.mkdir(base)
     except Exception as exc:
-        raise services.DataError("options", f"Could not create {base}: {exc}") from None
+        raise StudioError("options", f"Could not create {base}: {exc}") from None
 
 
 class DatastoreDetail(generics.RetrieveAPIView):
@@ -211,8 +209,8 @@ def _path_param(request, name: str = "path", required: bool = False) -> str:
         raise ValidationError({name: "This query parameter is required."})
     try:
         return clean_path(raw)
-    except PathError as exc:
-        raise ValidationError({name: str(exc)}) from None
+    except StudioError as exc:
+        raise StudioError(name, exc.message) from None
 
 
 @extend_schema(
@@ -232,16 +230,13 @@ def datastore_files(request, name: str):
     """Folders and files under a path, with sizes (``recursive``: every file below it)."""
     store = _datastore(name).store()
     path = _path_param(request)
-    try:
-        if query_bool(request, "recursive", False):
-            entries = [
-                {"name": f.path.rsplit("/", 1)[-1], "path": f.path, "size": f.size, "is_dir": False}
-                for f in itertools.islice(store.walk(path), 100_000)
-            ]
-        else:
-            entries = store.ls(path)
-    except PathError as exc:
-        raise ValidationError({"path": str(exc)}) from None
+    if query_bool(request, "recursive", False):
+        entries = [
+            {"name": f.path.rsplit("/", 1)[-1], "path": f.path, "size": f.size, "is_dir": False}
+            for f in itertools.islice(store.walk(path), 100_000)
+        ]
+    else:
+        entries = store.ls(path)
     return Response(entries)
 
 
@@ -256,8 +251,6 @@ def datastore_download(request, name: str):
     path = _path_param(request, required=True)
     try:
         handle = store.open_read(path)
-    except PathError as exc:
-        raise ValidationError({"path": str(exc)}) from None
     except (FileNotFoundError, IsADirectoryError):
         raise NotFound(f"No file {path} on datastore {name}.") from None
     filename = path.rsplit("/", 1)[-1]
@@ -290,8 +283,6 @@ def datastore_upload(request, name: str):
     overwrite = query_bool(request, "overwrite", False)
     try:
         size = store.write_file(path, request.stream or io.BytesIO(b""), overwrite=overwrite)
-    except PathError as exc:
-        raise ValidationError({"path": str(exc)}) from None
     except FileExistsError as exc:
         if exc.filename is not None:  # from the file system, naming a server path
             raise ValidationError({"path": f"A parent folder of {path} is a file."}) from None
@@ -342,23 +333,20 @@ class DatasetList(APIView):
         body = serializers.DatasetSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         data = body.validated_data
-        try:
-            if data.get("name"):
-                dataset = services.register_dataset(
-                    name=data["name"],
-                    kind=data["kind"],
-                    paths=data["paths"],
-                    options=data["options"],
-                    description=data["description"],
-                    tags=data["tags"],
-                    create_new_version=data["create_new_version"],
-                )
-            else:
-                dataset = services.save_dataset_definition(
-                    kind=data["kind"], paths=data["paths"], options=data["options"]
-                )
-        except services.DataError as exc:
-            raise ValidationError({exc.field: exc.message}) from None
+        if data.get("name"):
+            dataset = services.register_dataset(
+                name=data["name"],
+                kind=data["kind"],
+                paths=data["paths"],
+                options=data["options"],
+                description=data["description"],
+                tags=data["tags"],
+                create_new_version=data["create_new_version"],
+            )
+        else:
+            dataset = services.save_dataset_definition(
+                kind=data["kind"], paths=data["paths"], options=data["options"]
+            )
         return Response(_dataset_json(dataset), status=status.HTTP_201_CREATED)
 
 
@@ -392,13 +380,7 @@ def dataset_by_name(request, name: str):
     version = request.query_params.get("version", "latest")
     if not re.fullmatch(r"latest|[0-9]{1,9}", version):
         raise ValidationError({"version": "Must be a version number or 'latest'."})
-    try:
-        dataset = services.get_dataset(name, version)
-    except services.DataError as exc:
-        if exc.field == "version":
-            raise ValidationError({"version": exc.message}) from None
-        raise NotFound(exc.message) from None
-    return Response(_dataset_json(dataset))
+    return Response(_dataset_json(services.get_dataset(name, version)))
 
 
 @extend_schema(responses=serializers.DatasetFileSerializer(many=True))
@@ -448,8 +430,8 @@ def snapshot_upload(request, digest: str):
     data = request.data if isinstance(request.data, bytes) else b""
     try:
         actual, files = read_zip(data)
-    except SnapshotError as exc:
-        raise ValidationError({"body": str(exc)}) from None
+    except StudioError as exc:
+        raise StudioError("body", exc.message) from None
     if actual != digest:
         raise ValidationError({"digest": f"The uploaded content hashes to {actual}, not {digest}."})
     storage.save_snapshot(digest, data)

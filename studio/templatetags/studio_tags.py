@@ -2,6 +2,8 @@ from __future__ import annotations
 
 from django import template
 
+from studio.core.status import tone as status_tone
+
 register = template.Library()
 
 
@@ -11,6 +13,12 @@ def get_item(mapping, key):
     if hasattr(mapping, "get"):
         return mapping.get(key, "")
     return ""
+
+
+@register.filter
+def tone(status):
+    """The tone of a status word (``tone-<tone>`` is its CSS class; see studio.core.status)."""
+    return status_tone(str(status))
 
 
 @register.filter

@@ -6,7 +6,7 @@ import pytest
 
 from runs import execution, services
 from runs.models import Experiment, StepRun
-from runs.readiness import Status
+from studio.core.status import Status
 from studio.models import Snapshot
 
 pytestmark = pytest.mark.django_db

@@ -7,8 +7,8 @@ import copy
 import pytest
 
 from runs.models import Experiment, Run, StepRun
+from studio.core.snapshot import build
 from studio.models import ComputeTarget, Snapshot
-from studio.sdk.snapshot import build
 from tests.api.conftest import client_for
 
 pytestmark = pytest.mark.django_db
@@ -214,7 +214,7 @@ def test_an_unknown_pipeline_parameter_is_refused(api, snapshot):
     assert error == {
         "code": "invalid",
         "message": "Pipeline parameter with name epochs does not exist",
-        "field": "pipeline_parameters",
+        "field": "pipeline_parameters.epochs",
     }
 
 
@@ -224,7 +224,7 @@ def test_a_pipeline_parameter_of_the_wrong_type_is_refused(api, snapshot):
             "/api/runs/", _body(snapshot[0], pipeline_parameters={"rate": "fast"}), format="json"
         )
     )
-    assert error["field"] == "pipeline_parameters"
+    assert error["field"] == "pipeline_parameters.rate"
     assert error["message"].startswith("Expected type of the pipeline parameter rate is float")
 
 

@@ -27,8 +27,8 @@ from rest_framework.test import APIClient
 from pipelines import services as pipeline_services
 from runs import services as run_services
 from studio import storage
+from studio.core.snapshot import build
 from studio.models import ApiToken
-from studio.sdk.snapshot import build
 
 MAX_EXAMPLES = 25
 

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from pipelines.recurrence import fire_times, parse_recurrence
+from studio.core.recurrence import fire_times, parse_recurrence
 from studio.sdk.core import Datastore
 from studio.sdk.data.datapath import DataPath, DataPathComputeBinding
 from studio.sdk.pipeline.core import Pipeline, PipelineParameter, Schedule, ScheduleRecurrence

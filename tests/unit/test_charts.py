@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 
-from runs.charts import STATUS_COLOURS, graph_layout, pipeline_figure
-from studio.sdk.spec import GraphSpec
+from runs.charts import graph_layout, pipeline_figure
+from studio.core.spec import GraphSpec
+from studio.core.status import colour
 
 
 def _spec() -> GraphSpec:
@@ -57,11 +58,11 @@ def test_pipeline_figure_colours_each_step_by_its_status():
     nodes = figure["data"][1]
     assert nodes["text"] == ["step prep", "step left", "step right", "step join", "step report"]
     assert nodes["marker"]["color"] == [
-        STATUS_COLOURS["Completed"],
-        STATUS_COLOURS["Failed"],
-        STATUS_COLOURS["Running"],
-        STATUS_COLOURS["Canceled"],
-        STATUS_COLOURS["NotStarted"],
+        colour("Completed"),
+        colour("Failed"),
+        colour("Running"),
+        colour("Canceled"),
+        colour("NotStarted"),
     ]
     assert len(set(nodes["marker"]["color"][:4])) == 4
     assert nodes["hovertext"][1] == "step left: Failed"

@@ -7,7 +7,9 @@ import os
 
 import pytest
 
-from studio.datastores import PathError, Store, StoreConfig, clean_path, fingerprint_files
+from studio.core.errors import StudioError
+from studio.core.paths import clean_path, fingerprint_files
+from studio.datastores import Store, StoreConfig
 
 ESCAPES = [
     "../etc/passwd",
@@ -32,7 +34,7 @@ ESCAPES = [
 
 @pytest.mark.parametrize("path", ESCAPES)
 def test_it_refuses_every_path_escape_form(path):
-    with pytest.raises(PathError):
+    with pytest.raises(StudioError):
         clean_path(path)
 
 
@@ -40,7 +42,7 @@ def test_it_normalises_harmless_paths():
     assert clean_path("a//b/./c/") == "a/b/c"
     assert clean_path("") == ""
     assert clean_path("raw/*.csv", allow_glob=True) == "raw/*.csv"
-    with pytest.raises(PathError):
+    with pytest.raises(StudioError):
         clean_path("raw/*.csv")
 
 
@@ -59,11 +61,11 @@ def test_it_does_not_follow_symlinks_out_of_a_local_store(store, tmp_path):
     os.symlink(tmp_path / "secret.txt", root / "raw" / "link.txt")
     os.symlink(tmp_path, root / "escape")
     assert "link.txt" not in [f.path.rsplit("/", 1)[-1] for f in store.walk("raw")]
-    with pytest.raises((PathError, FileNotFoundError)):
+    with pytest.raises((StudioError, FileNotFoundError)):
         store.open_read("raw/link.txt")
-    with pytest.raises(PathError):
+    with pytest.raises(StudioError):
         store.open_read("escape/secret.txt")
-    with pytest.raises(PathError):
+    with pytest.raises(StudioError):
         store.write_file("escape/new.txt", io.BytesIO(b"x"))
     assert not (tmp_path / "new.txt").exists()
 
@@ -91,7 +93,7 @@ def test_it_refuses_to_overwrite_unless_asked(store):
 
 
 def test_studios_own_markers_and_attempt_folders_are_never_listed(tmp_path):
-    from studio.datastores import ATTEMPTS_FOLDER, EMPTY_MARKER
+    from studio.core.paths import ATTEMPTS_FOLDER, EMPTY_MARKER
 
     store = Store(StoreConfig(name="d", kind="local", root=str(tmp_path)))
     (tmp_path / "out" / "empty").mkdir(parents=True)
@@ -120,7 +122,7 @@ def test_an_empty_folder_is_kept_and_found(tmp_path):
     ],
 )
 def test_a_web_url_splits_into_its_server_and_a_confined_path(url, expected):
-    from studio.datastores import is_origin, split_url
+    from studio.core.paths import is_origin, split_url
 
     assert split_url(url) == expected
     assert is_origin(expected[0])
@@ -138,7 +140,7 @@ def test_a_web_url_splits_into_its_server_and_a_confined_path(url, expected):
     ],
 )
 def test_a_web_url_that_is_not_a_plain_file_address_is_refused(url):
-    from studio.datastores import split_url
+    from studio.core.paths import split_url
 
-    with pytest.raises(PathError):
+    with pytest.raises(StudioError):
         split_url(url)

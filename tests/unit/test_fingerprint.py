@@ -7,13 +7,13 @@ import json
 
 import pytest
 
-from runs.fingerprint import (
+from studio.core.fingerprint import (
     explain_difference,
     fingerprint,
     fingerprint_parts,
     snapshot_file_changes,
 )
-from studio.sdk.spec import Arg, OutputSpec, StepSpec
+from studio.core.spec import Arg, OutputSpec, StepSpec
 
 SNAP_A, SNAP_B = "a" * 64, "b" * 64
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from pipelines.parameters import ParameterError, coerce, format_value, resolve_parameters
-from studio.sdk.spec import GraphSpec
+from studio.core.errors import StudioError
+from studio.core.parameters import coerce, format_value, resolve_parameters
+from studio.core.spec import GraphSpec
 
 SPEC = GraphSpec.from_dict(
     {
@@ -63,12 +64,12 @@ def test_it_coerces_a_value_to_the_declared_type(ptype, value, expected):
     ],
 )
 def test_it_refuses_a_value_of_the_wrong_type_in_azureml_words(ptype, value, shown, type_name):
-    with pytest.raises(ParameterError) as caught:
+    with pytest.raises(StudioError) as caught:
         coerce("p", ptype, value)
     assert str(caught.value) == (
         f"Expected type of the pipeline parameter p is {ptype}, but the value {shown} provided is of type {type_name}"
     )
-    assert caught.value.name == "p"
+    assert caught.value.field == "pipeline_parameters.p"
 
 
 def test_resolve_parameters_gives_the_defaults_without_overrides():
@@ -87,14 +88,14 @@ def test_resolve_parameters_coerces_each_override():
 
 def test_resolve_parameters_refuses_an_unknown_name():
     with pytest.raises(
-        ParameterError, match="^Pipeline parameter with name learning_rate does not exist$"
+        StudioError, match="^Pipeline parameter with name learning_rate does not exist$"
     ):
         resolve_parameters(SPEC, {"learning_rate": 0.1})
 
 
 def test_resolve_parameters_refuses_a_bad_value():
     with pytest.raises(
-        ParameterError, match="^Expected type of the pipeline parameter rate is float, "
+        StudioError, match="^Expected type of the pipeline parameter rate is float, "
     ):
         resolve_parameters(SPEC, {"rate": "quick"})
 
@@ -128,18 +129,18 @@ def test_a_dataset_value_is_read_from_every_shape_azure_accepts(value, expected)
     [3, None, {}, {"SavedDataSetReference": "abc"}, {"LiteralValue": {"DataStoreName": "x"}}],
 )
 def test_a_value_that_names_no_dataset_is_refused_naming_the_parameter(value):
-    with pytest.raises(ParameterError, match="Pipeline parameter ds takes a dataset") as caught:
+    with pytest.raises(StudioError, match="Pipeline parameter ds takes a dataset") as caught:
         coerce("ds", "dataset", value)
-    assert caught.value.name == "ds"
+    assert caught.value.field == "pipeline_parameters.ds"
 
 
 def test_a_literal_dataset_path_is_confined_to_its_datastore():
-    with pytest.raises(ParameterError, match="'..' is not allowed"):
+    with pytest.raises(StudioError, match="'..' is not allowed"):
         coerce("ds", "dataset", {"LiteralValue": {"DataStoreName": "d", "RelativePath": "../x"}})
 
 
 def test_split_known_keeps_declared_names_and_lists_the_others():
-    from pipelines.parameters import split_known
+    from studio.core.parameters import split_known
 
     known, unknown = split_known(SPEC, {"rate": "0.1", "2": "city", "1": "united"})
     assert known == {"rate": "0.1"} and unknown == ["1", "2"]

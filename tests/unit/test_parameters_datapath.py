@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from pipelines.parameters import (
-    ParameterError,
+from studio.core.errors import StudioError
+from studio.core.parameters import (
     coerce,
     coerce_datapath,
     format_value,
     resolve_parameters,
 )
-from studio.sdk.spec import GraphSpec
+from studio.core.spec import GraphSpec
 
 DEFAULT = {"datastore": "lake", "path": "raw/2026"}
 SPEC = GraphSpec.from_dict(
@@ -60,10 +60,10 @@ def test_it_reads_a_string_as_a_path_on_the_default_datastore():
 
 
 def test_it_refuses_a_string_without_a_default_to_take_the_datastore_from():
-    with pytest.raises(ParameterError) as caught:
+    with pytest.raises(StudioError) as caught:
         coerce_datapath("d", "in/2027")
     assert str(caught.value) == type_message("d", "in/2027")
-    assert caught.value.name == "d"
+    assert caught.value.field == "pipeline_parameters.d"
 
 
 @pytest.mark.parametrize(
@@ -103,14 +103,14 @@ def test_it_normalises_the_path_and_allows_wildcards(given, clean):
     ],
 )
 def test_it_refuses_a_path_that_could_leave_the_datastore(path, reason):
-    with pytest.raises(ParameterError) as caught:
+    with pytest.raises(StudioError) as caught:
         coerce_datapath("d", {"datastore": "lake", "path": path})
     assert str(caught.value) == f"Pipeline parameter d: {reason}"
-    assert caught.value.name == "d"
+    assert caught.value.field == "pipeline_parameters.d"
 
 
 def test_it_refuses_a_path_escape_given_as_a_string_on_the_default_datastore():
-    with pytest.raises(ParameterError, match=r"^Pipeline parameter d: '\.\.' is not allowed"):
+    with pytest.raises(StudioError, match=r"^Pipeline parameter d: '\.\.' is not allowed"):
         coerce_datapath("d", "../x", DEFAULT)
 
 
@@ -130,19 +130,19 @@ def test_it_refuses_a_path_escape_given_as_a_string_on_the_default_datastore():
     ],
 )
 def test_it_refuses_a_value_that_is_not_a_datastore_and_a_path(value):
-    with pytest.raises(ParameterError) as caught:
+    with pytest.raises(StudioError) as caught:
         coerce_datapath("d", value, DEFAULT)
     assert str(caught.value) == type_message("d", value)
 
 
 def test_coerce_sends_a_datapath_value_through_the_same_rules():
     assert coerce("d", "datapath", "in/x", DEFAULT) == {"datastore": "lake", "path": "in/x"}
-    with pytest.raises(ParameterError, match=r"^Pipeline parameter d: '\.\.' is not allowed"):
+    with pytest.raises(StudioError, match=r"^Pipeline parameter d: '\.\.' is not allowed"):
         coerce("d", "datapath", {"DataStoreName": "lake", "RelativePath": "../x"})
 
 
 def test_coerce_refuses_a_datastore_mapping_for_a_plain_type():
-    with pytest.raises(ParameterError, match="^Expected type of the pipeline parameter p is str, "):
+    with pytest.raises(StudioError, match="^Expected type of the pipeline parameter p is str, "):
         coerce("p", "str", {"datastore": "lake", "path": "x"})
 
 
@@ -170,9 +170,9 @@ def test_resolve_parameters_coerces_a_datapath_override(override, expected):
     "override", ["../secrets", {"DataStoreName": "lake", "RelativePath": "/etc"}, 5, ["lake", "x"]]
 )
 def test_resolve_parameters_refuses_a_bad_datapath_override(override):
-    with pytest.raises(ParameterError) as caught:
+    with pytest.raises(StudioError) as caught:
         resolve_parameters(SPEC, {"input_data": override})
-    assert caught.value.name == "input_data"
+    assert caught.value.field == "pipeline_parameters.input_data"
 
 
 def test_resolve_parameters_does_not_change_the_spec_default():

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from runs.readiness import Status, decide
+from studio.core.readiness import decide
+from studio.core.status import Status
 
 NS, Q, R, C, F, X = (
     Status.NOT_STARTED,

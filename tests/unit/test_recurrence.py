@@ -22,11 +22,11 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, note, settings
 from hypothesis import strategies as st
 
-from pipelines.recurrence import (
+from studio.core.errors import StudioError
+from studio.core.recurrence import (
     FREQUENCIES,
     WEEK_DAYS,
     Recurrence,
-    RecurrenceError,
     due_fires,
     fire_times,
     first_fire,
@@ -55,8 +55,8 @@ def rec(**data) -> Recurrence:
     return parse_recurrence({"interval": 1, **data})
 
 
-def refusal(data: dict) -> RecurrenceError:
-    with pytest.raises(RecurrenceError) as caught:
+def refusal(data: dict) -> StudioError:
+    with pytest.raises(StudioError) as caught:
         parse_recurrence(data)
     return caught.value
 
@@ -258,7 +258,7 @@ def test_it_names_the_iana_zone_for_an_azureml_time_zone_member_name(member, ian
 
 @pytest.mark.parametrize("name", ["Mars/Olympus_Mons", "Central Martian Time", "../etc/passwd"])
 def test_it_refuses_an_unknown_time_zone_with_examples_of_good_names(name):
-    with pytest.raises(RecurrenceError) as caught:
+    with pytest.raises(StudioError) as caught:
         zone_name(name)
     assert caught.value.field == "time_zone"
     assert caught.value.message == (
@@ -773,7 +773,7 @@ def test_the_last_fire_before_agrees_with_fire_times_across_the_change_days(data
 def test_the_latest_fire_of_a_month_old_minute_schedule_is_found_quickly():
     code = (
         "from datetime import UTC, datetime\n"
-        "from pipelines.recurrence import due_fires, parse_recurrence\n"
+        "from studio.core.recurrence import due_fires, parse_recurrence\n"
         "r = parse_recurrence({'frequency': 'Minute', 'interval': 1})\n"
         "anchor, now = datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 1, 31, 0, 0, 30, tzinfo=UTC)\n"
         "print(due_fires(r, anchor, datetime(2026, 1, 30, 23, 59, tzinfo=UTC), now))\n"
@@ -975,7 +975,7 @@ def test_a_rule_started_near_an_instant_gives_what_the_rule_from_its_start_gives
     # not change a single occurrence.
     from itertools import islice
 
-    from pipelines.recurrence import _rule, _rule_near, _start_local
+    from studio.core.recurrence import _rule, _rule_near, _start_local
 
     recurrence, anchor = schedule
     start = _start_local(recurrence, anchor)

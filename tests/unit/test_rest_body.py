@@ -6,7 +6,8 @@ import json
 
 import pytest
 
-from pipelines.rest import BodyError, Submission, parse_submission
+from pipelines.rest import Submission, parse_submission
+from studio.core.errors import StudioError
 
 NAME_RULE = (
     "ExperimentName must start with a letter or digit and contain only letters, digits, "
@@ -14,8 +15,8 @@ NAME_RULE = (
 )
 
 
-def refusal(body) -> BodyError:
-    with pytest.raises(BodyError) as caught:
+def refusal(body) -> StudioError:
+    with pytest.raises(StudioError) as caught:
         parse_submission(body)
     return caught.value
 

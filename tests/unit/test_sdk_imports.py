@@ -37,17 +37,16 @@ def _django_modules_loaded_by(module: str) -> list[str]:
 @pytest.mark.parametrize(
     "module",
     [
+        *(f"studio.core.{p.stem}" for p in sorted((ROOT / "studio" / "core").glob("[!_]*.py"))),
         "studio.sdk.core",
         "studio.sdk.data",
         "studio.sdk.pipeline.core",
         "studio.sdk.pipeline.steps",
-        "studio.sdk.spec",
-        "studio.sdk.snapshot",
-        "runs.readiness",
+        "studio.sdk.widgets",
+        "studio.sdk.train.estimator",
         "runs.logs",
         "runs.executor",
         "runs.charts",
-        "pipelines.parameters",
         "studio.env",
     ],
 )

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
+from studio.core.snapshot import build
+from studio.core.spec import Arg, GraphSpec, validate_graph
 from studio.sdk.data import OutputFileDatasetConfig
 from studio.sdk.pipeline.core import Pipeline, PipelineData, PipelineParameter, StepSequence
 from studio.sdk.pipeline.steps import PythonScriptStep
-from studio.sdk.snapshot import build
-from studio.sdk.spec import Arg, GraphSpec, validate_graph
 
 
 @pytest.fixture

@@ -8,7 +8,8 @@ import zipfile
 
 import pytest
 
-from studio.sdk.snapshot import SnapshotError, build, collect_files, read_zip
+from studio.core.errors import StudioError
+from studio.core.snapshot import build, collect_files, read_zip
 
 
 def _tree(root, files: dict[str, str]):
@@ -64,7 +65,7 @@ def test_it_always_skips_git_pycache_and_compiled_files(tmp_path):
 
 
 def test_it_refuses_a_source_directory_that_does_not_exist(tmp_path):
-    with pytest.raises(SnapshotError, match="is not a directory"):
+    with pytest.raises(StudioError, match="is not a directory"):
         collect_files(tmp_path / "missing")
 
 
@@ -104,10 +105,10 @@ def test_the_server_reads_the_same_digest_from_the_zip(tmp_path):
 
 @pytest.mark.parametrize("name", ["../x", "/etc/passwd", "src/../../x", "C:/x", "a\\..\\x"])
 def test_read_zip_refuses_an_unsafe_entry_name(name):
-    with pytest.raises(SnapshotError, match="is not a safe relative path"):
+    with pytest.raises(StudioError, match="is not a safe relative path"):
         read_zip(_zip("ok.py", name))
 
 
 def test_read_zip_refuses_something_that_is_not_a_zip():
-    with pytest.raises(SnapshotError, match="not a zip file"):
+    with pytest.raises(StudioError, match="not a zip file"):
         read_zip(b"PK not really")

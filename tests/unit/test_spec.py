@@ -6,7 +6,8 @@ import copy
 
 import pytest
 
-from studio.sdk.spec import GraphSpec, SpecError, layers, topological_order, validate_graph
+from studio.core.errors import StudioError
+from studio.core.spec import GraphSpec, layers, topological_order, validate_graph
 
 DIGEST = "a" * 64
 OTHER_DIGEST = "b" * 64
@@ -138,14 +139,14 @@ def _without(graph: dict, index: int, key: str) -> dict:
 
 @pytest.mark.parametrize(("mutate", "field"), BAD_SHAPES)
 def test_it_refuses_a_bad_shape_naming_the_field(mutate, field):
-    with pytest.raises(SpecError) as caught:
+    with pytest.raises(StudioError) as caught:
         GraphSpec.from_dict(mutate(_chain()))
     assert caught.value.field == field
     assert str(caught.value) == caught.value.message
 
 
 def test_it_says_a_pipeline_needs_a_step():
-    with pytest.raises(SpecError, match="A pipeline needs at least one step."):
+    with pytest.raises(StudioError, match="A pipeline needs at least one step."):
         GraphSpec.from_dict({"steps": []})
 
 
@@ -330,7 +331,7 @@ def test_it_reports_a_pipeline_parameter_declared_twice():
     )
     try:
         messages = _messages(GraphSpec.from_dict(graph))
-    except SpecError as exc:
+    except StudioError as exc:
         messages = [exc.message]
     assert any("rate" in m for m in messages)
 
@@ -368,7 +369,7 @@ def test_layers_give_each_step_one_more_than_its_deepest_upstream():
 
 def test_topological_order_refuses_a_cycle():
     spec = GraphSpec.from_dict(_graph(_step("a", run_after=["b"]), _step("b", run_after=["a"])))
-    with pytest.raises(SpecError, match="cycle"):
+    with pytest.raises(StudioError, match="cycle"):
         topological_order(spec)
 
 
@@ -393,13 +394,13 @@ def _graph_with_input(port: dict, parameters=()) -> dict:
 
 
 def test_an_input_names_one_source_only():
-    from studio.sdk.spec import SpecError
+    from studio.core.spec import StudioError
 
-    with pytest.raises(SpecError, match="names more than one source: dataset, datastore"):
+    with pytest.raises(StudioError, match="names more than one source: dataset, datastore"):
         GraphSpec.from_dict(
             _graph_with_input({"name": "x", "dataset": "d", "datastore": "s", "path": "p"})
         )
-    with pytest.raises(SpecError, match="names a path but no datastore"):
+    with pytest.raises(StudioError, match="names a path but no datastore"):
         GraphSpec.from_dict(_graph_with_input({"name": "x", "path": "p"}))
 
 

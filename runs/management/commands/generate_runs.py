@@ -12,8 +12,8 @@ from django.utils import timezone
 
 from pipelines.models import PipelineGraph
 from runs.models import Experiment, Metric, Run, StepRun
-from runs.readiness import Status
-from studio.sdk.spec import GraphSpec, StepSpec
+from studio.core.spec import GraphSpec, StepSpec
+from studio.core.status import Status
 
 
 def _graph(steps: int) -> PipelineGraph:

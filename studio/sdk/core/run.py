@@ -6,8 +6,8 @@ import os
 import uuid
 from typing import Any
 
+from studio.core.status import aether_status
 from studio.sdk.exceptions import UserErrorException
-from studio.sdk.runstatus import aether_status
 
 
 def _check_scalar(name: str, value: Any) -> None:

@@ -13,7 +13,7 @@ import threading
 import time
 from datetime import datetime
 
-from studio.sdk.runstatus import TERMINAL
+from studio.core.status import TERMINAL
 
 POLL_SECONDS = 2.0
 

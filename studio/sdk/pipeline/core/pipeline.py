@@ -6,7 +6,17 @@ import hashlib
 import os
 from pathlib import Path
 
-from studio.sdk import snapshot
+from studio.core import snapshot
+from studio.core.errors import StudioError
+from studio.core.spec import (
+    Arg,
+    GraphSpec,
+    InputSpec,
+    OutputSpec,
+    ParameterSpec,
+    StepSpec,
+    validate_graph,
+)
 from studio.sdk.core.dataset import DatasetConsumptionConfig
 from studio.sdk.data import InputBinding, OutputFileDatasetConfig
 from studio.sdk.data.data_reference import DataReference
@@ -17,16 +27,6 @@ from studio.sdk.pipeline.core.graph import (
     _is_datapath_binding,
     check_dataset_value,
     parameter_value,
-)
-from studio.sdk.spec import (
-    Arg,
-    GraphSpec,
-    InputSpec,
-    OutputSpec,
-    ParameterSpec,
-    SpecError,
-    StepSpec,
-    validate_graph,
 )
 
 
@@ -68,7 +68,7 @@ class Pipeline:
         try:
             # The server parses the graph with the same code: refuse here what it would refuse.
             self._spec = GraphSpec.from_dict(spec.to_dict())
-        except SpecError as exc:
+        except StudioError as exc:
             raise ValueError(exc.message) from None
         errors = validate_graph(self._spec, snapshot_files=snapshot_files)
         if errors:

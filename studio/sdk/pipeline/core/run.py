@@ -5,9 +5,9 @@ from __future__ import annotations
 import sys
 import time
 
+from studio.core.status import TERMINAL, aether_status
 from studio.sdk.core.run import _MetricLogging, collect_metrics
 from studio.sdk.exceptions import ActivityFailedException, UserErrorException
-from studio.sdk.runstatus import TERMINAL, aether_status
 
 
 class PipelineRun(_MetricLogging):

@@ -16,8 +16,8 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from pipelines.parameters import format_value
-from studio.sdk.spec import StepSpec
+from studio.core.parameters import format_value
+from studio.core.spec import StepSpec
 
 FIRST_RUN = "first run"
 REUSE_DISABLED = "reuse disabled"

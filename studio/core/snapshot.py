@@ -15,13 +15,11 @@ from pathlib import Path, PurePosixPath
 
 import pathspec
 
+from studio.core.errors import StudioError
+
 MAX_SNAPSHOT_BYTES = 300 * 1024 * 1024
 _ZIP_DATE = (1980, 1, 1, 0, 0, 0)
 _ALWAYS_IGNORED = {".git", "__pycache__", ".amlignore", ".gitignore"}
-
-
-class SnapshotError(ValueError):
-    pass
 
 
 def _ignore_spec(root: Path) -> pathspec.PathSpec | None:
@@ -38,7 +36,7 @@ def collect_files(source_directory: str | os.PathLike) -> list[str]:
     """Relative POSIX paths of the files to snapshot, sorted, honouring .amlignore else .gitignore."""
     root = Path(source_directory)
     if not root.is_dir():
-        raise SnapshotError(f"source_directory {str(root)!r} is not a directory")
+        raise StudioError("snapshot", f"source_directory {str(root)!r} is not a directory")
     spec = _ignore_spec(root)
     files: list[str] = []
     for folder, dirnames, filenames in os.walk(root):
@@ -81,9 +79,10 @@ def build(source_directory: str | os.PathLike) -> tuple[str, bytes, list[str]]:
         data = (root / rel).read_bytes()
         total += len(data)
         if total > MAX_SNAPSHOT_BYTES:
-            raise SnapshotError(
+            raise StudioError(
+                "snapshot",
                 f"source_directory {str(root)!r} is over {MAX_SNAPSHOT_BYTES // (1024 * 1024)} MB; "
-                "list large files in .amlignore"
+                "list large files in .amlignore",
             )
         entries.append((rel, data))
     buffer = io.BytesIO()
@@ -100,7 +99,7 @@ def read_zip(data: bytes) -> tuple[str, dict[str, str]]:
     try:
         zf = zipfile.ZipFile(io.BytesIO(data))
     except zipfile.BadZipFile as exc:
-        raise SnapshotError(f"snapshot is not a zip file: {exc}") from None
+        raise StudioError("snapshot", f"snapshot is not a zip file: {exc}") from None
     entries = []
     total = 0
     with zf:
@@ -116,10 +115,12 @@ def read_zip(data: bytes) -> tuple[str, dict[str, str]]:
                 or not parts
                 or ":" in parts[0]
             ):
-                raise SnapshotError(f"snapshot entry {name!r} is not a safe relative path")
+                raise StudioError(
+                    "snapshot", f"snapshot entry {name!r} is not a safe relative path"
+                )
             total += info.file_size
             if total > MAX_SNAPSHOT_BYTES:
-                raise SnapshotError("snapshot is over the size limit")
+                raise StudioError("snapshot", "snapshot is over the size limit")
             entries.append((name, zf.read(info)))
     return digest_entries(entries), {
         name: hashlib.sha256(body).hexdigest() for name, body in sorted(entries)

@@ -10,14 +10,9 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from studio.sdk.spec import GraphSpec
-
-
-class ParameterError(ValueError):
-    def __init__(self, name: str, message: str):
-        super().__init__(message)
-        self.name = name
-
+from studio.core.errors import StudioError
+from studio.core.paths import clean_path
+from studio.core.spec import GraphSpec
 
 _TRUE = {"true", "1", "yes"}
 _FALSE = {"false", "0", "no"}
@@ -26,7 +21,6 @@ _FALSE = {"false", "0", "no"}
 def _datastore_path(name: str, value: Mapping) -> dict | None:
     """``{"datastore", "path"}`` of a mapping with datastore/DataStoreName and path/RelativePath
     (keys in any case), the path cleaned; None when it has no such pair."""
-    from studio.datastores import PathError, clean_path
 
     lowered = _lowered(value)
     datastore = lowered.get("datastore", lowered.get("datastorename"))
@@ -35,8 +29,10 @@ def _datastore_path(name: str, value: Mapping) -> dict | None:
         return None
     try:
         return {"datastore": datastore, "path": clean_path(path, allow_glob=True)}
-    except PathError as exc:
-        raise ParameterError(name, f"Pipeline parameter {name}: {exc}") from None
+    except StudioError as exc:
+        raise StudioError(
+            f"pipeline_parameters.{name}", f"Pipeline parameter {name}: {exc}"
+        ) from None
 
 
 def coerce_datapath(name: str, value: Any, default: Mapping | None = None) -> dict:
@@ -48,8 +44,8 @@ def coerce_datapath(name: str, value: Any, default: Mapping | None = None) -> di
     found = _datastore_path(name, value) if isinstance(value, Mapping) else None
     if found is not None:
         return found
-    raise ParameterError(
-        name,
+    raise StudioError(
+        f"pipeline_parameters.{name}",
         f"Expected type of the pipeline parameter {name} is DataPath (a datastore name and a relative path), "
         f"but the value {value!r} provided is of type {type(value).__name__}",
     )
@@ -85,8 +81,8 @@ def coerce_dataset(name: str, value: Any) -> dict:
         found = _datastore_path(name, literal) if isinstance(literal, Mapping) else None
         if found is not None:
             return found
-    raise ParameterError(
-        name,
+    raise StudioError(
+        f"pipeline_parameters.{name}",
         f"Pipeline parameter {name} takes a dataset: a dataset id, or an object with "
         "SavedDataSetReference {Id}, DataSetReference {Id or Name and Version} or LiteralValue "
         f"{{DataStoreName, RelativePath}}; not {value!r}",
@@ -94,7 +90,7 @@ def coerce_dataset(name: str, value: Any) -> dict:
 
 
 def coerce(name: str, ptype: str, value: Any, default: Any = None) -> Any:
-    """``value`` as the declared type, or ParameterError in azureml's words."""
+    """``value`` as the declared type, or StudioError in azureml's words."""
     if ptype == "datapath":
         return coerce_datapath(name, value, default)
     if ptype == "dataset":
@@ -127,8 +123,8 @@ def coerce(name: str, ptype: str, value: Any, default: Any = None) -> Any:
         if ptype == "float" and isinstance(value, (int, float)) and not isinstance(value, bool):
             if math.isfinite(value):
                 return float(value)
-    raise ParameterError(
-        name,
+    raise StudioError(
+        f"pipeline_parameters.{name}",
         f"Expected type of the pipeline parameter {name} is {ptype}, "
         f"but the value {value!r} provided is of type {type(value).__name__}",
     )
@@ -140,7 +136,9 @@ def resolve_parameters(spec: GraphSpec, overrides: Mapping[str, Any] | None) -> 
     declared = {p.name: p for p in spec.parameters}
     for name, value in (overrides or {}).items():
         if name not in declared:
-            raise ParameterError(name, f"Pipeline parameter with name {name} does not exist")
+            raise StudioError(
+                f"pipeline_parameters.{name}", f"Pipeline parameter with name {name} does not exist"
+            )
         values[name] = coerce(name, declared[name].type, value, declared[name].default)
     return values
 

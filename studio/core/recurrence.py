@@ -24,6 +24,8 @@ from dateutil import rrule
 from dateutil.tz import datetime_ambiguous, datetime_exists
 from tzlocal.windows_tz import win_tz
 
+from studio.core.errors import StudioError
+
 FREQUENCIES = ("Minute", "Hour", "Day", "Week", "Month")
 WEEK_DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 _RRULE_FREQ = {
@@ -43,13 +45,6 @@ def _squash(name: str) -> str:
 _WINDOWS = {_squash(name): iana for name, iana in win_tz.items()}
 
 
-class RecurrenceError(ValueError):
-    def __init__(self, field: str, message: str):
-        super().__init__(message)
-        self.field = field
-        self.message = message
-
-
 def zone_name(time_zone: str | None) -> str:
     """An IANA zone name for an IANA name or a Windows name as azureml's TimeZone enum uses it."""
     if not time_zone:
@@ -61,7 +56,7 @@ def zone_name(time_zone: str | None) -> str:
         pass
     iana = _WINDOWS.get(_squash(time_zone))
     if iana is None:
-        raise RecurrenceError(
+        raise StudioError(
             "time_zone",
             f"Unknown time zone {time_zone!r}: use an IANA name (Europe/Berlin) or a Windows name (W. Europe Standard Time).",
         )
@@ -97,63 +92,57 @@ class Recurrence:
 
 
 def parse_recurrence(data: dict) -> Recurrence:
-    """Check a recurrence with azureml's rules and messages; RecurrenceError names the field."""
+    """Check a recurrence with azureml's rules and messages; StudioError names the field."""
     frequency = data.get("frequency")
     if frequency not in FREQUENCIES:
-        raise RecurrenceError(
+        raise StudioError(
             "frequency", f"frequency must be one of {', '.join(FREQUENCIES)}; got {frequency!r}"
         )
     interval = data.get("interval")
     if isinstance(interval, str) and interval.strip().isdigit():
         interval = int(interval)
     if not isinstance(interval, int) or isinstance(interval, bool) or interval < 1:
-        raise RecurrenceError("interval", "interval must be an integer greater than or equal to 1")
+        raise StudioError("interval", "interval must be an integer greater than or equal to 1")
     if interval > 100_000:
-        raise RecurrenceError("interval", "interval must be at most 100000")
+        raise StudioError("interval", "interval must be at most 100000")
     time_of_day = data.get("time_of_day")
     hours = data.get("hours") or []
     minutes = data.get("minutes") or []
     if time_of_day:
         if hours or minutes:
-            raise RecurrenceError(
-                "time_of_day", "time_of_day cannot be combined with hours or minutes"
-            )
+            raise StudioError("time_of_day", "time_of_day cannot be combined with hours or minutes")
         try:
             h, m = (int(x) for x in str(time_of_day).split(":"))
         except ValueError:
-            raise RecurrenceError("time_of_day", "time_of_day must be 'hh:mm'") from None
+            raise StudioError("time_of_day", "time_of_day must be 'hh:mm'") from None
         hours, minutes = [h], [m]
     for name, values, top in (("hours", hours, 23), ("minutes", minutes, 59)):
         if not isinstance(values, (list, tuple)) or not all(
             isinstance(v, int) and not isinstance(v, bool) for v in values
         ):
-            raise RecurrenceError(name, f"{name} must be a list of integers")
+            raise StudioError(name, f"{name} must be a list of integers")
         if any(not 0 <= v <= top for v in values):
-            raise RecurrenceError(name, f"{name} must be between 0 and {top}")
+            raise StudioError(name, f"{name} must be between 0 and {top}")
     if (hours or minutes) and frequency not in ("Day", "Week"):
-        raise RecurrenceError(
+        raise StudioError(
             "hours", "hours and minutes can only be used with a Day or Week frequency"
         )
     week_days = data.get("week_days") or []
     if week_days:
         if frequency != "Week":
-            raise RecurrenceError("week_days", "week_days can only be used with a Week frequency")
+            raise StudioError("week_days", "week_days can only be used with a Week frequency")
         if not isinstance(week_days, (list, tuple)) or any(d not in WEEK_DAYS for d in week_days):
-            raise RecurrenceError("week_days", f"week_days must be among {', '.join(WEEK_DAYS)}")
+            raise StudioError("week_days", f"week_days must be among {', '.join(WEEK_DAYS)}")
     start = data.get("start_time")
     if isinstance(start, str) and start:
         try:
             start = datetime.fromisoformat(start)
         except ValueError:
-            raise RecurrenceError(
-                "start_time", "start_time must be 'YYYY-MM-DDThh:mm:ss'"
-            ) from None
+            raise StudioError("start_time", "start_time must be 'YYYY-MM-DDThh:mm:ss'") from None
     if start is not None and not isinstance(start, datetime):
-        raise RecurrenceError(
-            "start_time", "start_time must be a datetime or 'YYYY-MM-DDThh:mm:ss'"
-        )
+        raise StudioError("start_time", "start_time must be a datetime or 'YYYY-MM-DDThh:mm:ss'")
     if start is not None and start.tzinfo is not None:
-        raise RecurrenceError(
+        raise StudioError(
             "start_time", "start_time must not have a time zone: set time_zone instead"
         )
     time_zone = data.get("time_zone") or "UTC"

@@ -8,24 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from enum import StrEnum
 
-
-class Status(StrEnum):
-    NOT_STARTED = "NotStarted"
-    QUEUED = "Queued"
-    PREPARING = "Preparing"
-    RUNNING = "Running"
-    FINALIZING = "Finalizing"
-    CANCEL_REQUESTED = "CancelRequested"
-    COMPLETED = "Completed"
-    FAILED = "Failed"
-    CANCELED = "Canceled"
-
-
-TERMINAL = frozenset({Status.COMPLETED, Status.FAILED, Status.CANCELED})
-ACTIVE = frozenset({Status.PREPARING, Status.RUNNING, Status.FINALIZING, Status.CANCEL_REQUESTED})
-WAITING = frozenset({Status.NOT_STARTED, Status.QUEUED})
+from studio.core.status import TERMINAL, WAITING, Status
 
 
 @dataclass(frozen=True)

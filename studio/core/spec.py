@@ -13,6 +13,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from studio.core.errors import StudioError
+
 PORT_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*\Z")
 EXPERIMENT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,254}\Z")
 NODE_ID = re.compile(r"^[A-Za-z0-9_\-]{1,64}\Z")
@@ -23,18 +25,6 @@ ARG_KINDS = ("literal", "parameter", "input", "output")
 OUTPUT_KINDS = ("OutputFileDatasetConfig", "PipelineData")
 OUTPUT_MODES = ("mount", "upload")
 INPUT_MODES = ("mount", "download", "direct")
-
-
-class SpecError(ValueError):
-    """A graph that cannot be accepted; ``field`` names the offending part."""
-
-    def __init__(self, field: str, message: str):
-        super().__init__(message)
-        self.field = field
-        self.message = message
-
-    def __str__(self) -> str:
-        return self.message
 
 
 @dataclass(frozen=True)
@@ -198,7 +188,7 @@ class GraphSpec:
 
     @classmethod
     def from_dict(cls, data: Any) -> GraphSpec:
-        """Parse untrusted JSON into a spec, raising SpecError naming the field."""
+        """Parse untrusted JSON into a spec, raising StudioError naming the field."""
         _expect(data, Mapping, "graph", "an object")
         description = data.get("description")
         if description is not None:
@@ -211,7 +201,7 @@ class GraphSpec:
         seen: set[str] = set()
         for i, parameter in enumerate(parameters):
             if parameter.name in seen:
-                raise SpecError(
+                raise StudioError(
                     f"graph.parameters[{i}].name",
                     f"Pipeline parameter {parameter.name} is declared twice.",
                 )
@@ -219,9 +209,9 @@ class GraphSpec:
         steps_raw = data.get("steps")
         _expect(steps_raw, list, "graph.steps", "a list")
         if not steps_raw:
-            raise SpecError("graph.steps", "A pipeline needs at least one step.")
+            raise StudioError("graph.steps", "A pipeline needs at least one step.")
         if len(steps_raw) > 2000:
-            raise SpecError("graph.steps", "A pipeline may have at most 2000 steps.")
+            raise StudioError("graph.steps", "A pipeline may have at most 2000 steps.")
         steps = tuple(_parse_step(s, f"graph.steps[{i}]") for i, s in enumerate(steps_raw))
         return cls(steps=steps, parameters=parameters, description=description)
 
@@ -230,7 +220,7 @@ def _expect(value: Any, kind: type | tuple, where: str, what: str) -> None:
     if not isinstance(value, kind) or (
         kind is not bool and isinstance(value, bool) and kind in (int, float)
     ):
-        raise SpecError(where, f"{where} must be {what}.")
+        raise StudioError(where, f"{where} must be {what}.")
 
 
 def _str(
@@ -239,13 +229,13 @@ def _str(
     value = data.get(key)
     if value is None:
         if required:
-            raise SpecError(f"{where}.{key}", f"{where}.{key} is required.")
+            raise StudioError(f"{where}.{key}", f"{where}.{key} is required.")
         return None
     _expect(value, str, f"{where}.{key}", "a string")
     if len(value) > limit:
-        raise SpecError(f"{where}.{key}", f"{where}.{key} is longer than {limit} characters.")
+        raise StudioError(f"{where}.{key}", f"{where}.{key} is longer than {limit} characters.")
     if "\x00" in value:
-        raise SpecError(f"{where}.{key}", f"{where}.{key} contains a NUL character.")
+        raise StudioError(f"{where}.{key}", f"{where}.{key} contains a NUL character.")
     return value
 
 
@@ -253,18 +243,18 @@ def _parse_parameter(data: Any, where: str) -> ParameterSpec:
     _expect(data, Mapping, where, "an object")
     name = _str(data, "name", where, limit=255)
     if not PORT_NAME.match(name):
-        raise SpecError(
+        raise StudioError(
             f"{where}.name",
             f"Pipeline parameter name [{name}] may contain only letters, digits and underscores.",
         )
     ptype = _str(data, "type", where)
     if ptype not in PARAMETER_TYPES:
-        raise SpecError(
+        raise StudioError(
             f"{where}.type", f"Pipeline parameter {name} has unsupported type {ptype!r}."
         )
     default = data.get("default")
     if not default_matches(ptype, default):
-        raise SpecError(
+        raise StudioError(
             f"{where}.default",
             f"Default value of pipeline parameter {name} is not of type {ptype}.",
         )
@@ -297,7 +287,7 @@ def _parse_arg(data: Any, where: str) -> Arg:
     _expect(data, Mapping, where, "an object")
     kind = _str(data, "kind", where)
     if kind not in ARG_KINDS:
-        raise SpecError(f"{where}.kind", f"{where}.kind must be one of {', '.join(ARG_KINDS)}.")
+        raise StudioError(f"{where}.kind", f"{where}.kind must be one of {', '.join(ARG_KINDS)}.")
     value = _str(data, "value", where, limit=100_000)
     return Arg(kind=kind, value=value)
 
@@ -306,14 +296,14 @@ def _parse_step(data: Any, where: str) -> StepSpec:
     _expect(data, Mapping, where, "an object")
     node_id = _str(data, "node_id", where, limit=64)
     if not NODE_ID.match(node_id):
-        raise SpecError(
+        raise StudioError(
             f"{where}.node_id", f"{where}.node_id may contain only letters, digits, - and _."
         )
     name = _str(data, "name", where, limit=255)
     script_name = _str(data, "script_name", where, limit=1000)
     snapshot = _str(data, "snapshot", where, limit=64)
     if not DIGEST.match(snapshot):
-        raise SpecError(f"{where}.snapshot", f"{where}.snapshot must be a sha256 hex digest.")
+        raise StudioError(f"{where}.snapshot", f"{where}.snapshot must be a sha256 hex digest.")
     compute_target = _str(data, "compute_target", where, required=False, limit=255)
     args_raw = data.get("arguments", [])
     _expect(args_raw, list, f"{where}.arguments", "a list")
@@ -326,14 +316,14 @@ def _parse_step(data: Any, where: str) -> StepSpec:
         _expect(item, Mapping, at, "an object")
         mode = _str(item, "mode", at, required=False) or "mount"
         if mode not in INPUT_MODES:
-            raise SpecError(f"{at}.mode", f"{at}.mode must be one of {', '.join(INPUT_MODES)}.")
+            raise StudioError(f"{at}.mode", f"{at}.mode must be one of {', '.join(INPUT_MODES)}.")
         dataset = _str(item, "dataset", at, required=False, limit=64) or ""
         parameter = _str(item, "parameter", at, required=False, limit=255) or ""
         dataset_parameter = _str(item, "dataset_parameter", at, required=False, limit=255) or ""
         datastore = _str(item, "datastore", at, required=False, limit=64) or ""
         path = _str(item, "path", at, required=False, limit=1000) or ""
         if path and not datastore:
-            raise SpecError(f"{at}.datastore", f"{at} names a path but no datastore.")
+            raise StudioError(f"{at}.datastore", f"{at} names a path but no datastore.")
         sources = [
             k
             for k, v in [
@@ -345,7 +335,7 @@ def _parse_step(data: Any, where: str) -> StepSpec:
             if v
         ]
         if len(sources) > 1:
-            raise SpecError(at, f"{at} names more than one source: {', '.join(sources)}.")
+            raise StudioError(at, f"{at} names more than one source: {', '.join(sources)}.")
         external = bool(sources)
         inputs.append(
             InputSpec(
@@ -369,19 +359,19 @@ def _parse_step(data: Any, where: str) -> StepSpec:
         _expect(item, Mapping, at, "an object")
         kind = _str(item, "kind", at, required=False) or "OutputFileDatasetConfig"
         if kind not in OUTPUT_KINDS:
-            raise SpecError(f"{at}.kind", f"{at}.kind must be one of {', '.join(OUTPUT_KINDS)}.")
+            raise StudioError(f"{at}.kind", f"{at}.kind must be one of {', '.join(OUTPUT_KINDS)}.")
         mode = _str(item, "mode", at, required=False) or "mount"
         if mode not in OUTPUT_MODES:
-            raise SpecError(f"{at}.mode", f"{at}.mode must be one of {', '.join(OUTPUT_MODES)}.")
+            raise StudioError(f"{at}.mode", f"{at}.mode must be one of {', '.join(OUTPUT_MODES)}.")
         register = item.get("register")
         if register is not None:
             _expect(register, Mapping, f"{at}.register", "an object")
             reg_name = _str(register, "name", f"{at}.register", limit=255)
             if not reg_name.strip():
-                raise SpecError(f"{at}.register.name", "A dataset name is required.")
+                raise StudioError(f"{at}.register.name", "A dataset name is required.")
             reg_kind = _str(register, "kind", f"{at}.register", required=False) or "file"
             if reg_kind not in ("file", "tabular"):
-                raise SpecError(f"{at}.register.kind", "register.kind must be file or tabular.")
+                raise StudioError(f"{at}.register.kind", "register.kind must be file or tabular.")
             options = register.get("options") or {}
             _expect(options, Mapping, f"{at}.register.options", "an object")
             description = (
@@ -443,7 +433,7 @@ def validate_graph(
     snapshot_files: Mapping[str, Iterable[str]] | None = None,
     datasets: Iterable[str] | None = None,
     datastores: Iterable[str] | None = None,
-) -> list[SpecError]:
+) -> list[StudioError]:
     """Every reason the graph cannot run, in azureml's words where azureml has them.
 
     ``compute_targets`` (known target names), ``snapshot_files`` (digest → file
@@ -452,12 +442,12 @@ def validate_graph(
     """
     known_datasets = set(datasets) if datasets is not None else None
     known_datastores = set(datastores) if datastores is not None else None
-    errors: list[SpecError] = []
+    errors: list[StudioError] = []
     by_id: dict[str, StepSpec] = {}
     for index, step in enumerate(spec.steps):
         if step.node_id in by_id:
             errors.append(
-                SpecError(
+                StudioError(
                     f"graph.steps[{index}].node_id", f"Node id {step.node_id} is used by two steps."
                 )
             )
@@ -470,7 +460,7 @@ def validate_graph(
         for port in [*step.inputs, *step.outputs]:
             if not PORT_NAME.match(port.name):
                 errors.append(
-                    SpecError(
+                    StudioError(
                         where,
                         f"[{port.name}] is not a valid input name as it may contain only letters, digits, and underscores.",
                     )
@@ -478,13 +468,15 @@ def validate_graph(
         for port in step.inputs:
             if port.name in seen_ports:
                 errors.append(
-                    SpecError(where, f"[{port.name}] is repeated. Input port names must be unique.")
+                    StudioError(
+                        where, f"[{port.name}] is repeated. Input port names must be unique."
+                    )
                 )
             seen_ports.add(port.name)
         for output in step.outputs:
             if output.name in producer:
                 errors.append(
-                    SpecError(
+                    StudioError(
                         where,
                         f"Step output {output.name} can not be used as an output for step {step.name}, "
                         f"as it is already an output of step {producer[output.name].name}.",
@@ -495,7 +487,7 @@ def validate_graph(
         script = step.script_name.replace("\\", "/")
         if script.startswith("/") or ".." in script.split("/") or not script.strip():
             errors.append(
-                SpecError(
+                StudioError(
                     f"{where}.script_name",
                     f"Step [{step.name}]: script_name must be a path inside source_directory.",
                 )
@@ -504,14 +496,14 @@ def validate_graph(
             files = snapshot_files.get(step.snapshot)
             if files is None:
                 errors.append(
-                    SpecError(
+                    StudioError(
                         f"{where}.snapshot",
                         f"Step [{step.name}]: snapshot {step.snapshot} has not been uploaded.",
                     )
                 )
             elif script not in set(files):
                 errors.append(
-                    SpecError(
+                    StudioError(
                         f"{where}.script_name",
                         f"Step [{step.name}]: script not found at: {script}. Make sure to specify an appropriate source_directory on the Step or default_source_directory on the Pipeline.",
                     )
@@ -519,7 +511,7 @@ def validate_graph(
         if compute_targets is not None and step.compute_target is not None:
             if step.compute_target not in set(compute_targets):
                 errors.append(
-                    SpecError(
+                    StudioError(
                         f"{where}.compute_target",
                         f"Step [{step.name}]: compute target {step.compute_target} does not exist.",
                     )
@@ -533,7 +525,7 @@ def validate_graph(
             and parameter.default["id"] not in known_datasets
         ):
             errors.append(
-                SpecError(
+                StudioError(
                     f"graph.parameters[{index}].default",
                     f"The default of pipeline parameter {parameter.name} names an unknown dataset "
                     f"{parameter.default['id']}.",
@@ -547,7 +539,7 @@ def validate_graph(
             if port.dataset:
                 if known_datasets is not None and port.dataset not in known_datasets:
                     errors.append(
-                        SpecError(
+                        StudioError(
                             f"{where}.inputs",
                             f"Input {port.name} on step {step.name} names an unknown dataset {port.dataset}.",
                         )
@@ -559,7 +551,7 @@ def validate_graph(
                 declared = spec.parameter(named)
                 if declared is None or declared.type != wanted:
                     errors.append(
-                        SpecError(
+                        StudioError(
                             f"{where}.inputs",
                             f"Input {port.name} on step {step.name} names {named}, which is not a "
                             f"{'Dataset' if wanted == 'dataset' else 'DataPath'} pipeline parameter.",
@@ -569,7 +561,7 @@ def validate_graph(
             if port.datastore:
                 if known_datastores is not None and port.datastore not in known_datastores:
                     errors.append(
-                        SpecError(
+                        StudioError(
                             f"{where}.inputs",
                             f"Input {port.name} on step {step.name} names an unknown datastore {port.datastore}.",
                         )
@@ -578,7 +570,7 @@ def validate_graph(
             source = by_id.get(port.source_step)
             if source is None or port.source_output not in {o.name for o in source.outputs}:
                 errors.append(
-                    SpecError(
+                    StudioError(
                         where,
                         f"Input {port.name} on step {step.name} is not connected to any previous step.",
                     )
@@ -586,21 +578,21 @@ def validate_graph(
         for arg in [*step.arguments, *(a for _, a in step.params)]:
             if arg.kind == "input" and arg.value not in input_names:
                 errors.append(
-                    SpecError(
+                    StudioError(
                         where,
                         f"Input {arg.value} appears in arguments list but is not in the input list",
                     )
                 )
             elif arg.kind == "output" and arg.value not in output_names:
                 errors.append(
-                    SpecError(
+                    StudioError(
                         where,
                         f"Output {arg.value} appears in arguments list but is not in the output list",
                     )
                 )
             elif arg.kind == "parameter" and arg.value not in parameter_names:
                 errors.append(
-                    SpecError(
+                    StudioError(
                         where,
                         f"Pipeline parameter {arg.value} used by step {step.name} is not defined.",
                     )
@@ -612,7 +604,7 @@ def validate_graph(
                 and output.datastore not in known_datastores
             ):
                 errors.append(
-                    SpecError(
+                    StudioError(
                         f"{where}.outputs",
                         f"Output {output.name} of step {step.name} names an unknown datastore {output.datastore}.",
                     )
@@ -620,14 +612,14 @@ def validate_graph(
         for other in step.run_after:
             if other not in by_id:
                 errors.append(
-                    SpecError(where, f"Step {step.name} runs after an unknown step {other}.")
+                    StudioError(where, f"Step {step.name} runs after an unknown step {other}.")
                 )
 
     cycle = find_cycle(spec)
     if cycle is not None:
         step = by_id[cycle]
         errors.append(
-            SpecError("graph.steps", f"Cycle detected including node {step.name}({step.node_id})")
+            StudioError("graph.steps", f"Cycle detected including node {step.name}({step.node_id})")
         )
     return errors
 
@@ -665,7 +657,7 @@ def topological_order(spec: GraphSpec) -> list[str]:
     while pending:
         progressed = [n for n in pending if upstream[n] <= done]
         if not progressed:
-            raise SpecError("graph.steps", "The graph has a cycle.")
+            raise StudioError("graph.steps", "The graph has a cycle.")
         for node in progressed:
             placed.append(node)
             done.add(node)
