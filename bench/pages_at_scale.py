@@ -495,7 +495,7 @@ def measure(backend: str, n: int, log_bytes: int, out: Path, nice: int = 0) -> N
     from django.test.utils import CaptureQueriesContext
 
     from runs.models import Run, StepRun
-    from studio import storage
+    from studio.workspace import storage
 
     results: dict = {"backend": backend, "vendor": connection.vendor, "pages": [], "logs": {}}
     user = get_user_model().objects.get(username="bench")

@@ -12,7 +12,7 @@ Starts a Studio on the embedded defaults (SQLite + the filesystem broker) with
 2. data: writes ``--files`` files of ``--file-kb`` KB (default 10,000 x 100 KB = 1 GB, in 100
    folders) under the default datastore, registers the folder as a File dataset, then in this
    process (Django configured for the Studio's data dir and SQLite database) times
-   ``studio.services.resolve_dataset(ds).fingerprint`` and ``runs.reuse.input_identities`` for a
+   ``studio.workspace.services.resolve_dataset(ds).fingerprint`` and ``runs.reuse.input_identities`` for a
    step reading the dataset, with nothing changed (median of ``--repeat``). Also the end-to-end
    resubmit of a one-step pipeline reading it (reused at submit). Target: under 2 s.
    The files are deleted at the end.
@@ -236,8 +236,8 @@ def main() -> int:
             from runs.models import Run
             from runs.reuse import input_identities
             from runs.services import graph_of
-            from studio.models import Dataset as DatasetRow
-            from studio.services import resolve_dataset
+            from studio.workspace.models import Dataset as DatasetRow
+            from studio.workspace.services import resolve_dataset
 
             row = DatasetRow.objects.get(name="bigdata", version=dataset.version)
             run = Run.objects.get(id=last_run_id)

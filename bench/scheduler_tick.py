@@ -110,10 +110,11 @@ def setup(args, now: datetime):
     from django.contrib.auth.models import User
 
     from pipelines import services
-    from pipelines.models import PipelineGraph, Schedule
+    from pipelines.models import Schedule
+    from runs.models import PipelineGraph
     from runs.services import validate_submission
     from studio.core.recurrence import last_fire_before, next_fire, parse_recurrence  # noqa: F401
-    from studio.models import Snapshot
+    from studio.workspace.models import Snapshot
 
     user = User.objects.create(username="bench")
     Snapshot.objects.create(digest=DIGEST, size=1, files=["noop.py"])

@@ -8,8 +8,8 @@ from pipelines.models import PipelineEndpoint, PublishedPipeline
 from studio.core.errors import StudioError
 from studio.core.parameters import coerce
 from studio.core.spec import EXPERIMENT_NAME
-from studio.models import ApiToken, Dataset
-from studio.services import ANONYMOUS_PREFIX
+from studio.workspace.models import ApiToken, Dataset
+from studio.workspace.services import ANONYMOUS_PREFIX
 
 
 class PublishForm(forms.Form):

@@ -1,35 +1,12 @@
-"""Pipeline definitions: a graph spec frozen at submission."""
+"""Published pipelines, pipeline endpoints and their versions, schedules and their fires."""
 
 from __future__ import annotations
 
-import hashlib
-import json
 import uuid
 
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
-
-from studio.core.spec import GraphSpec
-
-
-class PipelineGraph(models.Model):
-    """A validated pipeline graph, stored once per distinct content."""
-
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    digest = models.CharField(max_length=64, unique=True)
-    spec = models.JSONField()
-    created_at = models.DateTimeField(default=timezone.now)
-
-    def graph(self) -> GraphSpec:
-        return GraphSpec.from_dict(self.spec)
-
-    @classmethod
-    def store(cls, spec: GraphSpec) -> PipelineGraph:
-        data = spec.to_dict()
-        digest = hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
-        graph, _ = cls.objects.get_or_create(digest=digest, defaults={"spec": data})
-        return graph
 
 
 class PublishedPipeline(models.Model):
@@ -41,7 +18,9 @@ class PublishedPipeline(models.Model):
     name = models.CharField(max_length=255)
     description = models.TextField(blank=True, default="")
     version = models.CharField(max_length=64, blank=True, default="")
-    graph = models.ForeignKey(PipelineGraph, on_delete=models.PROTECT, related_name="published")
+    graph = models.ForeignKey(
+        "runs.PipelineGraph", on_delete=models.PROTECT, related_name="published"
+    )
     status = models.CharField(max_length=16, choices=STATUSES, default="Active")
     continue_on_step_failure = models.BooleanField(null=True, blank=True)
     source_run = models.ForeignKey(

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from celery import current_app
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -33,10 +34,13 @@ from studio.core.recurrence import (
     parse_recurrence,
 )
 from studio.core.spec import EXPERIMENT_NAME
-from studio.models import CONTROL_QUEUE
-from studio.services import get_datastore
+from studio.workspace.models import CONTROL_QUEUE
+from studio.workspace.services import get_datastore
 
 log = logging.getLogger("studio.scheduler")
+
+# pipelines.tasks.dispatch_fire, rung by name: the task calls this module, not the reverse.
+DISPATCH_FIRE = "pipelines.dispatch_fire"
 
 
 @dataclass
@@ -326,8 +330,6 @@ def hand_off_pending(limit: int = 1000) -> int:
     again: :func:`dispatch_fire` locks the fire and starts a run only if it is still pending,
     so a fire handed twice still starts one run.
     """
-    from pipelines.tasks import dispatch_fire as dispatch_task
-
     now = timezone.now()  # the real clock: this is about messages, not schedule time
     ids = list(
         ScheduleFire.objects.filter(status="pending")
@@ -339,7 +341,7 @@ def hand_off_pending(limit: int = 1000) -> int:
         return 0
     ScheduleFire.objects.filter(id__in=ids, status="pending").update(handed_at=now)
     for fire_id in ids:
-        dispatch_task.apply_async(args=[fire_id], queue=CONTROL_QUEUE)
+        current_app.send_task(DISPATCH_FIRE, args=[fire_id], queue=CONTROL_QUEUE)
     return len(ids)
 
 

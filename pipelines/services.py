@@ -10,11 +10,10 @@ from django.db import IntegrityError, transaction
 from pipelines.models import (
     PipelineEndpoint,
     PipelineEndpointVersion,
-    PipelineGraph,
     PublishedPipeline,
 )
 from runs import services as run_services
-from runs.models import Run
+from runs.models import PipelineGraph, Run
 from studio.core.errors import StudioError
 from studio.core.parameters import split_known
 
@@ -137,10 +136,8 @@ def submit_published(
             properties=properties,
             description=description if description is not None else experiment_name,
             run_source=run_source,
-            published_pipeline=pipeline,
-            pipeline_endpoint=endpoint,
+            source=_source(pipeline, endpoint, schedule),
             idempotency_key=idempotency_key or None,
-            schedule=schedule,
             dispatch_in_worker=dispatch_in_worker,
             warnings=warnings,
         )
@@ -151,6 +148,16 @@ def submit_published(
                 return existing, False
         raise
     return run, True
+
+
+def _source(pipeline: PublishedPipeline, endpoint: PipelineEndpoint | None, schedule) -> dict:
+    """What a run records of what started it (runs do not know pipelines' models)."""
+    named = {"published_pipeline": pipeline, "pipeline_endpoint": endpoint, "schedule": schedule}
+    return {
+        kind: {"id": str(obj.pk), "name": str(obj) if kind == "published_pipeline" else obj.name}
+        for kind, obj in named.items()
+        if obj is not None
+    }
 
 
 # --- endpoints -------------------------------------------------------------------------

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from studio.celery import app
+from celery import shared_task
+
+from pipelines import scheduling
 
 
-@app.task(name="pipelines.dispatch_fire", ignore_result=True)
+@shared_task(name=scheduling.DISPATCH_FIRE, ignore_result=True)
 def dispatch_fire(fire_id: int) -> None:
     """Start the run of a schedule's pending fire (a fire already started is left alone)."""
-    from pipelines import scheduling
-
     scheduling.dispatch_fire(fire_id)

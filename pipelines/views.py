@@ -19,12 +19,14 @@ from pipelines import scheduling, services
 from pipelines.api.serializers import endpoint_url, pipeline_endpoint_url
 from pipelines.forms import COMMON_ZONES, PublishForm, ScheduleForm, SubmitForm, TokenForm
 from pipelines.models import PipelineEndpoint, PublishedPipeline, Schedule
+from runs import services as run_services
 from runs.charts import pipeline_figure
 from runs.models import Run
 from studio.core.errors import StudioError
 from studio.core.recurrence import parse_recurrence, preview_fires
 from studio.core.status import Status
-from studio.models import ApiToken
+from studio.workspace import storage
+from studio.workspace.models import ApiToken
 
 
 @require_http_methods(["GET", "POST"])
@@ -56,7 +58,7 @@ def run_publish(request: HttpRequest, run_id: str) -> HttpResponse:
 
 
 def _last_runs():
-    latest = Run.objects.filter(published_pipeline=OuterRef("pk")).order_by("-created_at")
+    latest = Run.objects.filter(published_pipeline_id=OuterRef("pk")).order_by("-created_at")
     return {
         "last_run_id": Subquery(latest.values("id")[:1]),
         "last_run_status": Subquery(latest.values("status")[:1]),
@@ -93,9 +95,11 @@ def _published_context(
     spec = pipeline.graph.graph()
     parameters = pipeline.graph.spec.get("parameters", [])
     url = pipeline_endpoint_url(pipeline, request)
-    runs = pipeline.runs.select_related("experiment", "created_by", "created_by_token").order_by(
-        "-created_at"
-    )[:50]
+    runs = (
+        Run.objects.filter(published_pipeline_id=pipeline.id)
+        .select_related("experiment", "created_by", "created_by_token")
+        .order_by("-created_at")[:50]
+    )
     return {
         "pipeline": pipeline,
         "parameters": parameters,
@@ -189,7 +193,9 @@ def _endpoint_context(
         "endpoint_url": endpoint_url(endpoint, request),
         "form": form
         or SubmitForm(parameters, initial={"experiment_name": _experiment_name_for(endpoint.name)}),
-        "runs": endpoint.runs.select_related("experiment").order_by("-created_at")[:50],
+        "runs": Run.objects.filter(pipeline_endpoint_id=endpoint.id)
+        .select_related("experiment")
+        .order_by("-created_at")[:50],
     }
 
 
@@ -279,7 +285,12 @@ def tokens(request: HttpRequest) -> HttpResponse:
         if shown:
             token = ApiToken.objects.filter(id=shown["id"], user=request.user).first()
             created = {"token": token, "secret": shown["secret"]} if token else None
-    rows = ApiToken.objects.filter(user=request.user).select_related("pipeline", "endpoint")
+    rows = list(ApiToken.objects.filter(user=request.user))
+    pipelines = PublishedPipeline.objects.in_bulk([t.pipeline_id for t in rows if t.pipeline_id])
+    endpoints = PipelineEndpoint.objects.in_bulk([t.endpoint_id for t in rows if t.endpoint_id])
+    for row in rows:  # what a limited token may submit, by name
+        limit = pipelines.get(row.pipeline_id) or endpoints.get(row.endpoint_id)
+        row.limit_name = limit.name if limit is not None else ""
     return render(
         request, "pipelines/tokens.html", {"form": form, "tokens": rows, "created": created}
     )
@@ -353,10 +364,6 @@ def _parameters_for(value: str | None) -> list[dict]:
 
 
 def _schedule_form(data=None, initial=None):
-    from studio import storage
-    from studio.models import Datastore
-
-    storage.default_datastore()
     target = (
         (data or {}).get("target")
         or (initial or {}).get("target")
@@ -367,7 +374,7 @@ def _schedule_form(data=None, initial=None):
         initial=initial,
         parameters=_parameters_for(target),
         targets=_targets(),
-        datastores=Datastore.objects.values_list("name", flat=True),
+        datastores=storage.datastores().values_list("name", flat=True),
     )
 
 
@@ -509,7 +516,7 @@ def schedule_preview(request: HttpRequest) -> HttpResponse:
 
 
 def _schedule_rows():
-    latest = Run.objects.filter(schedule=OuterRef("pk")).order_by("-created_at")
+    latest = Run.objects.filter(schedule_id=OuterRef("pk")).order_by("-created_at")
     return Schedule.objects.select_related("published_pipeline", "pipeline_endpoint").annotate(
         last_run_id=Subquery(latest.values("id")[:1]),
         last_run_status=Subquery(latest.values("status")[:1]),
@@ -554,15 +561,20 @@ def schedule_detail(request: HttpRequest, schedule_id) -> HttpResponse:
     )
 
 
+def _form_value(value) -> str:
+    """A run's parameter value as the Submit form's field holds it."""
+    if isinstance(value, dict) and "id" in value:
+        return str(value["id"])
+    if isinstance(value, dict):
+        return f"{value['datastore']}/{value['path']}"
+    return str(value)
+
+
 @require_http_methods(["GET", "POST"])
 @login_required
 def run_resubmit(request: HttpRequest, run_id: str) -> HttpResponse:
     """Run the same pipeline again: the same parameters, or edited in the form."""
-    from runs import services as run_services
-
-    run = get_object_or_404(
-        Run.objects.select_related("experiment", "graph", "published_pipeline"), id=run_id
-    )
+    run = get_object_or_404(Run.objects.select_related("experiment", "graph"), id=run_id)
     parameters = run.graph.spec.get("parameters", [])
     if request.method == "POST":
         form = SubmitForm(parameters, request.POST)
@@ -576,7 +588,7 @@ def run_resubmit(request: HttpRequest, run_id: str) -> HttpResponse:
                     continue_on_step_failure=run.continue_on_step_failure,
                     description=form.cleaned_data["description"] or run.description,
                     run_source="Resubmit",
-                    published_pipeline=run.published_pipeline,
+                    source={k: v for k, v in run.source.items() if k == "published_pipeline"},
                     tags=run.tags,
                 )
             except StudioError as exc:
@@ -588,8 +600,6 @@ def run_resubmit(request: HttpRequest, run_id: str) -> HttpResponse:
         initial = {"experiment_name": run.experiment.name, "description": run.description}
         for p in parameters:
             value = run.parameters.get(p["name"], p["default"])
-            initial[f"param_{p['name']}"] = (
-                f"{value['datastore']}/{value['path']}" if isinstance(value, dict) else str(value)
-            )
+            initial[f"param_{p['name']}"] = _form_value(value)
         form = SubmitForm(parameters, initial=initial)
     return render(request, "pipelines/resubmit.html", {"run": run, "form": form})

@@ -18,26 +18,25 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from django.conf import settings
-from django.core import signing
 from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
 from runs import reuse, services
 from runs.executor import StepJob, run_step
-from runs.models import Run, StepRun
-from studio import storage
+from runs.models import DatasetUse, Run, StepRun
 from studio.core.errors import StudioError
 from studio.core.parameters import format_value
 from studio.core.paths import ATTEMPTS_FOLDER, clean_path, fingerprint_files, join
 from studio.core.spec import GraphSpec, StepSpec
 from studio.core.status import Status
-from studio.datastores import Store
-from studio.models import Dataset, DatasetUse, Datastore
-from studio.services import get_datastore, register_dataset, resolve_dataset
+from studio.workspace import storage
+from studio.workspace.auth import issue_run_token
+from studio.workspace.datastores import Store
+from studio.workspace.models import Dataset, Datastore
+from studio.workspace.services import get_datastore, register_dataset, resolve_dataset
 
 log = logging.getLogger("studio.worker")
-RUN_TOKEN_SALT = "studio.run-token"
 
 
 @dataclass
@@ -65,10 +64,6 @@ class _Layout:
     # Attempt folders on local datastores, where the outputs are written before they are
     # published (removed once the attempt is over, whatever its outcome).
     scratch_roots: list[Path] = field(default_factory=list)
-
-
-def run_token(step_id: str, attempt: int) -> str:
-    return "run." + signing.dumps({"s": step_id, "a": attempt}, salt=RUN_TOKEN_SALT, compress=True)
 
 
 def claim_step(step_id: str) -> _Claim | None:
@@ -452,7 +447,7 @@ def _prepare(step: StepRun, run: Run, spec: GraphSpec, node: StepSpec, work: Pat
     env.update(
         {
             "STUDIO_URL": settings.STUDIO_PUBLIC_URL,
-            "STUDIO_RUN_TOKEN": run_token(step.id, step.attempt),
+            "STUDIO_RUN_TOKEN": issue_run_token(step.id, step.attempt, run.created_by_id),
             "STUDIO_RUN_ID": step.id,
             "STUDIO_PARENT_RUN_ID": run.id,
             "STUDIO_EXPERIMENT_NAME": run.experiment.name,
@@ -532,6 +527,6 @@ def _register_outputs(step: StepRun, outputs: list[_Output], published: dict) ->
             options=output.register.get("options") or {},
             description=output.register.get("description", ""),
             create_new_version=True,
-            created_by_step=step,
+            created_by_step_id=step.id,
         )
         DatasetUse.objects.get_or_create(dataset=dataset, step_run=step, direction="write")

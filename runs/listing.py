@@ -177,9 +177,7 @@ class RunPage:
 
 
 def page(filters: RunFilters, size: int = PAGE_SIZE) -> RunPage:
-    runs = filtered(filters).select_related(
-        "experiment", "created_by", "created_by_token", "published_pipeline", "schedule"
-    )
+    runs = filtered(filters).select_related("experiment", "created_by", "created_by_token")
     if filters.after:
         runs = _after(runs, filters.after, filters.sort)
     rows = list(runs.order_by(*SORTS[filters.sort])[: size + 1])

@@ -1,13 +1,16 @@
-"""Experiments, pipeline runs, step runs and their metrics."""
+"""Pipeline graphs, experiments, pipeline runs, step runs, their metrics and lineage."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 import uuid
 
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from studio.core.spec import GraphSpec
 from studio.core.status import TERMINAL, Status
 
 STATUS_CHOICES = [(s.value, s.value) for s in Status]
@@ -15,6 +18,25 @@ STATUS_CHOICES = [(s.value, s.value) for s in Status]
 
 def new_run_id() -> str:
     return str(uuid.uuid4())
+
+
+class PipelineGraph(models.Model):
+    """A validated pipeline graph, stored once per distinct content."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    digest = models.CharField(max_length=64, unique=True)
+    spec = models.JSONField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def graph(self) -> GraphSpec:
+        return GraphSpec.from_dict(self.spec)
+
+    @classmethod
+    def store(cls, spec: GraphSpec) -> PipelineGraph:
+        data = spec.to_dict()
+        digest = hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
+        graph, _ = cls.objects.get_or_create(digest=digest, defaults={"spec": data})
+        return graph
 
 
 class Experiment(models.Model):
@@ -36,9 +58,7 @@ class Run(models.Model):
 
     id = models.CharField(max_length=36, primary_key=True, default=new_run_id, editable=False)
     experiment = models.ForeignKey(Experiment, on_delete=models.CASCADE, related_name="runs")
-    graph = models.ForeignKey(
-        "pipelines.PipelineGraph", on_delete=models.PROTECT, related_name="runs"
-    )
+    graph = models.ForeignKey(PipelineGraph, on_delete=models.PROTECT, related_name="runs")
     number = models.PositiveIntegerField(default=0)
     description = models.CharField(max_length=1000, blank=True, default="")
     status = models.CharField(max_length=20, choices=STATUS_CHOICES, default=Status.NOT_STARTED)
@@ -49,24 +69,14 @@ class Run(models.Model):
     regenerate_outputs = models.BooleanField(default=False)
     cancel_requested = models.BooleanField(default=False)
     run_source = models.CharField(max_length=32, default="SDK")
-    published_pipeline = models.ForeignKey(
-        "pipelines.PublishedPipeline",
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="runs",
-    )
-    pipeline_endpoint = models.ForeignKey(
-        "pipelines.PipelineEndpoint",
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="runs",
-    )
+    # What started the run, when it was not a plain submission: a published pipeline (through
+    # an endpoint or not) or a schedule. Runs sit below pipelines: they keep the ids, indexed
+    # for the lists' filters, and the names as they were at submission, in ``source``.
+    published_pipeline_id = models.UUIDField(null=True, blank=True, db_index=True)
+    pipeline_endpoint_id = models.UUIDField(null=True, blank=True)
+    schedule_id = models.UUIDField(null=True, blank=True, db_index=True)
+    source = models.JSONField(default=dict, blank=True)
     idempotency_key = models.CharField(max_length=255, null=True, blank=True)
-    schedule = models.ForeignKey(
-        "pipelines.Schedule", null=True, blank=True, on_delete=models.SET_NULL, related_name="runs"
-    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
@@ -75,7 +85,7 @@ class Run(models.Model):
         related_name="runs",
     )
     created_by_token = models.ForeignKey(
-        "studio.ApiToken", null=True, blank=True, on_delete=models.SET_NULL, related_name="runs"
+        "workspace.ApiToken", null=True, blank=True, on_delete=models.SET_NULL, related_name="runs"
     )
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     started_at = models.DateTimeField(null=True, blank=True)
@@ -121,6 +131,10 @@ class Run(models.Model):
         if self.created_by_token_id:
             return f"{self.created_by.username if self.created_by else '?'} (token {self.created_by_token.name})"
         return self.created_by.username if self.created_by else ""
+
+    def started_by(self, kind: str) -> str:
+        """The name of the published pipeline, endpoint or schedule that started the run."""
+        return (self.source.get(kind) or {}).get("name", "")
 
 
 class StepRun(models.Model):
@@ -192,6 +206,23 @@ class StepRun(models.Model):
         if self.started_at is None:
             return None
         return (self.ended_at or timezone.now()) - self.started_at
+
+
+class DatasetUse(models.Model):
+    """Lineage: a step run that read or wrote a dataset version."""
+
+    dataset = models.ForeignKey("workspace.Dataset", on_delete=models.CASCADE, related_name="uses")
+    step_run = models.ForeignKey(StepRun, on_delete=models.CASCADE, related_name="dataset_uses")
+    direction = models.CharField(max_length=8, choices=[("read", "read"), ("write", "write")])
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["dataset", "step_run", "direction"], name="dataset_use_unique"
+            )
+        ]
 
 
 class Metric(models.Model):

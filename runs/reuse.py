@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from django.db.models import Q
 from django.utils import timezone
 
-from runs.models import Run, StepRun
+from runs.models import DatasetUse, Run, StepRun
 from studio.core.fingerprint import (
     FIRST_RUN,
     REGENERATE,
@@ -22,8 +22,8 @@ from studio.core.fingerprint import (
 from studio.core.paths import fingerprint_files
 from studio.core.spec import GraphSpec, StepSpec
 from studio.core.status import Status
-from studio.models import Dataset, DatasetUse, Snapshot
-from studio.services import get_datastore, resolve_dataset
+from studio.workspace.models import Dataset, Snapshot
+from studio.workspace.services import get_datastore, resolve_dataset
 
 log = logging.getLogger("studio.reuse")
 

@@ -15,15 +15,14 @@ from collections.abc import Callable, Mapping
 from datetime import timedelta
 from typing import Any
 
+from celery import current_app
 from django.conf import settings
 from django.db import DatabaseError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from pipelines.models import PipelineGraph
 from runs import reuse
-from runs.models import Experiment, Run, StepRun
-from studio import storage
+from runs.models import Experiment, PipelineGraph, Run, StepRun
 from studio.core.errors import StudioError
 from studio.core.parameters import resolve_parameters
 from studio.core.paths import clean_path
@@ -35,8 +34,9 @@ from studio.core.spec import (
     validate_graph,
 )
 from studio.core.status import ACTIVE, WAITING, Status
-from studio.models import CONTROL_QUEUE, ComputeTarget, Dataset, Snapshot, queue_for
-from studio.services import get_dataset, save_dataset_definition
+from studio.workspace import storage
+from studio.workspace.models import CONTROL_QUEUE, ComputeTarget, Dataset, Snapshot, queue_for
+from studio.workspace.services import get_dataset, save_dataset_definition
 
 log = logging.getLogger("studio.engine")
 
@@ -63,8 +63,7 @@ def validate_submission(graph_data: Any) -> GraphSpec:
             "id", flat=True
         )
     }
-    storage.default_datastore()
-    datastores = set(storage.Datastore.objects.values_list("name", flat=True))
+    datastores = set(storage.datastores().values_list("name", flat=True))
     errors = validate_graph(
         spec,
         compute_targets=targets,
@@ -110,10 +109,8 @@ def submit_run(
     properties: Mapping[str, str] | None = None,
     description: str | None = None,
     run_source: str = "SDK",
-    published_pipeline=None,
-    pipeline_endpoint=None,
+    source: Mapping[str, Mapping[str, str]] | None = None,
     idempotency_key: str | None = None,
-    schedule=None,
     dispatch_in_worker: bool = False,
     warnings: list[str] | None = None,
 ) -> Run:
@@ -157,10 +154,8 @@ def submit_run(
         parameters=parameters,
         tags=dict(tags or {}),
         properties=dict(properties or {}),
-        published_pipeline=published_pipeline,
-        pipeline_endpoint=pipeline_endpoint,
+        **_source_fields(source),
         idempotency_key=idempotency_key,
-        schedule=schedule,
         continue_on_step_failure=continue_on_step_failure,
         regenerate_outputs=regenerate_outputs,
         run_source=run_source,
@@ -188,6 +183,19 @@ def submit_run(
     else:
         transaction.on_commit(lambda: dispatch(queued))
     return run
+
+
+SOURCES = ("published_pipeline", "pipeline_endpoint", "schedule")
+
+
+def _source_fields(source: Mapping[str, Mapping[str, str]] | None) -> dict:
+    """What started a run, from the layer above that started it: ``{kind: {"id", "name"}}``
+    for kinds in SOURCES; the ids are kept in columns (the lists filter on them)."""
+    source = {k: dict(v) for k, v in (source or {}).items() if k in SOURCES and v}
+    return {
+        "source": source,
+        **{f"{kind}_id": source[kind]["id"] for kind in source},
+    }
 
 
 _DATASET_CLASSES = {"file": "FileDataset", "tabular": "TabularDataset"}
@@ -466,20 +474,23 @@ def _serves(target: str) -> bool:
     return "*" in served or target in served
 
 
+# The engine rings its tasks (runs.tasks) by name: the tasks call the engine, never the reverse.
+EXECUTE_STEP = "runs.execute_step"
+DISPATCH_STEPS = "runs.dispatch_steps"
+
+
 def _ring_dispatch(queued: list[tuple[str, str]]) -> None:
     """Ask a worker to :func:`dispatch` these queued steps. Were the message lost, the reaper
     rings steps left queued, which then run without a reuse check."""
-    from runs.tasks import dispatch_steps
-
     if queued:
-        dispatch_steps.apply_async(args=[[list(item) for item in queued]], queue=CONTROL_QUEUE)
+        current_app.send_task(
+            DISPATCH_STEPS, args=[[list(item) for item in queued]], queue=CONTROL_QUEUE
+        )
 
 
 def _ring(steps: list[tuple[str, str]]) -> None:
-    from runs.tasks import execute_step
-
     for step_id, target in steps:
-        execute_step.apply_async(args=[step_id], queue=queue_for(target))
+        current_app.send_task(EXECUTE_STEP, args=[step_id], queue=queue_for(target))
 
 
 # --- finish ----------------------------------------------------------------------------

@@ -1,21 +1,36 @@
-"""Celery tasks: thin doorbells that load ids and call one service."""
+"""Celery tasks: thin doorbells that load ids and call one service; and the worker's
+heartbeat, started and stopped with the worker."""
 
 from __future__ import annotations
 
-from studio.celery import app
+from celery import shared_task, signals
+
+from runs import execution, services, worker
+
+_heartbeat: dict = {}
 
 
-@app.task(name="runs.execute_step", ignore_result=True)
+@signals.worker_ready.connect
+def _start_heartbeat(sender=None, **kwargs):
+    queues = {q.name for q in sender.task_consumer.queues} if sender.task_consumer else set()
+    _heartbeat["thread"] = worker.start_heartbeat(sender.app, sender.hostname, queues)
+
+
+@signals.worker_shutdown.connect
+def _stop_heartbeat(**kwargs):
+    thread = _heartbeat.pop("thread", None)
+    if thread is not None:
+        thread.stop.set()
+        thread.join(timeout=5)
+
+
+@shared_task(name=services.EXECUTE_STEP, ignore_result=True)
 def execute_step(step_id: str) -> None:
     """Claim and run a queued step (a duplicate delivery finds it claimed and returns)."""
-    from runs import execution
-
     execution.execute_step(step_id)
 
 
-@app.task(name="runs.dispatch_steps", ignore_result=True)
+@shared_task(name=services.DISPATCH_STEPS, ignore_result=True)
 def dispatch_steps(queued: list[list[str]]) -> None:
     """Fingerprint a submitted run's first steps: reuse them, or ring for them."""
-    from runs import services
-
     services.dispatch([(step_id, target) for step_id, target in queued])

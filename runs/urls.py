@@ -3,7 +3,6 @@ from django.urls import path
 from runs import views
 
 urlpatterns = [
-    path("", views.home, name="home"),
     path("experiments/", views.experiments, name="experiments"),
     path("experiments/<str:name>/", views.runs_list, name="experiment-runs"),
     path("runs/", views.runs_list, name="runs"),
@@ -14,4 +13,6 @@ urlpatterns = [
     path("steps/<str:step_id>/file/", views.step_file, name="step-file"),
     path("steps/<str:step_id>/log/", views.step_log_tail, name="step-log-tail"),
     path("steps/<str:step_id>/log/download/", views.step_log_download, name="step-log-download"),
+    path("compute/", views.compute_targets, name="compute-targets"),
+    path("datasets/<str:name>/", views.dataset_detail, name="dataset-detail"),
 ]

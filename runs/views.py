@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import os
-from datetime import timedelta
 from urllib.parse import quote
 
 from django.contrib.auth.decorators import login_required
-from django.db.models import Count, Max
+from django.db.models import Count, Max, Q
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import timezone
 from django.utils.html import escape
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseStopPolling
@@ -18,66 +16,17 @@ from django_htmx.http import HttpResponseStopPolling
 from runs import listing, logsearch, services
 from runs.charts import metric_panels, pipeline_figure
 from runs.comparison import compare_runs
-from runs.models import Experiment, Metric, Run, StepRun
-from studio import storage
+from runs.models import DatasetUse, Experiment, Metric, Run, StepRun
 from studio.core.errors import StudioError
 from studio.core.paths import clean_path
-from studio.core.status import Status
-from studio.datastores import Store, StoreConfig
-from studio.models import Dataset
-from studio.services import ANONYMOUS_PREFIX
+from studio.core.status import ACTIVE, Status
+from studio.core.tabular import read_table
+from studio.workspace import storage
+from studio.workspace.datastores import Store, StoreConfig
+from studio.workspace.models import ComputeTarget, Dataset, WorkerHeartbeat
+from studio.workspace.services import ANONYMOUS_PREFIX, resolve_dataset
 
 LOG_WINDOW = 64 * 1024
-
-
-@require_GET
-@login_required
-def home(request: HttpRequest) -> HttpResponse:
-    """Runs of the last day and week by status, what runs now, recent failures, next fires, compute."""
-    from pipelines.models import Schedule
-    from studio.models import ComputeTarget, WorkerHeartbeat
-
-    now = timezone.now()
-    counts = {}
-    for label, since in (("day", now - timedelta(days=1)), ("week", now - timedelta(days=7))):
-        rows = Run.objects.filter(created_at__gte=since).values("status").annotate(n=Count("id"))
-        counts[label] = {row["status"]: row["n"] for row in rows}
-    statuses = [s.value for s in Status]
-    summary = [
-        {"status": s, "day": counts["day"].get(s, 0), "week": counts["week"].get(s, 0)}
-        for s in statuses
-        if counts["week"].get(s)
-    ]
-    running = (
-        Run.objects.filter(status__in=[Status.RUNNING, Status.NOT_STARTED, Status.CANCEL_REQUESTED])
-        .select_related("experiment")
-        .order_by("-created_at")[:10]
-    )
-    failures = [
-        {"run": run, "line": next((line for line in run.error.splitlines() if line.strip()), "")}
-        for run in Run.objects.filter(status=Status.FAILED)
-        .select_related("experiment")
-        .order_by("-created_at")[:8]
-    ]
-    upcoming = Schedule.objects.filter(
-        status="Active", kind="recurrence", next_fire_at__isnull=False
-    ).order_by("next_fire_at")[:6]
-    live = WorkerHeartbeat.live()
-    compute = [
-        {"target": t, "workers": sum(1 for w in live if t.queue in w.queues)}
-        for t in ComputeTarget.objects.all()[:20]
-    ]
-    return render(
-        request,
-        "runs/home.html",
-        {
-            "summary": summary,
-            "running": running,
-            "failures": failures,
-            "upcoming": upcoming,
-            "compute": compute,
-        },
-    )
 
 
 @require_GET
@@ -249,9 +198,6 @@ def run_detail(request: HttpRequest, run_id: str) -> HttpResponse:
             "graph",
             "created_by",
             "created_by_token",
-            "published_pipeline",
-            "pipeline_endpoint",
-            "schedule",
         ),
         id=run_id,
     )
@@ -454,3 +400,85 @@ def compare(request: HttpRequest) -> HttpResponse:
         )
     table = compare_runs(runs)
     return render(request, "runs/compare.html", {"runs": runs, **table})
+
+
+@require_GET
+@login_required
+def compute_targets(request: HttpRequest) -> HttpResponse:
+    live = WorkerHeartbeat.live()
+    counts = {
+        row["compute_target"]: row
+        for row in StepRun.objects.filter(status__in=[Status.QUEUED, *ACTIVE])
+        .values("compute_target")
+        .annotate(
+            queued=Count("id", filter=Q(status=Status.QUEUED)),
+            running=Count("id", filter=~Q(status=Status.QUEUED)),
+        )
+    }
+    targets = [
+        {
+            "target": t,
+            "workers": [w for w in live if t.queue in w.queues],
+            "queued": counts.get(t.name, {}).get("queued", 0),
+            "running": counts.get(t.name, {}).get("running", 0),
+        }
+        for t in ComputeTarget.objects.all()
+    ]
+    return render(request, "runs/compute_targets.html", {"targets": targets})
+
+
+@require_GET
+@login_required
+def dataset_detail(request: HttpRequest, name: str) -> HttpResponse:
+    """A dataset's versions, where the selected one points, its lineage and a preview."""
+    versions = list(Dataset.objects.filter(name=name).order_by("-version"))
+    if not versions:
+        raise Http404("No such dataset")
+    writers = StepRun.objects.in_bulk(
+        [v.created_by_step_id for v in versions if v.created_by_step_id]
+    )
+    for version in versions:
+        version.created_by_step = writers.get(version.created_by_step_id)
+    wanted = request.GET.get("version")
+    selected = next((d for d in versions if str(d.version) == wanted), versions[0])
+    uses = list(
+        DatasetUse.objects.filter(dataset=selected).select_related("step_run__run__experiment")[
+            :100
+        ]
+    )
+    preview, preview_error, files = None, "", []
+    try:
+        resolved = resolve_dataset(selected)
+        files = [(ds.name, f) for ds, _, _, found in resolved.groups for f in found[:200]]
+        if selected.kind == "tabular":
+            preview = _preview(resolved, selected.options)
+    except Exception as exc:  # shown on the page: a dataset whose data cannot be read
+        preview_error = f"{type(exc).__name__}: {exc}"
+    return render(
+        request,
+        "runs/dataset_detail.html",
+        {
+            "versions": versions,
+            "selected": selected,
+            "uses": uses,
+            "preview": preview,
+            "preview_error": preview_error,
+            "files": files,
+        },
+    )
+
+
+def _preview(resolved, options: dict, rows: int = 20) -> dict | None:
+
+    handles = []
+    try:
+        for _, store, _, found in resolved.groups:
+            for info in found[:5]:
+                handles.append(store.open_read(info.path))
+        if not handles:
+            return None
+        frame = read_table(handles, options, nrows=rows)
+    finally:
+        for handle in handles:
+            handle.close()
+    return {"columns": [str(c) for c in frame.columns], "rows": frame.astype(str).values.tolist()}

@@ -11,7 +11,7 @@ from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
-from studio.models import ComputeTarget, WorkerHeartbeat, queue_for
+from studio.workspace.models import ComputeTarget, WorkerHeartbeat, queue_for
 
 log = logging.getLogger("studio.worker")
 BEAT_SECONDS = 2.0

@@ -9,6 +9,7 @@ from celery import Celery, signals
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "studio.settings")
 
 from django.conf import settings  # noqa: E402
+from django.db import close_old_connections  # noqa: E402
 
 from studio.broker import register as register_transport  # noqa: E402
 
@@ -58,25 +59,5 @@ app.autodiscover_tasks(["runs", "pipelines"])
 @signals.task_prerun.connect
 @signals.task_postrun.connect
 def _close_old_connections(**kwargs):
-    from django.db import close_old_connections
-
     close_old_connections()
 
-
-_heartbeat = {}
-
-
-@signals.worker_ready.connect
-def _start_heartbeat(sender=None, **kwargs):
-    from runs.worker import start_heartbeat
-
-    queues = {q.name for q in sender.task_consumer.queues} if sender.task_consumer else set()
-    _heartbeat["thread"] = start_heartbeat(app, sender.hostname, queues)
-
-
-@signals.worker_shutdown.connect
-def _stop_heartbeat(**kwargs):
-    thread = _heartbeat.get("thread")
-    if thread is not None:
-        thread.stop.set()
-        thread.join(timeout=5)

@@ -46,8 +46,9 @@ INSTALLED_APPS = [
     "django_htmx",
     "template_partials",
     "studio",
-    "pipelines",
+    "studio.workspace",
     "runs",
+    "pipelines",
 ]
 
 MIDDLEWARE = [
@@ -131,13 +132,13 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("STUDIO_MAX_UPLOAD_BYTES", 200 * 1024 * 10
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "studio.auth.BearerTokenAuthentication",
+        "studio.workspace.auth.BearerTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["studio.api.permissions.TokenScope"],
+    "DEFAULT_PERMISSION_CLASSES": ["studio.workspace.api.permissions.TokenScope"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "EXCEPTION_HANDLER": "studio.api.errors.exception_handler",
+    "EXCEPTION_HANDLER": "studio.workspace.api.errors.exception_handler",
     "UNAUTHENTICATED_USER": None,
 }
 SPECTACULAR_SETTINGS = {
@@ -148,7 +149,7 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
-        "studio.api.schema.document_errors",
+        "studio.workspace.api.schema.document_errors",
     ],
 }
 

@@ -15,8 +15,7 @@ from pipelines import scheduling
 from pipelines.api.views import ACTION, _uuid_or_404, status_for
 from pipelines.models import PipelineEndpoint, PublishedPipeline, Schedule
 from pipelines.scheduling import ScheduleInput
-from studio.api.serializers import EXPERIMENT_NAME, EXPERIMENT_NAME_MESSAGE, StrictTypes
-from studio.api.views import JSONParser, query_bool
+from runs.models import Run
 from studio.core.errors import StudioError
 from studio.core.recurrence import (
     FREQUENCIES,
@@ -24,6 +23,8 @@ from studio.core.recurrence import (
     fire_times,
     parse_recurrence,
 )
+from studio.workspace.api.serializers import EXPERIMENT_NAME, EXPERIMENT_NAME_MESSAGE, StrictTypes
+from studio.workspace.api.views import JSONParser, query_bool
 
 
 class RecurrenceBody(StrictTypes, serializers.Serializer):
@@ -307,7 +308,11 @@ class ScheduleRuns(APIView):
     )
     def get(self, request, schedule_id: str):
         schedule = _schedule(schedule_id)
-        runs = schedule.runs.select_related("experiment").order_by("-created_at")[:1000]
+        runs = (
+            Run.objects.filter(schedule_id=schedule.id)
+            .select_related("experiment")
+            .order_by("-created_at")[:1000]
+        )
         return Response(
             [
                 {

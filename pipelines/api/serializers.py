@@ -6,7 +6,7 @@ from rest_framework import serializers
 
 from pipelines.models import PipelineEndpoint, PublishedPipeline
 from runs.models import Run
-from studio.urls_helpers import absolute_base_url
+from studio.workspace.urls_helpers import absolute_base_url
 
 SUBMIT_PREFIX = "/pipelines/v1.0/PipelineRuns"
 

@@ -16,17 +16,17 @@ from pipelines import rest, services
 from pipelines.api import serializers as out
 from pipelines.models import PipelineEndpoint, PublishedPipeline
 from runs.models import Run
-from studio.api.serializers import (
+from studio.core.errors import StudioError
+from studio.workspace.api.serializers import (
     EXPERIMENT_NAME,
     EXPERIMENT_NAME_MESSAGE,
     JSONObjectField,
     StrictTypes,
     unstorable,
 )
-from studio.api.views import JSONParser, query_bool
-from studio.auth import RunCredential
-from studio.core.errors import StudioError
-from studio.models import ApiToken
+from studio.workspace.api.views import JSONParser, query_bool
+from studio.workspace.auth import RunCredential
+from studio.workspace.models import ApiToken
 
 
 class PayloadTooLarge(APIException):

@@ -13,14 +13,14 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from runs.models import Metric, Run, StepRun
-from studio import storage
-from studio.api.errors import Conflict
-from studio.api.serializers import StrictTypes
-from studio.api.views import FILE_PATTERN, JSONParser
-from studio.auth import RunCredential
 from studio.core.errors import StudioError
 from studio.core.paths import clean_path
-from studio.datastores import Store, StoreConfig
+from studio.workspace import storage
+from studio.workspace.api.errors import Conflict
+from studio.workspace.api.serializers import StrictTypes
+from studio.workspace.api.views import FILE_PATTERN, JSONParser
+from studio.workspace.auth import RunCredential
+from studio.workspace.datastores import Store, StoreConfig
 
 KINDS = ["scalar", "list", "row", "table", "image"]
 

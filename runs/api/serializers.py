@@ -4,7 +4,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from runs.models import Experiment, Run, StepRun
-from studio.api.serializers import (
+from studio.workspace.api.serializers import (
     EXPERIMENT_NAME,
     EXPERIMENT_NAME_MESSAGE,
     JSONObjectField,

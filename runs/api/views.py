@@ -14,10 +14,10 @@ from rest_framework.views import APIView
 from runs import services
 from runs.api import serializers
 from runs.models import Experiment, Run, StepRun
-from studio import storage
-from studio.api.views import JSONParser
-from studio.auth import RunCredential
-from studio.models import ComputeTarget
+from studio.workspace import storage
+from studio.workspace.api.views import JSONParser
+from studio.workspace.auth import RunCredential
+from studio.workspace.models import ComputeTarget
 
 
 class NewestFirst(CursorPagination):

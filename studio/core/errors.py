@@ -1,7 +1,7 @@
 """One error type for everything a user asks for that cannot be done.
 
 It carries the field at fault, a message that names the problem, and the HTTP status the API
-answers with: the API translates it once, at its edge (``studio.api.errors``); forms show it
+answers with: the API translates it once, at its edge (``studio.workspace.api.errors``); forms show it
 next to the field; the SDK raises it as azureml would.
 """
 

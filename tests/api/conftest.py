@@ -4,7 +4,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from rest_framework.test import APIClient
 
-from studio.models import ApiToken
+from studio.workspace.models import ApiToken
 
 PASSWORD = "correct horse battery staple"
 

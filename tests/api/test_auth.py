@@ -10,7 +10,7 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from studio.models import ApiToken
+from studio.workspace.models import ApiToken
 from tests.api.conftest import client_for
 
 pytestmark = pytest.mark.django_db

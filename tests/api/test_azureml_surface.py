@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import pytest
 
-from runs.execution import run_token
 from runs.models import Run
-from studio.models import Dataset, Datastore
+from studio.workspace.auth import issue_run_token
+from studio.workspace.models import Dataset, Datastore
 from tests.api.conftest import client_for
 from tests.api.test_runs import _body, snapshot  # noqa: F401  (fixture)
 
@@ -61,7 +61,7 @@ def test_a_step_logs_on_its_pipeline_run_and_the_run_lists_it(api, alice, snapsh
     run = _run(api, digest)
     step = run["steps"][0]
     step_client = client_for(alice)
-    step_client.credentials(HTTP_AUTHORIZATION=f"Bearer {run_token(step['id'], 1)}")
+    step_client.credentials(HTTP_AUTHORIZATION=f"Bearer {issue_run_token(step['id'], 1, alice.id)}")
     logged = step_client.post(
         f"/api/runs/{run['id']}/metrics/", {"name": "pipeline_arg", "value": 45}, format="json"
     )
@@ -77,7 +77,9 @@ def test_a_step_logs_on_its_pipeline_run_and_the_run_lists_it(api, alice, snapsh
 
     other = _run(api, digest)
     stranger = client_for(alice)
-    stranger.credentials(HTTP_AUTHORIZATION=f"Bearer {run_token(other['steps'][0]['id'], 1)}")
+    stranger.credentials(
+        HTTP_AUTHORIZATION=f"Bearer {issue_run_token(other['steps'][0]['id'], 1, alice.id)}"
+    )
     refused = stranger.post(
         f"/api/runs/{run['id']}/metrics/", {"name": "x", "value": 1}, format="json"
     )

@@ -7,7 +7,7 @@ import os
 import pytest
 from django.contrib.auth import get_user_model
 
-from studio import storage
+from studio.workspace import storage
 from tests.api.conftest import client_for
 
 pytestmark = pytest.mark.django_db

@@ -7,7 +7,7 @@ import pytest
 from runs import execution, services
 from runs.models import Experiment, StepRun
 from studio.core.status import Status
-from studio.models import Snapshot
+from studio.workspace.models import Snapshot
 
 pytestmark = pytest.mark.django_db
 

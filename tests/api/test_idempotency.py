@@ -5,8 +5,7 @@ from __future__ import annotations
 import pytest
 from django.db import IntegrityError, transaction
 
-from pipelines.models import PipelineGraph
-from runs.models import Experiment, Run
+from runs.models import Experiment, PipelineGraph, Run
 
 pytestmark = pytest.mark.django_db
 

@@ -6,7 +6,7 @@ import pytest
 from django.test import Client
 
 from runs import services
-from studio.models import Snapshot
+from studio.workspace.models import Snapshot
 
 pytestmark = pytest.mark.django_db
 

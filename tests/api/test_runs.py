@@ -8,7 +8,7 @@ import pytest
 
 from runs.models import Experiment, Run, StepRun
 from studio.core.snapshot import build
-from studio.models import ComputeTarget, Snapshot
+from studio.workspace.models import ComputeTarget, Snapshot
 from tests.api.conftest import client_for
 
 pytestmark = pytest.mark.django_db

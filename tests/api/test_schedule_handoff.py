@@ -12,7 +12,7 @@ from pipelines import services as pipeline_services
 from pipelines.models import ScheduleFire
 from runs import services as run_services
 from runs.models import Run
-from studio.models import Snapshot
+from studio.workspace.models import Snapshot
 
 pytestmark = pytest.mark.django_db
 

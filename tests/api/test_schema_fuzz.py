@@ -26,9 +26,9 @@ from rest_framework.test import APIClient
 
 from pipelines import services as pipeline_services
 from runs import services as run_services
-from studio import storage
 from studio.core.snapshot import build
-from studio.models import ApiToken
+from studio.workspace import storage
+from studio.workspace.models import ApiToken
 
 MAX_EXAMPLES = 25
 

@@ -160,7 +160,7 @@ def test_token_scopes_limits_and_revocation(studio, ws, published):
     studio.manage(
         "shell",
         "-c",
-        "from django.utils import timezone\nfrom studio.models import ApiToken\nApiToken.objects.filter(prefix="
+        "from django.utils import timezone\nfrom studio.workspace.models import ApiToken\nApiToken.objects.filter(prefix="
         + repr(fresh.split("_")[1])
         + ").update(revoked_at=timezone.now())",
     )
@@ -216,7 +216,9 @@ def test_a_pipeline_endpoint_keeps_versions_and_a_default(studio, ws, published)
         endpoint.set_default_version("7")
     run = endpoint.submit("ep-runs", pipeline_version="0", pipeline_parameters={"value": 2})
     assert run.wait_for_completion(show_output=False) == "Finished"
-    assert studio.api("GET", f"runs/{run.id}/").json()["published_pipeline"] == published.id
+    assert (
+        studio.api("GET", f"runs/{run.id}/").json()["published_pipeline"] == published.id
+    )
     default_run = endpoint.submit("ep-runs")
     assert default_run.wait_for_completion(show_output=False) == "Finished"
     assert [s.name for s in default_run.get_steps()] == ["n"]

@@ -259,7 +259,7 @@ def _stored_secrets(studio, name: str) -> str:
     out = studio.manage(
         "shell",
         "-c",
-        "from studio.models import Datastore\n"
+        "from studio.workspace.models import Datastore\n"
         f"print('SECRETS=' + Datastore.objects.get(name={name!r}).secrets_encrypted)",
     )
     line = [x for x in out.splitlines() if x.startswith("SECRETS=")]

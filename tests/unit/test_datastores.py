@@ -9,7 +9,7 @@ import pytest
 
 from studio.core.errors import StudioError
 from studio.core.paths import clean_path, fingerprint_files
-from studio.datastores import Store, StoreConfig
+from studio.workspace.datastores import Store, StoreConfig
 
 ESCAPES = [
     "../etc/passwd",

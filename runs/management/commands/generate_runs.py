@@ -10,8 +10,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
 
-from pipelines.models import PipelineGraph
-from runs.models import Experiment, Metric, Run, StepRun
+from runs.models import Experiment, Metric, PipelineGraph, Run, StepRun
 from studio.core.spec import GraphSpec, StepSpec
 from studio.core.status import Status
 

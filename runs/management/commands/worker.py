@@ -8,7 +8,7 @@ from django.core.management.base import BaseCommand
 
 from runs.services import ensure_compute_target
 from runs.worker import wanted_queues
-from studio.models import CONTROL_QUEUE
+from studio.workspace.models import CONTROL_QUEUE
 
 
 class Command(BaseCommand):

@@ -13,7 +13,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 
 from runs.services import ensure_compute_target
-from studio.storage import default_datastore
+from studio.workspace.storage import default_datastore
 
 
 class Command(BaseCommand):
@@ -28,8 +28,8 @@ class Command(BaseCommand):
     def handle(self, port: int, host: str, **options):
         url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
         password = self._ensure_admin()
-        default_datastore()
-        ensure_compute_target(settings.STUDIO_DEFAULT_COMPUTE)
+        datastore = default_datastore()
+        compute = ensure_compute_target(settings.STUDIO_DEFAULT_COMPUTE)
 
         env = {**os.environ, "STUDIO_PUBLIC_URL": os.environ.get("STUDIO_PUBLIC_URL", url)}
         python = sys.executable
@@ -78,6 +78,10 @@ class Command(BaseCommand):
             self.stdout.write(
                 "Log in as admin (password from STUDIO_ADMIN_PASSWORD, or the one printed on first start)."
             )
+        self.stdout.write(
+            f"Outputs, logs and snapshots go to {datastore.location}; steps run on the "
+            f"compute target {compute.name!r}."
+        )
         self.stdout.write(f"API token for the SDK: {python} manage.py createtoken mytoken")
         self.stdout.write("Press Ctrl-C to stop web, worker and scheduler.\n")
 

@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 from studio.sdk.data.data_reference import DataReference
+from studio.sdk.data.datasets import _download
 from studio.sdk.exceptions import UserErrorException
 
 
@@ -208,8 +209,6 @@ class Datastore:
         show_progress: bool = True,
     ) -> int:
         """Download every file under ``prefix`` into ``target_path`` (keeping their paths); returns the count."""
-        from studio.sdk.core.dataset import _download
-
         entries = self.workspace._client.get(
             f"datastores/{self.name}/files/", path=prefix or "", recursive="true"
         )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from studio.sdk.exceptions import UserErrorException
+from studio.sdk.run_types import run_type
 
 _NAME = re.compile(r"^[a-zA-Z0-9][\w\-]{0,254}$")
 
@@ -33,49 +34,22 @@ class Experiment:
         ``pipeline_version`` and ``parent_run_id`` for a PipelineEndpoint. Others are ignored,
         as in azureml.
         """
-        from studio.sdk.pipeline.core.pipeline import Pipeline
-        from studio.sdk.pipeline.core.published import PipelineEndpoint, PublishedPipeline
-
-        parameters = kwargs.get("pipeline_parameters", kwargs.get("pipeline_params"))
-        if isinstance(config, Pipeline):
-            return config._submit(
-                self,
-                pipeline_parameters=parameters,
-                regenerate_outputs=kwargs.get("regenerate_outputs", False),
-                continue_on_step_failure=kwargs.get("continue_on_step_failure", False),
-                tags=tags,
+        submit = getattr(config, "_submit_from_experiment", None)
+        if submit is None:  # each submittable class says how it is submitted, as in azureml
+            raise UserErrorException(
+                f"Cannot submit a {type(config).__name__}: submit a Pipeline, a PublishedPipeline "
+                "or a PipelineEndpoint."
             )
-        if isinstance(config, PublishedPipeline):
-            return config.submit(
-                self.workspace,
-                self.name,
-                pipeline_parameters=parameters,
-                parent_run_id=kwargs.get("parent_run_id"),
-                continue_on_step_failure=kwargs.get("continue_on_step_failure"),
-                _tags=tags,
-            )
-        if isinstance(config, PipelineEndpoint):
-            return config.submit(
-                self.name,
-                pipeline_parameters=parameters,
-                parent_run_id=kwargs.get("parent_run_id"),
-                pipeline_version=kwargs.get("pipeline_version"),
-                _tags=tags,
-            )
-        raise UserErrorException(
-            f"Cannot submit a {type(config).__name__}: submit a Pipeline, a PublishedPipeline "
-            "or a PipelineEndpoint."
-        )
+        return submit(self, tags=tags, **kwargs)
 
     def get_runs(self, type=None, tags=None, properties=None, include_children=False):
         """The experiment's pipeline runs, newest first (a generator, as in azureml)."""
-        from studio.sdk.pipeline.core.run import PipelineRun
-
+        pipeline_run = run_type("azureml.PipelineRun")
         path = f"runs/?experiment={self.name}"
         while path:
             page = self.workspace._client.get(path)
             for data in page["results"]:
                 if tags and any(data["tags"].get(k) != v for k, v in tags.items()):
                     continue
-                yield PipelineRun(self, data["id"], _data=data)
+                yield pipeline_run(self, data["id"], _data=data)
             path = page.get("next")

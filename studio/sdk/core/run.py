@@ -7,7 +7,12 @@ import uuid
 from typing import Any
 
 from studio.core.status import aether_status
+from studio.sdk._http import _error
+from studio.sdk.core.experiment import Experiment
+from studio.sdk.core.workspace import Workspace
+from studio.sdk.data.datasets import _AbstractDataset
 from studio.sdk.exceptions import UserErrorException
+from studio.sdk.run_types import run_type
 
 
 def _check_scalar(name: str, value: Any) -> None:
@@ -84,9 +89,6 @@ class Run(_MetricLogging):
                     "Run.get_context() was called outside a Studio step and allow_offline=False"
                 )
             return _OfflineRun()
-        from studio.sdk.core.experiment import Experiment
-        from studio.sdk.core.workspace import Workspace
-
         workspace = Workspace(url=url, token=token)
         return Run(Experiment(workspace, experiment_name, _create=False), run_id)
 
@@ -101,12 +103,11 @@ class Run(_MetricLogging):
     @property
     def parent(self):
         """The PipelineRun this step belongs to."""
-        from studio.sdk.pipeline.core.run import PipelineRun
-
+        pipeline_run = run_type("azureml.PipelineRun")
         if self.id == os.environ.get("STUDIO_RUN_ID") and os.environ.get("STUDIO_PARENT_RUN_ID"):
-            return PipelineRun(self.experiment, os.environ["STUDIO_PARENT_RUN_ID"])
+            return pipeline_run(self.experiment, os.environ["STUDIO_PARENT_RUN_ID"])
         data = self._client.get(f"steps/{self.id}/")
-        return PipelineRun(self.experiment, data["run_id"])
+        return pipeline_run(self.experiment, data["run_id"])
 
     @property
     def input_datasets(self) -> dict:
@@ -115,8 +116,6 @@ class Run(_MetricLogging):
         if not path or os.environ.get("STUDIO_RUN_ID") != self.id:
             return {}
         import json
-
-        from studio.sdk.core.dataset import _AbstractDataset
 
         with open(path) as fh:
             described = json.load(fh)
@@ -210,8 +209,6 @@ class Run(_MetricLogging):
             timeout=300,
         )
         if response.status_code >= 400:
-            from studio.sdk._http import _error
-
             raise _error(response)
         with open(target, "wb") as fh:
             for chunk in response.iter_content(1024 * 1024):

@@ -8,6 +8,10 @@ from pathlib import Path
 
 from studio.sdk import _config
 from studio.sdk._http import Client
+from studio.sdk.core.compute import ComputeTarget
+from studio.sdk.core.datastore import Datastore
+from studio.sdk.core.experiment import Experiment
+from studio.sdk.data.datasets import _AbstractDataset
 from studio.sdk.exceptions import UserErrorException
 
 # What a workspace that no azureml config file describes reports (there is no Azure here).
@@ -161,8 +165,6 @@ class Workspace:
         }
 
     def get_default_datastore(self):
-        from studio.sdk.core.datastore import Datastore
-
         return Datastore(self, self._client.get("workspace/")["default_datastore"])
 
     def set_default_datastore(self, name: str) -> None:
@@ -171,15 +173,11 @@ class Workspace:
 
     @property
     def datastores(self) -> dict:
-        from studio.sdk.core.datastore import Datastore
-
         return {d["name"]: Datastore._from_dict(self, d) for d in self._client.get("datastores/")}
 
     @property
     def datasets(self) -> dict:
         """The latest version of each registered dataset, by name."""
-        from studio.sdk.core.dataset import _AbstractDataset
-
         latest: dict = {}
         for data in self._client.get("datasets/"):
             if data.get("name") and (
@@ -190,8 +188,6 @@ class Workspace:
 
     @property
     def experiments(self) -> dict:
-        from studio.sdk.core.experiment import Experiment
-
         return {
             e["name"]: Experiment(self, e["name"], _create=False)
             for e in self._client.get("experiments/")
@@ -199,8 +195,6 @@ class Workspace:
 
     @property
     def compute_targets(self) -> dict:
-        from studio.sdk.core.compute import ComputeTarget
-
         return {
             c["name"]: ComputeTarget._from_dict(self, c)
             for c in self._client.get("computetargets/")

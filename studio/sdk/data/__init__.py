@@ -152,4 +152,6 @@ class InputBinding:
         return f"InputBinding(source={self.source!r}, name={self.name!r})"
 
 
-__all__ = ["InputBinding", "OutputFileDatasetConfig"]
+from studio.sdk.data.datasets import FileDataset, TabularDataset  # noqa: E402  (azureml.data's)
+
+__all__ = ["FileDataset", "InputBinding", "OutputFileDatasetConfig", "TabularDataset"]

@@ -1,5 +1,5 @@
 """``studio.sdk.data.dataset_consumption_config`` (``azureml.data.dataset_consumption_config``)."""
 
-from studio.sdk.core.dataset import DatasetConsumptionConfig
+from studio.sdk.data.datasets import DatasetConsumptionConfig
 
 __all__ = ["DatasetConsumptionConfig"]

@@ -5,14 +5,13 @@ from __future__ import annotations
 import re
 
 from studio.sdk.data.datapath import DataPath
+from studio.sdk.data.datasets import _AbstractDataset
 
 _TYPES = {bool: "bool", int: "int", float: "float", str: "str"}
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 def _is_dataset(value) -> bool:
-    from studio.sdk.core.dataset import _AbstractDataset
-
     return isinstance(value, _AbstractDataset)
 
 

@@ -17,9 +17,10 @@ from studio.core.spec import (
     StepSpec,
     validate_graph,
 )
-from studio.sdk.core.dataset import DatasetConsumptionConfig
+from studio.sdk.core.experiment import Experiment
 from studio.sdk.data import InputBinding, OutputFileDatasetConfig
 from studio.sdk.data.data_reference import DataReference
+from studio.sdk.data.dataset_consumption_config import DatasetConsumptionConfig
 from studio.sdk.exceptions import UserErrorException
 from studio.sdk.pipeline.core.builder import PipelineData
 from studio.sdk.pipeline.core.graph import (
@@ -28,6 +29,8 @@ from studio.sdk.pipeline.core.graph import (
     check_dataset_value,
     parameter_value,
 )
+from studio.sdk.pipeline.core.published import PublishedPipeline
+from studio.sdk.pipeline.core.run import PipelineRun
 
 
 class StepSequence:
@@ -94,14 +97,22 @@ class Pipeline:
         credential_passthrough=None,
         **kwargs,
     ):
-        from studio.sdk.core.experiment import Experiment
-
         return self._submit(
             Experiment(self.workspace, experiment_name),
             pipeline_parameters=pipeline_parameters,
             regenerate_outputs=regenerate_outputs,
             continue_on_step_failure=continue_on_step_failure,
             tags=None,
+        )
+
+    def _submit_from_experiment(self, experiment, tags=None, **kwargs):
+        """``Experiment.submit(pipeline, ...)``: azureml's keywords for a Pipeline."""
+        return self._submit(
+            experiment,
+            pipeline_parameters=kwargs.get("pipeline_parameters", kwargs.get("pipeline_params")),
+            regenerate_outputs=kwargs.get("regenerate_outputs", False),
+            continue_on_step_failure=kwargs.get("continue_on_step_failure", False),
+            tags=tags,
         )
 
     def publish(
@@ -112,8 +123,6 @@ class Pipeline:
         continue_on_step_failure: bool | None = None,
     ):
         """Freeze this pipeline with its parameters and defaults behind a REST endpoint."""
-        from studio.sdk.pipeline.core.published import PublishedPipeline
-
         if not name:
             raise ValueError("A published pipeline needs a name")
         client = self.workspace._client
@@ -169,8 +178,6 @@ class Pipeline:
         continue_on_step_failure=False,
         tags=None,
     ):
-        from studio.sdk.pipeline.core.run import PipelineRun
-
         declared = {p.name: p for p in self._spec.parameters}
         for name, value in (pipeline_parameters or {}).items():
             if name not in declared:

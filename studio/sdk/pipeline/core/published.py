@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from studio.sdk.core.experiment import Experiment
 from studio.sdk.exceptions import UserErrorException
 from studio.sdk.pipeline.core.graph import parameter_value
+from studio.sdk.run_types import run_type
 
 
 def _submission_body(
@@ -42,15 +44,12 @@ def _submission_body(
 
 
 def _run_from_entity(workspace, entity: dict):
-    from studio.sdk.core.experiment import Experiment
-    from studio.sdk.pipeline.core.run import PipelineRun
-
     experiment = Experiment(workspace, entity["RunHistoryExperimentName"], _create=False)
     print(f"Submitted PipelineRun {entity['Id']}")
     print(f"Link to Studio: {entity['RunUrl']}")
     for warning in entity.get("Warnings") or []:
         print(f"Warning: {warning}")
-    return PipelineRun(experiment, entity["Id"])
+    return run_type("azureml.PipelineRun")(experiment, entity["Id"])
 
 
 class PublishedPipeline:
@@ -112,6 +111,17 @@ class PublishedPipeline:
         )
         url = self.endpoint + (f"?parentRunId={parent_run_id}" if parent_run_id else "")
         return _run_from_entity(workspace, workspace._client.request("POST", url, json=body))
+
+    def _submit_from_experiment(self, experiment, tags=None, **kwargs):
+        """``Experiment.submit(published_pipeline, ...)``: azureml's keywords for it."""
+        return self.submit(
+            experiment.workspace,
+            experiment.name,
+            pipeline_parameters=kwargs.get("pipeline_parameters", kwargs.get("pipeline_params")),
+            parent_run_id=kwargs.get("parent_run_id"),
+            continue_on_step_failure=kwargs.get("continue_on_step_failure"),
+            _tags=tags,
+        )
 
 
 @dataclass(frozen=True)
@@ -281,6 +291,16 @@ class PipelineEndpoint:
         body = _submission_body(self.workspace, experiment_name, pipeline_parameters, tags=_tags)
         entity = self.workspace._client.request("POST", url, params=query or None, json=body)
         return _run_from_entity(self.workspace, entity)
+
+    def _submit_from_experiment(self, experiment, tags=None, **kwargs):
+        """``Experiment.submit(pipeline_endpoint, ...)``: azureml's keywords for it."""
+        return self.submit(
+            experiment.name,
+            pipeline_parameters=kwargs.get("pipeline_parameters", kwargs.get("pipeline_params")),
+            parent_run_id=kwargs.get("parent_run_id"),
+            pipeline_version=kwargs.get("pipeline_version"),
+            _tags=tags,
+        )
 
 
 def _as_published(workspace, pipeline, name: str) -> PublishedPipeline:

@@ -6,8 +6,11 @@ import sys
 import time
 
 from studio.core.status import TERMINAL, aether_status
-from studio.sdk.core.run import _MetricLogging, collect_metrics
+from studio.sdk.core.datastore import Datastore
+from studio.sdk.core.experiment import Experiment
+from studio.sdk.core.run import Run, _MetricLogging, collect_metrics
 from studio.sdk.exceptions import ActivityFailedException, UserErrorException
+from studio.sdk.pipeline.core.published import PublishedPipeline
 
 
 class PipelineRun(_MetricLogging):
@@ -23,8 +26,6 @@ class PipelineRun(_MetricLogging):
 
     @classmethod
     def get(cls, workspace, run_id: str) -> PipelineRun:
-        from studio.sdk.core.experiment import Experiment
-
         data = workspace._client.get(f"runs/{run_id}/")
         return cls(Experiment(workspace, data["experiment"], _create=False), run_id, _data=data)
 
@@ -137,8 +138,6 @@ class PipelineRun(_MetricLogging):
         continue_on_step_failure: bool | None = None,
     ):
         """Publish the pipeline of this (successful) run."""
-        from studio.sdk.pipeline.core.published import PublishedPipeline
-
         data = self._client.post(
             f"runs/{self.id}/publish/",
             {
@@ -321,8 +320,6 @@ class StepRun:
     get_stdout_log = get_job_log
 
     def get_metrics(self, name: str | None = None) -> dict:
-        from studio.sdk.core.run import Run
-
         return Run(self.experiment, self.id).get_metrics(name)
 
     def get_outputs(self) -> dict[str, StepRunOutput]:
@@ -382,8 +379,6 @@ class PortDataReference:
 
     @property
     def datastore(self):
-        from studio.sdk.core.datastore import Datastore
-
         return Datastore(self.workspace, self.datastore_name)
 
     def download(self, local_path: str, overwrite: bool = False, show_progress: bool = True) -> str:

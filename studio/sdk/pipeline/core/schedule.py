@@ -8,7 +8,9 @@ from datetime import datetime
 
 from tzlocal.windows_tz import win_tz
 
+from studio.sdk.core.experiment import Experiment
 from studio.sdk.pipeline.core.graph import parameter_value
+from studio.sdk.pipeline.core.run import PipelineRun
 
 FREQUENCIES = ("Minute", "Hour", "Day", "Week", "Month")
 WEEK_DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
@@ -394,12 +396,8 @@ class Schedule:
 
     def get_pipeline_runs(self) -> list:
         """The runs this schedule started, newest first."""
-        from studio.sdk.pipeline.core.run import PipelineRun
-
         runs = []
         for row in self._workspace._client.get(f"schedules/{self.id}/runs/"):
-            from studio.sdk.core.experiment import Experiment
-
             runs.append(
                 PipelineRun(
                     Experiment(self._workspace, row["experiment"], _create=False), row["id"]

@@ -5,8 +5,8 @@ from __future__ import annotations
 import logging
 import warnings
 
-from studio.sdk.core.dataset import DatasetConsumptionConfig
 from studio.sdk.data import InputBinding, OutputFileDatasetConfig
+from studio.sdk.data.dataset_consumption_config import DatasetConsumptionConfig
 from studio.sdk.pipeline.core.builder import PipelineData
 from studio.sdk.pipeline.core.graph import PipelineParameter, _is_datapath_binding
 

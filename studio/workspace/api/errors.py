@@ -1,0 +1,91 @@
+"""JSON errors for the API: one shape, a message that names the problem, never a traceback."""
+
+from __future__ import annotations
+
+import logging
+
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from studio.core.errors import StudioError
+
+log = logging.getLogger("studio.workspace.api")
+
+
+class Conflict(exceptions.APIException):
+    """The request is fine but the state of things refuses it (a name taken, a run not done)."""
+
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = "The request conflicts with the current state."
+    default_code = "conflict"
+
+
+_CODES = {404: "not_found", 409: "conflict", 413: "payload_too_large"}
+
+
+def exception_handler(exc, context):
+    """Every error as ``{"error": {"code", "message", "field"?}}``: the project's own
+    (StudioError, translated here and nowhere else) and DRF's."""
+    if isinstance(exc, StudioError):
+        return Response(
+            {
+                "error": {
+                    "code": _CODES.get(exc.status, "invalid"),
+                    "message": exc.message,
+                    "field": exc.field,
+                }
+            },
+            status=exc.status,
+        )
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None
+    if isinstance(exc, exceptions.ValidationError):
+        detail = response.data
+        field, message = _first_error(detail)
+        response.data = {
+            "error": {"code": "invalid", "message": message, "field": field, "details": detail}
+        }
+    else:
+        if isinstance(exc, Http404):
+            message, code = (str(exc) or "Not found."), "not_found"
+        elif isinstance(exc, PermissionDenied):
+            message, code = (
+                "You do not have permission to perform this action.",
+                "permission_denied",
+            )
+        else:
+            message, code = str(getattr(exc, "detail", exc)), getattr(exc, "default_code", "error")
+        response.data = {"error": {"code": code, "message": message}}
+    return response
+
+
+def _first_error(detail, prefix: str = "") -> tuple[str, str]:
+    if isinstance(detail, dict):
+        for key, value in detail.items():
+            name = key if key != "non_field_errors" else prefix.rstrip(".")
+            field, message = _first_error(value, f"{prefix}{name}.")
+            return field or f"{prefix}{name}", message
+    if isinstance(detail, list) and detail:
+        return _first_error(detail[0], prefix)
+    return prefix.rstrip("."), f"{prefix.rstrip('.')}: {detail}" if prefix else str(detail)
+
+
+def not_found(request, unmatched: str = ""):
+    """A path under /api/ that names no endpoint: the same JSON error shape as the rest."""
+    from django.http import JsonResponse
+    from django.urls import Resolver404, resolve
+
+    message = f"No API endpoint at {request.path}."
+    if not request.path.endswith("/"):
+        try:
+            match = resolve(request.path + "/")
+        except Resolver404:
+            match = None
+        if match is not None and match.func is not not_found:
+            message += f" Did you mean {request.path}/ ?"
+    message += " The API is described at /api/schema/."
+    return JsonResponse({"error": {"code": "not_found", "message": message}}, status=404)

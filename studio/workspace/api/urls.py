@@ -1,0 +1,25 @@
+from django.urls import path
+
+from studio.workspace.api import views
+
+urlpatterns = [
+    path("workspace/", views.workspace, name="api-workspace"),
+    path("computetargets/", views.ComputeTargetList.as_view(), name="api-computetargets"),
+    path(
+        "computetargets/<str:name>/", views.ComputeTargetDetail.as_view(), name="api-computetarget"
+    ),
+    path("datastores/", views.DatastoreList.as_view(), name="api-datastores"),
+    path("datastores/<str:name>/", views.DatastoreDetail.as_view(), name="api-datastore"),
+    path("datastores/<str:name>/files/", views.datastore_files, name="api-datastore-files"),
+    path(
+        "datastores/<str:name>/download/", views.datastore_download, name="api-datastore-download"
+    ),
+    path("datastores/<str:name>/upload/", views.datastore_upload, name="api-datastore-upload"),
+    path("datasets/", views.DatasetList.as_view(), name="api-datasets"),
+    path("datasets/by-name/<str:name>/", views.dataset_by_name, name="api-dataset-by-name"),
+    path("datasets/<str:dataset_id>/", views.dataset_detail, name="api-dataset"),
+    path("datasets/<str:dataset_id>/files/", views.dataset_files, name="api-dataset-files"),
+    path("snapshots/missing/", views.snapshots_missing, name="api-snapshots-missing"),
+    path("snapshots/<str:digest>/", views.snapshot_detail, name="api-snapshot"),
+    path("snapshots/<str:digest>/upload/", views.snapshot_upload, name="api-snapshot-upload"),
+]

@@ -1,0 +1,243 @@
+"""Workspace-level models: compute targets and their workers, datastores, snapshots, API tokens."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import uuid
+from datetime import timedelta
+from pathlib import Path
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+from studio.workspace.crypto import decrypt, encrypt
+from studio.workspace.datastores import Store, StoreConfig
+
+NAME_RE = r"^[A-Za-z0-9][A-Za-z0-9_\-]{0,62}$"
+
+
+class ComputeTarget(models.Model):
+    """A named pool of Celery workers: steps on it go to its own queue."""
+
+    name = models.CharField(max_length=64, unique=True)
+    kind = models.CharField(max_length=32, default="AmlCompute")
+    vm_size = models.CharField(max_length=64, blank=True, default="")
+    min_nodes = models.PositiveIntegerField(default=0)
+    max_nodes = models.PositiveIntegerField(default=1)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def queue(self) -> str:
+        return queue_for(self.name)
+
+    def live_workers(self) -> list[WorkerHeartbeat]:
+        return [w for w in WorkerHeartbeat.live() if self.queue in w.queues]
+
+
+# The queue every worker consumes besides its compute targets' queues: engine work that
+# any worker may do, such as starting the run of a schedule's fire.
+CONTROL_QUEUE = "studio"
+
+
+def queue_for(target_name: str) -> str:
+    return f"compute.{target_name}"
+
+
+class WorkerHeartbeat(models.Model):
+    """A Celery worker that is alive, and the compute-target queues it consumes."""
+
+    hostname = models.CharField(max_length=255, unique=True)
+    queues = models.JSONField(default=list)
+    pid = models.IntegerField(default=0)
+    started_at = models.DateTimeField(default=timezone.now)
+    last_seen = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["hostname"]
+
+    @classmethod
+    def live(cls) -> list[WorkerHeartbeat]:
+        horizon = timezone.now() - timedelta(seconds=settings.STUDIO_WORKER_LOST_SECONDS)
+        return list(cls.objects.filter(last_seen__gte=horizon))
+
+
+class Datastore(models.Model):
+    """A place for data: ``local`` (a folder), ``s3`` or ``azureblob``. Secrets are stored encrypted."""
+
+    KINDS = [("local", "local"), ("s3", "s3"), ("azureblob", "azureblob"), ("http", "http")]
+
+    name = models.CharField(max_length=64, unique=True)
+    kind = models.CharField(max_length=16, choices=KINDS, default="local")
+    root = models.CharField(max_length=1024, blank=True, default="")
+    options = models.JSONField(default=dict, blank=True)
+    secrets_encrypted = models.TextField(blank=True, default="")
+    is_default = models.BooleanField(default=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def root_path(self) -> Path:
+        return Path(self.root)
+
+    def set_secrets(self, values: dict) -> None:
+        self.secrets_encrypted = encrypt({k: v for k, v in values.items() if v})
+
+    def config(self):
+        return StoreConfig(
+            name=self.name,
+            kind=self.kind,
+            root=self.root,
+            options=dict(self.options),
+            secrets=decrypt(self.secrets_encrypted),
+        )
+
+    def store(self):
+        return Store(self.config())
+
+    @property
+    def location(self) -> str:
+        """Where the data is, without secrets."""
+        if self.kind in ("local", "http"):
+            return self.root
+        if self.kind == "s3":
+            endpoint = self.options.get("endpoint_url") or "s3"
+            return f"{endpoint.rstrip('/')}/{self.options.get('bucket', '')}"
+        endpoint = (
+            self.options.get("endpoint")
+            or f"https://{self.options.get('account_name', '')}.blob.core.windows.net"
+        )
+        return f"{endpoint.rstrip('/')}/{self.options.get('container', '')}"
+
+
+class Dataset(models.Model):
+    """A named, versioned File or Tabular dataset: paths on datastores, read with options."""
+
+    KINDS = [("file", "File"), ("tabular", "Tabular")]
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    name = models.CharField(max_length=255, db_index=True)
+    version = models.PositiveIntegerField()
+    kind = models.CharField(max_length=16, choices=KINDS)
+    paths = models.JSONField(default=list)  # [[datastore name, path or glob], ...]
+    options = models.JSONField(default=dict, blank=True)  # separator, header, ...
+    description = models.TextField(blank=True, default="")
+    tags = models.JSONField(default=dict, blank=True)
+    # The step run that registered this version (register_on_complete), by id: runs know
+    # datasets, datasets do not know runs.
+    created_by_step_id = models.CharField(max_length=36, blank=True, default="")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name", "-version"]
+        constraints = [
+            models.UniqueConstraint(fields=["name", "version"], name="dataset_unique_version")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name}:{self.version}"
+
+
+class Snapshot(models.Model):
+    """A content-addressed copy of a step's source directory (a zip on the default datastore)."""
+
+    digest = models.CharField(max_length=64, primary_key=True)
+    size = models.BigIntegerField()
+    files = models.JSONField(default=dict)  # relative path -> sha256 of its bytes
+    created_at = models.DateTimeField(default=timezone.now)
+
+
+class ApiToken(models.Model):
+    """A bearer token. Only a lookup prefix and a SHA-256 hash of the secret are stored."""
+
+    SCOPES = [("read", "read"), ("submit", "submit"), ("admin", "admin")]
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens"
+    )
+    name = models.CharField(max_length=100)
+    prefix = models.CharField(max_length=16, unique=True)
+    secret_hash = models.CharField(max_length=64)
+    scope = models.CharField(max_length=16, choices=SCOPES, default="admin")
+    # A limited token submits one published pipeline or one endpoint, named by id.
+    pipeline_id = models.UUIDField(null=True, blank=True)
+    endpoint_id = models.UUIDField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix})"
+
+    @classmethod
+    def issue(
+        cls, user, name: str, scope: str = "admin", expires_at=None, pipeline=None, endpoint=None
+    ) -> tuple[ApiToken, str]:
+        """Create a token and return it with its clear text, which is never stored."""
+        prefix = secrets.token_hex(4)
+        secret = secrets.token_urlsafe(32)
+        token = cls.objects.create(
+            user=user,
+            name=name,
+            prefix=prefix,
+            secret_hash=_hash(secret),
+            scope=scope,
+            expires_at=expires_at,
+            pipeline_id=pipeline.pk if pipeline is not None else None,
+            endpoint_id=endpoint.pk if endpoint is not None else None,
+        )
+        return token, f"st_{prefix}_{secret}"
+
+    @property
+    def is_live(self) -> bool:
+        return self.revoked_at is None and (
+            self.expires_at is None or self.expires_at > timezone.now()
+        )
+
+    def may_submit(self, pipeline=None, endpoint=None) -> bool:
+        """Submit and admin tokens may start runs; a limited token only of its own pipeline or endpoint."""
+        if self.scope not in ("submit", "admin"):
+            return False
+        if self.pipeline_id is not None:
+            return pipeline is not None and pipeline.pk == self.pipeline_id
+        if self.endpoint_id is not None:
+            return endpoint is not None and endpoint.pk == self.endpoint_id
+        return True
+
+    @classmethod
+    def resolve(cls, raw: str) -> ApiToken | None:
+        """The live token for a clear-text value, or None (constant-time comparison)."""
+        parts = raw.split("_", 2)
+        if len(parts) != 3 or parts[0] != "st":
+            return None
+        token = cls.objects.select_related("user").filter(prefix=parts[1]).first()
+        if token is None or not hmac.compare_digest(token.secret_hash, _hash(parts[2])):
+            return None
+        now = timezone.now()
+        if token.revoked_at is not None or (token.expires_at and token.expires_at <= now):
+            return None
+        return token
+
+
+def _hash(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()

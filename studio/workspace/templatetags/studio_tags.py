@@ -1,0 +1,21 @@
+from __future__ import annotations
+
+from django import template
+
+from studio.core.status import tone as status_tone
+
+register = template.Library()
+
+
+@register.filter
+def get_item(mapping, key):
+    """``mapping|get_item:"a.b"``: a dict value whose key has dots or spaces."""
+    if hasattr(mapping, "get"):
+        return mapping.get(key, "")
+    return ""
+
+
+@register.filter
+def tone(status):
+    """The tone of a status word (``tone-<tone>`` is its CSS class; see studio.core.status)."""
+    return status_tone(str(status))
