@@ -60,4 +60,3 @@ app.autodiscover_tasks(["runs", "pipelines"])
 @signals.task_postrun.connect
 def _close_old_connections(**kwargs):
     close_old_connections()
-

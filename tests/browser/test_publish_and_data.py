@@ -227,10 +227,7 @@ def test_disable_and_enable_a_published_pipeline_from_its_page(page, studio, pub
     expect(submit).to_be_disabled()
     expect(submit).to_have_attribute("title", "Enable the pipeline to submit runs")
     expect(page.get_by_role("button", name="Enable")).to_be_visible()
-    assert (
-        studio.api("GET", f"publishedpipelines/{published.id}/").json()["status"]
-        == "Disabled"
-    )
+    assert studio.api("GET", f"publishedpipelines/{published.id}/").json()["status"] == "Disabled"
     shot(page, "disabled")
 
     # The list says so too.

@@ -95,9 +95,7 @@ def test_publish_and_run_using_rest_endpoint(example, studio):
     log = studio.api("GET", f"steps/{train['id']}/log/").json()["data"]
     assert "input is a file: True" in log  # a one-file dataset is mounted as the file
     # the published pipeline made from a run that had not finished yet
-    published = studio.api(
-        "GET", f"publishedpipelines/{_printed(out, 'Published from a run:')}/"
-    )
+    published = studio.api("GET", f"publishedpipelines/{_printed(out, 'Published from a run:')}/")
     assert published.json()["source_run"] == sample["id"]
     assert published.json()["continue_on_step_failure"] is True
     # register_on_complete: one dataset version per run of the compare step
@@ -162,11 +160,7 @@ def test_versioned_pipeline_endpoints(example, studio):
     assert "Default version: 0" in out
     versions = re.findall(r"^(\d)\n([0-9a-f-]{36})$", out, re.MULTILINE)
     assert [v for v, _ in versions] == ["0", "1"]
-    endpoint = [
-        e
-        for e in studio.api("GET", "pipelineendpoints/").json()
-        if e["name"] == "NewName"
-    ]
+    endpoint = [e for e in studio.api("GET", "pipelineendpoints/").json() if e["name"] == "NewName"]
     assert endpoint and endpoint[0]["default_version"] == "1"  # set_default(published_pipeline)
     assert re.search(
         r"^http://127\.0\.0\.1:\d+/pipelines/v1\.0/PipelineRuns/PipelineEndpointSubmit/"

@@ -220,10 +220,7 @@ def test_a_step_log_is_readable_while_the_step_runs(studio, ws):
         message="the step to run",
     )
     seen = wait_until(
-        lambda: (
-            studio.api("GET", f"steps/{step['id']}/log/").json()["data"].count("tick")
-            >= 3
-        ),
+        lambda: studio.api("GET", f"steps/{step['id']}/log/").json()["data"].count("tick") >= 3,
         timeout=5,
         message="ticks in the log",
     )
@@ -275,23 +272,17 @@ def test_submissions_are_validated_by_the_server(studio, ws):
     graph = pipeline.graph_spec.to_dict()
     graph["steps"][0]["compute_target"] = None
     graph["steps"][0]["run_after"] = [graph["steps"][0]["node_id"]]
-    answer = studio.api(
-        "POST", "runs/", json={"experiment_name": "validation", "graph": graph}
-    )
+    answer = studio.api("POST", "runs/", json={"experiment_name": "validation", "graph": graph})
     assert answer.status_code == 400 and "Cycle detected" in answer.json()["error"]["message"]
 
     graph["steps"][0]["run_after"] = []
     graph["steps"][0]["snapshot"] = "0" * 64
-    answer = studio.api(
-        "POST", "runs/", json={"experiment_name": "validation", "graph": graph}
-    )
+    answer = studio.api("POST", "runs/", json={"experiment_name": "validation", "graph": graph})
     assert (
         answer.status_code == 400 and answer.json()["error"]["field"] == "graph.steps[0].snapshot"
     )
 
-    answer = studio.api(
-        "POST", "runs/", json={"experiment_name": "../bad", "graph": graph}
-    )
+    answer = studio.api("POST", "runs/", json={"experiment_name": "../bad", "graph": graph})
     assert answer.status_code == 400 and answer.json()["error"]["field"] == "experiment_name"
 
     with pytest.raises(

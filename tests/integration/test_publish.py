@@ -216,9 +216,7 @@ def test_a_pipeline_endpoint_keeps_versions_and_a_default(studio, ws, published)
         endpoint.set_default_version("7")
     run = endpoint.submit("ep-runs", pipeline_version="0", pipeline_parameters={"value": 2})
     assert run.wait_for_completion(show_output=False) == "Finished"
-    assert (
-        studio.api("GET", f"runs/{run.id}/").json()["published_pipeline"] == published.id
-    )
+    assert studio.api("GET", f"runs/{run.id}/").json()["published_pipeline"] == published.id
     default_run = endpoint.submit("ep-runs")
     assert default_run.wait_for_completion(show_output=False) == "Finished"
     assert [s.name for s in default_run.get_steps()] == ["n"]

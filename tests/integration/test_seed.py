@@ -96,8 +96,7 @@ print("reused:", all(s.get_details()["reuse"]["reused"] for s in again.get_steps
     assert prep["name"] == "prepare data" and prep["compute_target"] == "aml-cluster"
     assert prep["outputs"]["prepped"]["path"] == f"dataset/{prep['id']}/prepped"
     assert (
-        f"parent run: {run['id']}"
-        in studio.api("GET", f"steps/{train['id']}/log/").json()["data"]
+        f"parent run: {run['id']}" in studio.api("GET", f"steps/{train['id']}/log/").json()["data"]
     )
     graph = {s["name"]: s for s in run["graph"]["steps"]}
     assert [i["name"] for i in graph["prepare data"]["inputs"]] == ["raw_data"]
@@ -184,9 +183,7 @@ print("rest run:", run_id, PipelineRun.get(ws, run_id).wait_for_completion(show_
     run = _run_json(studio, run_id)
     assert run["experiment"] == "run_training_pipeline" and run["status"] == "Completed"
     assert run["published_pipeline"] == endpoint.rsplit("/", 1)[-1]
-    from_run = studio.api(
-        "GET", f"publishedpipelines/{run['published_pipeline']}/"
-    ).json()
+    from_run = studio.api("GET", f"publishedpipelines/{run['published_pipeline']}/").json()
     assert from_run["name"] == "training_pipeline" and from_run["version"] == "1.0"
     assert from_run["source_run"]  # published from the experiment's most recent run
     first = studio.api("GET", f"publishedpipelines/{_value(out, 'published:')}/").json()
