@@ -3,7 +3,7 @@
 Starts a Studio (gunicorn gthread with --workers 4 --threads 8, a Celery worker, the scheduler)
 on loopback with PostgreSQL and Redis, in a database and Redis db of its own
 (``tests.harness.isolated_services``; dropped/flushed at the end). Publishes a one-step no-op
-pipeline (tests/pipelines/steps/noop.py, allow_reuse=True), completes one run of it so later runs
+pipeline (tests/sources/steps/noop.py, allow_reuse=True), completes one run of it so later runs
 are reused at submit time, then:
 
 1. unloaded: one client, ``--single`` requests back to back (the service time);

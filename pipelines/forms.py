@@ -6,8 +6,8 @@ from django import forms
 
 from pipelines.models import PipelineEndpoint, PublishedPipeline
 from studio.core.errors import StudioError
+from studio.core.names import EXPERIMENT_NAME, EXPERIMENT_NAME_MESSAGE
 from studio.core.parameters import coerce
-from studio.core.spec import EXPERIMENT_NAME
 from studio.workspace.models import ApiToken, Dataset
 from studio.workspace.services import ANONYMOUS_PREFIX
 
@@ -27,9 +27,7 @@ class SubmitForm(forms.Form):
     experiment_name = forms.RegexField(
         EXPERIMENT_NAME,
         max_length=255,
-        error_messages={
-            "invalid": "Use letters, digits, '_' and '-', starting with a letter or digit."
-        },
+        error_messages={"invalid": EXPERIMENT_NAME_MESSAGE},
     )
     description = forms.CharField(max_length=1000, required=False)
 
@@ -180,9 +178,7 @@ class ScheduleForm(forms.Form):
     experiment_name = forms.RegexField(
         EXPERIMENT_NAME,
         max_length=255,
-        error_messages={
-            "invalid": "Use letters, digits, '_' and '-', starting with a letter or digit."
-        },
+        error_messages={"invalid": EXPERIMENT_NAME_MESSAGE},
     )
     kind = forms.ChoiceField(
         choices=[("recurrence", "On a recurrence"), ("datastore", "When data changes")],

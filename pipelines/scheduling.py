@@ -24,6 +24,7 @@ from django.utils import timezone
 from pipelines import services
 from pipelines.models import PipelineEndpoint, PublishedPipeline, Schedule, ScheduleFire
 from studio.core.errors import StudioError
+from studio.core.names import check_experiment_name
 from studio.core.parameters import coerce
 from studio.core.paths import clean_path, join
 from studio.core.recurrence import (
@@ -33,7 +34,6 @@ from studio.core.recurrence import (
     next_fire,
     parse_recurrence,
 )
-from studio.core.spec import EXPERIMENT_NAME
 from studio.workspace.models import CONTROL_QUEUE
 from studio.workspace.services import get_datastore
 
@@ -70,11 +70,7 @@ def _validate(data: ScheduleInput) -> dict:
         raise StudioError(
             "pipeline_id", "A schedule starts exactly one published pipeline or pipeline endpoint."
         )
-    if not EXPERIMENT_NAME.match(data.experiment_name or ""):
-        raise StudioError(
-            "experiment_name",
-            "experiment_name must start with a letter or digit and contain only letters, digits, '_' and '-'.",
-        )
+    check_experiment_name(data.experiment_name)
     if data.recurrence and data.datastore:
         raise StudioError("recurrence", "Can not specify both a Recurrence and a Datastore")
     if not data.recurrence and not data.datastore:

@@ -19,10 +19,9 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import F
 from django.utils import timezone
 
-from runs import reuse, services
+from runs import reuse, services, transitions
 from runs.executor import StepJob, run_step
 from runs.models import DatasetUse, Run, StepRun
 from studio.core.errors import StudioError
@@ -68,10 +67,7 @@ class _Layout:
 
 def claim_step(step_id: str) -> _Claim | None:
     """Take a Queued step for this worker; None if another delivery already has it."""
-    claimed = StepRun.objects.filter(id=step_id, status=Status.QUEUED).update(
-        **services.claim_values(timezone.now()), attempt=F("attempt") + 1
-    )
-    if not claimed:
+    if not transitions.claim(step_id, timezone.now()):
         return None
     return _claim_of(StepRun.objects.select_related("run", "run__experiment").get(id=step_id))
 
@@ -117,9 +113,7 @@ def _run_claimed(claim: _Claim) -> StepRun | None:
         return row is None or row[0] != Status.RUNNING or row[1] != attempt
 
     def _heartbeat() -> None:
-        StepRun.objects.filter(id=step.id, attempt=attempt, status=Status.RUNNING).update(
-            heartbeat_at=timezone.now()
-        )
+        transitions.heartbeat(step.id, attempt, timezone.now())
 
     def _on_start(pid: int) -> None:
         # While the script starts: its pid, and why it was not reused if that is still open.
@@ -135,7 +129,7 @@ def _run_claimed(claim: _Claim) -> StepRun | None:
                 # crash may lose it, never anything else), so it holds up the step less.
                 with connection.cursor() as cursor:
                     cursor.execute("SET LOCAL synchronous_commit TO OFF")
-            StepRun.objects.filter(id=step.id, attempt=attempt).update(**fields)
+            transitions.start(step.id, attempt, **fields)
 
     outcome = run_step(
         layout.job,

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from django.db.models import Q
 from django.utils import timezone
 
+from runs import transitions
 from runs.models import DatasetUse, Run, StepRun
 from studio.core.fingerprint import (
     FIRST_RUN,
@@ -185,28 +186,11 @@ def fingerprint_values(decision: ReuseDecision) -> dict:
 
 def apply_reuse(step: StepRun, decision: ReuseDecision) -> bool:
     """Record the fingerprint; finish the step as Reused when there is an original. Conditional."""
-    now = timezone.now()
-    fields = fingerprint_values(decision)
-    original = decision.original
-    if original is None:
-        StepRun.objects.filter(id=step.id, status=Status.QUEUED).update(**fields)
+    values = fingerprint_values(decision)
+    if decision.original is None:
+        transitions.record_fingerprint(step.id, values)
         return False
-    updated = StepRun.objects.filter(id=step.id, status=Status.QUEUED).update(
-        **fields,
-        status=Status.COMPLETED,
-        reused_from=original,
-        outputs=original.outputs,
-        started_at=now,
-        ended_at=now,
-        exit_code=0,
-        properties={
-            "azureml.reusedrunid": original.id,
-            "azureml.reusednodeid": original.node_id,
-            "azureml.reusedpipeline": original.run_id,
-            "azureml.isreused": "true",
-        },
-    )
-    return bool(updated)
+    return transitions.reuse(step.id, decision.original, values, timezone.now())
 
 
 def record_reads(step: StepRun, node: StepSpec) -> None:

@@ -8,8 +8,6 @@ inconsistent. Decisions come from the plain-Python core (``studio.core.readiness
 from __future__ import annotations
 
 import logging
-import os
-import socket
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from datetime import timedelta
@@ -21,14 +19,14 @@ from django.db import DatabaseError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from runs import reuse
+from runs import reuse, transitions
 from runs.models import Experiment, PipelineGraph, Run, StepRun
 from studio.core.errors import StudioError
+from studio.core.names import check_experiment_name
 from studio.core.parameters import resolve_parameters
 from studio.core.paths import clean_path
 from studio.core.readiness import decide
 from studio.core.spec import (
-    EXPERIMENT_NAME,
     GraphSpec,
     topological_order,
     validate_graph,
@@ -120,12 +118,7 @@ def submit_run(
     or with ``dispatch_in_worker`` by a worker, so that the caller (a REST endpoint) answers
     without waiting for the reuse check.
     """
-    if not isinstance(experiment_name, str) or not EXPERIMENT_NAME.match(experiment_name):
-        raise StudioError(
-            "experiment_name",
-            "Experiment name must start with a letter or digit and contain only letters, digits, "
-            "'_' and '-', at most 255 characters.",
-        )
+    check_experiment_name(experiment_name)
     spec = validate_submission(graph_data)
     parameters = resolve_parameters(spec, pipeline_parameters)
     for declared in spec.parameters:
@@ -344,38 +337,23 @@ def _advance(
 
     settled = True
     for node, reason in decision.cancel.items():
-        updated = StepRun.objects.filter(id=by_node[node].id, status__in=list(WAITING)).update(
-            status=Status.CANCELED, error=reason, ended_at=now
-        )
-        settled = settled and updated == 1
+        settled = transitions.cancel(by_node[node].id, reason, now) and settled
     queued: list[tuple[str, str]] = []
+    fields: list[str] = []
     if decision.queue:
-        ids = [by_node[n].id for n in decision.queue]
-        StepRun.objects.filter(id__in=ids, status=Status.NOT_STARTED).update(
-            status=Status.QUEUED, queued_at=now
-        )
+        transitions.queue([by_node[n].id for n in decision.queue], now)
         for node in decision.queue:
             by_node[node].status, by_node[node].queued_at = Status.QUEUED, now
         queued = [(by_node[n].id, by_node[n].compute_target) for n in decision.queue]
-
-    fields = []
-    if run.status == Status.NOT_STARTED and decision.queue:
-        run.status, run.started_at = Status.RUNNING, now
-        fields += ["status", "started_at"]
+        fields += transitions.start_run(run, now)
     if decision.run_status is not None and settled:
-        run.status, run.ended_at = decision.run_status, now
-        if run.started_at is None:
-            run.started_at = now
-            fields.append("started_at")
-        run.duration_ms = int((now - run.started_at).total_seconds() * 1000)
-        fields += ["status", "ended_at", "duration_ms"]
+        error = ""
         if decision.run_status == Status.FAILED:
             first = next((s for s in steps if statuses[s.node_id] == Status.FAILED), None)
-            if first is not None:
-                run.error = f"Step {first.name} failed: {first.error}"[:5000]
-                fields.append("error")
+            error = f"Step {first.name} failed: {first.error}" if first is not None else ""
+        fields += transitions.end_run(run, decision.run_status, now, error)
     if fields:
-        run.save(update_fields=fields)
+        run.save(update_fields=list(dict.fromkeys(fields)))
     return queued
 
 
@@ -402,10 +380,8 @@ def dispatch(
                 decision = reuse.decide_reuse(step, step.run, spec, explain=False)
             except Exception as exc:  # an input that cannot be read fails the step, with the reason
                 log.warning("cannot fingerprint step %s: %s", step_id, exc)
-                StepRun.objects.filter(id=step_id, status=Status.QUEUED).update(
-                    status=Status.FAILED,
-                    error=f"Could not read the step's inputs: {exc}",
-                    ended_at=timezone.now(),
+                transitions.fail(
+                    step_id, f"Could not read the step's inputs: {exc}", timezone.now()
                 )
                 advanced_runs.add(step.run_id)
                 continue
@@ -435,34 +411,16 @@ def _queued_step(step_id: str, run: Run | None) -> StepRun | None:
     return step
 
 
-def worker_name() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
-
-
-def claim_values(now) -> dict:
-    """What a worker's claim writes on a step, besides the attempt number."""
-    return {
-        "status": Status.RUNNING,
-        "worker": worker_name(),
-        "started_at": now,
-        "heartbeat_at": now,
-        "ended_at": None,
-        "exit_code": None,
-        "error": "",
-    }
-
-
 def _claim_fingerprinted(step: StepRun, decision: reuse.ReuseDecision) -> bool:
-    """Record a queued step's fingerprint and claim it for this worker in one conditional update."""
-    values = {**reuse.fingerprint_values(decision), **claim_values(timezone.now())}
-    claimed = StepRun.objects.filter(id=step.id, status=Status.QUEUED, attempt=step.attempt).update(
-        **values, attempt=step.attempt + 1
-    )
+    """Record a queued step's fingerprint and claim it for this worker in one update."""
+    now = timezone.now()
+    values = reuse.fingerprint_values(decision)
+    claimed = transitions.claim(step.id, now, attempt=step.attempt, **values)
     if claimed:
-        for name, value in values.items():
+        for name, value in {**values, **transitions.claim_values(now)}.items():
             setattr(step, name, value)
         step.attempt += 1
-    return bool(claimed)
+    return claimed
 
 
 def advance_and_dispatch(run_id: str, keep_local: bool = False) -> StepRun | None:
@@ -523,15 +481,15 @@ def finish_step(
             .filter(id=run_id)
             .first()
         )
-        updated = StepRun.objects.filter(
-            id=step_id, attempt=attempt, status__in=[Status.RUNNING, Status.CANCEL_REQUESTED]
-        ).update(
-            status=status,
+        updated = transitions.finish(
+            step_id,
+            attempt,
+            status,
+            timezone.now(),
             exit_code=exit_code,
             error=error[:20000],
             outputs=outputs or {},
             log_size=log_size,
-            ended_at=timezone.now(),
         )
         if updated and status == Status.COMPLETED and on_success is not None:
             try:
@@ -586,14 +544,8 @@ def cancel_run(run: Run) -> Run:
     """Ask a run to stop: waiting steps are canceled now, running ones are killed by their worker."""
     with transaction.atomic():
         locked = Run.objects.select_for_update().get(id=run.id)
-        if locked.is_finished:
+        if not transitions.request_cancel_run(locked):
             return locked
-        locked.cancel_requested = True
-        locked.status = Status.CANCEL_REQUESTED
-        locked.save(update_fields=["cancel_requested", "status"])
-        StepRun.objects.filter(run=locked, status__in=list(ACTIVE)).update(
-            status=Status.CANCEL_REQUESTED
-        )
     advance_and_dispatch(run.id)
     return Run.objects.get(id=run.id)
 
@@ -607,17 +559,7 @@ def reap_lost_steps() -> int:
     )
     count = 0
     for step in lost.only("id", "run_id", "status", "attempt"):
-        cancel = step.status == Status.CANCEL_REQUESTED
-        updated = StepRun.objects.filter(
-            id=step.id, attempt=step.attempt, status=step.status
-        ).update(
-            status=Status.CANCELED if cancel else Status.FAILED,
-            error="Canceled (worker lost)"
-            if cancel
-            else "Worker lost: the worker running this step stopped responding.",
-            ended_at=now,
-        )
-        if updated:
+        if transitions.lose(step.id, step.attempt, Status(step.status), now):
             count += 1
             advance_and_dispatch(step.run_id)
     stale = now - timedelta(seconds=max(60.0, settings.STUDIO_WORKER_LOST_SECONDS * 2))
@@ -627,7 +569,7 @@ def reap_lost_steps() -> int:
         )
     )
     if lingering:
-        StepRun.objects.filter(id__in=[i for i, _ in lingering]).update(queued_at=now)
+        transitions.ring_again([i for i, _ in lingering], now)
         _ring(lingering)
     for run_id in (
         Run.objects.filter(status__in=[Status.RUNNING, Status.CANCEL_REQUESTED])

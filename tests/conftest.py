@@ -1,3 +1,5 @@
+"""Fixtures every part of the suite shares. Test data comes from ``tests/factories.py``."""
+
 from __future__ import annotations
 
 import shutil
@@ -5,7 +7,9 @@ import tempfile
 from pathlib import Path
 
 import pytest
+from rest_framework.test import APIClient
 
+from tests import factories
 from tests.harness import Studio, isolated_services
 
 
@@ -25,3 +29,34 @@ def studio():
 @pytest.fixture
 def ws(studio):
     return studio.workspace()
+
+
+@pytest.fixture(autouse=True)
+def _fast_passwords(settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def alice(db):
+    return factories.user("alice")
+
+
+@pytest.fixture
+def bob(db):
+    return factories.user("bob")
+
+
+@pytest.fixture
+def api(alice) -> APIClient:
+    return factories.client_for(alice)
+
+
+@pytest.fixture
+def anonymous() -> APIClient:
+    return APIClient()
+
+
+@pytest.fixture
+def snapshot(tmp_path, api) -> str:
+    """The digest of a real source folder (train.py, score.py), built and uploaded."""
+    return factories.uploaded_snapshot(api, tmp_path)

@@ -1,6 +1,6 @@
-"""The seed document's code blocks, as tests/pipelines/seed/ holds them.
+"""The seed document's code blocks, as tests/sources/seed/ holds them.
 
-``tests/pipelines/seed/seed.md`` is the seed; ``blocks/`` holds each of its Python code blocks
+``tests/sources/seed/seed.md`` is the seed; ``blocks/`` holds each of its Python code blocks
 with only the import prefix changed (``azureml.`` → ``studio.sdk.``) and one edit: the reuse
 block's stray ``)``, a SyntaxError as printed.
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-SEED = Path(__file__).resolve().parent / "pipelines" / "seed"
+SEED = Path(__file__).resolve().parent / "sources" / "seed"
 STRAY_PAREN = (
     "arguments = ['--folder', prepped_data]),",
     "arguments = ['--folder', prepped_data],",
@@ -31,5 +31,5 @@ def block_files() -> list[Path]:
 
 
 def block(number: int) -> str:
-    """The seed's code block ``number`` (1-based) as tests/pipelines/seed/blocks holds it."""
+    """The seed's code block ``number`` (1-based) as tests/sources/seed/blocks holds it."""
     return block_files()[number - 1].read_text()

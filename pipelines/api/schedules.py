@@ -17,13 +17,14 @@ from pipelines.models import PipelineEndpoint, PublishedPipeline, Schedule
 from pipelines.scheduling import ScheduleInput
 from runs.models import Run
 from studio.core.errors import StudioError
+from studio.core.names import EXPERIMENT_NAME, EXPERIMENT_NAME_MESSAGE
 from studio.core.recurrence import (
     FREQUENCIES,
     WEEK_DAYS,
     fire_times,
     parse_recurrence,
 )
-from studio.workspace.api.serializers import EXPERIMENT_NAME, EXPERIMENT_NAME_MESSAGE, StrictTypes
+from studio.workspace.api.serializers import StrictTypes
 from studio.workspace.api.views import JSONParser, query_bool
 
 

@@ -6,24 +6,19 @@ import json
 import uuid
 
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import parsers, serializers, status
 from rest_framework.exceptions import APIException, NotFound, PermissionDenied, ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from pipelines import rest, services
+from pipelines import services
 from pipelines.api import serializers as out
+from pipelines.api.submission import MAX_BODY_BYTES, PipelineSubmissionInfo, parse_submission
 from pipelines.models import PipelineEndpoint, PublishedPipeline
 from runs.models import Run
 from studio.core.errors import StudioError
-from studio.workspace.api.serializers import (
-    EXPERIMENT_NAME,
-    EXPERIMENT_NAME_MESSAGE,
-    JSONObjectField,
-    StrictTypes,
-    unstorable,
-)
+from studio.workspace.api.serializers import JSONObjectField, StrictTypes
 from studio.workspace.api.views import JSONParser, query_bool
 from studio.workspace.auth import RunCredential
 from studio.workspace.models import ApiToken
@@ -31,7 +26,7 @@ from studio.workspace.models import ApiToken
 
 class PayloadTooLarge(APIException):
     status_code = 413
-    default_detail = f"The request body is over {rest.MAX_BODY_BYTES // 1024} KB."
+    default_detail = f"The request body is over {MAX_BODY_BYTES // 1024} KB."
     default_code = "payload_too_large"
 
 
@@ -43,8 +38,8 @@ class _LimitedJSONParser(parsers.BaseParser):
     def parse(self, stream, media_type=None, parser_context=None):
         if stream is None:
             return {}
-        raw = stream.read(rest.MAX_BODY_BYTES + 1)
-        if len(raw) > rest.MAX_BODY_BYTES:
+        raw = stream.read(MAX_BODY_BYTES + 1)
+        if len(raw) > MAX_BODY_BYTES:
             raise PayloadTooLarge()
         if not raw.strip():
             return {}
@@ -66,7 +61,7 @@ def _refuse_large(request) -> None:
         length = int(request.META.get("CONTENT_LENGTH") or 0)
     except ValueError:
         length = 0
-    if length > rest.MAX_BODY_BYTES:
+    if length > MAX_BODY_BYTES:
         raise PayloadTooLarge()
 
 
@@ -84,23 +79,7 @@ def _submit(request, pipeline: PublishedPipeline, endpoint: PipelineEndpoint | N
             )
         )
     _refuse_large(request)
-    submission = rest.parse_submission(request.data)
-    if not EXPERIMENT_NAME.match(submission.experiment_name):  # ASCII only, no final newline
-        raise ValidationError(
-            {"ExperimentName": EXPERIMENT_NAME_MESSAGE.replace("Experiment name", "ExperimentName")}
-        )
-    for name, value in [
-        ("ParameterAssignments", submission.parameters),  # DataPathAssignments included
-        ("Description", submission.description),
-        ("RunSource", submission.run_source),
-        ("tags", submission.tags),
-        ("Properties", submission.properties),
-    ]:
-        where = unstorable(value, name)
-        if where is not None:
-            raise ValidationError(
-                {where: "Must not contain NUL characters or unpaired surrogates."}
-            )
+    submission = parse_submission(request.data)
     key = request.headers.get("Idempotency-Key") or None
     if key is not None and (len(key) > 255 or "\x00" in key):
         raise ValidationError(
@@ -129,44 +108,6 @@ def _submit(request, pipeline: PublishedPipeline, endpoint: PipelineEndpoint | N
             raise StudioError(field, exc.message, exc.status) from None
         raise
     return Response(out.run_entity(run, request), status=status.HTTP_200_OK)
-
-
-@extend_schema_field(
-    {"oneOf": [{"type": "string", "maxLength": 10_000}, {"type": "number"}, {"type": "boolean"}]}
-)
-class _TagValue(serializers.JSONField):
-    pass
-
-
-@extend_schema_field(
-    {"oneOf": [{"type": "string", "maxLength": 100_000}, {"type": "number"}, {"type": "boolean"}]}
-)
-class _ParameterValue(serializers.JSONField):
-    pass
-
-
-class PipelineSubmissionInfo(serializers.Serializer):
-    """Azure's PipelineSubmissionInfo. Keys match case-insensitively; others are ignored."""
-
-    # It only documents the body: rest.parse_submission checks it, as Azure's clients expect.
-
-    ExperimentName = serializers.RegexField(EXPERIMENT_NAME, trim_whitespace=False)
-    ParameterAssignments = serializers.DictField(
-        child=_ParameterValue(), required=False, allow_null=True
-    )
-    DataPathAssignments = serializers.DictField(
-        child=serializers.DictField(), required=False, allow_null=True
-    )
-    DataSetDefinitionValueAssignments = serializers.DictField(
-        child=serializers.DictField(), required=False, allow_null=True
-    )
-    Description = serializers.CharField(
-        max_length=1000, required=False, allow_null=True, allow_blank=True
-    )
-    RunSource = serializers.CharField(max_length=32, required=False)
-    tags = serializers.DictField(child=_TagValue(), required=False, allow_null=True)
-    Properties = serializers.DictField(child=_TagValue(), required=False, allow_null=True)
-    ContinueRunOnStepFailure = serializers.BooleanField(required=False, allow_null=True)
 
 
 _SUBMIT_SCHEMA = dict(

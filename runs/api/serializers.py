@@ -4,12 +4,8 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from runs.models import Experiment, Run, StepRun
-from studio.workspace.api.serializers import (
-    EXPERIMENT_NAME,
-    EXPERIMENT_NAME_MESSAGE,
-    JSONObjectField,
-    StrictTypes,
-)
+from studio.core.names import EXPERIMENT_NAME, EXPERIMENT_NAME_MESSAGE
+from studio.workspace.api.serializers import JSONObjectField, StrictTypes
 
 
 class ExperimentSerializer(StrictTypes, serializers.ModelSerializer):

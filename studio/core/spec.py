@@ -14,9 +14,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from studio.core.errors import StudioError
+from studio.core.names import PORT_NAME
 
-PORT_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*\Z")
-EXPERIMENT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,254}\Z")
 NODE_ID = re.compile(r"^[A-Za-z0-9_\-]{1,64}\Z")
 DIGEST = re.compile(r"^[0-9a-f]{64}\Z")
 PARAMETER_TYPES = ("int", "float", "bool", "str", "datapath", "dataset")

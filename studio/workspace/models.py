@@ -16,8 +16,6 @@ from django.utils import timezone
 from studio.workspace.crypto import decrypt, encrypt
 from studio.workspace.datastores import Store, StoreConfig
 
-NAME_RE = r"^[A-Za-z0-9][A-Za-z0-9_\-]{0,62}$"
-
 
 class ComputeTarget(models.Model):
     """A named pool of Celery workers: steps on it go to its own queue."""

@@ -16,7 +16,7 @@ from tests.harness import ROOT
 
 pytestmark = pytest.mark.browser
 
-STEPS = str(ROOT / "tests" / "pipelines" / "steps")
+STEPS = str(ROOT / "tests" / "sources" / "steps")
 
 
 @pytest.fixture(scope="module")

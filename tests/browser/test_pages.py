@@ -15,7 +15,7 @@ from tests.harness import PASSWORD, ROOT, wait_until
 
 pytestmark = pytest.mark.browser
 
-STEPS = str(ROOT / "tests" / "pipelines" / "steps")
+STEPS = str(ROOT / "tests" / "sources" / "steps")
 EXPERIMENT = "browser-pages"
 XSS_NAME = "<script>alert(1)</script>"
 XSS_LOG = "<img src=x onerror=alert(1)>"

@@ -19,7 +19,7 @@ from tests.harness import ROOT
 
 pytestmark = pytest.mark.browser
 
-STEPS = str(ROOT / "tests" / "pipelines" / "steps")
+STEPS = str(ROOT / "tests" / "sources" / "steps")
 RUN_TIMEOUT_MS = 30_000
 UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
 

@@ -14,8 +14,8 @@ from studio.sdk.pipeline.steps import PythonScriptStep
 from tests.harness import ROOT
 
 pytestmark = pytest.mark.browser
-STEPS = str(ROOT / "tests" / "pipelines" / "steps")
-METRICS = str(ROOT / "tests" / "pipelines" / "metrics")
+STEPS = str(ROOT / "tests" / "sources" / "steps")
+METRICS = str(ROOT / "tests" / "sources" / "metrics")
 
 
 @pytest.fixture(scope="module")

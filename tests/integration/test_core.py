@@ -30,7 +30,7 @@ from studio.sdk.pipeline.steps import PythonScriptStep
 from tests.harness import ROOT, Studio, isolated_services, wait_until
 
 pytestmark = pytest.mark.integration
-STEPS = str(ROOT / "tests" / "pipelines" / "steps")
+STEPS = str(ROOT / "tests" / "sources" / "steps")
 
 
 def _step(name, script, arguments=(), **kwargs):

@@ -10,7 +10,7 @@ from studio.sdk.pipeline.steps import PythonScriptStep
 from tests.harness import ROOT
 
 pytestmark = pytest.mark.integration
-SOURCE = str(ROOT / "tests" / "pipelines" / "metrics")
+SOURCE = str(ROOT / "tests" / "sources" / "metrics")
 
 
 @pytest.fixture(scope="module")

@@ -19,7 +19,7 @@ from tests.harness import ROOT
 
 pytestmark = pytest.mark.integration
 
-SCRIPTS = str(ROOT / "tests" / "pipelines" / "outputs")
+SCRIPTS = str(ROOT / "tests" / "sources" / "outputs")
 
 
 @pytest.fixture(scope="module", params=["local", "s3", "azure"])

@@ -14,7 +14,7 @@ from studio.sdk.pipeline.steps import PythonScriptStep
 from tests.harness import ROOT, wait_until
 
 pytestmark = pytest.mark.integration
-STEPS = str(ROOT / "tests" / "pipelines" / "steps")
+STEPS = str(ROOT / "tests" / "sources" / "steps")
 
 
 def _finished(ws, run_id):

@@ -20,7 +20,7 @@ from tests.integration.emulators import AZURITE_KEY, RAW_1, RAW_2, Backend
 
 pytestmark = pytest.mark.integration
 
-SCRIPTS = Path(__file__).resolve().parent.parent / "pipelines" / "remote"
+SCRIPTS = Path(__file__).resolve().parent.parent / "sources" / "remote"
 
 
 def _tag() -> str:

@@ -19,7 +19,7 @@ from studio.sdk.pipeline.steps import PythonScriptStep
 from tests.harness import PYTHON, ROOT, wait_until
 
 pytestmark = pytest.mark.integration
-STEPS = str(ROOT / "tests" / "pipelines" / "steps")
+STEPS = str(ROOT / "tests" / "sources" / "steps")
 
 
 def _tag() -> str:
@@ -40,7 +40,7 @@ def _datapath_pipeline(ws, store_name: str):
     step = PythonScriptStep(
         name="show",
         script_name="read_path.py",
-        source_directory=str(ROOT / "tests" / "pipelines" / "schedule_steps"),
+        source_directory=str(ROOT / "tests" / "sources" / "schedule_steps"),
         arguments=["--path", binding],
         inputs=[binding],
     )
@@ -192,7 +192,7 @@ def test_a_data_change_on_a_local_datastore_fires_once_per_change(studio, ws):
         schedule.disable()
 
 
-def test_a_data_change_on_an_s3_datastore_fires_once_per_change(ws, moto):  # noqa: F811
+def test_a_data_change_on_an_s3_datastore_fires_once_per_change(ws, moto):
     name = f"s3_{_tag()}"
     store = Datastore.register_s3(
         ws,

@@ -1,6 +1,6 @@
 """The seed's code, every block verbatim (prefix changed), run end to end.
 
-Each test runs, in a copy of tests/pipelines/seed/, one program: ``preamble.py`` (what the
+Each test runs, in a copy of tests/sources/seed/, one program: ``preamble.py`` (what the
 seed's prose assumes: ``ws``, ``Dataset``, ``run_config``, a registered ``raw_dataset``, the
 cluster ``aml-cluster``), then seed blocks in the seed's order, with the test's own lines
 between them where the seed's prose leaves something out (which pipeline to submit, the

@@ -2,21 +2,15 @@
 
 from __future__ import annotations
 
-import re
-
+from studio.core.names import EXPERIMENT_NAME_MESSAGE, is_experiment_name
 from studio.sdk.exceptions import UserErrorException
 from studio.sdk.run_types import run_type
-
-_NAME = re.compile(r"^[a-zA-Z0-9][\w\-]{0,254}$")
 
 
 class Experiment:
     def __init__(self, workspace, name: str, _create: bool = True, **kwargs):
-        if not isinstance(name, str) or not _NAME.match(name):
-            raise UserErrorException(
-                f"Experiment name {name!r} is invalid: it must start with a letter or digit and contain "
-                "only letters, digits, '_' and '-', at most 255 characters."
-            )
+        if not is_experiment_name(name):
+            raise UserErrorException(f"{EXPERIMENT_NAME_MESSAGE} Got {name!r}.")
         self.workspace = workspace
         self.name = name
         if _create:

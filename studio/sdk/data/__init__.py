@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import re
-
-_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
+from studio.core.names import is_port_name
 
 
 class OutputFileDatasetConfig:
@@ -21,7 +19,7 @@ class OutputFileDatasetConfig:
         source: str | None = None,
         partition_format: str | None = None,
     ):
-        if name is not None and not _NAME.match(name):
+        if name is not None and not is_port_name(name):
             raise ValueError(
                 f"[{name}] is not a valid output name: use letters, digits and underscores, not starting with a digit."
             )
@@ -116,7 +114,7 @@ class OutputFileDatasetConfig:
 
     def as_input(self, name: str | None = None) -> InputBinding:
         """Consume this output in a later step (mounted); ``name`` is the input's port name."""
-        if name is not None and not _NAME.match(name):
+        if name is not None and not is_port_name(name):
             raise ValueError(
                 f"[{name}] is not a valid input name as it may contain only letters, digits, and underscores."
             )

@@ -7,17 +7,15 @@ from __future__ import annotations
 
 import contextlib
 import os
-import re
 import shutil
 import tempfile
 from pathlib import Path
 from urllib.parse import quote
 
+from studio.core.names import is_port_name
 from studio.core.tabular import read_table
 from studio.sdk._http import _error
 from studio.sdk.exceptions import UserErrorException
-
-_INPUT_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
 
 
 def _split_url(url: str) -> list[str]:
@@ -310,7 +308,7 @@ class DatasetConsumptionConfig:
                 f"{type(default if default is not None else dataset)} does not support {mode}. "
                 f"Only FileDataset supports {mode}"
             )
-        if name is not None and not _INPUT_NAME.match(name):
+        if name is not None and not is_port_name(name):
             raise UserErrorException(
                 f"[{name}] is not a valid input name as it may contain only letters, digits, and underscores."
             )

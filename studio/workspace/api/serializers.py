@@ -6,18 +6,9 @@ from collections.abc import Mapping
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from studio.core.names import RESOURCE_NAME
 from studio.workspace.api import schema  # noqa: F401  (its field extension documents these fields)
-from studio.workspace.models import NAME_RE, ComputeTarget, Datastore
-
-# The patterns of names, as the schema shows them and as they are checked: ``\Z`` (which the
-# schema shows as ``$``) for Python's ``$`` also matches before a final newline, and ASCII
-# letters and digits only, which is what ``\w`` means to the schema's (ECMA) regexes.
-NAME = re.compile(NAME_RE.removesuffix("$") + r"\Z")
-EXPERIMENT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_\-]{0,254}\Z")
-EXPERIMENT_NAME_MESSAGE = (
-    "Experiment name must start with a letter or digit and contain only letters, digits, "
-    "'_' and '-', at most 255 characters."
-)
+from studio.workspace.models import ComputeTarget, Datastore
 
 
 def unstorable(data, where: str = "") -> str | None:
@@ -104,7 +95,7 @@ class ScalarField(serializers.JSONField):
 
 class ComputeTargetSerializer(StrictTypes, serializers.ModelSerializer):
     name = serializers.RegexField(
-        NAME,
+        RESOURCE_NAME,
         max_length=64,
         trim_whitespace=False,
         error_messages={
@@ -183,7 +174,7 @@ class WorkspaceUpdateSerializer(StrictTypes, serializers.Serializer):
 class DatastoreRegisterSerializer(StrictTypes, serializers.Serializer):
     """Register a datastore. Secrets are write-only: they are never shown again."""
 
-    name = serializers.RegexField(NAME, max_length=64, trim_whitespace=False)
+    name = serializers.RegexField(RESOURCE_NAME, max_length=64, trim_whitespace=False)
     kind = serializers.ChoiceField(choices=["local", "s3", "azureblob"])
     overwrite = serializers.BooleanField(required=False, default=False)
     create_if_not_exists = serializers.BooleanField(required=False, default=False)

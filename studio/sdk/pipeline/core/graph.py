@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import re
-
+from studio.core.names import is_port_name
 from studio.sdk.data.datapath import DataPath
 from studio.sdk.data.datasets import _AbstractDataset
 
 _TYPES = {bool: "bool", int: "int", float: "float", str: "str"}
-_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 def _is_dataset(value) -> bool:
@@ -24,7 +22,7 @@ class PipelineParameter:
     """
 
     def __init__(self, name: str, default_value):
-        if not isinstance(name, str) or not _NAME.match(name):
+        if not is_port_name(name):
             raise ValueError(
                 f"Pipeline parameter name [{name}] may contain only letters, digits and underscores."
             )

@@ -11,7 +11,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from studio.workspace.models import ApiToken
-from tests.api.conftest import client_for
+from tests.factories import client_for
 
 pytestmark = pytest.mark.django_db
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from runs import execution, services
+from runs import execution, services, transitions
 from runs.models import Experiment, StepRun
 from studio.core.status import Status
-from studio.workspace.models import Snapshot
+from tests import factories
 
 pytestmark = pytest.mark.django_db
 
@@ -16,12 +16,7 @@ DIGEST = "c" * 64
 
 @pytest.fixture
 def chain(alice):
-    Snapshot.objects.create(digest=DIGEST, size=1, files=["noop.py"])
-    steps = [
-        {"node_id": n, "name": n, "script_name": "noop.py", "snapshot": DIGEST, "run_after": after}
-        for n, after in (("a", []), ("b", ["a"]), ("c", ["b"]))
-    ]
-    return services.submit_run(experiment_name="engine", graph_data={"steps": steps}, user=alice)
+    return factories.submitted(factories.chain("a", "b", "c"), alice)
 
 
 def test_the_end_of_a_step_claims_the_next_one_for_the_same_worker(chain, settings):
@@ -37,7 +32,7 @@ def test_the_end_of_a_step_claims_the_next_one_for_the_same_worker(chain, settin
     stored = StepRun.objects.get(id=nxt.id)
     for step in (nxt, stored):
         assert step.status == Status.RUNNING and step.attempt == 1
-        assert step.fingerprint and step.worker == services.worker_name()
+        assert step.fingerprint and step.worker == transitions.worker_name()
         assert step.started_at is not None and step.queued_at is not None
     assert nxt.run.id == chain.id and nxt.run.experiment.name == "engine"
     first.refresh_from_db()

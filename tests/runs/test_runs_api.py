@@ -9,50 +9,18 @@ import pytest
 from runs.models import Experiment, Run, StepRun
 from studio.core.snapshot import build
 from studio.workspace.models import ComputeTarget, Snapshot
-from tests.api.conftest import client_for
+from tests.factories import client_for
+from tests.factories import run_body as _body
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def snapshot(tmp_path, api):
-    """A real source folder, built and uploaded: (digest, zip bytes)."""
-    (tmp_path / "train.py").write_text("print('train')\n")
-    (tmp_path / "score.py").write_text("print('score')\n")
+def snapshot_zip(tmp_path, snapshot) -> tuple[str, bytes]:
+    """The uploaded snapshot's digest and zip (the same folder builds the same zip)."""
     digest, data, _ = build(tmp_path)
-    response = api.put(
-        f"/api/snapshots/{digest}/upload/", data=data, content_type="application/zip"
-    )
-    assert response.status_code == 201, response.content
+    assert digest == snapshot
     return digest, data
-
-
-def _body(digest: str, **changes) -> dict:
-    body = {
-        "experiment_name": "mnist",
-        "graph": {
-            "parameters": [{"name": "rate", "type": "float", "default": 0.5}],
-            "steps": [
-                {
-                    "node_id": "train",
-                    "name": "train",
-                    "script_name": "train.py",
-                    "snapshot": digest,
-                    "arguments": [{"kind": "parameter", "value": "rate"}],
-                    "outputs": [{"name": "model"}],
-                },
-                {
-                    "node_id": "score",
-                    "name": "score",
-                    "script_name": "score.py",
-                    "snapshot": digest,
-                    "inputs": [{"name": "model", "source_step": "train", "source_output": "model"}],
-                },
-            ],
-        },
-    }
-    body.update(changes)
-    return body
 
 
 def _error(response) -> dict:
@@ -83,8 +51,8 @@ def test_an_experiment_name_must_be_valid(api):
 # --- snapshots --------------------------------------------------------------------------------
 
 
-def test_an_uploaded_snapshot_is_recorded_with_its_files(api, snapshot):
-    digest, data = snapshot
+def test_an_uploaded_snapshot_is_recorded_with_its_files(api, snapshot_zip):
+    digest, data = snapshot_zip
     assert sorted(Snapshot.objects.get(digest=digest).files) == ["score.py", "train.py"]
     response = api.get(f"/api/snapshots/{digest}/")
     assert response.json() == {
@@ -95,13 +63,13 @@ def test_an_uploaded_snapshot_is_recorded_with_its_files(api, snapshot):
 
 
 def test_missing_snapshots_are_the_ones_not_uploaded(api, snapshot):
-    digest, _ = snapshot
+    digest = snapshot
     response = api.post("/api/snapshots/missing/", {"digests": [digest, "c" * 64]}, format="json")
     assert response.json() == {"missing": ["c" * 64]}
 
 
-def test_an_upload_whose_content_does_not_match_its_digest_is_refused(api, snapshot):
-    _, data = snapshot
+def test_an_upload_whose_content_does_not_match_its_digest_is_refused(api, snapshot_zip):
+    _, data = snapshot_zip
     wrong = "0" * 64
     error = _error(
         api.put(f"/api/snapshots/{wrong}/upload/", data=data, content_type="application/zip")
@@ -118,8 +86,8 @@ def test_an_upload_that_is_not_a_zip_is_refused(api):
     assert error["field"] == "body"
 
 
-def test_an_upload_to_a_malformed_digest_is_refused(api, snapshot):
-    _, data = snapshot
+def test_an_upload_to_a_malformed_digest_is_refused(api, snapshot_zip):
+    _, data = snapshot_zip
     error = _error(api.put("/api/snapshots/abc/upload/", data=data, content_type="application/zip"))
     assert error["field"] == "digest"
 
@@ -128,7 +96,7 @@ def test_an_upload_to_a_malformed_digest_is_refused(api, snapshot):
 
 
 def test_a_valid_submission_creates_a_run_and_queues_its_first_step(api, alice, snapshot):
-    digest, _ = snapshot
+    digest = snapshot
     response = api.post(
         "/api/runs/", _body(digest, pipeline_parameters={"rate": "0.1"}), format="json"
     )
@@ -151,7 +119,7 @@ def test_a_valid_submission_creates_a_run_and_queues_its_first_step(api, alice, 
 
 
 def test_a_submission_without_an_experiment_name_names_the_field(api, snapshot):
-    body = _body(snapshot[0])
+    body = _body(snapshot)
     del body["experiment_name"]
     error = _error(api.post("/api/runs/", body, format="json"))
     assert error["field"] == "experiment_name"
@@ -167,7 +135,7 @@ def test_a_graph_that_is_not_an_object_names_the_field(api, graph):
 
 
 def test_a_bad_step_names_its_field(api, snapshot):
-    body = _body(snapshot[0])
+    body = _body(snapshot)
     body["graph"]["steps"][1]["allow_reuse"] = "sometimes"
     error = _error(api.post("/api/runs/", body, format="json"))
     assert error["field"] == "graph.steps[1].allow_reuse"
@@ -175,7 +143,7 @@ def test_a_bad_step_names_its_field(api, snapshot):
 
 def test_an_unknown_compute_target_is_refused(api, snapshot):
     ComputeTarget.objects.create(name="cpu")
-    known = _body(snapshot[0])
+    known = _body(snapshot)
     known["graph"]["steps"][0]["compute_target"] = "cpu"
     unknown = copy.deepcopy(known)
     unknown["graph"]["steps"][0]["compute_target"] = "gpu"
@@ -193,7 +161,7 @@ def test_a_snapshot_that_was_never_uploaded_is_refused(api):
 
 
 def test_a_script_missing_from_the_snapshot_is_refused(api, snapshot):
-    body = _body(snapshot[0])
+    body = _body(snapshot)
     body["graph"]["steps"][1]["script_name"] = "evaluate.py"
     error = _error(api.post("/api/runs/", body, format="json"))
     assert error["field"] == "graph.steps[1].script_name"
@@ -201,7 +169,7 @@ def test_a_script_missing_from_the_snapshot_is_refused(api, snapshot):
 
 
 def test_a_cycle_is_refused(api, snapshot):
-    body = _body(snapshot[0])
+    body = _body(snapshot)
     body["graph"]["steps"][0]["run_after"] = ["score"]
     error = _error(api.post("/api/runs/", body, format="json"))
     assert "Cycle detected including node" in error["message"]
@@ -209,7 +177,7 @@ def test_a_cycle_is_refused(api, snapshot):
 
 def test_an_unknown_pipeline_parameter_is_refused(api, snapshot):
     error = _error(
-        api.post("/api/runs/", _body(snapshot[0], pipeline_parameters={"epochs": 3}), format="json")
+        api.post("/api/runs/", _body(snapshot, pipeline_parameters={"epochs": 3}), format="json")
     )
     assert error == {
         "code": "invalid",
@@ -220,9 +188,7 @@ def test_an_unknown_pipeline_parameter_is_refused(api, snapshot):
 
 def test_a_pipeline_parameter_of_the_wrong_type_is_refused(api, snapshot):
     error = _error(
-        api.post(
-            "/api/runs/", _body(snapshot[0], pipeline_parameters={"rate": "fast"}), format="json"
-        )
+        api.post("/api/runs/", _body(snapshot, pipeline_parameters={"rate": "fast"}), format="json")
     )
     assert error["field"] == "pipeline_parameters.rate"
     assert error["message"].startswith("Expected type of the pipeline parameter rate is float")
@@ -230,7 +196,7 @@ def test_a_pipeline_parameter_of_the_wrong_type_is_refused(api, snapshot):
 
 def test_a_bad_experiment_name_is_refused_before_anything_is_stored(api, snapshot):
     error = _error(
-        api.post("/api/runs/", _body(snapshot[0], experiment_name="no spaces"), format="json")
+        api.post("/api/runs/", _body(snapshot, experiment_name="no spaces"), format="json")
     )
     assert error["field"] == "experiment_name"
     assert Experiment.objects.count() == 0
@@ -238,14 +204,14 @@ def test_a_bad_experiment_name_is_refused_before_anything_is_stored(api, snapsho
 
 
 def test_a_read_token_cannot_submit_a_run(alice, snapshot):
-    response = client_for(alice, scope="read").post("/api/runs/", _body(snapshot[0]), format="json")
+    response = client_for(alice, scope="read").post("/api/runs/", _body(snapshot), format="json")
     assert response.status_code == 403
     assert Run.objects.count() == 0
 
 
 def test_runs_can_be_filtered_by_experiment(api, snapshot):
-    api.post("/api/runs/", _body(snapshot[0]), format="json")
-    api.post("/api/runs/", _body(snapshot[0], experiment_name="other"), format="json")
+    api.post("/api/runs/", _body(snapshot), format="json")
+    api.post("/api/runs/", _body(snapshot, experiment_name="other"), format="json")
     names = [
         r["experiment"] for r in api.get("/api/runs/", {"experiment": "other"}).json()["results"]
     ]
@@ -268,13 +234,13 @@ def test_an_unknown_run_has_the_not_found_error_code(api):
 
 def test_pipeline_parameters_must_be_an_object(api, snapshot):
     error = _error(
-        api.post("/api/runs/", _body(snapshot[0], pipeline_parameters=["rate"]), format="json")
+        api.post("/api/runs/", _body(snapshot, pipeline_parameters=["rate"]), format="json")
     )
     assert error["field"] == "pipeline_parameters"
 
 
 def test_a_submitted_run_can_be_canceled_over_the_api(api, snapshot):
-    run_id = api.post("/api/runs/", _body(snapshot[0]), format="json").json()["id"]
+    run_id = api.post("/api/runs/", _body(snapshot), format="json").json()["id"]
     response = api.post(f"/api/runs/{run_id}/cancel/")
     assert response.status_code == 200
     run = Run.objects.get(id=run_id)

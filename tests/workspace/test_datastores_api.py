@@ -8,7 +8,7 @@ import pytest
 from django.contrib.auth import get_user_model
 
 from studio.workspace import storage
-from tests.api.conftest import client_for
+from tests.factories import client_for
 
 pytestmark = pytest.mark.django_db
 

@@ -9,8 +9,8 @@ import pytest
 from runs.models import Run
 from studio.workspace.auth import issue_run_token
 from studio.workspace.models import Dataset, Datastore
-from tests.api.conftest import client_for
-from tests.api.test_runs import _body, snapshot  # noqa: F401  (fixture)
+from tests.factories import client_for
+from tests.factories import run_body as _body
 
 pytestmark = pytest.mark.django_db
 
@@ -56,8 +56,8 @@ def test_the_workspace_default_datastore_can_be_changed(api, alice, tmp_path, se
 # --- metrics on the pipeline run itself -----------------------------------------------
 
 
-def test_a_step_logs_on_its_pipeline_run_and_the_run_lists_it(api, alice, snapshot):  # noqa: F811
-    digest, _ = snapshot
+def test_a_step_logs_on_its_pipeline_run_and_the_run_lists_it(api, alice, snapshot):
+    digest = snapshot
     run = _run(api, digest)
     step = run["steps"][0]
     step_client = client_for(alice)
@@ -86,8 +86,8 @@ def test_a_step_logs_on_its_pipeline_run_and_the_run_lists_it(api, alice, snapsh
     assert refused.status_code == 403
 
 
-def test_the_run_page_shows_the_runs_own_metrics_and_its_warnings(api, alice, client, snapshot):  # noqa: F811
-    digest, _ = snapshot
+def test_the_run_page_shows_the_runs_own_metrics_and_its_warnings(api, alice, client, snapshot):
+    digest = snapshot
     run = _run(api, digest)
     for value in (0.5, 0.25):
         api.post(f"/api/runs/{run['id']}/metrics/", {"name": "loss", "value": value}, format="json")
@@ -101,8 +101,8 @@ def test_the_run_page_shows_the_runs_own_metrics_and_its_warnings(api, alice, cl
 # --- publishing and endpoints ---------------------------------------------------------
 
 
-def test_a_run_that_has_not_finished_can_be_published(api, snapshot):  # noqa: F811
-    digest, _ = snapshot
+def test_a_run_that_has_not_finished_can_be_published(api, snapshot):
+    digest = snapshot
     run = _run(api, digest)
     assert run["status"] == "Running"
     published = api.post(
@@ -114,8 +114,8 @@ def test_a_run_that_has_not_finished_can_be_published(api, snapshot):  # noqa: F
 
 
 @pytest.fixture
-def endpoint(api, snapshot):  # noqa: F811
-    digest, _ = snapshot
+def endpoint(api, snapshot):
+    digest = snapshot
     body = _body(digest)
     pipeline = api.post(
         "/api/publishedpipelines/", {"name": "p", "graph": body["graph"]}, format="json"
@@ -183,8 +183,8 @@ def _dataset(name: str, kind: str, path: str, version: int = 1) -> Dataset:
 
 
 @pytest.fixture
-def dataset_pipeline(api, snapshot):  # noqa: F811
-    digest, _ = snapshot
+def dataset_pipeline(api, snapshot):
+    digest = snapshot
     default = _dataset("titanic", "file", "titanic/Titanic.csv")
     graph = {
         "parameters": [
@@ -340,8 +340,8 @@ def test_the_submit_form_offers_the_datasets_of_the_parameters_kind(
 # --- compute targets ------------------------------------------------------------------
 
 
-def test_a_compute_targets_status_counts_its_running_steps(api, snapshot):  # noqa: F811
-    digest, _ = snapshot
+def test_a_compute_targets_status_counts_its_running_steps(api, snapshot):
+    digest = snapshot
     _run(api, digest)
     status = api.get("/api/computetargets/local/status/")
     assert status.status_code == 200

@@ -5,8 +5,7 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
-from runs import services
-from studio.workspace.models import Snapshot
+from tests import factories
 
 pytestmark = pytest.mark.django_db
 
@@ -15,21 +14,13 @@ DIGEST = "e" * 64
 
 @pytest.fixture
 def run(alice):
-    Snapshot.objects.create(digest=DIGEST, size=1, files=["train.py"])
-    return services.submit_run(
-        experiment_name="mnist",
-        graph_data={
+    return factories.submitted(
+        {
             "parameters": [{"name": "note", "type": "str", "default": "<b>bold</b>"}],
-            "steps": [
-                {
-                    "node_id": "train",
-                    "name": "train<i>",
-                    "script_name": "train.py",
-                    "snapshot": DIGEST,
-                }
-            ],
+            "steps": [factories.step("train", name="train<i>", script="train.py")],
         },
-        user=alice,
+        alice,
+        experiment="mnist",
         description="<script>alert(1)</script>",
     )
 

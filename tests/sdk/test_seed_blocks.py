@@ -1,4 +1,4 @@
-"""tests/pipelines/seed/ holds every code block of the seed exactly as written, prefix changed."""
+"""tests/sources/seed/ holds every code block of the seed exactly as written, prefix changed."""
 
 from __future__ import annotations
 

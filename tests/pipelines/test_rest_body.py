@@ -1,4 +1,5 @@
-"""Azure's PipelineSubmissionInfo body: parse_submission, case-insensitive, field errors."""
+"""Azure's PipelineSubmissionInfo body, as its one serializer reads it: case-insensitive keys,
+Azure's defaults, and refusals that name the field."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import json
 
 import pytest
 
-from pipelines.rest import Submission, parse_submission
+from pipelines.api.submission import Submission, parse_submission
 from studio.core.errors import StudioError
 
 NAME_RULE = (
@@ -177,7 +178,10 @@ def test_it_refuses_a_parameter_that_is_a_list_object_or_null(value):
 def test_it_refuses_a_parameter_string_with_nul_or_over_the_limit(value):
     error = refusal({"ExperimentName": "e", "ParameterAssignments": {"p": value}})
     assert error.field == "ParameterAssignments.p"
-    assert error.message == "ParameterAssignments.p is too long or contains NUL characters."
+    assert (
+        error.message
+        == "ParameterAssignments.p is too long or contains NUL characters or unpaired surrogates."
+    )
 
 
 def test_it_accepts_a_parameter_string_at_the_limit():
@@ -268,7 +272,9 @@ def test_it_refuses_a_tag_with_nul_or_over_the_limits(pair, field):
     key, value = pair
     error = refusal({"ExperimentName": "e", "Tags": {key: value}})
     assert error.field == field
-    assert error.message == f"{field} is too long or contains NUL characters."
+    assert (
+        error.message == f"{field} is too long or contains NUL characters or unpaired surrogates."
+    )
 
 
 def test_it_accepts_tags_at_the_limits():

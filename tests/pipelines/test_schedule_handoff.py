@@ -10,9 +10,8 @@ from django.utils import timezone
 from pipelines import scheduling
 from pipelines import services as pipeline_services
 from pipelines.models import ScheduleFire
-from runs import services as run_services
 from runs.models import Run
-from studio.workspace.models import Snapshot
+from tests import factories
 
 pytestmark = pytest.mark.django_db
 
@@ -21,14 +20,7 @@ DIGEST = "d" * 64
 
 @pytest.fixture
 def fire(alice):
-    Snapshot.objects.create(digest=DIGEST, size=1, files=["noop.py"])
-    run = run_services.submit_run(
-        experiment_name="handoff",
-        graph_data={
-            "steps": [{"node_id": "a", "name": "a", "script_name": "noop.py", "snapshot": DIGEST}]
-        },
-        user=alice,
-    )
+    run = factories.submitted(factories.chain("a"), alice, experiment="handoff")
     published = pipeline_services.publish_graph(graph=run.graph, name="handoff", user=alice)
     schedule = scheduling.create_schedule(
         scheduling.ScheduleInput(
