@@ -250,7 +250,7 @@ def main() -> int:
                 fp = resolved.fingerprint
                 d_fp = time.perf_counter() - t
                 t = time.perf_counter()
-                ident = input_identities(step, run, node)
+                ident = input_identities(run, node)
                 d_ii = time.perf_counter() - t
                 assert resolved.count == args.files, resolved.count
                 assert fp == expected == ident["big"]["data"], "fingerprint changed"

@@ -21,7 +21,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from runs import reuse, services, transitions
+from runs import inputs, reuse, services, transitions
 from runs.executor import StepJob, run_step
 from runs.models import DatasetUse, Run, StepRun
 from studio.core.errors import StudioError
@@ -32,8 +32,8 @@ from studio.core.status import Status
 from studio.workspace import storage
 from studio.workspace.auth import issue_run_token
 from studio.workspace.datastores import Store
-from studio.workspace.models import Dataset, Datastore
-from studio.workspace.services import get_datastore, register_dataset, resolve_dataset
+from studio.workspace.models import Datastore
+from studio.workspace.services import get_datastore, register_dataset
 
 log = logging.getLogger("studio.worker")
 
@@ -215,112 +215,6 @@ def _output_path(node_output, step: StepRun) -> str:
     )
 
 
-def _materialize(store: Store, files, target: Path, strip: str) -> Path:
-    """A local folder holding these files: hard links on a local store, downloads otherwise."""
-    if target.exists():
-        return target
-    staging = target.with_name(f"{target.name}.{os.getpid()}.tmp")
-    shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir(parents=True)
-    if store.is_local:
-        for info in files:
-            relative = (
-                info.path[len(strip) :].lstrip("/")
-                if strip and info.path.startswith(strip)
-                else info.path
-            )
-            destination = staging / relative
-            destination.parent.mkdir(parents=True, exist_ok=True)
-            source = store.local_path(info.path)
-            try:
-                os.link(source, destination)
-            except OSError:
-                shutil.copy2(source, destination)
-    else:
-        store.download(files, staging, strip=strip)
-    try:
-        os.rename(staging, target)
-    except OSError:
-        shutil.rmtree(staging, ignore_errors=True)
-    return target
-
-
-def _common_folder(pattern: str) -> str:
-    parts = pattern.split("/")
-    fixed = []
-    for part in parts:
-        if any(ch in part for ch in "*?["):
-            break
-        fixed.append(part)
-    return "/".join(fixed)
-
-
-def _dataset_input(port, run: Run, work: Path) -> tuple[str, dict]:
-    """(argument value, description for run.input_datasets) of a dataset input."""
-    dataset = Dataset.objects.get(id=port.dataset_id(run.parameters))
-    resolved = resolve_dataset(dataset)
-    cache = settings.DATA_DIR / "cache" / "datasets" / resolved.fingerprint
-    files: list[str] = []
-    folders: list[Path] = []
-    single_file = False
-    for index, (_, store, pattern, found) in enumerate(resolved.groups):
-        is_glob = any(ch in pattern for ch in "*?[")
-        if not is_glob and len(found) == 1 and found[0].path == pattern:
-            base = pattern.rsplit("/", 1)[0] if "/" in pattern else ""
-            single_file = len(resolved.groups) == 1
-        else:
-            base = _common_folder(pattern)
-        if store.is_local and not is_glob and base == pattern:
-            folder = store.local_path(pattern)  # a folder on a local store: used in place, no copy
-        else:
-            folder = _materialize(store, found, cache / str(index), base)
-        folders.append(folder)
-        for info in found:
-            relative = info.path[len(base) :].lstrip("/") if base else info.path
-            files.append(str(folder / relative))
-    if not files:
-        raise StudioError(
-            "inputs", f"Dataset {dataset.name}:{dataset.version} matches no files now."
-        )
-    if single_file:
-        path = Path(files[0])  # a dataset of one file is given as that file, as in azureml
-    elif len(folders) == 1:
-        path = folders[0]
-    else:
-        path = work / "inputs" / port.name
-        path.mkdir(parents=True, exist_ok=True)
-        for i, folder in enumerate(folders):
-            os.symlink(folder, path / str(i))
-    description = {
-        "id": str(dataset.id),
-        "name": dataset.name,
-        "version": dataset.version,
-        "kind": dataset.kind,
-        "mode": port.mode,
-        "options": dataset.options,
-        "files": files,
-        "path": str(path),
-    }
-    value = description["id"] if port.mode == "direct" else description["path"]
-    return value, description
-
-
-def _datapath_input(value: dict) -> str:
-    """A local path for a DataPath parameter value: in place on a local store, else downloaded."""
-    store = get_datastore(value["datastore"]).store()
-    path = value["path"]
-    if store.is_local and not any(ch in path for ch in "*?["):
-        return str(store.local_path(path))
-    files = store.glob(path)
-    if not files:
-        raise StudioError("inputs", f"Nothing is at {value['datastore']}/{path}.")
-    cache = settings.DATA_DIR / "cache" / "datapaths" / fingerprint_files(files)
-    if len(files) == 1 and files[0].path == path:
-        folder = _materialize(store, files, cache, path.rsplit("/", 1)[0] if "/" in path else "")
-        return str(folder / path.rsplit("/", 1)[-1])
-    return str(_materialize(store, files, cache, _common_folder(path)))
-
-
 def _prepare(step: StepRun, run: Run, spec: GraphSpec, node: StepSpec, work: Path) -> _Layout:
     """Lay out the working copy, resolve inputs, outputs and arguments, build the env."""
     source = work / "source"
@@ -377,46 +271,14 @@ def _prepare(step: StepRun, run: Run, spec: GraphSpec, node: StepSpec, work: Pat
             else f"AZUREML_DATAREFERENCE_{_env_name(output.name)}"
         ] = str(scratch)
 
-    sources = [i.source_step for i in node.inputs if i.is_step_output]
-    producers = (
-        {s.node_id: s for s in StepRun.objects.filter(run=run, node_id__in=sources)}
-        if sources
-        else {}
-    )
     input_datasets: dict[str, dict] = {}
-    for port in node.inputs:
-        if port.is_datapath:
-            location = _datapath_input(port.datapath(run.parameters))
-            paths[("input", port.name)] = location
-            env[f"AZUREML_DATAREFERENCE_{_env_name(port.name)}"] = location
-            continue
-        if port.is_dataset:
-            value, description = _dataset_input(port, run, work)
-            paths[("input", port.name)] = value
-            input_datasets[port.name] = description
-            continue
-        producer = producers[port.source_step]
-        output = producer.outputs.get(port.source_output)
-        if output is None:
-            raise RuntimeError(
-                f"input {port.name}: step {producer.name} recorded no output {port.source_output}"
-            )
-        store = get_datastore(output["datastore"]).store()
-        if store.is_local:
-            location = str(store.local_path(output["path"]))
-        elif output.get("is_file"):
-            folder, _, filename = output["path"].rpartition("/")
-            cache = settings.DATA_DIR / "cache" / "outputs" / output["manifest"]
-            location = str(
-                _materialize(store, list(store.walk(output["path"])), cache, folder) / filename
-            )
+    for item in inputs.step_inputs(run, node):
+        location, description = inputs.local_location(item, work)
+        paths[("input", item.name)] = location
+        if description is not None:
+            input_datasets[item.name] = description
         else:
-            cache = settings.DATA_DIR / "cache" / "outputs" / output["manifest"]
-            location = str(
-                _materialize(store, list(store.walk(output["path"])), cache, output["path"])
-            )
-        paths[("input", port.name)] = location
-        env[f"AZUREML_DATAREFERENCE_{_env_name(port.name)}"] = location
+            env[f"AZUREML_DATAREFERENCE_{_env_name(item.name)}"] = location
 
     def resolve(arg) -> str:
         if arg.kind == "literal":

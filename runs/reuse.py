@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from django.db.models import Q
 from django.utils import timezone
 
-from runs import transitions
+from runs import inputs, transitions
 from runs.models import DatasetUse, Run, StepRun
 from studio.core.fingerprint import (
     FIRST_RUN,
@@ -23,8 +23,8 @@ from studio.core.fingerprint import (
 from studio.core.paths import fingerprint_files
 from studio.core.spec import GraphSpec, StepSpec
 from studio.core.status import Status
-from studio.workspace.models import Dataset, Snapshot
-from studio.workspace.services import get_datastore, resolve_dataset
+from studio.workspace.models import Snapshot
+from studio.workspace.services import get_datastore
 
 log = logging.getLogger("studio.reuse")
 
@@ -34,46 +34,9 @@ def environment_label(node: StepSpec) -> str:
     return f"{label}; {node.environment}" if node.environment else label
 
 
-def input_identities(step: StepRun, run: Run, node: StepSpec) -> dict[str, dict]:
-    """What each input is now: a dataset version and its data, or an upstream output manifest."""
-    identities: dict[str, dict] = {}
-    sources = [i.source_step for i in node.inputs if i.is_step_output]
-    producers = (
-        {s.node_id: s for s in StepRun.objects.filter(run=run, node_id__in=sources)}
-        if sources
-        else {}
-    )
-    for port in node.inputs:
-        if port.is_datapath:
-            value = port.datapath(run.parameters)
-            files = get_datastore(value["datastore"]).store().glob(value["path"])
-            identities[port.name] = {
-                "kind": "datapath",
-                "datastore": value["datastore"],
-                "path": value["path"],
-                "data": fingerprint_files(files),
-                "mode": port.mode,
-            }
-        elif port.is_dataset:
-            dataset = Dataset.objects.get(id=port.dataset_id(run.parameters))
-            resolved = resolve_dataset(dataset)
-            identities[port.name] = {
-                "kind": "dataset",
-                "name": dataset.name,
-                "version": dataset.version,
-                "data": resolved.fingerprint,
-                "mode": port.mode,
-            }
-        else:
-            producer = producers[port.source_step]
-            output = producer.outputs.get(port.source_output, {})
-            identities[port.name] = {
-                "kind": "step",
-                "step": producer.name,
-                "output": port.source_output,
-                "manifest": output.get("manifest", ""),
-            }
-    return identities
+def input_identities(run: Run, node: StepSpec) -> dict[str, dict]:
+    """What each input is now, to the fingerprint."""
+    return {item.name: inputs.identity(item) for item in inputs.step_inputs(run, node)}
 
 
 def outputs_intact(step: StepRun) -> bool:
@@ -113,7 +76,7 @@ def decide_reuse(
     """
     node = spec.step(step.node_id)
     parts = fingerprint_parts(
-        node, run.parameters, input_identities(step, run, node), environment_label(node)
+        node, run.parameters, input_identities(run, node), environment_label(node)
     )
     digest = fingerprint(parts)
     if run.regenerate_outputs:
