@@ -10,7 +10,6 @@ transaction that records the run it caused.
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -413,13 +412,12 @@ def _changed_value(schedule: Schedule, changed: list[str], pipeline: PublishedPi
     return {"datastore": schedule.datastore, "path": path}
 
 
-def tick(now: datetime | None = None, pause: float = 0.0) -> dict:
+def tick(now: datetime | None = None) -> dict:
     """One pass of the scheduler: record due fires, poll data triggers, hand pending fires to
-    workers. ``pause`` (fault injection for tests) sleeps between recording and handing off."""
+    workers. Each part commits on its own: a scheduler that dies between them leaves recorded
+    fires pending, and the next pass (of any scheduler) hands them off."""
     now = now or timezone.now()
     recorded = record_due_fires(now)
     polled = poll_data_triggers(now)
-    if pause:
-        time.sleep(pause)
     handed = hand_off_pending()
     return {"recorded": recorded, "changes": polled, "handed": handed}

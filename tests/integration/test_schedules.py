@@ -341,7 +341,22 @@ def test_a_scheduler_killed_between_recording_and_dispatching_loses_and_duplicat
         recurrence=recurrence,
     )
     moment = "2027-06-01T10:00:30"
-    paused = _simulate(studio, moment, moment, "--pause-after-record", "60")
+    # A scheduler's first half (record the due fires, committed), then a wait in which it is
+    # killed before it hands them off.
+    paused = subprocess.Popen(
+        [
+            PYTHON,
+            "manage.py",
+            "shell",
+            "-c",
+            "import time; from datetime import datetime, UTC; from pipelines import scheduling; "
+            f"scheduling.record_due_fires(datetime.fromisoformat('{moment}').replace(tzinfo=UTC)); "
+            "time.sleep(60)",
+        ],
+        cwd=ROOT,
+        env=studio.env,
+        start_new_session=True,
+    )
     wait_until(
         lambda: len(_fires(studio, schedule.id)) == 1, timeout=30, message="the fire to be recorded"
     )

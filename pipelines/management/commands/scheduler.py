@@ -36,12 +36,6 @@ class Command(BaseCommand):
         parser.add_argument(
             "--step", type=float, default=60.0, help="Simulated seconds per tick (with --simulate)"
         )
-        parser.add_argument(
-            "--pause-after-record",
-            type=float,
-            default=0.0,
-            help="Fault injection for tests: sleep this long between recording fires and dispatching them",
-        )
 
     def handle(
         self,
@@ -49,7 +43,6 @@ class Command(BaseCommand):
         interval: float,
         simulate,
         step: float,
-        pause_after_record: float,
         **options,
     ):
         stopping: list[bool] = []
@@ -63,13 +56,13 @@ class Command(BaseCommand):
                     "--simulate takes two ISO times, like 2026-03-29T00:00:00 2026-03-30T00:00:00"
                 ) from None
             while clock <= end and not stopping:
-                self._tick(clock, pause_after_record)
+                self._tick(clock)
                 clock += timedelta(seconds=step)
             return
         last_reap = 0.0
         while not stopping:
             started = time.monotonic()
-            self._tick(timezone.now(), pause_after_record)
+            self._tick(timezone.now())
             if started - last_reap >= settings.STUDIO_REAPER_SECONDS:
                 last_reap = started
                 try:
@@ -85,9 +78,9 @@ class Command(BaseCommand):
             while not stopping and time.monotonic() < end:
                 time.sleep(min(0.1, max(0.0, end - time.monotonic())))
 
-    def _tick(self, now: datetime, pause: float) -> None:
+    def _tick(self, now: datetime) -> None:
         try:
-            scheduling.tick(now, pause)
+            scheduling.tick(now)
         except Exception:  # a bad schedule or a database hiccup must not stop the scheduler
             log.exception("scheduler tick failed")
             connection.close()
