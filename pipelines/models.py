@@ -111,6 +111,8 @@ class Schedule(models.Model):
     include_subfolders = models.BooleanField(default=True)
     cursor = models.JSONField(null=True, blank=True)  # data-change baseline: {path: version}
     next_fire_at = models.DateTimeField(null=True, blank=True)
+    # A data-change schedule's last successful look at its path (the first records the baseline).
+    last_polled_at = models.DateTimeField(null=True, blank=True)
     last_fire_at = models.DateTimeField(null=True, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

@@ -278,11 +278,13 @@ def poll_data_triggers(now: datetime) -> int:
         if ScheduleFire.objects.filter(schedule=schedule, status="pending").exists():
             continue  # the previous change is not dispatched yet: its cursor has not moved
         interval = timedelta(minutes=schedule.polling_interval)
+        polled = {"next_fire_at": now + interval}
         try:
             recorded += _poll(schedule, now)
+            polled["last_polled_at"] = timezone.now()
         except Exception as exc:  # an unreachable store is noted and retried next interval
             log.warning("polling %s failed: %s", schedule.name, exc)
-        Schedule.objects.filter(pk=schedule.pk).update(next_fire_at=now + interval)
+        Schedule.objects.filter(pk=schedule.pk).update(**polled)
     return recorded
 
 

@@ -113,6 +113,7 @@ def schedule_json(schedule: Schedule, with_next: int = 5) -> dict:
         "next_fire_at": schedule.next_fire_at if schedule.kind == "recurrence" else None,
         "next_fire_times": upcoming,
         "last_fire_at": schedule.last_fire_at,
+        "last_polled_at": schedule.last_polled_at,
         "created_at": schedule.created_at,
     }
 
@@ -139,6 +140,9 @@ class ScheduleOut(serializers.Serializer):
     next_fire_at = serializers.DateTimeField(allow_null=True)
     next_fire_times = serializers.ListField(child=serializers.DateTimeField())
     last_fire_at = serializers.DateTimeField(allow_null=True)
+    last_polled_at = serializers.DateTimeField(
+        allow_null=True, help_text="A data-change schedule's last look at its path"
+    )
     created_at = serializers.DateTimeField()
 
 

@@ -408,16 +408,24 @@ def test_runstudio_starts_everything_and_ctrl_c_stops_it(tmp_path):
             timeout=10,
             message="web, worker and scheduler",
         )
-        time.sleep(2)  # let gunicorn and celery start their own children
-        children = [p for child in _pgrep("-P", proc.pid) for p in _pgrep("-s", child)]
-        assert len(children) >= 5  # web master + workers, celery + pool, scheduler
+
+        def _descendants():
+            found = [p for child in _pgrep("-P", proc.pid) for p in _pgrep("-s", child)]
+            return (
+                found if len(found) >= 5 else None
+            )  # web master + workers, celery + pool, scheduler
+
+        children = wait_until(_descendants, timeout=20, message="gunicorn's and celery's children")
         proc.send_signal(signal.SIGINT)
         output, _ = proc.communicate(timeout=30)
         assert f"Studio is running at http://127.0.0.1:{port}/" in output
         assert "Studio stopped." in output
-        time.sleep(0.5)
-        leftovers = [p for p in children if _pid_alive(int(p))]
-        assert not leftovers, f"still running: {leftovers}"
+        # runstudio returned once its children exited; their own children go with them
+        wait_until(
+            lambda: not [p for p in children if _pid_alive(int(p))],
+            timeout=10,
+            message=f"no process of {children} to be left running",
+        )
     finally:
         if proc.poll() is None:
             for child in _pgrep("-P", proc.pid):

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import time
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -150,6 +149,30 @@ def test_a_minute_recurrence_starts_runs_on_the_worker(ws, noop_pipeline):
         schedule.disable()
 
 
+def _last_poll(studio, schedule_id: str) -> datetime | None:
+    value = studio.api("GET", f"schedules/{schedule_id}/").json()["last_polled_at"]
+    return datetime.fromisoformat(value.replace("Z", "+00:00")) if value else None
+
+
+def _polls_after(studio, schedule_id: str, since: datetime | None, count: int = 1) -> datetime:
+    """Wait for the scheduler to look at the schedule's path ``count`` times after ``since``
+    (None: once at all, which records the baseline); the time of the last look."""
+    for _ in range(count):
+        since = wait_until(
+            lambda s=since: (p := _last_poll(studio, schedule_id)) and (s is None or p > s) and p,
+            timeout=30,
+            message="the scheduler to look at the path",
+        )
+    return since
+
+
+def _nothing_more_fires(studio, schedule, runs: int) -> None:
+    """Two complete polls after now (the second waits for anything the first recorded to be
+    handed off) start no run beyond ``runs``."""
+    _polls_after(studio, schedule.id, datetime.now(UTC), count=2)
+    assert len(schedule.get_pipeline_runs()) == runs
+
+
 def _write(path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text)
@@ -171,8 +194,8 @@ def test_a_data_change_on_a_local_datastore_fires_once_per_change(studio, ws):
         data_path_parameter_name="changed",
     )
     try:
-        time.sleep(3)  # the first poll records a baseline and fires nothing
-        assert schedule.get_pipeline_runs() == []
+        _polls_after(studio, schedule.id, None)  # the first look records a baseline...
+        _nothing_more_fires(studio, schedule, 0)  # ...and fires nothing
         _write(folder / "incoming" / "a.csv", "x\n1\n")
         run = wait_until(
             schedule.get_last_pipeline_run, timeout=20, message="a run for the new file"
@@ -186,13 +209,12 @@ def test_a_data_change_on_a_local_datastore_fires_once_per_change(studio, ws):
             timeout=20,
             message="one run for the burst",
         )
-        time.sleep(3)
-        assert len(schedule.get_pipeline_runs()) == 2
+        _nothing_more_fires(studio, schedule, 2)
     finally:
         schedule.disable()
 
 
-def test_a_data_change_on_an_s3_datastore_fires_once_per_change(ws, moto):
+def test_a_data_change_on_an_s3_datastore_fires_once_per_change(studio, ws, moto):
     name = f"s3_{_tag()}"
     store = Datastore.register_s3(
         ws,
@@ -215,7 +237,7 @@ def test_a_data_change_on_an_s3_datastore_fires_once_per_change(ws, moto):
         data_path_parameter_name="changed",
     )
     try:
-        time.sleep(3)
+        _polls_after(studio, schedule.id, None)
         import tempfile
         from pathlib import Path
 
@@ -227,8 +249,7 @@ def test_a_data_change_on_an_s3_datastore_fires_once_per_change(ws, moto):
         )
         assert run.wait_for_completion(show_output=False, timeout_seconds=60) == "Finished"
         assert "new.csv" in run.get_steps()[0].get_job_log()
-        time.sleep(3)
-        assert len(schedule.get_pipeline_runs()) == 1
+        _nothing_more_fires(studio, schedule, 1)
     finally:
         schedule.disable()
 

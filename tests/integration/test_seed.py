@@ -262,7 +262,11 @@ import time
 from studio.sdk.core import Experiment
 
 pipeline_schedule.update(polling_interval=0.02)  # minutes: poll every ~1 s, not every 5 min
-time.sleep(4)  # the first poll records what is there now
+deadline = time.monotonic() + 60  # the first look records what is there now
+while time.monotonic() < deadline and not ws._client.get(
+    f"schedules/{pipeline_schedule.id}/"
+)["last_polled_at"]:
+    time.sleep(0.2)
 with open("new_training_data.csv", "w") as f:
     f.write("col1,col2\\n1,2\\n")
 training_datastore.upload_files(["new_training_data.csv"], target_path="data/training",
