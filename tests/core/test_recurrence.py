@@ -36,6 +36,7 @@ from studio.core.recurrence import (
     parse_recurrence,
     zone_name,
 )
+from tests.budget import examples
 
 BERLIN = ZoneInfo("Europe/Berlin")
 NEW_YORK = ZoneInfo("America/New_York")
@@ -801,7 +802,7 @@ ZONE_CHANGES = {
     "Australia/Lord_Howe": LORD_HOWE_CHANGES,
 }
 PROPERTY = settings(
-    max_examples=200,
+    max_examples=examples(200),
     deadline=None,
     database=None,
     suppress_health_check=[HealthCheck.too_slow],

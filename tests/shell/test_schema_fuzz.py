@@ -29,6 +29,7 @@ from runs import services as run_services
 from studio.core.snapshot import build
 from studio.workspace import storage
 from studio.workspace.models import ApiToken
+from tests.budget import FAST, examples
 
 MAX_EXAMPLES = 25
 
@@ -80,7 +81,9 @@ ACCEPTED = ["2xx", "3xx", "401", "403", "404", "409", "429", "5xx"]  # Schemathe
 
 config = schemathesis.Config.from_dict(
     {
-        "generation": {"max-examples": MAX_EXAMPLES, "database": "none"},
+        "generation": {"max-examples": examples(MAX_EXAMPLES), "database": "none"},
+        # make test-fast: generated requests only; make test adds every boundary case.
+        "phases": {"coverage": {"enabled": not FAST}},
         "operations": [
             {
                 "include-name": name,
