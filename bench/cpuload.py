@@ -1,9 +1,11 @@
-"""How busy this machine's CPUs are, from /proc/stat: the benchmarks wait for quiet CPUs and
-report the share other processes took (imported by the scripts beside it)."""
+"""How busy this machine's CPUs are, from /proc/stat and /proc/<pid>/stat: the benchmarks wait for
+quiet CPUs and report the share other processes took (imported by the scripts beside it)."""
 
 from __future__ import annotations
 
+import os
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 
@@ -29,3 +31,66 @@ def wait_quiet(threshold: float, max_wait: float, sample: float = 1.0) -> float:
     while idle < threshold and time.monotonic() < deadline:
         idle = idle_fraction(sample)
     return idle
+
+
+def busy_share(before: tuple[int, int], after: tuple[int, int]) -> float:
+    """The share of the CPUs that were busy between two ``cpu_times()`` readings."""
+    total = max(1, after[0] - before[0])
+    return (total - (after[1] - before[1])) / total
+
+
+@dataclass(frozen=True)
+class ProcStat:
+    """One process in /proc/<pid>/stat, CPU in USER_HZ ticks."""
+
+    ppid: int
+    comm: str
+    own: int  # utime + stime
+    reaped: int  # cutime + cstime: children it has waited for
+
+    @property
+    def total(self) -> int:
+        return self.own + self.reaped
+
+
+def own_ticks(pid: int | str) -> int:
+    """utime + stime of one process ("self" for this one), 0 once it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0
+    return int(fields[11]) + int(fields[12])
+
+
+def proc_stats() -> dict[int, ProcStat]:
+    """Every process on the machine now."""
+    stats = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                text = Path(f"/proc/{entry}/stat").read_text()
+            except OSError:
+                continue
+            comm = text[text.index("(") + 1 : text.rindex(")")]
+            rest = text[text.rindex(")") + 2 :].split()
+            stats[int(entry)] = ProcStat(
+                ppid=int(rest[1]),
+                comm=comm,
+                own=int(rest[11]) + int(rest[12]),
+                reaped=int(rest[13]) + int(rest[14]),
+            )
+    return stats
+
+
+def process_tree(stats: dict[int, ProcStat], roots: list[int]) -> set[int]:
+    """``roots`` (those still running) and all their descendants."""
+    children: dict[int, list[int]] = {}
+    for pid, stat in stats.items():
+        children.setdefault(stat.ppid, []).append(pid)
+    found, todo = set(), [r for r in roots if r in stats]
+    while todo:
+        pid = todo.pop()
+        if pid not in found:
+            found.add(pid)
+            todo.extend(children.get(pid, []))
+    return found

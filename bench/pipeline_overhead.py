@@ -36,7 +36,6 @@ import io
 import json
 import os
 import shutil
-import signal
 import socket
 import statistics
 import subprocess
@@ -46,17 +45,15 @@ import time
 import uuid
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
+from itertools import pairwise
 from pathlib import Path
 from urllib.parse import urlparse
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+import requests
+from common import TERMINAL, drop_database, exit_on_sigterm, flush_redis, pg_execute, running
+from cpuload import cpu_times, proc_stats, process_tree, wait_quiet
 
-import requests  # noqa: E402
-from cpuload import cpu_times, wait_quiet  # noqa: E402
-
-from tests.harness import Studio  # noqa: E402
+from tests.harness import Studio
 
 PYTHON = sys.executable
 DEFAULT_DATABASE_URL = os.environ.get(
@@ -65,7 +62,6 @@ DEFAULT_DATABASE_URL = os.environ.get(
 # Redis database 15: CI's broker is db 0 and tests.harness.isolated_services takes 1-14, and a
 # worker of another Studio on the same queue would take (and fail) this benchmark's steps.
 DEFAULT_BROKER_URL = os.environ.get("BENCH_BROKER_URL", "redis://127.0.0.1:6379/15")
-TERMINAL = {"Completed", "Failed", "Canceled"}
 NOOP = 'import sys\n\nprint("noop", *sys.argv[1:])\n'
 CHAIN_STEPS = 20
 FAN_WIDTH = 10
@@ -174,10 +170,7 @@ def breakdown(data: dict, submitted_wall: float) -> dict:
     }
     if data["description"] == "bench chain":
         chain = sorted(data["steps"], key=lambda s: s["position"])
-        gaps = [
-            _when(b["started_at"]) - _when(a["ended_at"])
-            for a, b in zip(chain, chain[1:], strict=False)
-        ]
+        gaps = [_when(b["started_at"]) - _when(a["ended_at"]) for a, b in pairwise(chain)]
         out["chain_gap_median"] = statistics.median(gaps)
         out["chain_gap_max"] = max(gaps)
         out["chain_gap_sum"] = sum(gaps)
@@ -189,45 +182,22 @@ def _our_cpu_ticks(roots: list[int], database: str | None) -> int:
     a worker count in its cutime), the PostgreSQL backends connected to ``database`` and the
     shared PostgreSQL and Redis server processes. Other databases' backends are someone else's.
     Approximate: a backend of ours that exits during the run is not counted."""
-    stats = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                text = Path(f"/proc/{entry}/stat").read_text()
-            except OSError:
-                continue
-            comm = text[text.index("(") + 1 : text.rindex(")")]
-            rest = text[text.rindex(")") + 2 :].split()
-            # ppid, comm, own utime+stime, utime+stime+cutime+cstime
-            stats[int(entry)] = (
-                int(rest[1]),
-                comm,
-                sum(int(x) for x in rest[11:13]),
-                sum(int(x) for x in rest[11:15]),
-            )
-    children: dict[int, list[int]] = {}
-    for pid, (ppid, *_) in stats.items():
-        children.setdefault(ppid, []).append(pid)
-    ours, todo = set(), [r for r in roots if r in stats]
-    while todo:
-        pid = todo.pop()
-        if pid not in ours:
-            ours.add(pid)
-            todo.extend(children.get(pid, []))
-    total = sum(stats[pid][3] for pid in ours)
-    for pid, (_, comm, own, _) in stats.items():
+    stats = proc_stats()
+    ours = process_tree(stats, roots)
+    total = sum(stats[pid].total for pid in ours)
+    for pid, stat in stats.items():
         if pid in ours:
             continue
-        if comm.startswith("redis-server"):
-            total += own
-        elif comm.startswith("postgres"):
+        if stat.comm.startswith("redis-server"):
+            total += stat.own
+        elif stat.comm.startswith("postgres"):
             try:
                 title = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
             except OSError:
                 continue
             client = "127.0.0.1(" in title or "[local]" in title
             if not client or (database and f" {database} " in title):
-                total += own
+                total += stat.own
     return total
 
 
@@ -303,13 +273,6 @@ def reachable(url: str, default_port: int) -> bool:
         return False
 
 
-def _pg_admin(url: str, sql: str) -> None:
-    import psycopg
-
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute(sql)
-
-
 @contextlib.contextmanager
 def database_for(args):
     """The PostgreSQL URL to use: by default a private database on the server of --database-url,
@@ -320,19 +283,17 @@ def database_for(args):
         return
     parsed = urlparse(args.database_url)
     name = f"studio_bench_{os.getpid()}"
-    _pg_admin(args.database_url, f'CREATE DATABASE "{name}"')
+    pg_execute(args.database_url, f'CREATE DATABASE "{name}"')
     try:
         yield parsed._replace(path=f"/{name}").geturl()
     finally:
-        _pg_admin(args.database_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        drop_database(args.database_url, name)
 
 
 def _flush_bench_broker(args) -> None:
     """Empty the benchmark's own Redis database (never one given with --broker-url)."""
     if args.broker_url == DEFAULT_BROKER_URL:
-        import redis
-
-        redis.Redis.from_url(args.broker_url).flushdb()
+        flush_redis(args.broker_url)
 
 
 def bench_backend(backend: str, args) -> dict:
@@ -362,58 +323,56 @@ def _bench_backend(backend: str, args, env: dict) -> dict:
     results: dict = {}
     try:
         print(f"[{backend}] starting Studio in {data_dir} ...", flush=True)
-        t = time.perf_counter()
-        studio.start()
-        print(f"[{backend}] up at {studio.url} in {time.perf_counter() - t:.1f} s", flush=True)
-        from studio.sdk.core import Experiment
+        with running(studio, tail_lines=15) as took:
+            print(f"[{backend}] up at {studio.url} in {took:.1f} s", flush=True)
+            from studio.sdk.core import Experiment
 
-        ws = studio.workspace()
-        for shape in args.shapes:
-            experiment = Experiment(ws, f"bench-{shape}")
-            warm = measure(studio, experiment, source, shape, args)
-            print(f"[{backend}] {shape}: warm-up {warm.wall:.3f} s", flush=True)
-            samples = []
-            discarded = []
-            while len(samples) < args.repeat:
-                sample = measure(studio, experiment, source, shape, args)
-                bd = sample.breakdown
-                gap = bd.get("chain_gap_median")
-                noisy = sample.others_cpu > args.max_other_load
-                print(
-                    f"[{backend}] {shape} #{len(samples) + 1}: wall {sample.wall:.3f} s, "
-                    f"server {sample.server:.3f} s, submit {sample.submit * 1000:.0f} ms, "
-                    f"floor {sample.floor:.3f} s, "
-                    f"step inside median {bd['step_started_to_ended_median'] * 1000:.1f} ms"
-                    + (f", gap median {gap * 1000:.1f} ms" if gap is not None else "")
-                    + f", idle before {sample.idle_before or 0:.0%}"
-                    + f", other load {sample.others_cpu:.0%}"
-                    + (" -> discarded, measuring again" if noisy else ""),
-                    flush=True,
-                )
-                if noisy and len(discarded) < args.max_discard:
-                    discarded.append(sample)
-                    continue
-                samples.append(sample)
-            print(f"[{backend}] {shape}: loadavg {os.getloadavg()[0]:.2f} after", flush=True)
-            results[shape] = {
-                "steps": sample.steps,
-                "warmup": asdict(warm),
-                "samples": [asdict(s) for s in samples],
-                "discarded": [asdict(s) for s in discarded],
-            }
-    except BaseException:
-        for name in ("web", "worker", "scheduler"):
-            tail = studio.tail(name, 15)
-            if tail:
-                print(f"--- {name}.log ---\n{tail}", file=sys.stderr)
-        raise
+            ws = studio.workspace()
+            for shape in args.shapes:
+                experiment = Experiment(ws, f"bench-{shape}")
+                results[shape] = measure_shape(backend, studio, experiment, source, shape, args)
     finally:
-        studio.stop()
         if args.keep:
             print(f"[{backend}] kept {data_dir}")
         else:
             shutil.rmtree(data_dir, ignore_errors=True)
     return results
+
+
+def measure_shape(backend: str, studio: Studio, experiment, source: Path, shape: str, args) -> dict:
+    """A warm-up run, then --repeat runs; a run during which other processes used more than
+    --max-other-load of the CPUs is measured again (at most --max-discard times)."""
+    warm = measure(studio, experiment, source, shape, args)
+    print(f"[{backend}] {shape}: warm-up {warm.wall:.3f} s", flush=True)
+    samples = []
+    discarded = []
+    while len(samples) < args.repeat:
+        sample = measure(studio, experiment, source, shape, args)
+        bd = sample.breakdown
+        gap = bd.get("chain_gap_median")
+        noisy = sample.others_cpu > args.max_other_load
+        print(
+            f"[{backend}] {shape} #{len(samples) + 1}: wall {sample.wall:.3f} s, "
+            f"server {sample.server:.3f} s, submit {sample.submit * 1000:.0f} ms, "
+            f"floor {sample.floor:.3f} s, "
+            f"step inside median {bd['step_started_to_ended_median'] * 1000:.1f} ms"
+            + (f", gap median {gap * 1000:.1f} ms" if gap is not None else "")
+            + f", idle before {sample.idle_before or 0:.0%}"
+            + f", other load {sample.others_cpu:.0%}"
+            + (" -> discarded, measuring again" if noisy else ""),
+            flush=True,
+        )
+        if noisy and len(discarded) < args.max_discard:
+            discarded.append(sample)
+            continue
+        samples.append(sample)
+    print(f"[{backend}] {shape}: loadavg {os.getloadavg()[0]:.2f} after", flush=True)
+    return {
+        "steps": sample.steps,
+        "warmup": asdict(warm),
+        "samples": [asdict(s) for s in samples],
+        "discarded": [asdict(s) for s in discarded],
+    }
 
 
 # --- report ----------------------------------------------------------------------------------
@@ -487,7 +446,7 @@ def print_table(rows: list[dict]) -> None:
         )
 
 
-def main(argv: list[str] | None = None) -> int:
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--backend", choices=["embedded", "postgres", "both"], default="both")
     parser.add_argument(
@@ -545,10 +504,12 @@ def main(argv: list[str] | None = None) -> int:
     args.shapes = [s.strip() for s in args.shapes.split(",") if s.strip()]
     if args.repeat < 1 or any(s not in ("chain", "fanout") for s in args.shapes):
         parser.error("--repeat must be >= 1 and --shapes a list of chain,fanout")
+    return args
 
-    # A SIGTERM unwinds like Ctrl-C, so the finally blocks stop the server and worker.
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
 
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    exit_on_sigterm()
     backends = ["embedded", "postgres"] if args.backend == "both" else [args.backend]
     if "postgres" in backends and not (
         reachable(args.database_url, 5432) and reachable(args.broker_url, 6379)

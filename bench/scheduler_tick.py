@@ -41,25 +41,15 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from cpuload import cpu_times, wait_quiet
-
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+from common import ROOT, drop_database, flush_redis, fmt_ms, maintenance_url, pg_execute
+from cpuload import busy_share, cpu_times, wait_quiet
 
 TARGET = 0.200
 DIGEST = "b" * 64
-
-
-def pg_admin(url: str, sql: str) -> None:
-    import psycopg
-
-    base = url.rsplit("/", 1)[0]
-    with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
-        conn.execute(sql)
 
 
 def free_redis_db(base_url: str) -> str:
@@ -113,7 +103,7 @@ def setup(args, now: datetime):
     from pipelines.models import Schedule
     from runs.models import PipelineGraph
     from runs.services import validate_submission
-    from studio.core.recurrence import last_fire_before, next_fire, parse_recurrence  # noqa: F401
+    from studio.core.recurrence import last_fire_before, next_fire, parse_recurrence
     from studio.workspace.models import Snapshot
 
     user = User.objects.create(username="bench")
@@ -129,7 +119,7 @@ def setup(args, now: datetime):
     pipeline = services.publish_graph(graph=graph, name="scheduled-noop", user=user)
 
     rng = random.Random(42)
-    n_due = int(round(args.schedules * args.due / 100))
+    n_due = round(args.schedules * args.due / 100)
     due_idx = set(rng.sample(range(args.schedules), n_due))
     rows = []
     for i in range(args.schedules):
@@ -196,8 +186,7 @@ def timed(fn, *a):
     value = fn(*a)
     wall = time.perf_counter() - t
     c1, p1 = cpu_times(), time.process_time()
-    total = max(1, c1[0] - c0[0])
-    CPU_LOG.append((fn.__name__, wall, p1 - p0, (total - (c1[1] - c0[1])) / total))
+    CPU_LOG.append((fn.__name__, wall, p1 - p0, busy_share(c0, c1)))
     return wall, value
 
 
@@ -210,14 +199,18 @@ def dispatch_handed() -> int:
     return sum(scheduling.dispatch_fire(fire_id) for fire_id in list(ids))
 
 
-def fmt(values: list[float]) -> str:
-    return (
-        f"median {statistics.median(values) * 1000:.1f} ms "
-        f"(min {min(values) * 1000:.1f}, max {max(values) * 1000:.1f}, n={len(values)})"
-    )
+@dataclass
+class Timings:
+    """Seconds per measured repetition (the warm-up left out)."""
+
+    record: list[float] = field(default_factory=list)
+    hand_off: list[float] = field(default_factory=list)
+    dispatch: list[float] = field(default_factory=list)
+    tick: list[float] = field(default_factory=list)
+    idle: list[float] = field(default_factory=list)
 
 
-def main() -> int:
+def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--schedules", type=int, default=10_000)
     parser.add_argument("--due", type=float, default=1.0, help="percent of schedules due")
@@ -239,8 +232,125 @@ def main() -> int:
         help="before each repetition wait for this idle share of the CPUs",
     )
     parser.add_argument("--quiet-wait", type=float, default=60.0)
-    args = parser.parse_args()
+    return parser.parse_args()
 
+
+def migrate_and_configure(name: str, db_url: str, broker: str, data_dir: Path) -> None:
+    """Migrate the new database with manage.py, then set Django up in this process for it."""
+    env = {
+        **os.environ,
+        "DATABASE_URL": db_url,
+        "CELERY_BROKER_URL": broker,
+        "STUDIO_DATA_DIR": str(data_dir),
+    }
+    env.pop("DJANGO_SETTINGS_MODULE", None)
+    t = time.perf_counter()
+    subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        timeout=300,
+    )
+    print(f"database {name} migrated in {time.perf_counter() - t:.1f} s; broker {broker}")
+    os.environ.update(
+        DATABASE_URL=db_url,
+        CELERY_BROKER_URL=broker,
+        STUDIO_DATA_DIR=str(data_dir),
+        DJANGO_SETTINGS_MODULE="studio.settings",
+        LOG_LEVEL="WARNING",
+    )
+    import django
+
+    django.setup()
+
+
+def one_repetition(args: argparse.Namespace, saved: dict, now: datetime, label: str) -> dict:
+    """Each part of a tick timed from the reset state, then the whole tick; printed."""
+    from pipelines import scheduling
+    from runs.models import Run, StepRun
+
+    reset(saved)
+    quiet = wait_quiet(args.quiet, args.quiet_wait) if args.quiet > 0 else None
+    d_rec, recorded = timed(scheduling.record_due_fires, now)
+    d_hand, handed = timed(scheduling.hand_off_pending)
+    d_disp, started = timed(dispatch_handed)
+    runs = Run.objects.count()
+    queued = StepRun.objects.filter(status="Queued").count()
+    if not (recorded == handed == started == runs == len(saved)):
+        raise RuntimeError(
+            f"recorded {recorded}, handed {handed}, started {started}, runs {runs}; "
+            f"expected {len(saved)}"
+        )
+    d_idle, idle = timed(scheduling.tick, now)  # all fired: nothing due, nothing pending
+    assert idle == {"recorded": 0, "changes": 0, "handed": 0}, idle
+    reset(saved)
+    d_tick, result = timed(scheduling.tick, now)
+    assert result["recorded"] == result["handed"] == len(saved), result
+    print(
+        f"{label} (CPU idle before {quiet if quiet is not None else float('nan'):.0%}): "
+        f"record_due_fires {d_rec * 1000:.1f} ms ({recorded} fires), "
+        f"hand_off_pending {d_hand * 1000:.1f} ms ({handed} tasks), "
+        f"full tick {d_tick * 1000:.1f} ms, idle tick {d_idle * 1000:.1f} ms; "
+        f"workers' part: dispatch_fire x{started} {d_disp * 1000:.0f} ms "
+        f"({queued} steps queued)",
+        flush=True,
+    )
+    return {"record": d_rec, "hand_off": d_hand, "dispatch": d_disp, "tick": d_tick, "idle": d_idle}
+
+
+def measure(args: argparse.Namespace, saved: dict, now: datetime) -> Timings:
+    timings = Timings()
+    # one warm-up round (imports, first connection, Celery producer pool), not counted
+    for rep in range(args.repeat + 1):
+        took = one_repetition(args, saved, now, "warm-up" if rep == 0 else f"#{rep}")
+        if rep:
+            for part, seconds in took.items():
+                getattr(timings, part).append(seconds)
+    return timings
+
+
+def profile(saved: dict, now: datetime) -> None:
+    import cProfile
+    import pstats
+
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from pipelines import scheduling
+
+    reset(saved)
+    prof = cProfile.Profile()
+    prof.enable()
+    scheduling.tick(now)
+    prof.disable()
+    print("\n--- cProfile of tick (cumulative, top 30) ---")
+    pstats.Stats(prof).sort_stats("cumulative").print_stats(30)
+    reset(saved)
+    with CaptureQueriesContext(connection) as q:
+        scheduling.tick(now)
+    print(f"tick: {len(q.captured_queries)} SQL statements")
+
+
+def print_summary(args: argparse.Namespace, due: int, t: Timings) -> None:
+    print("\n== summary")
+    print(
+        f"record_due_fires(now) [decision part, {due} of {args.schedules} due]: "
+        f"{fmt_ms(t.record, 1)}"
+    )
+    print(f"hand_off_pending() [{due} dispatch_fire tasks sent]: {fmt_ms(t.hand_off, 1)}")
+    print(f"tick(now) [record + poll + hand-off]: {fmt_ms(t.tick, 1)}")
+    print(f"idle tick (nothing due): {fmt_ms(t.idle, 1)}")
+    print(
+        f"workers' part, here in one process: dispatch_fire for {due} fires "
+        f"({due} runs started): {fmt_ms(t.dispatch, 1)}"
+    )
+    tk = statistics.median(t.tick)
+    print(f"target tick < {TARGET * 1000:.0f} ms: {'MET' if tk < TARGET else 'NOT MET'}")
+
+
+def main() -> int:
+    args = parse_args()
     name = f"studio_schedtick_{os.getpid()}"
     base = args.database_url.rsplit("/", 1)[0]
     db_url = f"{base}/{name}"
@@ -248,38 +358,10 @@ def main() -> int:
         free_redis_db(args.broker_url) if args.broker_url.startswith("redis") else args.broker_url
     )
     data_dir = Path(tempfile.mkdtemp(prefix="studio-bench-sched-"))
-    pg_admin(args.database_url, f'CREATE DATABASE "{name}"')
+    pg_execute(maintenance_url(args.database_url), f'CREATE DATABASE "{name}"')
     try:
-        env = {
-            **os.environ,
-            "DATABASE_URL": db_url,
-            "CELERY_BROKER_URL": broker,
-            "STUDIO_DATA_DIR": str(data_dir),
-        }
-        env.pop("DJANGO_SETTINGS_MODULE", None)
-        t = time.perf_counter()
-        subprocess.run(
-            [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"],
-            cwd=ROOT,
-            env=env,
-            check=True,
-            timeout=300,
-        )
-        print(f"database {name} migrated in {time.perf_counter() - t:.1f} s; broker {broker}")
-        os.environ.update(
-            DATABASE_URL=db_url,
-            CELERY_BROKER_URL=broker,
-            STUDIO_DATA_DIR=str(data_dir),
-            DJANGO_SETTINGS_MODULE="studio.settings",
-            LOG_LEVEL="WARNING",
-        )
-        import django
-
-        django.setup()
+        migrate_and_configure(name, db_url, broker, data_dir)
         from django.db import connection
-
-        from pipelines import scheduling
-        from runs.models import Run, StepRun
 
         now = datetime.now(UTC).replace(microsecond=0)
         t = time.perf_counter()
@@ -291,75 +373,10 @@ def main() -> int:
         )
         with connection.cursor() as cur:
             cur.execute("VACUUM ANALYZE")
-
-        rec_t, hand_t, disp_t, tick_t, idle_t = [], [], [], [], []
-        # one warm-up round (imports, first connection, Celery producer pool), not counted
-        for rep in range(args.repeat + 1):
-            reset(saved)
-            quiet = wait_quiet(args.quiet, args.quiet_wait) if args.quiet > 0 else None
-            d_rec, recorded = timed(scheduling.record_due_fires, now)
-            d_hand, handed = timed(scheduling.hand_off_pending)
-            d_disp, started = timed(dispatch_handed)
-            runs = Run.objects.count()
-            queued = StepRun.objects.filter(status="Queued").count()
-            if not (recorded == handed == started == runs == len(saved)):
-                raise RuntimeError(
-                    f"recorded {recorded}, handed {handed}, started {started}, runs {runs}; "
-                    f"expected {len(saved)}"
-                )
-            d_idle, idle = timed(scheduling.tick, now)  # all fired: nothing due, nothing pending
-            assert idle == {"recorded": 0, "changes": 0, "handed": 0}, idle
-            reset(saved)
-            d_tick, result = timed(scheduling.tick, now)
-            assert result["recorded"] == result["handed"] == len(saved), result
-            label = "warm-up" if rep == 0 else f"#{rep}"
-            print(
-                f"{label} (CPU idle before {quiet if quiet is not None else float('nan'):.0%}): "
-                f"record_due_fires {d_rec * 1000:.1f} ms ({recorded} fires), "
-                f"hand_off_pending {d_hand * 1000:.1f} ms ({handed} tasks), "
-                f"full tick {d_tick * 1000:.1f} ms, idle tick {d_idle * 1000:.1f} ms; "
-                f"workers' part: dispatch_fire x{started} {d_disp * 1000:.0f} ms "
-                f"({queued} steps queued)",
-                flush=True,
-            )
-            if rep:
-                rec_t.append(d_rec)
-                hand_t.append(d_hand)
-                disp_t.append(d_disp)
-                tick_t.append(d_tick)
-                idle_t.append(d_idle)
-
+        timings = measure(args, saved, now)
         if args.profile:
-            import cProfile
-            import pstats
-
-            reset(saved)
-            prof = cProfile.Profile()
-            prof.enable()
-            scheduling.tick(now)
-            prof.disable()
-            print("\n--- cProfile of tick (cumulative, top 30) ---")
-            pstats.Stats(prof).sort_stats("cumulative").print_stats(30)
-            from django.test.utils import CaptureQueriesContext
-
-            reset(saved)
-            with CaptureQueriesContext(connection) as q:
-                scheduling.tick(now)
-            print(f"tick: {len(q.captured_queries)} SQL statements")
-
-        print("\n== summary")
-        print(
-            f"record_due_fires(now) [decision part, {len(saved)} of {args.schedules} due]: {fmt(rec_t)}"
-        )
-        print(f"hand_off_pending() [{len(saved)} dispatch_fire tasks sent]: {fmt(hand_t)}")
-        print(f"tick(now) [record + poll + hand-off]: {fmt(tick_t)}")
-        print(f"idle tick (nothing due): {fmt(idle_t)}")
-        print(
-            f"workers' part, here in one process: dispatch_fire for {len(saved)} fires "
-            f"({len(saved)} runs started): {fmt(disp_t)}"
-        )
-        tk = statistics.median(tick_t)
-        print(f"target tick < {TARGET * 1000:.0f} ms: {'MET' if tk < TARGET else 'NOT MET'}")
+            profile(saved, now)
+        print_summary(args, len(saved), timings)
         connection.close()
         return 0
     finally:
@@ -369,11 +386,9 @@ def main() -> int:
             connections.close_all()
         except Exception:
             pass
-        pg_admin(args.database_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        drop_database(maintenance_url(args.database_url), name)
         if broker.startswith("redis"):
-            import redis
-
-            redis.Redis.from_url(broker).flushdb()
+            flush_redis(broker)
         shutil.rmtree(data_dir, ignore_errors=True)
 
 
