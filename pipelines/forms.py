@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import Any
+
 from django import forms
 
 from pipelines.models import PipelineEndpoint, PublishedPipeline
@@ -69,7 +72,7 @@ class SubmitForm(forms.Form):
                 )
             self.fields[f"param_{p['name']}"] = field
 
-    def clean(self):
+    def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
         values = {}
         for name, p in self.parameters.items():
@@ -86,7 +89,7 @@ class SubmitForm(forms.Form):
         cleaned["parameters"] = values
         return cleaned
 
-    def param_fields(self):
+    def param_fields(self) -> list[forms.BoundField]:
         return [self[f"param_{name}"] for name in self.parameters]
 
 
@@ -133,7 +136,7 @@ class TokenForm(forms.Form):
         min_value=1, max_value=3650, required=False, label="Expires in (days)"
     )
 
-    def clean(self):
+    def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
         if cleaned.get("pipeline") and cleaned.get("endpoint"):
             raise forms.ValidationError("Limit a token to a pipeline or to an endpoint, not both.")
@@ -226,8 +229,13 @@ class ScheduleForm(forms.Form):
     include_subfolders = forms.BooleanField(required=False, initial=True)
 
     def __init__(
-        self, *args, parameters: list[dict] | None = None, targets=(), datastores=(), **kwargs
-    ):
+        self,
+        *args: Any,
+        parameters: list[dict] | None = None,
+        targets: Iterable[tuple[str, str]] = (),
+        datastores: Iterable[str] = (),
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.fields["target"].choices = list(targets)
         self.fields["datastore"].choices = [(d, d) for d in datastores]
@@ -263,7 +271,7 @@ class ScheduleForm(forms.Form):
             "week_days": data.get("week_days") or None,
         }
 
-    def clean(self):
+    def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
         for name, top in (("hours", 23), ("minutes", 59)):
             try:
@@ -287,5 +295,5 @@ class ScheduleForm(forms.Form):
             self.add_error("datastore", "Choose the datastore to watch.")
         return cleaned
 
-    def param_fields(self):
+    def param_fields(self) -> list[forms.BoundField]:
         return [self[f"param_{name}"] for name in self.parameters]

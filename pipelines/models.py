@@ -81,6 +81,9 @@ class PipelineEndpointVersion(models.Model):
             models.UniqueConstraint(fields=["endpoint", "version"], name="endpoint_version_unique")
         ]
 
+    def __str__(self) -> str:
+        return f"{self.endpoint_id} v{self.version}"
+
 
 class Schedule(models.Model):
     """Starts a published pipeline (or endpoint) on a recurrence or when data changes."""
@@ -168,3 +171,6 @@ class ScheduleFire(models.Model):
             models.UniqueConstraint(fields=["schedule", "fire_time"], name="schedule_fire_unique")
         ]
         indexes = [models.Index(fields=["status", "fire_time"], name="schedule_fire_pending")]
+
+    def __str__(self) -> str:
+        return f"{self.schedule_id} at {self.fire_time:%Y-%m-%d %H:%M} ({self.status})"

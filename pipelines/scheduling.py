@@ -13,7 +13,7 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from celery import current_app
 from django.db import IntegrityError, transaction
@@ -27,6 +27,7 @@ from studio.core.names import check_experiment_name
 from studio.core.parameters import coerce
 from studio.core.paths import clean_path, join
 from studio.core.recurrence import (
+    Recurrence,
     due_fires,
     fire_times,
     first_fire,
@@ -35,6 +36,9 @@ from studio.core.recurrence import (
 )
 from studio.workspace.models import CONTROL_QUEUE
 from studio.workspace.services import get_datastore
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractUser
 
 log = logging.getLogger("studio.scheduler")
 
@@ -157,7 +161,7 @@ def _validate(data: ScheduleInput) -> dict:
     return fields
 
 
-def recurrence_of(schedule: Schedule):
+def recurrence_of(schedule: Schedule) -> Recurrence:
     return parse_recurrence(schedule.recurrence)
 
 
@@ -167,7 +171,7 @@ def _next_after(schedule: Schedule, after: datetime) -> datetime | None:
     return next_fire(recurrence_of(schedule), schedule.created_at, after)
 
 
-def create_schedule(data: ScheduleInput, user=None) -> Schedule:
+def create_schedule(data: ScheduleInput, user: AbstractUser | None = None) -> Schedule:
     fields = _validate(data)
     now = timezone.now()
     schedule = Schedule(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from django.db import IntegrityError, transaction
 
@@ -11,11 +11,19 @@ from pipelines.models import (
     PipelineEndpoint,
     PipelineEndpointVersion,
     PublishedPipeline,
+    Schedule,
 )
 from runs import services as run_services
 from runs.models import PipelineGraph, Run
 from studio.core.errors import StudioError
 from studio.core.parameters import split_known
+from studio.workspace.models import ApiToken
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractUser
+
+# What can be enabled and disabled here: set_status gives back what it was given.
+_Switchable = TypeVar("_Switchable", PublishedPipeline, PipelineEndpoint)
 
 
 def _check_text(field: str, value: str | None, limit: int) -> str:
@@ -34,7 +42,7 @@ def publish_graph(
     description: str = "",
     version: str = "",
     continue_on_step_failure: bool | None = None,
-    user=None,
+    user: AbstractUser | None = None,
     source_run: Run | None = None,
 ) -> PublishedPipeline:
     name = _check_text("name", name, 255)
@@ -51,18 +59,20 @@ def publish_graph(
     )
 
 
-def publish_pipeline(*, graph_data: Any, user=None, **fields) -> PublishedPipeline:
+def publish_pipeline(
+    *, graph_data: Any, user: AbstractUser | None = None, **fields: Any
+) -> PublishedPipeline:
     """Validate a graph (as a submission would be) and freeze it as a PublishedPipeline."""
     spec = run_services.validate_submission(graph_data)
     return publish_graph(graph=PipelineGraph.store(spec), user=user, **fields)
 
 
-def publish_run(run: Run, *, user=None, **fields) -> PublishedPipeline:
+def publish_run(run: Run, *, user: AbstractUser | None = None, **fields: Any) -> PublishedPipeline:
     """Publish the pipeline of a run, finished or not (as Azure allows)."""
     return publish_graph(graph=run.graph, user=user, source_run=run, **fields)
 
 
-def set_status(obj, status: str):
+def set_status(obj: _Switchable, status: str) -> _Switchable:
     if status not in ("Active", "Disabled"):
         raise StudioError("status", "Status must be Active or Disabled.")
     obj.status = status
@@ -80,11 +90,11 @@ def submit_published(
     tags: Mapping[str, str] | None = None,
     properties: Mapping[str, str] | None = None,
     continue_on_step_failure: bool | None = None,
-    user=None,
-    token=None,
+    user: AbstractUser | None = None,
+    token: ApiToken | None = None,
     idempotency_key: str | None = None,
     endpoint: PipelineEndpoint | None = None,
-    schedule=None,
+    schedule: Schedule | None = None,
     dispatch_in_worker: bool = False,
     ignore_unknown_parameters: bool = False,
 ) -> tuple[Run, bool]:
@@ -150,7 +160,9 @@ def submit_published(
     return run, True
 
 
-def _source(pipeline: PublishedPipeline, endpoint: PipelineEndpoint | None, schedule) -> dict:
+def _source(
+    pipeline: PublishedPipeline, endpoint: PipelineEndpoint | None, schedule: Schedule | None
+) -> dict:
     """What a run records of what started it (runs do not know pipelines' models)."""
     named = {"published_pipeline": pipeline, "pipeline_endpoint": endpoint, "schedule": schedule}
     return {
@@ -241,4 +253,4 @@ def endpoint_pipeline(endpoint: PipelineEndpoint, version: str | None = None) ->
     return row.pipeline
 
 
-__all__ = ["StudioError", "StudioError"]
+__all__ = ["StudioError"]

@@ -1,6 +1,8 @@
+from __future__ import annotations
+
 from django.urls import path, re_path
 
-from pipelines import views
+from pipelines import schedule_views, views
 
 urlpatterns = [
     path("runs/<str:run_id>/publish/", views.run_publish, name="run-publish"),
@@ -24,14 +26,14 @@ urlpatterns = [
         views.endpoint_status,
         name="endpoint-status",
     ),
-    path("schedules/", views.schedule_list, name="schedule-list"),
-    path("schedules/new/", views.schedule_create, name="schedule-create"),
-    path("schedules/preview/", views.schedule_preview, name="schedule-preview"),
-    path("schedules/<uuid:schedule_id>/", views.schedule_detail, name="schedule-detail"),
-    path("schedules/<uuid:schedule_id>/edit/", views.schedule_edit, name="schedule-edit"),
+    path("schedules/", schedule_views.schedule_list, name="schedule-list"),
+    path("schedules/new/", schedule_views.schedule_create, name="schedule-create"),
+    path("schedules/preview/", schedule_views.schedule_preview, name="schedule-preview"),
+    path("schedules/<uuid:schedule_id>/", schedule_views.schedule_detail, name="schedule-detail"),
+    path("schedules/<uuid:schedule_id>/edit/", schedule_views.schedule_edit, name="schedule-edit"),
     re_path(
         r"^schedules/(?P<schedule_id>[0-9a-f-]{36})/(?P<action>enable|disable)/$",
-        views.schedule_toggle,
+        schedule_views.schedule_toggle,
         name="schedule-toggle",
     ),
     path("tokens/", views.tokens, name="tokens"),

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from studio.core.spec import GraphSpec, layers
+from studio.core.spec import GraphSpec, InputSpec, layers
 from studio.core.status import colour
 
 
@@ -42,6 +42,36 @@ def pipeline_figure(
     a run's ``parameters`` say which dataset a dataset parameter names.
     """
     positions = graph_layout(spec)
+    edge_x, edge_y, data_nodes = _edges(spec, positions, parameters or {}, dataset_names or {})
+    return {
+        "data": [
+            {
+                "type": "scatter",
+                "mode": "lines",
+                "x": edge_x,
+                "y": edge_y,
+                "line": {"color": "#a19f9d", "width": 2},
+                "hoverinfo": "skip",
+                "showlegend": False,
+            },
+            _step_trace(spec, positions, statuses, step_ids, reused),
+            _data_trace(data_nodes),
+        ],
+        "layout": _pipeline_layout(positions, bool(data_nodes)),
+    }
+
+
+def _edges(
+    spec: GraphSpec,
+    positions: Mapping[str, tuple[float, float]],
+    parameters: Mapping,
+    dataset_names: Mapping[str, str],
+) -> tuple[list[float | None], list[float | None], dict[str, tuple[float, float, str]]]:
+    """The edges as plotly line coordinates (None between segments), and the data nodes.
+
+    Step-to-step edges come first, then one edge from each data node to each step reading it;
+    a data node (x, y, label) sits up and to the left of the first step that reads it.
+    """
     edge_x: list[float | None] = []
     edge_y: list[float | None] = []
     for step in spec.steps:
@@ -57,82 +87,90 @@ def pipeline_figure(
         for port in step.inputs:
             if port.is_step_output:
                 continue
-            key, label = _data_node(port, parameters or {}, dataset_names or {})
+            key, label = _data_node(port, parameters, dataset_names)
             if key not in data_nodes:
                 data_nodes[key] = (x1 - 0.5, y1 + 0.35, label)
             x0, y0, _ = data_nodes[key]
             edge_x += [x0, x1, None]
             edge_y += [y0, y1, None]
+    return edge_x, edge_y, data_nodes
+
+
+def _step_trace(
+    spec: GraphSpec,
+    positions: Mapping[str, tuple[float, float]],
+    statuses: Mapping[str, str],
+    step_ids: Mapping[str, str],
+    reused: frozenset[str] | set[str],
+) -> dict:
+    """One square (a diamond when reused) per step, coloured by its status."""
     nodes = [s for s in spec.steps]
     status_of = [statuses.get(s.node_id, "NotStarted") for s in nodes]
-    width = max((p[0] for p in positions.values()), default=0)
-    height = max((abs(p[1]) for p in positions.values()), default=0)
     return {
-        "data": [
-            {
-                "type": "scatter",
-                "mode": "lines",
-                "x": edge_x,
-                "y": edge_y,
-                "line": {"color": "#a19f9d", "width": 2},
-                "hoverinfo": "skip",
-                "showlegend": False,
-            },
-            {
-                "type": "scatter",
-                "mode": "markers+text",
-                "x": [positions[s.node_id][0] for s in nodes],
-                "y": [positions[s.node_id][1] for s in nodes],
-                "text": [f"{s.name} (reused)" if s.node_id in reused else s.name for s in nodes],
-                "textposition": "bottom center",
-                "customdata": [step_ids.get(s.node_id, "") for s in nodes],
-                "hovertext": [
-                    f"{s.name}: {st}{' (reused)' if s.node_id in reused else ''}"
-                    for s, st in zip(nodes, status_of, strict=True)
-                ],
-                "hoverinfo": "text",
-                "marker": {
-                    "size": 26,
-                    "symbol": ["diamond" if s.node_id in reused else "square" for s in nodes],
-                    "color": [colour(st) for st in status_of],
-                    "line": {"color": "#323130", "width": 1},
-                },
-                "showlegend": False,
-                "cliponaxis": False,
-            },
-            {
-                "type": "scatter",
-                "mode": "markers+text",
-                "x": [x for x, _, _ in data_nodes.values()],
-                "y": [y for _, y, _ in data_nodes.values()],
-                "text": [label for _, _, label in data_nodes.values()],
-                "textposition": "top center",
-                "hovertext": [f"input: {label}" for _, _, label in data_nodes.values()],
-                "hoverinfo": "text",
-                "marker": {
-                    "size": 18,
-                    "symbol": "circle",
-                    "color": "#8764b8",
-                    "line": {"color": "#323130", "width": 1},
-                },
-                "showlegend": False,
-                "cliponaxis": False,
-            },
+        "type": "scatter",
+        "mode": "markers+text",
+        "x": [positions[s.node_id][0] for s in nodes],
+        "y": [positions[s.node_id][1] for s in nodes],
+        "text": [f"{s.name} (reused)" if s.node_id in reused else s.name for s in nodes],
+        "textposition": "bottom center",
+        "customdata": [step_ids.get(s.node_id, "") for s in nodes],
+        "hovertext": [
+            f"{s.name}: {st}{' (reused)' if s.node_id in reused else ''}"
+            for s, st in zip(nodes, status_of, strict=True)
         ],
-        "layout": {
-            "margin": {"l": 20, "r": 20, "t": 20, "b": 20},
-            "height": int(min(700, max(220, 90 * (2 * height + 1) + 60))),
-            "xaxis": {"visible": False, "range": [-1.0 if data_nodes else -0.8, width + 0.8]},
-            "yaxis": {"visible": False, "range": [-height - 0.8, height + 0.6]},
-            "dragmode": "pan",
-            "font": {"family": "Segoe UI, system-ui, sans-serif", "size": 12, "color": "#323130"},
-            "plot_bgcolor": "rgba(0,0,0,0)",
-            "paper_bgcolor": "rgba(0,0,0,0)",
+        "hoverinfo": "text",
+        "marker": {
+            "size": 26,
+            "symbol": ["diamond" if s.node_id in reused else "square" for s in nodes],
+            "color": [colour(st) for st in status_of],
+            "line": {"color": "#323130", "width": 1},
         },
+        "showlegend": False,
+        "cliponaxis": False,
     }
 
 
-def _data_node(port, parameters: Mapping, dataset_names: Mapping[str, str]) -> tuple[str, str]:
+def _data_trace(data_nodes: Mapping[str, tuple[float, float, str]]) -> dict:
+    """One round node per dataset or data path the steps read."""
+    return {
+        "type": "scatter",
+        "mode": "markers+text",
+        "x": [x for x, _, _ in data_nodes.values()],
+        "y": [y for _, y, _ in data_nodes.values()],
+        "text": [label for _, _, label in data_nodes.values()],
+        "textposition": "top center",
+        "hovertext": [f"input: {label}" for _, _, label in data_nodes.values()],
+        "hoverinfo": "text",
+        "marker": {
+            "size": 18,
+            "symbol": "circle",
+            "color": "#8764b8",
+            "line": {"color": "#323130", "width": 1},
+        },
+        "showlegend": False,
+        "cliponaxis": False,
+    }
+
+
+def _pipeline_layout(positions: Mapping[str, tuple[float, float]], has_data_nodes: bool) -> dict:
+    """Axes sized to the graph (with room on the left for data nodes), no grid, pan to move."""
+    width = max((p[0] for p in positions.values()), default=0)
+    height = max((abs(p[1]) for p in positions.values()), default=0)
+    return {
+        "margin": {"l": 20, "r": 20, "t": 20, "b": 20},
+        "height": int(min(700, max(220, 90 * (2 * height + 1) + 60))),
+        "xaxis": {"visible": False, "range": [-1.0 if has_data_nodes else -0.8, width + 0.8]},
+        "yaxis": {"visible": False, "range": [-height - 0.8, height + 0.6]},
+        "dragmode": "pan",
+        "font": {"family": "Segoe UI, system-ui, sans-serif", "size": 12, "color": "#323130"},
+        "plot_bgcolor": "rgba(0,0,0,0)",
+        "paper_bgcolor": "rgba(0,0,0,0)",
+    }
+
+
+def _data_node(
+    port: InputSpec, parameters: Mapping, dataset_names: Mapping[str, str]
+) -> tuple[str, str]:
     """(node key, label) of the data an input reads."""
     if port.dataset:
         return f"dataset:{port.dataset}", dataset_names.get(port.dataset, "dataset")

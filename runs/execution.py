@@ -22,12 +22,12 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from runs import inputs, reuse, services, transitions
-from runs.executor import StepJob, run_step
+from runs.executor import Outcome, StepJob, run_step
 from runs.models import DatasetUse, Run, StepRun
 from studio.core.errors import StudioError
 from studio.core.parameters import format_value
 from studio.core.paths import ATTEMPTS_FOLDER, clean_path, fingerprint_files, join
-from studio.core.spec import GraphSpec, StepSpec
+from studio.core.spec import Arg, GraphSpec, OutputSpec, StepSpec
 from studio.core.status import Status
 from studio.workspace import storage
 from studio.workspace.auth import issue_run_token
@@ -87,11 +87,10 @@ def execute_step(step_id: str) -> None:
 
 def _run_claimed(claim: _Claim) -> StepRun | None:
     step, run, spec = claim.step, claim.run, claim.spec
-    node = spec.step(step.node_id)
     attempt = step.attempt
     work = settings.DATA_DIR / "work" / f"{step.id}.{attempt}"
     try:
-        layout = _prepare(step, run, spec, node, work)
+        layout = _prepare(step, run, spec, spec.step(step.node_id), work)
     except Exception as exc:  # a broken layout fails the step with the reason, never hangs
         log.warning(
             "could not prepare step %s: %s",
@@ -107,57 +106,16 @@ def _run_claimed(claim: _Claim) -> StepRun | None:
             error=f"Could not prepare the step: {exc}",
             run_id=run.id,
         )
-
-    def _watch() -> bool:
-        row = StepRun.objects.filter(id=step.id).values_list("status", "attempt").first()
-        return row is None or row[0] != Status.RUNNING or row[1] != attempt
-
-    def _heartbeat() -> None:
-        transitions.heartbeat(step.id, attempt, timezone.now())
-
-    def _on_start(pid: int) -> None:
-        # While the script starts: its pid, and why it was not reused if that is still open.
-        fields: dict = {"pid": pid}
-        if reuse.explanation_missing(step):
-            try:
-                fields["reuse_reason"] = step.reuse_reason = reuse.why_not_reused(step)
-            except Exception:  # only an explanation for the pages: never fails the step
-                log.warning("could not explain why step %s was not reused", step.id, exc_info=True)
-        with transaction.atomic():
-            if connection.vendor == "postgresql":
-                # Display-only fields: this commit need not wait for the disk (a database
-                # crash may lose it, never anything else), so it holds up the step less.
-                with connection.cursor() as cursor:
-                    cursor.execute("SET LOCAL synchronous_commit TO OFF")
-            transitions.start(step.id, attempt, **fields)
-
     outcome = run_step(
         layout.job,
-        watch=_watch,
-        heartbeat=_heartbeat,
+        watch=lambda: _stopped(step.id, attempt),
+        heartbeat=lambda: transitions.heartbeat(step.id, attempt, timezone.now()),
         heartbeat_seconds=settings.STUDIO_HEARTBEAT_SECONDS,
         grace_seconds=settings.STUDIO_CANCEL_GRACE_SECONDS,
-        on_start=_on_start,
+        on_start=lambda pid: _started(step, pid),
         thread_cleanup=lambda: connection.close(),  # the watcher thread's own connection
     )
-    error = ""
-    outputs: dict = {}
-    if outcome.stopped:
-        status = Status.CANCELED
-    elif outcome.exit_code == 0:
-        status = Status.COMPLETED
-        try:
-            outputs = _publish_outputs(step, layout.outputs)
-        except Exception as exc:
-            log.warning("could not publish outputs of %s", step.id, exc_info=True)
-            status, error = Status.FAILED, f"Could not publish the step's outputs: {exc}"
-    else:
-        status = Status.FAILED
-        error = (
-            outcome.reason
-            if outcome.exit_code is None
-            else f"Step failed with exit code {outcome.exit_code}.\n{_log_tail(step.id)}"
-        )
+    status, error, outputs = _ending(step, layout, outcome)
     _keep_artifacts(layout.job.cwd, step.id)
     for root in layout.scratch_roots:
         shutil.rmtree(root, ignore_errors=True)
@@ -176,6 +134,49 @@ def _run_claimed(claim: _Claim) -> StepRun | None:
             if any(o.register for o in layout.outputs)
             else None
         ),
+    )
+
+
+def _stopped(step_id: str, attempt: int) -> bool:
+    """Whether the attempt should stop: a cancel was asked, or it lost the step."""
+    row = StepRun.objects.filter(id=step_id).values_list("status", "attempt").first()
+    return row is None or row[0] != Status.RUNNING or row[1] != attempt
+
+
+def _started(step: StepRun, pid: int) -> None:
+    """While the script starts: record its pid, and why it was not reused if still open."""
+    fields: dict = {"pid": pid}
+    if reuse.explanation_missing(step):
+        try:
+            fields["reuse_reason"] = step.reuse_reason = reuse.why_not_reused(step)
+        except Exception:  # only an explanation for the pages: never fails the step
+            log.warning("could not explain why step %s was not reused", step.id, exc_info=True)
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            # Display-only fields: this commit need not wait for the disk (a database
+            # crash may lose it, never anything else), so it holds up the step less.
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL synchronous_commit TO OFF")
+        transitions.start(step.id, step.attempt, **fields)
+
+
+def _ending(step: StepRun, layout: _Layout, outcome: Outcome) -> tuple[Status, str, dict]:
+    """How the attempt ended: (status, error, published outputs). Outputs are published
+    only when the script exited 0, and all of them or none."""
+    if outcome.stopped:
+        return Status.CANCELED, "", {}
+    if outcome.exit_code == 0:
+        try:
+            return Status.COMPLETED, "", _publish_outputs(step, layout.outputs)
+        except Exception as exc:
+            log.warning("could not publish outputs of %s", step.id, exc_info=True)
+            return Status.FAILED, f"Could not publish the step's outputs: {exc}", {}
+    if outcome.exit_code is None:
+        return Status.FAILED, outcome.reason, {}
+    return (
+        Status.FAILED,
+        f"Step failed with exit code {outcome.exit_code}.\n{_log_tail(step.id)}",
+        {},
     )
 
 
@@ -207,7 +208,7 @@ def _env_name(name: str) -> str:
     return re.sub(r"\W", "_", name)
 
 
-def _output_path(node_output, step: StepRun) -> str:
+def _output_path(node_output: OutputSpec, step: StepRun) -> str:
     prefix = "azureml" if node_output.kind == "PipelineData" else "dataset"
     template = node_output.path or f"{prefix}/{{run-id}}/{{output-name}}"
     return clean_path(
@@ -219,87 +220,11 @@ def _prepare(step: StepRun, run: Run, spec: GraphSpec, node: StepSpec, work: Pat
     """Lay out the working copy, resolve inputs, outputs and arguments, build the env."""
     source = work / "source"
     storage.working_copy(node.snapshot, source)
-
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(
-            ("STUDIO_", "AZUREML_", "AML_", "DJANGO_", "CELERY_", "DATABASE_", "SECRET_KEY")
-        )
-    }
-    env["PYTHONUNBUFFERED"] = "1"
-    env["PYTHONPATH"] = os.pathsep.join(
-        filter(None, [str(settings.BASE_DIR), os.environ.get("PYTHONPATH", "")])
-    )
-
+    env = _base_environment()
     paths: dict[tuple[str, str], str] = {}
-    outputs: list[_Output] = []
-    scratch_roots: list[Path] = []
-    attempt_folder = join(ATTEMPTS_FOLDER, f"{step.id}.{step.attempt}")
-    for output in node.outputs:
-        datastore = get_datastore(output.datastore)
-        store = datastore.store()
-        final = _output_path(output, step)
-        if store.is_local:
-            # On the datastore's own file system, so that publishing is a rename.
-            root = store.local_path(attempt_folder)
-            if root not in scratch_roots:
-                scratch_roots.append(root)
-            scratch = root / output.name
-        else:
-            scratch = work / "outputs" / output.name
-        shutil.rmtree(scratch, ignore_errors=True)
-        if output.is_file:
-            scratch.parent.mkdir(parents=True, exist_ok=True)
-        else:
-            scratch.mkdir(parents=True)
-        outputs.append(
-            _Output(
-                output.name,
-                datastore,
-                store,
-                final,
-                scratch,
-                output.registration(),
-                is_file=output.is_file,
-            )
-        )
-        paths[("output", output.name)] = str(scratch)
-        env[
-            _env_name(output.name)
-            if output.kind != "PipelineData"
-            else f"AZUREML_DATAREFERENCE_{_env_name(output.name)}"
-        ] = str(scratch)
-
-    input_datasets: dict[str, dict] = {}
-    for item in inputs.step_inputs(run, node):
-        location, description = inputs.local_location(item, work)
-        paths[("input", item.name)] = location
-        if description is not None:
-            input_datasets[item.name] = description
-        else:
-            env[f"AZUREML_DATAREFERENCE_{_env_name(item.name)}"] = location
-
-    def resolve(arg) -> str:
-        if arg.kind == "literal":
-            return arg.value
-        if arg.kind == "parameter":
-            return format_value(run.parameters[arg.value])
-        return paths[(arg.kind, arg.value)]
-
-    argv = [sys.executable, node.script_name, *(resolve(a) for a in node.arguments)]
-    for name, arg in node.params:
-        env[f"AML_PARAMETER_{_env_name(name)}"] = resolve(arg)
-    for parameter in spec.parameters:
-        env.setdefault(
-            f"AML_PARAMETER_{_env_name(parameter.name)}",
-            format_value(run.parameters[parameter.name]),
-        )
-
-    if input_datasets:
-        datasets_file = work / "input_datasets.json"
-        datasets_file.write_text(json.dumps(input_datasets))
-        env["STUDIO_INPUT_DATASETS_FILE"] = str(datasets_file)
+    outputs, scratch_roots = _lay_out_outputs(step, node, work, paths, env)
+    _lay_out_inputs(run, node, work, paths, env)
+    argv = _command(run, spec, node, paths, env)
     env.update(
         {
             "STUDIO_URL": settings.STUDIO_PUBLIC_URL,
@@ -320,6 +245,97 @@ def _prepare(step: StepRun, run: Run, spec: GraphSpec, node: StepSpec, work: Pat
         argv=argv, cwd=source, env=env, log_path=log_path, log_cap=settings.STUDIO_LOG_CAP_BYTES
     )
     return _Layout(job=job, outputs=outputs, scratch_roots=scratch_roots)
+
+
+def _base_environment() -> dict[str, str]:
+    """The worker's environment without its own settings and secrets."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(
+            ("STUDIO_", "AZUREML_", "AML_", "DJANGO_", "CELERY_", "DATABASE_", "SECRET_KEY")
+        )
+    }
+    env["PYTHONUNBUFFERED"] = "1"
+    env["PYTHONPATH"] = os.pathsep.join(
+        filter(None, [str(settings.BASE_DIR), os.environ.get("PYTHONPATH", "")])
+    )
+    return env
+
+
+def _lay_out_outputs(
+    step: StepRun, node: StepSpec, work: Path, paths: dict, env: dict
+) -> tuple[list[_Output], list[Path]]:
+    """Where the script writes each output, before it is published: (outputs, the attempt
+    folders on local datastores, removed once the attempt is over)."""
+    outputs: list[_Output] = []
+    scratch_roots: list[Path] = []
+    attempt_folder = join(ATTEMPTS_FOLDER, f"{step.id}.{step.attempt}")
+    for output in node.outputs:
+        datastore = get_datastore(output.datastore)
+        store = datastore.store()
+        if store.is_local:
+            # On the datastore's own file system, so that publishing is a rename.
+            root = store.local_path(attempt_folder)
+            if root not in scratch_roots:
+                scratch_roots.append(root)
+            scratch = root / output.name
+        else:
+            scratch = work / "outputs" / output.name
+        shutil.rmtree(scratch, ignore_errors=True)
+        if output.is_file:
+            scratch.parent.mkdir(parents=True, exist_ok=True)
+        else:
+            scratch.mkdir(parents=True)
+        final = _output_path(output, step)
+        register = output.registration()
+        outputs.append(
+            _Output(output.name, datastore, store, final, scratch, register, output.is_file)
+        )
+        paths[("output", output.name)] = str(scratch)
+        variable = (
+            _env_name(output.name)
+            if output.kind != "PipelineData"
+            else f"AZUREML_DATAREFERENCE_{_env_name(output.name)}"
+        )
+        env[variable] = str(scratch)
+    return outputs, scratch_roots
+
+
+def _lay_out_inputs(run: Run, node: StepSpec, work: Path, paths: dict, env: dict) -> None:
+    """Where the script finds each input; datasets described for ``Run.input_datasets``."""
+    input_datasets: dict[str, dict] = {}
+    for item in inputs.step_inputs(run, node):
+        location, description = inputs.local_location(item, work)
+        paths[("input", item.name)] = location
+        if description is not None:
+            input_datasets[item.name] = description
+        else:
+            env[f"AZUREML_DATAREFERENCE_{_env_name(item.name)}"] = location
+    if input_datasets:
+        datasets_file = work / "input_datasets.json"
+        datasets_file.write_text(json.dumps(input_datasets))
+        env["STUDIO_INPUT_DATASETS_FILE"] = str(datasets_file)
+
+
+def _command(run: Run, spec: GraphSpec, node: StepSpec, paths: dict, env: dict) -> list[str]:
+    """The script's command line, and its parameters as AML_PARAMETER_* variables."""
+
+    def resolve(arg: Arg) -> str:
+        if arg.kind == "literal":
+            return arg.value
+        if arg.kind == "parameter":
+            return format_value(run.parameters[arg.value])
+        return paths[(arg.kind, arg.value)]
+
+    for name, arg in node.params:
+        env[f"AML_PARAMETER_{_env_name(name)}"] = resolve(arg)
+    for parameter in spec.parameters:
+        env.setdefault(
+            f"AML_PARAMETER_{_env_name(parameter.name)}",
+            format_value(run.parameters[parameter.name]),
+        )
+    return [sys.executable, node.script_name, *(resolve(a) for a in node.arguments)]
 
 
 def _publish_outputs(step: StepRun, outputs: list[_Output]) -> dict:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import models
@@ -27,6 +28,9 @@ class PipelineGraph(models.Model):
     digest = models.CharField(max_length=64, unique=True)
     spec = models.JSONField()
     created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return self.digest[:12]
 
     def graph(self) -> GraphSpec:
         return GraphSpec.from_dict(self.spec)
@@ -76,7 +80,8 @@ class Run(models.Model):
     pipeline_endpoint_id = models.UUIDField(null=True, blank=True)
     schedule_id = models.UUIDField(null=True, blank=True, db_index=True)
     source = models.JSONField(default=dict, blank=True)
-    idempotency_key = models.CharField(max_length=255, null=True, blank=True)
+    # NULL, not "": the unique constraint below holds only for runs that have a key.
+    idempotency_key = models.CharField(max_length=255, null=True, blank=True)  # noqa: DJ001
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
@@ -121,7 +126,7 @@ class Run(models.Model):
         return self.status in TERMINAL
 
     @property
-    def duration(self):
+    def duration(self) -> timedelta | None:
         if self.started_at is None:
             return None
         return (self.ended_at or timezone.now()) - self.started_at
@@ -202,7 +207,7 @@ class StepRun(models.Model):
         return self.reused_from_id or self.id
 
     @property
-    def duration(self):
+    def duration(self) -> timedelta | None:
         if self.started_at is None:
             return None
         return (self.ended_at or timezone.now()) - self.started_at
@@ -223,6 +228,9 @@ class DatasetUse(models.Model):
                 fields=["dataset", "step_run", "direction"], name="dataset_use_unique"
             )
         ]
+
+    def __str__(self) -> str:
+        return f"{self.step_run_id} {self.direction} {self.dataset_id}"
 
 
 class Metric(models.Model):
@@ -260,3 +268,6 @@ class Metric(models.Model):
                 name="metric_of_a_step_or_a_run",
             )
         ]
+
+    def __str__(self) -> str:
+        return self.name

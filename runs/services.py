@@ -11,7 +11,8 @@ import logging
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
+from uuid import UUID
 
 from celery import current_app
 from django.conf import settings
@@ -28,13 +29,24 @@ from studio.core.paths import clean_path
 from studio.core.readiness import decide
 from studio.core.spec import (
     GraphSpec,
+    ParameterSpec,
     topological_order,
-    validate_graph,
 )
 from studio.core.status import ACTIVE, WAITING, Status
+from studio.core.validation import validate_graph
 from studio.workspace import storage
-from studio.workspace.models import CONTROL_QUEUE, ComputeTarget, Dataset, Snapshot, queue_for
+from studio.workspace.models import (
+    CONTROL_QUEUE,
+    ApiToken,
+    ComputeTarget,
+    Dataset,
+    Snapshot,
+    queue_for,
+)
 from studio.workspace.services import get_dataset, save_dataset_definition
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractUser
 
 log = logging.getLogger("studio.engine")
 
@@ -98,8 +110,8 @@ def submit_run(
     *,
     experiment_name: str,
     graph_data: Any,
-    user=None,
-    token=None,
+    user: AbstractUser | None = None,
+    token: ApiToken | None = None,
     pipeline_parameters: Mapping[str, Any] | None = None,
     regenerate_outputs: bool = False,
     continue_on_step_failure: bool = False,
@@ -120,17 +132,7 @@ def submit_run(
     """
     check_experiment_name(experiment_name)
     spec = validate_submission(graph_data)
-    parameters = resolve_parameters(spec, pipeline_parameters)
-    for declared in spec.parameters:
-        if declared.type == "dataset":
-            parameters[declared.name] = _dataset_parameter(declared, parameters[declared.name])
-        value = parameters[declared.name]
-        if declared.type == "datapath" and value["datastore"] != storage.DEFAULT_DATASTORE:
-            if not storage.Datastore.objects.filter(name=value["datastore"]).exists():
-                raise StudioError(
-                    f"pipeline_parameters.{declared.name}",
-                    f"Pipeline parameter {declared.name}: datastore {value['datastore']} does not exist",
-                )
+    parameters = _run_parameters(spec, pipeline_parameters)
     default_target = settings.STUDIO_DEFAULT_COMPUTE
     ensure_compute_target(default_target)
 
@@ -178,6 +180,23 @@ def submit_run(
     return run
 
 
+def _run_parameters(spec: GraphSpec, overrides: Mapping[str, Any] | None) -> dict[str, Any]:
+    """Every parameter's value for a run: the overrides (coerced to the declared types) over
+    the defaults; a dataset named by the dataset it is, a data path on a datastore that exists."""
+    parameters = resolve_parameters(spec, overrides)
+    for declared in spec.parameters:
+        if declared.type == "dataset":
+            parameters[declared.name] = _dataset_parameter(declared, parameters[declared.name])
+        value = parameters[declared.name]
+        if declared.type == "datapath" and value["datastore"] != storage.DEFAULT_DATASTORE:
+            if not storage.Datastore.objects.filter(name=value["datastore"]).exists():
+                raise StudioError(
+                    f"pipeline_parameters.{declared.name}",
+                    f"Pipeline parameter {declared.name}: datastore {value['datastore']} does not exist",
+                )
+    return parameters
+
+
 SOURCES = ("published_pipeline", "pipeline_endpoint", "schedule")
 
 
@@ -194,7 +213,7 @@ def _source_fields(source: Mapping[str, Mapping[str, str]] | None) -> dict:
 _DATASET_CLASSES = {"file": "FileDataset", "tabular": "TabularDataset"}
 
 
-def _dataset_parameter(declared, value: dict) -> dict:
+def _dataset_parameter(declared: ParameterSpec, value: dict) -> dict:
     """The dataset a dataset-typed parameter names (by id, by name and version, or a literal
     path, saved as a dataset like the default), checked to be of the default's kind."""
     name, expected = declared.name, declared.default["kind"]
@@ -269,21 +288,21 @@ def compute_target_status(target: ComputeTarget) -> dict:
 _graphs: OrderedDict = OrderedDict()  # graph id -> (upstream, spec); graphs never change
 
 
-def _graph_shape(graph_id) -> tuple[dict[str, set[str]], GraphSpec]:
+def _graph_shape(graph_id: UUID) -> tuple[dict[str, set[str]], GraphSpec]:
     shape = _graphs.get(graph_id)
     if shape is None:
         shape = _remember_graph(graph_id, PipelineGraph.objects.get(id=graph_id).graph())
     return shape
 
 
-def _remember_graph(graph_id, spec: GraphSpec) -> tuple[dict[str, set[str]], GraphSpec]:
+def _remember_graph(graph_id: UUID, spec: GraphSpec) -> tuple[dict[str, set[str]], GraphSpec]:
     shape = _graphs[graph_id] = (spec.upstream(), spec)
     while len(_graphs) > 256:
         _graphs.popitem(last=False)
     return shape
 
 
-def graph_of(graph_id) -> GraphSpec:
+def graph_of(graph_id: UUID) -> GraphSpec:
     return _graph_shape(graph_id)[1]
 
 

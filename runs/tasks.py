@@ -3,21 +3,26 @@ heartbeat, started and stopped with the worker."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from celery import shared_task, signals
 
 from runs import execution, services, worker
+
+if TYPE_CHECKING:
+    from celery.worker.consumer import Consumer
 
 _heartbeat: dict = {}
 
 
 @signals.worker_ready.connect
-def _start_heartbeat(sender=None, **kwargs):
+def _start_heartbeat(sender: Consumer | None = None, **kwargs: Any) -> None:
     queues = {q.name for q in sender.task_consumer.queues} if sender.task_consumer else set()
     _heartbeat["thread"] = worker.start_heartbeat(sender.app, sender.hostname, queues)
 
 
 @signals.worker_shutdown.connect
-def _stop_heartbeat(**kwargs):
+def _stop_heartbeat(**kwargs: Any) -> None:
     thread = _heartbeat.pop("thread", None)
     if thread is not None:
         thread.stop.set()

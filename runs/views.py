@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from typing import Any
 from urllib.parse import quote
 
 from django.contrib.auth.decorators import login_required
@@ -19,12 +20,13 @@ from runs.comparison import compare_runs
 from runs.models import DatasetUse, Experiment, Metric, Run, StepRun
 from studio.core.errors import StudioError
 from studio.core.paths import clean_path
+from studio.core.spec import GraphSpec
 from studio.core.status import ACTIVE, Status
 from studio.core.tabular import read_table
 from studio.workspace import storage
 from studio.workspace.datastores import Store, StoreConfig
 from studio.workspace.models import ComputeTarget, Dataset, WorkerHeartbeat
-from studio.workspace.services import ANONYMOUS_PREFIX, resolve_dataset
+from studio.workspace.services import ANONYMOUS_PREFIX, ResolvedFiles, resolve_dataset
 
 LOG_WINDOW = 64 * 1024
 
@@ -130,12 +132,12 @@ def _run_context(run: Run, selected_id: str | None) -> dict:
     }
 
 
-def _identity(value):
+def _identity(value: Any) -> Any:
     """What a parameter value is, for "changed from its default": a dataset is its id."""
     return value.get("id", value) if isinstance(value, dict) else value
 
 
-def _shown(value) -> str:
+def _shown(value: Any) -> str:
     """A parameter value as the run page shows it."""
     if isinstance(value, dict) and "id" in value:
         if value.get("name") and not str(value["name"]).startswith(ANONYMOUS_PREFIX):
@@ -179,7 +181,7 @@ def _artifacts(step: StepRun) -> list[dict]:
     ]
 
 
-def _step_parameters(step: StepRun, spec) -> dict:
+def _step_parameters(step: StepRun, spec: GraphSpec) -> dict:
     parts = step.fingerprint_parts or {}
     node = next((s for s in spec.steps if s.node_id == step.node_id), None)
     return {
@@ -468,7 +470,7 @@ def dataset_detail(request: HttpRequest, name: str) -> HttpResponse:
     )
 
 
-def _preview(resolved, options: dict, rows: int = 20) -> dict | None:
+def _preview(resolved: ResolvedFiles, options: dict, rows: int = 20) -> dict | None:
 
     handles = []
     try:

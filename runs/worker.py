@@ -7,6 +7,7 @@ import logging
 import os
 import threading
 
+from celery import Celery
 from django.conf import settings
 from django.db import connection
 from django.utils import timezone
@@ -23,7 +24,7 @@ def wanted_queues() -> set[str]:
     return {queue_for(n) for n in names if "*" in served or n in served}
 
 
-def start_heartbeat(app, hostname: str, initial_queues: set[str]) -> threading.Thread:
+def start_heartbeat(app: Celery, hostname: str, initial_queues: set[str]) -> threading.Thread:
     stop = threading.Event()
     consumed = set(initial_queues)
 

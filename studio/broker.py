@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import uuid
 from time import monotonic
+from typing import Any
 
 from kombu.exceptions import ChannelError
 from kombu.transport import TRANSPORT_ALIASES, filesystem
@@ -20,8 +21,8 @@ STAGING = ".staging"
 
 
 class Channel(filesystem.Channel):
-    def _put(self, queue, payload, **kwargs):
-        name = f"{int(round(monotonic() * 1000))}_{uuid.uuid4()}.{queue}.msg"
+    def _put(self, queue: str, payload: dict[str, Any], **kwargs: Any) -> None:
+        name = f"{round(monotonic() * 1000)}_{uuid.uuid4()}.{queue}.msg"
         staging = os.path.join(self.data_folder_out, STAGING)
         temporary = os.path.join(staging, name)
         try:

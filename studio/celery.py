@@ -8,10 +8,10 @@ from celery import Celery, signals
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "studio.settings")
 
-from django.conf import settings  # noqa: E402
-from django.db import close_old_connections  # noqa: E402
+from django.conf import settings
+from django.db import close_old_connections
 
-from studio.broker import register as register_transport  # noqa: E402
+from studio.broker import register as register_transport
 
 register_transport()
 _embedded = settings.CELERY_BROKER_URL.startswith("filesystem://")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from django.http import HttpRequest
+
 _SECTIONS = {
     "home": "home",
     "runs": "runs",
@@ -30,6 +32,6 @@ _SECTIONS = {
 }
 
 
-def navigation(request) -> dict:
+def navigation(request: HttpRequest) -> dict[str, str]:
     match = getattr(request, "resolver_match", None)
     return {"nav": _SECTIONS.get(match.url_name if match else "", "")}

@@ -1,5 +1,7 @@
 """Loaded with ``-p`` before Django starts: the suite gets its own data directory."""
 
+from __future__ import annotations
+
 import os
 import tempfile
 

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import timedelta
+from typing import Any
 
 from drf_spectacular.utils import OpenApiParameter, OpenApiTypes, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -149,7 +152,7 @@ class ScheduleOut(serializers.Serializer):
 def _input_from(data: dict, current: Schedule | None = None) -> ScheduleInput:
     """Merge a body onto a schedule's current values (None keeps a value, as azureml's update does)."""
 
-    def pick(key, default=None):
+    def pick(key: str, default: Any = None) -> Any:  # a JSON value of the body
         value = data.get(key)
         return value if value is not None else default
 
@@ -206,7 +209,7 @@ def _input_from(data: dict, current: Schedule | None = None) -> ScheduleInput:
     )
 
 
-def _errors(call):
+def _errors(call: Callable[[], Schedule]) -> Schedule:
     return call()
 
 
@@ -221,7 +224,7 @@ class ScheduleList(APIView):
         ],
         responses=ScheduleOut(many=True),
     )
-    def get(self, request):
+    def get(self, request: Request) -> Response:
         schedules = Schedule.objects.all()
         if query_bool(request, "active_only", True):
             schedules = schedules.filter(status="Active")
@@ -236,7 +239,7 @@ class ScheduleList(APIView):
         return Response([schedule_json(s, with_next=1) for s in schedules[:1000]])
 
     @extend_schema(request=ScheduleBody, responses={201: ScheduleOut})
-    def post(self, request):
+    def post(self, request: Request) -> Response:
         body = ScheduleBody(data=request.data)
         body.is_valid(raise_exception=True)
         data = body.validated_data
@@ -268,11 +271,11 @@ class ScheduleDetail(APIView):
     parser_classes = [JSONParser]
 
     @extend_schema(responses=ScheduleOut, parameters=[SCHEDULE_ID])
-    def get(self, request, schedule_id: str):
+    def get(self, request: Request, schedule_id: str) -> Response:
         return Response(schedule_json(_schedule(schedule_id)))
 
     @extend_schema(request=ScheduleBody, responses=ScheduleOut, parameters=[SCHEDULE_ID])
-    def patch(self, request, schedule_id: str):
+    def patch(self, request: Request, schedule_id: str) -> Response:
         schedule = _schedule(schedule_id)
         body = ScheduleBody(data=request.data, partial=True)
         body.is_valid(raise_exception=True)
@@ -292,7 +295,7 @@ class ScheduleStatus(APIView):
         parameters=[SCHEDULE_ID, ACTION],
         operation_id="api_schedules_status",
     )
-    def post(self, request, schedule_id: str, action: str):
+    def post(self, request: Request, schedule_id: str, action: str) -> Response:
         schedule = scheduling.set_schedule_status(_schedule(schedule_id), status_for(action))
         return Response(schedule_json(schedule))
 
@@ -311,7 +314,7 @@ class ScheduleRuns(APIView):
         ),
         parameters=[SCHEDULE_ID],
     )
-    def get(self, request, schedule_id: str):
+    def get(self, request: Request, schedule_id: str) -> Response:
         schedule = _schedule(schedule_id)
         runs = (
             Run.objects.filter(schedule_id=schedule.id)
@@ -347,7 +350,7 @@ class SchedulePreview(APIView):
             "Preview", {"fire_times": serializers.ListField(child=serializers.DateTimeField())}
         ),
     )
-    def post(self, request):
+    def post(self, request: Request) -> Response:
         body = PreviewBody(data=request.data)
         body.is_valid(raise_exception=True)
         recurrence = body.validated_data["recurrence"]

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from django.http import HttpRequest
 from rest_framework import serializers
+from rest_framework.request import Request
 
 from pipelines.models import PipelineEndpoint, PublishedPipeline
 from runs.models import Run
@@ -11,11 +13,13 @@ from studio.workspace.urls_helpers import absolute_base_url
 SUBMIT_PREFIX = "/pipelines/v1.0/PipelineRuns"
 
 
-def pipeline_endpoint_url(pipeline: PublishedPipeline, request=None) -> str:
+def pipeline_endpoint_url(
+    pipeline: PublishedPipeline, request: HttpRequest | Request | None = None
+) -> str:
     return f"{absolute_base_url(request)}{SUBMIT_PREFIX}/PipelineSubmit/{pipeline.id}"
 
 
-def endpoint_url(endpoint: PipelineEndpoint, request=None) -> str:
+def endpoint_url(endpoint: PipelineEndpoint, request: HttpRequest | Request | None = None) -> str:
     return f"{absolute_base_url(request)}{SUBMIT_PREFIX}/PipelineEndpointSubmit/Id/{endpoint.id}"
 
 
@@ -42,7 +46,9 @@ class PublishedPipelineSerializer(serializers.Serializer):
     url = serializers.CharField()
 
 
-def published_json(pipeline: PublishedPipeline, request=None) -> dict:
+def published_json(
+    pipeline: PublishedPipeline, request: HttpRequest | Request | None = None
+) -> dict:
     spec = pipeline.graph.spec
     return {
         "id": str(pipeline.id),
@@ -79,7 +85,7 @@ class PipelineEndpointSerializer(serializers.Serializer):
     url = serializers.CharField()
 
 
-def endpoint_json(endpoint: PipelineEndpoint, request=None) -> dict:
+def endpoint_json(endpoint: PipelineEndpoint, request: HttpRequest | Request | None = None) -> dict:
     url = endpoint_url(endpoint, request)
     return {
         "id": str(endpoint.id),
@@ -126,7 +132,7 @@ class PipelineRunEntitySerializer(serializers.Serializer):
     Warnings = serializers.ListField(child=serializers.CharField())
 
 
-def run_entity(run: Run, request=None) -> dict:
+def run_entity(run: Run, request: HttpRequest | Request | None = None) -> dict:
     """A run as Azure's PipelineRunEntity (the answer of a REST submit)."""
     return {
         "Id": run.id,

@@ -51,14 +51,14 @@ def _is_scalar(value: Any) -> bool:
 class _ExperimentName(serializers.Field):
     default_error_messages = {"required": "is required.", "null": "is required."}
 
-    def to_internal_value(self, data):
+    def to_internal_value(self, data: Any) -> str:
         if data == "":
             self.fail("required")
         if not is_experiment_name(data):
             raise serializers.ValidationError(EXPERIMENT_NAME_RULE)
         return data
 
-    def to_representation(self, value):
+    def to_representation(self, value: str) -> str:
         return value
 
 
@@ -76,7 +76,7 @@ class _ParameterValue(serializers.Field):
 
     default_error_messages = {"null": "must be a string, number or boolean."}
 
-    def to_internal_value(self, data):
+    def to_internal_value(self, data: Any) -> str | int | float | bool:
         if not _is_scalar(data):
             raise serializers.ValidationError("must be a string, number or boolean.")
         if isinstance(data, float) and not math.isfinite(data):
@@ -85,7 +85,7 @@ class _ParameterValue(serializers.Field):
             raise serializers.ValidationError(TOO_LONG)
         return data
 
-    def to_representation(self, value):
+    def to_representation(self, value: str | int | float | bool) -> str | int | float | bool:
         return value
 
 
@@ -97,15 +97,15 @@ class _TagValue(serializers.Field):
 
     default_error_messages = {"null": "must be a string."}
 
-    def to_internal_value(self, data):
-        if not _is_scalar(data) or isinstance(data, float) and not math.isfinite(data):
+    def to_internal_value(self, data: Any) -> str:
+        if not _is_scalar(data) or (isinstance(data, float) and not math.isfinite(data)):
             raise serializers.ValidationError("must be a string.")
         text = str(data)
         if not _storable(text, TAG_LIMIT):
             raise serializers.ValidationError(TOO_LONG)
         return text
 
-    def to_representation(self, value):
+    def to_representation(self, value: str) -> str:
         return value
 
 
@@ -121,7 +121,7 @@ class _StringMap(serializers.DictField):
             **kwargs,
         )
 
-    def to_internal_value(self, data):
+    def to_internal_value(self, data: Any) -> dict[str, str]:
         if isinstance(data, dict):
             for key in data:
                 if not _storable(key, KEY_LIMIT):
@@ -137,14 +137,14 @@ class _JSONObject(serializers.Field):
         self.shape = shape
         super().__init__(**kwargs)
 
-    def run_validation(self, data=serializers.empty):
+    def run_validation(self, data: Any = serializers.empty) -> dict[str, Any]:
         if not isinstance(data, dict):
             raise serializers.ValidationError(f"must be an object with {self.shape}.")
         if unstorable(data) is not None:
             raise serializers.ValidationError(TOO_LONG)
         return data
 
-    def to_representation(self, value):
+    def to_representation(self, value: dict[str, Any]) -> dict[str, Any]:
         return value
 
 
@@ -174,7 +174,7 @@ class _Text(serializers.CharField):
             **kwargs,
         )
 
-    def to_internal_value(self, data):
+    def to_internal_value(self, data: Any) -> str:
         if not isinstance(data, str) or unstorable(data) is not None:
             self.fail("invalid")
         return data
@@ -183,7 +183,7 @@ class _Text(serializers.CharField):
 class _StrictBoolean(serializers.BooleanField):
     """true or false: not "true", 1 or "yes"."""
 
-    def to_internal_value(self, data):
+    def to_internal_value(self, data: Any) -> bool:
         if not isinstance(data, bool):
             self.fail("invalid")
         return data

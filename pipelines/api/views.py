@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import uuid
+from typing import TYPE_CHECKING, Any
 
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import parsers, serializers, status
 from rest_framework.exceptions import APIException, NotFound, PermissionDenied, ValidationError
+from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -23,6 +25,9 @@ from studio.workspace.api.views import JSONParser, query_bool
 from studio.workspace.auth import RunCredential
 from studio.workspace.models import ApiToken
 
+if TYPE_CHECKING:
+    from _typeshed import SupportsRead
+
 
 class PayloadTooLarge(APIException):
     status_code = 413
@@ -35,7 +40,12 @@ class _LimitedJSONParser(parsers.BaseParser):
 
     media_type = "*/*"
 
-    def parse(self, stream, media_type=None, parser_context=None):
+    def parse(
+        self,
+        stream: SupportsRead[bytes] | None,
+        media_type: str | None = None,
+        parser_context: dict[str, Any] | None = None,
+    ) -> Any:  # any JSON
         if stream is None:
             return {}
         raw = stream.read(MAX_BODY_BYTES + 1)
@@ -49,14 +59,14 @@ class _LimitedJSONParser(parsers.BaseParser):
             raise ValidationError({"body": f"The body is not valid JSON: {exc}"}) from None
 
 
-def _uuid_or_404(value: str, what: str):
+def _uuid_or_404(value: str, what: str) -> uuid.UUID:
     try:
         return uuid.UUID(str(value))
     except ValueError:
         raise NotFound(f"No {what} with id {value}.") from None
 
 
-def _refuse_large(request) -> None:
+def _refuse_large(request: Request) -> None:
     try:
         length = int(request.META.get("CONTENT_LENGTH") or 0)
     except ValueError:
@@ -65,7 +75,9 @@ def _refuse_large(request) -> None:
         raise PayloadTooLarge()
 
 
-def _submit(request, pipeline: PublishedPipeline, endpoint: PipelineEndpoint | None) -> Response:
+def _submit(
+    request: Request, pipeline: PublishedPipeline, endpoint: PipelineEndpoint | None
+) -> Response:
     auth = request.auth
     if isinstance(auth, RunCredential):
         raise PermissionDenied("A run token cannot submit pipelines.")
@@ -133,7 +145,7 @@ class PipelineSubmit(APIView):
     @extend_schema(
         responses=out.PublishedPipelineSerializer, operation_id="pipeline_submit_describe"
     )
-    def get(self, request, pipeline_id: str):
+    def get(self, request: Request, pipeline_id: str) -> Response:
         pipeline = get_object_or_404(
             PublishedPipeline.objects.select_related("graph"),
             id=_uuid_or_404(pipeline_id, "published pipeline"),
@@ -141,7 +153,7 @@ class PipelineSubmit(APIView):
         return Response(out.published_json(pipeline, request))
 
     @extend_schema(**_SUBMIT_SCHEMA, operation_id="pipeline_submit")
-    def post(self, request, pipeline_id: str):
+    def post(self, request: Request, pipeline_id: str) -> Response:
         pipeline = get_object_or_404(
             PublishedPipeline.objects.select_related("graph"),
             id=_uuid_or_404(pipeline_id, "published pipeline"),
@@ -156,7 +168,9 @@ class PipelineEndpointSubmit(APIView):
     parser_classes = [_LimitedJSONParser]
     allow_limited_token = True
 
-    def _resolve(self, request, endpoint_id: str | None, version: str | None):
+    def _resolve(
+        self, request: Request, endpoint_id: str | None, version: str | None
+    ) -> tuple[PipelineEndpoint, PublishedPipeline]:
         if endpoint_id is None:
             name = request.query_params.get("name") or ""
             endpoint = PipelineEndpoint.objects.filter(name=name).first()
@@ -176,12 +190,16 @@ class PipelineEndpointSubmit(APIView):
     @extend_schema(
         responses=out.PipelineEndpointSerializer, operation_id="pipeline_endpoint_submit_describe"
     )
-    def get(self, request, endpoint_id: str | None = None, version: str | None = None):
+    def get(
+        self, request: Request, endpoint_id: str | None = None, version: str | None = None
+    ) -> Response:
         endpoint, _ = self._resolve(request, endpoint_id, version)
         return Response(out.endpoint_json(endpoint, request))
 
     @extend_schema(**_SUBMIT_SCHEMA, operation_id="pipeline_endpoint_submit")
-    def post(self, request, endpoint_id: str | None = None, version: str | None = None):
+    def post(
+        self, request: Request, endpoint_id: str | None = None, version: str | None = None
+    ) -> Response:
         endpoint, pipeline = self._resolve(request, endpoint_id, version)
         return _submit(request, pipeline, endpoint)
 
@@ -200,7 +218,7 @@ class PipelineEndpointSubmitByName(PipelineEndpointSubmit):
         responses={200: out.PipelineEndpointSerializer, 404: None},
         operation_id="pipeline_endpoint_submit_by_name_describe",
     )
-    def get(self, request):
+    def get(self, request: Request) -> Response:
         return super().get(request)
 
     @extend_schema(
@@ -211,7 +229,7 @@ class PipelineEndpointSubmitByName(PipelineEndpointSubmit):
         },
         operation_id="pipeline_endpoint_submit_by_name",
     )
-    def post(self, request):
+    def post(self, request: Request) -> Response:
         return super().post(request)
 
 
@@ -242,14 +260,14 @@ class PublishedPipelineList(APIView):
         parameters=[OpenApiParameter("active_only", bool)],
         responses=out.PublishedPipelineSerializer(many=True),
     )
-    def get(self, request):
+    def get(self, request: Request) -> Response:
         pipelines = PublishedPipeline.objects.select_related("graph")
         if query_bool(request, "active_only", True):
             pipelines = pipelines.filter(status="Active")
         return Response([out.published_json(p, request) for p in pipelines[:1000]])
 
     @extend_schema(request=PublishGraphBody, responses={201: out.PublishedPipelineSerializer})
-    def post(self, request):
+    def post(self, request: Request) -> Response:
         body = PublishGraphBody(data=request.data)
         body.is_valid(raise_exception=True)
         data = body.validated_data
@@ -266,7 +284,7 @@ class PublishedPipelineList(APIView):
 
 class PublishedPipelineDetail(APIView):
     @extend_schema(responses=out.PublishedPipelineSerializer)
-    def get(self, request, pipeline_id: str):
+    def get(self, request: Request, pipeline_id: str) -> Response:
         pipeline = get_object_or_404(
             PublishedPipeline.objects.select_related("graph"),
             id=_uuid_or_404(pipeline_id, "published pipeline"),
@@ -293,7 +311,7 @@ class PublishedPipelineStatus(APIView):
         parameters=[ACTION],
         operation_id="api_publishedpipelines_status",
     )
-    def post(self, request, pipeline_id: str, action: str):
+    def post(self, request: Request, pipeline_id: str, action: str) -> Response:
         pipeline = get_object_or_404(
             PublishedPipeline, id=_uuid_or_404(pipeline_id, "published pipeline")
         )
@@ -305,7 +323,7 @@ class RunPublish(APIView):
     parser_classes = [JSONParser]
 
     @extend_schema(request=PublishBody, responses={201: out.PublishedPipelineSerializer, 409: None})
-    def post(self, request, run_id: str):
+    def post(self, request: Request, run_id: str) -> Response:
         run = get_object_or_404(Run.objects.select_related("graph"), id=run_id)
         body = PublishBody(data=request.data)
         body.is_valid(raise_exception=True)
@@ -329,7 +347,7 @@ class EndpointBody(StrictTypes, serializers.Serializer):
     pipeline_id = serializers.UUIDField()
 
 
-def _pipeline(pipeline_id) -> PublishedPipeline:
+def _pipeline(pipeline_id: uuid.UUID) -> PublishedPipeline:
     pipeline = PublishedPipeline.objects.filter(id=pipeline_id).first()
     if pipeline is None:
         raise ValidationError({"pipeline_id": f"No published pipeline with id {pipeline_id}."})
@@ -343,7 +361,7 @@ class PipelineEndpointList(APIView):
         parameters=[OpenApiParameter("active_only", bool), OpenApiParameter("name", str)],
         responses=out.PipelineEndpointSerializer(many=True),
     )
-    def get(self, request):
+    def get(self, request: Request) -> Response:
         endpoints = PipelineEndpoint.objects.prefetch_related("versions")
         if query_bool(request, "active_only", True):
             endpoints = endpoints.filter(status="Active")
@@ -352,7 +370,7 @@ class PipelineEndpointList(APIView):
         return Response([out.endpoint_json(e, request) for e in endpoints[:1000]])
 
     @extend_schema(request=EndpointBody, responses={201: out.PipelineEndpointSerializer})
-    def post(self, request):
+    def post(self, request: Request) -> Response:
         body = EndpointBody(data=request.data)
         body.is_valid(raise_exception=True)
         data = body.validated_data
@@ -376,11 +394,11 @@ class PipelineEndpointDetail(APIView):
     parser_classes = [JSONParser]
 
     @extend_schema(responses=out.PipelineEndpointSerializer)
-    def get(self, request, endpoint_id: str):
+    def get(self, request: Request, endpoint_id: str) -> Response:
         return Response(out.endpoint_json(_endpoint(endpoint_id), request))
 
     @extend_schema(request=RenameBody, responses=out.PipelineEndpointSerializer)
-    def patch(self, request, endpoint_id: str):
+    def patch(self, request: Request, endpoint_id: str) -> Response:
         endpoint = _endpoint(endpoint_id)
         body = RenameBody(data=request.data)
         body.is_valid(raise_exception=True)
@@ -398,7 +416,7 @@ class PipelineEndpointVersions(APIView):
     parser_classes = [JSONParser]
 
     @extend_schema(request=VersionBody, responses={201: out.PipelineEndpointSerializer})
-    def post(self, request, endpoint_id: str):
+    def post(self, request: Request, endpoint_id: str) -> Response:
         endpoint = _endpoint(endpoint_id)
         body = VersionBody(data=request.data)
         body.is_valid(raise_exception=True)
@@ -419,7 +437,7 @@ class PipelineEndpointDefault(APIView):
     parser_classes = [JSONParser]
 
     @extend_schema(request=DefaultBody, responses=out.PipelineEndpointSerializer)
-    def post(self, request, endpoint_id: str):
+    def post(self, request: Request, endpoint_id: str) -> Response:
         endpoint = _endpoint(endpoint_id)
         body = DefaultBody(data=request.data)
         body.is_valid(raise_exception=True)
@@ -434,6 +452,6 @@ class PipelineEndpointStatus(APIView):
         parameters=[ACTION],
         operation_id="api_pipelineendpoints_status",
     )
-    def post(self, request, endpoint_id: str, action: str):
+    def post(self, request: Request, endpoint_id: str, action: str) -> Response:
         endpoint = services.set_status(_endpoint(endpoint_id), status_for(action))
         return Response(out.endpoint_json(endpoint, request))

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING, Any
 
 from django.http import FileResponse
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, OpenApiTypes, extend_schema
 from rest_framework import parsers, serializers, status
 from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
+from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -22,10 +24,13 @@ from studio.workspace.api.views import FILE_PATTERN, JSONParser
 from studio.workspace.auth import RunCredential
 from studio.workspace.datastores import Store, StoreConfig
 
+if TYPE_CHECKING:
+    from _typeshed import SupportsRead
+
 KINDS = ["scalar", "list", "row", "table", "image"]
 
 
-def _scalar(value) -> bool:
+def _scalar(value: Any) -> bool:
     if isinstance(value, float):
         return math.isfinite(value)
     return isinstance(value, (int, str, bool)) and not (
@@ -46,7 +51,7 @@ class MetricBody(StrictTypes, serializers.Serializer):
             raise serializers.ValidationError("Metric name must not be empty.")
         return value
 
-    def validate(self, attrs):
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         kind, value = attrs["kind"], attrs["value"]
         if kind == "scalar":
             if isinstance(value, list):
@@ -116,7 +121,7 @@ def _metric_json(metric: Metric, step_run_id: str | None = None) -> dict:
     }
 
 
-def _step(request, step_id: str, write: bool = False) -> StepRun:
+def _step(request: Request, step_id: str, write: bool = False) -> StepRun:
     step = get_object_or_404(StepRun.objects.select_related("run"), id=step_id)
     auth = request.auth
     if isinstance(auth, RunCredential):
@@ -134,13 +139,13 @@ class StepMetrics(APIView):
     parser_classes = [JSONParser]
 
     @extend_schema(responses=MetricOut(many=True))
-    def get(self, request, step_id: str):
+    def get(self, request: Request, step_id: str) -> Response:
         step = _step(request, step_id)
         metrics = Metric.objects.filter(step_run_id=step.log_step_id)[:100_000]
         return Response([_metric_json(m, step.id) for m in metrics])
 
     @extend_schema(request=MetricBody, responses={201: MetricOut})
-    def post(self, request, step_id: str):
+    def post(self, request: Request, step_id: str) -> Response:
         step = _step(request, step_id, write=True)
         body = MetricBody(data=request.data)
         body.is_valid(raise_exception=True)
@@ -156,7 +161,7 @@ class RunMetrics(APIView):
     allow_run_token = True
     parser_classes = [JSONParser]
 
-    def _run(self, request, run_id: str) -> Run:
+    def _run(self, request: Request, run_id: str) -> Run:
         run = get_object_or_404(Run, id=run_id)
         auth = request.auth
         if isinstance(auth, RunCredential) and not run.steps.filter(id=auth.step_run_id).exists():
@@ -164,7 +169,7 @@ class RunMetrics(APIView):
         return run
 
     @extend_schema(responses=MetricOut(many=True))
-    def get(self, request, run_id: str):
+    def get(self, request: Request, run_id: str) -> Response:
         run = self._run(request, run_id)
         steps = {s.log_step_id: s.id for s in run.steps.only("id", "reused_from_id")}
         own = list(Metric.objects.filter(run=run).order_by("id")[:100_000])
@@ -175,7 +180,7 @@ class RunMetrics(APIView):
         )
 
     @extend_schema(request=MetricBody, responses={201: MetricOut})
-    def post(self, request, run_id: str):
+    def post(self, request: Request, run_id: str) -> Response:
         run = self._run(request, run_id)
         body = MetricBody(data=request.data)
         body.is_valid(raise_exception=True)
@@ -190,7 +195,7 @@ class RunMetrics(APIView):
 
 
 class TagsBody(serializers.Serializer):
-    def to_internal_value(self, data):
+    def to_internal_value(self, data: Any) -> dict[str, str]:
         if not isinstance(data, dict) or len(data) > 200:
             raise ValidationError({"tags": "Tags must be an object of at most 200 string pairs."})
         out = {}
@@ -223,7 +228,7 @@ class StepTags(APIView):
     parser_classes = [JSONParser]
 
     @extend_schema(request={"application/json": _TAGS}, responses=OpenApiTypes.OBJECT)
-    def patch(self, request, step_id: str):
+    def patch(self, request: Request, step_id: str) -> Response:
         step = _step(request, step_id, write=True)
         tags = TagsBody(data=request.data)
         tags.is_valid(raise_exception=True)
@@ -237,7 +242,7 @@ class StepProperties(APIView):
     parser_classes = [JSONParser]
 
     @extend_schema(request={"application/json": _TAGS}, responses=OpenApiTypes.OBJECT)
-    def post(self, request, step_id: str):
+    def post(self, request: Request, step_id: str) -> Response:
         step = _step(request, step_id, write=True)
         body = TagsBody(data=request.data)
         body.is_valid(raise_exception=True)
@@ -264,7 +269,7 @@ def _artifact_store(step: StepRun) -> Store:
 _NOT_USER_LOGS = "^(?!(?:\\./+)*user_logs/)"
 
 
-def _name_param(request) -> str:
+def _name_param(request: Request) -> str:
     try:
         name = clean_path(request.query_params.get("name", ""))
     except StudioError as exc:
@@ -285,7 +290,7 @@ class StepFiles(APIView):
     allow_run_token = True
 
     @extend_schema(responses=FileOut(many=True))
-    def get(self, request, step_id: str):
+    def get(self, request: Request, step_id: str) -> Response:
         store = _artifact_store(_step(request, step_id))
         files = [f for f in store.walk("") if ".tail" not in f.path.rsplit("/", 1)[-1]]
         return Response([{"name": f.path, "size": f.size} for f in files[:10_000]])
@@ -294,7 +299,12 @@ class StepFiles(APIView):
 class _Bytes(parsers.BaseParser):
     media_type = "*/*"
 
-    def parse(self, stream, media_type=None, parser_context=None):
+    def parse(
+        self,
+        stream: SupportsRead[bytes],
+        media_type: str | None = None,
+        parser_context: dict[str, Any] | None = None,
+    ) -> SupportsRead[bytes]:
         return stream
 
 
@@ -311,7 +321,7 @@ class StepFileUpload(APIView):
         request={"application/octet-stream": OpenApiTypes.BINARY},
         responses={201: FileOut, 409: None},
     )
-    def put(self, request, step_id: str):
+    def put(self, request: Request, step_id: str) -> Response:
         step = _step(request, step_id, write=True)
         name = _name_param(request)
         if name.startswith("user_logs/"):
@@ -330,7 +340,7 @@ class StepFileUpload(APIView):
 
 
 class _Empty:
-    def read(self, size=-1) -> bytes:
+    def read(self, size: int = -1) -> bytes:
         return b""
 
 
@@ -345,7 +355,7 @@ class StepFileDownload(APIView):
             (200, "image/png"): OpenApiTypes.BINARY,
         },
     )
-    def get(self, request, step_id: str):
+    def get(self, request: Request, step_id: str) -> FileResponse:
         step = _step(request, step_id)
         name = _name_param(request)
         try:

@@ -57,7 +57,7 @@ class StepRunSerializer(serializers.ModelSerializer):
         ]
 
     @extend_schema_field(ReuseSerializer)
-    def get_reuse(self, obj) -> dict:
+    def get_reuse(self, obj: StepRun) -> dict:
         original = obj.properties.get("azureml.reusedrunid") if obj.reused_from_id else None
         return {
             "reused": obj.reused_from_id is not None,
@@ -103,7 +103,7 @@ class RunSerializer(serializers.ModelSerializer):
             "url",
         ]
 
-    def get_url(self, obj) -> str:
+    def get_url(self, obj: Run) -> str:
         request = self.context.get("request")
         path = f"/runs/{obj.id}/"
         return request.build_absolute_uri(path) if request else path

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils.dateparse import parse_datetime
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import generics, status
 from rest_framework.exceptions import NotFound, PermissionDenied
-from rest_framework.pagination import CursorPagination
+from rest_framework.pagination import Cursor, CursorPagination
+from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -26,12 +30,12 @@ class NewestFirst(CursorPagination):
     max_page_size = 500
     page_size_query_param = "page_size"
 
-    def get_page_size(self, request):
+    def get_page_size(self, request: Request) -> int:
         """``page_size`` if given (at most ``max_page_size``); a bad one is a 400, not ignored."""
         size = _int_param(request, self.page_size_query_param, self.page_size, 1, None)
         return min(size, self.max_page_size)
 
-    def decode_cursor(self, request):
+    def decode_cursor(self, request: Request) -> Cursor | None:
         """A cursor that is not one of ours is a 404, as DRF has it, even if it decodes."""
         cursor = super().decode_cursor(request)
         if cursor is not None and cursor.position is not None:
@@ -43,7 +47,7 @@ class NewestFirst(CursorPagination):
                 raise NotFound(self.invalid_cursor_message)
         return cursor
 
-    def get_schema_operation_parameters(self, view):
+    def get_schema_operation_parameters(self, view: APIView) -> list[dict[str, Any]]:
         parameters = super().get_schema_operation_parameters(view)
         for parameter in parameters:
             if parameter["name"] == self.page_size_query_param:
@@ -63,7 +67,7 @@ class ExperimentList(generics.ListCreateAPIView):
     queryset = Experiment.objects.all()
     pagination_class = None
 
-    def create(self, request, *args, **kwargs):
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         """Get or create an experiment by name (azureml's ``Experiment(ws, name)``)."""
         body = self.get_serializer(data=request.data)
         body.is_valid(raise_exception=True)
@@ -86,7 +90,7 @@ class RunList(generics.ListCreateAPIView):
     serializer_class = serializers.RunSerializer
     pagination_class = NewestFirst
 
-    def get_queryset(self):
+    def get_queryset(self) -> QuerySet[Run]:
         runs = Run.objects.select_related("experiment", "created_by", "created_by_token")
         experiment = self.request.query_params.get("experiment")
         if experiment:
@@ -98,13 +102,13 @@ class RunList(generics.ListCreateAPIView):
             OpenApiParameter("experiment", str, description="Only runs of this experiment")
         ],
     )
-    def get(self, request, *args, **kwargs):
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return super().get(request, *args, **kwargs)
 
     @extend_schema(
         request=serializers.SubmitRunSerializer, responses={201: serializers.RunDetailSerializer}
     )
-    def post(self, request, *args, **kwargs):
+    def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         body = serializers.SubmitRunSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         data = body.validated_data
@@ -129,7 +133,7 @@ class RunList(generics.ListCreateAPIView):
         return Response(out.data, status=status.HTTP_201_CREATED)
 
 
-def _run_for(request, run_id: str) -> Run:
+def _run_for(request: Request, run_id: str) -> Run:
     run = get_object_or_404(
         Run.objects.select_related("experiment", "graph", "created_by"), id=run_id
     )
@@ -143,19 +147,19 @@ class RunDetail(APIView):
     allow_run_token = True
 
     @extend_schema(responses=serializers.RunDetailSerializer)
-    def get(self, request, run_id: str):
+    def get(self, request: Request, run_id: str) -> Response:
         run = _run_for(request, run_id)
         return Response(serializers.RunDetailSerializer(run, context={"request": request}).data)
 
 
 class RunCancel(APIView):
     @extend_schema(request=None, responses=serializers.RunSerializer)
-    def post(self, request, run_id: str):
+    def post(self, request: Request, run_id: str) -> Response:
         run = services.cancel_run(_run_for(request, run_id))
         return Response(serializers.RunSerializer(run, context={"request": request}).data)
 
 
-def _step_for(request, step_id: str) -> StepRun:
+def _step_for(request: Request, step_id: str) -> StepRun:
     step = get_object_or_404(StepRun.objects.select_related("run"), id=step_id)
     auth = request.auth
     if isinstance(auth, RunCredential) and step.run.steps.filter(id=auth.step_run_id).count() == 0:
@@ -167,7 +171,7 @@ class ComputeTargetStatus(APIView):
     """A compute target's nodes (the live workers serving it) and the steps running on it."""
 
     @extend_schema(responses=serializers.ComputeTargetStatusSerializer)
-    def get(self, request, name: str):
+    def get(self, request: Request, name: str) -> Response:
         target = get_object_or_404(ComputeTarget, name=name)
         return Response(
             serializers.ComputeTargetStatusSerializer(services.compute_target_status(target)).data
@@ -178,7 +182,7 @@ class StepDetail(APIView):
     allow_run_token = True
 
     @extend_schema(responses=serializers.StepRunSerializer)
-    def get(self, request, step_id: str):
+    def get(self, request: Request, step_id: str) -> Response:
         return Response(serializers.StepRunSerializer(_step_for(request, step_id)).data)
 
 
@@ -202,7 +206,7 @@ class StepLog(APIView):
         ],
         responses=serializers.LogChunkSerializer,
     )
-    def get(self, request, step_id: str):
+    def get(self, request: Request, step_id: str) -> Response:
         step = _step_for(request, step_id)
         offset = _int_param(request, "offset", 0, -(2**62), 2**62)
         limit = _int_param(request, "limit", 256 * 1024, 1, 4 * 1024 * 1024)
@@ -219,7 +223,7 @@ class StepLog(APIView):
         )
 
 
-def _int_param(request, name: str, default: int, low: int, high: int | None) -> int:
+def _int_param(request: Request, name: str, default: int, low: int, high: int | None) -> int:
     from rest_framework.exceptions import ValidationError
 
     raw = request.query_params.get(name)

@@ -17,14 +17,14 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from studio.core.parameters import format_value
-from studio.core.spec import StepSpec
+from studio.core.spec import Arg, StepSpec
 
 FIRST_RUN = "first run"
 REUSE_DISABLED = "reuse disabled"
 REGENERATE = "regenerate_outputs"
 
 
-def _token(arg, values: Mapping[str, Any]) -> str:
+def _token(arg: Arg, values: Mapping[str, Any]) -> str:
     if arg.kind == "literal":
         return arg.value
     if arg.kind == "parameter":
@@ -32,7 +32,7 @@ def _token(arg, values: Mapping[str, Any]) -> str:
     return f"<{arg.kind}:{arg.value}>"
 
 
-def _is_flag(token) -> bool:
+def _is_flag(token: object) -> bool:
     return bool(re.match(r"^--?[A-Za-z_]", str(token)))
 
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dateutil import rrule
@@ -28,7 +29,7 @@ from studio.core.errors import StudioError
 
 FREQUENCIES = ("Minute", "Hour", "Day", "Week", "Month")
 WEEK_DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
-_RRULE_FREQ = {
+_RRULE_FREQ: dict[str, Literal[0, 1, 2, 3, 4, 5, 6]] = {
     "Minute": rrule.MINUTELY,
     "Hour": rrule.HOURLY,
     "Day": rrule.DAILY,
@@ -191,7 +192,7 @@ def _rule_near(rec: Recurrence, anchor: datetime, around_local: datetime) -> rru
 
 
 def _rule(rec: Recurrence, anchor_local: datetime) -> rrule.rrule:
-    kwargs = {"interval": rec.interval, "dtstart": anchor_local}
+    kwargs: dict[str, Any] = {"interval": rec.interval, "dtstart": anchor_local}
     if rec.frequency in ("Day", "Week"):
         if rec.hours or rec.minutes:
             kwargs["byhour"] = rec.hours or (anchor_local.hour,)

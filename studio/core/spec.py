@@ -1,7 +1,8 @@
 """The pipeline graph spec, shared by the SDK and the server.
 
 A pipeline travels from the SDK to the server as plain JSON. Both sides parse it
-with :meth:`GraphSpec.from_dict` and check it with :func:`validate_graph`, so a
+with :meth:`GraphSpec.from_dict` and check it with
+:func:`studio.core.validation.validate_graph`, so a
 client that skips the SDK gets the same errors as one that uses it. Plain Python:
 no Django, no I/O.
 """
@@ -9,7 +10,7 @@ no Django, no I/O.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -222,13 +223,18 @@ def _expect(value: Any, kind: type | tuple, where: str, what: str) -> None:
         raise StudioError(where, f"{where} must be {what}.")
 
 
-def _str(
-    data: Mapping, key: str, where: str, required: bool = True, limit: int = 1000
-) -> str | None:
+def _str(data: Mapping, key: str, where: str, limit: int = 1000) -> str:
+    """A required string field."""
+    value = _opt_str(data, key, where, limit=limit)
+    if value is None:
+        raise StudioError(f"{where}.{key}", f"{where}.{key} is required.")
+    return value
+
+
+def _opt_str(data: Mapping, key: str, where: str, limit: int = 1000) -> str | None:
+    """An optional string field: None when it is missing or null."""
     value = data.get(key)
     if value is None:
-        if required:
-            raise StudioError(f"{where}.{key}", f"{where}.{key} is required.")
         return None
     _expect(value, str, f"{where}.{key}", "a string")
     if len(value) > limit:
@@ -303,7 +309,7 @@ def _parse_step(data: Any, where: str) -> StepSpec:
     snapshot = _str(data, "snapshot", where, limit=64)
     if not DIGEST.match(snapshot):
         raise StudioError(f"{where}.snapshot", f"{where}.snapshot must be a sha256 hex digest.")
-    compute_target = _str(data, "compute_target", where, required=False, limit=255)
+    compute_target = _opt_str(data, "compute_target", where, limit=255)
     args_raw = data.get("arguments", [])
     _expect(args_raw, list, f"{where}.arguments", "a list")
     arguments = tuple(_parse_arg(a, f"{where}.arguments[{i}]") for i, a in enumerate(args_raw))
@@ -313,14 +319,14 @@ def _parse_step(data: Any, where: str) -> StepSpec:
     for i, item in enumerate(inputs_raw):
         at = f"{where}.inputs[{i}]"
         _expect(item, Mapping, at, "an object")
-        mode = _str(item, "mode", at, required=False) or "mount"
+        mode = _opt_str(item, "mode", at) or "mount"
         if mode not in INPUT_MODES:
             raise StudioError(f"{at}.mode", f"{at}.mode must be one of {', '.join(INPUT_MODES)}.")
-        dataset = _str(item, "dataset", at, required=False, limit=64) or ""
-        parameter = _str(item, "parameter", at, required=False, limit=255) or ""
-        dataset_parameter = _str(item, "dataset_parameter", at, required=False, limit=255) or ""
-        datastore = _str(item, "datastore", at, required=False, limit=64) or ""
-        path = _str(item, "path", at, required=False, limit=1000) or ""
+        dataset = _opt_str(item, "dataset", at, limit=64) or ""
+        parameter = _opt_str(item, "parameter", at, limit=255) or ""
+        dataset_parameter = _opt_str(item, "dataset_parameter", at, limit=255) or ""
+        datastore = _opt_str(item, "datastore", at, limit=64) or ""
+        path = _opt_str(item, "path", at, limit=1000) or ""
         if path and not datastore:
             raise StudioError(f"{at}.datastore", f"{at} names a path but no datastore.")
         sources = [
@@ -339,8 +345,17 @@ def _parse_step(data: Any, where: str) -> StepSpec:
         inputs.append(
             InputSpec(
                 name=_str(item, "name", at, limit=255),
-                source_step=_str(item, "source_step", at, required=not external, limit=64) or "",
-                source_output=_str(item, "source_output", at, required=not external, limit=255)
+                source_step=(
+                    _opt_str(item, "source_step", at, limit=64)
+                    if external
+                    else _str(item, "source_step", at, limit=64)
+                )
+                or "",
+                source_output=(
+                    _opt_str(item, "source_output", at, limit=255)
+                    if external
+                    else _str(item, "source_output", at, limit=255)
+                )
                 or "",
                 mode=mode,
                 dataset=dataset,
@@ -356,10 +371,10 @@ def _parse_step(data: Any, where: str) -> StepSpec:
     for i, item in enumerate(outputs_raw):
         at = f"{where}.outputs[{i}]"
         _expect(item, Mapping, at, "an object")
-        kind = _str(item, "kind", at, required=False) or "OutputFileDatasetConfig"
+        kind = _opt_str(item, "kind", at) or "OutputFileDatasetConfig"
         if kind not in OUTPUT_KINDS:
             raise StudioError(f"{at}.kind", f"{at}.kind must be one of {', '.join(OUTPUT_KINDS)}.")
-        mode = _str(item, "mode", at, required=False) or "mount"
+        mode = _opt_str(item, "mode", at) or "mount"
         if mode not in OUTPUT_MODES:
             raise StudioError(f"{at}.mode", f"{at}.mode must be one of {', '.join(OUTPUT_MODES)}.")
         register = item.get("register")
@@ -368,14 +383,12 @@ def _parse_step(data: Any, where: str) -> StepSpec:
             reg_name = _str(register, "name", f"{at}.register", limit=255)
             if not reg_name.strip():
                 raise StudioError(f"{at}.register.name", "A dataset name is required.")
-            reg_kind = _str(register, "kind", f"{at}.register", required=False) or "file"
+            reg_kind = _opt_str(register, "kind", f"{at}.register") or "file"
             if reg_kind not in ("file", "tabular"):
                 raise StudioError(f"{at}.register.kind", "register.kind must be file or tabular.")
             options = register.get("options") or {}
             _expect(options, Mapping, f"{at}.register.options", "an object")
-            description = (
-                _str(register, "description", f"{at}.register", required=False, limit=5000) or ""
-            )
+            description = _opt_str(register, "description", f"{at}.register", limit=5000) or ""
             register = (
                 ("name", reg_name),
                 ("kind", reg_kind),
@@ -389,8 +402,8 @@ def _parse_step(data: Any, where: str) -> StepSpec:
                 name=_str(item, "name", at, limit=255),
                 kind=kind,
                 mode=mode,
-                datastore=_str(item, "datastore", at, required=False, limit=64),
-                path=_str(item, "path", at, required=False, limit=1000),
+                datastore=_opt_str(item, "datastore", at, limit=64),
+                path=_opt_str(item, "path", at, limit=1000),
                 register=register or (),
                 is_file=is_file,
             )
@@ -403,12 +416,12 @@ def _parse_step(data: Any, where: str) -> StepSpec:
         params.append((key, _parse_arg(value, f"{where}.params.{key}")))
     allow_reuse = data.get("allow_reuse", True)
     _expect(allow_reuse, bool, f"{where}.allow_reuse", "true or false")
-    version = _str(data, "version", where, required=False, limit=255)
+    version = _opt_str(data, "version", where, limit=255)
     run_after = data.get("run_after", [])
     _expect(run_after, list, f"{where}.run_after", "a list")
     for i, item in enumerate(run_after):
         _expect(item, str, f"{where}.run_after[{i}]", "a string")
-    environment = _str(data, "environment", where, required=False, limit=1000)
+    environment = _opt_str(data, "environment", where, limit=1000)
     return StepSpec(
         environment=environment,
         node_id=node_id,
@@ -424,227 +437,6 @@ def _parse_step(data: Any, where: str) -> StepSpec:
         version=version,
         run_after=tuple(run_after),
     )
-
-
-def validate_graph(
-    spec: GraphSpec,
-    compute_targets: Iterable[str] | None = None,
-    snapshot_files: Mapping[str, Iterable[str]] | None = None,
-    datasets: Iterable[str] | None = None,
-    datastores: Iterable[str] | None = None,
-) -> list[StudioError]:
-    """Every reason the graph cannot run, in azureml's words where azureml has them.
-
-    ``compute_targets`` (known target names), ``snapshot_files`` (digest → file
-    paths), ``datasets`` (known dataset ids) and ``datastores`` (known names) are
-    checked only when given: the server knows them, the SDK does not.
-    """
-    known_datasets = set(datasets) if datasets is not None else None
-    known_datastores = set(datastores) if datastores is not None else None
-    errors: list[StudioError] = []
-    by_id: dict[str, StepSpec] = {}
-    for index, step in enumerate(spec.steps):
-        if step.node_id in by_id:
-            errors.append(
-                StudioError(
-                    f"graph.steps[{index}].node_id", f"Node id {step.node_id} is used by two steps."
-                )
-            )
-        by_id[step.node_id] = step
-
-    producer: dict[str, StepSpec] = {}
-    for index, step in enumerate(spec.steps):
-        where = f"graph.steps[{index}]"
-        seen_ports: set[str] = set()
-        for port in [*step.inputs, *step.outputs]:
-            if not PORT_NAME.match(port.name):
-                errors.append(
-                    StudioError(
-                        where,
-                        f"[{port.name}] is not a valid input name as it may contain only letters, digits, and underscores.",
-                    )
-                )
-        for port in step.inputs:
-            if port.name in seen_ports:
-                errors.append(
-                    StudioError(
-                        where, f"[{port.name}] is repeated. Input port names must be unique."
-                    )
-                )
-            seen_ports.add(port.name)
-        for output in step.outputs:
-            if output.name in producer:
-                errors.append(
-                    StudioError(
-                        where,
-                        f"Step output {output.name} can not be used as an output for step {step.name}, "
-                        f"as it is already an output of step {producer[output.name].name}.",
-                    )
-                )
-            else:
-                producer[output.name] = step
-        script = step.script_name.replace("\\", "/")
-        if script.startswith("/") or ".." in script.split("/") or not script.strip():
-            errors.append(
-                StudioError(
-                    f"{where}.script_name",
-                    f"Step [{step.name}]: script_name must be a path inside source_directory.",
-                )
-            )
-        elif snapshot_files is not None:
-            files = snapshot_files.get(step.snapshot)
-            if files is None:
-                errors.append(
-                    StudioError(
-                        f"{where}.snapshot",
-                        f"Step [{step.name}]: snapshot {step.snapshot} has not been uploaded.",
-                    )
-                )
-            elif script not in set(files):
-                errors.append(
-                    StudioError(
-                        f"{where}.script_name",
-                        f"Step [{step.name}]: script not found at: {script}. Make sure to specify an appropriate source_directory on the Step or default_source_directory on the Pipeline.",
-                    )
-                )
-        if compute_targets is not None and step.compute_target is not None:
-            if step.compute_target not in set(compute_targets):
-                errors.append(
-                    StudioError(
-                        f"{where}.compute_target",
-                        f"Step [{step.name}]: compute target {step.compute_target} does not exist.",
-                    )
-                )
-
-    parameter_names = {p.name for p in spec.parameters}
-    for index, parameter in enumerate(spec.parameters):
-        if (
-            parameter.type == "dataset"
-            and known_datasets is not None
-            and parameter.default["id"] not in known_datasets
-        ):
-            errors.append(
-                StudioError(
-                    f"graph.parameters[{index}].default",
-                    f"The default of pipeline parameter {parameter.name} names an unknown dataset "
-                    f"{parameter.default['id']}.",
-                )
-            )
-    for index, step in enumerate(spec.steps):
-        where = f"graph.steps[{index}]"
-        input_names = {i.name for i in step.inputs}
-        output_names = {o.name for o in step.outputs}
-        for port in step.inputs:
-            if port.dataset:
-                if known_datasets is not None and port.dataset not in known_datasets:
-                    errors.append(
-                        StudioError(
-                            f"{where}.inputs",
-                            f"Input {port.name} on step {step.name} names an unknown dataset {port.dataset}.",
-                        )
-                    )
-                continue
-            if port.dataset_parameter or port.parameter:
-                wanted = "dataset" if port.dataset_parameter else "datapath"
-                named = port.dataset_parameter or port.parameter
-                declared = spec.parameter(named)
-                if declared is None or declared.type != wanted:
-                    errors.append(
-                        StudioError(
-                            f"{where}.inputs",
-                            f"Input {port.name} on step {step.name} names {named}, which is not a "
-                            f"{'Dataset' if wanted == 'dataset' else 'DataPath'} pipeline parameter.",
-                        )
-                    )
-                continue
-            if port.datastore:
-                if known_datastores is not None and port.datastore not in known_datastores:
-                    errors.append(
-                        StudioError(
-                            f"{where}.inputs",
-                            f"Input {port.name} on step {step.name} names an unknown datastore {port.datastore}.",
-                        )
-                    )
-                continue
-            source = by_id.get(port.source_step)
-            if source is None or port.source_output not in {o.name for o in source.outputs}:
-                errors.append(
-                    StudioError(
-                        where,
-                        f"Input {port.name} on step {step.name} is not connected to any previous step.",
-                    )
-                )
-        for arg in [*step.arguments, *(a for _, a in step.params)]:
-            if arg.kind == "input" and arg.value not in input_names:
-                errors.append(
-                    StudioError(
-                        where,
-                        f"Input {arg.value} appears in arguments list but is not in the input list",
-                    )
-                )
-            elif arg.kind == "output" and arg.value not in output_names:
-                errors.append(
-                    StudioError(
-                        where,
-                        f"Output {arg.value} appears in arguments list but is not in the output list",
-                    )
-                )
-            elif arg.kind == "parameter" and arg.value not in parameter_names:
-                errors.append(
-                    StudioError(
-                        where,
-                        f"Pipeline parameter {arg.value} used by step {step.name} is not defined.",
-                    )
-                )
-        for output in step.outputs:
-            if (
-                known_datastores is not None
-                and output.datastore
-                and output.datastore not in known_datastores
-            ):
-                errors.append(
-                    StudioError(
-                        f"{where}.outputs",
-                        f"Output {output.name} of step {step.name} names an unknown datastore {output.datastore}.",
-                    )
-                )
-        for other in step.run_after:
-            if other not in by_id:
-                errors.append(
-                    StudioError(where, f"Step {step.name} runs after an unknown step {other}.")
-                )
-
-    cycle = find_cycle(spec)
-    if cycle is not None:
-        step = by_id[cycle]
-        errors.append(
-            StudioError("graph.steps", f"Cycle detected including node {step.name}({step.node_id})")
-        )
-    return errors
-
-
-def find_cycle(spec: GraphSpec) -> str | None:
-    """A node id on a cycle, or None when the graph is acyclic (iterative DFS)."""
-    ids = {s.node_id for s in spec.steps}
-    upstream = {s.node_id: [u for u in s.upstream() if u in ids] for s in spec.steps}
-    state: dict[str, int] = {}
-    for root in upstream:
-        if state.get(root):
-            continue
-        stack = [(root, iter(upstream[root]))]
-        state[root] = 1
-        while stack:
-            node, children = stack[-1]
-            child = next(children, None)
-            if child is None:
-                state[node] = 2
-                stack.pop()
-            elif state.get(child) == 1:
-                return child
-            elif not state.get(child):
-                state[child] = 1
-                stack.append((child, iter(upstream[child])))
-    return None
 
 
 def topological_order(spec: GraphSpec) -> list[str]:

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # pandas is imported when a table is read, not with the SDK
+    import pandas as pd
 
 
-def read_table(files: Iterable[str], options: dict, nrows: int | None = None):
+def read_table(files: Iterable[str], options: dict, nrows: int | None = None) -> pd.DataFrame:
     """One DataFrame from delimited (or parquet) files, with the dataset's options."""
     import pandas as pd
 

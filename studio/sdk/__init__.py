@@ -3,4 +3,6 @@
 Pure Python and an HTTP client; it never imports Django.
 """
 
+from __future__ import annotations
+
 __version__ = "0.1.0"

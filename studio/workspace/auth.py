@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from django.contrib.auth import get_user_model
 from django.core import signing
@@ -12,6 +13,13 @@ from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 
 from studio.workspace.models import ApiToken
+
+if TYPE_CHECKING:
+    # Annotations only: DRF imports this module while rest_framework.views is still loading
+    # (DEFAULT_AUTHENTICATION_CLASSES), and drf_spectacular.openapi imports that module.
+    from django.contrib.auth.models import AbstractUser
+    from drf_spectacular.openapi import AutoSchema
+    from rest_framework.request import Request
 
 LAST_USED_PRECISION = timedelta(minutes=1)
 RUN_TOKEN_SALT = "studio.run-token"
@@ -36,7 +44,9 @@ class RunCredential:
 class BearerTokenAuthentication(authentication.BaseAuthentication):
     keyword = "Bearer"
 
-    def authenticate(self, request):
+    def authenticate(
+        self, request: Request
+    ) -> tuple[AbstractUser, ApiToken | RunCredential] | None:
         header = authentication.get_authorization_header(request).split()
         if not header or header[0].lower() != self.keyword.lower().encode():
             return None
@@ -59,7 +69,7 @@ class BearerTokenAuthentication(authentication.BaseAuthentication):
             ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
         return token.user, token
 
-    def _run_token(self, raw: str):
+    def _run_token(self, raw: str) -> tuple[AbstractUser, RunCredential]:
         try:
             data = signing.loads(raw[4:], salt=RUN_TOKEN_SALT)
         except signing.BadSignature:
@@ -72,7 +82,7 @@ class BearerTokenAuthentication(authentication.BaseAuthentication):
             raise exceptions.AuthenticationFailed("Invalid run token.")
         return user, RunCredential(step_run_id=step_id, attempt=data.get("a", 0))
 
-    def authenticate_header(self, request):
+    def authenticate_header(self, request: Request) -> str:
         return self.keyword
 
 
@@ -82,7 +92,7 @@ class BearerTokenScheme(OpenApiAuthenticationExtension):
     target_class = "studio.workspace.auth.BearerTokenAuthentication"
     name = "bearerAuth"
 
-    def get_security_definition(self, auto_schema):
+    def get_security_definition(self, auto_schema: AutoSchema) -> dict[str, str]:
         return {
             "type": "http",
             "scheme": "bearer",

@@ -14,6 +14,7 @@ import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, BinaryIO
 
 from studio.core.errors import StudioError
 from studio.core.paths import (
@@ -26,6 +27,10 @@ from studio.core.paths import (
     is_internal,
     join,
 )
+
+if TYPE_CHECKING:
+    from _typeshed import SupportsRead, SupportsWrite
+    from fsspec import AbstractFileSystem  # imported when first used, not with this module
 
 KINDS = ("local", "s3", "azureblob", "http")  # http: a web server, for datasets from URLs
 
@@ -61,7 +66,7 @@ class Store:
         return self.config.kind == "http"
 
     @property
-    def fs(self):
+    def fs(self) -> AbstractFileSystem:
         if self._fs is None:
             self._fs = _filesystem(self.config)
         return self._fs
@@ -246,7 +251,7 @@ class Store:
             return path.is_file() and not path.is_symlink()
         return self.fs.isfile(self.full(rel))
 
-    def open_read(self, rel: str):
+    def open_read(self, rel: str) -> BinaryIO:
         rel = clean_path(rel)
         if self.is_local:
             path = Path(self.full(rel))
@@ -255,7 +260,7 @@ class Store:
             return open(path, "rb")
         return self.fs.open(self.full(rel), "rb")
 
-    def write_file(self, rel: str, source, overwrite: bool = False) -> int:
+    def write_file(self, rel: str, source: SupportsRead[bytes], overwrite: bool = False) -> int:
         """Write a stream to a file; refuses to replace one unless ``overwrite``."""
         rel = clean_path(rel)
         if not rel:
@@ -317,7 +322,7 @@ class Store:
             self.fs.rm(self.full(rel), recursive=True)
 
 
-def _copy_stream(source, target) -> int:
+def _copy_stream(source: SupportsRead[bytes], target: SupportsWrite[bytes]) -> int:
     total = 0
     while chunk := source.read(1024 * 1024):
         target.write(chunk)

@@ -6,8 +6,9 @@ import hashlib
 import hmac
 import secrets
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db import models
@@ -15,6 +16,9 @@ from django.utils import timezone
 
 from studio.workspace.crypto import decrypt, encrypt
 from studio.workspace.datastores import Store, StoreConfig
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractUser
 
 
 class ComputeTarget(models.Model):
@@ -62,6 +66,9 @@ class WorkerHeartbeat(models.Model):
     class Meta:
         ordering = ["hostname"]
 
+    def __str__(self) -> str:
+        return self.hostname
+
     @classmethod
     def live(cls) -> list[WorkerHeartbeat]:
         horizon = timezone.now() - timedelta(seconds=settings.STUDIO_WORKER_LOST_SECONDS)
@@ -97,7 +104,7 @@ class Datastore(models.Model):
     def set_secrets(self, values: dict) -> None:
         self.secrets_encrypted = encrypt({k: v for k, v in values.items() if v})
 
-    def config(self):
+    def config(self) -> StoreConfig:
         return StoreConfig(
             name=self.name,
             kind=self.kind,
@@ -106,7 +113,7 @@ class Datastore(models.Model):
             secrets=decrypt(self.secrets_encrypted),
         )
 
-    def store(self):
+    def store(self) -> Store:
         return Store(self.config())
 
     @property
@@ -160,6 +167,9 @@ class Snapshot(models.Model):
     files = models.JSONField(default=dict)  # relative path -> sha256 of its bytes
     created_at = models.DateTimeField(default=timezone.now)
 
+    def __str__(self) -> str:
+        return self.digest[:12]
+
 
 class ApiToken(models.Model):
     """A bearer token. Only a lookup prefix and a SHA-256 hash of the secret are stored."""
@@ -189,9 +199,18 @@ class ApiToken(models.Model):
 
     @classmethod
     def issue(
-        cls, user, name: str, scope: str = "admin", expires_at=None, pipeline=None, endpoint=None
+        cls,
+        user: AbstractUser,
+        name: str,
+        scope: str = "admin",
+        expires_at: datetime | None = None,
+        pipeline: models.Model | None = None,
+        endpoint: models.Model | None = None,
     ) -> tuple[ApiToken, str]:
-        """Create a token and return it with its clear text, which is never stored."""
+        """Create a token and return it with its clear text, which is never stored.
+
+        ``pipeline``/``endpoint`` are a PublishedPipeline/PipelineEndpoint, typed as any model:
+        the workspace may not import the pipelines app, and only their ``pk`` is used."""
         prefix = secrets.token_hex(4)
         secret = secrets.token_urlsafe(32)
         token = cls.objects.create(
@@ -212,7 +231,9 @@ class ApiToken(models.Model):
             self.expires_at is None or self.expires_at > timezone.now()
         )
 
-    def may_submit(self, pipeline=None, endpoint=None) -> bool:
+    def may_submit(
+        self, pipeline: models.Model | None = None, endpoint: models.Model | None = None
+    ) -> bool:
         """Submit and admin tokens may start runs; a limited token only of its own pipeline or endpoint."""
         if self.scope not in ("submit", "admin"):
             return False

@@ -7,6 +7,7 @@ import json
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -23,6 +24,9 @@ from studio.core.paths import (
 from studio.workspace import storage
 from studio.workspace.datastores import Store
 from studio.workspace.models import Dataset, Datastore
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractUser
 
 # Unregistered dataset definitions are saved under this prefix and hidden from the lists.
 ANONYMOUS_PREFIX = "_anonymous_"
@@ -63,7 +67,7 @@ def register_datastore(
     *,
     name: str,
     kind: str,
-    user,
+    user: AbstractUser | None,
     options: dict,
     secrets: dict,
     root: str = "",
@@ -138,7 +142,7 @@ def _check_reachable(datastore: Datastore) -> None:
         )
 
 
-def parse_paths(paths) -> list[list[str]]:
+def parse_paths(paths: Any) -> list[list[str]]:
     """Validate dataset paths: [[datastore, path or glob], ...]; a web URL is given as
     ``"https://host/path"`` or ``["https://host", "path"]``."""
     if not isinstance(paths, list) or not paths:
@@ -176,7 +180,7 @@ def register_dataset(
     *,
     name: str,
     kind: str,
-    paths,
+    paths: Any,
     options: dict,
     description: str = "",
     tags: dict | None = None,
@@ -220,7 +224,7 @@ def register_dataset(
     raise StudioError("name", f"Could not register a new version of {name}; try again.")
 
 
-def save_dataset_definition(*, kind: str, paths, options: dict) -> Dataset:
+def save_dataset_definition(*, kind: str, paths: Any, options: dict) -> Dataset:
     """An unregistered dataset definition, saved under a name derived from its content (the
     same definition is saved once); azureml gives such a dataset an id when it is first used."""
     digest = hashlib.sha256(

@@ -13,6 +13,7 @@ import zipfile
 from pathlib import Path
 
 from django.conf import settings
+from django.db.models import QuerySet
 
 from studio.workspace.models import Datastore
 
@@ -34,7 +35,7 @@ def default_datastore() -> Datastore:
     return store
 
 
-def datastores():
+def datastores() -> QuerySet[Datastore]:
     """Every registered datastore, Studio's own ``workspaceblobstore`` among them."""
     default_datastore()
     return Datastore.objects.all()
@@ -73,7 +74,7 @@ def working_copy(digest: str, target: Path) -> Path:
     source = materialize_snapshot(digest)
     shutil.rmtree(target, ignore_errors=True)
 
-    def _link(src, dst):
+    def _link(src: str, dst: str) -> None:
         try:
             os.link(src, dst)
         except OSError:

@@ -12,6 +12,7 @@ uncaught JavaScript error.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import re
 from pathlib import Path
@@ -49,9 +50,7 @@ def _browser_available():
         _unavailable(
             f"{CHROMIUM} is missing: install Debian's chromium (apt-get install chromium) to run the browser tests"
         )
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
+    if importlib.util.find_spec("playwright") is None:
         _unavailable("the playwright Python package is not installed in this environment")
 
 

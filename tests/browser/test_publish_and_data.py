@@ -474,17 +474,9 @@ def _preview(page):
     return page.locator("table.preview")
 
 
-def test_a_tabular_dataset_shows_versions_a_preview_and_the_runs_that_read_it(
-    page, studio, csv_folder, table, tmp_path, shot
-):
+def _open_the_dataset_and_expect_version_2(page, studio, csv_folder: str, table: str, shot):
+    """Open the dataset from the list; expect its versions, version 2's preview and its file."""
     expect = _expect()
-    ws = studio.workspace()
-    (tmp_path / "count.py").write_text(
-        "from studio.sdk.core import Run\n"
-        "frame = Run.get_context().input_datasets['csvs'].to_pandas_dataframe()\n"
-        "print('read', len(frame), 'rows')\n"
-    )
-
     page.goto(f"{studio.url}/datasets/")
     row = page.locator("table.grid tbody tr", has=page.get_by_role("link", name=table))
     expect(row.locator("td").nth(1)).to_have_text("Tabular")
@@ -520,17 +512,35 @@ def test_a_tabular_dataset_shows_versions_a_preview_and_the_runs_that_read_it(
         [f"{len(CSV_A)}\xa0bytes"]
     )
     expect(page.get_by_text("No run has used this version yet.")).to_be_visible()
+    return versions
+
+
+def _read_version_2_in_a_pipeline(ws, table: str, folder):
+    """A Finished pipeline run whose one step, count.py in ``folder``, read version 2."""
+    (folder / "count.py").write_text(
+        "from studio.sdk.core import Run\n"
+        "frame = Run.get_context().input_datasets['csvs'].to_pandas_dataframe()\n"
+        "print('read', len(frame), 'rows')\n"
+    )
     reader = PythonScriptStep(
         name="count rows",
         script_name="count.py",
-        source_directory=str(tmp_path),
+        source_directory=str(folder),
         arguments=[Dataset.get_by_name(ws, table, version=2).as_named_input("csvs")],
     )
     run = Experiment(ws, "browser-dataset-reader").submit(Pipeline(ws, [reader]))
-
-    # Once a pipeline has read version 2 (as_named_input), the run is listed.
     assert run.wait_for_completion(show_output=False, timeout_seconds=60) == "Finished"
     assert "read 3 rows" in run.find_step_run("count rows")[0].get_job_log()
+    return run
+
+
+def test_a_tabular_dataset_shows_versions_a_preview_and_the_runs_that_read_it(
+    page, studio, csv_folder, table, tmp_path, shot
+):
+    expect = _expect()
+    versions = _open_the_dataset_and_expect_version_2(page, studio, csv_folder, table, shot)
+    # Once a pipeline has read version 2 (as_named_input), the run is listed.
+    run = _read_version_2_in_a_pipeline(studio.workspace(), table, tmp_path)
     page.reload()
     uses = page.locator("section.card").first.locator("table.grid").nth(1)
     expect(page.get_by_role("heading", name="Runs that read or wrote version 2")).to_be_visible()

@@ -105,7 +105,7 @@ def test_a_bad_schedule_is_explained_beside_the_field(page, studio, published):
 
 
 def test_browse_runs_and_filter_them(page, studio, metric_runs, shot):
-    name, runs = metric_runs
+    name, _runs = metric_runs
     page.goto(f"{studio.url}/runs/")
     page.fill("input[name=experiment]", name)
     page.select_option("select[name=status]", "Completed")

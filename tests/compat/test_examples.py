@@ -102,7 +102,7 @@ def test_publish_and_run_using_rest_endpoint(example, studio):
     versions = studio.api("GET", "datasets/", params={"name": "compare_result"}).json()
     assert len(versions) >= 2
     # the https dataset was saved for the runs, and read by the worker from the web server
-    inputs = [i for i in sample["graph"]["steps"] if i["name"] == "train.py"][0]["inputs"]
+    inputs = next(i for i in sample["graph"]["steps"] if i["name"] == "train.py")["inputs"]
     dataset = studio.api("GET", f"datasets/{inputs[0]['dataset']}/").json()
     assert dataset["paths"][0][0].startswith("http://127.0.0.1:")
 

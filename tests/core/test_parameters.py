@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from studio.core.errors import StudioError
@@ -88,14 +90,14 @@ def test_resolve_parameters_coerces_each_override():
 
 def test_resolve_parameters_refuses_an_unknown_name():
     with pytest.raises(
-        StudioError, match="^Pipeline parameter with name learning_rate does not exist$"
+        StudioError, match=r"^Pipeline parameter with name learning_rate does not exist$"
     ):
         resolve_parameters(SPEC, {"learning_rate": 0.1})
 
 
 def test_resolve_parameters_refuses_a_bad_value():
     with pytest.raises(
-        StudioError, match="^Expected type of the pipeline parameter rate is float, "
+        StudioError, match=r"^Expected type of the pipeline parameter rate is float, "
     ):
         resolve_parameters(SPEC, {"rate": "quick"})
 
@@ -105,7 +107,7 @@ def test_format_value_is_what_the_script_sees():
 
 
 @pytest.mark.parametrize(
-    "value, expected",
+    ("value", "expected"),
     [
         ("6d1f...", {"id": "6d1f..."}),
         ({"id": "abc", "kind": "file"}, {"id": "abc"}),
@@ -135,7 +137,7 @@ def test_a_value_that_names_no_dataset_is_refused_naming_the_parameter(value):
 
 
 def test_a_literal_dataset_path_is_confined_to_its_datastore():
-    with pytest.raises(StudioError, match="'..' is not allowed"):
+    with pytest.raises(StudioError, match=re.escape("'..' is not allowed")):
         coerce("ds", "dataset", {"LiteralValue": {"DataStoreName": "d", "RelativePath": "../x"}})
 
 

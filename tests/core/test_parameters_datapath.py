@@ -142,7 +142,7 @@ def test_coerce_sends_a_datapath_value_through_the_same_rules():
 
 
 def test_coerce_refuses_a_datastore_mapping_for_a_plain_type():
-    with pytest.raises(StudioError, match="^Expected type of the pipeline parameter p is str, "):
+    with pytest.raises(StudioError, match=r"^Expected type of the pipeline parameter p is str, "):
         coerce("p", "str", {"datastore": "lake", "path": "x"})
 
 

@@ -212,7 +212,7 @@ def test_a_pipeline_endpoint_keeps_versions_and_a_default(studio, ws, published)
     assert [v.version for v in endpoint.list_versions()] == ["0", "1"]
     endpoint.set_default_version("1")
     assert PipelineEndpoint.get(ws, name=name).default_version == "1"
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="Version 7 does not exist"):
         endpoint.set_default_version("7")
     run = endpoint.submit("ep-runs", pipeline_version="0", pipeline_parameters={"value": 2})
     assert run.wait_for_completion(show_output=False) == "Finished"

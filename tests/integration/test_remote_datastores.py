@@ -116,7 +116,7 @@ def test_a_remote_datastore_and_a_tabular_dataset_on_it_are_usable(ws, backend, 
     datastore = backend.register(ws, tag)
     assert datastore.datastore_type == {"s3": "S3", "azure": "AzureBlob"}[backend.kind]
     assert Datastore(ws, datastore.name).name == datastore.name
-    _, raw = _raw_dataset(ws, datastore, tmp_path, tag)
+    _, _raw = _raw_dataset(ws, datastore, tmp_path, tag)
     assert backend.files(datastore, f"raw-{tag}") == {
         f"raw-{tag}/part1.csv": RAW_1.encode(),
         f"raw-{tag}/part2.csv": RAW_2.encode(),

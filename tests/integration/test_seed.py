@@ -225,7 +225,7 @@ for run_id in (default.json()["Id"], response.json()["Id"]):
     for label, expected in [("default run:", 0.01), ("override run:", 0.1)]:
         run = _run_json(studio, _value(out, label))
         assert run["status"] == "Completed" and run["parameters"] == {"reg_rate": expected}
-        train = [s for s in run["steps"] if s["name"] == "train model"][0]
+        train = next(s for s in run["steps"] if s["name"] == "train model")
         log = studio.api("GET", f"steps/{train['id']}/log/").json()["data"]
         assert f"training on 100 rows with reg_rate={expected}" in log
 

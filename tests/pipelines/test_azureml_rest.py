@@ -322,7 +322,7 @@ def test_a_dataset_of_the_wrong_kind_or_none_at_all_is_refused(api, dataset_pipe
 def test_the_submit_form_offers_the_datasets_of_the_parameters_kind(
     api, alice, client, dataset_pipeline
 ):
-    pipeline, default = dataset_pipeline
+    pipeline, _default = dataset_pipeline
     iris = _dataset("iris", "file", "iris/iris.csv")
     _dataset("table", "tabular", "t/*.csv")
     client.force_login(alice)

@@ -339,7 +339,7 @@ def test_dataset_assignments_join_the_parameters_in_azure_s_shape():
 
 
 @pytest.mark.parametrize(
-    "value, field",
+    ("value", "field"),
     [
         ([], "DataSetDefinitionValueAssignments"),
         ({"p": "abc"}, "DataSetDefinitionValueAssignments.p"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -438,7 +439,8 @@ def test_dataset_consumption_takes_a_dataset_parameter_and_refuses_other_default
         DatasetConsumptionConfig("x", PipelineParameter("n", 3))
     table = Dataset.Tabular.from_delimited_files("https://example.test/t.csv")
     with pytest.raises(
-        UserErrorException, match="does not support mount. Only FileDataset supports mount"
+        UserErrorException,
+        match=re.escape("does not support mount. Only FileDataset supports mount"),
     ):
         DatasetConsumptionConfig("t", PipelineParameter("t", table)).as_mount()
     with pytest.raises(UserErrorException, match="Invalid mode 'copy'"):
@@ -455,11 +457,15 @@ def test_a_dataset_given_to_the_wrong_parameter_raises_azureml_s_type_error():
     check_dataset_value("ds", "dataset", file_default, files)
     with pytest.raises(
         TypeError,
-        match="Pipeline parameter with name ds is of incorrect type "
-        "TabularDataset. Expected type: FileDataset",
+        match=re.escape(
+            "Pipeline parameter with name ds is of incorrect type "
+            "TabularDataset. Expected type: FileDataset"
+        ),
     ):
         check_dataset_value("ds", "dataset", file_default, table)
-    with pytest.raises(TypeError, match="is of incorrect type FileDataset. Expected type: float"):
+    with pytest.raises(
+        TypeError, match=re.escape("is of incorrect type FileDataset. Expected type: float")
+    ):
         check_dataset_value("reg", "float", 0.1, files)
     check_dataset_value("reg", "float", 0.1, 0.5)  # not a dataset: the server coerces it
 

@@ -114,7 +114,7 @@ def test_an_empty_folder_is_kept_and_found(tmp_path):
 
 
 @pytest.mark.parametrize(
-    "url, expected",
+    ("url", "expected"),
     [
         ("https://example.test/demo/Titanic.csv", ("https://example.test", "demo/Titanic.csv")),
         ("http://127.0.0.1:8080/a/b.csv", ("http://127.0.0.1:8080", "a/b.csv")),

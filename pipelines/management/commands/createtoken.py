@@ -1,9 +1,10 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
 from pipelines.models import PipelineEndpoint, PublishedPipeline
@@ -13,7 +14,7 @@ from studio.workspace.models import ApiToken
 class Command(BaseCommand):
     help = "Create an API token and print it alone on the last line (it is shown only once)."
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("name", help="A name to recognise the token by")
         parser.add_argument(
             "--user", default="admin", help="The user the token acts for (default: admin)"
@@ -30,8 +31,15 @@ class Command(BaseCommand):
         )
 
     def handle(
-        self, name: str, user: str, scope: str, pipeline, endpoint, expires_in_days, **options
-    ):
+        self,
+        name: str,
+        user: str,
+        scope: str,
+        pipeline: str | None,
+        endpoint: str | None,
+        expires_in_days: int | None,
+        **options: Any,
+    ) -> None:
         owner = get_user_model().objects.filter(username=user).first()
         if owner is None:
             raise CommandError(f"No user named {user!r}.")

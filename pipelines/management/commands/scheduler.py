@@ -4,9 +4,10 @@ import logging
 import signal
 import time
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection
 from django.utils import timezone
 
@@ -22,7 +23,7 @@ class Command(BaseCommand):
         "worker was lost. Several schedulers may run at once; each fire still starts one run."
     )
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--once", action="store_true", help="One pass, then exit")
         parser.add_argument(
             "--interval", type=float, default=1.0, help="Seconds between ticks (default 1)"
@@ -41,10 +42,10 @@ class Command(BaseCommand):
         self,
         once: bool,
         interval: float,
-        simulate,
+        simulate: list[str] | None,
         step: float,
-        **options,
-    ):
+        **options: Any,
+    ) -> None:
         stopping: list[bool] = []
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda *_: stopping.append(True))

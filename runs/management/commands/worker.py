@@ -2,9 +2,10 @@ from __future__ import annotations
 
 import os
 import sys
+from typing import Any
 
 from django.conf import settings
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandParser
 
 from runs.services import ensure_compute_target
 from runs.worker import wanted_queues
@@ -16,14 +17,14 @@ class Command(BaseCommand):
         "Start a Celery worker serving the compute targets in STUDIO_WORKER_TARGETS (default: all)."
     )
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
             "--concurrency", type=int, default=int(os.environ.get("STUDIO_WORKER_CONCURRENCY", "4"))
         )
         parser.add_argument("--hostname", default=os.environ.get("STUDIO_WORKER_NAME", "worker@%h"))
         parser.add_argument("--loglevel", default=os.environ.get("LOG_LEVEL", "WARNING"))
 
-    def handle(self, concurrency: int, hostname: str, loglevel: str, **options):
+    def handle(self, concurrency: int, hostname: str, loglevel: str, **options: Any) -> None:
         ensure_compute_target(settings.STUDIO_DEFAULT_COMPUTE)
         queues = sorted(wanted_queues() | {CONTROL_QUEUE})
         argv = [

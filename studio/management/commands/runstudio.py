@@ -7,10 +7,12 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterable
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandParser
 
 from runs.services import ensure_compute_target
 from studio.workspace.storage import default_datastore
@@ -21,11 +23,11 @@ class Command(BaseCommand):
         "Start the web server, a Celery worker and the scheduler together; Ctrl-C stops them all."
     )
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
         parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
 
-    def handle(self, port: int, host: str, **options):
+    def handle(self, port: int, host: str, **options: Any) -> None:
         url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
         password = self._ensure_admin()
         datastore = default_datastore()
@@ -122,7 +124,7 @@ def _die_with_parent() -> None:
         pass
 
 
-def _stop_all(children, grace: float = 10.0) -> None:
+def _stop_all(children: Iterable[subprocess.Popen[bytes]], grace: float = 10.0) -> None:
     """SIGTERM each child's process group, then SIGKILL whatever is left after ``grace``."""
     children = list(children)
     for child in children:

@@ -1,5 +1,7 @@
 """``studio.sdk.core`` (``azureml.core``): Workspace, Experiment, Run, Datastore, compute."""
 
+from __future__ import annotations
+
 from studio.sdk import __version__
 from studio.sdk.core.compute import ComputeTarget
 from studio.sdk.core.dataset import Dataset

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import time
 from datetime import UTC, datetime
+from typing import Any
 
 from studio.sdk.exceptions import ComputeTargetException, UserErrorException
 
@@ -25,6 +26,14 @@ def _fetch(workspace, name: str) -> dict:
 class ComputeTarget:
     """``ComputeTarget(workspace, name)`` (or ``AmlCompute(workspace, name)``) gets an existing
     target or raises ComputeTargetException."""
+
+    workspace: Any
+    name: str
+    type: str
+    vm_size: str
+    provisioning_state: str | None
+    workers: list[str]
+    _data: dict
 
     def __new__(cls, workspace=None, name: str | None = None):
         if workspace is not None and name is not None:

@@ -3,6 +3,8 @@ datasets, whose classes live in ``studio.sdk.data``."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from studio.sdk.data.dataset_consumption_config import DatasetConsumptionConfig
 from studio.sdk.data.datasets import (
     FileDataset,
@@ -49,7 +51,7 @@ class _TabularFactory:
         set_column_types=None,
         partition_format=None,
     ) -> TabularDataset:
-        options = {"format": "parquet"}
+        options: dict[str, Any] = {"format": "parquet"}
         if include_path:
             options["include_path"] = True
         return TabularDataset(_normalise_paths(path), options)

@@ -25,8 +25,16 @@ class PythonSection:
     def __init__(self, **kwargs):
         self.interpreter_path = "python"
         self.user_managed_dependencies = False
-        self.conda_dependencies = None if kwargs.get("_skip_defaults") else CondaDependencies()
+        self.conda_dependencies: CondaDependencies | None = (
+            None if kwargs.get("_skip_defaults") else CondaDependencies()
+        )
         self.base_conda_environment = None
+
+    def dependencies(self) -> CondaDependencies:
+        """The conda dependencies, made empty first if there are none yet."""
+        if self.conda_dependencies is None:
+            self.conda_dependencies = CondaDependencies()
+        return self.conda_dependencies
 
 
 class DockerSection:
@@ -80,7 +88,7 @@ class Environment:
         with open(file_path) as fh:
             lines = [line.strip() for line in fh.read().splitlines()]
         environment = Environment(name)
-        dependencies = environment.python.conda_dependencies
+        dependencies = environment.python.dependencies()
         dependencies.set_pip_requirements(
             [line for line in lines if line and not line.startswith("#")]
         )

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from typing import Any
+
 from studio.core.names import EXPERIMENT_NAME_MESSAGE, is_experiment_name
 from studio.sdk.exceptions import UserErrorException
 from studio.sdk.run_types import run_type
@@ -19,7 +22,7 @@ class Experiment:
     def __repr__(self) -> str:
         return f"Experiment(Name: {self.name}, Workspace: {self.workspace.name})"
 
-    def submit(self, config, tags: dict | None = None, **kwargs):
+    def submit(self, config: Any, tags: dict | None = None, **kwargs: Any) -> Any:
         """Submit a Pipeline, a PublishedPipeline or a PipelineEndpoint; returns its PipelineRun.
 
         Keyword arguments are azureml's for each: ``pipeline_parameters`` (``pipeline_params``),
@@ -36,7 +39,9 @@ class Experiment:
             )
         return submit(self, tags=tags, **kwargs)
 
-    def get_runs(self, type=None, tags=None, properties=None, include_children=False):
+    def get_runs(
+        self, type=None, tags=None, properties=None, include_children=False
+    ) -> Iterator[Any]:
         """The experiment's pipeline runs, newest first (a generator, as in azureml)."""
         pipeline_run = run_type("azureml.PipelineRun")
         path = f"runs/?experiment={self.name}"

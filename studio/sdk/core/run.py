@@ -25,7 +25,13 @@ def _check_scalar(name: str, value: Any) -> None:
 class _MetricLogging:
     """``log``, ``log_list``, ``log_row`` and ``log_table`` for a run with a metrics URL."""
 
-    _metrics_path: str
+    @property
+    def _client(self) -> Any:
+        raise NotImplementedError
+
+    @property
+    def _metrics_path(self) -> str:
+        raise NotImplementedError
 
     def _log(self, name: str, kind: str, value: Any, description: str = "") -> None:
         if not isinstance(name, str) or not name.strip():
@@ -101,7 +107,7 @@ class Run(_MetricLogging):
         return f"steps/{self.id}/metrics/"
 
     @property
-    def parent(self):
+    def parent(self) -> Any:
         """The PipelineRun this step belongs to."""
         pipeline_run = run_type("azureml.PipelineRun")
         if self.id == os.environ.get("STUDIO_RUN_ID") and os.environ.get("STUDIO_PARENT_RUN_ID"):
@@ -160,16 +166,16 @@ class Run(_MetricLogging):
             )
         import io
 
-        if plot is not None:
+        if path is not None:
+            with open(path, "rb") as fh:
+                data = fh.read()
+            suffix = os.path.splitext(path)[1] or ".png"
+        else:
             buffer = io.BytesIO()
             figure = getattr(plot, "gcf", lambda: plot)()
             figure.savefig(buffer, format="png")
             data = buffer.getvalue()
             suffix = ".png"
-        else:
-            with open(path, "rb") as fh:
-                data = fh.read()
-            suffix = os.path.splitext(path)[1] or ".png"
         artifact = f"images/{name}{suffix}"
         self._upload(artifact, data)
         self._log(name, "image", artifact, description)

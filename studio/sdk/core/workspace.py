@@ -164,7 +164,7 @@ class Workspace:
             "user": data["user"],
         }
 
-    def get_default_datastore(self):
+    def get_default_datastore(self) -> Datastore:
         return Datastore(self, self._client.get("workspace/")["default_datastore"])
 
     def set_default_datastore(self, name: str) -> None:

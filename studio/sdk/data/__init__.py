@@ -126,7 +126,7 @@ class OutputFileDatasetConfig:
     def _copy(self) -> OutputFileDatasetConfig:
         copy = OutputFileDatasetConfig.__new__(OutputFileDatasetConfig)
         copy.__dict__.update(self.__dict__)
-        copy._origin = getattr(self, "_origin", self)
+        copy._origin = getattr(self, "_origin", self)  # type: ignore[attr-defined]
         return copy
 
     @property

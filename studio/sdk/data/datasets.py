@@ -9,13 +9,18 @@ import contextlib
 import os
 import shutil
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from studio.core.names import is_port_name
 from studio.core.tabular import read_table
 from studio.sdk._http import _error
 from studio.sdk.exceptions import UserErrorException
+
+if TYPE_CHECKING:  # pandas is imported when a table is read
+    import pandas as pd
 
 
 def _split_url(url: str) -> list[str]:
@@ -37,9 +42,9 @@ def _normalise_paths(path) -> list[list[str]]:
             out.append(_split_url(item))
         elif isinstance(item, tuple) and len(item) == 2:
             store, rel = item
-            out.append([getattr(store, "name", store), str(rel)])
+            out.append([str(getattr(store, "name", store)), str(rel)])
         elif hasattr(item, "datastore_name") and hasattr(item, "path_on_datastore"):
-            out.append([item.datastore_name, item.path_on_datastore or ""])
+            out.append([str(item.datastore_name), item.path_on_datastore or ""])
         else:
             raise UserErrorException(
                 f"Unsupported dataset path {item!r}: use (datastore, 'path/glob') tuples or "
@@ -119,7 +124,7 @@ class _AbstractDataset:
                 {"name": None, "kind": self._kind, "paths": self._paths, "options": self._options},
             )
             self._data, self._workspace = data, workspace
-        return self.id
+        return str(self._data["id"])
 
     @classmethod
     def _from_json(cls, workspace, data: dict):
@@ -198,11 +203,13 @@ def _download(workspace, datastore: str, path: str, destination: Path) -> None:
 class TabularDataset(_AbstractDataset):
     _kind = "tabular"
 
-    def to_pandas_dataframe(self, on_error: str = "null", out_of_range_datetime: str = "null"):
+    def to_pandas_dataframe(
+        self, on_error: str = "null", out_of_range_datetime: str = "null"
+    ) -> pd.DataFrame:
 
         return read_table(self._files(), self._options)
 
-    def take(self, count: int):
+    def take(self, count: int) -> pd.DataFrame:
 
         return read_table(self._files(), self._options, nrows=count)
 
@@ -244,7 +251,7 @@ class FileDataset(_AbstractDataset):
         return written
 
     @contextlib.contextmanager
-    def mount(self, mount_point: str | None = None, **kwargs):
+    def mount(self, mount_point: str | None = None, **kwargs: Any) -> Iterator[_MountContext]:
         """A local folder holding the dataset's files for the duration of the ``with`` block."""
         folder = mount_point or tempfile.mkdtemp(prefix="studio-mount-")
         self.download(folder, overwrite=True)

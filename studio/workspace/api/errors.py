@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from django.core.exceptions import PermissionDenied
-from django.http import Http404
+from django.http import Http404, HttpRequest, JsonResponse
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -26,7 +27,7 @@ class Conflict(exceptions.APIException):
 _CODES = {404: "not_found", 409: "conflict", 413: "payload_too_large"}
 
 
-def exception_handler(exc, context):
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """Every error as ``{"error": {"code", "message", "field"?}}``: the project's own
     (StudioError, translated here and nowhere else) and DRF's."""
     if isinstance(exc, StudioError):
@@ -63,7 +64,7 @@ def exception_handler(exc, context):
     return response
 
 
-def _first_error(detail, prefix: str = "") -> tuple[str, str]:
+def _first_error(detail: Any, prefix: str = "") -> tuple[str, str]:
     if isinstance(detail, dict):
         for key, value in detail.items():
             name = key if key != "non_field_errors" else prefix.rstrip(".")
@@ -74,9 +75,8 @@ def _first_error(detail, prefix: str = "") -> tuple[str, str]:
     return prefix.rstrip("."), f"{prefix.rstrip('.')}: {detail}" if prefix else str(detail)
 
 
-def not_found(request, unmatched: str = ""):
+def not_found(request: HttpRequest, unmatched: str = "") -> JsonResponse:
     """A path under /api/ that names no endpoint: the same JSON error shape as the rest."""
-    from django.http import JsonResponse
     from django.urls import Resolver404, resolve
 
     message = f"No API endpoint at {request.path}."

@@ -1,13 +1,21 @@
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from rest_framework import permissions
 from rest_framework.exceptions import ValidationError
 
 from studio.workspace.auth import RunCredential
 from studio.workspace.models import ApiToken
 
+if TYPE_CHECKING:
+    # Annotations only: DRF imports this module while rest_framework.views is still loading
+    # (DEFAULT_PERMISSION_CLASSES), so importing APIView here at run time would be circular.
+    from rest_framework.request import Request
+    from rest_framework.views import APIView
 
-def refuse_nul(request, view) -> None:
+
+def refuse_nul(request: Request, view: APIView) -> None:
     """A 400 for a NUL character in the URL path or query, which PostgreSQL cannot even compare."""
     values = [*getattr(view, "kwargs", {}).items()]
     values += [(name, value) for name, items in request.query_params.lists() for value in items]
@@ -25,7 +33,7 @@ class TokenScope(permissions.BasePermission):
 
     message = "This token's scope does not allow this request."
 
-    def has_permission(self, request, view) -> bool:
+    def has_permission(self, request: Request, view: APIView) -> bool:
         if not (request.user and request.user.is_authenticated):
             return False
         refuse_nul(request, view)

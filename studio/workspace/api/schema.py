@@ -11,8 +11,18 @@ fields that whitespace alone is blank: the API refuses both.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from django.core.validators import RegexValidator
 from drf_spectacular.extensions import OpenApiSerializerFieldExtension
+
+if TYPE_CHECKING:
+    # Annotations only, as drf_spectacular.extensions does: drf_spectacular.openapi imports
+    # DRF's views, whose settings load this project's API modules.
+    from drf_spectacular.generators import SchemaGenerator
+    from drf_spectacular.openapi import AutoSchema
+    from drf_spectacular.utils import Direction
+    from rest_framework.request import Request
 
 ERROR_SCHEMA = {
     "type": "object",
@@ -58,7 +68,9 @@ def _error_response(description: str) -> dict:
     }
 
 
-def document_errors(result, generator, request, public):
+def document_errors(
+    result: dict[str, Any], generator: SchemaGenerator, request: Request | None, public: bool
+) -> dict[str, Any]:
     """POSTPROCESSING_HOOKS entry: add the error envelope and the error responses."""
     schemas = result.setdefault("components", {}).setdefault("schemas", {})
     schemas["Error"] = ERROR_SCHEMA
@@ -131,7 +143,7 @@ class NotBlankText(OpenApiSerializerFieldExtension):
     target_class = "rest_framework.fields.CharField"
     match_subclasses = True
 
-    def map_serializer_field(self, auto_schema, direction):
+    def map_serializer_field(self, auto_schema: AutoSchema, direction: Direction) -> dict[str, Any]:
         field = self.target
         schema = auto_schema._map_serializer_field(field, direction, bypass_extensions=True)
         if (

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from typing import Any
 
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -11,7 +12,7 @@ from studio.workspace.api import schema  # noqa: F401  (its field extension docu
 from studio.workspace.models import ComputeTarget, Datastore
 
 
-def unstorable(data, where: str = "") -> str | None:
+def unstorable(data: Any, where: str = "") -> str | None:
     """Where JSON data holds a NUL or an unpaired surrogate, which a database cannot store.
 
     PostgreSQL refuses NUL in text and JSON alike, and no UTF-8 column takes a lone surrogate.
@@ -32,7 +33,7 @@ def unstorable(data, where: str = "") -> str | None:
     return None
 
 
-def _type_error(field, value) -> str | None:
+def _type_error(field: serializers.Field, value: Any) -> str | None:
     """Why ``value`` is not of the JSON type the schema documents for ``field``, if it is not."""
     if value is None:  # whether null is allowed is the field's own business
         return None
@@ -67,7 +68,7 @@ def _type_error(field, value) -> str | None:
 # here both are a 400 naming the field, like any invalid input. (A comment, not a docstring:
 # drf-spectacular would show a docstring as the description of every serializer using it.)
 class StrictTypes:
-    def to_internal_value(self, data):
+    def to_internal_value(self, data: Any) -> dict[str, Any]:
         if isinstance(data, Mapping):
             errors = {}
             for name, field in self.fields.items():
@@ -121,16 +122,16 @@ class ComputeTargetSerializer(StrictTypes, serializers.ModelSerializer):
         ]
         read_only_fields = ["created_at"]
 
-    def get_workers(self, obj) -> list[str]:
+    def get_workers(self, obj: ComputeTarget) -> list[str]:
         live = self.context.get("live_workers")
         if live is None:
             live = obj.live_workers()
         return [w.hostname for w in live if obj.queue in w.queues]
 
-    def get_provisioning_state(self, obj) -> str:
+    def get_provisioning_state(self, obj: ComputeTarget) -> str:
         return "Succeeded" if self.get_workers(obj) else "Creating"
 
-    def validate(self, attrs):
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if attrs.get("min_nodes", 0) > attrs.get("max_nodes", 1):
             raise serializers.ValidationError({"min_nodes": "min_nodes must not exceed max_nodes."})
         return attrs
@@ -200,7 +201,7 @@ class DatastoreRegisterSerializer(StrictTypes, serializers.Serializer):
         required=False, allow_blank=True, default="", max_length=4096, write_only=True
     )
 
-    def validate(self, attrs):
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         kind = attrs["kind"]
         required = {
             "local": ["root"],
@@ -233,7 +234,7 @@ class DatastoreDetailSerializer(serializers.ModelSerializer):
         model = Datastore
         fields = ["name", "kind", "is_default", "location", "options", "created_at"]
 
-    def get_options(self, obj) -> dict:
+    def get_options(self, obj: Datastore) -> dict:
         return {k: v for k, v in obj.options.items() if k not in ("create_if_not_exists",)}
 
 
@@ -266,7 +267,7 @@ class DatasetSerializer(StrictTypes, serializers.Serializer):
     create_new_version = serializers.BooleanField(required=False, default=False, write_only=True)
     created_at = serializers.DateTimeField(read_only=True)
 
-    def validate_options(self, value):
+    def validate_options(self, value: dict[str, Any]) -> dict[str, Any]:
         allowed = {"separator", "header", "encoding", "format", "include_path"}
         unknown = set(value) - allowed
         if unknown:

@@ -6,6 +6,7 @@ import io
 import itertools
 import re
 import uuid
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.http import FileResponse
@@ -14,7 +15,9 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiTypes, extend_schema,
 from rest_framework import generics, parsers, status
 from rest_framework.decorators import api_view, parser_classes
 from rest_framework.exceptions import NotFound, ParseError, ValidationError
+from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.serializers import BaseSerializer
 from rest_framework.views import APIView
 
 from studio.core.errors import StudioError
@@ -28,11 +31,19 @@ from studio.workspace.datastores import Store, StoreConfig
 from studio.workspace.models import ComputeTarget, Dataset, Datastore, Snapshot, WorkerHeartbeat
 from studio.workspace.urls_helpers import absolute_base_url
 
+if TYPE_CHECKING:
+    from _typeshed import SupportsRead
+
 
 class JSONParser(parsers.JSONParser):
     """DRF's, with JSON nested too deeply for Python a 400 rather than a 500."""
 
-    def parse(self, stream, media_type=None, parser_context=None):
+    def parse(
+        self,
+        stream: SupportsRead[bytes],
+        media_type: str | None = None,
+        parser_context: dict[str, Any] | None = None,
+    ) -> Any:  # any JSON
         try:
             return super().parse(stream, media_type, parser_context)
         except RecursionError:
@@ -42,7 +53,12 @@ class JSONParser(parsers.JSONParser):
 class ZipParser(parsers.BaseParser):
     media_type = "application/zip"
 
-    def parse(self, stream, media_type=None, parser_context=None):
+    def parse(
+        self,
+        stream: SupportsRead[bytes],
+        media_type: str | None = None,
+        parser_context: dict[str, Any] | None = None,
+    ) -> bytes:
         return stream.read()
 
 
@@ -57,7 +73,7 @@ class ZipParser(parsers.BaseParser):
 )
 @api_view(["GET", "PATCH"])
 @parser_classes([JSONParser])
-def workspace(request):
+def workspace(request: Request) -> Response:
     """The workspace; PATCH sets its default datastore (``ws.set_default_datastore``)."""
     if request.method == "PATCH":
         body = serializers.WorkspaceUpdateSerializer(data=request.data)
@@ -87,10 +103,10 @@ class ComputeTargetList(generics.ListCreateAPIView):
     queryset = ComputeTarget.objects.all()
     pagination_class = None
 
-    def get_serializer_context(self):
+    def get_serializer_context(self) -> dict[str, Any]:
         return {**super().get_serializer_context(), "live_workers": WorkerHeartbeat.live()}
 
-    def perform_create(self, serializer):
+    def perform_create(self, serializer: BaseSerializer) -> None:
         name = serializer.validated_data["name"]
         if ComputeTarget.objects.filter(name=name).exists():
             raise Conflict(f"Compute target {name} already exists.")
@@ -109,14 +125,14 @@ class DatastoreList(APIView):
     parser_classes = [JSONParser]
 
     @extend_schema(responses=serializers.DatastoreDetailSerializer(many=True))
-    def get(self, request):
+    def get(self, request: Request) -> Response:
         return Response(serializers.DatastoreDetailSerializer(storage.datastores(), many=True).data)
 
     @extend_schema(
         request=serializers.DatastoreRegisterSerializer,
         responses={201: serializers.DatastoreDetailSerializer},
     )
-    def post(self, request):
+    def post(self, request: Request) -> Response:
         body = serializers.DatastoreRegisterSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         data = body.validated_data
@@ -167,7 +183,7 @@ class DatastoreDetail(generics.RetrieveAPIView):
     queryset = Datastore.objects.all()
     lookup_field = "name"
 
-    def get_object(self):
+    def get_object(self) -> Datastore:
         return _datastore(self.kwargs["name"])  # the default one exists from its first use
 
 
@@ -187,7 +203,7 @@ PATH_PATTERN = (
 FILE_PATTERN = PATH_PATTERN.replace("^", "^(?![./]*$)", 1)
 
 
-def query_bool(request, name: str, default: bool) -> bool:
+def query_bool(request: Request, name: str, default: bool) -> bool:
     """A ``true``/``false`` (or ``1``/``0``) query parameter; anything else is a 400 naming it."""
     raw = request.query_params.get(name)
     if raw is None:
@@ -199,7 +215,7 @@ def query_bool(request, name: str, default: bool) -> bool:
     raise ValidationError({name: "Must be true or false."})
 
 
-def _path_param(request, name: str = "path", required: bool = False) -> str:
+def _path_param(request: Request, name: str = "path", required: bool = False) -> str:
     raw = request.query_params.get(name, "")
     if required and not raw:
         raise ValidationError({name: "This query parameter is required."})
@@ -222,7 +238,7 @@ def _path_param(request, name: str = "path", required: bool = False) -> str:
     responses=serializers.DatastoreEntrySerializer(many=True),
 )
 @api_view(["GET"])
-def datastore_files(request, name: str):
+def datastore_files(request: Request, name: str) -> Response:
     """Folders and files under a path, with sizes (``recursive``: every file below it)."""
     store = _datastore(name).store()
     path = _path_param(request)
@@ -241,7 +257,7 @@ def datastore_files(request, name: str):
     responses={(200, "application/octet-stream"): OpenApiTypes.BINARY},
 )
 @api_view(["GET"])
-def datastore_download(request, name: str):
+def datastore_download(request: Request, name: str) -> FileResponse:
     """One file's bytes, streamed."""
     store = _datastore(name).store()
     path = _path_param(request, required=True)
@@ -258,7 +274,12 @@ def datastore_download(request, name: str):
 class _AnyBytes(parsers.BaseParser):
     media_type = "*/*"
 
-    def parse(self, stream, media_type=None, parser_context=None):
+    def parse(
+        self,
+        stream: SupportsRead[bytes],
+        media_type: str | None = None,
+        parser_context: dict[str, Any] | None = None,
+    ) -> SupportsRead[bytes]:
         return stream
 
 
@@ -272,7 +293,7 @@ class _AnyBytes(parsers.BaseParser):
 )
 @api_view(["PUT"])
 @parser_classes([_AnyBytes])
-def datastore_upload(request, name: str):
+def datastore_upload(request: Request, name: str) -> Response:
     """Write one file (the request body) at ``path``; refuses to replace one unless ``overwrite``."""
     store = _datastore(name).store()
     path = _path_param(request, required=True)
@@ -316,7 +337,7 @@ class DatasetList(APIView):
         parameters=[OpenApiParameter("name", str)],
         responses=serializers.DatasetSerializer(many=True),
     )
-    def get(self, request):
+    def get(self, request: Request) -> Response:
         datasets = Dataset.objects.all()
         if request.query_params.get("name"):
             datasets = datasets.filter(name=request.query_params["name"])
@@ -325,7 +346,7 @@ class DatasetList(APIView):
     @extend_schema(
         request=serializers.DatasetSerializer, responses={201: serializers.DatasetSerializer}
     )
-    def post(self, request):
+    def post(self, request: Request) -> Response:
         body = serializers.DatasetSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         data = body.validated_data
@@ -356,7 +377,7 @@ def _dataset(dataset_id: str) -> Dataset:
 
 @extend_schema(responses=serializers.DatasetSerializer)
 @api_view(["GET"])
-def dataset_detail(request, dataset_id: str):
+def dataset_detail(request: Request, dataset_id: str) -> Response:
     return Response(_dataset_json(_dataset(dataset_id)))
 
 
@@ -372,7 +393,7 @@ def dataset_detail(request, dataset_id: str):
     responses=serializers.DatasetSerializer,
 )
 @api_view(["GET"])
-def dataset_by_name(request, name: str):
+def dataset_by_name(request: Request, name: str) -> Response:
     version = request.query_params.get("version", "latest")
     if not re.fullmatch(r"latest|[0-9]{1,9}", version):
         raise ValidationError({"version": "Must be a version number or 'latest'."})
@@ -381,7 +402,7 @@ def dataset_by_name(request, name: str):
 
 @extend_schema(responses=serializers.DatasetFileSerializer(many=True))
 @api_view(["GET"])
-def dataset_files(request, dataset_id: str):
+def dataset_files(request: Request, dataset_id: str) -> Response:
     """The files the dataset points at now."""
     resolved = services.resolve_dataset(_dataset(dataset_id))
     return Response(
@@ -398,7 +419,7 @@ def dataset_files(request, dataset_id: str):
 )
 @api_view(["POST"])
 @parser_classes([JSONParser])
-def snapshots_missing(request):
+def snapshots_missing(request: Request) -> Response:
     """Which of these snapshot digests the server does not have yet."""
     body = serializers.SnapshotDigestsSerializer(data=request.data)
     body.is_valid(raise_exception=True)
@@ -419,7 +440,7 @@ _DIGEST = OpenApiParameter(
 )
 @api_view(["PUT"])
 @parser_classes([ZipParser])
-def snapshot_upload(request, digest: str):
+def snapshot_upload(request: Request, digest: str) -> Response:
     """Upload a snapshot zip; its content must hash to ``digest``."""
     if not DIGEST.match(digest):
         raise ValidationError({"digest": "Must be a sha256 hex digest."})
@@ -442,7 +463,7 @@ def snapshot_upload(request, digest: str):
 
 @extend_schema(responses=serializers.SnapshotSerializer, parameters=[_DIGEST])
 @api_view(["GET"])
-def snapshot_detail(request, digest: str):
+def snapshot_detail(request: Request, digest: str) -> Response:
     snapshot = get_object_or_404(Snapshot, digest=digest)
     return Response(
         {"digest": snapshot.digest, "size": snapshot.size, "files": sorted(snapshot.files)}

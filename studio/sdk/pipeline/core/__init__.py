@@ -1,5 +1,7 @@
 """``studio.sdk.pipeline.core`` (``azureml.pipeline.core``)."""
 
+from __future__ import annotations
+
 from studio.sdk.pipeline.core.builder import PipelineData
 from studio.sdk.pipeline.core.graph import PipelineParameter
 from studio.sdk.pipeline.core.pipeline import Pipeline, StepSequence
@@ -16,14 +18,14 @@ __all__ = [
     "PipelineData",
     "PipelineEndpoint",
     "PipelineIdVersion",
-    "PublishedPipeline",
     "PipelineParameter",
     "PipelineRun",
     "PortDataReference",
+    "PublishedPipeline",
     "Schedule",
     "ScheduleRecurrence",
-    "TimeZone",
     "StepRun",
     "StepRunOutput",
     "StepSequence",
+    "TimeZone",
 ]

@@ -2,30 +2,17 @@
 
 from __future__ import annotations
 
-import hashlib
-import os
-from pathlib import Path
-
-from studio.core import snapshot
 from studio.core.errors import StudioError
 from studio.core.spec import (
-    Arg,
     GraphSpec,
-    InputSpec,
-    OutputSpec,
-    ParameterSpec,
-    StepSpec,
-    validate_graph,
 )
+from studio.core.validation import validate_graph
 from studio.sdk.core.experiment import Experiment
-from studio.sdk.data import InputBinding, OutputFileDatasetConfig
-from studio.sdk.data.data_reference import DataReference
-from studio.sdk.data.dataset_consumption_config import DatasetConsumptionConfig
+from studio.sdk.data import OutputFileDatasetConfig
 from studio.sdk.exceptions import UserErrorException
+from studio.sdk.pipeline.core.assembly import Assembly
 from studio.sdk.pipeline.core.builder import PipelineData
 from studio.sdk.pipeline.core.graph import (
-    PipelineParameter,
-    _is_datapath_binding,
     check_dataset_value,
     parameter_value,
 )
@@ -38,10 +25,6 @@ class StepSequence:
 
     def __init__(self, steps=None):
         self.steps = list(steps or [])
-
-
-def _short(text: str) -> str:
-    return hashlib.sha256(text.encode()).hexdigest()[:8]
 
 
 class Pipeline:
@@ -65,9 +48,9 @@ class Pipeline:
         if resolve_closure:
             ordered = _closure(ordered)
         self._steps = ordered
-        spec, self._snapshots, snapshot_files = _build(
-            ordered, after, description, default_source_directory, workspace
-        )
+        assembly = Assembly(ordered, after, default_source_directory, workspace)
+        spec = assembly.graph(description)
+        self._snapshots, snapshot_files = assembly.snapshots, assembly.snapshot_files
         try:
             # The server parses the graph with the same code: refuse here what it would refuse.
             self._spec = GraphSpec.from_dict(spec.to_dict())
@@ -96,7 +79,7 @@ class Pipeline:
         parent_run_id=None,
         credential_passthrough=None,
         **kwargs,
-    ):
+    ) -> PipelineRun:
         return self._submit(
             Experiment(self.workspace, experiment_name),
             pipeline_parameters=pipeline_parameters,
@@ -121,7 +104,7 @@ class Pipeline:
         description: str | None = None,
         version: str | None = None,
         continue_on_step_failure: bool | None = None,
-    ):
+    ) -> PublishedPipeline:
         """Freeze this pipeline with its parameters and defaults behind a REST endpoint."""
         if not name:
             raise ValueError("A published pipeline needs a name")
@@ -272,274 +255,3 @@ def _closure(steps: list) -> list:
                 result.append(other)
         index += 1
     return result
-
-
-def _dataset_port(item, workspace) -> InputSpec:
-    """A dataset input: saved on the server (unregistered definitions anonymously) and named;
-    or the dataset-typed pipeline parameter it reads."""
-    if workspace is None:
-        raise ValueError("A pipeline with dataset inputs needs a workspace")
-    parameter = item._parameter
-    if parameter is not None:
-        name = item.name or f"input_{parameter.name}"
-        return InputSpec(name=name, mode=item.mode, dataset_parameter=parameter.name)
-    dataset_id = item.dataset._ensure_saved(workspace)
-    name = item.name or f"input_{dataset_id.replace('-', '')[:8]}"
-    return InputSpec(name=name, mode=item.mode, dataset=dataset_id)
-
-
-def _reference_port(item: DataReference) -> InputSpec:
-    """A DataReference input: a fixed path on a datastore."""
-    if item.mode == "upload":
-        raise ValueError(
-            f"DataReference {item.data_reference_name} in upload mode is an output: use "
-            "OutputFileDatasetConfig(destination=(datastore, path)) for a step's output."
-        )
-    return InputSpec(
-        name=item.data_reference_name,
-        mode=item.mode,
-        datastore=item.datastore_name,
-        path=item.path_on_datastore or "",
-    )
-
-
-def _build(
-    steps: list, after: dict, description, default_source_directory, workspace=None
-) -> tuple[GraphSpec, dict[str, bytes], dict[str, list[str]]]:
-    node_ids = {}
-    for position, step in enumerate(steps):
-        node_ids[id(step)] = _short(f"{position}\0{step.name}\0{step.script_name}")
-
-    # Who produces each output, and under which name.
-    producer_of: dict = {}
-    output_name: dict = {}
-    for step in steps:
-        for position, identity in enumerate(step._produced()):
-            if id(identity) in producer_of and producer_of[id(identity)] is not step:
-                raise ValueError(
-                    f"Step output {_display_name(identity)} can not be used as an output for step {step.name}, "
-                    f"as it is already an output of step {producer_of[id(identity)].name}."
-                )
-            producer_of[id(identity)] = step
-            output_name[id(identity)] = (
-                getattr(identity, "output_name", None)
-                or identity.name
-                or f"output_{_short(node_ids[id(step)] + str(position))}"
-            )
-
-    parameters: dict[str, PipelineParameter] = {}
-    snapshots: dict[str, bytes] = {}
-    snapshot_files: dict[str, list[str]] = {}
-    digests: dict[str, str] = {}
-
-    def build(step) -> StepSpec:
-        source = step.source_directory or default_source_directory or os.getcwd()
-        script = Path(source) / step.script_name
-        if not script.is_file():
-            raise ValueError(
-                f"Step [{step.name}]: script not found at: {script.resolve()}. Make sure to specify an appropriate "
-                "source_directory on the Step or default_source_directory on the Pipeline."
-            )
-        key = str(Path(source).resolve())
-        if key not in digests:
-            digest, data, files = snapshot.build(source)
-            digests[key] = digest
-            snapshots[digest] = data
-            snapshot_files[digest] = files
-        if Path(step.script_name).as_posix() not in snapshot_files[digests[key]]:
-            raise ValueError(
-                f"Step [{step.name}]: script not found at: {script.resolve()} in the snapshot of the source directory "
-                "(is it listed in .amlignore or .gitignore, or a symbolic link?)"
-            )
-
-        for parameter in step._used_parameters():
-            known = parameters.get(parameter.name)
-            if known is not None and (
-                known.default_value != parameter.default_value
-                or type(known.default_value) is not type(parameter.default_value)
-            ):
-                raise ValueError(
-                    f"Graph already has pipeline parameter with same name {parameter.name} but different default values "
-                    f"{known.default_value}, {parameter.default_value}"
-                )
-            parameters[parameter.name] = parameter
-
-        produced = {id(i) for i in step._produced()}
-        inputs: dict[str, InputSpec] = {}
-
-        def input_port(item) -> str:
-            identity = item._identity
-            producer = producer_of.get(id(identity))
-            if producer is None:
-                raise ValueError(
-                    f"Cannot build graph as step output [{_display_name(identity)}] does not have a producer"
-                )
-            source_name = output_name[id(identity)]
-            port = (item.name if isinstance(item, InputBinding) else None) or source_name
-            mode = item.mode if isinstance(item, InputBinding) else "mount"
-            existing = inputs.get(port)
-            if existing is not None and (existing.source_step, existing.source_output) != (
-                node_ids[id(producer)],
-                source_name,
-            ):
-                raise ValueError(f"[{port}] is repeated. Input port names must be unique.")
-            inputs[port] = InputSpec(
-                name=port, source_step=node_ids[id(producer)], source_output=source_name, mode=mode
-            )
-            return port
-
-        def dataset_port(item) -> str:
-            port = _dataset_port(item, workspace)
-            existing = inputs.get(port.name)
-            if existing is not None and existing != port:
-                raise ValueError(f"[{port.name}] is repeated. Input port names must be unique.")
-            inputs[port.name] = port
-            return port.name
-
-        def reference_port(item) -> str:
-            port = _reference_port(item)
-            existing = inputs.get(port.name)
-            if existing is not None and existing != port:
-                raise ValueError(f"[{port.name}] is repeated. Input port names must be unique.")
-            inputs[port.name] = port
-            return port.name
-
-        def datapath_port(item) -> str:
-            parameter, binding = item
-            if parameter.type != "datapath":
-                raise ValueError(
-                    f"Pipeline parameter {parameter.name} bound with DataPathComputeBinding must have a DataPath default"
-                )
-            inputs[parameter.name] = InputSpec(
-                name=parameter.name, mode=binding.mode, parameter=parameter.name
-            )
-            return parameter.name
-
-        listed_datapaths = {item[0].name for item in step.inputs if _is_datapath_binding(item)}
-        for item in step.inputs:
-            if _is_datapath_binding(item):
-                datapath_port(item)
-            elif isinstance(item, DatasetConsumptionConfig):
-                dataset_port(item)
-            elif isinstance(item, DataReference):
-                reference_port(item)
-            elif isinstance(item, (InputBinding, PipelineData, OutputFileDatasetConfig)):
-                input_port(item)
-            else:
-                raise ValueError(f"Step [{step.name}]: unsupported input {item!r}")
-
-        outputs = []
-        for identity in step._produced():
-            used = next(
-                (
-                    o
-                    for o in [*step.outputs, *step.arguments]
-                    if getattr(o, "_identity", None) is identity
-                ),
-                identity,
-            )
-            kind = (
-                "PipelineData" if isinstance(identity, PipelineData) else "OutputFileDatasetConfig"
-            )
-            register = used._register_spec() if isinstance(used, OutputFileDatasetConfig) else None
-            if isinstance(identity, OutputFileDatasetConfig):
-                datastore, path = identity._datastore_name, identity._path_template
-            else:
-                datastore, path = getattr(identity.datastore, "name", identity.datastore), None
-            outputs.append(
-                OutputSpec(
-                    name=output_name[id(identity)],
-                    kind=kind,
-                    mode=used.mode,
-                    datastore=datastore,
-                    path=path,
-                    register=tuple(register.items()) if register else (),
-                    is_file=getattr(identity, "_is_file", False),
-                )
-            )
-
-        listed_inputs = {id(i._identity) for i in step.inputs if hasattr(i, "_identity")}
-
-        def to_arg(value) -> Arg:
-            if isinstance(value, PipelineParameter):
-                return Arg("parameter", value.name)
-            if isinstance(value, DatasetConsumptionConfig):
-                return Arg("input", dataset_port(value))
-            if isinstance(value, DataReference):
-                if not any(
-                    isinstance(i, DataReference)
-                    and i.data_reference_name == value.data_reference_name
-                    for i in step.inputs
-                ):
-                    raise ValueError(
-                        f"Input {value.data_reference_name} appears in arguments list but is not in the input list"
-                    )
-                return Arg("input", reference_port(value))
-            if _is_datapath_binding(value):
-                if value[0].name not in listed_datapaths:
-                    raise ValueError(f"Parameterized datapath {value[0].name} is not in input list")
-                return Arg("input", datapath_port(value))
-            if isinstance(value, InputBinding):
-                return Arg("input", input_port(value))
-            if isinstance(value, (PipelineData, OutputFileDatasetConfig)):
-                identity = value._identity
-                if id(identity) in produced:
-                    return Arg("output", output_name[id(identity)])
-                if id(identity) in listed_inputs or isinstance(value, OutputFileDatasetConfig):
-                    return Arg("input", input_port(value))
-                raise ValueError(
-                    f"Input/Output {value.name} appears in arguments list but is not in the input/output lists"
-                )
-            if isinstance(value, (str, int, float, bool)):
-                return Arg("literal", str(value))
-            raise ValueError(
-                f"Step [{step.name}]: unsupported argument {value!r} of type {type(value).__name__}"
-            )
-
-        arguments = tuple(to_arg(a) for a in step.arguments)
-        params = tuple((str(k), to_arg(v)) for k, v in step.params.items())
-        run_after = [
-            node_ids[id(s)]
-            for s in [*step._run_after, *after.get(id(step), [])]
-            if id(s) in node_ids
-        ]
-        return StepSpec(
-            node_id=node_ids[id(step)],
-            name=step.name,
-            script_name=Path(step.script_name).as_posix(),
-            snapshot=digests[key],
-            compute_target=step.compute_target,
-            arguments=arguments,
-            inputs=tuple(inputs.values()),
-            outputs=tuple(outputs),
-            params=params,
-            allow_reuse=step.allow_reuse,
-            version=step.version,
-            run_after=tuple(dict.fromkeys(run_after)),
-            environment=_environment_label(step.runconfig),
-        )
-
-    specs = [build(step) for step in steps]
-
-    spec = GraphSpec(
-        steps=tuple(specs),
-        parameters=tuple(
-            ParameterSpec(p.name, p.type, p._spec_default(workspace)) for p in parameters.values()
-        ),
-        description=description,
-    )
-    return spec, snapshots, snapshot_files
-
-
-def _environment_label(runconfig) -> str | None:
-    """What the step records of its environment (part of its fingerprint)."""
-    environment = getattr(runconfig, "environment", None)
-    if environment is None:
-        return None
-    if hasattr(environment, "_label"):
-        return environment._label()
-    return str(getattr(environment, "name", environment))
-
-
-def _display_name(identity) -> str:
-    return identity.name or "(unnamed output)"

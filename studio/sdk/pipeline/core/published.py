@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import builtins
 from dataclasses import dataclass
+from typing import Any
 
 from studio.sdk.core.experiment import Experiment
 from studio.sdk.exceptions import UserErrorException
@@ -27,7 +29,7 @@ def _submission_body(
             datapaths[name] = {"DataStoreName": data["datastore"], "RelativePath": data["path"]}
         else:
             parameters[name] = data if isinstance(data, (int, float, bool)) else str(data)
-    body = {
+    body: dict[str, Any] = {
         "ExperimentName": experiment_name,
         "ParameterAssignments": parameters,
         "RunSource": "SDK",
@@ -71,14 +73,14 @@ class PublishedPipeline:
         self.total_run_steps = data["total_run_steps"]
         self.continue_on_step_failure = data["continue_on_step_failure"]
 
-    def get_step_names(self) -> list[str]:
+    def get_step_names(self) -> builtins.list[str]:
         return list(self._data["step_names"])
 
     def __repr__(self) -> str:
         return f"PublishedPipeline(Name: {self.name}, Id: {self.id}, Status: {self.status}, Endpoint: {self.endpoint})"
 
     @property
-    def parameters(self) -> list[dict]:
+    def parameters(self) -> builtins.list[dict]:
         return list(self._data["parameters"])
 
     @staticmethod
@@ -86,7 +88,7 @@ class PublishedPipeline:
         return PublishedPipeline(workspace, workspace._client.get(f"publishedpipelines/{id}/"))
 
     @staticmethod
-    def list(workspace, active_only: bool = True) -> list[PublishedPipeline]:
+    def list(workspace, active_only: bool = True) -> builtins.list[PublishedPipeline]:
         rows = workspace._client.get("publishedpipelines/", active_only=str(active_only).lower())
         return [PublishedPipeline(workspace, row) for row in rows]
 
@@ -104,7 +106,7 @@ class PublishedPipeline:
         parent_run_id=None,
         continue_on_step_failure=None,
         _tags: dict | None = None,
-    ):
+    ) -> Any:
         """Start a run through the REST endpoint; returns its PipelineRun."""
         body = _submission_body(
             workspace, experiment_name, pipeline_parameters, continue_on_step_failure, _tags
@@ -188,7 +190,9 @@ class PipelineEndpoint:
         return PipelineEndpoint(workspace, rows[0])
 
     @staticmethod
-    def list(workspace, active_only: bool = True, max_results: int = 100) -> list[PipelineEndpoint]:
+    def list(
+        workspace, active_only: bool = True, max_results: int = 100
+    ) -> builtins.list[PipelineEndpoint]:
         rows = workspace._client.get("pipelineendpoints/", active_only=str(active_only).lower())
         return [PipelineEndpoint(workspace, row) for row in rows[:max_results]]
 
@@ -251,7 +255,7 @@ class PipelineEndpoint:
                 return PublishedPipeline.get(self.workspace, item.pipeline_id)
         raise ValueError(f"Version {wanted}, pipeline not found in pipelineEndpoint {self.name}")
 
-    def list_versions(self) -> list[PipelineVersion]:
+    def list_versions(self) -> builtins.list[PipelineVersion]:
         """Every version with its published pipeline."""
         self._refresh()
         return [
@@ -259,7 +263,7 @@ class PipelineEndpoint:
             for v in self.pipeline_version_list
         ]
 
-    def list_pipelines(self, active_only: bool = True) -> list[PublishedPipeline]:
+    def list_pipelines(self, active_only: bool = True) -> builtins.list[PublishedPipeline]:
         pipelines = [v.pipeline for v in self.list_versions()]
         return [p for p in pipelines if p.status == "Active" or not active_only]
 
@@ -276,7 +280,7 @@ class PipelineEndpoint:
         parent_run_id=None,
         pipeline_version=None,
         _tags: dict | None = None,
-    ):
+    ) -> Any:
         """Start a run of the default version (or ``pipeline_version``)."""
         self._refresh()
         if self.status != "Active":

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Iterator
+from typing import NoReturn
 
 from studio.core.status import TERMINAL, aether_status
 from studio.sdk.core.datastore import Datastore
@@ -92,7 +94,9 @@ class PipelineRun(_MetricLogging):
             return collect_metrics(by_run[self.id], name)
         return {run: collect_metrics(items, name) for run, items in by_run.items()}
 
-    def log_image(self, name: str, path: str | None = None, plot=None, description: str = ""):
+    def log_image(
+        self, name: str, path: str | None = None, plot=None, description: str = ""
+    ) -> NoReturn:
         raise UserErrorException(
             "log_image is not supported on a PipelineRun: log the image from a step "
             "(Run.get_context().log_image)."
@@ -106,7 +110,7 @@ class PipelineRun(_MetricLogging):
         type=None,
         status=None,
         _rehydrate_runs: bool = True,
-    ):
+    ) -> Iterator[StepRun]:
         """The step runs that have started or finished, in graph order (a generator, as in
         azureml). ``tags``/``properties``: a name, or a {name: value} dict, each must match;
         ``status``: a RunHistory status."""
@@ -136,7 +140,7 @@ class PipelineRun(_MetricLogging):
         description: str,
         version: str,
         continue_on_step_failure: bool | None = None,
-    ):
+    ) -> PublishedPipeline:
         """Publish the pipeline of this (successful) run."""
         data = self._client.post(
             f"runs/{self.id}/publish/",
@@ -378,7 +382,7 @@ class PortDataReference:
         self.datastore_name = datastore_name
 
     @property
-    def datastore(self):
+    def datastore(self) -> Datastore:
         return Datastore(self.workspace, self.datastore_name)
 
     def download(self, local_path: str, overwrite: bool = False, show_progress: bool = True) -> str:

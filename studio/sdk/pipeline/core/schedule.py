@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import builtins
 import enum
 import re
 from datetime import datetime
+from typing import Any
 
 from tzlocal.windows_tz import win_tz
 
@@ -21,7 +23,9 @@ def _member(name: str) -> str:
 
 
 # The Windows time zone names azureml's TimeZone enum uses: TimeZone.WEuropeStandardTime.value == "W. Europe Standard Time".
-TimeZone = enum.Enum("TimeZone", {_member(name): name for name in sorted(win_tz)}, type=str)
+# (Built from a table, so a type checker cannot know its members: typed as Any.)
+_ZONES = {_member(name): name for name in sorted(win_tz)}
+TimeZone: Any = enum.Enum("TimeZone", _ZONES, type=str)  # type: ignore[misc]
 
 
 class ScheduleRecurrence:
@@ -47,7 +51,7 @@ class ScheduleRecurrence:
         self.week_days = week_days
         self.time_of_day = time_of_day
         if self.start_time is not None and self.time_zone is None:
-            self.time_zone = TimeZone.UTC
+            self.time_zone = TimeZone["UTC"]
         self.validate()
 
     def __repr__(self) -> str:
@@ -321,7 +325,7 @@ class Schedule:
         pipeline_endpoint_id=None,
         _workflow_provider=None,
         _service_endpoint=None,
-    ) -> list[Schedule]:
+    ) -> builtins.list[Schedule]:
         params = {"active_only": str(active_only).lower()}
         if pipeline_id:
             params["pipeline_id"] = pipeline_id
@@ -332,13 +336,13 @@ class Schedule:
     @staticmethod
     def get_schedules_for_pipeline_id(
         workspace, pipeline_id, _workflow_provider=None, _service_endpoint=None
-    ) -> list[Schedule]:
+    ) -> builtins.list[Schedule]:
         return Schedule.list(workspace, active_only=False, pipeline_id=pipeline_id)
 
     @staticmethod
     def get_schedules_for_pipeline_endpoint_id(
         workspace, pipeline_endpoint_id, _workflow_provider=None, _service_endpoint=None
-    ) -> list[Schedule]:
+    ) -> builtins.list[Schedule]:
         return Schedule.list(
             workspace, active_only=False, pipeline_endpoint_id=pipeline_endpoint_id
         )
@@ -394,7 +398,7 @@ class Schedule:
         body = {k: v for k, v in body.items() if v is not None}
         self._load(self._workspace._client.request("PATCH", f"schedules/{self.id}/", json=body))
 
-    def get_pipeline_runs(self) -> list:
+    def get_pipeline_runs(self) -> builtins.list:
         """The runs this schedule started, newest first."""
         runs = []
         for row in self._workspace._client.get(f"schedules/{self.id}/runs/"):
@@ -405,7 +409,7 @@ class Schedule:
             )
         return runs
 
-    def get_last_pipeline_run(self):
+    def get_last_pipeline_run(self) -> PipelineRun | None:
         runs = self.get_pipeline_runs()
         return runs[0] if runs else None
 

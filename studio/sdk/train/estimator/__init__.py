@@ -34,7 +34,7 @@ class MMLBaseEstimator:
 
     @property
     def conda_dependencies(self) -> CondaDependencies:
-        return self.run_config.environment.python.conda_dependencies
+        return self.run_config.environment.python.dependencies()
 
 
 class Estimator(MMLBaseEstimator):
@@ -94,7 +94,7 @@ class Estimator(MMLBaseEstimator):
             requirements_file = pip_requirements_file or pip_requirements_file_path
             if requirements_file:
                 environment = Environment.from_pip_requirements(environment.name, requirements_file)
-            dependencies = environment.python.conda_dependencies
+            dependencies = environment.python.dependencies()
             for package in conda_packages or []:
                 dependencies.add_conda_package(package)
             for package in pip_packages or []:
