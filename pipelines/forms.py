@@ -158,7 +158,7 @@ COMMON_ZONES = [
 ]
 
 
-def _int_list(value: str, name: str, top: int) -> list[int]:
+def _int_list(value: str, name: str) -> list[int]:
     if not value.strip():
         return []
     try:
@@ -167,9 +167,7 @@ def _int_list(value: str, name: str, top: int) -> list[int]:
         raise forms.ValidationError(
             f"{name} must be numbers separated by commas, like 6, 18"
         ) from None
-    if any(not 0 <= n <= top for n in numbers):
-        raise forms.ValidationError(f"{name} must be between 0 and {top}")
-    return numbers
+    return numbers  # their range is the recurrence's rule (studio.core.recurrence)
 
 
 class ScheduleForm(forms.Form):
@@ -273,9 +271,9 @@ class ScheduleForm(forms.Form):
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
-        for name, top in (("hours", 23), ("minutes", 59)):
+        for name in ("hours", "minutes"):
             try:
-                cleaned[f"{name}_list"] = _int_list(cleaned.get(name) or "", name, top)
+                cleaned[f"{name}_list"] = _int_list(cleaned.get(name) or "", name)
             except forms.ValidationError as exc:
                 self.add_error(name, exc)
         overrides = {}

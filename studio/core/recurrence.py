@@ -93,59 +93,33 @@ class Recurrence:
 
 
 def parse_recurrence(data: dict) -> Recurrence:
-    """Check a recurrence with azureml's rules and messages; StudioError names the field."""
+    """Check a recurrence with azureml's rules, in azureml's words where it has them (the SDK's
+    ScheduleRecurrence, the API and the schedule form all check it here); StudioError names the
+    field."""
     frequency = data.get("frequency")
     if frequency not in FREQUENCIES:
         raise StudioError(
-            "frequency", f"frequency must be one of {', '.join(FREQUENCIES)}; got {frequency!r}"
+            "frequency",
+            "Invalid value for frequency, only one of Minute, Hour, Day, Week, or Month accepted",
         )
     interval = data.get("interval")
     if isinstance(interval, str) and interval.strip().isdigit():
         interval = int(interval)
     if not isinstance(interval, int) or isinstance(interval, bool) or interval < 1:
-        raise StudioError("interval", "interval must be an integer greater than or equal to 1")
+        raise StudioError("interval", "Interval must be an integer greater than 0.")
     if interval > 100_000:
-        raise StudioError("interval", "interval must be at most 100000")
-    time_of_day = data.get("time_of_day")
-    hours = data.get("hours") or []
-    minutes = data.get("minutes") or []
-    if time_of_day:
-        if hours or minutes:
-            raise StudioError("time_of_day", "time_of_day cannot be combined with hours or minutes")
-        try:
-            h, m = (int(x) for x in str(time_of_day).split(":"))
-        except ValueError:
-            raise StudioError("time_of_day", "time_of_day must be 'hh:mm'") from None
-        hours, minutes = [h], [m]
-    for name, values, top in (("hours", hours, 23), ("minutes", minutes, 59)):
-        if not isinstance(values, (list, tuple)) or not all(
-            isinstance(v, int) and not isinstance(v, bool) for v in values
-        ):
-            raise StudioError(name, f"{name} must be a list of integers")
-        if any(not 0 <= v <= top for v in values):
-            raise StudioError(name, f"{name} must be between 0 and {top}")
-    if (hours or minutes) and frequency not in ("Day", "Week"):
-        raise StudioError(
-            "hours", "hours and minutes can only be used with a Day or Week frequency"
-        )
+        raise StudioError("interval", "Interval must be at most 100000.")
+    hours, minutes = _hours_and_minutes(data, frequency)
     week_days = data.get("week_days") or []
     if week_days:
         if frequency != "Week":
-            raise StudioError("week_days", "week_days can only be used with a Week frequency")
+            raise StudioError("week_days", "Can only specify week days if frequency is Week.")
         if not isinstance(week_days, (list, tuple)) or any(d not in WEEK_DAYS for d in week_days):
-            raise StudioError("week_days", f"week_days must be among {', '.join(WEEK_DAYS)}")
-    start = data.get("start_time")
-    if isinstance(start, str) and start:
-        try:
-            start = datetime.fromisoformat(start)
-        except ValueError:
-            raise StudioError("start_time", "start_time must be 'YYYY-MM-DDThh:mm:ss'") from None
-    if start is not None and not isinstance(start, datetime):
-        raise StudioError("start_time", "start_time must be a datetime or 'YYYY-MM-DDThh:mm:ss'")
-    if start is not None and start.tzinfo is not None:
-        raise StudioError(
-            "start_time", "start_time must not have a time zone: set time_zone instead"
-        )
+            raise StudioError(
+                "week_days",
+                f"Week days must be a list of str, accepted values: {', '.join(WEEK_DAYS)}.",
+            )
+    start = _start_time(data.get("start_time"))
     time_zone = data.get("time_zone") or "UTC"
     zone_name(time_zone)
     return Recurrence(
@@ -157,6 +131,54 @@ def parse_recurrence(data: dict) -> Recurrence:
         minutes=tuple(sorted(set(minutes))),
         week_days=tuple(d for d in WEEK_DAYS if d in week_days),
     )
+
+
+def _hours_and_minutes(data: dict, frequency: str) -> tuple[list[int], list[int]]:
+    time_of_day = data.get("time_of_day")
+    hours = data.get("hours") or []
+    minutes = data.get("minutes") or []
+    if time_of_day:
+        if hours or minutes:
+            raise StudioError(
+                "time_of_day", "Cannot specify time_of_day together with hours or minutes."
+            )
+        try:
+            h, m = (int(x) for x in str(time_of_day).split(":"))
+        except ValueError:
+            raise StudioError("time_of_day", "time_of_day must be a string 'hh:mm'.") from None
+        hours, minutes = [h], [m]
+    for name, values, top in (("hours", hours, 23), ("minutes", minutes, 59)):
+        if values and frequency not in ("Day", "Week"):
+            raise StudioError(name, f"Can only specify {name} if frequency is Week or Day.")
+        if not isinstance(values, (list, tuple)) or not all(
+            isinstance(v, int) and not isinstance(v, bool) for v in values
+        ):
+            raise StudioError(name, f"{name.capitalize()} must be a list of integers.")
+        if any(not 0 <= v <= top for v in values):
+            raise StudioError(name, f"{name.capitalize()} must be between 0 and {top}.")
+    return list(hours), list(minutes)
+
+
+def _start_time(value: object) -> datetime | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            raise StudioError(
+                "start_time", "start_time must be a string 'YYYY-MM-DDThh:mm:ss'."
+            ) from None
+    if not isinstance(value, datetime):
+        raise StudioError(
+            "start_time", "start_time must be a datetime or a string 'YYYY-MM-DDThh:mm:ss'."
+        )
+    if value.tzinfo is not None:
+        raise StudioError(
+            "start_time",
+            "Cannot specify a timezone-aware start_time: give a naive datetime and set time_zone.",
+        )
+    return value
 
 
 _STEP = {

@@ -66,7 +66,7 @@ def test_create_a_schedule_in_the_form_see_the_preview_edit_it_and_disable_it(
     expect(preview).to_contain_text("02:30")
     shot(page, "preview")
     page.fill("#id_interval", "0")
-    expect(preview).to_contain_text("interval must be an integer greater than or equal to 1")
+    expect(preview).to_contain_text("Interval must be an integer greater than 0.")
     page.fill("#id_interval", "2")
     page.get_by_role("button", name="Save").click()
     expect(page).to_have_url(re.compile(r"/schedules/[0-9a-f-]{36}/$"))

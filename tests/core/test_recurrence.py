@@ -37,7 +37,7 @@ def test_it_refuses_an_unknown_frequency_naming_the_choices(frequency):
     error = refusal({"frequency": frequency, "interval": 1})
     assert error.field == "frequency"
     assert error.message == (
-        f"frequency must be one of Minute, Hour, Day, Week, Month; got {frequency!r}"
+        "Invalid value for frequency, only one of Minute, Hour, Day, Week, or Month accepted"
     )
 
 
@@ -45,7 +45,7 @@ def test_it_refuses_an_unknown_frequency_naming_the_choices(frequency):
 def test_it_refuses_an_interval_that_is_not_an_integer_of_at_least_one(interval):
     error = refusal({"frequency": "Day", "interval": interval})
     assert error.field == "interval"
-    assert error.message == "interval must be an integer greater than or equal to 1"
+    assert error.message == "Interval must be an integer greater than 0."
 
 
 def test_it_reads_an_interval_given_as_digits():
@@ -55,15 +55,15 @@ def test_it_reads_an_interval_given_as_digits():
 def test_it_caps_the_interval():
     assert rec(frequency="Minute", interval=100_000).interval == 100_000
     error = refusal({"frequency": "Minute", "interval": 100_001})
-    assert (error.field, error.message) == ("interval", "interval must be at most 100000")
+    assert (error.field, error.message) == ("interval", "Interval must be at most 100000.")
 
 
 @pytest.mark.parametrize("frequency", ["Minute", "Hour", "Month"])
 @pytest.mark.parametrize("key", ["hours", "minutes"])
 def test_it_allows_hours_and_minutes_only_with_day_or_week(frequency, key):
     error = refusal({"frequency": frequency, "interval": 1, key: [5]})
-    assert error.field == "hours"
-    assert error.message == "hours and minutes can only be used with a Day or Week frequency"
+    assert error.field == key
+    assert error.message == f"Can only specify {key} if frequency is Week or Day."
 
 
 @pytest.mark.parametrize("frequency", ["Day", "Week"])
@@ -77,7 +77,7 @@ def test_it_keeps_hours_and_minutes_sorted_and_without_repeats(frequency):
 def test_it_allows_week_days_only_with_week(frequency):
     error = refusal({"frequency": frequency, "interval": 1, "week_days": ["Monday"]})
     assert error.field == "week_days"
-    assert error.message == "week_days can only be used with a Week frequency"
+    assert error.message == "Can only specify week days if frequency is Week."
 
 
 @pytest.mark.parametrize("week_days", [["Mon"], ["monday"], ["Monday", "Funday"], "Monday", [1]])
@@ -85,7 +85,8 @@ def test_it_refuses_week_days_that_are_not_day_names(week_days):
     error = refusal({"frequency": "Week", "interval": 1, "week_days": week_days})
     assert error.field == "week_days"
     assert error.message == (
-        "week_days must be among Monday, Tuesday, Wednesday, Thursday, Friday, Saturday, Sunday"
+        "Week days must be a list of str, accepted values: Monday, Tuesday, Wednesday, "
+        "Thursday, Friday, Saturday, Sunday."
     )
 
 
@@ -106,20 +107,20 @@ def test_it_turns_time_of_day_into_hours_and_minutes(text, hours, minutes):
 def test_it_refuses_time_of_day_together_with_hours_or_minutes(other):
     error = refusal({"frequency": "Day", "interval": 1, "time_of_day": "07:30", **other})
     assert error.field == "time_of_day"
-    assert error.message == "time_of_day cannot be combined with hours or minutes"
+    assert error.message == "Cannot specify time_of_day together with hours or minutes."
 
 
 @pytest.mark.parametrize("text", ["7h30", "07:30:00", "seven", "07:"])
 def test_it_refuses_a_time_of_day_that_is_not_hh_mm(text):
     error = refusal({"frequency": "Day", "interval": 1, "time_of_day": text})
-    assert (error.field, error.message) == ("time_of_day", "time_of_day must be 'hh:mm'")
+    assert (error.field, error.message) == ("time_of_day", "time_of_day must be a string 'hh:mm'.")
 
 
 def test_it_checks_the_range_of_a_time_of_day():
     error = refusal({"frequency": "Day", "interval": 1, "time_of_day": "24:00"})
-    assert (error.field, error.message) == ("hours", "hours must be between 0 and 23")
+    assert (error.field, error.message) == ("hours", "Hours must be between 0 and 23.")
     error = refusal({"frequency": "Day", "interval": 1, "time_of_day": "23:60"})
-    assert (error.field, error.message) == ("minutes", "minutes must be between 0 and 59")
+    assert (error.field, error.message) == ("minutes", "Minutes must be between 0 and 59.")
 
 
 def test_it_allows_time_of_day_only_with_day_or_week():
@@ -130,14 +131,14 @@ def test_it_allows_time_of_day_only_with_day_or_week():
 @pytest.mark.parametrize(
     ("key", "values", "message"),
     [
-        ("hours", [24], "hours must be between 0 and 23"),
-        ("hours", [-1], "hours must be between 0 and 23"),
-        ("minutes", [60], "minutes must be between 0 and 59"),
-        ("minutes", [0, -5], "minutes must be between 0 and 59"),
-        ("hours", ["7"], "hours must be a list of integers"),
-        ("hours", [True], "hours must be a list of integers"),
-        ("minutes", [1.5], "minutes must be a list of integers"),
-        ("hours", "7", "hours must be a list of integers"),
+        ("hours", [24], "Hours must be between 0 and 23."),
+        ("hours", [-1], "Hours must be between 0 and 23."),
+        ("minutes", [60], "Minutes must be between 0 and 59."),
+        ("minutes", [0, -5], "Minutes must be between 0 and 59."),
+        ("hours", ["7"], "Hours must be a list of integers."),
+        ("hours", [True], "Hours must be a list of integers."),
+        ("minutes", [1.5], "Minutes must be a list of integers."),
+        ("hours", "7", "Hours must be a list of integers."),
     ],
 )
 def test_it_refuses_hours_and_minutes_out_of_range_or_not_integers(key, values, message):
@@ -165,19 +166,21 @@ def test_it_reads_a_naive_start_time_and_drops_microseconds():
 def test_it_refuses_a_start_time_with_a_time_zone(start):
     error = refusal({"frequency": "Day", "interval": 1, "start_time": start})
     assert error.field == "start_time"
-    assert error.message == "start_time must not have a time zone: set time_zone instead"
+    assert error.message == (
+        "Cannot specify a timezone-aware start_time: give a naive datetime and set time_zone."
+    )
 
 
 def test_it_refuses_a_start_time_that_is_not_a_date_and_time():
     error = refusal({"frequency": "Day", "interval": 1, "start_time": "next tuesday"})
     assert (error.field, error.message) == (
         "start_time",
-        "start_time must be 'YYYY-MM-DDThh:mm:ss'",
+        "start_time must be a string 'YYYY-MM-DDThh:mm:ss'.",
     )
     error = refusal({"frequency": "Day", "interval": 1, "start_time": 1_700_000_000})
     assert (error.field, error.message) == (
         "start_time",
-        "start_time must be a datetime or 'YYYY-MM-DDThh:mm:ss'",
+        "start_time must be a datetime or a string 'YYYY-MM-DDThh:mm:ss'.",
     )
 
 

@@ -111,9 +111,9 @@ def test_schedule_validation_follows_azureml(ws, noop_pipeline):
         )
     with pytest.raises(ValueError, match="Interval must be"):
         ScheduleRecurrence(frequency="Day", interval=0)
-    with pytest.raises(ValueError, match="hours and minutes"):
+    with pytest.raises(ValueError, match="Can only specify hours if frequency is Week or Day"):
         ScheduleRecurrence(frequency="Hour", interval=1, hours=[1])
-    with pytest.raises(ValueError, match="week_days"):
+    with pytest.raises(ValueError, match="Can only specify week days if frequency is Week"):
         ScheduleRecurrence(frequency="Day", interval=1, week_days=["Monday"])
     from studio.sdk.exceptions import UserErrorException
 

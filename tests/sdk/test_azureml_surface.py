@@ -514,3 +514,30 @@ def test_steps_that_need_an_azure_service_say_so_and_name_an_alternative(name):
         NotImplementedError, match=f"{name} is not supported by Studio: .*PythonScriptStep|fan-out"
     ):
         getattr(steps, name)(name="x")
+
+
+@pytest.mark.parametrize(
+    "recurrence",
+    [
+        {"frequency": "Daily", "interval": 1},
+        {"frequency": "Day", "interval": 0},
+        {"frequency": "Hour", "interval": 1, "hours": [5]},
+        {"frequency": "Month", "interval": 1, "minutes": [5]},
+        {"frequency": "Day", "interval": 1, "week_days": ["Monday"]},
+        {"frequency": "Week", "interval": 1, "week_days": ["Funday"]},
+        {"frequency": "Day", "interval": 1, "hours": [24]},
+        {"frequency": "Day", "interval": 1, "minutes": [60]},
+        {"frequency": "Day", "interval": 1, "time_of_day": "7h30"},
+        {"frequency": "Day", "interval": 1, "time_of_day": "07:30", "hours": [7]},
+        {"frequency": "Day", "interval": 1, "start_time": "next tuesday"},
+    ],
+)
+def test_a_bad_recurrence_gets_the_same_message_from_the_sdk_and_the_server(recurrence):
+    from studio.core.errors import StudioError
+    from studio.core.recurrence import parse_recurrence
+    from studio.sdk.pipeline.core import ScheduleRecurrence
+
+    with pytest.raises(StudioError) as server:
+        parse_recurrence(recurrence)  # what the API and the schedule form answer
+    with pytest.raises(ValueError, match=re.escape(server.value.message)):
+        ScheduleRecurrence(**recurrence)

@@ -10,12 +10,11 @@ from typing import Any
 
 from tzlocal.windows_tz import win_tz
 
+from studio.core.errors import StudioError
+from studio.core.recurrence import parse_recurrence
 from studio.sdk.core.experiment import Experiment
 from studio.sdk.pipeline.core.graph import parameter_value
 from studio.sdk.pipeline.core.run import PipelineRun
-
-FREQUENCIES = ("Minute", "Hour", "Day", "Week", "Month")
-WEEK_DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 
 def _member(name: str) -> str:
@@ -58,43 +57,11 @@ class ScheduleRecurrence:
         return f"ScheduleRecurrence(frequency={self.frequency!r}, interval={self.interval!r})"
 
     def validate(self) -> None:
-        if self.frequency not in FREQUENCIES:
-            raise ValueError("Frequency must be one of Minute, Hour, Day, Week, or Month.")
-        if (
-            not isinstance(self.interval, int)
-            or isinstance(self.interval, bool)
-            or self.interval < 1
-        ):
-            raise ValueError("Interval must be an integer greater than or equal to 1.")
-        if self.time_of_day is not None and (self.hours is not None or self.minutes is not None):
-            raise ValueError("Cannot specify time_of_day together with hours or minutes.")
-        if (
-            self.hours is not None or self.minutes is not None or self.time_of_day is not None
-        ) and self.frequency not in ("Day", "Week"):
-            raise ValueError("Can only specify hours and minutes when frequency is Day or Week.")
-        if self.week_days is not None and self.frequency != "Week":
-            raise ValueError("Can only specify week_days when frequency is Week.")
-        for name, values, top in (("hours", self.hours, 23), ("minutes", self.minutes, 59)):
-            if values is not None and (
-                not isinstance(values, list)
-                or any(not isinstance(v, int) or not 0 <= v <= top for v in values)
-            ):
-                raise ValueError(f"{name} must be a list of integers between 0 and {top}.")
-        if self.week_days is not None and any(d not in WEEK_DAYS for d in self.week_days):
-            raise ValueError(f"week_days must be a list of {', '.join(WEEK_DAYS)}.")
-        if self.time_of_day is not None and not re.match(r"^\d{1,2}:\d{2}$", str(self.time_of_day)):
-            raise ValueError("time_of_day must be a string 'hh:mm'.")
-        if isinstance(self.start_time, datetime) and self.start_time.tzinfo is not None:
-            raise ValueError(
-                "Cannot specify a timezone-aware start_time: give a naive datetime and set time_zone."
-            )
-        if isinstance(self.start_time, str):
-            try:
-                datetime.strptime(self.start_time, "%Y-%m-%dT%H:%M:%S")
-            except ValueError:
-                raise ValueError(
-                    "start_time must be a datetime or a string 'YYYY-MM-DDThh:mm:ss'."
-                ) from None
+        """Check the recurrence as the server will: the same rules and the same messages."""
+        try:
+            parse_recurrence(self._to_json())
+        except StudioError as exc:
+            raise ValueError(exc.message) from None
 
     def _to_json(self) -> dict:
         start = (
