@@ -41,7 +41,7 @@ test: $(DEV_STAMP) $(AZURITE_STAMP)
 
 # Everything that needs no server, worker or browser: in well under a minute.
 test-fast: $(DEV_STAMP)
-	STUDIO_TEST_BUDGET=fast $(PY) -m pytest -m "not integration and not browser" $(PYTEST_ARGS)
+	STUDIO_TEST_BUDGET=fast $(PY) -m pytest -m "not integration and not browser" -n auto $(PYTEST_ARGS)
 
 lint: $(DEV_STAMP)
 	$(VENV)/bin/ruff check .

@@ -20,7 +20,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTEST = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
-FAST = ["-m", "not integration and not browser"]
+FAST = ["-m", "not integration and not browser", "-n", "auto"]
 
 
 def _timed(argv: list[str], env: dict) -> tuple[float, str]:
