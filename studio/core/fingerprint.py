@@ -16,6 +16,7 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from studio.core.environments import describe_change
 from studio.core.parameters import format_value
 from studio.core.spec import Arg, StepSpec
 
@@ -40,7 +41,7 @@ def fingerprint_parts(
     node: StepSpec,
     parameters: Mapping[str, Any],
     input_identities: Mapping[str, dict],
-    environment: str,
+    environment: Any,
 ) -> dict:
     """The parts of a step's fingerprint, as JSON-ready data."""
     return {
@@ -128,7 +129,7 @@ def explain_difference(
     if current.get("outputs") != previous.get("outputs"):
         reasons.append("outputs changed")
     if current.get("environment") != previous.get("environment"):
-        reasons.append(f"environment {previous.get('environment')} → {current.get('environment')}")
+        reasons.extend(describe_change(previous.get("environment"), current.get("environment")))
     return reasons
 
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -26,6 +26,8 @@ from dateutil.tz import datetime_ambiguous, datetime_exists
 from tzlocal.windows_tz import win_tz
 
 from studio.core.errors import StudioError
+
+UTC = timezone.utc  # datetime.UTC is Python 3.11+; the core also runs in 3.10 environments
 
 FREQUENCIES = ("Minute", "Hour", "Day", "Week", "Month")
 WEEK_DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")

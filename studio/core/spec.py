@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from studio.core.environments import Definition, parse_definition
 from studio.core.errors import StudioError
 from studio.core.names import PORT_NAME
 
@@ -115,7 +116,9 @@ class StepSpec:
     allow_reuse: bool = True
     version: str | None = None
     run_after: tuple[str, ...] = ()
-    environment: str | None = None
+    environment: Definition | None = None
+    # CommandStep: the program to run (on PATH, or a path in the snapshot); no script_name.
+    command: str | None = None
 
     def upstream(self) -> set[str]:
         return {i.source_step for i in self.inputs if i.is_step_output} | set(self.run_after)
@@ -180,7 +183,8 @@ class GraphSpec:
                     "allow_reuse": s.allow_reuse,
                     "version": s.version,
                     "run_after": list(s.run_after),
-                    "environment": s.environment,
+                    "environment": s.environment.to_dict() if s.environment else None,
+                    "command": s.command,
                 }
                 for s in self.steps
             ],
@@ -305,7 +309,12 @@ def _parse_step(data: Any, where: str) -> StepSpec:
             f"{where}.node_id", f"{where}.node_id may contain only letters, digits, - and _."
         )
     name = _str(data, "name", where, limit=255)
-    script_name = _str(data, "script_name", where, limit=1000)
+    command = _opt_str(data, "command", where, limit=1000)
+    script_name = (
+        _opt_str(data, "script_name", where, limit=1000) or ""
+        if command
+        else _str(data, "script_name", where, limit=1000)
+    )
     snapshot = _str(data, "snapshot", where, limit=64)
     if not DIGEST.match(snapshot):
         raise StudioError(f"{where}.snapshot", f"{where}.snapshot must be a sha256 hex digest.")
@@ -421,9 +430,15 @@ def _parse_step(data: Any, where: str) -> StepSpec:
     _expect(run_after, list, f"{where}.run_after", "a list")
     for i, item in enumerate(run_after):
         _expect(item, str, f"{where}.run_after[{i}]", "a string")
-    environment = _opt_str(data, "environment", where, limit=1000)
+    raw_environment = data.get("environment")
+    environment = (
+        parse_definition(raw_environment, f"{where}.environment")
+        if raw_environment is not None
+        else None
+    )
     return StepSpec(
         environment=environment,
+        command=command,
         node_id=node_id,
         name=name,
         script_name=script_name,

@@ -7,10 +7,19 @@ does. Each status has a tone, which is what charts colour and the CSS class name
 
 from __future__ import annotations
 
-from enum import StrEnum
+from enum import Enum
 
 
-class Status(StrEnum):
+class Status(str, Enum):
+    """A status word; ``str()`` and formatting give the word itself (as StrEnum, which is
+    Python 3.11+: the core also runs in 3.10 environments)."""
+
+    def __str__(self) -> str:
+        return str.__str__(self)
+
+    def __format__(self, format_spec: str) -> str:
+        return str.__format__(self, format_spec)
+
     NOT_STARTED = "NotStarted"
     QUEUED = "Queued"
     PREPARING = "Preparing"

@@ -72,7 +72,12 @@ def validate_graph(
             else:
                 producer[output.name] = step
         script = step.script_name.replace("\\", "/")
-        if script.startswith("/") or ".." in script.split("/") or not script.strip():
+        if step.command is not None:
+            if not step.command.strip():
+                errors.append(
+                    StudioError(f"{where}.command", f"Step [{step.name}]: command is empty.")
+                )
+        elif script.startswith("/") or ".." in script.split("/") or not script.strip():
             errors.append(
                 StudioError(
                     f"{where}.script_name",

@@ -10,6 +10,7 @@ from studio.sdk.core.environment import Environment
 from studio.sdk.core.experiment import Experiment
 from studio.sdk.core.run import Run
 from studio.sdk.core.runconfig import RunConfiguration
+from studio.sdk.core.script_run_config import ScriptRunConfig
 from studio.sdk.core.workspace import Workspace
 
 VERSION = __version__
@@ -23,5 +24,6 @@ __all__ = [
     "Experiment",
     "Run",
     "RunConfiguration",
+    "ScriptRunConfig",
     "Workspace",
 ]

@@ -6,7 +6,7 @@ A target's "nodes" are the live workers that serve its queue.
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime
+from datetime import datetime, timezone
 from typing import Any
 
 from studio.sdk.exceptions import ComputeTargetException, UserErrorException
@@ -193,7 +193,7 @@ class AmlComputeStatus:
             "maxNodeCount": data.get("max_nodes", 1),
         }
         self.errors = None
-        self._read_at = datetime.now(UTC).isoformat()
+        self._read_at = datetime.now(timezone.utc).isoformat()
 
     def serialize(self) -> dict:
         return {

@@ -1,15 +1,16 @@
 """``Environment``: the Python packages (and, in Azure, the Docker image) a step runs with.
 
-A step records its environment's definition; the definition is part of the step's
-fingerprint, so a changed package list runs the step again.
+A step carries its environment's definition to the server, which builds it into a virtual
+environment on the worker; the definition is part of the step's fingerprint, so a changed
+package list runs the step again.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
+from urllib.parse import quote
 
 from studio.sdk.core.conda_dependencies import PYTHON_DEFAULT_VERSION, CondaDependencies
 from studio.sdk.exceptions import UserErrorException
@@ -108,37 +109,85 @@ class Environment:
         environment.python.conda_dependencies = dependencies
         return environment
 
-    def _definition(self) -> dict:
+    def _docker_image(self) -> str | None:
+        """The base image when Docker was asked for (Studio records it; it does not use it)."""
+        asked = self.docker.enabled or self.docker.base_dockerfile is not None
+        asked = asked or self.docker.base_image not in (None, DEFAULT_CPU_IMAGE)
+        if not asked:
+            return None
+        return self.docker.base_image or "(a Dockerfile)"
+
+    def _definition(self, extra_variables: dict | None = None, docker: bool = False) -> dict:
+        """The definition a step carries to the server (``studio.core.environments``)."""
         conda = self.python.conda_dependencies
+        variables = {**(self.environment_variables or {}), **(extra_variables or {})}
+        image = self._docker_image()
+        if docker and image is None:
+            image = self.docker.base_image
         return {
-            "name": self.name,
+            "name": self.name or "",
             "version": self.version,
-            "python": {
-                "user_managed_dependencies": bool(self.python.user_managed_dependencies),
-                "interpreter_path": self.python.interpreter_path,
-                "conda_dependencies": conda._as_dict() if conda is not None else None,
-            },
-            "docker": {"enabled": self.docker.enabled, "base_image": self.docker.base_image},
-            "environment_variables": dict(self.environment_variables or {}),
+            "user_managed": bool(self.python.user_managed_dependencies),
+            "python": conda.get_python_version() if conda is not None else None,
+            "conda_packages": list(conda.conda_packages) if conda is not None else [],
+            "pip_packages": [*conda.pip_options, *conda.pip_packages] if conda is not None else [],
+            "environment_variables": {str(k): str(v) for k, v in variables.items()},
+            "docker_image": image,
         }
 
-    def _label(self) -> str:
-        """What a step records of this environment: its name, packages and a digest of it all."""
-        definition = self._definition()
-        digest = hashlib.sha256(json.dumps(definition, sort_keys=True).encode()).hexdigest()[:12]
-        name = (f"{self.name}:{self.version}" if self.version else str(self.name))[:200]
-        conda = self.python.conda_dependencies
-        if self.python.user_managed_dependencies or conda is None:
-            return f"{name} (user managed) [{digest}]"
-        parts = [f"python {conda.get_python_version() or '?'}"]
-        if conda.conda_packages:
-            parts.append("conda " + " ".join(conda.conda_packages))
-        if conda.pip_packages:
-            parts.append("pip " + " ".join(conda.pip_packages))
-        described = "; ".join(parts)
-        if len(described) > 300:
-            described = described[:297] + "..."
-        return f"{name} ({described}) [{digest}]"
+    @classmethod
+    def _from_definition(cls, data: dict) -> Environment:
+        environment = cls(data.get("name") or "", _skip_defaults=True)
+        environment.version = data.get("version")
+        environment.python.user_managed_dependencies = bool(data.get("user_managed"))
+        dependencies = CondaDependencies(
+            _underlying_structure={"name": "project_environment", "dependencies": []}
+        )
+        if data.get("python"):
+            dependencies.set_python_version(data["python"])
+        for package in data.get("conda_packages") or []:
+            dependencies.add_conda_package(package)
+        pip = list(data.get("pip_packages") or [])
+        if pip:
+            dependencies.set_pip_requirements(pip)
+        environment.python.conda_dependencies = dependencies
+        environment.environment_variables = dict(data.get("environment_variables") or {})
+        if data.get("docker_image"):
+            environment.docker._enabled = True
+            environment.docker.base_image = data["docker_image"]
+        return environment
+
+    def register(self, workspace) -> Environment:
+        """Register this definition: a new version when it differs from the latest."""
+        if self.version is not None:
+            log.warning(
+                "Environment version is set. Attempting to register desired version. To "
+                "auto-version, reset version to None."
+            )
+        body = {"name": self.name, "version": self.version, "definition": self._definition()}
+        return Environment._from_definition(workspace._client.post("environments/", body))
+
+    @staticmethod
+    def get(workspace, name: str, version: str | None = None, label: str | None = None):
+        """A registered environment: its latest version, or ``version``."""
+        if version is not None and label is not None:
+            raise UserErrorException("Only one of version or label can be specified")
+        if label is not None:
+            raise UserErrorException("Studio has no environment labels; ask for a version.")
+        query = {"version": str(version)} if version is not None else {}
+        path = f"environments/{quote(name, safe='')}/"
+        return Environment._from_definition(workspace._client.get(path, **query))
+
+    @staticmethod
+    def list(workspace) -> dict:
+        """``{name: Environment}``: the latest version of each registered environment."""
+        found = workspace._client.get("environments/")
+        return {item["name"]: Environment._from_definition(item) for item in found}
+
+    def get_image_details(self, workspace) -> None:
+        raise UserErrorException(
+            "Studio builds no images: steps run in virtual environments (see the README)."
+        )
 
 
 __all__ = ["DEFAULT_CPU_IMAGE", "DEFAULT_GPU_IMAGE", "CondaDependencies", "Environment"]

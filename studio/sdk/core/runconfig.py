@@ -47,7 +47,7 @@ class RunConfiguration:
         self.arguments = list(arguments or [])
         self.framework = framework or "Python"
         self.communicator = communicator or "None"
-        self.max_run_duration_seconds = None
+        self.max_run_duration_seconds: int | None = None
         self.node_count = 1
         self.priority = None
         self._target = "local"

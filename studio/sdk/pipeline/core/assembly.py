@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from studio.core import snapshot
+from studio.core.environments import Definition, parse_definition
 from studio.core.spec import Arg, GraphSpec, InputSpec, OutputSpec, ParameterSpec, StepSpec
 from studio.sdk.data import InputBinding, OutputFileDatasetConfig
 from studio.sdk.data.data_reference import DataReference
@@ -86,7 +87,7 @@ class Assembly:
         return StepSpec(
             node_id=self.node_ids[id(step)],
             name=step.name,
-            script_name=Path(step.script_name).as_posix(),
+            script_name=Path(step.script_name).as_posix() if step.script_name else "",
             snapshot=digest,
             compute_target=step.compute_target,
             arguments=arguments,
@@ -96,14 +97,16 @@ class Assembly:
             allow_reuse=step.allow_reuse,
             version=step.version,
             run_after=tuple(dict.fromkeys(run_after)),
-            environment=_environment_label(step.runconfig),
+            environment=_definition_of(step.runconfig),
+            command=getattr(step, "command", None),
         )
 
     def _snapshot_of(self, step) -> str:
         """The digest of the step's source directory (snapshotted once per directory)."""
         source = step.source_directory or self.default_source_directory or os.getcwd()
         script = Path(source) / step.script_name
-        if not script.is_file():
+        command = getattr(step, "command", None)
+        if not command and not script.is_file():
             raise ValueError(
                 f"Step [{step.name}]: script not found at: {script.resolve()}. Make sure to "
                 "specify an appropriate source_directory on the Step or "
@@ -115,7 +118,10 @@ class Assembly:
             self.digests[key] = digest
             self.snapshots[digest] = data
             self.snapshot_files[digest] = files
-        if Path(step.script_name).as_posix() not in self.snapshot_files[self.digests[key]]:
+        if (
+            not command
+            and Path(step.script_name).as_posix() not in self.snapshot_files[self.digests[key]]
+        ):
             raise ValueError(
                 f"Step [{step.name}]: script not found at: {script.resolve()} in the snapshot of "
                 "the source directory (is it listed in .amlignore or .gitignore, or a symbolic "
@@ -314,14 +320,22 @@ def _reference_port(item: DataReference) -> InputSpec:
     )
 
 
-def _environment_label(runconfig) -> str | None:
-    """What the step records of its environment (part of its fingerprint)."""
+def _definition_of(runconfig) -> Definition | None:
+    definition = _environment_definition(runconfig)
+    return parse_definition(definition) if definition is not None else None
+
+
+def _environment_definition(runconfig) -> dict | None:
+    """The step's environment as the server builds it: the run configuration's environment,
+    with its ``environment_variables`` and Docker choice."""
     environment = getattr(runconfig, "environment", None)
-    if environment is None:
+    if environment is None or not hasattr(environment, "_definition"):
         return None
-    if hasattr(environment, "_label"):
-        return environment._label()
-    return str(getattr(environment, "name", environment))
+    docker = getattr(getattr(runconfig, "docker", None), "use_docker", False)
+    return environment._definition(
+        extra_variables=getattr(runconfig, "environment_variables", None) or {},
+        docker=bool(docker),
+    )
 
 
 def _display_name(identity) -> str:

@@ -1,10 +1,13 @@
-"""``studio.sdk.pipeline.steps`` (``azureml.pipeline.steps``): PythonScriptStep, EstimatorStep."""
+"""``studio.sdk.pipeline.steps`` (``azureml.pipeline.steps``): PythonScriptStep, CommandStep,\nEstimatorStep."""
 
 from __future__ import annotations
 
 import logging
+import os
+import shlex
 import warnings
 
+from studio.sdk.core.script_run_config import ScriptRunConfig
 from studio.sdk.data import InputBinding, OutputFileDatasetConfig
 from studio.sdk.data.dataset_consumption_config import DatasetConsumptionConfig
 from studio.sdk.pipeline.core.builder import PipelineData
@@ -124,6 +127,70 @@ class PythonScriptStep:
 log = logging.getLogger("studio.sdk.pipeline.steps")
 
 
+class CommandStep(PythonScriptStep):
+    """Runs a command (``python train.py 1 2``, ``ls -lrt``, ``./run.sh``) in a copy of
+    ``source_directory``, inside the step's environment (its ``python`` is the environment's)."""
+
+    command: str | None
+
+    def __init__(
+        self,
+        command=None,
+        name: str | None = None,
+        compute_target=None,
+        runconfig=None,
+        runconfig_pipeline_params=None,
+        inputs: list | None = None,
+        outputs: list | None = None,
+        params: dict | None = None,
+        source_directory: str | None = None,
+        allow_reuse: bool = True,
+        version: str | None = None,
+    ):
+        if runconfig is not None:
+            if isinstance(runconfig, ScriptRunConfig):
+                source_directory = source_directory or runconfig.source_directory
+                if runconfig.command:
+                    runconfig.run_config.command = runconfig.command
+                runconfig = runconfig.run_config
+            command = command or runconfig.command
+        if not command:
+            raise ValueError("command is required either from command directly or runconfig.")
+        first = command[0] if isinstance(command, list) else command
+        if not isinstance(first, str):
+            raise ValueError("command must be a string, or a list that starts with one.")
+        if not name:
+            name = "CommandStep_" + first.split(" ", 1)[0]
+        split = shlex.split(first)
+        if not split:
+            raise ValueError("command is required either from command directly or runconfig.")
+        arguments = split[1:] + (list(command[1:]) if isinstance(command, list) else [])
+        if source_directory and not os.path.isdir(source_directory):
+            raise ValueError(
+                "source_directory should be an existing directory or None for commands already "
+                "in the target system."
+            )
+        super().__init__(
+            script_name=split[0],
+            name=name,
+            arguments=arguments,
+            compute_target=compute_target,
+            runconfig=runconfig,
+            runconfig_pipeline_params=runconfig_pipeline_params,
+            inputs=inputs,
+            outputs=outputs,
+            params=params,
+            source_directory=source_directory or os.getcwd(),
+            allow_reuse=allow_reuse,
+            version=version,
+        )
+        self.command = split[0]
+        self.script_name = ""
+
+    def __repr__(self) -> str:
+        return f"CommandStep(name={self.name!r}, command={self.command!r})"
+
+
 class EstimatorStep(PythonScriptStep):
     """Deprecated in azureml: runs the estimator's entry script like a PythonScriptStep."""
 
@@ -226,6 +293,7 @@ __all__ = [
     "AdlaStep",
     "AutoMLStep",
     "AzureBatchStep",
+    "CommandStep",
     "DataTransferStep",
     "DatabricksStep",
     "EstimatorStep",

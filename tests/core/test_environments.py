@@ -1,0 +1,120 @@
+"""What a worker builds of an environment definition, and why two differ (plain Python)."""
+
+from __future__ import annotations
+
+import pytest
+
+from studio.core.environments import Definition, describe_change, parse_definition, plan
+from studio.core.errors import StudioError
+
+
+def _plan(**fields):
+    return plan(parse_definition({"name": "e", **fields}))
+
+
+def test_conda_packages_install_from_pypi_under_their_name_in_pep_508_form():
+    built = _plan(
+        python="3.8",
+        conda_packages=[
+            "scikit-learn",
+            "numpy=1.26",
+            "conda-forge::pandas==2.2.3",
+            "scipy 1.11 py39_0",
+        ],
+    )
+    assert built.requirements == (
+        "numpy==1.26.*",
+        "pandas==2.2.3",
+        "scikit-learn",
+        "scipy==1.11.*",
+    )
+    assert built.from_conda == {"numpy", "pandas", "scikit-learn", "scipy"}
+
+
+def test_azureml_packages_and_installer_pins_are_skipped_with_a_note():
+    built = _plan(
+        conda_packages=["pip=20.2.4", "setuptools"],
+        pip_packages=["azureml-defaults", "azureml-dataset-runtime[fuse]", "Tabulate==0.9.0"],
+    )
+    assert built.requirements == ("tabulate==0.9.0",)
+    notes = "\n".join(built.notes)
+    assert "azureml-defaults: met by the Studio SDK" in notes
+    assert "azureml-dataset-runtime[fuse]: met by the Studio SDK" in notes
+    assert "pip=20.2.4" not in built.requirements_text()
+    assert "setuptools is the installer's own; ignored" in notes
+
+
+def test_an_environment_with_no_packages_runs_on_the_workers_python():
+    # azureml's default environment: python 3.8.13 and azureml-defaults only
+    default = _plan(python="3.8.13", pip_packages=["azureml-defaults"])
+    assert default.on_worker and default.build_hash == ""
+    assert _plan(user_managed=True, pip_packages=["numpy"]).on_worker
+    assert plan(Definition()).on_worker
+
+
+def test_the_build_hash_covers_python_requirements_and_options_but_not_names_or_variables():
+    one = _plan(python="3.11", pip_packages=["b", "a==1"])
+    assert one.build_hash == _plan(python="3.11", pip_packages=["a==1", "b"]).build_hash
+    assert (
+        one.build_hash
+        == plan(
+            parse_definition(
+                {
+                    "name": "other",
+                    "python": "3.11",
+                    "pip_packages": ["a==1", "b"],
+                    "environment_variables": {"X": "1"},
+                }
+            )
+        ).build_hash
+    )
+    assert one.build_hash != _plan(python="3.12", pip_packages=["b", "a==1"]).build_hash
+    assert one.build_hash != _plan(python="3.11", pip_packages=["b", "a==2"]).build_hash
+    with_index = _plan(python="3.11", pip_packages=["--extra-index-url https://x", "b", "a==1"])
+    assert with_index.build_hash != one.build_hash
+    assert with_index.requirements_text().startswith("--extra-index-url https://x\n")
+
+
+def test_an_option_the_installer_is_not_given_is_noted():
+    built = _plan(pip_packages=["--no-deps", "a"])
+    assert built.options == ()
+    assert any("--no-deps" in note for note in built.notes)
+
+
+def test_a_docker_image_is_noted_as_not_used():
+    built = _plan(pip_packages=["a"], docker_image="mcr.microsoft.com/azureml/base:latest")
+    assert any("not used" in note and "mcr.microsoft.com" in note for note in built.notes)
+
+
+def test_a_changed_requirement_is_named_with_both_versions():
+    old = _plan(pip_packages=["scikit-learn==1.4", "pandas"]).fingerprint_part("3.11.7")
+    new = _plan(pip_packages=["scikit-learn==1.5", "numpy"]).fingerprint_part("3.11.7")
+    assert describe_change(old, new) == [
+        "environment changed: numpy added, pandas removed, scikit-learn 1.4 → 1.5"
+    ]
+    assert describe_change(old, old) == []
+
+
+@pytest.mark.parametrize(
+    ("definition", "field"),
+    [
+        ({"python": "three"}, "environment.python"),
+        ({"conda_packages": "numpy"}, "environment.conda_packages"),
+        ({"pip_packages": [1]}, "environment.pip_packages[0]"),
+        (
+            {"environment_variables": {"PYTHONPATH": "/x"}},
+            "environment.environment_variables.PYTHONPATH",
+        ),
+        (
+            {"environment_variables": {"STUDIO_RUN_TOKEN": "x"}},
+            "environment.environment_variables.STUDIO_RUN_TOKEN",
+        ),
+        ({"environment_variables": {"A-B": "x"}}, "environment.environment_variables.A-B"),
+        ({"user_managed": "yes"}, "environment.user_managed"),
+        ({"pip_packages": ["a" * 1001]}, "environment.pip_packages[0]"),
+    ],
+)
+def test_a_bad_definition_names_its_field(definition, field):
+    with pytest.raises(StudioError) as caught:
+        parse_definition(definition)
+    assert caught.value.field == field
