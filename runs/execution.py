@@ -21,7 +21,8 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from runs import inputs, reuse, services, transitions
+from runs import environments, inputs, reuse, services, transitions
+from runs.envbuild import BuildFailed, Environment
 from runs.executor import Outcome, StepJob, run_step
 from runs.models import DatasetUse, Run, StepRun
 from studio.core.errors import StudioError
@@ -89,16 +90,38 @@ def _run_claimed(claim: _Claim) -> StepRun | None:
     step, run, spec = claim.step, claim.run, claim.spec
     attempt = step.attempt
     work = settings.DATA_DIR / "work" / f"{step.id}.{attempt}"
+    node = spec.step(step.node_id)
+
+    def watch() -> bool:
+        return _stopped(step.id, attempt)
+
+    def heartbeat() -> None:
+        transitions.heartbeat(step.id, attempt, timezone.now())
+
+    environment = None
     try:
-        layout = _prepare(step, run, spec, spec.step(step.node_id), work)
+        base = _base_environment()
+        environment = environments.prepare(step, node, base, watch, heartbeat)
+        layout = _prepare(step, run, spec, node, work, base, environment)
     except Exception as exc:  # a broken layout fails the step with the reason, never hangs
+        if environment is not None:
+            environment.release()
+        shutil.rmtree(work, ignore_errors=True)
+        if isinstance(exc, BuildFailed):
+            stopped = watch()
+            return services.finish_step(
+                step.id,
+                attempt,
+                status=Status.CANCELED if stopped else Status.FAILED,
+                error="" if stopped else str(exc),
+                run_id=run.id,
+            )
         log.warning(
             "could not prepare step %s: %s",
             step.id,
             exc,
             exc_info=not isinstance(exc, (StudioError, ValueError)),
         )
-        shutil.rmtree(work, ignore_errors=True)
         return services.finish_step(
             step.id,
             attempt,
@@ -106,15 +129,19 @@ def _run_claimed(claim: _Claim) -> StepRun | None:
             error=f"Could not prepare the step: {exc}",
             run_id=run.id,
         )
-    outcome = run_step(
-        layout.job,
-        watch=lambda: _stopped(step.id, attempt),
-        heartbeat=lambda: transitions.heartbeat(step.id, attempt, timezone.now()),
-        heartbeat_seconds=settings.STUDIO_HEARTBEAT_SECONDS,
-        grace_seconds=settings.STUDIO_CANCEL_GRACE_SECONDS,
-        on_start=lambda pid: _started(step, pid),
-        thread_cleanup=lambda: connection.close(),  # the watcher thread's own connection
-    )
+    try:
+        outcome = run_step(
+            layout.job,
+            watch=watch,
+            heartbeat=heartbeat,
+            heartbeat_seconds=settings.STUDIO_HEARTBEAT_SECONDS,
+            grace_seconds=settings.STUDIO_CANCEL_GRACE_SECONDS,
+            on_start=lambda pid: _started(step, pid, environment),
+            thread_cleanup=lambda: connection.close(),  # the watcher thread's own connection
+        )
+    finally:
+        if environment is not None:
+            environment.release()
     status, error, outputs = _ending(step, layout, outcome)
     _keep_artifacts(layout.job.cwd, step.id)
     for root in layout.scratch_roots:
@@ -137,15 +164,20 @@ def _run_claimed(claim: _Claim) -> StepRun | None:
     )
 
 
+_GOING = (Status.PREPARING, Status.RUNNING)
+
+
 def _stopped(step_id: str, attempt: int) -> bool:
     """Whether the attempt should stop: a cancel was asked, or it lost the step."""
     row = StepRun.objects.filter(id=step_id).values_list("status", "attempt").first()
-    return row is None or row[0] != Status.RUNNING or row[1] != attempt
+    return row is None or row[0] not in _GOING or row[1] != attempt
 
 
-def _started(step: StepRun, pid: int) -> None:
+def _started(step: StepRun, pid: int, environment: Environment | None) -> None:
     """While the script starts: record its pid, and why it was not reused if still open."""
     fields: dict = {"pid": pid}
+    if environment is not None:
+        fields["environment_hash"] = environment.build_hash
     if reuse.explanation_missing(step):
         try:
             fields["reuse_reason"] = step.reuse_reason = reuse.why_not_reused(step)
@@ -216,15 +248,33 @@ def _output_path(node_output: OutputSpec, step: StepRun) -> str:
     )
 
 
-def _prepare(step: StepRun, run: Run, spec: GraphSpec, node: StepSpec, work: Path) -> _Layout:
-    """Lay out the working copy, resolve inputs, outputs and arguments, build the env."""
+def _prepare(
+    step: StepRun,
+    run: Run,
+    spec: GraphSpec,
+    node: StepSpec,
+    work: Path,
+    base: dict[str, str],
+    environment: Environment | None,
+) -> _Layout:
+    """Lay out the working copy, resolve inputs, outputs and arguments, set the variables."""
     source = work / "source"
     storage.working_copy(node.snapshot, source)
-    env = _base_environment()
+    env = dict(base)
+    if node.environment is not None:
+        env.update(node.environment.variables)
+    bin_dir = environment.bin_dir if environment is not None else os.path.dirname(sys.executable)
+    env["PATH"] = os.pathsep.join(filter(None, [bin_dir, base.get("PATH", os.defpath)]))
+    if environment is not None:
+        # The environment's own packages, then the SDK copy its .pth file names: never the
+        # worker's checkout.
+        env["VIRTUAL_ENV"] = str(environment.path)
+        env.pop("PYTHONPATH", None)
     paths: dict[tuple[str, str], str] = {}
     outputs, scratch_roots = _lay_out_outputs(step, node, work, paths, env)
     _lay_out_inputs(run, node, work, paths, env)
-    argv = _command(run, spec, node, paths, env)
+    python = environment.python if environment is not None else sys.executable
+    argv = _command(run, spec, node, paths, env, python)
     env.update(
         {
             "STUDIO_URL": settings.STUDIO_PUBLIC_URL,
@@ -318,8 +368,11 @@ def _lay_out_inputs(run: Run, node: StepSpec, work: Path, paths: dict, env: dict
         env["STUDIO_INPUT_DATASETS_FILE"] = str(datasets_file)
 
 
-def _command(run: Run, spec: GraphSpec, node: StepSpec, paths: dict, env: dict) -> list[str]:
-    """The script's command line, and its parameters as AML_PARAMETER_* variables."""
+def _command(
+    run: Run, spec: GraphSpec, node: StepSpec, paths: dict, env: dict, python: str
+) -> list[str]:
+    """The script's (or CommandStep's) command line, and its parameters as AML_PARAMETER_*
+    variables."""
 
     def resolve(arg: Arg) -> str:
         if arg.kind == "literal":
@@ -335,7 +388,21 @@ def _command(run: Run, spec: GraphSpec, node: StepSpec, paths: dict, env: dict) 
             f"AML_PARAMETER_{_env_name(parameter.name)}",
             format_value(run.parameters[parameter.name]),
         )
-    return [sys.executable, node.script_name, *(resolve(a) for a in node.arguments)]
+    arguments = [resolve(a) for a in node.arguments]
+    if node.command is None:
+        return [python, node.script_name, *arguments]
+    return [_program(node.command, env["PATH"]), *arguments]
+
+
+def _program(command: str, path: str) -> str:
+    """A CommandStep's program: a path in the snapshot, or a name on the step's PATH (where
+    the environment's ``python`` comes first)."""
+    if "/" in command:
+        return command
+    found = shutil.which(command, path=path)
+    if found is None:
+        raise StudioError("command", f"command '{command}' was not found on the step's PATH.")
+    return found
 
 
 def _publish_outputs(step: StepRun, outputs: list[_Output]) -> dict:

@@ -166,6 +166,8 @@ class StepRun(models.Model):
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="reused_by"
     )
     reuse_reason = models.TextField(blank=True, default="")
+    # The build hash of the environment the step ran in ("" for the worker's own Python).
+    environment_hash = models.CharField(max_length=20, blank=True, default="", db_index=True)
     queued_at = models.DateTimeField(null=True, blank=True)
     started_at = models.DateTimeField(null=True, blank=True)
     ended_at = models.DateTimeField(null=True, blank=True)

@@ -10,6 +10,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from runs import inputs, transitions
+from runs.environments import plan_of
 from runs.models import DatasetUse, Run, StepRun
 from studio.core.fingerprint import (
     FIRST_RUN,
@@ -29,9 +30,9 @@ from studio.workspace.services import get_datastore
 log = logging.getLogger("studio.reuse")
 
 
-def environment_label(node: StepSpec) -> str:
-    label = f"python {platform.python_version()}"
-    return f"{label}; {node.environment}" if node.environment else label
+def environment_part(node: StepSpec) -> dict:
+    """What the fingerprint holds of the step's environment: Python, packages, variables."""
+    return plan_of(node).fingerprint_part(platform.python_version())
 
 
 def input_identities(run: Run, node: StepSpec) -> dict[str, dict]:
@@ -76,7 +77,7 @@ def decide_reuse(
     """
     node = spec.step(step.node_id)
     parts = fingerprint_parts(
-        node, run.parameters, input_identities(run, node), environment_label(node)
+        node, run.parameters, input_identities(run, node), environment_part(node)
     )
     digest = fingerprint(parts)
     if run.regenerate_outputs:

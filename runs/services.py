@@ -268,7 +268,9 @@ def ensure_compute_target(name: str) -> ComputeTarget:
 def compute_target_status(target: ComputeTarget) -> dict:
     """A compute target's nodes (its live workers) and how many of its steps are running."""
     workers = [w.hostname for w in target.live_workers()]
-    running = StepRun.objects.filter(compute_target=target.name, status=Status.RUNNING).count()
+    running = StepRun.objects.filter(
+        compute_target=target.name, status__in=[Status.PREPARING, Status.RUNNING]
+    ).count()
     return {
         "name": target.name,
         "kind": target.kind,

@@ -3,6 +3,8 @@
 A step moves::
 
     NotStarted -queue-> Queued -claim-> Running -finish-> Completed | Failed | Canceled
+                                        Running -prepare-> Preparing -prepared-> Running
+                                        (its environment is being built; it may finish)
                         Queued -reuse-> Completed        Queued -fail-> Failed
     NotStarted, Queued -cancel-> Canceled
     Running -request_cancel-> CancelRequested -finish-> Canceled
@@ -56,11 +58,13 @@ STEP = {
         _t("fingerprint", QUEUED),
         _t("ring_again", QUEUED),
         _t("claim", QUEUED, RUNNING),
+        _t("prepare", RUNNING, {Status.PREPARING}),
+        _t("prepared", {Status.PREPARING}, RUNNING),
         _t("start", ACTIVE),
-        _t("heartbeat", RUNNING),
+        _t("heartbeat", {Status.PREPARING, Status.RUNNING}),
         _t("reuse", QUEUED, {Status.COMPLETED}),
         _t("fail", QUEUED, {Status.FAILED}),
-        _t("finish", {Status.RUNNING, Status.CANCEL_REQUESTED}, TERMINAL),
+        _t("finish", {Status.PREPARING, Status.RUNNING, Status.CANCEL_REQUESTED}, TERMINAL),
         _t("cancel", WAITING, {Status.CANCELED}),
         _t("request_cancel", ACTIVE - {Status.CANCEL_REQUESTED}, {Status.CANCEL_REQUESTED}),
         _t("lose", ACTIVE, {Status.FAILED, Status.CANCELED}),
@@ -137,6 +141,18 @@ def claim(step_id: str, now: datetime, attempt: int | None = None, **values) -> 
     return steps.update(**values, **claim_values(now), attempt=next_attempt) == 1
 
 
+def prepare(step_id: str, attempt: int) -> bool:
+    """Running -> Preparing: the attempt waits for its environment to be built."""
+    steps, fields = _steps("prepare", Status.PREPARING, id=step_id, attempt=attempt)
+    return steps.update(**fields) == 1
+
+
+def prepared(step_id: str, attempt: int) -> bool:
+    """Preparing -> Running: the environment is built; the script starts."""
+    steps, fields = _steps("prepared", Status.RUNNING, id=step_id, attempt=attempt)
+    return steps.update(**fields) == 1
+
+
 def start(step_id: str, attempt: int, **values) -> bool:
     """Running (or CancelRequested) stays so: the attempt's process started (its pid...)."""
     steps, _ = _steps("start", id=step_id, attempt=attempt)
@@ -144,7 +160,7 @@ def start(step_id: str, attempt: int, **values) -> bool:
 
 
 def heartbeat(step_id: str, attempt: int, now: datetime) -> bool:
-    """Running stays Running: the attempt's worker is alive."""
+    """Preparing or Running stays so: the attempt's worker is alive."""
     steps, _ = _steps("heartbeat", id=step_id, attempt=attempt)
     return steps.update(heartbeat_at=now) == 1
 
@@ -177,7 +193,7 @@ def fail(step_id: str, error: str, now: datetime) -> bool:
 
 
 def finish(step_id: str, attempt: int, status: Status, now: datetime, **values) -> bool:
-    """Running or CancelRequested -> Completed, Failed or Canceled: how the attempt ended,
+    """Preparing, Running or CancelRequested -> Completed, Failed or Canceled: how it ended,
     if it still owns the step."""
     steps, fields = _steps("finish", status, id=step_id, attempt=attempt)
     return steps.update(**fields, **values, ended_at=now) == 1

@@ -167,6 +167,14 @@ STUDIO_WORKER_LOST_SECONDS = env_float("STUDIO_WORKER_LOST_SECONDS", 30.0, minim
 STUDIO_REAPER_SECONDS = env_float("STUDIO_REAPER_SECONDS", 5.0, minimum=0.1)
 STUDIO_CANCEL_GRACE_SECONDS = env_float("STUDIO_CANCEL_GRACE_SECONDS", 3.0, minimum=0.0)
 STUDIO_ENCRYPTION_KEY = env_str("STUDIO_ENCRYPTION_KEY", "")
+# Environments: built once per worker host with uv, cached here, evicted oldest-use first past
+# STUDIO_ENV_CACHE_BYTES. STUDIO_ENV_PYTHONS lists the interpreters builds may use (default:
+# python3.10 ... python3.13 on PATH and under pyenv); STUDIO_ENV_STRICT_PYTHON=1 fails a build
+# whose Python version this host lacks instead of using the nearest.
+STUDIO_ENV_DIR = env_path("STUDIO_ENV_DIR", DATA_DIR / "envs")
+STUDIO_ENV_CACHE_BYTES = env_int("STUDIO_ENV_CACHE_BYTES", 20 * 1024**3, minimum=0)
+STUDIO_ENV_STRICT_PYTHON = env_bool("STUDIO_ENV_STRICT_PYTHON", False)
+STUDIO_ENV_PYTHONS = env_list("STUDIO_ENV_PYTHONS", [])
 # How long registering an S3 or Azure Blob datastore waits for the store to answer.
 STUDIO_DATASTORE_CHECK_SECONDS = env_float("STUDIO_DATASTORE_CHECK_SECONDS", 20.0, minimum=0.1)
 STUDIO_LOCAL_DATASTORE_ROOTS = [

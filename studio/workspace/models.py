@@ -159,6 +159,59 @@ class Dataset(models.Model):
         return f"{self.name}:{self.version}"
 
 
+class Environment(models.Model):
+    """A registered environment version (azureml's ``env.register(ws)``): a definition as
+    ``studio.core.environments`` reads it, and the hash of what it builds."""
+
+    name = models.CharField(max_length=255, db_index=True)
+    version = models.PositiveIntegerField()
+    definition = models.JSONField(default=dict)
+    build_hash = models.CharField(max_length=20, blank=True, default="", db_index=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name", "-version"]
+        constraints = [
+            models.UniqueConstraint(fields=["name", "version"], name="environment_unique_version")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name}:{self.version}"
+
+
+class EnvironmentBuild(models.Model):
+    """An environment built (or being built) on one worker host, by its build hash."""
+
+    BUILDING, READY, FAILED, EVICTED = "Building", "Ready", "Failed", "Evicted"
+    STATES = [(s, s) for s in (BUILDING, READY, FAILED, EVICTED)]
+
+    build_hash = models.CharField(max_length=20)
+    host = models.CharField(max_length=255)
+    state = models.CharField(max_length=16, choices=STATES, default=BUILDING)
+    name = models.CharField(max_length=255, blank=True, default="")
+    definition = models.JSONField(default=dict)
+    requirements = models.JSONField(default=list)
+    python = models.CharField(max_length=32, blank=True, default="")
+    size = models.BigIntegerField(null=True, blank=True)
+    log = models.TextField(blank=True, default="")
+    step_id = models.CharField(max_length=36, blank=True, default="")  # the step that built it
+    started_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["build_hash", "host"], name="environment_build_host")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.build_hash}@{self.host}"
+
+
 class Snapshot(models.Model):
     """A content-addressed copy of a step's source directory (a zip on the default datastore)."""
 

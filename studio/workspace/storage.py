@@ -106,9 +106,12 @@ def step_log_path(step_run_id: str) -> Path:
     return step_log_dir(step_run_id) / "user_logs" / "std_log.txt"
 
 
-def read_log(step_run_id: str, offset: int = 0, limit: int = 256 * 1024) -> tuple[bytes, int]:
-    """Up to ``limit`` bytes of a step's log from ``offset``; returns (data, next offset)."""
-    path = step_log_path(step_run_id)
+def read_log(
+    step_run_id: str, offset: int = 0, limit: int = 256 * 1024, name: str = ""
+) -> tuple[bytes, int]:
+    """Up to ``limit`` bytes of a step's log (``std_log.txt``, or the file ``name`` of its
+    logs) from ``offset``; returns (data, next offset)."""
+    path = step_log_dir(step_run_id) / name if name else step_log_path(step_run_id)
     try:
         with open(path, "rb") as fh:
             size = os.fstat(fh.fileno()).st_size

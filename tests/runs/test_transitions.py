@@ -34,6 +34,8 @@ def _call(name: str, step: StepRun, original: StepRun | None = None) -> bool:
         "fingerprint": lambda: transitions.record_fingerprint(step.id, {"fingerprint": "f" * 64}),
         "ring_again": lambda: transitions.ring_again([step.id], NOW) == 1,
         "claim": lambda: transitions.claim(step.id, NOW),
+        "prepare": lambda: transitions.prepare(step.id, step.attempt),
+        "prepared": lambda: transitions.prepared(step.id, step.attempt),
         "start": lambda: transitions.start(step.id, step.attempt, pid=4242),
         "heartbeat": lambda: transitions.heartbeat(step.id, step.attempt, NOW),
         "reuse": lambda: transitions.reuse(step.id, original, {"fingerprint": "f" * 64}, NOW),
@@ -49,6 +51,8 @@ def _call(name: str, step: StepRun, original: StepRun | None = None) -> bool:
 EXPECTED_TARGET = {
     "queue": Status.QUEUED,
     "claim": Status.RUNNING,
+    "prepare": Status.PREPARING,
+    "prepared": Status.RUNNING,
     "reuse": Status.COMPLETED,
     "fail": Status.FAILED,
     "finish": Status.COMPLETED,

@@ -7,6 +7,7 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from studio.core.environments import ENVIRONMENT_NAME, PYTHON_VERSION, VARIABLE_NAME
 from studio.core.names import RESOURCE_NAME
 from studio.workspace.api import schema  # noqa: F401  (its field extension documents these fields)
 from studio.workspace.models import ComputeTarget, Datastore
@@ -72,6 +73,8 @@ class StrictTypes:
         if isinstance(data, Mapping):
             errors = {}
             for name, field in self.fields.items():
+                if isinstance(field, serializers.BaseSerializer):
+                    continue  # a nested serializer checks its own fields (and drops others)
                 if not field.read_only and name in data:
                     message = _type_error(field, data[name])
                     where = unstorable(data[name], name)
@@ -287,3 +290,71 @@ class DatasetFileSerializer(serializers.Serializer):
     datastore = serializers.CharField()
     path = serializers.CharField()
     size = serializers.IntegerField()
+
+
+@extend_schema_field(
+    {
+        "type": "object",
+        "patternProperties": {
+            VARIABLE_NAME.pattern.replace("\\Z", "$"): {"type": "string", "maxLength": 1000}
+        },
+        "additionalProperties": False,
+    }
+)
+class VariablesField(serializers.DictField):
+    """Environment variables: names a step may set, string values."""
+
+    child = serializers.CharField(max_length=1000, allow_blank=True, trim_whitespace=False)
+
+
+def _text_list() -> serializers.ListField:
+    return serializers.ListField(
+        child=serializers.CharField(max_length=1000, allow_blank=True, trim_whitespace=False),
+        max_length=500,
+        required=False,
+        default=list,
+    )
+
+
+class EnvironmentDefinitionSerializer(StrictTypes, serializers.Serializer):
+    """An environment as a step carries it (``studio.core.environments.parse_definition``)."""
+
+    name = serializers.CharField(max_length=1000, allow_blank=True, required=False)
+    version = serializers.CharField(max_length=1000, allow_null=True, required=False)
+    user_managed = serializers.BooleanField(required=False, default=False)
+    python = serializers.RegexField(
+        PYTHON_VERSION, allow_null=True, required=False, trim_whitespace=False
+    )
+    conda_packages = _text_list()
+    pip_packages = _text_list()
+    environment_variables = VariablesField(required=False, default=dict)
+    docker_image = serializers.CharField(
+        max_length=1000, allow_null=True, allow_blank=True, required=False
+    )
+
+
+class EnvironmentRegisterSerializer(StrictTypes, serializers.Serializer):
+    name = serializers.RegexField(
+        ENVIRONMENT_NAME,
+        max_length=255,
+        trim_whitespace=False,
+        error_messages={
+            "invalid": "Use letters, digits, '.', '-' and '_', starting with a letter or digit; "
+            "AzureML-* names are Azure's curated environments."
+        },
+    )
+    version = serializers.RegexField(
+        r"^[1-9][0-9]{0,8}\Z", required=False, allow_null=True, trim_whitespace=False
+    )
+    definition = EnvironmentDefinitionSerializer()
+
+
+class EnvironmentSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    version = serializers.CharField()
+    user_managed = serializers.BooleanField()
+    python = serializers.CharField(allow_null=True)
+    conda_packages = serializers.ListField(child=serializers.CharField())
+    pip_packages = serializers.ListField(child=serializers.CharField())
+    environment_variables = serializers.DictField(child=serializers.CharField())
+    docker_image = serializers.CharField(allow_null=True)

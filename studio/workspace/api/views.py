@@ -24,7 +24,7 @@ from studio.core.errors import StudioError
 from studio.core.paths import clean_path
 from studio.core.snapshot import read_zip
 from studio.core.spec import DIGEST
-from studio.workspace import services, storage
+from studio.workspace import environments, services, storage
 from studio.workspace.api import serializers
 from studio.workspace.api.errors import Conflict
 from studio.workspace.datastores import Store, StoreConfig
@@ -467,4 +467,40 @@ def snapshot_detail(request: Request, digest: str) -> Response:
     snapshot = get_object_or_404(Snapshot, digest=digest)
     return Response(
         {"digest": snapshot.digest, "size": snapshot.size, "files": sorted(snapshot.files)}
+    )
+
+
+class EnvironmentList(APIView):
+    """Registered environments (the latest version of each); POST registers a version."""
+
+    parser_classes = [JSONParser]
+
+    @extend_schema(responses=serializers.EnvironmentSerializer(many=True))
+    def get(self, request: Request) -> Response:
+        return Response([environments.as_json(e) for e in environments.latest_versions()])
+
+    @extend_schema(
+        request=serializers.EnvironmentRegisterSerializer,
+        responses={201: serializers.EnvironmentSerializer, 409: None},
+    )
+    def post(self, request: Request) -> Response:
+        body = serializers.EnvironmentRegisterSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        environment = environments.register(
+            data["name"], data["definition"], data.get("version"), request.user
+        )
+        return Response(environments.as_json(environment), status=status.HTTP_201_CREATED)
+
+
+@extend_schema(
+    parameters=[
+        OpenApiParameter("version", str, description="A version number; the latest without")
+    ],
+    responses=serializers.EnvironmentSerializer,
+)
+@api_view(["GET"])
+def environment_detail(request: Request, name: str) -> Response:
+    return Response(
+        environments.as_json(environments.get(name, request.query_params.get("version")))
     )

@@ -1,0 +1,134 @@
+"""A step's environment on the worker: build it (or find it built) and record what happened."""
+
+from __future__ import annotations
+
+import logging
+import socket
+from collections.abc import Callable
+from pathlib import Path
+
+import uv
+from django.conf import settings
+from django.db import connection
+
+from runs import envbuild, transitions
+from runs.envbuild import BuildFailed
+from runs.models import StepRun
+from studio.core.environments import Definition, Plan, plan
+from studio.core.spec import StepSpec
+from studio.workspace import environments as registry
+from studio.workspace import storage
+
+log = logging.getLogger("studio.worker")
+
+BUILD_LOG = "azureml-logs/20_image_build_log.txt"
+
+__all__ = ["BUILD_LOG", "BuildFailed", "plan_of", "prepare"]
+
+
+def plan_of(node: StepSpec) -> Plan:
+    return plan(node.environment or Definition())
+
+
+def build_log_path(step_id: str) -> Path:
+    return storage.step_log_dir(step_id) / BUILD_LOG
+
+
+def prepare(
+    step: StepRun,
+    node: StepSpec,
+    base_env: dict,
+    watch: Callable[[], bool],
+    heartbeat: Callable[[], None],
+) -> envbuild.Environment | None:
+    """The step's built environment, held until released; None for the worker's own Python.
+    Raises BuildFailed with the installer's lines when it cannot be built."""
+    step_plan = plan_of(node)
+    if step_plan.on_worker:
+        return None
+    host = socket.gethostname()
+    attempt = step.attempt
+    log_path = build_log_path(step.id)
+    building = {"started": False}
+
+    def on_wait() -> None:
+        transitions.prepare(step.id, attempt)
+
+    def on_build() -> None:
+        building["started"] = True
+        registry.build_started(
+            step_plan.build_hash,
+            host,
+            step_plan.definition.to_dict(),
+            list(step_plan.requirements),
+            step.id,
+        )
+
+    build = envbuild.Build(
+        env_dir=settings.STUDIO_ENV_DIR,
+        uv=uv.find_uv_bin(),
+        pythons=settings.STUDIO_ENV_PYTHONS,
+        strict=settings.STUDIO_ENV_STRICT_PYTHON,
+        base_env={k: v for k, v in base_env.items() if k != "PYTHONPATH"},
+        log_path=log_path,
+        log_cap=settings.STUDIO_LOG_CAP_BYTES,
+        watch=watch,
+        heartbeat=heartbeat,
+        heartbeat_seconds=settings.STUDIO_HEARTBEAT_SECONDS,
+        on_wait=on_wait,
+        on_build=on_build,
+        thread_cleanup=connection.close,
+    )
+    try:
+        environment = envbuild.ensure(step_plan, build)
+    except BuildFailed:
+        if building["started"]:
+            registry.build_finished(step_plan.build_hash, host, False, _read(log_path))
+        raise
+    if environment.built_here:
+        python = (environment.path / "pyvenv.cfg").read_text(errors="replace")
+        registry.build_finished(
+            environment.build_hash,
+            host,
+            True,
+            _read(log_path),
+            python=_python_version(python),
+            size=_size_of(environment.path),
+        )
+        evicted = envbuild.evict(
+            settings.STUDIO_ENV_DIR, settings.STUDIO_ENV_CACHE_BYTES, keep=environment.build_hash
+        )
+        registry.builds_evicted(evicted, host)
+    else:
+        if not environment.waited:
+            log_path.parent.mkdir(parents=True, exist_ok=True)
+            log_path.write_text(
+                f"Environment {step_plan.definition.name or '(unnamed)'} "
+                f"[{environment.build_hash}]: already built on {host} ({environment.path}).\n"
+            )
+        registry.build_used(environment.build_hash, host)
+    if environment.built_here or environment.waited:
+        transitions.prepared(step.id, attempt)
+    return environment
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(errors="replace")
+    except OSError:
+        return ""
+
+
+def _python_version(pyvenv_cfg: str) -> str:
+    for line in pyvenv_cfg.splitlines():
+        key, _, value = line.partition("=")
+        if key.strip() in ("version_info", "version"):
+            return value.strip()
+    return ""
+
+
+def _size_of(path: Path) -> int | None:
+    try:
+        return int((path / "size").read_text())
+    except (OSError, ValueError):
+        return None
