@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from runs import views
+from runs import environment_views, views
 
 urlpatterns = [
     path("experiments/", views.experiments, name="experiments"),
@@ -16,5 +16,6 @@ urlpatterns = [
     path("steps/<str:step_id>/log/", views.step_log_tail, name="step-log-tail"),
     path("steps/<str:step_id>/log/download/", views.step_log_download, name="step-log-download"),
     path("compute/", views.compute_targets, name="compute-targets"),
+    path("environments/", environment_views.environments, name="environments"),
     path("datasets/<str:name>/", views.dataset_detail, name="dataset-detail"),
 ]

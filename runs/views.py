@@ -14,7 +14,7 @@ from django.utils.html import escape
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseStopPolling
 
-from runs import listing, logsearch, services
+from runs import environments, listing, logsearch, services
 from runs.charts import metric_panels, pipeline_figure
 from runs.comparison import compare_runs
 from runs.models import DatasetUse, Experiment, Metric, Run, StepRun
@@ -106,7 +106,7 @@ def _run_context(run: Run, selected_id: str | None) -> dict:
     selected = next((s for s in steps if s.id == selected_id), None)
     if selected is None and steps:
         selected = next(
-            (s for s in steps if s.status in (Status.RUNNING, Status.FAILED)),
+            (s for s in steps if s.status in (Status.PREPARING, Status.RUNNING, Status.FAILED)),
             next((s for s in steps if s.started_at), steps[0]),
         )
     defaults = {p.name: p.default for p in spec.parameters}
@@ -167,6 +167,8 @@ TABS = [
     ("metrics", "Metrics"),
 ]
 STD_LOG = "user_logs/std_log.txt"
+# The logs a page follows live: the script's, and its environment's build.
+LIVE_LOGS = (STD_LOG, environments.BUILD_LOG)
 
 
 def _artifacts(step: StepRun) -> list[dict]:
@@ -214,13 +216,14 @@ def run_detail(request: HttpRequest, run_id: str) -> HttpResponse:
     if selected is not None:
         if tab == "logs":
             files = _artifacts(selected)
-            chosen = request.GET.get("file") or STD_LOG
-            context.update(files=files, chosen_file=chosen)
-            if chosen == STD_LOG:
+            preparing = selected.status == Status.PREPARING
+            chosen = request.GET.get("file") or (environments.BUILD_LOG if preparing else STD_LOG)
+            context.update(files=files, chosen_file=chosen, live_logs=LIVE_LOGS)
+            if chosen in LIVE_LOGS:
                 offset = request.GET.get("offset")
                 start = int(offset) if offset and offset.isdigit() else -LOG_WINDOW
                 data, next_offset = storage.read_log(
-                    selected.log_step_id, offset=start, limit=LOG_WINDOW
+                    selected.log_step_id, offset=start, limit=LOG_WINDOW, name=chosen
                 )
                 context.update(
                     log_text=data.decode("utf-8", errors="replace"),
@@ -234,6 +237,9 @@ def run_detail(request: HttpRequest, run_id: str) -> HttpResponse:
             context["panels"] = _metric_panels(selected)
         elif tab == "parameters":
             context["step_parameters"] = _step_parameters(selected, run.graph.graph())
+        elif tab == "overview":
+            node = next((s for s in run.graph.graph().steps if s.node_id == selected.node_id), None)
+            context["step_environment"] = environments.plan_of(node) if node else None
     if request.htmx and request.GET.get("partial") == "metrics" and selected is not None:
         response = render(request, "runs/run_detail.html#metrics-panel", context)
         return _stop_when_finished(run, response) if selected.is_finished else response
@@ -344,14 +350,21 @@ def step_log_tail(request: HttpRequest, step_id: str) -> HttpResponse:
         offset = max(0, int(request.GET.get("offset", "0")))
     except ValueError:
         offset = 0
+    name = request.GET.get("file") if request.GET.get("file") in LIVE_LOGS else STD_LOG
     finished = step.is_finished  # read before the log, so the last bytes are never missed
-    data, next_offset = storage.read_log(step.log_step_id, offset=offset, limit=LOG_WINDOW)
+    if name != STD_LOG:
+        # The build log is complete once the script has started.
+        finished = finished or step.status not in (Status.QUEUED, Status.PREPARING)
+    data, next_offset = storage.read_log(
+        step.log_step_id, offset=offset, limit=LOG_WINDOW, name=name
+    )
     more = not finished or len(data) == LOG_WINDOW
     context = {
         "step": step,
         "log_text": data.decode("utf-8", errors="replace"),
         "log_offset": next_offset,
         "log_live": more,
+        "log_file": name,
     }
     response = render(request, "runs/run_detail.html#log-chunk", context)
     if not more:

@@ -14,6 +14,7 @@ _SECTIONS = {
     "run-publish": "experiments",
     "run-resubmit": "experiments",
     "compute-targets": "compute",
+    "environments": "environments",
     "datastores": "datastores",
     "datastore-detail": "datastores",
     "datasets": "datasets",
