@@ -10,14 +10,14 @@ import pytest
 from rest_framework.test import APIClient
 
 from tests import factories
-from tests.harness import Studio, isolated_services
+from tests.harness import Studio, environment_settings, isolated_services
 
 
 @pytest.fixture(scope="session")
 def studio():
     """A live Studio for the integration and browser tests (ended when the session ends)."""
     data_dir = Path(tempfile.mkdtemp(prefix="studio-live-"))
-    server = Studio(data_dir, **isolated_services("suite"))
+    server = Studio(data_dir, **isolated_services("suite"), **environment_settings(data_dir))
     try:
         server.start()
         yield server

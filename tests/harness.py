@@ -50,6 +50,26 @@ def isolated_services(suffix: str) -> dict[str, str]:
     return env
 
 
+WHEELHOUSE = ROOT / ".venv" / "wheelhouse"
+
+
+def environment_settings(data_dir: Path) -> dict[str, str]:
+    """Step environments built from local wheels only (no index is asked), on this Python:
+    ``make test`` downloads the wheels of requirements-wheelhouse.txt, and the test package
+    ``studio-envtest`` is built here at versions 1.0, 2.0 and 3.0."""
+    from tests.wheels import version_package
+
+    wheels = data_dir / "wheels"
+    for version in ("1.0", "2.0", "3.0"):
+        version_package(wheels, version)
+    return {
+        "UV_OFFLINE": "1",
+        "UV_FIND_LINKS": f"{WHEELHOUSE},{wheels}",
+        "STUDIO_ENV_PYTHONS": sys.executable,
+        "STUDIO_ENV_DIR": str(data_dir / "envs"),
+    }
+
+
 class Studio:
     """One server, one worker and one scheduler sharing a data dir, database and broker."""
 
