@@ -107,3 +107,40 @@ def test_an_environment_round_trips_through_its_definition():
     environment.environment_variables = {"K": "v"}
     again = Environment._from_definition(environment._definition())
     assert again._definition() == environment._definition()
+
+
+def test_a_conda_specification_as_microsofts_examples_write_it_builds_its_packages(tmp_path):
+    from studio.core.environments import plan
+
+    (tmp_path / "s.py").write_text("print(1)\n")
+    (tmp_path / "environment.yml").write_text(
+        "name: project_environment\n"
+        "dependencies:\n"
+        "  - python=3.6.2\n"
+        "  - scikit-learn\n"
+        "  - pip:\n"
+        "    - azureml-defaults\n"
+        "    - tabulate==0.9.0\n"
+        "channels:\n"
+        "  - conda-forge\n"
+    )
+    environment = Environment.from_conda_specification(
+        "sklearn-env", str(tmp_path / "environment.yml")
+    )
+    config = RunConfiguration()
+    config.environment = environment
+    spec = _spec(PythonScriptStep("s.py", source_directory=str(tmp_path), runconfig=config))
+    built = plan(spec.environment)
+    assert spec.environment.python == "3.6.2"
+    assert built.requirements == ("scikit-learn", "tabulate==0.9.0")
+    assert any("azureml-defaults" in note for note in built.notes)
+
+
+def test_an_environment_from_pip_requirements_builds_the_files_lines(tmp_path):
+    from studio.core.environments import parse_definition, plan
+
+    (tmp_path / "requirements.txt").write_text("# training\npandas>=2\nscikit-learn==1.5.2\n")
+    environment = Environment.from_pip_requirements("pip-env", str(tmp_path / "requirements.txt"))
+    built = plan(parse_definition(environment._definition()))
+    assert built.requirements == ("pandas>=2", "scikit-learn==1.5.2")
+    assert any("pip is the installer's own" in note for note in built.notes)
