@@ -21,7 +21,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from runs import environments, inputs, reuse, services, transitions
+from runs import envbuild, environments, inputs, reuse, sandbox, services, transitions
 from runs.envbuild import BuildFailed, Environment
 from runs.executor import Outcome, StepJob, run_step
 from runs.models import DatasetUse, Run, StepRun
@@ -275,6 +275,11 @@ def _prepare(
     _lay_out_inputs(run, node, work, paths, env)
     python = environment.python if environment is not None else sys.executable
     argv = _command(run, spec, node, paths, env, python)
+    bwrap = sandbox.bwrap_path() if settings.STUDIO_SANDBOX != "off" else None
+    if bwrap is not None:
+        argv = _confined(argv, bwrap, env, work, source, python, paths, scratch_roots)
+    elif settings.STUDIO_SANDBOX == "on":
+        raise StudioError("sandbox", "STUDIO_SANDBOX=on, and bubblewrap (bwrap) is not installed.")
     env.update(
         {
             "STUDIO_URL": settings.STUDIO_PUBLIC_URL,
@@ -295,6 +300,58 @@ def _prepare(
         argv=argv, cwd=source, env=env, log_path=log_path, log_cap=settings.STUDIO_LOG_CAP_BYTES
     )
     return _Layout(job=job, outputs=outputs, scratch_roots=scratch_roots)
+
+
+def _confined(
+    argv: list[str],
+    bwrap: str,
+    env: dict[str, str],
+    work: Path,
+    source: Path,
+    python: str,
+    paths: dict,
+    scratch_roots: list[Path],
+) -> list[str]:
+    """The step's command run in its sandbox: its interpreter, the SDK copy and its inputs to
+    read; its working folder and output folders to write; nothing else of this host."""
+    box = sandbox.Sandbox(cwd=source)
+    box.read(*sandbox.interpreter_roots(python))
+    if "VIRTUAL_ENV" not in env:
+        # The worker's own Python: its checkout is out of sight, so the SDK comes from the copy.
+        runtime = envbuild.sdk_runtime(settings.STUDIO_ENV_DIR)
+        env["PYTHONPATH"] = str(runtime)
+        box.read(runtime)
+    else:
+        box.read(*_pth_folders(Path(env["VIRTUAL_ENV"])))
+    for (kind, _), location in paths.items():
+        if kind == "input":
+            box.read(location)
+    datasets_file = env.get("STUDIO_INPUT_DATASETS_FILE")
+    if datasets_file:
+        box.read(*_absolute_paths(json.loads(Path(datasets_file).read_text())))
+    box.write(work, *scratch_roots)
+    env["HOME"] = str(work)
+    env["TMPDIR"] = "/tmp"
+    return box.wrap(argv, bwrap)
+
+
+def _pth_folders(venv: Path) -> list[str]:
+    """The folders an environment's .pth files add (the SDK copy)."""
+    found = []
+    for pth in venv.glob("lib/python3*/site-packages/_studio_sdk.pth"):
+        found += [line.strip() for line in pth.read_text().splitlines() if line.strip()]
+    return found
+
+
+def _absolute_paths(value: object) -> list[str]:
+    """Every absolute path that exists in a JSON value (where datasets are read)."""
+    if isinstance(value, str):
+        return [value] if value.startswith("/") and os.path.exists(value) else []
+    if isinstance(value, dict):
+        return [p for v in value.values() for p in _absolute_paths(v)]
+    if isinstance(value, list):
+        return [p for v in value for p in _absolute_paths(v)]
+    return []
 
 
 def _base_environment() -> dict[str, str]:

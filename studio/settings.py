@@ -7,6 +7,7 @@ from pathlib import Path
 
 import dj_database_url
 import plotly
+from django.core.exceptions import ImproperlyConfigured
 
 from studio.env import env_bool, env_float, env_int, env_list, env_path, env_str
 
@@ -171,6 +172,14 @@ STUDIO_ENCRYPTION_KEY = env_str("STUDIO_ENCRYPTION_KEY", "")
 # STUDIO_ENV_CACHE_BYTES. STUDIO_ENV_PYTHONS lists the interpreters builds may use (default:
 # python3.10 ... python3.13 on PATH and under pyenv); STUDIO_ENV_STRICT_PYTHON=1 fails a build
 # whose Python version this host lacks instead of using the nearest.
+# Steps (and environment builds) run sandboxed by bubblewrap: "auto" when bwrap is installed,
+# "on" (a step fails without it) or "off" (submitted code is trusted with this host).
+STUDIO_SANDBOX = env_str("STUDIO_SANDBOX", "auto")
+if STUDIO_SANDBOX not in ("auto", "on", "off"):
+    raise ImproperlyConfigured(f"STUDIO_SANDBOX must be auto, on or off, not {STUDIO_SANDBOX!r}.")
+# Without a sandbox, a worker (manage.py worker) starts only when submitters are trusted;
+# make run (one user's own machine) sets it and says so.
+STUDIO_TRUST_SUBMITTERS = env_bool("STUDIO_TRUST_SUBMITTERS", False)
 STUDIO_ENV_DIR = env_path("STUDIO_ENV_DIR", DATA_DIR / "envs")
 STUDIO_ENV_CACHE_BYTES = env_int("STUDIO_ENV_CACHE_BYTES", 20 * 1024**3, minimum=0)
 STUDIO_ENV_STRICT_PYTHON = env_bool("STUDIO_ENV_STRICT_PYTHON", False)

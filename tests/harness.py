@@ -87,6 +87,8 @@ class Studio:
             "STUDIO_CANCEL_GRACE_SECONDS": "2",
             "STUDIO_LOCAL_DATASTORE_ROOTS": str(self.data_dir / "roots"),
             "PYTHONUNBUFFERED": "1",
+            # Sandboxed where bubblewrap is installed (.ci/run installs it); trusted elsewhere.
+            "STUDIO_TRUST_SUBMITTERS": "1",
             **{k: str(v) for k, v in env.items()},
         }
         self.env.pop("DJANGO_SETTINGS_MODULE", None)

@@ -5,8 +5,9 @@ import sys
 from typing import Any
 
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from runs import sandbox
 from runs.services import ensure_compute_target
 from runs.worker import wanted_queues
 from studio.workspace.models import CONTROL_QUEUE
@@ -25,6 +26,12 @@ class Command(BaseCommand):
         parser.add_argument("--loglevel", default=os.environ.get("LOG_LEVEL", "WARNING"))
 
     def handle(self, concurrency: int, hostname: str, loglevel: str, **options: Any) -> None:
+        if sandbox.unsandboxed(settings.STUDIO_SANDBOX) and not settings.STUDIO_TRUST_SUBMITTERS:
+            raise CommandError(
+                f"{sandbox.why_unsandboxed(settings.STUDIO_SANDBOX)} Install bubblewrap "
+                "(apt install bubblewrap), or set STUDIO_TRUST_SUBMITTERS=1 if everyone who can "
+                "submit is trusted with this host."
+            )
         ensure_compute_target(settings.STUDIO_DEFAULT_COMPUTE)
         queues = sorted(wanted_queues() | {CONTROL_QUEUE})
         argv = [

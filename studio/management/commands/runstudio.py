@@ -14,6 +14,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandParser
 
+from runs import sandbox
 from runs.services import ensure_compute_target
 from studio.workspace.storage import default_datastore
 
@@ -34,6 +35,9 @@ class Command(BaseCommand):
         compute = ensure_compute_target(settings.STUDIO_DEFAULT_COMPUTE)
 
         env = {**os.environ, "STUDIO_PUBLIC_URL": os.environ.get("STUDIO_PUBLIC_URL", url)}
+        unsandboxed = sandbox.unsandboxed(settings.STUDIO_SANDBOX)
+        if unsandboxed:
+            env["STUDIO_TRUST_SUBMITTERS"] = "1"  # one user's own Studio: their own code
         python = sys.executable
         manage = str(settings.BASE_DIR / "manage.py")
         commands = {
@@ -85,6 +89,13 @@ class Command(BaseCommand):
             f"compute target {compute.name!r}."
         )
         self.stdout.write(f"API token for the SDK: {python} manage.py createtoken mytoken")
+        if unsandboxed:
+            self.stdout.write(
+                self.style.WARNING(
+                    f"{sandbox.why_unsandboxed(settings.STUDIO_SANDBOX)} Fine for your own "
+                    "code on your own machine; install bubblewrap before others submit."
+                )
+            )
         self.stdout.write("Press Ctrl-C to stop web, worker and scheduler.\n")
 
         stopping = []

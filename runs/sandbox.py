@@ -1,0 +1,103 @@
+"""Run a step's process in a sandbox (bubblewrap): it sees only what it needs.
+
+Inside, the step sees the operating system read-only (``/usr``, ``/etc``), its interpreter and
+environment read-only, the SDK copy read-only, its inputs read-only, its working folder and
+output folders writable, a private ``/tmp`` and ``/proc`` (its own PID namespace: no other
+process of the host, and none of them can outlive it), and the network (it talks to Studio
+over HTTP with its run token). Never the data dir, the database, the checkout, another
+step's folders or another process's environment. Plain Python.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+# What every process needs of the system, read-only, when present.
+SYSTEM = ("/usr", "/etc", "/opt")
+SYSTEM_LINKS = ("/bin", "/sbin", "/lib", "/lib32", "/lib64")
+
+
+def bwrap_path() -> str | None:
+    return shutil.which("bwrap")
+
+
+def unsandboxed(setting: str) -> bool:
+    """Whether steps would run without a sandbox under ``STUDIO_SANDBOX=setting``."""
+    return setting == "off" or bwrap_path() is None
+
+
+UNSANDBOXED = (
+    "Steps run without a sandbox ({why}): code submitted to this Studio runs with this "
+    "user's rights and can read what this user can (the database, the data dir)."
+)
+
+
+def why_unsandboxed(setting: str) -> str:
+    why = "STUDIO_SANDBOX=off" if setting == "off" else "bubblewrap is not installed"
+    return UNSANDBOXED.format(why=why)
+
+
+@dataclass
+class Sandbox:
+    """What one step may see: paths read-only and writable, and its working directory."""
+
+    cwd: Path
+    readable: list[Path] = field(default_factory=list)
+    writable: list[Path] = field(default_factory=list)
+
+    def read(self, *paths: Path | str | None) -> None:
+        self.readable.extend(Path(p) for p in paths if p)
+
+    def write(self, *paths: Path | str | None) -> None:
+        self.writable.extend(Path(p) for p in paths if p)
+
+    def wrap(self, argv: list[str], bwrap: str) -> list[str]:
+        """``argv`` run by bubblewrap with only these paths."""
+        args = [bwrap, "--die-with-parent", "--unshare-pid", "--unshare-ipc", "--unshare-uts"]
+        for path in SYSTEM:
+            if os.path.isdir(path):
+                args += ["--ro-bind", path, path]
+        for link in SYSTEM_LINKS:
+            if os.path.islink(link):
+                args += ["--symlink", os.readlink(link), link]
+            elif os.path.isdir(link):
+                args += ["--ro-bind", link, link]
+        args += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]
+        for path in _outermost(self.readable):
+            if path.exists():
+                args += ["--ro-bind", str(path), str(path)]
+        for path in _outermost(self.writable):
+            path.mkdir(parents=True, exist_ok=True)
+            args += ["--bind", str(path), str(path)]
+        # The rest of the tree is bubblewrap's own empty root: read-only too.
+        args += ["--remount-ro", "/", "--chdir", str(self.cwd), "--"]
+        return args + list(argv)
+
+
+def _outermost(paths: Iterable[Path]) -> list[Path]:
+    """Each path once, in an order where a folder comes before what is inside it (a bind
+    inside a bound folder then takes effect)."""
+    unique = sorted({Path(os.path.abspath(p)) for p in paths}, key=lambda p: len(p.parts))
+    return unique
+
+
+def interpreter_roots(python: str) -> list[Path]:
+    """The folders an interpreter needs: its environment (a venv) and the installation it was
+    made from."""
+    executable = Path(python)
+    roots = []
+    venv = executable.parent.parent
+    config = venv / "pyvenv.cfg"
+    if config.is_file():
+        roots.append(venv)
+        for line in config.read_text(errors="replace").splitlines():
+            key, _, value = line.partition("=")
+            if key.strip() == "home" and value.strip():
+                roots.append(Path(value.strip()).parent)
+    else:
+        roots.append(Path(os.path.realpath(executable)).parent.parent)
+    return roots

@@ -1,0 +1,59 @@
+"""Who may run steps without a sandbox, and what the sandbox gives a step to see."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from runs import sandbox
+
+
+def test_a_worker_refuses_to_run_steps_unsandboxed_unless_submitters_are_trusted(
+    settings, monkeypatch, tmp_path
+):
+    monkeypatch.setenv("PATH", str(tmp_path))  # no bwrap on it
+    settings.STUDIO_TRUST_SUBMITTERS = False
+    with pytest.raises(
+        CommandError, match=r"bubblewrap is not installed.*STUDIO_TRUST_SUBMITTERS=1"
+    ):
+        call_command("worker")
+    settings.STUDIO_SANDBOX = "off"
+    with pytest.raises(CommandError, match="STUDIO_SANDBOX=off"):
+        call_command("worker")
+
+
+@pytest.mark.skipif(shutil.which("bwrap") is None, reason="bubblewrap is not installed")
+def test_the_sandbox_shows_what_it_was_given_and_hides_the_rest(tmp_path):
+    readable, writable, hidden = tmp_path / "in", tmp_path / "work", tmp_path / "secret"
+    for folder in (readable, writable, hidden):
+        folder.mkdir()
+    (readable / "data.txt").write_text("input")
+    (hidden / "key").write_text("secret")
+    box = sandbox.Sandbox(cwd=writable)
+    box.read(readable, "/usr/bin")
+    box.write(writable)
+    script = (
+        "import os\n"
+        "print(open('in/data.txt'.replace('in/', os.environ['IN'] + '/')).read())\n"
+        "open('out.txt', 'w').write('written')\n"
+        "for probe in (os.environ['SECRET'], os.environ['IN'] + '/new'):\n"
+        "    try:\n"
+        "        open(probe, 'w' if probe.endswith('new') else 'r')\n"
+        "        print('reached', probe)\n"
+        "    except OSError as exc:\n"
+        "        print(type(exc).__name__)\n"
+    )
+    done = subprocess.run(
+        box.wrap(["/usr/bin/python3", "-c", script], shutil.which("bwrap")),
+        capture_output=True,
+        text=True,
+        env={"IN": str(readable), "SECRET": str(hidden / "key"), "PATH": "/usr/bin"},
+    )
+    # the input read; the hidden file absent; the input folder read-only
+    assert done.stdout.split() == ["input", "FileNotFoundError", "OSError"], done.stderr
+    assert "reached" not in done.stdout
+    assert Path(writable / "out.txt").read_text() == "written"
