@@ -26,6 +26,7 @@ from importlib.metadata import PackageNotFoundError, distribution
 from pathlib import Path
 
 from runs.executor import StepJob, run_step
+from runs.sandbox import Sandbox, interpreter_roots
 from studio import core as studio_core
 from studio.core.environments import Plan
 
@@ -263,6 +264,7 @@ class Build:
     on_wait: Callable[[], None]  # the step starts waiting for a build (it is Preparing)
     on_build: Callable[[], None]  # this step builds it
     thread_cleanup: Callable[[], None] | None = None  # for the watcher thread of each command
+    bwrap: str | None = None  # build sandboxed (a package's build script is submitted code)
 
 
 def _lock(path: Path, mode: int) -> int:
@@ -358,12 +360,15 @@ def _build(plan: Plan, path: Path, build: Build) -> None:
     _append(build.log_path, f"Requirements:\n{plan.requirements_text()}")
     env = {**build.base_env, "UV_NO_PROGRESS": "1", "NO_COLOR": "1"}
     python = str(path / "bin" / "python")
+    path.mkdir(parents=True)
     commands = [
         [build.uv, "venv", "--no-config", "--quiet", "--python", interpreter.path, str(path)],
         [build.uv, "pip", "install", "--no-config", "--python", python, "-r", str(requirements)],
     ]
     for argv in commands:
         _append(build.log_path, "$ uv " + " ".join(argv[1:]) + "\n")
+        if build.bwrap is not None:
+            argv = _confined(argv, build, interpreter, requirements, path, env)
         outcome = run_step(
             StepJob(
                 argv=argv,
@@ -393,6 +398,29 @@ def _build(plan: Plan, path: Path, build: Build) -> None:
             check=False,
         ).stdout
     )
+
+
+def _confined(
+    argv: list[str],
+    build: Build,
+    interpreter: Interpreter,
+    requirements: Path,
+    path: Path,
+    env: dict[str, str],
+) -> list[str]:
+    """A build command in its sandbox: the interpreter, uv, the requirements and local wheels
+    to read; the new environment and uv's cache to write; nothing else of this host."""
+    box = Sandbox(cwd=path)
+    box.read(*interpreter_roots(interpreter.path), Path(build.uv).parent, requirements)
+    links = re.split(r"[,\s]+", env.get("UV_FIND_LINKS", ""))
+    links += [line.split(" ", 1)[-1] for line in requirements.read_text().splitlines()]
+    box.read(*(link for link in links if link.startswith("/") and os.path.exists(link)))
+    cache = Path(
+        env.get("UV_CACHE_DIR")
+        or Path(env.get("XDG_CACHE_HOME") or Path(env.get("HOME", "/root")) / ".cache") / "uv"
+    )
+    box.write(path, cache)
+    return box.wrap(argv, build.bwrap or "bwrap")
 
 
 def _failure(plan: Plan, log_path: Path, reason: str) -> str:

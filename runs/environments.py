@@ -11,7 +11,7 @@ import uv
 from django.conf import settings
 from django.db import connection
 
-from runs import envbuild, transitions
+from runs import envbuild, sandbox, transitions
 from runs.envbuild import BuildFailed
 from runs.models import StepRun
 from studio.core.environments import Definition, Plan, plan
@@ -78,6 +78,7 @@ def prepare(
         on_wait=on_wait,
         on_build=on_build,
         thread_cleanup=connection.close,
+        bwrap=_bwrap(),
     )
     try:
         environment = envbuild.ensure(step_plan, build)
@@ -110,6 +111,16 @@ def prepare(
     if environment.built_here or environment.waited:
         transitions.prepared(step.id, attempt)
     return environment
+
+
+def _bwrap() -> str | None:
+    """bubblewrap, when builds are to be sandboxed (as the steps are)."""
+    if settings.STUDIO_SANDBOX == "off":
+        return None
+    found = sandbox.bwrap_path()
+    if found is None and settings.STUDIO_SANDBOX == "on":
+        raise BuildFailed("STUDIO_SANDBOX=on, and bubblewrap (bwrap) is not installed.")
+    return found
 
 
 def _read(path: Path) -> str:

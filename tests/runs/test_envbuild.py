@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import shutil
 import stat
 import subprocess
 import time
@@ -125,6 +126,7 @@ def _callbacks(tmp_path, **changes) -> envbuild.Build:
         "heartbeat_seconds": 60,
         "on_wait": lambda: None,
         "on_build": lambda: None,
+        "bwrap": shutil.which("bwrap"),  # sandboxed where bubblewrap is installed
     }
     return envbuild.Build(**{**settings, **changes})
 
@@ -171,3 +173,27 @@ def test_strict_python_fails_naming_the_versions_the_host_has(tmp_path):
     step_plan = plan(parse_definition({"python": "3.7", "pip_packages": ["studio-envtest"]}))
     with pytest.raises(BuildFailed, match=r"Python 3.7 is not on this worker \(it has 3\.1"):
         envbuild.ensure(step_plan, _callbacks(tmp_path, strict=True))
+
+
+@pytest.mark.skipif(shutil.which("bwrap") is None, reason="bubblewrap is not installed")
+def test_a_build_runs_sandboxed_and_cannot_read_the_hosts_files(tmp_path):
+    """What the installer runs (a package's build script is submitted code) sees only the new
+    environment, its inputs and uv's cache: here a stand-in for uv reports what it can read."""
+    secret = tmp_path / "secret_key"
+    secret.write_text("s3cr3t")
+    probe = tmp_path / "tools" / "uv"
+    probe.parent.mkdir()
+    probe.write_text(
+        "#!/usr/bin/python3\n"
+        "import sys\n"
+        f"try:\n    print('READ', open({str(secret)!r}).read())\n"
+        "except OSError as exc:\n    print('BLOCKED', type(exc).__name__)\n"
+        "sys.exit(1)\n"
+    )
+    probe.chmod(0o755)
+    step_plan = plan(parse_definition({"pip_packages": ["studio-envtest"]}))
+    with pytest.raises(BuildFailed) as failed:
+        envbuild.ensure(step_plan, _callbacks(tmp_path, uv=str(probe)))
+    log = (tmp_path / "build.log").read_text()
+    assert "BLOCKED FileNotFoundError" in log and "s3cr3t" not in log, log
+    assert "could not be built" in str(failed.value)
