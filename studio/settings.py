@@ -177,6 +177,12 @@ STUDIO_ENCRYPTION_KEY = env_str("STUDIO_ENCRYPTION_KEY", "")
 STUDIO_SANDBOX = env_str("STUDIO_SANDBOX", "auto")
 if STUDIO_SANDBOX not in ("auto", "on", "off"):
     raise ImproperlyConfigured(f"STUDIO_SANDBOX must be auto, on or off, not {STUDIO_SANDBOX!r}.")
+# Failed sign-ins and bearer tokens: past these counts within the window, the account or the
+# address is locked for the lockout (studio.workspace.throttle).
+STUDIO_AUTH_FAILURES = env_int("STUDIO_AUTH_FAILURES", 10, minimum=1)
+STUDIO_AUTH_ADDRESS_FAILURES = env_int("STUDIO_AUTH_ADDRESS_FAILURES", 50, minimum=1)
+STUDIO_AUTH_WINDOW_SECONDS = env_int("STUDIO_AUTH_WINDOW_SECONDS", 900, minimum=1)
+STUDIO_AUTH_LOCKOUT_SECONDS = env_int("STUDIO_AUTH_LOCKOUT_SECONDS", 900, minimum=1)
 # Without a sandbox, a worker (manage.py worker) starts only when submitters are trusted;
 # make run (one user's own machine) sets it and says so.
 STUDIO_TRUST_SUBMITTERS = env_bool("STUDIO_TRUST_SUBMITTERS", False)

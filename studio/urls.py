@@ -7,6 +7,7 @@ from drf_spectacular.views import SpectacularAPIView
 from pipelines.api.urls import submit_urlpatterns
 from studio import views
 from studio.workspace.api import errors
+from studio.workspace.signin import SignInView
 
 api = [
     path("", include("pipelines.api.urls")),
@@ -17,7 +18,7 @@ api = [
 ]
 
 urlpatterns = [
-    path("login/", auth_views.LoginView.as_view(), name="login"),
+    path("login/", SignInView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("", views.home, name="home"),
     path("", include("studio.workspace.urls")),

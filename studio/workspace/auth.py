@@ -12,6 +12,7 @@ from django.utils import timezone
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 
+from studio.workspace import throttle
 from studio.workspace.models import ApiToken
 
 if TYPE_CHECKING:
@@ -62,12 +63,25 @@ class BearerTokenAuthentication(authentication.BaseAuthentication):
             return self._run_token(raw)
         token = ApiToken.resolve(raw)
         if token is None or not token.user.is_active:
+            self._failed(request)
             raise exceptions.AuthenticationFailed("Invalid, expired or revoked token.")
         now = timezone.now()
         if token.last_used_at is None or now - token.last_used_at >= LAST_USED_PRECISION:
             # "Last used" to the minute: polling clients do not write the token row each time.
             ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
         return token.user, token
+
+    @staticmethod
+    def _failed(request: Request) -> None:
+        """Count a wrong token against its address; past the limit, answer 429 (a valid token
+        from the same address still works)."""
+        key = throttle.address_key(request.META.get("REMOTE_ADDR"))
+        throttle.record_failure(key)
+        locked = throttle.locked_for(key)
+        if locked:
+            raise exceptions.Throttled(
+                wait=locked, detail="Too many invalid tokens from this address."
+            )
 
     def _run_token(self, raw: str) -> tuple[AbstractUser, RunCredential]:
         try:

@@ -212,6 +212,18 @@ class EnvironmentBuild(models.Model):
         return f"{self.build_hash}@{self.host}"
 
 
+class AuthFailure(models.Model):
+    """Recent failed sign-ins or bearer tokens of an account or an address (``throttle``)."""
+
+    key = models.CharField(max_length=160, unique=True)
+    failures = models.PositiveIntegerField(default=0)
+    first_at = models.DateTimeField(default=timezone.now)
+    locked_until = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return self.key
+
+
 class Snapshot(models.Model):
     """A content-addressed copy of a step's source directory (a zip on the default datastore)."""
 

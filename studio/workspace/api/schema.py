@@ -2,7 +2,8 @@
 
 Every API error is ``{"error": {"code", "message", "field"?, "details"?}}`` (see
 ``studio.workspace.api.errors``). Views document their successes; ``document_errors`` adds the
-errors any operation can give: 401 and 403 everywhere (credentials, token scope), 404
+errors any operation can give: 401, 429 and 403 everywhere (credentials, invalid tokens from
+one address, token scope), 404
 where a path names an object (or a cursor names a page), 400 where the request carries
 input, and gives the error body to any error response a view lists without one. It also
 says of every input string that it holds no NUL character, and ``NotBlankText`` of text
@@ -56,6 +57,7 @@ ERRORS = {
     "401": "No token, or an invalid, expired or revoked one.",
     "403": "The token's scope does not allow this request.",
     "404": "Nothing of that name or id.",
+    "429": "Too many invalid tokens from this address: try again after Retry-After seconds.",
 }
 
 METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}
@@ -86,7 +88,7 @@ def document_errors(
             responses = operation.setdefault("responses", {})
             wanted = ["403"]
             if operation.get("security"):
-                wanted.append("401")
+                wanted += ["401", "429"]
             if any(p["in"] == "path" or p["name"] == "cursor" for p in parameters):
                 wanted.append("404")  # (DRF answers an invalid cursor with a 404 too)
             if parameters or "requestBody" in operation:
