@@ -109,7 +109,19 @@ class _TagValue(serializers.Field):
         return value
 
 
-class _StringMap(serializers.DictField):
+class _NamedMap(serializers.DictField):
+    """An object whose names are at most 255 characters a database can store (a name may be
+    ignored, as an undeclared parameter is, but it is still written in the run's warnings)."""
+
+    def to_internal_value(self, data: Any) -> dict[str, Any]:
+        if isinstance(data, dict):
+            for key in data:
+                if not _storable(key, KEY_LIMIT):
+                    raise serializers.ValidationError({key: [TOO_LONG]})
+        return super().to_internal_value(data)
+
+
+class _StringMap(_NamedMap):
     """Tags and properties: names of at most 255 characters, string values."""
 
     def __init__(self, **kwargs):
@@ -120,13 +132,6 @@ class _StringMap(serializers.DictField):
             error_messages={"not_a_dict": "must be an object of strings."},
             **kwargs,
         )
-
-    def to_internal_value(self, data: Any) -> dict[str, str]:
-        if isinstance(data, dict):
-            for key in data:
-                if not _storable(key, KEY_LIMIT):
-                    raise serializers.ValidationError({key: [TOO_LONG]})
-        return super().to_internal_value(data)
 
 
 @extend_schema_field({"type": "object", "additionalProperties": True})
@@ -149,7 +154,7 @@ class _JSONObject(serializers.Field):
 
 
 def _assignments(value_shape: str, map_shape: str) -> serializers.DictField:
-    return serializers.DictField(
+    return _NamedMap(
         child=_JSONObject(value_shape),
         required=False,
         allow_null=True,
@@ -193,7 +198,7 @@ class PipelineSubmissionInfo(serializers.Serializer):
     """Azure's PipelineSubmissionInfo. Keys match case-insensitively; others are ignored."""
 
     ExperimentName = _ExperimentName()
-    ParameterAssignments = serializers.DictField(
+    ParameterAssignments = _NamedMap(
         child=_ParameterValue(),
         required=False,
         allow_null=True,

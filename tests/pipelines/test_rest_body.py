@@ -348,3 +348,18 @@ def test_dataset_assignments_join_the_parameters_in_azure_s_shape():
 def test_badly_shaped_dataset_assignments_name_the_field(value, field):
     error = refusal({"ExperimentName": "e", "DataSetDefinitionValueAssignments": value})
     assert error.field == field
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("ParameterAssignments", 1),
+        ("DataPathAssignments", {"DataStoreName": "d", "RelativePath": "p"}),
+        ("DataSetDefinitionValueAssignments", {"SavedDataSetReference": {"Id": "x"}}),
+    ],
+)
+def test_it_refuses_an_assignment_whose_name_a_database_cannot_store(field, value):
+    # An undeclared name is ignored but still named in the run's warnings: it must be storable.
+    error = refusal({"ExperimentName": "e", field: {"\x00\x96#": value}})
+    assert error.field == f"{field}.\x00\x96#"
+    assert error.message.endswith("is too long or contains NUL characters or unpaired surrogates.")
