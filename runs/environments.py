@@ -86,6 +86,18 @@ def prepare(
         if building["started"]:
             registry.build_finished(step_plan.build_hash, host, False, _read(log_path))
         raise
+    try:
+        _record(step_plan, environment, host, log_path)
+        if environment.built_here or environment.waited:
+            transitions.prepared(step.id, attempt)
+    except BaseException:
+        environment.release()  # held by nobody else: the caller never gets it
+        raise
+    return environment
+
+
+def _record(step_plan: Plan, environment: envbuild.Environment, host: str, log_path: Path) -> None:
+    """What the Environments page shows: the build, or a use; evictions after a build."""
     if environment.built_here:
         python = (environment.path / "pyvenv.cfg").read_text(errors="replace")
         registry.build_finished(
@@ -108,9 +120,6 @@ def prepare(
                 f"[{environment.build_hash}]: already built on {host} ({environment.path}).\n"
             )
         registry.build_used(environment.build_hash, host)
-    if environment.built_here or environment.waited:
-        transitions.prepared(step.id, attempt)
-    return environment
 
 
 def _bwrap() -> str | None:
