@@ -22,6 +22,7 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cache
 from importlib.metadata import PackageNotFoundError, distribution
 from pathlib import Path
 
@@ -164,7 +165,9 @@ def choose_interpreter(
 # --- the SDK every environment is given ------------------------------------------------------
 
 
+@cache
 def _sdk_digest() -> str:
+    """What the SDK copy holds, by content (once per worker process: an upgrade restarts it)."""
     root = Path(studio_core.__file__).parent.parent
     digest = hashlib.sha256()
     for package in ("sdk", "core"):
