@@ -6,7 +6,6 @@ import time
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import Max
 from django.utils import timezone
 
 from studio.core.environments import ENVIRONMENT_NAME, parse_definition, plan
@@ -56,10 +55,12 @@ def register(name: Any, definition: Any, version: Any = None, user: Any = None) 
                             status=409,
                         )
                 else:
+                    # One read decides both: reading the latest and the highest version apart
+                    # would let a version committed in between be skipped over (a duplicate).
                     latest = existing.order_by("-version").first()
                     if latest is not None and latest.definition == stored:
                         return latest
-                    wanted = (existing.aggregate(v=Max("version"))["v"] or 0) + 1
+                    wanted = (latest.version if latest is not None else 0) + 1
                 return Environment.objects.create(
                     name=name,
                     version=wanted,

@@ -168,9 +168,9 @@ def test_concurrent_registers_make_one_version(ws):
     def register() -> None:
         results.append(_env("concurrent-env", "studio-envtest==3.0").register(ws).version)
 
-    threads = [threading.Thread(target=register) for _ in range(4)]
+    threads = [threading.Thread(target=register) for _ in range(8)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    assert results == ["1"] * 4
+    assert results == ["1"] * 8
