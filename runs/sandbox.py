@@ -67,10 +67,10 @@ class Sandbox:
             elif os.path.isdir(link):
                 args += ["--ro-bind", link, link]
         args += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]
-        for path in _outermost(self.readable):
+        for path in _parents_first(self.readable):
             if path.exists():
                 args += ["--ro-bind", str(path), str(path)]
-        for path in _outermost(self.writable):
+        for path in _parents_first(self.writable):
             path.mkdir(parents=True, exist_ok=True)
             args += ["--bind", str(path), str(path)]
         # The rest of the tree is bubblewrap's own empty root: read-only too.
@@ -78,11 +78,10 @@ class Sandbox:
         return args + list(argv)
 
 
-def _outermost(paths: Iterable[Path]) -> list[Path]:
-    """Each path once, in an order where a folder comes before what is inside it (a bind
-    inside a bound folder then takes effect)."""
-    unique = sorted({Path(os.path.abspath(p)) for p in paths}, key=lambda p: len(p.parts))
-    return unique
+def _parents_first(paths: Iterable[Path]) -> list[Path]:
+    """Each path once, a folder before what is inside it (so a bind inside a bound folder
+    takes effect)."""
+    return sorted({Path(os.path.abspath(p)) for p in paths}, key=lambda p: len(p.parts))
 
 
 def interpreter_roots(python: str) -> list[Path]:

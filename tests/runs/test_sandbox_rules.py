@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -57,3 +58,19 @@ def test_the_sandbox_shows_what_it_was_given_and_hides_the_rest(tmp_path):
     assert done.stdout.split() == ["input", "FileNotFoundError", "OSError"], done.stderr
     assert "reached" not in done.stdout
     assert Path(writable / "out.txt").read_text() == "written"
+
+
+@pytest.mark.skipif(shutil.which("bwrap") is None, reason="bubblewrap is not installed")
+def test_a_process_a_step_detaches_ends_with_the_step(tmp_path):
+    box = sandbox.Sandbox(cwd=tmp_path)
+    box.write(tmp_path)
+    script = (
+        "import subprocess\n"
+        "subprocess.Popen(['/bin/sh', '-c', 'sleep 1; touch escaped'], start_new_session=True)\n"
+    )
+    done = subprocess.run(
+        box.wrap(["/usr/bin/python3", "-c", script], shutil.which("bwrap")), capture_output=True
+    )
+    assert done.returncode == 0, done.stderr
+    time.sleep(2)
+    assert not (tmp_path / "escaped").exists()
