@@ -27,10 +27,14 @@ class Command(BaseCommand):
 
     def handle(self, concurrency: int, hostname: str, loglevel: str, **options: Any) -> None:
         if sandbox.unsandboxed(settings.STUDIO_SANDBOX) and not settings.STUDIO_TRUST_SUBMITTERS:
+            remedy = (
+                "Unset STUDIO_SANDBOX"
+                if settings.STUDIO_SANDBOX == "off"
+                else "Install bubblewrap (apt install bubblewrap)"
+            )
             raise CommandError(
-                f"{sandbox.why_unsandboxed(settings.STUDIO_SANDBOX)} Install bubblewrap "
-                "(apt install bubblewrap), or set STUDIO_TRUST_SUBMITTERS=1 if everyone who can "
-                "submit is trusted with this host."
+                f"{sandbox.why_unsandboxed(settings.STUDIO_SANDBOX)} {remedy}, or set "
+                "STUDIO_TRUST_SUBMITTERS=1 if everyone who can submit is trusted with this host."
             )
         ensure_compute_target(settings.STUDIO_DEFAULT_COMPUTE)
         queues = sorted(wanted_queues() | {CONTROL_QUEUE})
