@@ -11,6 +11,7 @@ from pipelines.models import PipelineEndpoint, PublishedPipeline
 from studio.core.errors import StudioError
 from studio.core.names import EXPERIMENT_NAME, EXPERIMENT_NAME_MESSAGE
 from studio.core.parameters import coerce
+from studio.workspace import roles
 from studio.workspace.models import ApiToken, Dataset
 from studio.workspace.services import ANONYMOUS_PREFIX
 
@@ -135,6 +136,14 @@ class TokenForm(forms.Form):
     expires_in_days = forms.IntegerField(
         min_value=1, max_value=3650, required=False, label="Expires in (days)"
     )
+
+    def __init__(self, *args: Any, role: str | None = None, **kwargs: Any) -> None:
+        """``role``: the account's; a token's scope is at most that."""
+        super().__init__(*args, **kwargs)
+        scopes = roles.up_to(role)
+        self.fields["scope"].choices = [(s, s) for s in scopes]
+        if self.fields["scope"].initial not in scopes:
+            self.fields["scope"].initial = scopes[-1] if scopes else None
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()

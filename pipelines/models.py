@@ -53,6 +53,9 @@ class PipelineEndpoint(models.Model):
     status = models.CharField(max_length=16, choices=STATUSES, default="Active")
     default_version = models.CharField(max_length=16, default="0")
     created_at = models.DateTimeField(default=timezone.now)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     class Meta:
         ordering = ["name"]

@@ -22,7 +22,7 @@ from pipelines.models import PipelineEndpoint, PublishedPipeline, Schedule
 from runs.models import Run
 from studio.core.errors import StudioError
 from studio.core.recurrence import parse_recurrence, preview_fires
-from studio.workspace import storage
+from studio.workspace import roles, storage
 
 _FIELD_OF = {
     "recurrence.frequency": "frequency",
@@ -165,6 +165,7 @@ def _save_schedule(
 @require_http_methods(["GET", "POST"])
 @login_required
 def schedule_create(request: HttpRequest) -> HttpResponse:
+    roles.authorize(request, "create")
     if request.method == "POST":
         form = _schedule_form(request.POST)
         schedule = _save_schedule(request, form)
@@ -189,7 +190,8 @@ def schedule_create(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 @login_required
 def schedule_edit(request: HttpRequest, schedule_id: UUID) -> HttpResponse:
-    schedule = get_object_or_404(Schedule, id=schedule_id)
+    schedule = get_object_or_404(Schedule.objects.select_related("created_by"), id=schedule_id)
+    roles.authorize(request, "change", owner=schedule.created_by)
     if request.method == "POST":
         form = _schedule_form(request.POST)
         saved = _save_schedule(request, form, schedule)
@@ -236,7 +238,9 @@ def schedule_preview(request: HttpRequest) -> HttpResponse:
 
 def _schedule_rows():
     latest = Run.objects.filter(schedule_id=OuterRef("pk")).order_by("-created_at")
-    return Schedule.objects.select_related("published_pipeline", "pipeline_endpoint").annotate(
+    return Schedule.objects.select_related(
+        "published_pipeline", "pipeline_endpoint", "created_by"
+    ).annotate(
         last_run_id=Subquery(latest.values("id")[:1]),
         last_run_status=Subquery(latest.values("status")[:1]),
     )
@@ -252,7 +256,8 @@ def schedule_list(request: HttpRequest) -> HttpResponse:
 @require_POST
 @login_required
 def schedule_toggle(request: HttpRequest, schedule_id: str, action: str) -> HttpResponse:
-    schedule = get_object_or_404(Schedule, id=schedule_id)
+    schedule = get_object_or_404(Schedule.objects.select_related("created_by"), id=schedule_id)
+    roles.authorize(request, "change", owner=schedule.created_by)
     scheduling.set_schedule_status(schedule, "Active" if action == "enable" else "Disabled")
     if request.htmx:
         row = _schedule_rows().get(pk=schedule.pk)

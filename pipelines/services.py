@@ -177,7 +177,7 @@ def _source(
 
 @transaction.atomic
 def publish_endpoint(
-    *, name: str, description: str, pipeline: PublishedPipeline
+    *, name: str, description: str, pipeline: PublishedPipeline, user: AbstractUser | None = None
 ) -> PipelineEndpoint:
     name = _check_text("name", name, 255)
     if not name:
@@ -187,7 +187,10 @@ def publish_endpoint(
             "name", f"A pipeline endpoint named {name} already exists; use add() to add a version."
         )
     endpoint = PipelineEndpoint.objects.create(
-        name=name, description=_check_text("description", description, 5000), default_version="0"
+        name=name,
+        description=_check_text("description", description, 5000),
+        default_version="0",
+        created_by=user,
     )
     PipelineEndpointVersion.objects.create(endpoint=endpoint, version="0", pipeline=pipeline)
     return endpoint

@@ -26,6 +26,7 @@ from runs.charts import pipeline_figure
 from runs.models import Run
 from studio.core.errors import StudioError
 from studio.core.status import Status
+from studio.workspace import roles
 from studio.workspace.models import ApiToken
 
 
@@ -35,6 +36,7 @@ def run_publish(request: HttpRequest, run_id: str) -> HttpResponse:
     """The Publish form of a Completed run, prefilled from the run."""
     run = get_object_or_404(Run.objects.select_related("experiment", "graph"), id=run_id)
     if request.method == "POST":
+        roles.authorize(request, "create")
         form = PublishForm(request.POST)
         if form.is_valid():
             try:
@@ -156,6 +158,7 @@ def _submit_from_form(
 @login_required
 def published_submit(request: HttpRequest, pipeline_id: UUID) -> HttpResponse:
     pipeline = get_object_or_404(PublishedPipeline.objects.select_related("graph"), id=pipeline_id)
+    roles.authorize(request, "submit", pipeline=pipeline)
     form = SubmitForm(pipeline.graph.spec.get("parameters", []), request.POST)
     run = _submit_from_form(request, pipeline, form)
     if run is not None:
@@ -172,7 +175,10 @@ def published_submit(request: HttpRequest, pipeline_id: UUID) -> HttpResponse:
 @require_POST
 @login_required
 def published_status(request: HttpRequest, pipeline_id: str, action: str) -> HttpResponse:
-    pipeline = get_object_or_404(PublishedPipeline, id=pipeline_id)
+    pipeline = get_object_or_404(
+        PublishedPipeline.objects.select_related("created_by"), id=pipeline_id
+    )
+    roles.authorize(request, "change", owner=pipeline.created_by)
     services.set_status(pipeline, "Active" if action == "enable" else "Disabled")
     return redirect("published-detail", pipeline_id=pipeline.id)
 
@@ -221,7 +227,10 @@ def endpoint_detail(request: HttpRequest, endpoint_id: UUID) -> HttpResponse:
 @require_POST
 @login_required
 def endpoint_default(request: HttpRequest, endpoint_id: UUID) -> HttpResponse:
-    endpoint = get_object_or_404(PipelineEndpoint, id=endpoint_id)
+    endpoint = get_object_or_404(
+        PipelineEndpoint.objects.select_related("created_by"), id=endpoint_id
+    )
+    roles.authorize(request, "change", owner=endpoint.created_by)
     try:
         services.set_default_version(endpoint, request.POST.get("version", ""))
     except StudioError as exc:
@@ -232,7 +241,10 @@ def endpoint_default(request: HttpRequest, endpoint_id: UUID) -> HttpResponse:
 @require_POST
 @login_required
 def endpoint_status(request: HttpRequest, endpoint_id: str, action: str) -> HttpResponse:
-    endpoint = get_object_or_404(PipelineEndpoint, id=endpoint_id)
+    endpoint = get_object_or_404(
+        PipelineEndpoint.objects.select_related("created_by"), id=endpoint_id
+    )
+    roles.authorize(request, "change", owner=endpoint.created_by)
     services.set_status(endpoint, "Active" if action == "enable" else "Disabled")
     return redirect("endpoint-detail", endpoint_id=endpoint.id)
 
@@ -247,6 +259,7 @@ def endpoint_submit(request: HttpRequest, endpoint_id: UUID) -> HttpResponse:
     except StudioError as exc:
         messages.error(request, exc.message)
         return redirect("endpoint-detail", endpoint_id=endpoint.id)
+    roles.authorize(request, "submit", pipeline=pipeline, endpoint=endpoint)
     form = SubmitForm(pipeline.graph.spec.get("parameters", []), request.POST)
     run = _submit_from_form(request, pipeline, form, endpoint=endpoint)
     if run is not None:
@@ -268,7 +281,7 @@ def tokens(request: HttpRequest) -> HttpResponse:
     """Create API tokens (shown once), see them with their last use, revoke them."""
     created = None
     if request.method == "POST":
-        form = TokenForm(request.POST)
+        form = TokenForm(request.POST, role=roles.account_role(request.user))
         if form.is_valid():
             data = form.cleaned_data
             expires = (
@@ -288,7 +301,7 @@ def tokens(request: HttpRequest) -> HttpResponse:
             request.session["new_token"] = {"id": token.id, "secret": secret}
             return redirect("tokens")
     else:
-        form = TokenForm()
+        form = TokenForm(role=roles.account_role(request.user))
         shown = request.session.pop("new_token", None)
         if shown:
             token = ApiToken.objects.filter(id=shown["id"], user=request.user).first()
@@ -331,6 +344,7 @@ def run_resubmit(request: HttpRequest, run_id: str) -> HttpResponse:
     run = get_object_or_404(Run.objects.select_related("experiment", "graph"), id=run_id)
     parameters = run.graph.spec.get("parameters", [])
     if request.method == "POST":
+        roles.authorize(request, "create")
         form = SubmitForm(parameters, request.POST)
         if form.is_valid():
             try:

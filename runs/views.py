@@ -23,7 +23,7 @@ from studio.core.paths import clean_path
 from studio.core.spec import GraphSpec
 from studio.core.status import ACTIVE, Status
 from studio.core.tabular import read_table
-from studio.workspace import storage
+from studio.workspace import roles, storage
 from studio.workspace.datastores import Store, StoreConfig
 from studio.workspace.models import ComputeTarget, Dataset, WorkerHeartbeat
 from studio.workspace.services import ANONYMOUS_PREFIX, ResolvedFiles, resolve_dataset
@@ -391,7 +391,8 @@ def step_log_download(request: HttpRequest, step_id: str) -> FileResponse:
 @require_POST
 @login_required
 def run_cancel(request: HttpRequest, run_id: str) -> HttpResponse:
-    run = get_object_or_404(Run, id=run_id)
+    run = get_object_or_404(Run.objects.select_related("created_by"), id=run_id)
+    roles.authorize(request, "change", owner=run.created_by)
     services.cancel_run(run)
     return redirect("run-detail", run_id=run.id)
 

@@ -52,6 +52,12 @@ def api(alice) -> APIClient:
 
 
 @pytest.fixture
+def admin_api(db) -> APIClient:
+    """An admin's client: a superuser ("root") with an admin token."""
+    return factories.client_for(factories.user("root", superuser=True))
+
+
+@pytest.fixture
 def anonymous() -> APIClient:
     return APIClient()
 

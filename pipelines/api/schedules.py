@@ -27,6 +27,7 @@ from studio.core.recurrence import (
     fire_times,
     parse_recurrence,
 )
+from studio.workspace import roles
 from studio.workspace.api.serializers import StrictTypes
 from studio.workspace.api.views import JSONParser, query_bool
 
@@ -252,14 +253,19 @@ class ScheduleList(APIView):
         return Response(schedule_json(schedule), status=status.HTTP_201_CREATED)
 
 
-def _schedule(schedule_id: str) -> Schedule:
+def _schedule(schedule_id: str, request: Request | None = None) -> Schedule:
+    """The schedule of a URL; given the ``request``, one it may change."""
     schedule = (
-        Schedule.objects.select_related("published_pipeline__graph", "pipeline_endpoint")
+        Schedule.objects.select_related(
+            "published_pipeline__graph", "pipeline_endpoint", "created_by"
+        )
         .filter(id=_uuid_or_404(schedule_id, "schedule"))
         .first()
     )
     if schedule is None:
         raise NotFound(f"No schedule with id {schedule_id}.")
+    if request is not None:
+        roles.authorize(request, "change", owner=schedule.created_by)
     return schedule
 
 
@@ -276,7 +282,7 @@ class ScheduleDetail(APIView):
 
     @extend_schema(request=ScheduleBody, responses=ScheduleOut, parameters=[SCHEDULE_ID])
     def patch(self, request: Request, schedule_id: str) -> Response:
-        schedule = _schedule(schedule_id)
+        schedule = _schedule(schedule_id, request)
         body = ScheduleBody(data=request.data, partial=True)
         body.is_valid(raise_exception=True)
         data = body.validated_data
@@ -296,7 +302,9 @@ class ScheduleStatus(APIView):
         operation_id="api_schedules_status",
     )
     def post(self, request: Request, schedule_id: str, action: str) -> Response:
-        schedule = scheduling.set_schedule_status(_schedule(schedule_id), status_for(action))
+        schedule = scheduling.set_schedule_status(
+            _schedule(schedule_id, request), status_for(action)
+        )
         return Response(schedule_json(schedule))
 
 

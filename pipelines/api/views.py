@@ -20,6 +20,7 @@ from pipelines.api.submission import MAX_BODY_BYTES, PipelineSubmissionInfo, par
 from pipelines.models import PipelineEndpoint, PublishedPipeline
 from runs.models import Run
 from studio.core.errors import StudioError
+from studio.workspace import roles
 from studio.workspace.api.serializers import JSONObjectField, StrictTypes
 from studio.workspace.api.views import JSONParser, query_bool
 from studio.workspace.auth import RunCredential
@@ -81,15 +82,7 @@ def _submit(
     auth = request.auth
     if isinstance(auth, RunCredential):
         raise PermissionDenied("A run token cannot submit pipelines.")
-    if isinstance(auth, ApiToken) and not auth.may_submit(pipeline=pipeline, endpoint=endpoint):
-        raise PermissionDenied(
-            "This token may not submit this pipeline: it needs the submit or admin scope"
-            + (
-                ", and it is limited to another pipeline or endpoint."
-                if auth.pipeline_id or auth.endpoint_id
-                else "."
-            )
-        )
+    roles.authorize(request, "submit", pipeline=pipeline, endpoint=endpoint)
     _refuse_large(request)
     submission = parse_submission(request.data)
     key = request.headers.get("Idempotency-Key") or None
@@ -150,6 +143,7 @@ class PipelineSubmit(APIView):
             PublishedPipeline.objects.select_related("graph"),
             id=_uuid_or_404(pipeline_id, "published pipeline"),
         )
+        roles.authorize(request, "read", pipeline=pipeline)
         return Response(out.published_json(pipeline, request))
 
     @extend_schema(**_SUBMIT_SCHEMA, operation_id="pipeline_submit")
@@ -193,7 +187,8 @@ class PipelineEndpointSubmit(APIView):
     def get(
         self, request: Request, endpoint_id: str | None = None, version: str | None = None
     ) -> Response:
-        endpoint, _ = self._resolve(request, endpoint_id, version)
+        endpoint, pipeline = self._resolve(request, endpoint_id, version)
+        roles.authorize(request, "read", pipeline=pipeline, endpoint=endpoint)
         return Response(out.endpoint_json(endpoint, request))
 
     @extend_schema(**_SUBMIT_SCHEMA, operation_id="pipeline_endpoint_submit")
@@ -313,8 +308,10 @@ class PublishedPipelineStatus(APIView):
     )
     def post(self, request: Request, pipeline_id: str, action: str) -> Response:
         pipeline = get_object_or_404(
-            PublishedPipeline, id=_uuid_or_404(pipeline_id, "published pipeline")
+            PublishedPipeline.objects.select_related("created_by"),
+            id=_uuid_or_404(pipeline_id, "published pipeline"),
         )
+        roles.authorize(request, "change", owner=pipeline.created_by)
         services.set_status(pipeline, status_for(action))
         return Response(out.published_json(pipeline, request))
 
@@ -378,12 +375,20 @@ class PipelineEndpointList(APIView):
             name=data["name"],
             description=data["description"],
             pipeline=_pipeline(data["pipeline_id"]),
+            user=request.user,
         )
         return Response(out.endpoint_json(endpoint, request), status=status.HTTP_201_CREATED)
 
 
-def _endpoint(endpoint_id: str) -> PipelineEndpoint:
-    return get_object_or_404(PipelineEndpoint, id=_uuid_or_404(endpoint_id, "pipeline endpoint"))
+def _endpoint(endpoint_id: str, request: Request | None = None) -> PipelineEndpoint:
+    """The endpoint of a URL; given the ``request``, one it may change."""
+    endpoint = get_object_or_404(
+        PipelineEndpoint.objects.select_related("created_by"),
+        id=_uuid_or_404(endpoint_id, "pipeline endpoint"),
+    )
+    if request is not None:
+        roles.authorize(request, "change", owner=endpoint.created_by)
+    return endpoint
 
 
 class RenameBody(StrictTypes, serializers.Serializer):
@@ -399,7 +404,7 @@ class PipelineEndpointDetail(APIView):
 
     @extend_schema(request=RenameBody, responses=out.PipelineEndpointSerializer)
     def patch(self, request: Request, endpoint_id: str) -> Response:
-        endpoint = _endpoint(endpoint_id)
+        endpoint = _endpoint(endpoint_id, request)
         body = RenameBody(data=request.data)
         body.is_valid(raise_exception=True)
         if "name" in body.validated_data:
@@ -417,7 +422,7 @@ class PipelineEndpointVersions(APIView):
 
     @extend_schema(request=VersionBody, responses={201: out.PipelineEndpointSerializer})
     def post(self, request: Request, endpoint_id: str) -> Response:
-        endpoint = _endpoint(endpoint_id)
+        endpoint = _endpoint(endpoint_id, request)
         body = VersionBody(data=request.data)
         body.is_valid(raise_exception=True)
         services.add_endpoint_version(
@@ -438,7 +443,7 @@ class PipelineEndpointDefault(APIView):
 
     @extend_schema(request=DefaultBody, responses=out.PipelineEndpointSerializer)
     def post(self, request: Request, endpoint_id: str) -> Response:
-        endpoint = _endpoint(endpoint_id)
+        endpoint = _endpoint(endpoint_id, request)
         body = DefaultBody(data=request.data)
         body.is_valid(raise_exception=True)
         services.set_default_version(endpoint, body.validated_data["version"])
@@ -453,5 +458,5 @@ class PipelineEndpointStatus(APIView):
         operation_id="api_pipelineendpoints_status",
     )
     def post(self, request: Request, endpoint_id: str, action: str) -> Response:
-        endpoint = services.set_status(_endpoint(endpoint_id), status_for(action))
+        endpoint = services.set_status(_endpoint(endpoint_id, request), status_for(action))
         return Response(out.endpoint_json(endpoint, request))

@@ -14,10 +14,11 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from runs.api.views import RUN_TOKEN_PERMISSIONS
 from runs.models import Metric, Run, StepRun
 from studio.core.errors import StudioError
 from studio.core.paths import clean_path
-from studio.workspace import storage
+from studio.workspace import roles, storage
 from studio.workspace.api.errors import Conflict
 from studio.workspace.api.serializers import StrictTypes
 from studio.workspace.api.views import FILE_PATTERN, JSONParser
@@ -122,13 +123,15 @@ def _metric_json(metric: Metric, step_run_id: str | None = None) -> dict:
 
 
 def _step(request: Request, step_id: str, write: bool = False) -> StepRun:
-    step = get_object_or_404(StepRun.objects.select_related("run"), id=step_id)
+    step = get_object_or_404(StepRun.objects.select_related("run__created_by"), id=step_id)
     auth = request.auth
     if isinstance(auth, RunCredential):
         if write and auth.step_run_id != step.id:
             raise PermissionDenied("A run token may only write to its own step run.")
         if not step.run.steps.filter(id=auth.step_run_id).exists():
             raise PermissionDenied("A run token may only reach the steps of its own pipeline run.")
+    elif write:
+        roles.authorize(request, "change", owner=step.run.created_by)
     return step
 
 
@@ -136,6 +139,7 @@ class StepMetrics(APIView):
     """A step's metrics (a reused step shows its original's); its own run token adds to them."""
 
     allow_run_token = True
+    permission_classes = RUN_TOKEN_PERMISSIONS
     parser_classes = [JSONParser]
 
     @extend_schema(responses=MetricOut(many=True))
@@ -159,13 +163,17 @@ class RunMetrics(APIView):
     (``Run.get_context().parent.log(...)``)."""
 
     allow_run_token = True
+    permission_classes = RUN_TOKEN_PERMISSIONS
     parser_classes = [JSONParser]
 
-    def _run(self, request: Request, run_id: str) -> Run:
-        run = get_object_or_404(Run, id=run_id)
+    def _run(self, request: Request, run_id: str, write: bool = False) -> Run:
+        run = get_object_or_404(Run.objects.select_related("created_by"), id=run_id)
         auth = request.auth
-        if isinstance(auth, RunCredential) and not run.steps.filter(id=auth.step_run_id).exists():
-            raise PermissionDenied("A run token may only reach its own pipeline run.")
+        if isinstance(auth, RunCredential):
+            if not run.steps.filter(id=auth.step_run_id).exists():
+                raise PermissionDenied("A run token may only reach its own pipeline run.")
+        elif write:
+            roles.authorize(request, "change", owner=run.created_by)
         return run
 
     @extend_schema(responses=MetricOut(many=True))
@@ -181,7 +189,7 @@ class RunMetrics(APIView):
 
     @extend_schema(request=MetricBody, responses={201: MetricOut})
     def post(self, request: Request, run_id: str) -> Response:
-        run = self._run(request, run_id)
+        run = self._run(request, run_id, write=True)
         body = MetricBody(data=request.data)
         body.is_valid(raise_exception=True)
         if body.validated_data["kind"] == "image":
@@ -225,6 +233,7 @@ _TAGS = {
 
 class StepTags(APIView):
     allow_run_token = True
+    permission_classes = RUN_TOKEN_PERMISSIONS
     parser_classes = [JSONParser]
 
     @extend_schema(request={"application/json": _TAGS}, responses=OpenApiTypes.OBJECT)
@@ -239,6 +248,7 @@ class StepTags(APIView):
 
 class StepProperties(APIView):
     allow_run_token = True
+    permission_classes = RUN_TOKEN_PERMISSIONS
     parser_classes = [JSONParser]
 
     @extend_schema(request={"application/json": _TAGS}, responses=OpenApiTypes.OBJECT)
@@ -288,6 +298,7 @@ class StepFiles(APIView):
     """Artifact files: user_logs/std_log.txt, ./outputs and ./logs of the script, uploads and images."""
 
     allow_run_token = True
+    permission_classes = RUN_TOKEN_PERMISSIONS
 
     @extend_schema(responses=FileOut(many=True))
     def get(self, request: Request, step_id: str) -> Response:
@@ -310,6 +321,7 @@ class _Bytes(parsers.BaseParser):
 
 class StepFileUpload(APIView):
     allow_run_token = True
+    permission_classes = RUN_TOKEN_PERMISSIONS
     parser_classes = [_Bytes]
 
     @extend_schema(
@@ -346,6 +358,7 @@ class _Empty:
 
 class StepFileDownload(APIView):
     allow_run_token = True
+    permission_classes = RUN_TOKEN_PERMISSIONS
 
     @extend_schema(
         parameters=[OpenApiParameter("name", str, required=True, pattern=FILE_PATTERN)],

@@ -8,7 +8,7 @@ from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils.dateparse import parse_datetime
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
-from rest_framework import generics, status
+from rest_framework import generics, permissions, status
 from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.pagination import Cursor, CursorPagination
 from rest_framework.request import Request
@@ -18,7 +18,9 @@ from rest_framework.views import APIView
 from runs import services
 from runs.api import serializers
 from runs.models import Experiment, Run, StepRun
-from studio.workspace import storage
+from studio.core.status import TERMINAL
+from studio.workspace import roles, storage
+from studio.workspace.api.permissions import TokenScope
 from studio.workspace.api.views import JSONParser
 from studio.workspace.auth import RunCredential
 from studio.workspace.models import ComputeTarget
@@ -133,6 +135,26 @@ class RunList(generics.ListCreateAPIView):
         return Response(out.data, status=status.HTTP_201_CREATED)
 
 
+class LiveRunToken(permissions.BasePermission):
+    """A step's run token works while its attempt runs: not once it ended or was retried."""
+
+    message = "This run token's step attempt has ended."
+
+    def has_permission(self, request: Request, view: APIView) -> bool:
+        auth = request.auth
+        if not isinstance(auth, RunCredential):
+            return True
+        return (
+            StepRun.objects.filter(id=auth.step_run_id, attempt=auth.attempt)
+            .exclude(status__in=TERMINAL)
+            .exists()
+        )
+
+
+# The permissions of the views a step's run token reaches.
+RUN_TOKEN_PERMISSIONS = [TokenScope, LiveRunToken]
+
+
 def _run_for(request: Request, run_id: str) -> Run:
     run = get_object_or_404(
         Run.objects.select_related("experiment", "graph", "created_by"), id=run_id
@@ -145,6 +167,7 @@ def _run_for(request: Request, run_id: str) -> Run:
 
 class RunDetail(APIView):
     allow_run_token = True
+    permission_classes = RUN_TOKEN_PERMISSIONS
 
     @extend_schema(responses=serializers.RunDetailSerializer)
     def get(self, request: Request, run_id: str) -> Response:
@@ -155,7 +178,9 @@ class RunDetail(APIView):
 class RunCancel(APIView):
     @extend_schema(request=None, responses=serializers.RunSerializer)
     def post(self, request: Request, run_id: str) -> Response:
-        run = services.cancel_run(_run_for(request, run_id))
+        run = _run_for(request, run_id)
+        roles.authorize(request, "change", owner=run.created_by)
+        run = services.cancel_run(run)
         return Response(serializers.RunSerializer(run, context={"request": request}).data)
 
 
@@ -180,6 +205,7 @@ class ComputeTargetStatus(APIView):
 
 class StepDetail(APIView):
     allow_run_token = True
+    permission_classes = RUN_TOKEN_PERMISSIONS
 
     @extend_schema(responses=serializers.StepRunSerializer)
     def get(self, request: Request, step_id: str) -> Response:
@@ -190,6 +216,7 @@ class StepLog(APIView):
     """A step's ``user_logs/std_log.txt`` from a byte offset (negative: from the end)."""
 
     allow_run_token = True
+    permission_classes = RUN_TOKEN_PERMISSIONS
 
     @extend_schema(
         parameters=[

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from runs.models import Run
+from runs.models import Run, StepRun
 from studio.workspace.auth import issue_run_token
 from studio.workspace.models import Dataset, Datastore
 from tests.factories import client_for
@@ -60,6 +60,7 @@ def test_a_step_logs_on_its_pipeline_run_and_the_run_lists_it(api, alice, snapsh
     digest = snapshot
     run = _run(api, digest)
     step = run["steps"][0]
+    StepRun.objects.filter(id=step["id"]).update(status="Running", attempt=1)
     step_client = client_for(alice)
     step_client.credentials(HTTP_AUTHORIZATION=f"Bearer {issue_run_token(step['id'], 1, alice.id)}")
     logged = step_client.post(

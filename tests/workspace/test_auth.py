@@ -112,7 +112,9 @@ def test_a_read_token_may_read_but_not_create_an_experiment(alice):
     assert client.get("/api/experiments/").status_code == 200
     response = client.post("/api/experiments/", {"name": "mnist"}, format="json")
     assert response.status_code == 403
-    assert response.json()["error"]["message"] == "This token's scope does not allow this request."
+    assert response.json()["error"]["message"] == (
+        "This token's scope (read) does not allow this request: it needs the submit role."
+    )
 
 
 def test_a_submit_token_may_create_an_experiment(alice):

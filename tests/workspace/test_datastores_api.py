@@ -85,7 +85,7 @@ def test_only_an_admin_registers_a_local_datastore_under_the_allowed_roots(
     settings.STUDIO_LOCAL_DATASTORE_ROOTS = [tmp_path / "allowed"]
     body = {"name": "mine", "kind": "local", "root": str(tmp_path / "allowed" / "data")}
     refused = client_for(alice).post("/api/datastores/", body, format="json")
-    assert refused.status_code == 400 and "administrator" in refused.json()["error"]["message"]
+    assert refused.status_code == 403 and "admin role" in refused.json()["error"]["message"]
     admin = get_user_model().objects.create_superuser("root", password="x" * 12)
     outside = client_for(admin).post(
         "/api/datastores/", {**body, "root": str(tmp_path / "elsewhere")}, format="json"
@@ -99,7 +99,7 @@ def test_only_an_admin_registers_a_local_datastore_under_the_allowed_roots(
     assert created.json()["kind"] == "local"
 
 
-def test_registering_a_remote_store_that_cannot_be_reached_is_a_clear_400(api):
+def test_registering_a_remote_store_that_cannot_be_reached_is_a_clear_400(admin_api):
     body = {
         "name": "nowhere",
         "kind": "s3",
@@ -108,12 +108,14 @@ def test_registering_a_remote_store_that_cannot_be_reached_is_a_clear_400(api):
         "key": "k",
         "secret": "s",
     }
-    response = api.post("/api/datastores/", body, format="json")
+    response = admin_api.post("/api/datastores/", body, format="json")
     assert response.status_code == 400
     assert "cannot be reached" in response.json()["error"]["message"]
 
 
-def test_registering_a_remote_store_that_never_answers_gives_up_with_a_clear_400(api, settings):
+def test_registering_a_remote_store_that_never_answers_gives_up_with_a_clear_400(
+    admin_api, settings
+):
     # An endpoint that accepts the connection and never answers (a firewall, a wrong port
     # on a busy host) must not hold the request.
     import socket
@@ -133,13 +135,13 @@ def test_registering_a_remote_store_that_never_answers_gives_up_with_a_clear_400
             "secret": "s",
         }
         started = time.monotonic()
-        response = api.post("/api/datastores/", body, format="json")
+        response = admin_api.post("/api/datastores/", body, format="json")
         assert time.monotonic() - started < 5
         assert response.status_code == 400
         error = response.json()["error"]
         assert error["field"] == "options"
         assert "silent did not answer within 1 s" in error["message"]
-        assert api.get("/api/datastores/silent/").status_code == 404  # nothing was registered
+        assert admin_api.get("/api/datastores/silent/").status_code == 404  # nothing was registered
     finally:
         silent.close()
 

@@ -8,6 +8,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
 from pipelines.models import PipelineEndpoint, PublishedPipeline
+from studio.workspace import roles
 from studio.workspace.models import ApiToken
 
 
@@ -19,7 +20,11 @@ class Command(BaseCommand):
         parser.add_argument(
             "--user", default="admin", help="The user the token acts for (default: admin)"
         )
-        parser.add_argument("--scope", default="admin", choices=[s for s, _ in ApiToken.SCOPES])
+        parser.add_argument(
+            "--scope",
+            choices=[s for s, _ in ApiToken.SCOPES],
+            help="What the token may do, at most the user's role (default: the user's role)",
+        )
         parser.add_argument(
             "--pipeline", help="Limit the token to submitting this published pipeline (id)"
         )
@@ -34,7 +39,7 @@ class Command(BaseCommand):
         self,
         name: str,
         user: str,
-        scope: str,
+        scope: str | None,
         pipeline: str | None,
         endpoint: str | None,
         expires_in_days: int | None,
@@ -43,6 +48,14 @@ class Command(BaseCommand):
         owner = get_user_model().objects.filter(username=user).first()
         if owner is None:
             raise CommandError(f"No user named {user!r}.")
+        role = roles.account_role(owner)
+        if role is None:
+            raise CommandError(f"User {user!r} is inactive.")
+        scope = scope or role
+        if scope not in roles.up_to(role):
+            raise CommandError(
+                f"User {user!r} has the {role} role: a token of theirs can have at most that scope."
+            )
         if not name.strip() or len(name) > 100:
             raise CommandError("The token name must be 1 to 100 characters.")
         if pipeline and endpoint:

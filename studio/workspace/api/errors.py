@@ -55,7 +55,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
             message, code = (str(exc) or "Not found."), "not_found"
         elif isinstance(exc, PermissionDenied):
             message, code = (
-                "You do not have permission to perform this action.",
+                str(exc) or "You do not have permission to perform this action.",
                 "permission_denied",
             )
         else:

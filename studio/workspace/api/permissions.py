@@ -5,6 +5,7 @@ from typing import TYPE_CHECKING
 from rest_framework import permissions
 from rest_framework.exceptions import ValidationError
 
+from studio.workspace import roles
 from studio.workspace.auth import RunCredential
 from studio.workspace.models import ApiToken
 
@@ -25,7 +26,8 @@ def refuse_nul(request: Request, view: APIView) -> None:
 
 
 class TokenScope(permissions.BasePermission):
-    """Read tokens may only read; run tokens only reach views that allow them.
+    """Writes need the submit role at least (``roles``): a read token or a read-only account
+    only reads; run tokens only reach views that allow them; limited tokens only submit views.
 
     Being the check every API view makes, it also refuses NUL characters in the URL
     (``refuse_nul``) once the caller is known, before any view looks anything up.
@@ -40,14 +42,18 @@ class TokenScope(permissions.BasePermission):
         auth = request.auth
         if isinstance(auth, RunCredential):
             return getattr(view, "allow_run_token", False)
-        if isinstance(auth, ApiToken):
-            if (auth.pipeline_id or auth.endpoint_id) and not getattr(
-                view, "allow_limited_token", False
-            ):
-                self.message = "This token is limited to one published pipeline or endpoint and can only submit it."
-                return False
-            if auth.scope == "read":
-                return request.method in permissions.SAFE_METHODS or getattr(
-                    view, "allow_limited_token", False
-                )
+        limited_view = getattr(view, "allow_limited_token", False)
+        if (
+            isinstance(auth, ApiToken)
+            and (auth.pipeline_id or auth.endpoint_id)
+            and not limited_view
+        ):
+            self.message = "This token is limited to one published pipeline or endpoint and can only submit it."
+            return False
+        if request.method in permissions.SAFE_METHODS or limited_view:
+            return True  # a submit view authorizes its pipeline itself (roles.authorize)
+        reason = roles.refusal(request, "create")
+        if reason is not None:
+            self.message = reason
+            return False
         return True

@@ -24,7 +24,7 @@ from studio.core.errors import StudioError
 from studio.core.paths import clean_path
 from studio.core.snapshot import read_zip
 from studio.core.spec import DIGEST
-from studio.workspace import environments, services, storage
+from studio.workspace import environments, roles, services, storage
 from studio.workspace.api import serializers
 from studio.workspace.api.errors import Conflict
 from studio.workspace.datastores import Store, StoreConfig
@@ -76,6 +76,7 @@ class ZipParser(parsers.BaseParser):
 def workspace(request: Request) -> Response:
     """The workspace; PATCH sets its default datastore (``ws.set_default_datastore``)."""
     if request.method == "PATCH":
+        roles.authorize(request, "administer")
         body = serializers.WorkspaceUpdateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         if "default_datastore" in body.validated_data:
@@ -133,6 +134,7 @@ class DatastoreList(APIView):
         responses={201: serializers.DatastoreDetailSerializer},
     )
     def post(self, request: Request) -> Response:
+        roles.authorize(request, "administer")
         body = serializers.DatastoreRegisterSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         data = body.validated_data
