@@ -53,3 +53,26 @@ def test_search_survives_invalid_utf8(tmp_path):
     log = tmp_path / "bad.log"
     log.write_bytes(b"\xff\xfe needle \xc3\n")
     assert "needle" in next(search([("s", "s", log)], "needle")).text
+
+
+def _by_lines(data: bytes, needle: bytes) -> list[tuple[int, int, str]]:
+    """The reference: what a line-by-line reader finds."""
+    out, offset = [], 0
+    for number, raw in enumerate(data.splitlines(keepends=True), start=1):
+        if needle in raw.lower():
+            out.append((number, offset, raw.decode("utf-8", "replace").rstrip("\r\n")[:400]))
+        offset += len(raw)
+    return out
+
+
+def test_search_in_blocks_finds_what_a_line_reader_finds_whatever_the_block_size(tmp_path):
+    data = b"abcNEEDLE\n\nneedleneedle\nxx ne\nedle\nNEED\nLE needle\nlast neEdle"
+    log = tmp_path / "log.txt"
+    log.write_bytes(data)
+    expected = _by_lines(data, b"needle")
+    assert len(expected) == 4
+    for block in range(1, len(data) + 2):
+        found = [
+            (m.line, m.offset, m.text) for m in search([("s", "s", log)], "needle", block=block)
+        ]
+        assert found == expected, block
