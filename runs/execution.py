@@ -129,6 +129,7 @@ def _run_claimed(claim: _Claim) -> StepRun | None:
             error=f"Could not prepare the step: {exc}",
             run_id=run.id,
         )
+    timeout = step_timeout(node)
     try:
         outcome = run_step(
             layout.job,
@@ -138,11 +139,12 @@ def _run_claimed(claim: _Claim) -> StepRun | None:
             grace_seconds=settings.STUDIO_CANCEL_GRACE_SECONDS,
             on_start=lambda pid: _started(step, pid, environment),
             thread_cleanup=lambda: connection.close(),  # the watcher thread's own connection
+            timeout_seconds=timeout,
         )
     finally:
         if environment is not None:
             environment.release()
-    status, error, outputs = _ending(step, layout, outcome)
+    status, error, outputs = _ending(step, layout, outcome, timeout)
     _keep_artifacts(layout.job.cwd, step.id)
     for root in layout.scratch_roots:
         shutil.rmtree(root, ignore_errors=True)
@@ -162,6 +164,13 @@ def _run_claimed(claim: _Claim) -> StepRun | None:
             else None
         ),
     )
+
+
+def step_timeout(node: StepSpec) -> int | None:
+    """How long the step's script may run: its max_run_duration_seconds, at most
+    STUDIO_MAX_STEP_SECONDS (0: no ceiling); None: no limit."""
+    limits = [node.timeout_seconds, settings.STUDIO_MAX_STEP_SECONDS or None]
+    return min((s for s in limits if s), default=None)
 
 
 _GOING = (Status.PREPARING, Status.RUNNING)
@@ -192,9 +201,13 @@ def _started(step: StepRun, pid: int, environment: Environment | None) -> None:
         transitions.start(step.id, step.attempt, **fields)
 
 
-def _ending(step: StepRun, layout: _Layout, outcome: Outcome) -> tuple[Status, str, dict]:
+def _ending(
+    step: StepRun, layout: _Layout, outcome: Outcome, timeout: int | None = None
+) -> tuple[Status, str, dict]:
     """How the attempt ended: (status, error, published outputs). Outputs are published
     only when the script exited 0, and all of them or none."""
+    if outcome.timed_out:
+        return Status.FAILED, f"Step timed out after {timeout} s.", {}
     if outcome.stopped:
         return Status.CANCELED, "", {}
     if outcome.exit_code == 0:

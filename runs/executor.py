@@ -108,6 +108,7 @@ class Outcome:
     log_size: int
     reason: str = ""
     pid: int | None = field(default=None)
+    timed_out: bool = False
 
 
 def kill_group(pgid: int, grace: float) -> None:
@@ -162,7 +163,10 @@ def run_step(
     on_start: Callable[[int], None] | None = None,
     watch_seconds: float = 1.0,
     thread_cleanup: Callable[[], None] | None = None,
+    timeout_seconds: float | None = None,
 ) -> Outcome:
+    """Run ``job`` to its end, or until ``watch()`` says stop, or ``timeout_seconds`` pass
+    (then its whole process group is killed and ``Outcome.timed_out`` is set)."""
     writer = CappedLogWriter(job.log_path, job.log_cap)
     try:
         proc = subprocess.Popen(
@@ -184,12 +188,22 @@ def run_step(
         on_start(proc.pid)
     done = threading.Event()
     stopped = threading.Event()
+    timed_out = threading.Event()
     parent = os.getppid()
+    deadline = time.monotonic() + timeout_seconds if timeout_seconds else None
 
     def _watcher() -> None:
         last_beat = time.monotonic()
         try:
-            while not done.wait(watch_seconds):
+            while not done.wait(
+                watch_seconds
+                if deadline is None
+                else max(0.0, min(watch_seconds, deadline - time.monotonic()))
+            ):
+                if deadline is not None and time.monotonic() >= deadline:
+                    timed_out.set()
+                    kill_group(proc.pid, grace_seconds)
+                    return
                 orphaned = os.getppid() != parent
                 if orphaned or watch():
                     stopped.set()
@@ -221,4 +235,10 @@ def run_step(
             pass
         _lifeline.release(proc.pid)
         size = writer.close()
-    return Outcome(exit_code=exit_code, stopped=stopped.is_set(), log_size=size, pid=proc.pid)
+    return Outcome(
+        exit_code=exit_code,
+        stopped=stopped.is_set(),
+        log_size=size,
+        pid=proc.pid,
+        timed_out=timed_out.is_set(),
+    )

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 BLOCK_BYTES = 1 << 20
 
@@ -50,7 +51,7 @@ def search(
 
 
 def _matching_lines(
-    handle, needle: bytes, head_bytes: int, block: int
+    handle: BinaryIO, needle: bytes, head_bytes: int, block: int
 ) -> Iterator[tuple[int, int, bytearray]]:
     """(line number, offset of the line, its first ``head_bytes``) of each line holding
     ``needle``; a match may straddle two blocks."""

@@ -26,6 +26,7 @@ ARG_KINDS = ("literal", "parameter", "input", "output")
 OUTPUT_KINDS = ("OutputFileDatasetConfig", "PipelineData")
 OUTPUT_MODES = ("mount", "upload")
 INPUT_MODES = ("mount", "download", "direct")
+MAX_TIMEOUT_SECONDS = 2**31 - 1  # what a run configuration may ask; a worker may cap it lower
 
 
 @dataclass(frozen=True)
@@ -119,6 +120,8 @@ class StepSpec:
     environment: Definition | None = None
     # CommandStep: the program to run (on PATH, or a path in the snapshot); no script_name.
     command: str | None = None
+    # The run configuration's max_run_duration_seconds: the script is stopped after this long.
+    timeout_seconds: int | None = None
 
     def upstream(self) -> set[str]:
         return {i.source_step for i in self.inputs if i.is_step_output} | set(self.run_after)
@@ -185,6 +188,7 @@ class GraphSpec:
                     "run_after": list(s.run_after),
                     "environment": s.environment.to_dict() if s.environment else None,
                     "command": s.command,
+                    "timeout_seconds": s.timeout_seconds,
                 }
                 for s in self.steps
             ],
@@ -430,6 +434,15 @@ def _parse_step(data: Any, where: str) -> StepSpec:
     _expect(run_after, list, f"{where}.run_after", "a list")
     for i, item in enumerate(run_after):
         _expect(item, str, f"{where}.run_after[{i}]", "a string")
+    timeout_seconds = data.get("timeout_seconds")
+    if timeout_seconds is not None and (
+        type(timeout_seconds) is not int or not 0 < timeout_seconds <= MAX_TIMEOUT_SECONDS
+    ):
+        raise StudioError(
+            f"{where}.timeout_seconds",
+            f"{where}.timeout_seconds must be a whole number of seconds from 1 to "
+            f"{MAX_TIMEOUT_SECONDS}.",
+        )
     raw_environment = data.get("environment")
     environment = (
         parse_definition(raw_environment, f"{where}.environment")
@@ -439,6 +452,7 @@ def _parse_step(data: Any, where: str) -> StepSpec:
     return StepSpec(
         environment=environment,
         command=command,
+        timeout_seconds=timeout_seconds,
         node_id=node_id,
         name=name,
         script_name=script_name,

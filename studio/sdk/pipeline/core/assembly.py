@@ -14,7 +14,15 @@ from pathlib import Path
 
 from studio.core import snapshot
 from studio.core.environments import Definition, parse_definition
-from studio.core.spec import Arg, GraphSpec, InputSpec, OutputSpec, ParameterSpec, StepSpec
+from studio.core.spec import (
+    MAX_TIMEOUT_SECONDS,
+    Arg,
+    GraphSpec,
+    InputSpec,
+    OutputSpec,
+    ParameterSpec,
+    StepSpec,
+)
 from studio.sdk.data import InputBinding, OutputFileDatasetConfig
 from studio.sdk.data.data_reference import DataReference
 from studio.sdk.data.dataset_consumption_config import DatasetConsumptionConfig
@@ -99,6 +107,7 @@ class Assembly:
             run_after=tuple(dict.fromkeys(run_after)),
             environment=_definition_of(step.runconfig),
             command=getattr(step, "command", None),
+            timeout_seconds=_timeout_of(step.runconfig),
         )
 
     def _snapshot_of(self, step) -> str:
@@ -318,6 +327,18 @@ def _reference_port(item: DataReference) -> InputSpec:
         datastore=item.datastore_name,
         path=item.path_on_datastore or "",
     )
+
+
+def _timeout_of(runconfig) -> int | None:
+    """The run configuration's ``max_run_duration_seconds`` (None: no limit of its own)."""
+    seconds = getattr(runconfig, "max_run_duration_seconds", None)
+    if seconds is None:
+        return None
+    if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or seconds <= 0:
+        raise ValueError(
+            f"max_run_duration_seconds must be a positive number of seconds, not {seconds!r}."
+        )
+    return max(1, min(int(seconds), MAX_TIMEOUT_SECONDS))
 
 
 def _definition_of(runconfig) -> Definition | None:
