@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import socket
 from collections.abc import Callable
 from pathlib import Path
@@ -37,7 +38,6 @@ def build_log_path(step_id: str) -> Path:
 def prepare(
     step: StepRun,
     node: StepSpec,
-    base_env: dict,
     watch: Callable[[], bool],
     heartbeat: Callable[[], None],
 ) -> envbuild.Environment | None:
@@ -69,7 +69,12 @@ def prepare(
         uv=uv.find_uv_bin(),
         pythons=settings.STUDIO_ENV_PYTHONS,
         strict=settings.STUDIO_ENV_STRICT_PYTHON,
-        base_env={k: v for k, v in base_env.items() if k != "PYTHONPATH"},
+        base_env=sandbox.passed_variables(
+            os.environ,
+            sandbox.BUILD_VARIABLES,
+            sandbox.BUILD_PREFIXES,
+            extra=settings.STUDIO_STEP_VARIABLES,
+        ),
         log_path=log_path,
         log_cap=settings.STUDIO_LOG_CAP_BYTES,
         watch=watch,
