@@ -36,7 +36,8 @@ def environments(request: HttpRequest) -> HttpResponse:
     for build in builds:
         by_hash.setdefault(build.build_hash, []).append(build)
     for version in versions:
-        version.plan = plan(parse_definition(version.definition))
+        # As registered, whether or not its sources are allowed now (a build says so).
+        version.plan = plan(parse_definition(version.definition), allow_custom_sources=True)
         version.builds = by_hash.get(version.build_hash, [])
     registered = {v.build_hash for v in versions}
     unregistered = [b for b in builds if b.build_hash not in registered]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import socket
 from collections.abc import Callable
 from pathlib import Path
@@ -15,6 +16,7 @@ from runs import envbuild, sandbox, transitions
 from runs.envbuild import BuildFailed
 from runs.models import StepRun
 from studio.core.environments import Definition, Plan, plan
+from studio.core.errors import StudioError
 from studio.core.spec import StepSpec
 from studio.workspace import environments as registry
 from studio.workspace import storage
@@ -27,7 +29,9 @@ __all__ = ["BUILD_LOG", "BuildFailed", "plan_of", "prepare"]
 
 
 def plan_of(node: StepSpec) -> Plan:
-    return plan(node.environment or Definition())
+    """What the step's environment asks for (its fingerprint, its page), whether or not its
+    sources are allowed: :func:`prepare` decides whether it is built."""
+    return plan(node.environment or Definition(), allow_custom_sources=True)
 
 
 def build_log_path(step_id: str) -> Path:
@@ -37,18 +41,25 @@ def build_log_path(step_id: str) -> Path:
 def prepare(
     step: StepRun,
     node: StepSpec,
-    base_env: dict,
     watch: Callable[[], bool],
     heartbeat: Callable[[], None],
 ) -> envbuild.Environment | None:
     """The step's built environment, held until released; None for the worker's own Python.
     Raises BuildFailed with the installer's lines when it cannot be built."""
-    step_plan = plan_of(node)
+    log_path = build_log_path(step.id)
+    try:
+        step_plan = plan(
+            node.environment or Definition(),
+            allow_custom_sources=settings.STUDIO_ENV_ALLOW_CUSTOM_SOURCES,
+        )
+    except StudioError as exc:  # submitted while allowed, or from a published pipeline
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        log_path.write_text(f"{exc.field}: {exc}\n")
+        raise BuildFailed(f"The environment is not built: {exc.field}: {exc}") from None
     if step_plan.on_worker:
         return None
     host = socket.gethostname()
     attempt = step.attempt
-    log_path = build_log_path(step.id)
     building = {"started": False}
 
     def on_wait() -> None:
@@ -69,7 +80,12 @@ def prepare(
         uv=uv.find_uv_bin(),
         pythons=settings.STUDIO_ENV_PYTHONS,
         strict=settings.STUDIO_ENV_STRICT_PYTHON,
-        base_env={k: v for k, v in base_env.items() if k != "PYTHONPATH"},
+        base_env=sandbox.passed_variables(
+            os.environ,
+            sandbox.BUILD_VARIABLES,
+            sandbox.BUILD_PREFIXES,
+            extra=settings.STUDIO_STEP_VARIABLES,
+        ),
         log_path=log_path,
         log_cap=settings.STUDIO_LOG_CAP_BYTES,
         watch=watch,

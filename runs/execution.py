@@ -101,7 +101,7 @@ def _run_claimed(claim: _Claim) -> StepRun | None:
     environment = None
     try:
         base = _base_environment()
-        environment = environments.prepare(step, node, base, watch, heartbeat)
+        environment = environments.prepare(step, node, watch, heartbeat)
         layout = _prepare(step, run, spec, node, work, base, environment)
     except Exception as exc:  # a broken layout fails the step with the reason, never hangs
         if environment is not None:
@@ -368,14 +368,14 @@ def _absolute_paths(value: object) -> list[str]:
 
 
 def _base_environment() -> dict[str, str]:
-    """The worker's environment without its own settings and secrets."""
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(
-            ("STUDIO_", "AZUREML_", "AML_", "DJANGO_", "CELERY_", "DATABASE_", "SECRET_KEY")
-        )
-    }
+    """What of the worker's environment a step gets: the variables of an allow list (never a
+    database or broker URL, a key or a credential of the server)."""
+    env = sandbox.passed_variables(
+        os.environ,
+        sandbox.STEP_VARIABLES,
+        sandbox.STEP_PREFIXES,
+        extra=settings.STUDIO_STEP_VARIABLES,
+    )
     env["PYTHONUNBUFFERED"] = "1"
     env["PYTHONPATH"] = os.pathsep.join(
         filter(None, [str(settings.BASE_DIR), os.environ.get("PYTHONPATH", "")])

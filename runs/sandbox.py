@@ -5,20 +5,71 @@ environment read-only, the SDK copy read-only, its inputs read-only, its working
 output folders writable, a private ``/tmp`` and ``/proc`` (its own PID namespace: no other
 process of the host, and none of them can outlive it), and the network (it talks to Studio
 over HTTP with its run token). Never the data dir, the database, the checkout, another
-step's folders or another process's environment. Plain Python.
+step's folders or another process's environment. Of the worker's own environment variables it
+gets only those listed here (an allow list): never the database or broker URL, a key or a cloud
+credential of the server. Plain Python.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 # What every process needs of the system, read-only, when present.
 SYSTEM = ("/usr", "/etc", "/opt")
 SYSTEM_LINKS = ("/bin", "/sbin", "/lib", "/lib32", "/lib64")
+
+
+# The worker's variables a step gets: its locale, time zone and terminal, who it runs as, and
+# the certificates to trust (to reach Studio over HTTPS). An administrator may name more
+# (STUDIO_STEP_VARIABLES: a proxy, the GPUs a worker is given...).
+STEP_VARIABLES = frozenset(
+    {
+        "PATH",
+        "HOME",
+        "USER",
+        "LOGNAME",
+        "LANG",
+        "LANGUAGE",
+        "TZ",
+        "TERM",
+        "TMPDIR",
+        "SSL_CERT_FILE",
+        "SSL_CERT_DIR",
+        "REQUESTS_CA_BUNDLE",
+    }
+)
+STEP_PREFIXES = ("LC_",)
+# An environment build also gets uv's own settings (an index, offline mode, its cache) and the
+# proxies that reach the index.
+BUILD_VARIABLES = STEP_VARIABLES | {
+    "XDG_CACHE_HOME",
+    *(f"{name}_proxy" for name in ("http", "https", "all", "no")),
+    *(f"{name}_PROXY" for name in ("HTTP", "HTTPS", "ALL", "NO")),
+}
+BUILD_PREFIXES = ("LC_", "UV_")
+# Never passed on, whatever an administrator lists: Studio's own settings and secrets.
+NEVER_PASSED = re.compile(r"^(STUDIO_|DJANGO_|CELERY_|DATABASE_URL$|SECRET_KEY$)")
+
+
+def passed_variables(
+    environ: Mapping[str, str],
+    names: Iterable[str],
+    prefixes: tuple[str, ...] = (),
+    extra: Iterable[str] = (),
+) -> dict[str, str]:
+    """The variables of ``environ`` named in ``names`` or ``extra`` or starting with one of
+    ``prefixes``; none of Studio's own."""
+    wanted = set(names) | set(extra)
+    return {
+        key: value
+        for key, value in environ.items()
+        if (key in wanted or key.startswith(prefixes)) and not NEVER_PASSED.match(key)
+    }
 
 
 def bwrap_path() -> str | None:

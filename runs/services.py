@@ -22,6 +22,7 @@ from django.utils import timezone
 
 from runs import reuse, transitions
 from runs.models import Experiment, PipelineGraph, Run, StepRun
+from studio.core.environments import plan
 from studio.core.errors import StudioError
 from studio.core.names import check_experiment_name
 from studio.core.parameters import resolve_parameters
@@ -83,6 +84,13 @@ def validate_submission(graph_data: Any) -> GraphSpec:
     )
     if errors:
         raise StudioError(errors[0].field, "; ".join(e.message for e in errors))
+    for i, step in enumerate(spec.steps):
+        if step.environment is not None:
+            plan(
+                step.environment,
+                settings.STUDIO_ENV_ALLOW_CUSTOM_SOURCES,
+                f"graph.steps[{i}].environment",
+            )
     for step in spec.steps:
         for port in step.inputs:
             if port.datastore:

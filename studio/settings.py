@@ -189,10 +189,16 @@ STUDIO_AUTH_LOCKOUT_SECONDS = env_int("STUDIO_AUTH_LOCKOUT_SECONDS", 900, minimu
 # Without a sandbox, a worker (manage.py worker) starts only when submitters are trusted;
 # make run (one user's own machine) sets it and says so.
 STUDIO_TRUST_SUBMITTERS = env_bool("STUDIO_TRUST_SUBMITTERS", False)
+# A step gets few of the worker's environment variables (runs.sandbox.STEP_VARIABLES): these
+# name more (a proxy, the GPUs a worker is given). Studio's own settings are never passed on.
+STUDIO_STEP_VARIABLES = env_list("STUDIO_STEP_VARIABLES", [])
 STUDIO_ENV_DIR = env_path("STUDIO_ENV_DIR", DATA_DIR / "envs")
 STUDIO_ENV_CACHE_BYTES = env_int("STUDIO_ENV_CACHE_BYTES", 20 * 1024**3, minimum=0)
 STUDIO_ENV_STRICT_PYTHON = env_bool("STUDIO_ENV_STRICT_PYTHON", False)
 STUDIO_ENV_PYTHONS = env_list("STUDIO_ENV_PYTHONS", [])
+# Requirement lines that name their own source (local paths, version control URLs, indexes,
+# folders of packages) are refused unless an administrator allows them.
+STUDIO_ENV_ALLOW_CUSTOM_SOURCES = env_bool("STUDIO_ENV_ALLOW_CUSTOM_SOURCES", False)
 # How long registering an S3 or Azure Blob datastore waits for the store to answer.
 STUDIO_DATASTORE_CHECK_SECONDS = env_float("STUDIO_DATASTORE_CHECK_SECONDS", 20.0, minimum=0.1)
 STUDIO_LOCAL_DATASTORE_ROOTS = [

@@ -6,7 +6,9 @@ worker builds: a Python version, a sorted list of PEP 508 requirements and the i
 options, with a content hash. Conda packages are installed from PyPI under the same name;
 azureml's own packages are met by the SDK every environment is given; pins of pip and
 setuptools are noted and ignored. An environment with no packages left runs on the worker's
-own interpreter. Plain Python: no Django, no I/O.
+own interpreter. Packages come by name from the index the workers use: a line that names its
+own source (a local path, a version control URL, an index or a folder of packages) is refused
+unless the caller says an administrator allows it. Plain Python: no Django, no I/O.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from typing import Any
 
 from studio.core.errors import StudioError
 
-# pip options that change what an install finds; others are refused.
+# pip options passed to the installer; others are ignored with a note.
 _OPTIONS = {
     "--index-url": "--index-url",
     "-i": "--index-url",
@@ -29,6 +31,20 @@ _OPTIONS = {
     "-f": "--find-links",
     "--pre": "--pre",
 }
+# Options that name where packages come from: passed on only when custom sources are allowed.
+_SOURCE_OPTIONS = {"--index-url", "--extra-index-url", "--find-links"}
+_EDITABLE = {"-e", "--editable"}
+# A requirement by name: ``name[extras]``, then a version, a marker or ``@ location``.
+_BY_NAME = re.compile(
+    r"^(?P<name>[A-Za-z0-9][A-Za-z0-9._-]*)\s*(\[[^\]]*\])?\s*"
+    r"(@\s*(?P<location>\S+).*|[=<>!~;].*)?$"
+)
+_ARCHIVE = re.compile(r"\.(whl|zip|tar(\.[a-z0-9]+)?|tgz)$", re.I)
+_VCS = re.compile(r"^(git|hg|svn|bzr)\+", re.I)
+_WEB = re.compile(r"^https?://", re.I)
+_URL = re.compile(r"^[a-z][a-z0-9+.-]*://", re.I)
+_PATH = re.compile(r"^([.~/\\]|file:)|[/\\]", re.I)
+ALLOW_CUSTOM_SOURCES = "STUDIO_ENV_ALLOW_CUSTOM_SOURCES=1"
 _IGNORED = {"pip", "setuptools", "wheel"}
 _LIMIT_PACKAGES = 500
 _LIMIT_TEXT = 1000
@@ -199,8 +215,55 @@ def _split_requirement(line: str) -> tuple[str, str] | None:
     return canonical_name(match.group(1)), (match.group(2) or "") + match.group(3).strip()
 
 
-def plan(definition: Definition) -> Plan:
-    """What to build for a definition; the notes say what was skipped and why."""
+def custom_source(line: str) -> str | None:
+    """What a requirement or option line installs from when it names its own source (a local
+    path, a version control URL, an index or a folder of packages); None for a package by name
+    (or a file on the web)."""
+    text = line.strip()
+    if text.startswith("-"):
+        flag = re.split(r"[\s=]", text, maxsplit=1)[0]
+        if flag in _EDITABLE:
+            return "an editable install (a local folder or a version control URL)"
+        if _OPTIONS.get(flag) == "--find-links":
+            return "a folder of packages (or a page of links to them) of its own"
+        if _OPTIONS.get(flag) in _SOURCE_OPTIONS:
+            return "a package index of its own"
+        return None
+    match = _BY_NAME.match(text)
+    if match and not _ARCHIVE.search(match.group("name")):
+        location = match.group("location")
+        if location is None:
+            return None
+    elif _PATH.search(text) or _ARCHIVE.search(text) or _URL.match(text):
+        location = text
+    else:
+        return None  # not a requirement at all: the installer says what is wrong with it
+    if _VCS.match(location):
+        return "a version control URL"
+    if _WEB.match(location):
+        return None
+    if _URL.match(location) and not location.lower().startswith("file:"):
+        return "a URL of its own (only https:// and http:// files are fetched)"
+    return "a local path"
+
+
+def _refuse(line: str, where: str, source: str) -> StudioError:
+    return _fail(
+        where,
+        f"'{line.strip()}' installs from {source}: packages come by name from the index this "
+        f"Studio's workers use, unless an administrator allows other sources "
+        f"({ALLOW_CUSTOM_SOURCES}).",
+    )
+
+
+def plan(
+    definition: Definition, allow_custom_sources: bool = False, where: str = "environment"
+) -> Plan:
+    """What to build for a definition; the notes say what was skipped and why.
+
+    A line that names its own source is refused (StudioError naming ``where`` and the line)
+    unless ``allow_custom_sources``, the administrator's setting the caller passes in.
+    """
     if definition.user_managed:
         return Plan(definition, notes=("user_managed_dependencies: the worker's own Python",))
     notes: list[str] = []
@@ -223,13 +286,21 @@ def plan(definition: Definition) -> Plan:
                 from_conda.add(name)
             requirements.setdefault(f"{name}{_tidy(rest)}", None)
 
-    for spec in definition.conda_packages:
+    for i, spec in enumerate(definition.conda_packages):
+        source = custom_source(_conda_requirement(spec))
+        if source is not None and not allow_custom_sources:
+            raise _refuse(spec, f"{where}.conda_packages[{i}]", source)
         take(_conda_requirement(spec), "conda")
-    for line in definition.pip_packages:
+    for i, line in enumerate(definition.pip_packages):
         stripped = line.strip()
         if not stripped or stripped.startswith("#"):
             continue
-        if stripped.startswith("-"):
+        source = custom_source(stripped.split(" #", 1)[0])
+        if source is not None and not allow_custom_sources:
+            raise _refuse(stripped, f"{where}.pip_packages[{i}]", source)
+        if stripped.split()[0] in _EDITABLE or stripped.startswith("--editable="):
+            requirements.setdefault(stripped.split(" #", 1)[0], None)  # allowed: as written
+        elif stripped.startswith("-"):
             option = _option(stripped)
             if option is None:
                 notes.append(f"{stripped}: not an option Studio passes to the installer; ignored")

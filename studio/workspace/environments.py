@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -37,7 +38,7 @@ def register(name: Any, definition: Any, version: Any = None, user: Any = None) 
     name = _check_name(name)
     parsed = parse_definition(definition, "definition")
     stored = {**parsed.to_dict(), "name": name, "version": None}
-    build_hash = plan(parsed).build_hash
+    build_hash = plan(parsed, settings.STUDIO_ENV_ALLOW_CUSTOM_SOURCES, "definition").build_hash
     for _ in range(3):
         try:
             with transaction.atomic():

@@ -70,9 +70,61 @@ def test_the_build_hash_covers_python_requirements_and_options_but_not_names_or_
     )
     assert one.build_hash != _plan(python="3.12", pip_packages=["b", "a==1"]).build_hash
     assert one.build_hash != _plan(python="3.11", pip_packages=["b", "a==2"]).build_hash
-    with_index = _plan(python="3.11", pip_packages=["--extra-index-url https://x", "b", "a==1"])
-    assert with_index.build_hash != one.build_hash
-    assert with_index.requirements_text().startswith("--extra-index-url https://x\n")
+    with_pre = _plan(python="3.11", pip_packages=["--pre", "b", "a==1"])
+    assert with_pre.build_hash != one.build_hash
+    assert with_pre.requirements_text().startswith("--pre\n")
+
+
+@pytest.mark.parametrize(
+    ("field", "line", "source"),
+    [
+        ("pip_packages", "./my-package", "a local path"),
+        ("pip_packages", "/srv/studio/var/secret_key", "a local path"),
+        ("pip_packages", "file:///etc/passwd", "a local path"),
+        ("pip_packages", "mine @ file:///opt/mine", "a local path"),
+        ("pip_packages", "dist/mine-1.0-py3-none-any.whl", "a local path"),
+        ("pip_packages", "-e .", "an editable install"),
+        ("pip_packages", "--index-url http://10.0.0.5/simple", "a package index"),
+        ("pip_packages", "-i http://10.0.0.5/simple", "a package index"),
+        ("pip_packages", "--extra-index-url=https://evil.example/simple", "a package index"),
+        ("pip_packages", "--find-links /srv/wheels", "a folder of packages"),
+        ("pip_packages", "-f ./wheels", "a folder of packages"),
+        ("pip_packages", "git+https://github.com/o/mine.git#egg=mine", "a version control URL"),
+        ("pip_packages", "mine @ git+ssh://git@github.com/o/mine.git", "a version control URL"),
+        ("conda_packages", "./local-conda-package", "a local path"),
+    ],
+)
+def test_a_line_naming_its_own_source_is_refused_naming_the_line(field, line, source):
+    with pytest.raises(StudioError) as caught:
+        _plan(**{field: ["numpy==1.26", line]})
+    assert caught.value.field == f"environment.{field}[1]"
+    assert f"'{line}' installs from {source}" in caught.value.message
+    assert "STUDIO_ENV_ALLOW_CUSTOM_SOURCES=1" in caught.value.message
+    # An administrator may allow them: the line is then passed on as written.
+    allowed = plan(parse_definition({field: [line, "numpy"]}), allow_custom_sources=True)
+    assert line.split("=", 1)[-1].split()[-1] in allowed.requirements_text()
+
+
+def test_packages_by_name_and_files_on_the_web_are_not_custom_sources():
+    definition = {
+        "pip_packages": [
+            "numpy",
+            "pandas==2.2.3",
+            "scikit-learn[alldeps] >= 1.5 ; python_version >= '3.10'",
+            "--pre",
+            "mine @ https://files.example/mine-1.0-py3-none-any.whl",
+        ],
+        "conda_packages": ["conda-forge::scipy=1.11"],
+    }
+    built = plan(parse_definition(definition), allow_custom_sources=False)
+    assert built.options == ("--pre",)
+    assert len(built.requirements) == 5
+
+
+def test_where_a_refused_line_is_named_follows_the_caller():
+    with pytest.raises(StudioError) as caught:
+        plan(parse_definition({"pip_packages": ["./x"]}), where="graph.steps[2].environment")
+    assert caught.value.field == "graph.steps[2].environment.pip_packages[0]"
 
 
 def test_an_option_the_installer_is_not_given_is_noted():

@@ -24,8 +24,9 @@ others = []
 for environ in glob.glob("/proc/[0-9]*/environ"):
     try:
         with open(environ, "rb") as fh:
-            if b"DATABASE_URL" in fh.read() or b"SECRET_KEY" in fh.read():
-                others.append(environ)
+            content = fh.read()
+        if b"DATABASE_URL" in content or b"SECRET_KEY" in content:
+            others.append(environ)
     except OSError:
         pass
 found["processes_seen"] = len(glob.glob("/proc/[0-9]*"))
