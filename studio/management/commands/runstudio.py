@@ -7,7 +7,6 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterable
 from typing import Any
 
 from django.conf import settings
@@ -16,6 +15,7 @@ from django.core.management.base import BaseCommand, CommandParser
 
 from runs import sandbox
 from runs.services import ensure_compute_target
+from studio.supervisor import Supervisor
 from studio.workspace.storage import default_datastore
 
 
@@ -64,16 +64,18 @@ class Command(BaseCommand):
             "worker": [python, manage, "worker"],
             "scheduler": [python, manage, "scheduler"],
         }
-        children = {
-            name: subprocess.Popen(
+        supervisor = Supervisor(
+            commands,
+            start=lambda argv: subprocess.Popen(
                 argv,
                 env=env,
                 cwd=settings.BASE_DIR,
                 start_new_session=True,
                 preexec_fn=_die_with_parent,
-            )
-            for name, argv in commands.items()
-        }
+            ),
+            say=lambda line: self.stderr.write(f"studio: {line}"),
+        )
+        supervisor.start_all()
 
         self.stdout.write(f"\nStudio is running at {url}/")
         if password:
@@ -101,21 +103,11 @@ class Command(BaseCommand):
         stopping = []
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, lambda *_: stopping.append(True))
-        exit_code = 0
         while not stopping:
-            for name, child in children.items():
-                if child.poll() is not None:
-                    self.stderr.write(
-                        f"{name} exited with code {child.returncode}; stopping the others."
-                    )
-                    exit_code = 1
-                    stopping.append(True)
-                    break
+            supervisor.tick()
             time.sleep(0.3)
-        _stop_all(children.values())
+        supervisor.stop_all()
         self.stdout.write("Studio stopped.")
-        if exit_code:
-            sys.exit(exit_code)
 
     def _ensure_admin(self) -> str | None:
         User = get_user_model()
@@ -132,27 +124,4 @@ def _die_with_parent() -> None:
     try:
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
     except OSError:
-        pass
-
-
-def _stop_all(children: Iterable[subprocess.Popen[bytes]], grace: float = 10.0) -> None:
-    """SIGTERM each child's process group, then SIGKILL whatever is left after ``grace``."""
-    children = list(children)
-    for child in children:
-        _signal_group(child, signal.SIGTERM)
-    deadline = time.monotonic() + grace
-    for child in children:
-        try:
-            child.wait(timeout=max(0.1, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            pass
-    for child in children:
-        _signal_group(child, signal.SIGKILL)
-        child.wait()
-
-
-def _signal_group(child: subprocess.Popen, sig: int) -> None:
-    try:
-        os.killpg(child.pid, sig)
-    except (ProcessLookupError, PermissionError):
         pass

@@ -1,0 +1,140 @@
+"""``make run`` keeps its roles alive: a dead role starts again after a backoff while the
+others keep serving, and Ctrl-C still ends everything within 10 s."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+import requests
+
+from studio.supervisor import MAX_BACKOFF, Supervisor
+from tests.harness import ROOT, Studio, isolated_services, wait_until
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def _start(argv):
+    return subprocess.Popen(argv, start_new_session=True)
+
+
+def test_a_dying_role_restarts_with_a_growing_backoff_and_the_others_keep_running():
+    clock, lines = Clock(), []
+    supervisor = Supervisor(
+        {"flaky": ["sh", "-c", "exit 3"], "steady": ["sleep", "60"]},
+        start=_start,
+        say=lines.append,
+        clock=clock,
+    )
+    supervisor.start_all()
+    flaky, steady = supervisor.roles
+    first_steady = steady.process.pid
+    try:
+        waits = []
+        for _ in range(7):
+            flaky.process.wait()
+            supervisor.tick()
+            waits.append(flaky.restart_at - clock.now)
+            clock.now = flaky.restart_at
+            supervisor.tick()
+        assert waits == [1, 2, 4, 8, 16, MAX_BACKOFF, MAX_BACKOFF]
+        assert flaky.restarts == 7
+        assert steady.process.pid == first_steady and steady.process.poll() is None
+        assert "flaky exited with code 3 after 0 s; restarting it in 2 s" in " ".join(lines)
+        # A role that ran a healthy while before dying starts again at once.
+        flaky.process.wait()
+        flaky.started_at = clock.now - 600
+        supervisor.tick()
+        assert flaky.restarts == 8 and flaky.restart_at is None
+    finally:
+        supervisor.stop_all(grace=2)
+    assert all(r.process.poll() is not None for r in supervisor.roles)
+
+
+@pytest.mark.integration
+def test_make_run_restarts_a_killed_worker_and_keeps_serving(tmp_path):
+    port = Studio(tmp_path).port
+    env = {
+        **os.environ,
+        **isolated_services("supervision"),
+        "STUDIO_DATA_DIR": str(tmp_path / "data"),
+        "PORT": str(port),
+        "STUDIO_ADMIN_PASSWORD": "pw-for-test",
+    }
+    subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        timeout=120,
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "manage.py", "runstudio"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    output: list[str] = []
+    reader = threading.Thread(target=lambda: output.extend(proc.stdout), daemon=True)
+    reader.start()
+
+    def worker_pids() -> list[int]:
+        return [int(p) for p in re.findall(r"worker started \(pid (\d+)\)", "".join(output))]
+
+    try:
+        wait_until(lambda: _answers(port), timeout=60, message="the web server")
+        first = wait_until(worker_pids, timeout=10, message="the worker's start line")[0]
+        os.killpg(first, signal.SIGKILL)
+        wait_until(lambda: len(worker_pids()) == 2, timeout=20, message="a new worker")
+        assert "worker exited with code -9" in "".join(output)
+        assert _answers(port)  # the web server never stopped
+        new = worker_pids()[1]
+        assert new != first and os.path.exists(f"/proc/{new}")
+        started = time.monotonic()
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=15)
+        assert time.monotonic() - started < 10
+        reader.join(timeout=5)
+        assert "Studio stopped." in "".join(output)
+        wait_until(
+            lambda: not _group_alive(new), timeout=5, message="the new worker's group to end"
+        )
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            for pid in worker_pids():
+                try:
+                    os.killpg(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+            proc.wait()
+
+
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+        return True
+    except ProcessLookupError:
+        return False
+
+
+def _answers(port: int) -> bool:
+    try:
+        return requests.get(f"http://127.0.0.1:{port}/login/", timeout=2).status_code == 200
+    except requests.RequestException:
+        return False
