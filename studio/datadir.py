@@ -21,7 +21,13 @@ def make_private_dir(path: Path) -> None:
     """Create ``path`` (and its parents) if missing; only its owner may list or enter it."""
     path.mkdir(mode=PRIVATE_DIR, parents=True, exist_ok=True)
     if stat.S_IMODE(path.stat().st_mode) != PRIVATE_DIR:
-        path.chmod(PRIVATE_DIR)
+        try:
+            path.chmod(PRIVATE_DIR)
+        except PermissionError:
+            raise PermissionError(
+                f"The data dir {path} must belong to the user Studio runs as, "
+                "which keeps it private (mode 0700)."
+            ) from None
 
 
 def make_private_file(path: Path) -> None:
