@@ -1,15 +1,26 @@
 """Plotly figures as plain data: the pipeline graph, laid out left to right.
 
 Pure functions over the graph spec and step statuses; unit-tested; drawn in the
-page by one small script.
+page by one small script. Every name a figure shows goes through ``plotly_text``.
 """
 
 from __future__ import annotations
 
+import html
 from collections.abc import Mapping
 
 from studio.core.spec import GraphSpec, InputSpec, layers
 from studio.core.status import colour
+
+
+def plotly_text(value: object) -> str:
+    """``value`` as plotly shows it literally.
+
+    Plotly reads a subset of HTML in the text it draws (``<a href>`` becomes a live link,
+    ``<b>`` bold, ``<br>`` a new line) and decodes entities: names are user data, so their
+    ``&``, ``<`` and ``>`` reach it as entities and show as typed.
+    """
+    return html.escape(str(value), quote=False)
 
 
 def graph_layout(spec: GraphSpec) -> dict[str, tuple[float, float]]:
@@ -111,11 +122,13 @@ def _step_trace(
         "mode": "markers+text",
         "x": [positions[s.node_id][0] for s in nodes],
         "y": [positions[s.node_id][1] for s in nodes],
-        "text": [f"{s.name} (reused)" if s.node_id in reused else s.name for s in nodes],
+        "text": [
+            plotly_text(f"{s.name} (reused)" if s.node_id in reused else s.name) for s in nodes
+        ],
         "textposition": "bottom center",
         "customdata": [step_ids.get(s.node_id, "") for s in nodes],
         "hovertext": [
-            f"{s.name}: {st}{' (reused)' if s.node_id in reused else ''}"
+            plotly_text(f"{s.name}: {st}{' (reused)' if s.node_id in reused else ''}")
             for s, st in zip(nodes, status_of, strict=True)
         ],
         "hoverinfo": "text",
@@ -137,9 +150,9 @@ def _data_trace(data_nodes: Mapping[str, tuple[float, float, str]]) -> dict:
         "mode": "markers+text",
         "x": [x for x, _, _ in data_nodes.values()],
         "y": [y for _, y, _ in data_nodes.values()],
-        "text": [label for _, _, label in data_nodes.values()],
+        "text": [plotly_text(label) for _, _, label in data_nodes.values()],
         "textposition": "top center",
-        "hovertext": [f"input: {label}" for _, _, label in data_nodes.values()],
+        "hovertext": [plotly_text(f"input: {label}") for _, _, label in data_nodes.values()],
         "hoverinfo": "text",
         "marker": {
             "size": 18,
@@ -225,7 +238,7 @@ def metric_panels(metrics: list[dict]) -> dict:
                         {
                             "type": "scatter",
                             "mode": "lines+markers",
-                            "name": name,
+                            "name": plotly_text(name),
                             "y": numeric,
                             "x": list(range(len(numeric))),
                         }
@@ -246,7 +259,7 @@ def metric_panels(metrics: list[dict]) -> dict:
 
 def _metric_layout(title: str) -> dict:
     return {
-        "title": {"text": title, "font": {"size": 13}},
+        "title": {"text": plotly_text(title), "font": {"size": 13}},
         "height": 240,
         "margin": {"l": 40, "r": 10, "t": 30, "b": 30},
         "font": {"family": "Segoe UI, system-ui, sans-serif", "size": 11, "color": "#323130"},
@@ -263,7 +276,7 @@ def overlay_figure(name: str, runs: list[tuple[str, list]]) -> dict:
             {
                 "type": "scatter",
                 "mode": "lines+markers",
-                "name": label,
+                "name": plotly_text(label),
                 "y": values,
                 "x": list(range(len(values))),
             }

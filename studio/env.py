@@ -6,7 +6,9 @@ typo in the environment stops the process at start instead of misbehaving later.
 
 from __future__ import annotations
 
+import ipaddress
 import os
+import re
 from pathlib import Path
 
 _TRUE = {"1", "true", "yes", "on"}
@@ -69,3 +71,39 @@ def env_list(name: str, default: list[str]) -> list[str]:
 def env_path(name: str, default: Path) -> Path:
     raw = os.environ.get(name)
     return Path(raw).expanduser().resolve() if raw else default.resolve()
+
+
+# Production: the proxy's HTTPS header, and which hosts only this machine can reach.
+
+
+def env_proxy_ssl_header(name: str) -> tuple[str, str] | None:
+    """A header a TLS proxy sets on HTTPS requests, as ``Header`` or ``Header=value``.
+
+    ``X-Forwarded-Proto`` means ``X-Forwarded-Proto: https``; the answer is the pair Django's
+    SECURE_PROXY_SSL_HEADER takes (``("HTTP_X_FORWARDED_PROTO", "https")``), None when unset.
+    """
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return None
+    header, _, value = raw.partition("=")
+    header, value = header.strip(), value.strip() or "https"
+    if not re.fullmatch(r"[A-Za-z0-9-]+", header):
+        raise EnvError(
+            f"{name} must be a header name, optionally with =value "
+            f"(e.g. X-Forwarded-Proto), got {raw!r}"
+        )
+    return "HTTP_" + header.upper().replace("-", "_"), value
+
+
+def is_loopback_host(host: str) -> bool:
+    """Whether an ALLOWED_HOSTS entry names only this machine: localhost (and its subdomains,
+    RFC 6761) or a loopback address; ``*``, ``0.0.0.0`` and real names are public."""
+    name = host.strip().lower().rstrip(".")
+    if name.startswith("[") and name.endswith("]"):
+        name = name[1:-1]
+    if name in ("localhost", ".localhost") or name.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False

@@ -2,18 +2,28 @@
 
 from __future__ import annotations
 
-import secrets
 from pathlib import Path
 
 import dj_database_url
 import plotly
+from csp.constants import NONE, SELF, UNSAFE_INLINE
 from django.core.exceptions import ImproperlyConfigured
 
-from studio.env import env_bool, env_float, env_int, env_list, env_path, env_str
+from studio.datadir import make_private_dir, protect_sqlite, read_or_create_secret
+from studio.env import (
+    env_bool,
+    env_float,
+    env_int,
+    env_list,
+    env_path,
+    env_proxy_ssl_header,
+    env_str,
+    is_loopback_host,
+)
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = env_path("STUDIO_DATA_DIR", BASE_DIR / "var")
-DATA_DIR.mkdir(parents=True, exist_ok=True)
+make_private_dir(DATA_DIR)
 
 
 def _secret_key() -> str:
@@ -23,17 +33,19 @@ def _secret_key() -> str:
         if configured.startswith("django-insecure") or len(configured) < 50:
             raise ValueError("SECRET_KEY must be at least 50 characters and not django-insecure-*")
         return configured
-    key_file = DATA_DIR / "secret_key"
-    if not key_file.exists():
-        key_file.write_text(secrets.token_urlsafe(64))
-        key_file.chmod(0o600)
-    return key_file.read_text().strip()
+    return read_or_create_secret(DATA_DIR / "secret_key")
 
 
 SECRET_KEY = _secret_key()
 DEBUG = env_bool("DEBUG", False)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+if DEBUG and (public := [h for h in ALLOWED_HOSTS if not is_loopback_host(h)]):
+    raise ImproperlyConfigured(
+        f"DEBUG=1 with a public ALLOWED_HOSTS ({', '.join(public)}): Django's debug pages show "
+        "settings and source to whoever can reach the server. Use DEBUG=1 only with loopback "
+        "hosts (127.0.0.1, localhost, [::1]), or unset DEBUG."
+    )
 
 INSTALLED_APPS = [
     "django.contrib.auth",
@@ -54,6 +66,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -101,6 +114,10 @@ def _database() -> dict:
 
 
 DATABASES = {"default": _database()}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3" and str(
+    DATABASES["default"]["NAME"]
+) not in ("", ":memory:"):
+    protect_sqlite(Path(DATABASES["default"]["NAME"]))
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -122,6 +139,40 @@ STATIC_ROOT.mkdir(exist_ok=True)
 STATICFILES_DIRS = [BASE_DIR / "static", ("plotly", Path(plotly.__file__).parent / "package_data")]
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
+
+# Production behind a TLS proxy (README, Security): HTTPS-only cookies, HSTS, the proxy's header
+# that says a request came over HTTPS, and redirects of plain HTTP. Off by default, so that
+# make run on http://127.0.0.1 works.
+SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", False)
+CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", False)
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0, minimum=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+SECURE_PROXY_SSL_HEADER = env_proxy_ssl_header("SECURE_PROXY_SSL_HEADER")
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
+# The pages load nothing but Studio's own files (htmx and plotly.js are served from static/),
+# run no inline script and no eval. django-csp writes the header on every response (rather than
+# a middleware of our own: it is maintained, and Django 6's built-in CSP takes the same shape of
+# settings). Plotly.js
+# needs two exceptions, both for styles: the style attributes it sets on the SVG it draws, and
+# two <style> elements named by their hashes: the empty one whose rules it adds through the
+# CSSOM, and the map library's stylesheet that plotly.js 4.1.1 adds as it loads
+# (tests/security/test_csp.py finds any other, e.g. after an upgrade of plotly).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "style-src-elem": [
+            SELF,
+            "'sha256-47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU='",
+            "'sha256-ji27qzEtxXZW+7dun6UwjHXJ18e6WAin1VvNtkzIE/o='",
+        ],
+        "style-src-attr": [UNSAFE_INLINE],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
 
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
@@ -148,6 +199,8 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    # Named, so that check --deploy (which builds the schema) has no name to guess.
+    "ENUM_NAME_OVERRIDES": {"RunStatusEnum": "runs.models.STATUS_CHOICES"},
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "studio.workspace.api.schema.document_errors",

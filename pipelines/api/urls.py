@@ -68,7 +68,7 @@ submit_urlpatterns = [
     ),
     path(
         "PipelineRuns/PipelineEndpointSubmit/Id/<str:endpoint_id>/<str:version>",
-        views.PipelineEndpointSubmit.as_view(),
+        views.PipelineEndpointVersionSubmit.as_view(),
         name="endpoint-submit-version",
     ),
     path(

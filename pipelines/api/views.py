@@ -199,6 +199,25 @@ class PipelineEndpointSubmit(APIView):
         return _submit(request, pipeline, endpoint)
 
 
+class PipelineEndpointVersionSubmit(PipelineEndpointSubmit):
+    """Azure's ``PipelineRuns/PipelineEndpointSubmit/Id/{id}/{version}``."""
+
+    @extend_schema(
+        responses=out.PipelineEndpointSerializer,
+        operation_id="pipeline_endpoint_version_submit_describe",
+    )
+    def get(
+        self, request: Request, endpoint_id: str | None = None, version: str | None = None
+    ) -> Response:
+        return super().get(request, endpoint_id, version)
+
+    @extend_schema(**_SUBMIT_SCHEMA, operation_id="pipeline_endpoint_version_submit")
+    def post(
+        self, request: Request, endpoint_id: str | None = None, version: str | None = None
+    ) -> Response:
+        return super().post(request, endpoint_id, version)
+
+
 _BY_NAME = [
     OpenApiParameter("name", str, required=True, description="The pipeline endpoint's name"),
     OpenApiParameter("pipelineVersion", str, description="A version; default: the default version"),

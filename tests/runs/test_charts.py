@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from runs.charts import graph_layout, pipeline_figure
+from runs.charts import graph_layout, metric_panels, overlay_figure, pipeline_figure
 from studio.core.spec import GraphSpec
 from studio.core.status import colour
 
@@ -83,3 +83,21 @@ def test_pipeline_figure_is_plain_json_sized_to_the_graph():
     low, high = figure["layout"]["xaxis"]["range"]
     assert -1 < low < 0 and 3 < high < 4  # every layer visible, first and last with a margin
     assert 220 <= figure["layout"]["height"] <= 700
+
+
+def test_names_reach_plotly_as_text_not_markup():
+    name = '<a href="https://example.com">x</a> & <br>'
+    spec = GraphSpec.from_dict(
+        {"steps": [{"node_id": "a", "name": name, "script_name": "s.py", "snapshot": "a" * 64}]}
+    )
+    figure = pipeline_figure(spec, {"a": "Completed"}, {"a": "id-a"})
+    escaped = '&lt;a href="https://example.com"&gt;x&lt;/a&gt; &amp; &lt;br&gt;'
+    assert figure["data"][1]["text"] == [escaped]
+    assert figure["data"][1]["hovertext"] == [f"{escaped}: Completed"]
+    chart = metric_panels([{"name": name, "value": v} for v in (1.0, 2.0)])["charts"][0]
+    assert chart["name"] == name  # the page escapes it itself
+    assert chart["figure"]["data"][0]["name"] == escaped
+    assert chart["figure"]["layout"]["title"]["text"] == escaped
+    overlay = overlay_figure(name, [(name, [1.0, 2.0])])
+    assert overlay["data"][0]["name"] == escaped
+    assert overlay["layout"]["title"]["text"] == escaped
