@@ -55,6 +55,9 @@ SEMANTIC_400 = [
     "PATCH /api/pipelineendpoints/{endpoint_id}/",  # a new name must be free
     "PATCH /api/workspace/",  # the default datastore must exist
     "POST /api/datasets/",
+    # A requirement line may not name its own source (a path, an index, a version control URL)
+    # unless an administrator allows it; a conda spec must read as a package.
+    "POST /api/environments/",
     "POST /api/schedules/",
     "PATCH /api/schedules/{schedule_id}/",
     # Fields that depend on each other: hours only with a Day or Week frequency, min_nodes at

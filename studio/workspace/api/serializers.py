@@ -319,8 +319,13 @@ def _text_list() -> serializers.ListField:
 class EnvironmentDefinitionSerializer(StrictTypes, serializers.Serializer):
     """An environment as a step carries it (``studio.core.environments.parse_definition``)."""
 
-    name = serializers.CharField(max_length=1000, allow_blank=True, required=False)
-    version = serializers.CharField(max_length=1000, allow_null=True, required=False)
+    # Untrimmed: the length the schema states is the length checked.
+    name = serializers.CharField(
+        max_length=1000, allow_blank=True, required=False, trim_whitespace=False
+    )
+    version = serializers.CharField(
+        max_length=1000, allow_null=True, required=False, trim_whitespace=False
+    )
     user_managed = serializers.BooleanField(required=False, default=False)
     python = serializers.RegexField(
         PYTHON_VERSION, allow_null=True, required=False, trim_whitespace=False
