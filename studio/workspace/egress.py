@@ -232,8 +232,9 @@ def _audit(event: str, args: tuple) -> None:
             AddressRefused.AT_CONNECTION, f"Datastores connect over TCP/IP only, not to {address!r}"
         )
     host, port = str(address[0]), int(address[1])
+    # A socket connected by name (not what asyncio does) is judged by every address it has.
     addresses = {ipaddress.ip_address(host)} if _is_literal(host) else _resolve(host, port)
-    if not addresses:  # connected by name: every address the name has is judged
+    if not addresses:
         raise AddressRefused(
             AddressRefused.AT_CONNECTION, f"Connection to {host} refused: it does not resolve."
         )

@@ -180,6 +180,7 @@ def test_a_bad_allowed_host_stops_studio_at_start_naming_it(entry):
     [
         ("http://127.0.0.1:{port}", "127.0.0.1 is a loopback address"),
         ("http://[::1]:{port}", "::1 is a loopback address"),
+        ("http://[::ffff:127.0.0.1]:{port}", "the IPv6 form of 127.0.0.1, a loopback address"),
         ("http://localhost:{port}", "(localhost is 127.0.0.1): 127.0.0.1 is a loopback address"),
         ("http://169.254.169.254/", "169.254.169.254 is a link-local address"),
         ("http://10.20.30.40:9000/", "10.20.30.40 is a private address"),
@@ -256,8 +257,7 @@ def test_a_web_dataset_redirected_to_a_refused_address_shows_the_refusal_in_its_
         page = client.get(reverse("dataset-detail", args=["webdata"])).content.decode()
         assert f"Connection to 127.0.0.1 port {target.port} refused" in page
         assert allowed.connections >= 1 and target.connections == 0
-        target.redirect_to = ""  # answered by the allowed server itself, the preview works
-        allowed.redirect_to = ""
+        allowed.redirect_to = ""  # answered by the allowed server itself, the preview works
         page = client.get(reverse("dataset-detail", args=["webdata"])).content.decode()
         assert "refused" not in page and "<td>1</td>" in page
 
