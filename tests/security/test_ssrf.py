@@ -174,6 +174,7 @@ def test_a_bad_allowed_host_stops_studio_at_start_naming_it(entry):
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize("create", [False, True], ids=["existing", "create_if_not_exists"])
 @pytest.mark.parametrize("kind", ["s3", "azureblob"])
 @pytest.mark.parametrize(
     ("where", "reason"),
@@ -187,11 +188,12 @@ def test_a_bad_allowed_host_stops_studio_at_start_naming_it(entry):
     ],
 )
 def test_registering_a_datastore_at_an_internal_address_is_a_400_naming_the_field(
-    api, settings, kind, where, reason
+    api, settings, kind, where, reason, create
 ):
     settings.STUDIO_DATASTORE_CHECK_SECONDS = 3
     with _listening("::1" if "[::1]" in where else "127.0.0.1") as listener:
-        response = _register(api, kind, where.format(port=listener.port), name="internal")
+        endpoint = where.format(port=listener.port)
+        response = _register(api, kind, endpoint, name="internal", create_if_not_exists=create)
         assert response.status_code == 400, response.content
         error = response.json()["error"]
         assert error["field"] == FIELD[kind]
