@@ -9,7 +9,6 @@ import json
 import socket
 import subprocess
 import threading
-import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -297,33 +296,51 @@ def test_the_api_and_the_pages_refuse_a_datastore_whose_address_became_refused(
     assert download.status_code == 400 and b"loopback" in download.content
 
 
+def _failure_of_a_step_reading(ws, dataset, tag: str) -> str:
+    """Run one step with ``dataset`` as its input; the step's error (it must fail)."""
+    step = PythonScriptStep(
+        name="read",
+        script_name="noop.py",
+        source_directory=STEPS,
+        inputs=[dataset.as_named_input("raw")],
+        allow_reuse=False,
+    )
+    run = Experiment(ws, f"ssrf-{tag}").submit(Pipeline(ws, [step]))
+    assert run.wait_for_completion(show_output=False, raise_on_error=False) == "Failed"
+    return run.find_step_run("read")[0].get_details()["error"]["error"]["message"]
+
+
 @pytest.mark.integration
 def test_the_worker_refuses_a_datastore_whose_address_is_refused(studio, ws):
     """A datastore row stored before (or whose name now resolves elsewhere): the suite's
     Studio allows 127.0.0.1, not 127.0.0.2, where this store's server listens."""
     tag = uuid.uuid4().hex[:8]
     with _listening("127.0.0.2") as listener:
+        options = {"bucket": "bucket-old", "endpoint_url": listener.url}
         studio.manage(
             "shell",
             "-c",
             "from studio.workspace.models import Datastore\n"
             "from studio.workspace.services import register_dataset\n"
-            f"d = Datastore(name='old_{tag}', kind='s3', options={json.dumps({'bucket': 'b', 'endpoint_url': listener.url})})\n"
-            f"d.set_secrets({{'key': 'k', 'secret': 's'}}); d.save()\n"
-            f"register_dataset(name='old_data_{tag}', kind='file', paths=[['old_{tag}', 'raw/a.csv']], options={{}})\n",
+            f"d = Datastore(name='old_{tag}', kind='s3', options={json.dumps(options)})\n"
+            "d.set_secrets({'key': 'k', 'secret': 's'}); d.save()\n"
+            f"register_dataset(name='old_data_{tag}', kind='file', "
+            f"paths=[['old_{tag}', 'raw/a.csv']], options={{}})\n",
         )
-        step = PythonScriptStep(
-            name="read",
-            script_name="noop.py",
-            source_directory=STEPS,
-            inputs=[Dataset.get_by_name(ws, f"old_data_{tag}").as_named_input("raw")],
-            allow_reuse=False,
-        )
-        run = Experiment(ws, f"ssrf-{tag}").submit(Pipeline(ws, [step]))
-        started = time.monotonic()
-        assert run.wait_for_completion(show_output=False, raise_on_error=False) == "Failed"
-        error = run.find_step_run("read")[0].get_details()["error"]["error"]["message"]
+        error = _failure_of_a_step_reading(ws, Dataset.get_by_name(ws, f"old_data_{tag}"), tag)
         assert "127.0.0.2 is a loopback address" in error, error
         assert "STUDIO_DATASTORE_ALLOWED_HOSTS" in error
         assert listener.connections == 0
-        assert time.monotonic() - started < 60
+
+
+@pytest.mark.integration
+def test_the_worker_refuses_a_web_dataset_redirected_to_a_refused_address(studio, ws):
+    """The web server is on 127.0.0.1, which the suite's Studio allows; it redirects to
+    127.0.0.2, which it does not: the worker's own connection is refused."""
+    tag = uuid.uuid4().hex[:8]
+    with _listening("127.0.0.2") as target, _listening(redirect_to=target.url) as allowed:
+        dataset = Dataset.File.from_files(f"{allowed.url}/a.csv")
+        error = _failure_of_a_step_reading(ws, dataset, tag)
+        assert f"Connection to 127.0.0.2 port {target.port} refused" in error, error
+        assert "loopback" in error
+        assert allowed.connections >= 1 and target.connections == 0
