@@ -465,7 +465,11 @@ def dataset_detail(request: HttpRequest, name: str) -> HttpResponse:
     preview, preview_error, files = None, "", []
     try:
         resolved = resolve_dataset(selected)
-        files = [(ds.name, f) for ds, _, _, found in resolved.groups for f in found[:200]]
+        files = [
+            (ds.name, f, ds.kind != "http")  # a web server's file is not downloaded through Studio
+            for ds, _, _, found in resolved.groups
+            for f in found[:200]
+        ]
         if selected.kind == "tabular":
             preview = _preview(resolved, selected.options)
     except Exception as exc:  # shown on the page: a dataset whose data cannot be read

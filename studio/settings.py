@@ -20,6 +20,7 @@ from studio.env import (
     env_str,
     is_loopback_host,
 )
+from studio.workspace.egress import parse_allowed_hosts
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = env_path("STUDIO_DATA_DIR", BASE_DIR / "var")
@@ -257,6 +258,13 @@ STUDIO_DATASTORE_CHECK_SECONDS = env_float("STUDIO_DATASTORE_CHECK_SECONDS", 20.
 STUDIO_LOCAL_DATASTORE_ROOTS = [
     Path(p).resolve() for p in env_list("STUDIO_LOCAL_DATASTORE_ROOTS", [])
 ]
+# Hosts, addresses and networks ("minio.internal:9000", "10.0.0.0/8") that S3 and Azure Blob
+# datastores and web datasets may reach although they are not public (studio.workspace.egress).
+STUDIO_DATASTORE_ALLOWED_HOSTS = env_list("STUDIO_DATASTORE_ALLOWED_HOSTS", [])
+try:
+    parse_allowed_hosts(STUDIO_DATASTORE_ALLOWED_HOSTS)
+except ValueError as exc:
+    raise ImproperlyConfigured(str(exc)) from None
 
 # How steps (Run.get_context()) and links reach the web server.
 STUDIO_PUBLIC_URL = env_str(

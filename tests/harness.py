@@ -86,6 +86,8 @@ class Studio:
             "STUDIO_REAPER_SECONDS": "1",
             "STUDIO_CANCEL_GRACE_SECONDS": "2",
             "STUDIO_LOCAL_DATASTORE_ROOTS": str(self.data_dir / "roots"),
+            # The S3 and Azure emulators and the tests' web servers listen on loopback.
+            "STUDIO_DATASTORE_ALLOWED_HOSTS": "127.0.0.1",
             "PYTHONUNBUFFERED": "1",
             # Sandboxed where bubblewrap is installed (.ci/run installs it); trusted elsewhere.
             "STUDIO_TRUST_SUBMITTERS": "1",

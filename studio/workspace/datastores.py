@@ -5,16 +5,23 @@ S3-compatible bucket (s3fs), ``azureblob`` a blob container (adlfs). Paths given
 by users are normalised by :func:`clean_path`, which refuses anything that could
 leave the store (``..``, absolute paths, backslashes, percent-encoded forms, URL
 syntax); on a local store, symlinks that lead outside are never followed.
+
+Remote stores connect only where :mod:`studio.workspace.egress` allows: their clients run on
+its event loop, where every connection is judged, and the endpoint a user gave is checked
+before a client is built. A refusal surfaces as ``egress.AddressRefused`` naming the setting
+at fault, however the client library wrapped it.
 """
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO
+from typing import TYPE_CHECKING, BinaryIO, ParamSpec, TypeVar
 
 from studio.core.errors import StudioError
 from studio.core.paths import (
@@ -27,12 +34,32 @@ from studio.core.paths import (
     is_internal,
     join,
 )
+from studio.workspace import egress
 
 if TYPE_CHECKING:
     from _typeshed import SupportsRead, SupportsWrite
     from fsspec import AbstractFileSystem  # imported when first used, not with this module
 
 KINDS = ("local", "s3", "azureblob", "http")  # http: a web server, for datasets from URLs
+
+# The setting that names where a remote store connects: what a refusal points at.
+ENDPOINT_FIELDS = {"s3": "endpoint_url", "azureblob": "endpoint", "http": "path"}
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+def _refusals_named(method: Callable[_P, _R]) -> Callable[_P, _R]:
+    """A refused connection inside a store operation surfaces as AddressRefused."""
+
+    @functools.wraps(method)
+    def wrapper(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+        store = args[0]
+        assert isinstance(store, Store)
+        with store.refusals_named():
+            return method(*args, **kwargs)
+
+    return wrapper
 
 
 @dataclass(frozen=True)
@@ -71,6 +98,11 @@ class Store:
             self._fs = _filesystem(self.config)
         return self._fs
 
+    def refusals_named(self) -> AbstractContextManager[None]:
+        """Where an operation's refused connection is turned into AddressRefused."""
+        field = ENDPOINT_FIELDS.get(self.config.kind, "endpoint")
+        return egress.refusals_named(field, self.config.name)
+
     def _base(self) -> str:
         if self.is_local:
             return str(Path(self.config.root).resolve())
@@ -97,6 +129,7 @@ class Store:
             raise ValueError("Only a local datastore has local paths")
         return Path(self.full(clean_path(rel)))
 
+    @_refusals_named
     def ls(self, prefix: str = "") -> list[dict]:
         """Entries directly under a folder: name, path, size, is_dir."""
         rel = clean_path(prefix)
@@ -121,7 +154,8 @@ class Store:
             return out
         try:
             entries = self.fs.ls(self.full(rel), detail=True, refresh=True)
-        except FileNotFoundError:
+        except FileNotFoundError as exc:
+            egress.raise_refusal(exc)  # refused, not missing
             return []
         for entry in entries:
             name = entry["name"].rstrip("/")
@@ -141,6 +175,10 @@ class Store:
 
     def walk(self, prefix: str = "", recursive: bool = True) -> Iterator[FileInfo]:
         """Every file under a folder (or the file itself), with size and version."""
+        with self.refusals_named():
+            yield from self._walk(prefix, recursive)
+
+    def _walk(self, prefix: str, recursive: bool) -> Iterator[FileInfo]:
         rel = clean_path(prefix)
         if self.is_local:
             root = Path(self.full(rel))
@@ -175,7 +213,8 @@ class Store:
         if self.is_web:  # a web server lists nothing: a URL is one file
             try:
                 info = self.fs.info(self.full(rel))
-            except FileNotFoundError:
+            except FileNotFoundError as exc:
+                egress.raise_refusal(exc)  # refused, not missing
                 return
             version = info.get("ETag") or info.get("Last-Modified") or ""
             yield FileInfo(rel, int(info.get("size") or 0), str(version).strip('"'))
@@ -186,7 +225,8 @@ class Store:
             found = self.fs.find(
                 target, detail=True, maxdepth=None if recursive else 1, withdirs=False
             )
-        except FileNotFoundError:
+        except FileNotFoundError as exc:
+            egress.raise_refusal(exc)  # refused, not missing
             return
         if isinstance(found, list):  # adlfs answers a single blob with a list of names
             found = {name: self.fs.info(name) for name in found}
@@ -205,6 +245,7 @@ class Store:
             )
             yield FileInfo(relpath, int(info.get("size") or 0), version.strip('"'))
 
+    @_refusals_named
     def glob(self, pattern: str) -> list[FileInfo]:
         """Files matching a path or glob (a folder means everything under it)."""
         rel = clean_path(pattern, allow_glob=True)
@@ -222,12 +263,14 @@ class Store:
         pattern_re = glob_regex(rel)
         return [f for f in self.walk(prefix) if pattern_re.match(f.path)]
 
+    @_refusals_named
     def exists(self, rel: str) -> bool:
         rel = clean_path(rel)
         if self.is_local:
             return os.path.lexists(self.full(rel))
         return self.fs.exists(self.full(rel))
 
+    @_refusals_named
     def holds(self, rel: str) -> bool:
         """True when a file or folder is at ``rel``, an empty kept folder included."""
         rel = clean_path(rel)
@@ -235,6 +278,7 @@ class Store:
             return self.exists(rel)
         return self.fs.exists(self.full(rel)) or self.fs.exists(self.full(join(rel, EMPTY_MARKER)))
 
+    @_refusals_named
     def keep_empty_folder(self, rel: str) -> None:
         """Make an empty folder last: a real folder locally, a hidden marker in an object store."""
         rel = clean_path(rel)
@@ -244,6 +288,7 @@ class Store:
         with self.fs.open(self.full(join(rel, EMPTY_MARKER)), "wb"):
             pass
 
+    @_refusals_named
     def is_file(self, rel: str) -> bool:
         rel = clean_path(rel)
         if self.is_local:
@@ -251,6 +296,7 @@ class Store:
             return path.is_file() and not path.is_symlink()
         return self.fs.isfile(self.full(rel))
 
+    @_refusals_named
     def open_read(self, rel: str) -> BinaryIO:
         rel = clean_path(rel)
         if self.is_local:
@@ -260,6 +306,7 @@ class Store:
             return open(path, "rb")
         return self.fs.open(self.full(rel), "rb")
 
+    @_refusals_named
     def write_file(self, rel: str, source: SupportsRead[bytes], overwrite: bool = False) -> int:
         """Write a stream to a file; refuses to replace one unless ``overwrite``."""
         rel = clean_path(rel)
@@ -281,6 +328,7 @@ class Store:
         with self.fs.open(self.full(rel), "wb") as fh:
             return _copy_stream(source, fh)
 
+    @_refusals_named
     def upload_folder(self, local: Path, rel: str) -> None:
         """Copy a local folder's files under ``rel`` (remote stores)."""
         rel = clean_path(rel)
@@ -291,6 +339,7 @@ class Store:
                         join(rel, path.relative_to(local).as_posix()), fh, overwrite=True
                     )
 
+    @_refusals_named
     def download(self, files: list[FileInfo], target: Path, strip: str = "") -> list[Path]:
         """Copy files to a local folder, keeping their paths below ``strip``."""
         written = []
@@ -307,6 +356,7 @@ class Store:
             written.append(destination)
         return written
 
+    @_refusals_named
     def delete(self, rel: str) -> None:
         rel = clean_path(rel)
         if not rel:
@@ -335,13 +385,16 @@ def _filesystem(config: StoreConfig):
         import fsspec
 
         return fsspec.filesystem("file")
+    field = ENDPOINT_FIELDS[config.kind]
     if config.kind == "http":
         import aiohttp
         import fsspec
 
+        egress.check_url(config.root, field)
         return fsspec.filesystem(
             "http",
             skip_instance_cache=True,
+            loop=egress.io_loop(),
             client_kwargs={"timeout": aiohttp.ClientTimeout(total=None, connect=20, sock_read=120)},
         )
     if config.kind == "s3":
@@ -349,6 +402,7 @@ def _filesystem(config: StoreConfig):
 
         client_kwargs = {}
         if config.options.get("endpoint_url"):
+            egress.check_url(config.options["endpoint_url"], field)
             client_kwargs["endpoint_url"] = config.options["endpoint_url"]
         if config.options.get("region"):
             client_kwargs["region_name"] = config.options["region"]
@@ -365,6 +419,7 @@ def _filesystem(config: StoreConfig):
                 "retries": {"max_attempts": 3, "mode": "standard"},
             },
             skip_instance_cache=True,
+            loop=egress.io_loop(),
         )
         fs.retries = 2
         return fs
@@ -372,8 +427,9 @@ def _filesystem(config: StoreConfig):
 
     account = config.options["account_name"]
     endpoint = config.options.get("endpoint")
-    kwargs = {"skip_instance_cache": True}
+    kwargs = {"skip_instance_cache": True, "loop": egress.io_loop()}
     if endpoint:
+        egress.check_url(endpoint, field)
         parts = [
             f"DefaultEndpointsProtocol={'http' if endpoint.startswith('http:') else 'https'}",
             f"AccountName={account}",

@@ -21,7 +21,7 @@ from studio.core.paths import (
     is_origin,
     split_url,
 )
-from studio.workspace import storage
+from studio.workspace import egress, storage
 from studio.workspace.datastores import Store
 from studio.workspace.models import Dataset, Datastore
 
@@ -134,6 +134,8 @@ def _check_reachable(datastore: Datastore) -> None:
             "check the endpoint and the network.",
         )
     exc = outcome.get("error")
+    if isinstance(exc, egress.AddressRefused):
+        raise StudioError(exc.field, exc.message)
     if isinstance(exc, StudioError):
         raise StudioError("root", str(exc))
     if exc is not None:  # the store could not be reached with these settings
@@ -163,6 +165,7 @@ def parse_paths(paths: Any) -> list[list[str]]:
         if is_origin(item[0]):
             try:
                 origin, rel = split_url(f"{item[0]}/{item[1]}")
+                egress.check_url(origin, f"paths[{i}]")
             except StudioError as exc:
                 raise StudioError(f"paths[{i}]", str(exc)) from None
             parsed.append([origin, rel])

@@ -20,6 +20,7 @@ import pytest
 import schemathesis
 from django.contrib.auth import get_user_model
 from django.core.wsgi import get_wsgi_application
+from django.test import override_settings
 from drf_spectacular.generators import SchemaGenerator
 from hypothesis import strategies as st
 from rest_framework.test import APIClient
@@ -182,7 +183,9 @@ def cloud():
     """
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Refuse)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_port}"
+    # On loopback, so allowed by address and port: datastores reach it as they would a cloud store.
+    with override_settings(STUDIO_DATASTORE_ALLOWED_HOSTS=[f"127.0.0.1:{server.server_port}"]):
+        yield f"http://127.0.0.1:{server.server_port}"
     server.shutdown()
     server.server_close()
 

@@ -99,7 +99,8 @@ def test_only_an_admin_registers_a_local_datastore_under_the_allowed_roots(
     assert created.json()["kind"] == "local"
 
 
-def test_registering_a_remote_store_that_cannot_be_reached_is_a_clear_400(admin_api):
+def test_registering_a_remote_store_that_cannot_be_reached_is_a_clear_400(admin_api, settings):
+    settings.STUDIO_DATASTORE_ALLOWED_HOSTS = ["127.0.0.1"]
     body = {
         "name": "nowhere",
         "kind": "s3",
@@ -122,6 +123,7 @@ def test_registering_a_remote_store_that_never_answers_gives_up_with_a_clear_400
     import time
 
     settings.STUDIO_DATASTORE_CHECK_SECONDS = 1.0
+    settings.STUDIO_DATASTORE_ALLOWED_HOSTS = ["127.0.0.1"]
     silent = socket.socket()
     silent.bind(("127.0.0.1", 0))
     silent.listen(16)

@@ -24,7 +24,7 @@ from studio.core.errors import StudioError
 from studio.core.paths import clean_path
 from studio.core.snapshot import read_zip
 from studio.core.spec import DIGEST
-from studio.workspace import environments, roles, services, storage
+from studio.workspace import egress, environments, roles, services, storage
 from studio.workspace.api import serializers
 from studio.workspace.api.errors import Conflict
 from studio.workspace.datastores import Store, StoreConfig
@@ -174,8 +174,11 @@ def _create_bucket(kind: str, name: str, options: dict, secrets: dict) -> None:
     store = Store(StoreConfig(name=name, kind=kind, options=options, secrets=secrets))
     base = store._base()
     try:
-        if not store.fs.exists(base):
-            store.fs.mkdir(base)
+        with store.refusals_named():
+            if not store.fs.exists(base):
+                store.fs.mkdir(base)
+    except egress.AddressRefused as exc:
+        raise StudioError(exc.field, exc.message) from None
     except Exception as exc:
         raise StudioError("options", f"Could not create {base}: {exc}") from None
 
