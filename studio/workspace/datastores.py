@@ -274,12 +274,24 @@ class Store:
             target.parent.mkdir(parents=True, exist_ok=True)
             self.full(rel)  # re-check after creating parents
             tmp = target.with_name(f".{target.name}.{os.getpid()}.upload")
-            with open(tmp, "wb") as fh:
-                size = _copy_stream(source, fh)
-            os.replace(tmp, target)
+            try:
+                with open(tmp, "wb") as fh:
+                    size = copy_stream(source, fh)
+                os.replace(tmp, target)
+            except BaseException:
+                tmp.unlink(missing_ok=True)  # an upload cut short leaves nothing behind
+                raise
             return size
-        with self.fs.open(self.full(rel), "wb") as fh:
-            return _copy_stream(source, fh)
+        handle = self.fs.open(self.full(rel), "wb")
+        try:
+            size = copy_stream(source, handle)
+        except BaseException:
+            discard = getattr(handle, "discard", None)  # fsspec's buffered files: abort the upload
+            if discard is not None:
+                discard()
+            raise
+        handle.close()
+        return size
 
     def upload_folder(self, local: Path, rel: str) -> None:
         """Copy a local folder's files under ``rel`` (remote stores)."""
@@ -303,7 +315,7 @@ class Store:
             destination = Path(target) / relative
             destination.parent.mkdir(parents=True, exist_ok=True)
             with self.open_read(info.path) as src, open(destination, "wb") as dst:
-                _copy_stream(src, dst)
+                copy_stream(src, dst)
             written.append(destination)
         return written
 
@@ -322,7 +334,8 @@ class Store:
             self.fs.rm(self.full(rel), recursive=True)
 
 
-def _copy_stream(source: SupportsRead[bytes], target: SupportsWrite[bytes]) -> int:
+def copy_stream(source: SupportsRead[bytes], target: SupportsWrite[bytes]) -> int:
+    """Copy in chunks (never the whole body in memory); the number of bytes copied."""
     total = 0
     while chunk := source.read(1024 * 1024):
         target.write(chunk)
