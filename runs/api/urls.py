@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.urls import path
 
 from runs.api import artifacts, views
-from studio.workspace.limits import takes_upload
+from studio.workspace.api.limits import takes_upload
 
 urlpatterns = [
     path("experiments/", views.ExperimentList.as_view(), name="api-experiments"),

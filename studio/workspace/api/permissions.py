@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 
 class TokenScope(permissions.BasePermission):
     """Read tokens may only read; run tokens only reach views that allow them. (NUL characters
-    in the URL are refused before any view, by studio.workspace.limits.)"""
+    in the URL are refused before any view, by studio.workspace.api.limits.)"""
 
     message = "This token's scope does not allow this request."
 

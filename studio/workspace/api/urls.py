@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.urls import path
 
 from studio.workspace.api import views
-from studio.workspace.limits import takes_upload
+from studio.workspace.api.limits import takes_upload
 
 urlpatterns = [
     path("workspace/", views.workspace, name="api-workspace"),
@@ -23,7 +23,7 @@ urlpatterns = [
         name="api-datastore-upload",
     ),
     path("datasets/", views.DatasetList.as_view(), name="api-datasets"),
-    path("datasets/by-name/<str:name>/", views.dataset_by_name, name="api-dataset-by-name"),
+    path("datasets/by-name/<path:name>/", views.dataset_by_name, name="api-dataset-by-name"),
     path("datasets/<str:dataset_id>/", views.dataset_detail, name="api-dataset"),
     path("datasets/<str:dataset_id>/files/", views.dataset_files, name="api-dataset-files"),
     path("environments/", views.EnvironmentList.as_view(), name="api-environments"),
