@@ -20,7 +20,7 @@ from pipelines.api.submission import MAX_BODY_BYTES, PipelineSubmissionInfo, par
 from pipelines.models import PipelineEndpoint, PublishedPipeline
 from runs.models import Run
 from studio.core.errors import StudioError
-from studio.workspace.api.serializers import JSONObjectField, StrictTypes
+from studio.workspace.api.serializers import JSONObjectField, StrictTypes, name_field
 from studio.workspace.api.views import JSONParser, query_bool
 from studio.workspace.auth import RunCredential
 from studio.workspace.models import ApiToken
@@ -237,7 +237,7 @@ class PipelineEndpointSubmitByName(PipelineEndpointSubmit):
 
 
 class PublishBody(StrictTypes, serializers.Serializer):
-    name = serializers.CharField(max_length=255)
+    name = name_field("published pipeline")
     description = serializers.CharField(
         max_length=5000, required=False, allow_blank=True, default=""
     )
@@ -340,7 +340,7 @@ class RunPublish(APIView):
 
 
 class EndpointBody(StrictTypes, serializers.Serializer):
-    name = serializers.CharField(max_length=255)
+    name = name_field("pipeline endpoint")
     description = serializers.CharField(
         max_length=5000, required=False, allow_blank=True, default=""
     )
@@ -387,7 +387,7 @@ def _endpoint(endpoint_id: str) -> PipelineEndpoint:
 
 
 class RenameBody(StrictTypes, serializers.Serializer):
-    name = serializers.CharField(max_length=255, required=False)
+    name = name_field("pipeline endpoint", required=False)
 
 
 class PipelineEndpointDetail(APIView):

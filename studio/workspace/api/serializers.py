@@ -8,7 +8,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from studio.core.environments import PYTHON_VERSION, VARIABLE_NAME
-from studio.core.names import DATASET_NAME, ENVIRONMENT_NAME, RESOURCE_NAME, name_message
+from studio.core.names import DATASET_NAME, ENVIRONMENT_NAME, RESOURCE_NAME, RULES, name_message
 from studio.workspace.api import schema  # noqa: F401  (its field extension documents these fields)
 from studio.workspace.models import ComputeTarget, Datastore
 
@@ -90,6 +90,17 @@ class StrictTypes:
 @extend_schema_field({"type": "object", "additionalProperties": True})
 class JSONObjectField(serializers.JSONField):
     """Any JSON, documented as the object the view then checks it is (e.g. a pipeline graph)."""
+
+
+def name_field(kind: str, **kwargs: Any) -> serializers.RegexField:
+    """A ``kind`` name by its rule in studio.core.names (its pattern in the schema too),
+    refused with the rule's sentence."""
+    return serializers.RegexField(
+        RULES[kind][0],
+        max_length=255,
+        error_messages={"invalid": name_message(kind)},
+        **kwargs,
+    )
 
 
 @extend_schema_field({"oneOf": [{"type": "string"}, {"type": "number"}, {"type": "boolean"}]})
