@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import DisallowedHost, PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views import defaults
@@ -119,7 +119,11 @@ def not_found(request: HttpRequest, unmatched: str = "") -> JsonResponse:
 
 def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
     if is_api(request):
-        return error_response(request, 400, "invalid", "The request is not valid.")
+        if isinstance(exception, DisallowedHost):
+            message = "The Host header names a host this server does not answer (ALLOWED_HOSTS)."
+        else:  # Django's own: too many fields, a body too large for a form, ...
+            message = str(exception) or "The request is not valid."
+        return error_response(request, 400, "invalid", message)
     return defaults.bad_request(request, exception)
 
 

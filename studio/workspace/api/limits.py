@@ -2,10 +2,11 @@
 
 Both are refused here, once the route is known and before its view, a form or a parser reads
 the request: 400 for a NUL character in the path or the query (PostgreSQL cannot even compare
-such a string), 413 for a body over its route's limit. Routes marked ``takes_upload`` (snapshots, datastore files, step
-artifacts: they stream to disk) allow ``STUDIO_MAX_UPLOAD_BYTES``; every other route, whose
-JSON or form body is parsed in memory, ``DATA_UPLOAD_MAX_MEMORY_SIZE``. Under the API the
-answer is the API's JSON error, elsewhere a page.
+such a string), 413 for a body over its route's limit. Routes marked ``takes_upload``
+(snapshots, datastore files, step artifacts: they stream to disk) allow
+``STUDIO_MAX_UPLOAD_BYTES``; every other route, whose JSON or form body is parsed in memory,
+``DATA_UPLOAD_MAX_MEMORY_SIZE``. Under the API the answer is the API's JSON error, elsewhere a
+page.
 """
 
 from __future__ import annotations
@@ -71,7 +72,8 @@ def _nul_in_url(request: HttpRequest, kwargs: dict[str, Any]) -> str | None:
 
 
 class RequestLimits:
-    """The middleware: one rule for pages and the API (see the module's docstring)."""
+    """The middleware: one rule for pages and the API (see the module's docstring). It comes
+    before CsrfViewMiddleware, whose ``process_view`` reads a POSTed form."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -95,7 +97,6 @@ class RequestLimits:
             return error_response(
                 request, 400, "invalid", f"{where}: must not contain NUL characters.", field=where
             )
-        # Before CsrfViewMiddleware.process_view, which reads a POSTed form.
         limit = body_limit(view)
         declared = request.META.get("CONTENT_LENGTH") or ""
         if declared.strip():
@@ -129,5 +130,6 @@ class RequestLimits:
         spool.seek(0)
         request._stream = LimitedStream(spool, size)  # type: ignore[attr-defined]
         request.META["CONTENT_LENGTH"] = str(size)
-        request._request_limits_spool = spool  # type: ignore[attr-defined]  # kept open until the response
+        # Kept open until the response is made, then closed (and its file removed) by __call__.
+        request._request_limits_spool = spool  # type: ignore[attr-defined]
         return None
