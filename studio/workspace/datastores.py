@@ -10,6 +10,7 @@ syntax); on a local store, symlinks that lead outside are never followed.
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -273,7 +274,8 @@ class Store:
             target = Path(self.full(rel))
             target.parent.mkdir(parents=True, exist_ok=True)
             self.full(rel)  # re-check after creating parents
-            tmp = target.with_name(f".{target.name}.{os.getpid()}.upload")
+            # Its own for each upload: gunicorn's threads may take two uploads of one file at once.
+            tmp = target.with_name(f".{target.name}.{secrets.token_hex(4)}.upload")
             try:
                 with open(tmp, "wb") as fh:
                     size = copy_stream(source, fh)
