@@ -323,7 +323,9 @@ class StepFileUpload(APIView):
                 f"{name}: a file stands where a folder is, or a folder where a file is."
             ) from None
         except OSError as exc:
-            raise ValidationError({"name": f"{name} cannot be written: {exc.strerror}."}) from None
+            raise ValidationError(
+                {"name": f"{name} cannot be written: {exc.strerror or exc}."}
+            ) from None
         return Response({"name": name, "size": size}, status=status.HTTP_201_CREATED)
 
 

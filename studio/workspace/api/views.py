@@ -308,7 +308,9 @@ def datastore_upload(request: Request, name: str) -> Response:
     except IsADirectoryError:
         raise ValidationError({"path": f"{path} is a folder."}) from None
     except OSError as exc:  # e.g. a name too long for the file system
-        raise ValidationError({"path": f"{path} cannot be written: {exc.strerror}."}) from None
+        raise ValidationError(
+            {"path": f"{path} cannot be written: {exc.strerror or exc}."}
+        ) from None
     return Response(
         {"name": path.rsplit("/", 1)[-1], "path": path, "size": size, "is_dir": False},
         status=status.HTTP_201_CREATED,
