@@ -3,7 +3,6 @@ stream to disk, damaged snapshot zips are a 400, and every API error is JSON."""
 
 from __future__ import annotations
 
-import hashlib
 import io
 import json
 import struct
@@ -120,26 +119,11 @@ def _peak_while(request) -> tuple[object, int]:
     return response, peak
 
 
-def _stored_zip(target: Path, sizes: dict[str, int]) -> str:
-    """A snapshot zip of files of zeros written to ``target`` without compression; its digest."""
-    hashes = []
-    with zipfile.ZipFile(target, "w", zipfile.ZIP_STORED) as zf:
-        for name, size in sizes.items():
-            h = hashlib.sha256()
-            with zf.open(zipfile.ZipInfo(name, (1980, 1, 1, 0, 0, 0)), "w", force_zip64=True) as fh:
-                for start in range(0, size, 4 * MB):
-                    chunk = bytes(min(4 * MB, size - start))
-                    fh.write(chunk)
-                    h.update(chunk)
-            hashes.append(name.encode() + b"\0" + h.digest())
-    return hashlib.sha256(b"".join(sorted(hashes))).hexdigest()  # the snapshot digest's rule
-
-
 def test_every_upload_route_streams_200_mb_to_disk(api, alice, tmp_path):
     size = 200 * MB
     step = factories.step_in("Running", owner=alice)
     archive = tmp_path / "big.zip"
-    digest = _stored_zip(archive, {"train.py": 10, "data/big.bin": size})
+    digest = factories.stored_zip(archive, {"train.py": 10, "data/big.bin": size})
     routes = {
         "datastore": (f"{UPLOAD}?path=big/upload.bin", _datastore_folder() / "big" / "upload.bin"),
         "artifact": (
@@ -221,7 +205,7 @@ def test_an_upload_cut_short_leaves_no_partial_file(api, tmp_path):
     _no_upload_left(_datastore_folder() / "cut")
 
     archive = tmp_path / "snapshot.zip"
-    digest = _stored_zip(archive, {"train.py": 6 * MB})
+    digest = factories.stored_zip(archive, {"train.py": 6 * MB})
     with open(archive, "rb") as whole:
         data = whole.read()
     response = client.put(

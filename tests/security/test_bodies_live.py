@@ -10,10 +10,12 @@ from pathlib import Path
 import pytest
 import requests
 
+from tests import factories
 from tests.harness import Studio, isolated_services, wait_until
-from tests.security.test_bodies import MB, _stored_zip
 
 pytestmark = pytest.mark.integration
+
+MB = 1024 * 1024
 
 CAP = 300 * MB
 
@@ -65,7 +67,7 @@ def test_a_200_mb_snapshot_upload_does_not_grow_the_web_workers_memory(web, tmp_
     before = {pid: _peak_rss(pid) for pid in _workers(web)}
 
     archive = tmp_path / "big.zip"
-    digest = _stored_zip(archive, {"train.py": 10, "data/big.bin": 200 * MB})
+    digest = factories.stored_zip(archive, {"train.py": 10, "data/big.bin": 200 * MB})
     with open(archive, "rb") as body:
         response = requests.put(
             f"{web.url}/api/snapshots/{digest}/upload/",
