@@ -23,7 +23,7 @@ from django.utils import timezone
 from pipelines import services
 from pipelines.models import PipelineEndpoint, PublishedPipeline, Schedule, ScheduleFire
 from studio.core.errors import StudioError
-from studio.core.names import check_experiment_name
+from studio.core.names import check_experiment_name, check_name
 from studio.core.parameters import coerce
 from studio.core.paths import clean_path, join
 from studio.core.recurrence import (
@@ -67,8 +67,7 @@ class ScheduleInput:
 
 
 def _validate(data: ScheduleInput) -> dict:
-    if not data.name or not data.name.strip() or len(data.name) > 255:
-        raise StudioError("name", "A schedule needs a name of 1 to 255 characters.")
+    check_name("schedule", data.name)
     if (data.published_pipeline is None) == (data.pipeline_endpoint is None):
         raise StudioError(
             "pipeline_id", "A schedule starts exactly one published pipeline or pipeline endpoint."

@@ -16,6 +16,7 @@ from pipelines.models import (
 from runs import services as run_services
 from runs.models import PipelineGraph, Run
 from studio.core.errors import StudioError
+from studio.core.names import check_name
 from studio.core.parameters import split_known
 from studio.workspace.models import ApiToken
 
@@ -45,9 +46,7 @@ def publish_graph(
     user: AbstractUser | None = None,
     source_run: Run | None = None,
 ) -> PublishedPipeline:
-    name = _check_text("name", name, 255)
-    if not name:
-        raise StudioError("name", "A published pipeline needs a name.")
+    name = check_name("published pipeline", _check_text("name", name, 255))
     return PublishedPipeline.objects.create(
         name=name,
         description=_check_text("description", description, 5000),
@@ -179,9 +178,7 @@ def _source(
 def publish_endpoint(
     *, name: str, description: str, pipeline: PublishedPipeline, user: AbstractUser | None = None
 ) -> PipelineEndpoint:
-    name = _check_text("name", name, 255)
-    if not name:
-        raise StudioError("name", "A pipeline endpoint needs a name.")
+    name = check_name("pipeline endpoint", _check_text("name", name, 255))
     if PipelineEndpoint.objects.filter(name=name).exists():
         raise StudioError(
             "name", f"A pipeline endpoint named {name} already exists; use add() to add a version."
@@ -221,9 +218,7 @@ def add_endpoint_version(
 
 def rename_endpoint(endpoint: PipelineEndpoint, name: str) -> PipelineEndpoint:
     """Give an endpoint a new name; its id and URL stay."""
-    name = _check_text("name", name, 255)
-    if not name:
-        raise StudioError("name", "A pipeline endpoint needs a name.")
+    name = check_name("pipeline endpoint", _check_text("name", name, 255))
     if PipelineEndpoint.objects.filter(name=name).exclude(pk=endpoint.pk).exists():
         raise StudioError(
             "name",

@@ -24,7 +24,7 @@ from runs import reuse, transitions
 from runs.models import Experiment, PipelineGraph, Run, StepRun
 from studio.core.environments import plan
 from studio.core.errors import StudioError
-from studio.core.names import check_experiment_name
+from studio.core.names import check_experiment_name, check_name, check_tags
 from studio.core.parameters import resolve_parameters
 from studio.core.paths import clean_path
 from studio.core.readiness import decide
@@ -139,6 +139,7 @@ def submit_run(
     without waiting for the reuse check.
     """
     check_experiment_name(experiment_name)
+    check_tags(dict(tags or {}))
     spec = validate_submission(graph_data)
     parameters = _run_parameters(spec, pipeline_parameters)
     default_target = settings.STUDIO_DEFAULT_COMPUTE
@@ -269,6 +270,7 @@ def _next_run_number(experiment: Experiment) -> int:
 
 
 def ensure_compute_target(name: str) -> ComputeTarget:
+    check_name("compute target", name)
     target, _ = ComputeTarget.objects.get_or_create(name=name, defaults={"kind": "local"})
     return target
 

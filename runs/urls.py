@@ -6,7 +6,7 @@ from runs import environment_views, views
 
 urlpatterns = [
     path("experiments/", views.experiments, name="experiments"),
-    path("experiments/<str:name>/", views.runs_list, name="experiment-runs"),
+    path("experiments/<path:name>/", views.runs_list, name="experiment-runs"),
     path("runs/", views.runs_list, name="runs"),
     path("compare/", views.compare, name="compare"),
     path("runs/<str:run_id>/", views.run_detail, name="run-detail"),
@@ -17,5 +17,5 @@ urlpatterns = [
     path("steps/<str:step_id>/log/download/", views.step_log_download, name="step-log-download"),
     path("compute/", views.compute_targets, name="compute-targets"),
     path("environments/", environment_views.environments, name="environments"),
-    path("datasets/<str:name>/", views.dataset_detail, name="dataset-detail"),
+    path("datasets/<path:name>/", views.dataset_detail, name="dataset-detail"),
 ]

@@ -68,6 +68,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
+    "studio.workspace.api.limits.RequestLimits",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -181,7 +182,14 @@ CSRF_COOKIE_SAMESITE = "Lax"
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
-DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("STUDIO_MAX_UPLOAD_BYTES", 200 * 1024 * 1024, minimum=1024)
+# Request bodies (studio.workspace.api.limits): a body over its route's limit is answered 413
+# before anything reads it. JSON and form bodies are parsed in memory, so their limit is
+# modest; the upload routes (snapshots, datastore files, step artifacts) stream to disk up to
+# their own.
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("STUDIO_MAX_BODY_BYTES", 10 * 1024**2, minimum=1024)
+STUDIO_MAX_UPLOAD_BYTES = env_int("STUDIO_MAX_UPLOAD_BYTES", 5 * 1024**3, minimum=1024)
+# Under the API every error is JSON, a failed CSRF check too (studio.urls has the others).
+CSRF_FAILURE_VIEW = "studio.workspace.api.errors.csrf_failure"
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

@@ -27,3 +27,8 @@ urlpatterns = [
     path("", include("pipelines.urls")),
     path("", include("runs.urls")),
 ]
+
+handler400 = errors.bad_request
+handler403 = errors.permission_denied
+handler404 = errors.page_not_found
+handler500 = errors.server_error

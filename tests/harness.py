@@ -124,6 +124,15 @@ class Studio:
         return proc
 
     def start(self) -> Studio:
+        self.start_web()
+        self.start_worker()
+        self._spawn("scheduler", [PYTHON, "manage.py", "scheduler"])
+        self.wait_http()
+        self.wait_worker()
+        return self
+
+    def start_web(self) -> Studio:
+        """The database, an admin and a token, and the web server alone (not waited for)."""
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.manage("migrate", "--noinput", "-v", "0")
         self.manage(
@@ -153,10 +162,6 @@ class Studio:
                 "warning",
             ],
         )
-        self.start_worker()
-        self._spawn("scheduler", [PYTHON, "manage.py", "scheduler"])
-        self.wait_http()
-        self.wait_worker()
         return self
 
     def start_worker(self, name: str = "worker", concurrency: int = 4) -> subprocess.Popen:

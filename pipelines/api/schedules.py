@@ -28,7 +28,7 @@ from studio.core.recurrence import (
     parse_recurrence,
 )
 from studio.workspace import roles
-from studio.workspace.api.serializers import StrictTypes
+from studio.workspace.api.serializers import StrictTypes, name_field
 from studio.workspace.api.views import JSONParser, query_bool
 
 
@@ -50,7 +50,7 @@ class RecurrenceBody(StrictTypes, serializers.Serializer):
 
 
 class ScheduleBody(StrictTypes, serializers.Serializer):
-    name = serializers.CharField(max_length=255)
+    name = name_field("schedule")
     description = serializers.CharField(
         max_length=5000, required=False, allow_blank=True, allow_null=True
     )

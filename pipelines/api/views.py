@@ -21,7 +21,7 @@ from pipelines.models import PipelineEndpoint, PublishedPipeline
 from runs.models import Run
 from studio.core.errors import StudioError
 from studio.workspace import roles
-from studio.workspace.api.serializers import JSONObjectField, StrictTypes
+from studio.workspace.api.serializers import JSONObjectField, StrictTypes, name_field
 from studio.workspace.api.views import JSONParser, query_bool
 from studio.workspace.auth import RunCredential
 from studio.workspace.models import ApiToken
@@ -251,7 +251,7 @@ class PipelineEndpointSubmitByName(PipelineEndpointSubmit):
 
 
 class PublishBody(StrictTypes, serializers.Serializer):
-    name = serializers.CharField(max_length=255)
+    name = name_field("published pipeline")
     description = serializers.CharField(
         max_length=5000, required=False, allow_blank=True, default=""
     )
@@ -356,7 +356,7 @@ class RunPublish(APIView):
 
 
 class EndpointBody(StrictTypes, serializers.Serializer):
-    name = serializers.CharField(max_length=255)
+    name = name_field("pipeline endpoint")
     description = serializers.CharField(
         max_length=5000, required=False, allow_blank=True, default=""
     )
@@ -411,7 +411,7 @@ def _endpoint(endpoint_id: str, request: Request | None = None) -> PipelineEndpo
 
 
 class RenameBody(StrictTypes, serializers.Serializer):
-    name = serializers.CharField(max_length=255, required=False)
+    name = name_field("pipeline endpoint", required=False)
 
 
 class PipelineEndpointDetail(APIView):

@@ -17,6 +17,7 @@ from rest_framework.views import APIView
 from runs.api.views import RUN_TOKEN_PERMISSIONS
 from runs.models import Metric, Run, StepRun
 from studio.core.errors import StudioError
+from studio.core.names import check_tags
 from studio.core.paths import clean_path
 from studio.workspace import roles, storage
 from studio.workspace.api.errors import Conflict
@@ -204,23 +205,10 @@ class RunMetrics(APIView):
 
 class TagsBody(serializers.Serializer):
     def to_internal_value(self, data: Any) -> dict[str, str]:
-        if not isinstance(data, dict) or len(data) > 200:
-            raise ValidationError({"tags": "Tags must be an object of at most 200 string pairs."})
-        out = {}
-        for key, value in data.items():
-            if (
-                not isinstance(key, str)
-                or not key
-                or len(key) > 255
-                or not isinstance(value, str)
-                or len(value) > 5000
-                or "\x00" in key + value
-            ):
-                raise ValidationError(
-                    {"tags": f"Tag {key!r} must be a short string with a string value."}
-                )
-            out[key] = value
-        return out
+        try:
+            return dict(check_tags(data))
+        except StudioError as exc:
+            raise ValidationError({exc.field: exc.message}) from None
 
 
 # What TagsBody takes: at most 200 names (of 1 to 255 characters) with string values.
@@ -347,7 +335,9 @@ class StepFileUpload(APIView):
                 f"{name}: a file stands where a folder is, or a folder where a file is."
             ) from None
         except OSError as exc:
-            raise ValidationError({"name": f"{name} cannot be written: {exc.strerror}."}) from None
+            raise ValidationError(
+                {"name": f"{name} cannot be written: {exc.strerror or exc}."}
+            ) from None
         return Response({"name": name, "size": size}, status=status.HTTP_201_CREATED)
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.urls import path
 
 from runs.api import artifacts, views
+from studio.workspace.api.limits import takes_upload
 
 urlpatterns = [
     path("experiments/", views.ExperimentList.as_view(), name="api-experiments"),
@@ -28,7 +29,7 @@ urlpatterns = [
     path("steps/<str:step_id>/files/", artifacts.StepFiles.as_view(), name="api-step-files"),
     path(
         "steps/<str:step_id>/files/upload/",
-        artifacts.StepFileUpload.as_view(),
+        takes_upload(artifacts.StepFileUpload.as_view()),
         name="api-step-file-upload",
     ),
     path(

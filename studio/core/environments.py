@@ -49,8 +49,6 @@ _IGNORED = {"pip", "setuptools", "wheel"}
 _LIMIT_PACKAGES = 500
 _LIMIT_TEXT = 1000
 _NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)(\[[^\]]*\])?\s*(.*)$")
-# Registered names; Azure's curated environments (AzureML-...) are not Studio's to define.
-ENVIRONMENT_NAME = re.compile(r"^(?!AzureML-)[A-Za-z0-9][A-Za-z0-9._-]{0,254}\Z")
 # Variables a step may set: not those that would point it at another environment or SDK.
 VARIABLE_NAME = re.compile(
     r"^(?!PYTHONPATH\Z|PYTHONHOME\Z|VIRTUAL_ENV\Z|STUDIO_|AZUREML_RUN)[A-Za-z_][A-Za-z0-9_]*\Z"

@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import hashlib
 import io
+import lzma
 import os
 import zipfile
+import zlib
 from pathlib import Path, PurePosixPath
+from typing import BinaryIO
 
 import pathspec
 
@@ -63,9 +66,14 @@ def collect_files(source_directory: str | os.PathLike) -> list[str]:
 
 def digest_entries(entries: list[tuple[str, bytes]]) -> str:
     """The content address of a set of (path, bytes) entries."""
+    return digest_hashes([(path, hashlib.sha256(data).digest()) for path, data in entries])
+
+
+def digest_hashes(hashes: list[tuple[str, bytes]]) -> str:
+    """The content address of a set of (path, sha256 of its bytes) entries."""
     h = hashlib.sha256()
-    for path, data in sorted(entries):
-        h.update(path.encode() + b"\0" + hashlib.sha256(data).digest())
+    for path, file_hash in sorted(hashes):
+        h.update(path.encode() + b"\0" + file_hash)
     return h.hexdigest()
 
 
@@ -94,18 +102,46 @@ def build(source_directory: str | os.PathLike) -> tuple[str, bytes, list[str]]:
     return digest_entries(entries), buffer.getvalue(), files
 
 
-def read_zip(data: bytes) -> tuple[str, dict[str, str]]:
-    """Verify an uploaded snapshot: (digest, {path: sha256 of its bytes}). Refuses unsafe entry names."""
+# What a damaged or hostile zip raises while it is read: a bad or truncated archive, a bad
+# compressed stream, a compression method zipfile lacks, an encrypted entry.
+_ZIP_ERRORS = (
+    zipfile.BadZipFile,
+    zipfile.LargeZipFile,
+    zlib.error,
+    lzma.LZMAError,
+    EOFError,
+    NotImplementedError,
+    RuntimeError,
+    ValueError,
+    OSError,
+)
+
+
+def read_zip(data: bytes | str | os.PathLike | BinaryIO) -> tuple[str, dict[str, str]]:
+    """Verify an uploaded snapshot (its bytes, a file or a path): (digest, {path: sha256 of its
+    bytes}). Refuses unsafe entry names, a declared size over the limit, and a damaged zip;
+    reads one entry at a time, in chunks."""
+    source = io.BytesIO(data) if isinstance(data, bytes) else data
     try:
-        zf = zipfile.ZipFile(io.BytesIO(data))
-    except zipfile.BadZipFile as exc:
-        raise StudioError("snapshot", f"snapshot is not a zip file: {exc}") from None
-    entries = []
-    total = 0
-    with zf:
-        for info in zf.infolist():
-            if info.is_dir():
-                continue
+        return _read_zip(source)
+    except StudioError:
+        raise
+    except _ZIP_ERRORS as exc:
+        raise StudioError("snapshot", f"snapshot is not a valid zip file: {exc}") from None
+
+
+def _read_zip(source: str | os.PathLike | BinaryIO) -> tuple[str, dict[str, str]]:
+    with zipfile.ZipFile(source) as zf:
+        infos = [info for info in zf.infolist() if not info.is_dir()]
+        declared = sum(info.file_size for info in infos)
+        if declared > MAX_SNAPSHOT_BYTES:
+            raise StudioError(
+                "snapshot",
+                f"snapshot's files declare {declared} bytes, over the limit of "
+                f"{MAX_SNAPSHOT_BYTES // (1024 * 1024)} MB",
+            )
+        hashes: dict[str, bytes] = {}
+        for info in infos:
             name = info.filename
             parts = PurePosixPath(name).parts
             if (
@@ -118,10 +154,13 @@ def read_zip(data: bytes) -> tuple[str, dict[str, str]]:
                 raise StudioError(
                     "snapshot", f"snapshot entry {name!r} is not a safe relative path"
                 )
-            total += info.file_size
-            if total > MAX_SNAPSHOT_BYTES:
-                raise StudioError("snapshot", "snapshot is over the size limit")
-            entries.append((name, zf.read(info)))
-    return digest_entries(entries), {
-        name: hashlib.sha256(body).hexdigest() for name, body in sorted(entries)
+            if name in hashes:
+                raise StudioError("snapshot", f"snapshot has the entry {name!r} twice")
+            h = hashlib.sha256()
+            with zf.open(info) as entry:  # stops at the declared size; checks the CRC
+                while chunk := entry.read(1024 * 1024):
+                    h.update(chunk)
+            hashes[name] = h.digest()
+    return digest_hashes(list(hashes.items())), {
+        name: hashes[name].hex() for name in sorted(hashes)
     }

@@ -16,7 +16,7 @@ from typing import Any
 
 from studio.core.environments import Definition, parse_definition
 from studio.core.errors import StudioError
-from studio.core.names import PORT_NAME
+from studio.core.names import PORT_NAME, check_name
 
 NODE_ID = re.compile(r"^[A-Za-z0-9_\-]{1,64}\Z")
 DIGEST = re.compile(r"^[0-9a-f]{64}\Z")
@@ -393,9 +393,11 @@ def _parse_step(data: Any, where: str) -> StepSpec:
         register = item.get("register")
         if register is not None:
             _expect(register, Mapping, f"{at}.register", "an object")
-            reg_name = _str(register, "name", f"{at}.register", limit=255)
-            if not reg_name.strip():
-                raise StudioError(f"{at}.register.name", "A dataset name is required.")
+            reg_name = check_name(
+                "dataset",
+                _str(register, "name", f"{at}.register", limit=255),
+                f"{at}.register.name",
+            )
             reg_kind = _opt_str(register, "kind", f"{at}.register") or "file"
             if reg_kind not in ("file", "tabular"):
                 raise StudioError(f"{at}.register.kind", "register.kind must be file or tabular.")

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import functools
 import os
+import secrets
 import shutil
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
@@ -320,13 +321,26 @@ class Store:
             target = Path(self.full(rel))
             target.parent.mkdir(parents=True, exist_ok=True)
             self.full(rel)  # re-check after creating parents
-            tmp = target.with_name(f".{target.name}.{os.getpid()}.upload")
-            with open(tmp, "wb") as fh:
-                size = _copy_stream(source, fh)
-            os.replace(tmp, target)
+            # Its own for each upload: gunicorn's threads may take two uploads of one file at once.
+            tmp = target.with_name(f".{target.name}.{secrets.token_hex(4)}.upload")
+            try:
+                with open(tmp, "wb") as fh:
+                    size = copy_stream(source, fh)
+                os.replace(tmp, target)
+            except BaseException:
+                tmp.unlink(missing_ok=True)  # an upload cut short leaves nothing behind
+                raise
             return size
-        with self.fs.open(self.full(rel), "wb") as fh:
-            return _copy_stream(source, fh)
+        handle = self.fs.open(self.full(rel), "wb")
+        try:
+            size = copy_stream(source, handle)
+        except BaseException:
+            discard = getattr(handle, "discard", None)  # fsspec's buffered files: abort the upload
+            if discard is not None:
+                discard()
+            raise
+        handle.close()
+        return size
 
     @_refusals_named
     def upload_folder(self, local: Path, rel: str) -> None:
@@ -352,7 +366,7 @@ class Store:
             destination = Path(target) / relative
             destination.parent.mkdir(parents=True, exist_ok=True)
             with self.open_read(info.path) as src, open(destination, "wb") as dst:
-                _copy_stream(src, dst)
+                copy_stream(src, dst)
             written.append(destination)
         return written
 
@@ -372,7 +386,8 @@ class Store:
             self.fs.rm(self.full(rel), recursive=True)
 
 
-def _copy_stream(source: SupportsRead[bytes], target: SupportsWrite[bytes]) -> int:
+def copy_stream(source: SupportsRead[bytes], target: SupportsWrite[bytes]) -> int:
+    """Copy in chunks (never the whole body in memory); the number of bytes copied."""
     total = 0
     while chunk := source.read(1024 * 1024):
         target.write(chunk)

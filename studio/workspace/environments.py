@@ -9,8 +9,9 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from studio.core.environments import ENVIRONMENT_NAME, parse_definition, plan
+from studio.core.environments import parse_definition, plan
 from studio.core.errors import StudioError
+from studio.core.names import ENVIRONMENT_NAME
 from studio.workspace.models import Environment, EnvironmentBuild
 
 CURATED_PREFIX = "AzureML-"

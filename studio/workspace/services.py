@@ -14,6 +14,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max
 
 from studio.core.errors import StudioError
+from studio.core.names import check_name, check_tags
 from studio.core.paths import (
     FileInfo,
     clean_path,
@@ -74,6 +75,7 @@ def register_datastore(
     overwrite: bool = False,
 ) -> Datastore:
     """Register (or with ``overwrite`` replace) a datastore after checking it can be reached."""
+    check_name("datastore", name)
     if name == storage.DEFAULT_DATASTORE:
         raise StudioError("name", f"{name} is the default datastore and cannot be replaced.")
     if kind == "local":
@@ -191,8 +193,31 @@ def register_dataset(
     created_by_step_id: str = "",
 ) -> Dataset:
     """Register a dataset version; an existing name needs ``create_new_version`` (azureml's rule)."""
-    if not name or len(name) > 255:
-        raise StudioError("name", "A dataset name of 1 to 255 characters is required.")
+    check_name("dataset", name)
+    check_tags(tags or {})
+    return _add_dataset_version(
+        name=name,
+        kind=kind,
+        paths=paths,
+        options=options,
+        description=description,
+        tags=tags,
+        create_new_version=create_new_version,
+        created_by_step_id=created_by_step_id,
+    )
+
+
+def _add_dataset_version(
+    *,
+    name: str,
+    kind: str,
+    paths: Any,
+    options: dict,
+    description: str = "",
+    tags: dict | None = None,
+    create_new_version: bool = False,
+    created_by_step_id: str = "",
+) -> Dataset:
     if kind not in ("file", "tabular"):
         raise StudioError("kind", "kind must be file or tabular.")
     parsed = parse_paths(paths)
@@ -233,7 +258,7 @@ def save_dataset_definition(*, kind: str, paths: Any, options: dict) -> Dataset:
     digest = hashlib.sha256(
         json.dumps([kind, parse_paths(paths), options], sort_keys=True).encode()
     ).hexdigest()
-    return register_dataset(
+    return _add_dataset_version(
         name=f"{ANONYMOUS_PREFIX}{digest[:16]}", kind=kind, paths=paths, options=options
     )
 

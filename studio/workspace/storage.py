@@ -8,14 +8,22 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 import time
 import zipfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db.models import QuerySet
 
+from studio.core.errors import StudioError
+from studio.core.snapshot import read_zip
+from studio.workspace.datastores import copy_stream
 from studio.workspace.models import Datastore
+
+if TYPE_CHECKING:
+    from _typeshed import SupportsRead
 
 DEFAULT_DATASTORE = "workspaceblobstore"
 
@@ -45,12 +53,28 @@ def snapshot_path(digest: str) -> Path:
     return default_datastore().root_path / "snapshots" / f"{digest}.zip"
 
 
-def save_snapshot(digest: str, data: bytes) -> None:
+def receive_snapshot(digest: str, source: SupportsRead[bytes]) -> tuple[int, dict[str, str]]:
+    """Stream an uploaded snapshot zip to a temporary file beside its place, verify it
+    (``read_zip``: safe names, sizes, a sound zip) and that its content hashes to ``digest``,
+    then move it into place: (size, {path: sha256}). Nothing is left behind on failure."""
     target = snapshot_path(digest)
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_suffix(f".{os.getpid()}.tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, target)
+    with tempfile.NamedTemporaryFile(
+        dir=target.parent, prefix=f".{digest}.", suffix=".upload", delete=False
+    ) as tmp:
+        try:
+            size = copy_stream(source, tmp)
+            tmp.flush()
+            actual, files = read_zip(tmp.name)
+            if actual != digest:
+                raise StudioError(
+                    "digest", f"The uploaded content hashes to {actual}, not {digest}."
+                )
+            os.replace(tmp.name, target)
+        except BaseException:
+            os.unlink(tmp.name)
+            raise
+    return size, files
 
 
 def materialize_snapshot(digest: str) -> Path:

@@ -6,7 +6,8 @@ from studio.workspace import views
 
 urlpatterns = [
     path("datastores/", views.datastores, name="datastores"),
-    path("datastores/<str:name>/", views.datastore_detail, name="datastore-detail"),
-    path("datastores/<str:name>/download/", views.datastore_download, name="datastore-download"),
+    # <path:...>: a name stored before names were checked may hold a '/'; still a page.
+    path("datastores/<path:name>/download/", views.datastore_download, name="datastore-download"),
+    path("datastores/<path:name>/", views.datastore_detail, name="datastore-detail"),
     path("datasets/", views.datasets, name="datasets"),
 ]

@@ -9,6 +9,7 @@ import time
 from datetime import datetime, timezone
 from typing import Any
 
+from studio.sdk._names import checked_name
 from studio.sdk.exceptions import ComputeTargetException, UserErrorException
 
 
@@ -65,6 +66,7 @@ class ComputeTarget:
 
     @staticmethod
     def create(workspace, name: str, provisioning_configuration) -> ComputeTarget:
+        checked_name("compute target", name)
         config = provisioning_configuration
         try:
             data = workspace._client.post(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from studio.sdk._names import checked_name
 from studio.sdk.data.data_reference import DataReference
 from studio.sdk.data.datasets import _download
 from studio.sdk.exceptions import UserErrorException
@@ -49,6 +50,7 @@ class Datastore:
 
     @classmethod
     def _register(cls, workspace, body: dict) -> Datastore:
+        checked_name("datastore", body.get("name"))
         return cls._from_dict(workspace, workspace._client.post("datastores/", body))
 
     @staticmethod

@@ -12,6 +12,7 @@ import logging
 import os
 from urllib.parse import quote
 
+from studio.sdk._names import checked_name
 from studio.sdk.core.conda_dependencies import PYTHON_DEFAULT_VERSION, CondaDependencies
 from studio.sdk.exceptions import UserErrorException
 
@@ -159,6 +160,7 @@ class Environment:
 
     def register(self, workspace) -> Environment:
         """Register this definition: a new version when it differs from the latest."""
+        checked_name("environment", self.name)
         if self.version is not None:
             log.warning(
                 "Environment version is set. Attempting to register desired version. To "

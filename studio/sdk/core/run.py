@@ -8,6 +8,7 @@ from typing import Any
 
 from studio.core.status import aether_status
 from studio.sdk._http import _error
+from studio.sdk._names import checked_tags
 from studio.sdk.core.experiment import Experiment
 from studio.sdk.core.workspace import Workspace
 from studio.sdk.data.datasets import _AbstractDataset
@@ -224,18 +225,14 @@ class Run(_MetricLogging):
         self.set_tags({key: "" if value is None else value})
 
     def set_tags(self, tags: dict) -> None:
-        self._client.request(
-            "PATCH", f"steps/{self.id}/tags/", json={str(k): str(v) for k, v in tags.items()}
-        )
+        self._client.request("PATCH", f"steps/{self.id}/tags/", json=checked_tags(tags))
 
     def get_tags(self) -> dict:
         return dict(self._client.get(f"steps/{self.id}/")["tags"])
 
     def add_properties(self, properties: dict) -> None:
         """Add properties; a property already set cannot be changed (azureml's rule)."""
-        self._client.post(
-            f"steps/{self.id}/properties/", {str(k): str(v) for k, v in properties.items()}
-        )
+        self._client.post(f"steps/{self.id}/properties/", checked_tags(properties))
 
     def get_properties(self) -> dict:
         return dict(self._client.get(f"steps/{self.id}/")["properties"])

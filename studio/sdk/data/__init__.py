@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from studio.core.names import is_port_name
+from studio.sdk._names import checked_name
 
 
 class OutputFileDatasetConfig:
@@ -89,6 +90,7 @@ class OutputFileDatasetConfig:
         """Register the output as a new version of dataset ``name`` when the step succeeds."""
         if not name:
             raise ValueError("register_on_complete needs a dataset name")
+        checked_name("dataset", name)
         copy = self._copy()
         copy._registration = {"name": name, "description": description or ""}
         return copy

@@ -17,6 +17,7 @@ from urllib.parse import quote
 from studio.core.names import is_port_name
 from studio.core.tabular import read_table
 from studio.sdk._http import _error
+from studio.sdk._names import checked_name
 from studio.sdk.exceptions import UserErrorException
 
 if TYPE_CHECKING:  # pandas is imported when a table is read
@@ -102,6 +103,7 @@ class _AbstractDataset:
         tags: dict | None = None,
         create_new_version: bool = False,
     ):
+        checked_name("dataset", name)
         data = workspace._client.post(
             "datasets/",
             {

@@ -5,8 +5,11 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, JsonResponse
+from django.core.exceptions import DisallowedHost, PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.views import defaults
+from django.views.csrf import csrf_failure as django_csrf_failure
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -25,6 +28,26 @@ class Conflict(exceptions.APIException):
 
 
 _CODES = {404: "not_found", 409: "conflict", 413: "payload_too_large"}
+
+# Where the API answers: Studio's own and Azure's REST submit URLs.
+API_PREFIXES = ("/api/", "/pipelines/v1.0/")
+
+
+def is_api(request: HttpRequest) -> bool:
+    return request.path_info.startswith(API_PREFIXES)
+
+
+def error_response(
+    request: HttpRequest, status: int, code: str, message: str, field: str | None = None
+) -> HttpResponse:
+    """An error answered outside any view (middleware, Django's handlers): the API's JSON
+    shape under the API, a page elsewhere."""
+    if is_api(request):
+        error = {"code": code, "message": message}
+        if field is not None:
+            error["field"] = field
+        return JsonResponse({"error": error}, status=status)
+    return render(request, "studio/error.html", {"message": message}, status=status)
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
@@ -89,3 +112,50 @@ def not_found(request: HttpRequest, unmatched: str = "") -> JsonResponse:
             message += f" Did you mean {request.path}/ ?"
     message += " The API is described at /api/schema/."
     return JsonResponse({"error": {"code": "not_found", "message": message}}, status=404)
+
+
+# Django's error handlers (studio.urls): JSON under the API, Django's pages elsewhere.
+
+
+def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
+    if is_api(request):
+        if isinstance(exception, DisallowedHost):
+            message = "The Host header names a host this server does not answer (ALLOWED_HOSTS)."
+        else:  # Django's own: too many fields, a body too large for a form, ...
+            message = str(exception) or "The request is not valid."
+        return error_response(request, 400, "invalid", message)
+    return defaults.bad_request(request, exception)
+
+
+def permission_denied(request: HttpRequest, exception: Exception) -> HttpResponse:
+    if is_api(request):
+        return error_response(
+            request, 403, "permission_denied", "You do not have permission to perform this action."
+        )
+    return defaults.permission_denied(request, exception)
+
+
+def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    if is_api(request):
+        return error_response(request, 404, "not_found", f"Nothing at {request.path}.")
+    return defaults.page_not_found(request, exception)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """A 500 names no internals: the traceback goes to the log (django.request), not the client."""
+    if is_api(request):
+        return error_response(
+            request, 500, "server_error", "The server failed to answer this request."
+        )
+    return defaults.server_error(request)
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    if is_api(request):
+        return error_response(
+            request,
+            403,
+            "csrf_failed",
+            f"CSRF check failed ({reason}); send a bearer token, or the CSRF token with a session.",
+        )
+    return django_csrf_failure(request, reason)

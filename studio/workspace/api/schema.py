@@ -5,7 +5,7 @@ Every API error is ``{"error": {"code", "message", "field"?, "details"?}}`` (see
 errors any operation can give: 401, 429 and 403 everywhere (credentials, invalid tokens from
 one address, token scope), 404
 where a path names an object (or a cursor names a page), 400 where the request carries
-input, and gives the error body to any error response a view lists without one. It also
+input, 413 where it carries a body, and gives the error body to any error response a view lists without one. It also
 says of every input string that it holds no NUL character, and ``NotBlankText`` of text
 fields that whitespace alone is blank: the API refuses both.
 """
@@ -57,6 +57,8 @@ ERRORS = {
     "401": "No token, or an invalid, expired or revoked one.",
     "403": "The token's scope does not allow this request.",
     "404": "Nothing of that name or id.",
+    "413": "The request body is over this route's limit (STUDIO_MAX_BODY_BYTES; "
+    "STUDIO_MAX_UPLOAD_BYTES for an upload).",
     "429": "Too many invalid tokens from this address: try again after Retry-After seconds.",
 }
 
@@ -93,6 +95,8 @@ def document_errors(
                 wanted.append("404")  # (DRF answers an invalid cursor with a 404 too)
             if parameters or "requestBody" in operation:
                 wanted.append("400")
+            if "requestBody" in operation:
+                wanted.append("413")
             for code in wanted:
                 responses.setdefault(code, _error_response(ERRORS[code]))
             for code, response in responses.items():

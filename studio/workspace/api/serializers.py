@@ -7,8 +7,8 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from studio.core.environments import ENVIRONMENT_NAME, PYTHON_VERSION, VARIABLE_NAME
-from studio.core.names import RESOURCE_NAME
+from studio.core.environments import PYTHON_VERSION, VARIABLE_NAME
+from studio.core.names import DATASET_NAME, ENVIRONMENT_NAME, RESOURCE_NAME, RULES, name_message
 from studio.workspace.api import schema  # noqa: F401  (its field extension documents these fields)
 from studio.workspace.models import ComputeTarget, Datastore
 
@@ -90,6 +90,17 @@ class StrictTypes:
 @extend_schema_field({"type": "object", "additionalProperties": True})
 class JSONObjectField(serializers.JSONField):
     """Any JSON, documented as the object the view then checks it is (e.g. a pipeline graph)."""
+
+
+def name_field(kind: str, **kwargs: Any) -> serializers.RegexField:
+    """A ``kind`` name by its rule in studio.core.names (its pattern in the schema too),
+    refused with the rule's sentence."""
+    return serializers.RegexField(
+        RULES[kind][0],
+        max_length=255,
+        error_messages={"invalid": name_message(kind)},
+        **kwargs,
+    )
 
 
 @extend_schema_field({"oneOf": [{"type": "string"}, {"type": "number"}, {"type": "boolean"}]})
@@ -178,7 +189,12 @@ class WorkspaceUpdateSerializer(StrictTypes, serializers.Serializer):
 class DatastoreRegisterSerializer(StrictTypes, serializers.Serializer):
     """Register a datastore. Secrets are write-only: they are never shown again."""
 
-    name = serializers.RegexField(RESOURCE_NAME, max_length=64, trim_whitespace=False)
+    name = serializers.RegexField(
+        RESOURCE_NAME,
+        max_length=64,
+        trim_whitespace=False,
+        error_messages={"invalid": name_message("datastore")},
+    )
     kind = serializers.ChoiceField(choices=["local", "s3", "azureblob"])
     overwrite = serializers.BooleanField(required=False, default=False)
     create_if_not_exists = serializers.BooleanField(required=False, default=False)
@@ -269,6 +285,11 @@ class DatasetSerializer(StrictTypes, serializers.Serializer):
     )
     create_new_version = serializers.BooleanField(required=False, default=False, write_only=True)
     created_at = serializers.DateTimeField(read_only=True)
+
+    def validate_name(self, value: str | None) -> str | None:
+        if value and not DATASET_NAME.match(value):  # none: an unregistered definition
+            raise serializers.ValidationError(name_message("dataset"))
+        return value
 
     def validate_options(self, value: dict[str, Any]) -> dict[str, Any]:
         allowed = {"separator", "header", "encoding", "format", "include_path"}

@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.urls import path
 
 from studio.workspace.api import views
+from studio.workspace.api.limits import takes_upload
 
 urlpatterns = [
     path("workspace/", views.workspace, name="api-workspace"),
@@ -16,14 +17,22 @@ urlpatterns = [
     path(
         "datastores/<str:name>/download/", views.datastore_download, name="api-datastore-download"
     ),
-    path("datastores/<str:name>/upload/", views.datastore_upload, name="api-datastore-upload"),
+    path(
+        "datastores/<str:name>/upload/",
+        takes_upload(views.datastore_upload),
+        name="api-datastore-upload",
+    ),
     path("datasets/", views.DatasetList.as_view(), name="api-datasets"),
-    path("datasets/by-name/<str:name>/", views.dataset_by_name, name="api-dataset-by-name"),
+    path("datasets/by-name/<path:name>/", views.dataset_by_name, name="api-dataset-by-name"),
     path("datasets/<str:dataset_id>/", views.dataset_detail, name="api-dataset"),
     path("datasets/<str:dataset_id>/files/", views.dataset_files, name="api-dataset-files"),
     path("environments/", views.EnvironmentList.as_view(), name="api-environments"),
     path("environments/<str:name>/", views.environment_detail, name="api-environment"),
     path("snapshots/missing/", views.snapshots_missing, name="api-snapshots-missing"),
     path("snapshots/<str:digest>/", views.snapshot_detail, name="api-snapshot"),
-    path("snapshots/<str:digest>/upload/", views.snapshot_upload, name="api-snapshot-upload"),
+    path(
+        "snapshots/<str:digest>/upload/",
+        takes_upload(views.snapshot_upload),
+        name="api-snapshot-upload",
+    ),
 ]

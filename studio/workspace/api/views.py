@@ -22,7 +22,6 @@ from rest_framework.views import APIView
 
 from studio.core.errors import StudioError
 from studio.core.paths import clean_path
-from studio.core.snapshot import read_zip
 from studio.core.spec import DIGEST
 from studio.workspace import egress, environments, roles, services, storage
 from studio.workspace.api import serializers
@@ -51,6 +50,8 @@ class JSONParser(parsers.JSONParser):
 
 
 class ZipParser(parsers.BaseParser):
+    """The body as a stream, read by the view in chunks (never whole in memory)."""
+
     media_type = "application/zip"
 
     def parse(
@@ -58,8 +59,8 @@ class ZipParser(parsers.BaseParser):
         stream: SupportsRead[bytes],
         media_type: str | None = None,
         parser_context: dict[str, Any] | None = None,
-    ) -> bytes:
-        return stream.read()
+    ) -> SupportsRead[bytes]:
+        return stream
 
 
 @extend_schema(
@@ -312,7 +313,9 @@ def datastore_upload(request: Request, name: str) -> Response:
     except IsADirectoryError:
         raise ValidationError({"path": f"{path} is a folder."}) from None
     except OSError as exc:  # e.g. a name too long for the file system
-        raise ValidationError({"path": f"{path} cannot be written: {exc.strerror}."}) from None
+        raise ValidationError(
+            {"path": f"{path} cannot be written: {exc.strerror or exc}."}
+        ) from None
     return Response(
         {"name": path.rsplit("/", 1)[-1], "path": path, "size": size, "is_dir": False},
         status=status.HTTP_201_CREATED,
@@ -449,16 +452,12 @@ def snapshot_upload(request: Request, digest: str) -> Response:
     """Upload a snapshot zip; its content must hash to ``digest``."""
     if not DIGEST.match(digest):
         raise ValidationError({"digest": "Must be a sha256 hex digest."})
-    data = request.data if isinstance(request.data, bytes) else b""
     try:
-        actual, files = read_zip(data)
+        size, files = storage.receive_snapshot(digest, request.stream or io.BytesIO(b""))
     except StudioError as exc:
-        raise StudioError("body", exc.message) from None
-    if actual != digest:
-        raise ValidationError({"digest": f"The uploaded content hashes to {actual}, not {digest}."})
-    storage.save_snapshot(digest, data)
+        raise StudioError(exc.field if exc.field == "digest" else "body", exc.message) from None
     snapshot, _ = Snapshot.objects.update_or_create(
-        digest=digest, defaults={"size": len(data), "files": files}
+        digest=digest, defaults={"size": size, "files": files}
     )
     return Response(
         {"digest": digest, "size": snapshot.size, "files": sorted(files)},

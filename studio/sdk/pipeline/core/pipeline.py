@@ -7,6 +7,7 @@ from studio.core.spec import (
     GraphSpec,
 )
 from studio.core.validation import validate_graph
+from studio.sdk._names import checked_name
 from studio.sdk.core.experiment import Experiment
 from studio.sdk.data import OutputFileDatasetConfig
 from studio.sdk.exceptions import UserErrorException
@@ -108,6 +109,7 @@ class Pipeline:
         """Freeze this pipeline with its parameters and defaults behind a REST endpoint."""
         if not name:
             raise ValueError("A published pipeline needs a name")
+        checked_name("published pipeline", name)
         client = self.workspace._client
         data = self._post_with_snapshots(
             client,

@@ -6,6 +6,7 @@ import builtins
 from dataclasses import dataclass
 from typing import Any
 
+from studio.sdk._names import checked_name
 from studio.sdk.core.experiment import Experiment
 from studio.sdk.exceptions import UserErrorException
 from studio.sdk.pipeline.core.graph import parameter_value
@@ -167,6 +168,7 @@ class PipelineEndpoint:
         """Create an endpoint whose version "0" is ``pipeline`` (a Pipeline is published first)."""
         if not hasattr(pipeline, "publish") and not isinstance(pipeline, PublishedPipeline):
             raise ValueError("pipeline should be either type Pipeline or PublishedPipeline")
+        checked_name("pipeline endpoint", name)
         if workspace._client.get("pipelineendpoints/", name=name, active_only="false"):
             raise ValueError(
                 "PipelineEndpoint already exists with the given name. Please choose a unique value."
@@ -221,6 +223,7 @@ class PipelineEndpoint:
 
     def set_name(self, name: str) -> None:
         """Rename the endpoint (its id and URL stay)."""
+        checked_name("pipeline endpoint", name)
         try:
             data = self.workspace._client.request(
                 "PATCH", f"pipelineendpoints/{self.id}/", json={"name": name}

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from typing import NoReturn
 
 from studio.core.status import TERMINAL, aether_status
+from studio.sdk._names import checked_name
 from studio.sdk.core.datastore import Datastore
 from studio.sdk.core.experiment import Experiment
 from studio.sdk.core.run import Run, _MetricLogging, collect_metrics
@@ -142,6 +143,7 @@ class PipelineRun(_MetricLogging):
         continue_on_step_failure: bool | None = None,
     ) -> PublishedPipeline:
         """Publish the pipeline of this (successful) run."""
+        checked_name("published pipeline", name)
         data = self._client.post(
             f"runs/{self.id}/publish/",
             {

@@ -12,6 +12,7 @@ from tzlocal.windows_tz import win_tz
 
 from studio.core.errors import StudioError
 from studio.core.recurrence import parse_recurrence
+from studio.sdk._names import checked_name
 from studio.sdk.core.experiment import Experiment
 from studio.sdk.pipeline.core.graph import parameter_value
 from studio.sdk.pipeline.core.run import PipelineRun
@@ -260,7 +261,7 @@ class Schedule:
         **target,
     ) -> dict:
         body = {
-            "name": name,
+            "name": checked_name("schedule", name),
             "experiment_name": experiment_name,
             "description": description or "",
             "pipeline_parameters": pipeline_parameters or {},
