@@ -21,7 +21,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from runs import envbuild, environments, inputs, reuse, sandbox, services, transitions
+from runs import envbuild, environments, inputs, reuse, sandbox, services, shutdown, transitions
 from runs.envbuild import BuildFailed, Environment
 from runs.executor import Outcome, StepJob, run_step
 from runs.models import DatasetUse, Run, StepRun
@@ -80,9 +80,17 @@ def _claim_of(step: StepRun) -> _Claim:
 def execute_step(step_id: str) -> None:
     """Claim a step, run it, record the outcome, and go on with the next ready step here
     (``finish_step`` hands back one it claimed for this worker)."""
+    if shutdown.stopping():  # a message this stopping worker still took: for another worker
+        shutdown.hand_back(step_id)
+        return
     claim = claim_step(step_id)
     while claim is not None:
         step = _run_claimed(claim)
+        if step is not None and shutdown.stopping():
+            # The next ready step was claimed here: give it back rather than start it.
+            services.requeue_step(step.id, step.attempt, "the worker shut down", ring=False)
+            shutdown.hand_back(step.id)
+            step = None
         claim = _claim_of(step) if step is not None else None
 
 
@@ -93,6 +101,10 @@ def _run_claimed(claim: _Claim) -> StepRun | None:
     node = spec.step(step.node_id)
 
     def watch() -> bool:
+        if shutdown.due():
+            if services.requeue_step(step.id, attempt, "the worker shut down", ring=False):
+                shutdown.hand_back(step.id)
+            return True
         return _stopped(step.id, attempt)
 
     def heartbeat() -> None:

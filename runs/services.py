@@ -581,6 +581,38 @@ def cancel_run(run: Run) -> Run:
     return Run.objects.get(id=run.id)
 
 
+def requeue_step(step_id: str, attempt: int, reason: str, ring: bool = True) -> bool:
+    """Put a step whose attempt was interrupted (its worker shuts down) back in the queue, to
+    run again as a new attempt on any worker serving its compute target; its log says so.
+    Without ``ring`` the caller rings it (see ``ring_queued``). False if the attempt no longer
+    owned the step."""
+    if not transitions.requeue(step_id, attempt, timezone.now()):
+        return False
+    step = StepRun.objects.only("id", "compute_target", "reused_from_id").get(id=step_id)
+    try:
+        with open(storage.step_log_path(step.log_step_id), "ab") as log_file:
+            log_file.write(f"\n[attempt {attempt} interrupted: {reason}; queued again]\n".encode())
+    except OSError:
+        log.warning("could not note the requeue of step %s in its log", step_id)
+    if ring:
+        ring_queued([step.id])
+    return True
+
+
+def ring_queued(step_ids: list[str]) -> None:
+    """Ring the doorbell of those of these steps that are Queued (if the broker is away, the
+    reaper rings steps left queued)."""
+    queued = list(
+        StepRun.objects.filter(id__in=step_ids, status=Status.QUEUED).values_list(
+            "id", "compute_target"
+        )
+    )
+    try:
+        _ring(queued)
+    except Exception:
+        log.warning("could not ring %d queued steps; the reaper will", len(queued), exc_info=True)
+
+
 def reap_lost_steps() -> int:
     """Fail steps whose worker stopped heartbeating; re-ring steps whose message was lost."""
     now = timezone.now()

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from celery import shared_task, signals
 
-from runs import execution, services, worker
+from runs import execution, services, shutdown, worker
 
 if TYPE_CHECKING:
     from celery.worker.consumer import Consumer
@@ -27,6 +27,27 @@ def _stop_heartbeat(**kwargs: Any) -> None:
     if thread is not None:
         thread.stop.set()
         thread.join(timeout=5)
+    shutdown.end()
+
+
+@signals.worker_init.connect
+def _worker_started(**kwargs: Any) -> None:
+    shutdown.started()
+
+
+@signals.worker_shutting_down.connect
+def _shutting_down(**kwargs: Any) -> None:
+    shutdown.begin()
+
+
+@signals.worker_process_init.connect
+def _detach(**kwargs: Any) -> None:
+    shutdown.detach_pool_process()
+
+
+@signals.task_prerun.connect
+def _hold_term(**kwargs: Any) -> None:
+    shutdown.hold_term_during_steps()
 
 
 @shared_task(name=services.EXECUTE_STEP, ignore_result=True)

@@ -68,6 +68,7 @@ STEP = {
         _t("cancel", WAITING, {Status.CANCELED}),
         _t("request_cancel", ACTIVE - {Status.CANCEL_REQUESTED}, {Status.CANCEL_REQUESTED}),
         _t("lose", ACTIVE, {Status.FAILED, Status.CANCELED}),
+        _t("requeue", {Status.PREPARING, Status.RUNNING}, QUEUED),
     )
 }
 RUN = {
@@ -222,6 +223,15 @@ def lose(step_id: str, attempt: int, seen: Status, now: datetime) -> bool:
         else "Worker lost: the worker running this step stopped responding."
     )
     return steps.filter(status=seen).update(**fields, error=error, ended_at=now) == 1
+
+
+def requeue(step_id: str, attempt: int, now: datetime) -> bool:
+    """Preparing or Running -> Queued: the attempt was interrupted by its worker's shutdown;
+    the next claim makes the next attempt."""
+    steps, fields = _steps("requeue", Status.QUEUED, id=step_id, attempt=attempt)
+    return (
+        steps.update(**fields, queued_at=now, worker="", heartbeat_at=None, pid=None, error="") == 1
+    )
 
 
 # --- runs (locked by the caller) -----------------------------------------------------------

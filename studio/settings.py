@@ -232,6 +232,8 @@ STUDIO_CANCEL_GRACE_SECONDS = env_float("STUDIO_CANCEL_GRACE_SECONDS", 3.0, mini
 # The longest a step's script may run (its max_run_duration_seconds, when shorter, wins); 0: no
 # ceiling. Azure's ScriptRunConfig default, 30 days.
 STUDIO_MAX_STEP_SECONDS = env_int("STUDIO_MAX_STEP_SECONDS", 30 * 24 * 3600, minimum=0)
+# How long a stopping worker lets its running steps finish before it queues them again.
+STUDIO_SHUTDOWN_GRACE_SECONDS = env_float("STUDIO_SHUTDOWN_GRACE_SECONDS", 30.0, minimum=0.0)
 STUDIO_ENCRYPTION_KEY = env_str("STUDIO_ENCRYPTION_KEY", "")
 # Environments: built once per worker host with uv, cached here, evicted oldest-use first past
 # STUDIO_ENV_CACHE_BYTES. STUDIO_ENV_PYTHONS lists the interpreters builds may use (default:

@@ -14,8 +14,13 @@ import time
 import pytest
 import requests
 
+from studio.sdk.core import Experiment, Workspace
+from studio.sdk.pipeline.core import Pipeline
+from studio.sdk.pipeline.steps import PythonScriptStep
 from studio.supervisor import MAX_BACKOFF, Supervisor
 from tests.harness import ROOT, Studio, isolated_services, wait_until
+
+STEPS = str(ROOT / "tests" / "sources" / "steps")
 
 
 class Clock:
@@ -63,8 +68,46 @@ def test_a_dying_role_restarts_with_a_growing_backoff_and_the_others_keep_runnin
     assert all(r.process.poll() is not None for r in supervisor.roles)
 
 
+def _runstudio(env) -> tuple[subprocess.Popen, list[str]]:
+    proc = subprocess.Popen(
+        [sys.executable, "manage.py", "runstudio"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    output: list[str] = []
+    threading.Thread(target=lambda: output.extend(proc.stdout), daemon=True).start()
+    return proc, output
+
+
+def _worker_pids(output: list[str]) -> list[int]:
+    return [int(p) for p in re.findall(r"worker started \(pid (\d+)\)", "".join(output))]
+
+
+def _stop(proc: subprocess.Popen, output: list[str]) -> float:
+    """Ctrl-C, and how long runstudio took to end."""
+    started = time.monotonic()
+    proc.send_signal(signal.SIGINT)
+    proc.wait(timeout=20)
+    return time.monotonic() - started
+
+
+def _kill_all(proc: subprocess.Popen, output: list[str]) -> None:
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+    for pid in _worker_pids(output):
+        try:
+            os.killpg(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
 @pytest.mark.integration
-def test_make_run_restarts_a_killed_worker_and_keeps_serving(tmp_path):
+def test_make_run_restarts_a_killed_worker_and_ctrl_c_requeues_a_running_step(tmp_path):
     port = Studio(tmp_path).port
     env = {
         **os.environ,
@@ -80,49 +123,65 @@ def test_make_run_restarts_a_killed_worker_and_keeps_serving(tmp_path):
         check=True,
         timeout=120,
     )
-    proc = subprocess.Popen(
-        [sys.executable, "manage.py", "runstudio"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
-    )
-    output: list[str] = []
-    reader = threading.Thread(target=lambda: output.extend(proc.stdout), daemon=True)
-    reader.start()
-
-    def worker_pids() -> list[int]:
-        return [int(p) for p in re.findall(r"worker started \(pid (\d+)\)", "".join(output))]
-
+    proc, output = _runstudio(env)
     try:
         wait_until(lambda: _answers(port), timeout=60, message="the web server")
-        first = wait_until(worker_pids, timeout=10, message="the worker's start line")[0]
+        first = wait_until(lambda: _worker_pids(output), timeout=10, message="the worker")[0]
         os.killpg(first, signal.SIGKILL)
-        wait_until(lambda: len(worker_pids()) == 2, timeout=20, message="a new worker")
+        wait_until(lambda: len(_worker_pids(output)) == 2, timeout=20, message="a new worker")
         assert "worker exited with code -9" in "".join(output)
         assert _answers(port)  # the web server never stopped
-        new = worker_pids()[1]
+        new = _worker_pids(output)[1]
         assert new != first and os.path.exists(f"/proc/{new}")
-        started = time.monotonic()
-        proc.send_signal(signal.SIGINT)
-        proc.wait(timeout=15)
-        assert time.monotonic() - started < 10
-        reader.join(timeout=5)
-        assert "Studio stopped." in "".join(output)
+
+        # A step running when Ctrl-C comes goes back to the queue, and runs at the next start.
+        token = subprocess.run(
+            [sys.executable, "manage.py", "createtoken", "t"],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.split()[-1]
+        ws = Workspace(url=f"http://127.0.0.1:{port}", token=token)
+        forever = PythonScriptStep(name="forever", script_name="forever.py", source_directory=STEPS)
+        run = Experiment(ws, "ctrl-c").submit(Pipeline(ws, [forever]))
         wait_until(
-            lambda: not _group_alive(new), timeout=5, message="the new worker's group to end"
+            lambda: _step_of(ws, run.id)["status"] == "Running",
+            timeout=60,
+            message="the step to run",
         )
+        took = _stop(proc, output)
+        assert took < 10, f"Ctrl-C took {took:.1f} s"
+        assert "Studio stopped." in "".join(output)
+        wait_until(lambda: not _group_alive(new), timeout=5, message="the worker's group to end")
+
+        proc, output = _runstudio(env)
+        wait_until(lambda: _answers(port), timeout=60, message="the web server again")
+        step = wait_until(
+            lambda: (s := _step_of(ws, run.id))["status"] == "Running" and s,
+            timeout=60,
+            message="the step to run again",
+        )
+        assert step["attempt"] == 2
+        headers = {"Authorization": f"Bearer {token}"}
+        cancel = requests.post(f"{ws.url}/api/runs/{run.id}/cancel/", headers=headers, timeout=10)
+        assert cancel.status_code == 200
+        wait_until(
+            lambda: _step_of(ws, run.id)["status"] == "Canceled", timeout=30, message="cancel"
+        )
+        assert _stop(proc, output) < 10
     finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-            for pid in worker_pids():
-                try:
-                    os.killpg(pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
-            proc.wait()
+        _kill_all(proc, output)
+
+
+def _step_of(ws, run_id: str) -> dict:
+    response = requests.get(
+        f"{ws.url}/api/runs/{run_id}/",
+        headers={"Authorization": f"Bearer {ws._token}"},
+        timeout=10,
+    )
+    return response.json()["steps"][0]
 
 
 def _group_alive(pgid: int) -> bool:

@@ -44,6 +44,7 @@ def _call(name: str, step: StepRun, original: StepRun | None = None) -> bool:
         "cancel": lambda: transitions.cancel(step.id, "upstream failed", NOW),
         "request_cancel": lambda: transitions.request_cancel(step.run) == 1,
         "lose": lambda: transitions.lose(step.id, step.attempt, Status(step.status), NOW),
+        "requeue": lambda: transitions.requeue(step.id, step.attempt, NOW),
     }
     return calls[name]()
 
@@ -58,6 +59,7 @@ EXPECTED_TARGET = {
     "finish": Status.COMPLETED,
     "cancel": Status.CANCELED,
     "request_cancel": Status.CANCEL_REQUESTED,
+    "requeue": Status.QUEUED,
 }
 
 
@@ -113,7 +115,7 @@ def test_a_claim_at_a_stale_attempt_is_refused(alice):
     assert step.attempt == 3 and step.fingerprint == "f" * 64
 
 
-@pytest.mark.parametrize("name", ["start", "heartbeat", "finish", "lose"])
+@pytest.mark.parametrize("name", ["start", "heartbeat", "finish", "lose", "requeue"])
 def test_an_attempts_own_transitions_are_refused_to_an_older_attempt(name, alice):
     step = factories.step_in(Status.RUNNING, attempt=2, owner=alice)
     before = _row(step)
@@ -240,3 +242,17 @@ def test_a_cancel_is_requested_only_of_a_run_not_yet_ended(status, alice):
     else:
         assert not requested and stored.status == status and not stored.cancel_requested
         assert step.status == Status.RUNNING
+
+
+def test_a_requeued_step_is_claimed_as_its_next_attempt(alice):
+    step = factories.step_in(Status.RUNNING, attempt=1, owner=alice)
+    assert transitions.requeue(step.id, 1, NOW)
+    step.refresh_from_db()
+    assert (step.status, step.attempt, step.worker, step.queued_at) == (
+        Status.QUEUED,
+        1,
+        "",
+        NOW,
+    )
+    assert transitions.claim(step.id, NOW)
+    assert StepRun.objects.get(id=step.id).attempt == 2

@@ -38,6 +38,9 @@ class Command(BaseCommand):
         unsandboxed = sandbox.unsandboxed(settings.STUDIO_SANDBOX)
         if unsandboxed:
             env["STUDIO_TRUST_SUBMITTERS"] = "1"  # one user's own Studio: their own code
+        # Ctrl-C stops everything within 10 s: running steps get 2 s, then go back to the queue
+        # (they run again at the next start).
+        env.setdefault("STUDIO_SHUTDOWN_GRACE_SECONDS", "2")
         python = sys.executable
         manage = str(settings.BASE_DIR / "manage.py")
         commands = {
