@@ -14,6 +14,9 @@ import os
 import re
 import shutil
 import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -95,6 +98,37 @@ def execute_step(step_id: str) -> None:
 
 
 def _run_claimed(claim: _Claim) -> StepRun | None:
+    with _beating(claim.step.id, claim.step.attempt):
+        return _attempt(claim)
+
+
+@contextmanager
+def _beating(step_id: str, attempt: int) -> Iterator[None]:
+    """Heartbeats for the whole attempt, not only while its script runs: laying out inputs
+    and publishing outputs (downloads and uploads) can take longer than
+    STUDIO_WORKER_LOST_SECONDS, and a silent attempt would be failed as "Worker lost"."""
+    stop = threading.Event()
+
+    def beat() -> None:
+        try:
+            while not stop.wait(settings.STUDIO_HEARTBEAT_SECONDS):
+                try:
+                    transitions.heartbeat(step_id, attempt, timezone.now())
+                except Exception:  # a passing database error: the next beat tries again
+                    log.warning("heartbeat of step %s failed", step_id, exc_info=True)
+        finally:
+            connection.close()  # this thread's own connection
+
+    thread = threading.Thread(target=beat, name="attempt-heartbeat", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(timeout=10)
+
+
+def _attempt(claim: _Claim) -> StepRun | None:
     step, run, spec = claim.step, claim.run, claim.spec
     attempt = step.attempt
     work = settings.DATA_DIR / "work" / f"{step.id}.{attempt}"

@@ -116,3 +116,28 @@ def test_a_worker_killed_between_upload_and_commit_leaves_nothing_reusable(own, 
     assert second["status"] == "Completed"
     assert second["reuse"]["reused"] == (first["status"] == "Completed"), (first, second)
     assert not _alive(first["pid"])
+
+
+def test_an_upload_longer_than_the_worker_lost_window_keeps_its_step_alive(tmp_path, moto):
+    """The attempt beats while its outputs upload, not only while its script runs."""
+    server = Studio(
+        tmp_path / "short",
+        **isolated_services("publish-beat"),
+        STUDIO_HEARTBEAT_SECONDS="0.3",
+        STUDIO_WORKER_LOST_SECONDS="1",
+        STUDIO_REAPER_SECONDS="0.3",
+    )
+    try:
+        server.start()
+        backend = Backend("s3", moto)
+        ws = server.workspace()
+        tag = uuid.uuid4().hex[:10]
+        store = backend.register(ws, tag)
+        run = Experiment(ws, "slow-upload").submit(_pipeline(ws, store))
+        wait_until(
+            lambda: _publishing(server, run.id), timeout=120, interval=0.05, message="upload"
+        )
+        step = _check_outcome(server, backend, f"bucket-{tag}", run.id)
+        assert step["status"] == "Completed", step["error"]
+    finally:
+        server.stop()
