@@ -10,6 +10,8 @@ import pytest
 from rest_framework.test import APIClient
 
 from tests import factories
+from tests.browser.fixtures import *  # noqa: F403 (one browser for every folder's browser tests)
+from tests.browser.fixtures import _browser_available  # noqa: F401 (a fixture, by name)
 from tests.harness import Studio, environment_settings, free_port, isolated_services
 from tests.integration.emulators import AZURITE_ACCOUNT, AZURITE_BLOB, MOTO_SERVER, _Emulator
 

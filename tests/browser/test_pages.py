@@ -10,7 +10,7 @@ import pytest
 from studio.sdk.core import Experiment
 from studio.sdk.pipeline.core import Pipeline, StepSequence
 from studio.sdk.pipeline.steps import PythonScriptStep
-from tests.browser.conftest import login
+from tests.browser.fixtures import login
 from tests.harness import PASSWORD, ROOT, wait_until
 
 pytestmark = pytest.mark.browser

@@ -14,11 +14,9 @@ import pytest
 from studio.sdk.core import Experiment
 from studio.sdk.pipeline.core import Pipeline
 from studio.sdk.pipeline.steps import PythonScriptStep
-from tests.browser.conftest import *  # noqa: F403 (the browser tests' fixtures: page, anon_page)
-from tests.browser.conftest import _browser_available  # noqa: F401 (skips without Chromium)
 from tests.harness import ROOT
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("_browser_available")]
 
 METRICS = str(ROOT / "tests" / "sources" / "metrics")
 LINK = '<a href="https://example.com">x</a>'
