@@ -49,8 +49,12 @@ def save_snapshot(digest: str, data: bytes) -> None:
     target = snapshot_path(digest)
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_suffix(f".{os.getpid()}.tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, target)
+    try:
+        tmp.write_bytes(data)
+        os.replace(tmp, target)
+    except BaseException:
+        tmp.unlink(missing_ok=True)  # a half-written copy (a full disk) never stays
+        raise
 
 
 def materialize_snapshot(digest: str) -> Path:

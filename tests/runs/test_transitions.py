@@ -44,6 +44,7 @@ def _call(name: str, step: StepRun, original: StepRun | None = None) -> bool:
         "cancel": lambda: transitions.cancel(step.id, "upstream failed", NOW),
         "request_cancel": lambda: transitions.request_cancel(step.run) == 1,
         "lose": lambda: transitions.lose(step.id, step.attempt, Status(step.status), NOW),
+        "renew": lambda: transitions.renew(step.id, step.attempt, Status(step.status), NOW),
     }
     return calls[name]()
 
