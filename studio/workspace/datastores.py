@@ -321,9 +321,13 @@ class Store:
             target.parent.mkdir(parents=True, exist_ok=True)
             self.full(rel)  # re-check after creating parents
             tmp = target.with_name(f".{target.name}.{os.getpid()}.upload")
-            with open(tmp, "wb") as fh:
-                size = _copy_stream(source, fh)
-            os.replace(tmp, target)
+            try:
+                with open(tmp, "wb") as fh:
+                    size = _copy_stream(source, fh)
+                os.replace(tmp, target)
+            except BaseException:
+                tmp.unlink(missing_ok=True)  # a half-written copy (a full disk) never stays
+                raise
             return size
         with self.fs.open(self.full(rel), "wb") as fh:
             return _copy_stream(source, fh)

@@ -266,7 +266,7 @@ def test_a_step_that_fills_its_datastore_fails_saying_so_and_leaves_nothing(
 
 
 @pytest.mark.integration
-def test_an_upload_to_a_full_datastore_answers_507_and_works_once_space_is_freed(
+def test_uploads_to_a_full_datastore_answer_507_and_work_once_space_is_freed(
     small_datastore, tmp_path
 ):
     studio, disk = small_datastore
@@ -281,13 +281,21 @@ def test_an_upload_to_a_full_datastore_answers_507_and_works_once_space_is_freed
     error = refused.json()["error"]
     assert error["code"] == "no_space" and "No space left on device" in error["message"]
     assert refused.headers["Retry-After"]
-    snapshots = disk.path(studio.data_dir / "datastores" / "workspaceblobstore" / "snapshots")
-    assert [p.name for p in snapshots.iterdir() if digest in p.name] == []  # no half copy
+    root = disk.path(studio.data_dir / "datastores" / "workspaceblobstore")
+    assert [p.name for p in (root / "snapshots").iterdir() if digest in p.name] == []
+    put_file = "datastores/workspaceblobstore/upload/"
+    refused = studio.api("PUT", put_file, params={"path": "in/data.bin"}, data=data)
+    assert refused.status_code == 507, refused.text
+    assert "No space left on device" in refused.json()["error"]["message"]
+    assert list((root / "in").iterdir()) == []  # no half copy either
 
     filler.unlink()
     taken = studio.api("PUT", upload, data=data, headers=headers)
     assert taken.status_code == 201, taken.text
-    assert (snapshots / f"{digest}.zip").stat().st_size == len(data)
+    assert (root / "snapshots" / f"{digest}.zip").stat().st_size == len(data)
+    taken = studio.api("PUT", put_file, params={"path": "in/data.bin"}, data=data)
+    assert taken.status_code == 201, taken.text
+    assert (root / "in" / "data.bin").stat().st_size == len(data)
     _assert_invariants(studio)
 
 

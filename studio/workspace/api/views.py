@@ -24,7 +24,7 @@ from studio.core.errors import StudioError
 from studio.core.paths import clean_path
 from studio.core.snapshot import read_zip
 from studio.core.spec import DIGEST
-from studio.workspace import egress, environments, roles, services, storage
+from studio.workspace import egress, environments, outages, roles, services, storage
 from studio.workspace.api import serializers
 from studio.workspace.api.errors import Conflict
 from studio.workspace.datastores import Store, StoreConfig
@@ -312,6 +312,8 @@ def datastore_upload(request: Request, name: str) -> Response:
     except IsADirectoryError:
         raise ValidationError({"path": f"{path} is a folder."}) from None
     except OSError as exc:  # e.g. a name too long for the file system
+        if outages.no_space(exc) is not None:
+            raise  # not the request's fault: a 507 (studio.workspace.outages)
         raise ValidationError({"path": f"{path} cannot be written: {exc.strerror}."}) from None
     return Response(
         {"name": path.rsplit("/", 1)[-1], "path": path, "size": size, "is_dir": False},
