@@ -10,6 +10,7 @@ worker keeps the outcome and tries again (``outages.keep_trying``).
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import os
@@ -286,7 +287,8 @@ def _keep_artifacts(cwd: Path, step_id: str) -> None:
                 )
             except (OSError, shutil.Error) as exc:
                 log.warning("could not keep %s of step %s", folder, step_id, exc_info=True)
-                if outages.no_space(exc) is not None or isinstance(exc, shutil.Error):
+                full = os.strerror(errno.ENOSPC)
+                if outages.no_space(exc) is not None or full in str(exc):
                     # A half-made copy would only hold the space a full disk lacks.
                     shutil.rmtree(storage.step_log_dir(step_id) / folder, ignore_errors=True)
 
