@@ -161,7 +161,6 @@ def _run_claimed(claim: _Claim) -> StepRun | None:
             environment.release()
     try:
         status, error, outputs = _ending(step, layout, outcome, timeout, work)
-        _keep_artifacts(layout.job.cwd, step.id)
     finally:
         for root in layout.scratch_roots:
             shutil.rmtree(root, ignore_errors=True)
@@ -242,7 +241,16 @@ def _ending(
     work: Path | None = None,
 ) -> tuple[Status, str, dict]:
     """How the attempt ended: (status, error, published outputs). Outputs are published
-    only when the script exited 0, and all of them or none."""
+    only when the script exited 0 and its ./outputs and ./logs were kept, and all of them
+    or none."""
+    kept_short = _keep_artifacts(layout.job.cwd, step.id)
+    if kept_short is not None and outcome.exit_code == 0 and not outcome.stopped:
+        return (
+            Status.FAILED,
+            f"Could not keep the step's files: {outages.no_space_message(kept_short)}; "
+            "nothing was published.",
+            {},
+        )
     if outcome.timed_out:
         return Status.FAILED, f"Step timed out after {timeout} s.", {}
     if outcome.stopped:
@@ -271,8 +279,9 @@ def _ending(
     return Status.FAILED, f"{failed}\n{_log_tail(step.id)}", {}
 
 
-def _keep_artifacts(cwd: Path, step_id: str) -> None:
-    """Files the script wrote to ./outputs and ./logs stay with the step run (as in azureml)."""
+def _keep_artifacts(cwd: Path, step_id: str) -> OSError | None:
+    """Files the script wrote to ./outputs and ./logs stay with the step run (as in azureml).
+    Returns the error of a copy a full disk cut short (and removed), if any."""
     for folder in ("outputs", "logs"):
         source = cwd / folder
         if source.is_dir() and not source.is_symlink():
@@ -287,10 +296,15 @@ def _keep_artifacts(cwd: Path, step_id: str) -> None:
                 )
             except (OSError, shutil.Error) as exc:
                 log.warning("could not keep %s of step %s", folder, step_id, exc_info=True)
-                full = os.strerror(errno.ENOSPC)
-                if outages.no_space(exc) is not None or full in str(exc):
+                target = storage.step_log_dir(step_id) / folder
+                full = outages.no_space(exc)
+                if full is None and os.strerror(errno.ENOSPC) in str(exc):
+                    full = OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(target))
+                if full is not None:
                     # A half-made copy would only hold the space a full disk lacks.
-                    shutil.rmtree(storage.step_log_dir(step_id) / folder, ignore_errors=True)
+                    shutil.rmtree(target, ignore_errors=True)
+                    return full
+    return None
 
 
 def _log_tail(step_id: str, lines: int = 20) -> str:

@@ -243,6 +243,7 @@ def test_a_step_that_fills_its_datastore_fails_saying_so_and_leaves_nothing(
     studio, disk = small_datastore
     ws = studio.workspace()
     step, _ = _writer(tmp_path / "big", megabytes=64)
+    before = disk.free()
     run = Experiment(ws, "disk-full").submit(Pipeline(ws, [step]))
     run.wait_for_completion(show_output=False, raise_on_error=False)
     assert run.get_status() == "Failed"
@@ -251,7 +252,7 @@ def test_a_step_that_fills_its_datastore_fails_saying_so_and_leaves_nothing(
     assert "No space left on device" in failed["error"], failed["error"]
     assert str(studio.data_dir / "datastores") in failed["error"], failed["error"]
     # Its partial output is gone, and so the space it held: nothing was published.
-    assert disk.free() > 7 * MB
+    assert disk.free() > before - 256 * 1024  # its snapshot and log, no more
     root = disk.path(studio.data_dir / "datastores" / "workspaceblobstore")
     assert not (root / "dataset" / failed["id"]).exists()
 
@@ -262,6 +263,40 @@ def test_a_step_that_fills_its_datastore_fails_saying_so_and_leaves_nothing(
     assert after.get_status() == "Finished"
     written = _step(studio, after.id)
     assert (root / "dataset" / written["id"] / "data" / "data.bin").stat().st_size == MB
+    _assert_invariants(studio)
+
+
+@pytest.mark.integration
+def test_a_step_whose_files_cannot_be_kept_on_a_full_datastore_publishes_nothing(
+    small_datastore, tmp_path
+):
+    """./outputs (azureml's run files) is copied to the datastore before the outputs are
+    published: cut short by a full disk, the copy is removed and the step fails."""
+    studio, disk = small_datastore
+    ws = studio.workspace()
+    step, _ = _writer(tmp_path / "files", megabytes=1)
+    script = tmp_path / "files" / "write.py"
+    script.write_text(
+        script.read_text()
+        + textwrap.dedent(
+            f"""
+            os.makedirs("outputs", exist_ok=True)
+            with open("outputs/model.bin", "wb") as fh:
+                fh.write(b"\\2" * {64 * MB})
+            """
+        )
+    )
+    before = disk.free()
+    run = Experiment(ws, "disk-full").submit(Pipeline(ws, [step]))
+    run.wait_for_completion(show_output=False, raise_on_error=False)
+    failed = _step(studio, run.id)
+    assert failed["status"] == "Failed", failed
+    assert "No space left on device" in failed["error"], failed["error"]
+    assert "nothing was published" in failed["error"], failed["error"]
+    root = disk.path(studio.data_dir / "datastores" / "workspaceblobstore")
+    assert not (root / "dataset" / failed["id"]).exists()
+    assert not (root / "ExperimentRun" / f"dcid.{failed['id']}" / "outputs").exists()
+    assert disk.free() > before - 256 * 1024  # its snapshot and log, no more
     _assert_invariants(studio)
 
 
