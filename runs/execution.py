@@ -3,11 +3,14 @@
 Outputs are written to an attempt-scoped place (a hidden folder on a local
 datastore, a local staging folder for a remote one) and published under their
 final path only when the script exits 0; a failed or canceled attempt publishes
-nothing.
+nothing, and its attempt folders are removed whatever happened (a full disk among them).
+How an attempt ended is recorded even if the database refuses writes for a while: the
+worker keeps the outcome and tries again (``outages.keep_trying``).
 """
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import os
@@ -21,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
 from runs import envbuild, environments, inputs, reuse, sandbox, services, shutdown, transitions
@@ -33,7 +36,7 @@ from studio.core.parameters import format_value
 from studio.core.paths import ATTEMPTS_FOLDER, clean_path, fingerprint_files, join
 from studio.core.spec import Arg, GraphSpec, OutputSpec, StepSpec
 from studio.core.status import Status
-from studio.workspace import storage
+from studio.workspace import outages, storage
 from studio.workspace.auth import issue_run_token
 from studio.workspace.datastores import Store
 from studio.workspace.models import Datastore
@@ -142,7 +145,14 @@ def _attempt(claim: _Claim) -> StepRun | None:
         return _stopped(step.id, attempt)
 
     def heartbeat() -> None:
-        transitions.heartbeat(step.id, attempt, timezone.now())
+        try:
+            transitions.heartbeat(step.id, attempt, timezone.now())
+        except DatabaseError as exc:
+            # The watcher must outlive a database that refuses writes for a while.
+            if outages.database_unwritable(exc) is None:
+                raise
+            log.warning("could not record the heartbeat of step %s: %s", step.id, exc)
+            connection.close()
 
     environment = None
     try:
@@ -155,7 +165,7 @@ def _attempt(claim: _Claim) -> StepRun | None:
         shutil.rmtree(work, ignore_errors=True)
         if isinstance(exc, BuildFailed):
             stopped = watch()
-            return services.finish_step(
+            return _record(
                 step.id,
                 attempt,
                 status=Status.CANCELED if stopped else Status.FAILED,
@@ -168,11 +178,16 @@ def _attempt(claim: _Claim) -> StepRun | None:
             exc,
             exc_info=not isinstance(exc, (StudioError, ValueError)),
         )
-        return services.finish_step(
+        full = outages.no_space(exc)
+        return _record(
             step.id,
             attempt,
             status=Status.FAILED,
-            error=f"Could not prepare the step: {exc}",
+            error=(
+                f"Could not prepare the step: {outages.no_space_message(full)}"
+                if full is not None
+                else f"Could not prepare the step: {exc}"
+            ),
             run_id=run.id,
         )
     timeout = step_timeout(node)
@@ -190,12 +205,13 @@ def _attempt(claim: _Claim) -> StepRun | None:
     finally:
         if environment is not None:
             environment.release()
-    status, error, outputs = _ending(step, layout, outcome, timeout)
-    _keep_artifacts(layout.job.cwd, step.id)
-    for root in layout.scratch_roots:
-        shutil.rmtree(root, ignore_errors=True)
-    shutil.rmtree(work, ignore_errors=True)
-    return services.finish_step(
+    try:
+        status, error, outputs = _ending(step, layout, outcome, timeout, work)
+    finally:
+        for root in layout.scratch_roots:
+            shutil.rmtree(root, ignore_errors=True)
+        shutil.rmtree(work, ignore_errors=True)
+    return _record(
         step.id,
         attempt,
         status=status,
@@ -209,6 +225,16 @@ def _attempt(claim: _Claim) -> StepRun | None:
             if any(o.register for o in layout.outputs)
             else None
         ),
+    )
+
+
+def _record(step_id: str, attempt: int, **ending) -> StepRun | None:
+    """``services.finish_step``, tried again while the database refuses writes: a step that
+    succeeded is recorded as succeeded once writing works again, not lost."""
+    return outages.keep_trying(
+        lambda: services.finish_step(step_id, attempt, **ending),
+        f"how step {step_id} ended",
+        give_up_after=settings.STUDIO_RECORD_RETRY_SECONDS,
     )
 
 
@@ -238,20 +264,39 @@ def _started(step: StepRun, pid: int, environment: Environment | None) -> None:
             fields["reuse_reason"] = step.reuse_reason = reuse.why_not_reused(step)
         except Exception:  # only an explanation for the pages: never fails the step
             log.warning("could not explain why step %s was not reused", step.id, exc_info=True)
-    with transaction.atomic():
-        if connection.vendor == "postgresql":
-            # Display-only fields: this commit need not wait for the disk (a database
-            # crash may lose it, never anything else), so it holds up the step less.
-            with connection.cursor() as cursor:
-                cursor.execute("SET LOCAL synchronous_commit TO OFF")
-        transitions.start(step.id, step.attempt, **fields)
+    try:
+        with transaction.atomic():
+            if connection.vendor == "postgresql":
+                # Display-only fields: this commit need not wait for the disk (a database
+                # crash may lose it, never anything else), so it holds up the step less.
+                with connection.cursor() as cursor:
+                    cursor.execute("SET LOCAL synchronous_commit TO OFF")
+            transitions.start(step.id, step.attempt, **fields)
+    except DatabaseError as exc:
+        # Display-only: a database refusing writes does not stop the script it started.
+        if outages.database_unwritable(exc) is None:
+            raise
+        log.warning("could not record the start of step %s: %s", step.id, exc)
 
 
 def _ending(
-    step: StepRun, layout: _Layout, outcome: Outcome, timeout: int | None = None
+    step: StepRun,
+    layout: _Layout,
+    outcome: Outcome,
+    timeout: int | None = None,
+    work: Path | None = None,
 ) -> tuple[Status, str, dict]:
     """How the attempt ended: (status, error, published outputs). Outputs are published
-    only when the script exited 0, and all of them or none."""
+    only when the script exited 0 and its ./outputs and ./logs were kept, and all of them
+    or none."""
+    kept_short = _keep_artifacts(layout.job.cwd, step.id)
+    if kept_short is not None and outcome.exit_code == 0 and not outcome.stopped:
+        return (
+            Status.FAILED,
+            f"Could not keep the step's files: {outages.no_space_message(kept_short)}; "
+            "nothing was published.",
+            {},
+        )
     if outcome.timed_out:
         return Status.FAILED, f"Step timed out after {timeout} s.", {}
     if outcome.stopped:
@@ -261,18 +306,28 @@ def _ending(
             return Status.COMPLETED, "", _publish_outputs(step, layout.outputs)
         except Exception as exc:
             log.warning("could not publish outputs of %s", step.id, exc_info=True)
-            return Status.FAILED, f"Could not publish the step's outputs: {exc}", {}
+            full = outages.no_space(exc)
+            reason = outages.no_space_message(full) if full is not None else exc
+            return Status.FAILED, f"Could not publish the step's outputs: {reason}", {}
     if outcome.exit_code is None:
         return Status.FAILED, outcome.reason, {}
-    return (
-        Status.FAILED,
-        f"Step failed with exit code {outcome.exit_code}.\n{_log_tail(step.id)}",
-        {},
-    )
+    failed = f"Step failed with exit code {outcome.exit_code}."
+    # A script that failed on a full disk rarely says so in a log on that same disk.
+    written = [*layout.scratch_roots, *(o.scratch for o in layout.outputs), layout.job.log_path]
+    full_at = outages.full_filesystem([*written, *([work] if work is not None else [])])
+    if outcome.log_no_space is not None:
+        full_at = full_at or outcome.log_no_space.filename
+    if full_at is not None:
+        failed = (
+            f"{failed} No space left on device: {full_at} is full; "
+            "the attempt's partial outputs were removed."
+        )
+    return Status.FAILED, f"{failed}\n{_log_tail(step.id)}", {}
 
 
-def _keep_artifacts(cwd: Path, step_id: str) -> None:
-    """Files the script wrote to ./outputs and ./logs stay with the step run (as in azureml)."""
+def _keep_artifacts(cwd: Path, step_id: str) -> OSError | None:
+    """Files the script wrote to ./outputs and ./logs stay with the step run (as in azureml).
+    Returns the error of a copy a full disk cut short (and removed), if any."""
     for folder in ("outputs", "logs"):
         source = cwd / folder
         if source.is_dir() and not source.is_symlink():
@@ -285,8 +340,17 @@ def _keep_artifacts(cwd: Path, step_id: str) -> None:
                     ],
                     dirs_exist_ok=True,
                 )
-            except (OSError, shutil.Error):
+            except (OSError, shutil.Error) as exc:
                 log.warning("could not keep %s of step %s", folder, step_id, exc_info=True)
+                target = storage.step_log_dir(step_id) / folder
+                full = outages.no_space(exc)
+                if full is None and os.strerror(errno.ENOSPC) in str(exc):
+                    full = OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(target))
+                if full is not None:
+                    # A half-made copy would only hold the space a full disk lacks.
+                    shutil.rmtree(target, ignore_errors=True)
+                    return full
+    return None
 
 
 def _log_tail(step_id: str, lines: int = 20) -> str:
@@ -540,6 +604,19 @@ def _publish_output(output: _Output) -> dict:
     if not (scratch.exists() or scratch.is_symlink()):
         raise StudioError("outputs", f"output {output.name}: the script wrote no file at {scratch}")
     scratch_is_dir = scratch.is_dir()
+    try:
+        return _move_output(output, scratch_is_dir)
+    except Exception:
+        # A half-moved or half-uploaded output (a full disk, a lost connection) never stays.
+        try:
+            store.delete(output.final)
+        except Exception:
+            log.warning("could not remove output %s", output.final, exc_info=True)
+        raise
+
+
+def _move_output(output: _Output, scratch_is_dir: bool) -> dict:
+    store, scratch = output.store, output.scratch
     if store.is_local:
         final = store.local_path(output.final)
         if final.is_dir() and not final.is_symlink():

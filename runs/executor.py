@@ -109,6 +109,7 @@ class Outcome:
     reason: str = ""
     pid: int | None = field(default=None)
     timed_out: bool = False
+    log_no_space: OSError | None = None  # the log could not be written: its disk is full
 
 
 def kill_group(pgid: int, grace: float) -> None:
@@ -241,4 +242,5 @@ def run_step(
         log_size=size,
         pid=proc.pid,
         timed_out=timed_out.is_set(),
+        log_no_space=writer.no_space,
     )

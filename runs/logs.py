@@ -1,11 +1,14 @@
 """A step log writer with a size cap that keeps the head and the tail.
 
 Plain Python. Memory stays flat however much a script prints: bytes go straight
-to files, the head up to half the cap, the tail into two rotating segments.
+to files, the head up to half the cap, the tail into two rotating segments. On a full
+disk the writer drops what it cannot write and says where (``no_space``): the script's
+output is still read, so the script never blocks on it.
 """
 
 from __future__ import annotations
 
+import errno
 import os
 from pathlib import Path
 
@@ -23,8 +26,21 @@ class CappedLogWriter:
         self.segment = None
         self.segment_size = 0
         self.rotations = 0
+        self.no_space: OSError | None = None
 
     def write(self, data: bytes) -> None:
+        if self.no_space is not None:
+            self.total += len(data)
+            return
+        try:
+            self._write(data)
+        except OSError as exc:
+            if exc.errno not in (errno.ENOSPC, errno.EDQUOT):
+                raise
+            exc.filename = exc.filename or str(self.path)
+            self.no_space = exc
+
+    def _write(self, data: bytes) -> None:
         self.total += len(data)
         room = self.head_cap - self.head_size
         if room > 0:
@@ -52,6 +68,20 @@ class CappedLogWriter:
 
     def close(self) -> int:
         """Join head, a truncation marker and the tail; return the final size."""
+        try:
+            self._join()
+        except OSError as exc:
+            if exc.errno not in (errno.ENOSPC, errno.EDQUOT):
+                raise
+            self.no_space = self.no_space or exc
+            for segment in self.segments:
+                segment.unlink(missing_ok=True)
+            self.segments = []
+        size = self.head.tell()
+        self.head.close()
+        return size
+
+    def _join(self) -> None:
         if self.segment is not None:
             self.segment.close()
             tail_cap = self.segment_cap * 2
@@ -73,6 +103,3 @@ class CappedLogWriter:
                 os.unlink(segment)
             self.segments = []
             self.segment = None
-        size = self.head.tell()
-        self.head.close()
-        return size

@@ -35,7 +35,7 @@ from studio.core.spec import (
 )
 from studio.core.status import ACTIVE, WAITING, Status
 from studio.core.validation import validate_graph
-from studio.workspace import storage
+from studio.workspace import outages, storage
 from studio.workspace.models import (
     CONTROL_QUEUE,
     ApiToken,
@@ -613,8 +613,18 @@ def ring_queued(step_ids: list[str]) -> None:
         log.warning("could not ring %d queued steps; the reaper will", len(queued), exc_info=True)
 
 
+# Set when the reaper found that the database refused writes: no worker could heartbeat
+# then either, so silence is counted again from the first pass that can write.
+_writes_refused = {"since": None}
+
+
 def reap_lost_steps() -> int:
-    """Fail steps whose worker stopped heartbeating; re-ring steps whose message was lost."""
+    """Fail steps whose worker stopped heartbeating; re-ring steps whose message was lost.
+
+    After the database refused writes, the steps that look lost are given a new heartbeat
+    instead (their workers could not write either): they are lost only if their workers
+    stay silent for a whole window once writing works again.
+    """
     now = timezone.now()
     horizon = now - timedelta(seconds=settings.STUDIO_WORKER_LOST_SECONDS)
     lost = StepRun.objects.filter(status__in=list(ACTIVE)).filter(
@@ -622,9 +632,18 @@ def reap_lost_steps() -> int:
     )
     count = 0
     for step in lost.only("id", "run_id", "status", "attempt"):
-        if transitions.lose(step.id, step.attempt, Status(step.status), now):
-            count += 1
-            advance_and_dispatch(step.run_id)
+        try:
+            if _writes_refused["since"] is not None:
+                transitions.renew(step.id, step.attempt, Status(step.status), now)
+                continue
+            if transitions.lose(step.id, step.attempt, Status(step.status), now):
+                count += 1
+                advance_and_dispatch(step.run_id)
+        except DatabaseError as exc:
+            if outages.database_unwritable(exc) is not None:
+                _writes_refused["since"] = _writes_refused["since"] or now
+            raise
+    _writes_refused["since"] = None
     stale = now - timedelta(seconds=max(60.0, settings.STUDIO_WORKER_LOST_SECONDS * 2))
     lingering = list(
         StepRun.objects.filter(status=Status.QUEUED, queued_at__lt=stale).values_list(

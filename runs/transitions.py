@@ -11,7 +11,8 @@ A step moves::
     Running, CancelRequested -lose-> Failed | Canceled   (its worker stopped heartbeating)
 
 and, without changing its status, a Queued step is fingerprinted or rung again and a
-Running one records its process and heartbeats. A run moves NotStarted -start-> Running
+Running one records its process and heartbeats (or has its heartbeat renewed by the reaper
+after the database refused writes). A run moves NotStarted -start-> Running
 -end-> Completed | Failed | Canceled, and -request_cancel-> CancelRequested -end-> Canceled.
 
 Each step transition is one conditional UPDATE naming the states it moves from, and the
@@ -69,6 +70,7 @@ STEP = {
         _t("request_cancel", ACTIVE - {Status.CANCEL_REQUESTED}, {Status.CANCEL_REQUESTED}),
         _t("lose", ACTIVE, {Status.FAILED, Status.CANCELED}),
         _t("requeue", {Status.PREPARING, Status.RUNNING}, QUEUED),
+        _t("renew", ACTIVE),
     )
 }
 RUN = {
@@ -232,6 +234,13 @@ def requeue(step_id: str, attempt: int, now: datetime) -> bool:
     return (
         steps.update(**fields, queued_at=now, worker="", heartbeat_at=None, pid=None, error="") == 1
     )
+
+
+def renew(step_id: str, attempt: int, seen: Status, now: datetime) -> bool:
+    """Preparing, Running or CancelRequested stays so, its heartbeat renewed by the reaper:
+    the database refused writes, so the attempt's silence proves nothing yet."""
+    steps, _ = _steps("renew", id=step_id, attempt=attempt)
+    return steps.filter(status=seen).update(heartbeat_at=now) == 1
 
 
 # --- runs (locked by the caller) -----------------------------------------------------------

@@ -12,6 +12,7 @@ from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
+from studio.workspace import outages
 from studio.workspace.models import ComputeTarget, WorkerHeartbeat, queue_for
 
 log = logging.getLogger("studio.worker")
@@ -46,8 +47,16 @@ def start_heartbeat(app: Celery, hostname: str, initial_queues: set[str]) -> thr
                         "last_seen": timezone.now(),
                     },
                 )
-            except Exception:  # the heartbeat must outlive a passing database or broker error
-                log.exception("worker heartbeat failed")
+            except (
+                Exception
+            ) as exc:  # the heartbeat must outlive a passing database or broker error
+                reason = outages.database_unwritable(exc)
+                if reason is not None:
+                    log.warning(
+                        "worker heartbeat not recorded: the database cannot write (%s)", reason
+                    )
+                else:
+                    log.exception("worker heartbeat failed")
                 connection.close()
             stop.wait(BEAT_SECONDS)
         WorkerHeartbeat.objects.filter(hostname=hostname).delete()

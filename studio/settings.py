@@ -67,6 +67,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "studio.workspace.outages.UnavailableMiddleware",
     "csp.middleware.CSPMiddleware",
     "studio.workspace.api.limits.RequestLimits",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -228,6 +229,8 @@ STUDIO_LOG_CAP_BYTES = env_int("STUDIO_LOG_CAP_BYTES", 100 * 1024 * 1024, minimu
 STUDIO_HEARTBEAT_SECONDS = env_float("STUDIO_HEARTBEAT_SECONDS", 5.0, minimum=0.1)
 STUDIO_WORKER_LOST_SECONDS = env_float("STUDIO_WORKER_LOST_SECONDS", 30.0, minimum=1.0)
 STUDIO_REAPER_SECONDS = env_float("STUDIO_REAPER_SECONDS", 5.0, minimum=0.1)
+# How long a worker keeps trying to record how a step ended while the database refuses writes.
+STUDIO_RECORD_RETRY_SECONDS = env_float("STUDIO_RECORD_RETRY_SECONDS", 3600.0, minimum=0.0)
 STUDIO_CANCEL_GRACE_SECONDS = env_float("STUDIO_CANCEL_GRACE_SECONDS", 3.0, minimum=0.0)
 # The longest a step's script may run (its max_run_duration_seconds, when shorter, wins); 0: no
 # ceiling. Azure's ScriptRunConfig default, 30 days.

@@ -8,11 +8,12 @@ from typing import TYPE_CHECKING
 
 from django.contrib.auth import get_user_model
 from django.core import signing
+from django.db import DatabaseError, transaction
 from django.utils import timezone
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 
-from studio.workspace import throttle
+from studio.workspace import outages, throttle
 from studio.workspace.models import ApiToken
 
 if TYPE_CHECKING:
@@ -68,7 +69,13 @@ class BearerTokenAuthentication(authentication.BaseAuthentication):
         now = timezone.now()
         if token.last_used_at is None or now - token.last_used_at >= LAST_USED_PRECISION:
             # "Last used" to the minute: polling clients do not write the token row each time.
-            ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+            try:
+                with transaction.atomic():
+                    ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+            except DatabaseError as exc:
+                # Only a note: reading goes on while the database refuses writes.
+                if outages.database_unwritable(exc) is None:
+                    raise
         return token.user, token
 
     @staticmethod

@@ -45,6 +45,7 @@ def _call(name: str, step: StepRun, original: StepRun | None = None) -> bool:
         "request_cancel": lambda: transitions.request_cancel(step.run) == 1,
         "lose": lambda: transitions.lose(step.id, step.attempt, Status(step.status), NOW),
         "requeue": lambda: transitions.requeue(step.id, step.attempt, NOW),
+        "renew": lambda: transitions.renew(step.id, step.attempt, Status(step.status), NOW),
     }
     return calls[name]()
 

@@ -23,7 +23,7 @@ from rest_framework.views import APIView
 from studio.core.errors import StudioError
 from studio.core.paths import clean_path
 from studio.core.spec import DIGEST
-from studio.workspace import egress, environments, roles, services, storage
+from studio.workspace import egress, environments, outages, roles, services, storage
 from studio.workspace.api import serializers
 from studio.workspace.api.errors import Conflict
 from studio.workspace.datastores import Store, StoreConfig
@@ -313,6 +313,8 @@ def datastore_upload(request: Request, name: str) -> Response:
     except IsADirectoryError:
         raise ValidationError({"path": f"{path} is a folder."}) from None
     except OSError as exc:  # e.g. a name too long for the file system
+        if outages.no_space(exc) is not None:
+            raise  # not the request's fault: a 507 (studio.workspace.outages)
         raise ValidationError(
             {"path": f"{path} cannot be written: {exc.strerror or exc}."}
         ) from None
