@@ -344,9 +344,7 @@ def hand_off_pending(limit: int = 1000) -> int:
     for position, fire_id in enumerate(ids):
         if not run_services.ring_doorbell(DISPATCH_FIRE, [fire_id], CONTROL_QUEUE):
             # The broker is down: these fires are handed again at the next tick.
-            ScheduleFire.objects.filter(id__in=ids[position:], handed_at=now).update(
-                handed_at=None
-            )
+            ScheduleFire.objects.filter(id__in=ids[position:], handed_at=now).update(handed_at=None)
             return position
     return len(ids)
 

@@ -206,7 +206,7 @@ def test_a_step_taken_by_a_killed_worker_runs_on_another_within_seconds(redis_se
         (data,) = _wait_finished(studio, [run.id], timeout=60)
         took = time.monotonic() - killed
         assert data["status"] == "Completed"
-        assert took < 25, f"the step ran {took:.0f} s after its worker was killed"
+        assert took < 30, f"the step ran {took:.0f} s after its worker was killed"
         assert data["steps"][0]["worker"].endswith(f":{_children(second.pid)[0]}")
         assert data["steps"][0]["attempt"] == 1  # it ran once
         _assert_invariants(studio)
@@ -243,7 +243,10 @@ def test_the_embedded_broker_with_its_folder_unusable_or_removed_takes_the_submi
         runs = _wait_finished(studio, [run.id, rest_id])
         assert [r["status"] for r in runs] == ["Completed", "Completed"]
 
-        shutil.rmtree(studio.data_dir / "broker")
+        # Removed at once (the worker, polling, would make it again under a slow rmtree).
+        broker = studio.data_dir / "broker"
+        broker.rename(broker.with_name("broker.removed"))
+        shutil.rmtree(broker.with_name("broker.removed"))
         after = Experiment(ws, "broker-down").submit(Pipeline(ws, [_noop()]))
         (data,) = _wait_finished(studio, [after.id])
         assert data["status"] == "Completed"
