@@ -19,6 +19,7 @@ from django.conf import settings
 from django.db import DatabaseError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
+from kombu.exceptions import KombuError
 
 from runs import reuse, transitions
 from runs.models import Experiment, PipelineGraph, Run, StepRun
@@ -515,10 +516,13 @@ def ring_doorbell(task: str, args: list, queue: str) -> bool:
     stands, and the caller answers as it would have."""
     try:
         current_app.send_task(task, args=args, queue=queue)
-    except Exception as exc:  # any refusal: the database, not the broker, holds the truth
+    except (KombuError, OSError) as exc:  # down, unreachable, its folder unusable
         if _refusing["since"] is None:
             _refusing["since"] = timezone.now()
             log.warning("the broker refused a message (%s); it stays owed: %s", task, exc)
+        return False
+    except Exception:  # anything else is shown whole, and still leaves the message owed
+        log.exception("sending a message (%s) failed; it stays owed", task)
         return False
     if _refusing["since"] is not None:
         log.warning("the broker takes messages again (refused since %s)", _refusing["since"])
