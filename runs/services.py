@@ -541,7 +541,13 @@ def ring_pending(limit: int = 500) -> int:
         .values_list("id", "compute_target", "fingerprint")[:limit]
     )
     now = timezone.now()
-    return _ring_taken([row for row in owed if transitions.ring(row[0], now)])
+    rung = 0
+    for row in owed:  # one at a time: while the broker is down, one refusal ends the pass
+        if transitions.ring(row[0], now):
+            if not _ring_taken([row]):
+                break
+            rung += 1
+    return rung
 
 
 def _ring_taken(taken: list[tuple[str, str, str]]) -> int:
