@@ -15,13 +15,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from celery import current_app
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from pipelines import services
 from pipelines.models import PipelineEndpoint, PublishedPipeline, Schedule, ScheduleFire
+from runs import services as run_services
 from studio.core.errors import StudioError
 from studio.core.names import check_experiment_name, check_name
 from studio.core.parameters import coerce
@@ -340,8 +340,11 @@ def hand_off_pending(limit: int = 1000) -> int:
     if not ids:
         return 0
     ScheduleFire.objects.filter(id__in=ids, status="pending").update(handed_at=now)
-    for fire_id in ids:
-        current_app.send_task(DISPATCH_FIRE, args=[fire_id], queue=CONTROL_QUEUE)
+    for position, fire_id in enumerate(ids):
+        if not run_services.ring_doorbell(DISPATCH_FIRE, [fire_id], CONTROL_QUEUE):
+            # The broker is down: these fires are handed again at the next tick.
+            ScheduleFire.objects.filter(id__in=ids[position:], handed_at=now).update(handed_at=None)
+            return position
     return len(ids)
 
 
@@ -419,10 +422,12 @@ def _changed_value(schedule: Schedule, changed: list[str], pipeline: PublishedPi
 
 def tick(now: datetime | None = None) -> dict:
     """One pass of the scheduler: record due fires, poll data triggers, hand pending fires to
-    workers. Each part commits on its own: a scheduler that dies between them leaves recorded
-    fires pending, and the next pass (of any scheduler) hands them off."""
+    workers, and send the messages owed to queued steps (the outbox of steps whose sender
+    found the broker down). Each part commits on its own: a scheduler that dies between them
+    leaves recorded fires pending, and the next pass (of any scheduler) hands them off."""
     now = now or timezone.now()
     recorded = record_due_fires(now)
     polled = poll_data_triggers(now)
     handed = hand_off_pending()
-    return {"recorded": recorded, "changes": polled, "handed": handed}
+    rung = run_services.ring_pending()
+    return {"recorded": recorded, "changes": polled, "handed": handed, "rung": rung}

@@ -87,6 +87,7 @@ def execute_step(step_id: str) -> None:
     """Claim a step, run it, record the outcome, and go on with the next ready step here
     (``finish_step`` hands back one it claimed for this worker)."""
     if shutdown.stopping():  # a message this stopping worker still took: for another worker
+        transitions.unring([step_id])  # owed again, and rung once this worker takes no more
         shutdown.hand_back(step_id)
         return
     claim = claim_step(step_id)

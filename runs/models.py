@@ -169,6 +169,10 @@ class StepRun(models.Model):
     # The build hash of the environment the step ran in ("" for the worker's own Python).
     environment_hash = models.CharField(max_length=20, blank=True, default="", db_index=True)
     queued_at = models.DateTimeField(null=True, blank=True)
+    # The outbox of step messages: a Queued step whose rung_at is empty is owed a message (its
+    # queueing committed, its message is not sent yet); whoever sets rung_at sends it, and puts
+    # it back to empty if the broker refuses it.
+    rung_at = models.DateTimeField(null=True, blank=True)
     started_at = models.DateTimeField(null=True, blank=True)
     ended_at = models.DateTimeField(null=True, blank=True)
     heartbeat_at = models.DateTimeField(null=True, blank=True)

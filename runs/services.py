@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
@@ -19,6 +19,7 @@ from django.conf import settings
 from django.db import DatabaseError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
+from kombu.exceptions import KombuError
 
 from runs import reuse, transitions
 from runs.models import Experiment, PipelineGraph, Run, StepRun
@@ -182,6 +183,8 @@ def submit_run(
         ]
     )
     queued = _advance(run, steps)
+    # The queued steps are the run's outbox: committed with it, rung after the commit. A broker
+    # that refuses the message leaves them owed, for the scheduler's tick to ring.
     if dispatch_in_worker:
         transaction.on_commit(lambda: _ring_dispatch(queued))
     else:
@@ -389,20 +392,29 @@ def _advance(
 
 
 def dispatch(
-    queued: list[tuple[str, str]], keep_local: bool = False, run: Run | None = None
+    queued: list[tuple[str, str]],
+    keep_local: bool = False,
+    run: Run | None = None,
+    handed: bool = False,
 ) -> StepRun | None:
     """Fingerprint queued steps: finish reusable ones at once, ring the doorbell for the rest.
 
-    With ``keep_local`` one step this worker serves is not sent but claimed here and
-    returned (Running, its run and experiment loaded), for the caller to run at once
-    instead of waiting for the broker. ``run``, with its experiment, saves loading it again.
+    Each step is taken from the outbox first (:func:`transitions.ring`): a step another
+    caller took is left to it. With ``handed`` the ``queued`` steps were taken by whoever
+    sent this worker the dispatch message, and are rung here again. With ``keep_local`` one
+    step this worker serves is not sent but claimed here and returned (Running, its run and
+    experiment loaded), for the caller to run at once instead of waiting for the broker.
+    ``run``, with its experiment, saves loading it again.
     """
     kept = None
     pending = list(queued)
+    handed_ids = {step_id for step_id, _ in queued} if handed else set()
     while pending:
         to_ring = []
         advanced_runs = set()
         for step_id, target in pending:
+            if step_id not in handed_ids and not transitions.ring(step_id, timezone.now()):
+                continue
             step = _queued_step(step_id, run)
             if step is None:
                 continue
@@ -425,6 +437,9 @@ def dispatch(
                 advanced_runs.add(step.run_id)
             else:
                 to_ring.append((step_id, target))
+        renewed = [step_id for step_id, _ in to_ring if step_id in handed_ids]
+        if renewed:
+            transitions.ring_again(renewed, timezone.now())
         _ring(to_ring)
         pending = [item for run_id in advanced_runs for item in advance_run(run_id)]
     return kept
@@ -469,17 +484,84 @@ DISPATCH_STEPS = "runs.dispatch_steps"
 
 
 def _ring_dispatch(queued: list[tuple[str, str]]) -> None:
-    """Ask a worker to :func:`dispatch` these queued steps. Were the message lost, the reaper
-    rings steps left queued, which then run without a reuse check."""
-    if queued:
-        current_app.send_task(
-            DISPATCH_STEPS, args=[[list(item) for item in queued]], queue=CONTROL_QUEUE
-        )
+    """Ask a worker to :func:`dispatch` these queued steps (taken from the outbox here)."""
+    now = timezone.now()
+    _ring_control([item for item in queued if transitions.ring(item[0], now)])
 
 
-def _ring(steps: list[tuple[str, str]]) -> None:
-    for step_id, target in steps:
-        current_app.send_task(EXECUTE_STEP, args=[step_id], queue=queue_for(target))
+def _ring_control(steps: list[tuple[str, str]]) -> bool:
+    """Send the dispatch message of steps taken from the outbox; if the broker refuses it,
+    they are owed again (False)."""
+    if not steps or ring_doorbell(DISPATCH_STEPS, [[list(i) for i in steps]], CONTROL_QUEUE):
+        return True
+    transitions.unring([step_id for step_id, _ in steps])
+    return False
+
+
+def _ring(steps: list[tuple[str, str]]) -> int:
+    """Send the execute message of steps taken from the outbox; if the broker refuses one,
+    it and the rest are owed again. Returns how many were sent."""
+    for position, (step_id, target) in enumerate(steps):
+        if not ring_doorbell(EXECUTE_STEP, [step_id], queue_for(target)):
+            transitions.unring([i for i, _ in steps[position:]])
+            return position
+    return len(steps)
+
+
+_refusing = {"since": None}  # when the broker began refusing messages, for one log line
+
+
+def ring_doorbell(task: str, args: list, queue: str) -> bool:
+    """Send one task message, after the commit that made it owed; False if the broker did
+    not take it (down, or its folder unusable): the caller leaves the message owed, and the
+    scheduler's tick sends it once the broker is back. Never raises: what was committed
+    stands, and the caller answers as it would have."""
+    try:
+        current_app.send_task(task, args=args, queue=queue)
+    except (KombuError, OSError) as exc:  # down, unreachable, its folder unusable
+        if _refusing["since"] is None:
+            _refusing["since"] = timezone.now()
+            log.warning("the broker refused a message (%s); it stays owed: %s", task, exc)
+        return False
+    except Exception:  # anything else is shown whole, and still leaves the message owed
+        log.exception("sending a message (%s) failed; it stays owed", task)
+        return False
+    if _refusing["since"] is not None:
+        log.warning("the broker takes messages again (refused since %s)", _refusing["since"])
+        _refusing["since"] = None
+    return True
+
+
+def ring_pending(limit: int = 500) -> int:
+    """Send the messages owed to queued steps (the outbox): those whose sender found the
+    broker down, or that were queued again. Each is taken first (:func:`transitions.ring`),
+    so a message is sent once however many schedulers tick. Returns how many steps were
+    rung; stops at the first refusal (the broker is still down)."""
+    owed = list(
+        StepRun.objects.filter(status=Status.QUEUED, rung_at__isnull=True)
+        .order_by("queued_at")
+        .values_list("id", "compute_target", "fingerprint")[:limit]
+    )
+    now = timezone.now()
+    rung = 0
+    for row in owed:  # one at a time: while the broker is down, one refusal ends the pass
+        if transitions.ring(row[0], now):
+            if not _ring_taken([row]):
+                break
+            rung += 1
+    return rung
+
+
+def _ring_taken(taken: list[tuple[str, str, str]]) -> int:
+    """Ring steps taken from the outbox: a step not fingerprinted yet goes to a worker to be
+    dispatched (its reuse checked first), the others to their compute target's queue.
+    Returns how many were rung; the rest are owed again."""
+    later = [(i, target) for i, target, fingerprint in taken if not fingerprint]
+    ready = [(i, target) for i, target, fingerprint in taken if fingerprint]
+    if not _ring_control(later):
+        transitions.unring([i for i, _ in ready])
+        return 0
+    return len(later) + _ring(ready)
 
 
 # --- finish ----------------------------------------------------------------------------
@@ -599,23 +681,42 @@ def requeue_step(step_id: str, attempt: int, reason: str, ring: bool = True) -> 
     return True
 
 
-def ring_queued(step_ids: list[str]) -> None:
-    """Ring the doorbell of those of these steps that are Queued (if the broker is away, the
-    reaper rings steps left queued)."""
-    queued = list(
-        StepRun.objects.filter(id__in=step_ids, status=Status.QUEUED).values_list(
-            "id", "compute_target"
-        )
-    )
-    try:
-        _ring(queued)
-    except Exception:
-        log.warning("could not ring %d queued steps; the reaper will", len(queued), exc_info=True)
+def ring_queued(step_ids: list[str]) -> int:
+    """Send the owed messages of these queued steps, by the outbox's rule (each taken, then
+    sent; one the broker refuses stays owed for the scheduler's tick). Returns how many."""
+    now = timezone.now()
+    owed = StepRun.objects.filter(id__in=step_ids, status=Status.QUEUED, rung_at__isnull=True)
+    taken = [
+        row
+        for row in owed.values_list("id", "compute_target", "fingerprint")
+        if transitions.ring(row[0], now)
+    ]
+    return _ring_taken(taken)
 
 
 # Set when the reaper found that the database refused writes: no worker could heartbeat
 # then either, so silence is counted again from the first pass that can write.
 _writes_refused = {"since": None}
+
+
+RERING_CAP = timedelta(minutes=5)
+
+
+def _lingering(now: datetime, limit: int = 500) -> list[tuple[str, str, str]]:
+    """Queued steps whose message was sent but that no worker took: after
+    STUDIO_RERING_SECONDS, then after as long as the step has waited (at most RERING_CAP),
+    so that a long backlog is not flooded with copies of its messages."""
+    first = now - timedelta(seconds=settings.STUDIO_RERING_SECONDS)
+    rows = (
+        StepRun.objects.filter(status=Status.QUEUED, rung_at__lt=first)
+        .order_by("rung_at")
+        .values_list("id", "compute_target", "fingerprint", "queued_at", "rung_at")[:limit]
+    )
+    return [
+        (step_id, target, fp)
+        for step_id, target, fp, queued_at, rung_at in rows
+        if now - rung_at >= min(rung_at - (queued_at or rung_at), RERING_CAP)
+    ]
 
 
 def reap_lost_steps() -> int:
@@ -644,15 +745,10 @@ def reap_lost_steps() -> int:
                 _writes_refused["since"] = _writes_refused["since"] or now
             raise
     _writes_refused["since"] = None
-    stale = now - timedelta(seconds=max(60.0, settings.STUDIO_WORKER_LOST_SECONDS * 2))
-    lingering = list(
-        StepRun.objects.filter(status=Status.QUEUED, queued_at__lt=stale).values_list(
-            "id", "compute_target"
-        )
-    )
+    lingering = _lingering(now)
     if lingering:
-        transitions.ring_again([i for i, _ in lingering], now)
-        _ring(lingering)
+        transitions.ring_again([i for i, _, _ in lingering], now)
+        _ring_taken(lingering)
     for run_id in (
         Run.objects.filter(status__in=[Status.RUNNING, Status.CANCEL_REQUESTED])
         .exclude(steps__status__in=[*WAITING, *ACTIVE])

@@ -58,5 +58,5 @@ def execute_step(step_id: str) -> None:
 
 @shared_task(name=services.DISPATCH_STEPS, ignore_result=True)
 def dispatch_steps(queued: list[list[str]]) -> None:
-    """Fingerprint a submitted run's first steps: reuse them, or ring for them."""
-    services.dispatch([(step_id, target) for step_id, target in queued])
+    """Fingerprint queued steps handed to this worker: reuse them, or ring for them."""
+    services.dispatch([(step_id, target) for step_id, target in queued], handed=True)

@@ -10,9 +10,10 @@ A step moves::
     Running -request_cancel-> CancelRequested -finish-> Canceled
     Running, CancelRequested -lose-> Failed | Canceled   (its worker stopped heartbeating)
 
-and, without changing its status, a Queued step is fingerprinted or rung again and a
-Running one records its process and heartbeats (or has its heartbeat renewed by the reaper
-after the database refused writes). A run moves NotStarted -start-> Running
+and, without changing its status, a Queued step is fingerprinted, rung (its message is
+sent: the outbox, see ``StepRun.rung_at``), rung again or left unrung (the broker refused
+its message), and a Running one records its process and heartbeats (or has its heartbeat
+renewed by the reaper after the database refused writes). A run moves NotStarted -start-> Running
 -end-> Completed | Failed | Canceled, and -request_cancel-> CancelRequested -end-> Canceled.
 
 Each step transition is one conditional UPDATE naming the states it moves from, and the
@@ -57,7 +58,9 @@ STEP = {
     for t in (
         _t("queue", {Status.NOT_STARTED}, QUEUED),
         _t("fingerprint", QUEUED),
+        _t("ring", QUEUED),
         _t("ring_again", QUEUED),
+        _t("unring", QUEUED),
         _t("claim", QUEUED, RUNNING),
         _t("prepare", RUNNING, {Status.PREPARING}),
         _t("prepared", {Status.PREPARING}, RUNNING),
@@ -101,9 +104,10 @@ def _steps(name: str, target: Status | None = None, **where):
 
 
 def queue(step_ids: list[str], now: datetime) -> int:
-    """NotStarted -> Queued: the steps are ready (their inputs exist)."""
+    """NotStarted -> Queued: the steps are ready (their inputs exist), and each is owed a
+    message (committed with the queueing, sent once it is: the outbox)."""
     steps, fields = _steps("queue", Status.QUEUED, id__in=step_ids)
-    return steps.update(**fields, queued_at=now)
+    return steps.update(**fields, queued_at=now, rung_at=None)
 
 
 def record_fingerprint(step_id: str, values: dict) -> bool:
@@ -112,10 +116,24 @@ def record_fingerprint(step_id: str, values: dict) -> bool:
     return steps.update(**values) == 1
 
 
+def ring(step_id: str, now: datetime) -> bool:
+    """Queued stays Queued, its owed message taken for sending by the caller (one caller
+    wins: it sends the message)."""
+    steps, _ = _steps("ring", id=step_id, rung_at__isnull=True)
+    return steps.update(rung_at=now) == 1
+
+
 def ring_again(step_ids: list[str], now: datetime) -> int:
-    """Queued stays Queued, its queue time renewed: its message is sent again."""
+    """Queued stays Queued: its message is sent again (the one sent was lost, or a worker
+    handed it on)."""
     steps, _ = _steps("ring_again", id__in=step_ids)
-    return steps.update(queued_at=now)
+    return steps.update(rung_at=now)
+
+
+def unring(step_ids: list[str]) -> int:
+    """Queued stays Queued, its message owed again: the broker did not take it."""
+    steps, _ = _steps("unring", id__in=step_ids, rung_at__isnull=False)
+    return steps.update(rung_at=None)
 
 
 def worker_name() -> str:
@@ -232,7 +250,16 @@ def requeue(step_id: str, attempt: int, now: datetime) -> bool:
     the next claim makes the next attempt."""
     steps, fields = _steps("requeue", Status.QUEUED, id=step_id, attempt=attempt)
     return (
-        steps.update(**fields, queued_at=now, worker="", heartbeat_at=None, pid=None, error="") == 1
+        steps.update(
+            **fields,
+            queued_at=now,
+            rung_at=None,  # its message is owed (the outbox)
+            worker="",
+            heartbeat_at=None,
+            pid=None,
+            error="",
+        )
+        == 1
     )
 
 

@@ -30,10 +30,30 @@ app.conf.update(
     task_default_queue="studio",
     worker_send_task_events=False,
     task_send_sent_event=False,
-    broker_transport_options={"visibility_timeout": 24 * 3600},
+    # A worker keeps trying to reach a broker that is down, however long it stays down.
+    broker_connection_max_retries=None,
 )
 
+if settings.CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+    # A task's message is acknowledged as the task starts (a step's own loss is the reaper's:
+    # its heartbeat stops), so a message is unacknowledged only between a worker taking it and
+    # starting it. Without prefetch a worker takes one only for a free process, so that is a
+    # moment, and a message of a worker killed in that moment is handed to another after
+    # STUDIO_BROKER_REDELIVERY_SECONDS: every worker looks for such messages each second.
+    # A message handed out twice is harmless: the step is claimed in the database once.
+    app.conf.worker_disable_prefetch = True
+    app.conf.broker_transport_options = {
+        "visibility_timeout": settings.STUDIO_BROKER_REDELIVERY_SECONDS,
+        "unacked_restore_interval": 1,
+        "unacked_restore_throttle": 1,
+        "unacked_mutex_expire": 30,  # a worker killed while restoring holds the lock no longer
+    }
+
 if _embedded:
+    # Celery takes CELERY_BROKER_URL from the environment before its configuration: a
+    # "filesystem://" named there (the default, spelled out) would get kombu's own transport
+    # instead of the one above.
+    os.environ.pop("CELERY_BROKER_URL", None)
     folders = {
         "data_folder_in": settings.BROKER_DIR / "queue",
         "data_folder_out": settings.BROKER_DIR / "queue",

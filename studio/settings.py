@@ -221,6 +221,12 @@ SPECTACULAR_SETTINGS = {
 BROKER_DIR = DATA_DIR / "broker"
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "filesystem://")
 CELERY_BROKER_POLLING_INTERVAL = env_float("STUDIO_BROKER_POLLING_INTERVAL", 0.01, minimum=0.001)
+# On Redis: how long a message a worker took but never started (the worker died) stays hidden
+# before Redis hands it to another worker.
+STUDIO_BROKER_REDELIVERY_SECONDS = env_int("STUDIO_BROKER_REDELIVERY_SECONDS", 10, minimum=1)
+# A step still Queued this long after its message was sent is rung again (its message was lost),
+# then after a wait as long as it has been waiting, up to 5 minutes.
+STUDIO_RERING_SECONDS = env_float("STUDIO_RERING_SECONDS", 15.0, minimum=1.0)
 
 # Execution.
 STUDIO_DEFAULT_COMPUTE = env_str("STUDIO_DEFAULT_COMPUTE", "local")

@@ -10,7 +10,8 @@ from django.utils import timezone
 from pipelines import scheduling
 from pipelines import services as pipeline_services
 from pipelines.models import ScheduleFire
-from runs.models import Run
+from runs.models import Run, StepRun
+from studio.core.status import Status
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -60,4 +61,14 @@ def test_a_fire_dispatched_twice_starts_one_run(fire):
 
 def test_an_idle_tick_records_and_hands_nothing(fire):
     scheduling.dispatch_fire(fire.id)
-    assert scheduling.tick(timezone.now()) == {"recorded": 0, "changes": 0, "handed": 0}
+    # The runs left their first steps owed a message (in a test no commit ever sends it): the
+    # tick sends them, once.
+    owed = StepRun.objects.filter(status=Status.QUEUED, rung_at__isnull=True).count()
+    assert owed == 2
+    assert scheduling.tick(timezone.now()) == {
+        "recorded": 0,
+        "changes": 0,
+        "handed": 0,
+        "rung": owed,
+    }
+    assert scheduling.tick(timezone.now())["rung"] == 0
