@@ -255,3 +255,34 @@ def test_the_embedded_broker_with_its_folder_unusable_or_removed_takes_the_submi
         _assert_invariants(studio)
     finally:
         studio.stop()
+
+
+def test_a_broker_restarted_mid_run_loses_no_step(redis_server, tmp_path):
+    """Redis restarts (without persistence: every message in it is gone) while the first step
+    of a chain runs; the next step is still rung and the run completes."""
+    studio = _studio(tmp_path / "studio", redis_server.url).start()
+    try:
+        ws = studio.workspace()
+        slow = PythonScriptStep(
+            name="slow",
+            script_name="sleep.py",
+            source_directory=STEPS,
+            arguments=["--seconds", "4"],
+        )
+        after = _noop("after")
+        after.run_after(slow)
+        run = Experiment(ws, "broker-down").submit(Pipeline(ws, [slow, after]))
+        wait_until(
+            lambda: _run(studio, run.id)["steps"][0]["status"] == "Running",
+            timeout=60,
+            message="the first step to run",
+        )
+        redis_server.stop()
+        time.sleep(1)
+        redis_server.start()
+        [done] = _wait_finished(studio, [run.id], timeout=120)
+        assert done["status"] == "Completed", done
+        assert [s["status"] for s in done["steps"]] == ["Completed", "Completed"]
+        _assert_invariants(studio)
+    finally:
+        studio.stop()
