@@ -50,6 +50,14 @@
     });
   }
 
+  // Phones: the Menu button shows and hides the folded sidebar.
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest && event.target.closest(".menu-toggle");
+    if (!button) return;
+    var open = document.body.classList.toggle("nav-open");
+    button.setAttribute("aria-expanded", open ? "true" : "false");
+  });
+
   var stick = true;
   document.addEventListener("htmx:beforeSwap", function (event) {
     var log = document.getElementById("log-text");

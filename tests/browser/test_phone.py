@@ -1,0 +1,65 @@
+"""Studio on a phone (390 x 844) and a wide screen: the sidebar folds into a Menu button, and no
+page is wider than the screen. The walk takes every page the navigation links to, so pages
+added to it later are guarded too."""
+
+from __future__ import annotations
+
+import pytest
+
+from studio.sdk.core import Experiment
+from studio.sdk.pipeline.core import Pipeline
+from studio.sdk.pipeline.steps import PythonScriptStep
+from tests.harness import ROOT
+
+pytestmark = pytest.mark.browser
+PHONE = {"width": 390, "height": 844}
+WIDE = {"width": 1280, "height": 800}
+
+
+@pytest.fixture(scope="module")
+def a_run(studio):
+    """A finished run with a long step name, for the run page."""
+    ws = studio.workspace()
+    step = PythonScriptStep(
+        name="a-step-with-a-rather-long-name-that-must-wrap",
+        script_name="noop.py",
+        source_directory=str(ROOT / "tests" / "sources" / "steps"),
+    )
+    run = Experiment(ws, "phone").submit(Pipeline(ws, [step]))
+    run.wait_for_completion(show_output=False)
+    return run
+
+
+def _overflow(page) -> int:
+    """How many pixels the document is wider than the screen."""
+    return page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+
+
+def test_no_page_of_the_navigation_is_wider_than_a_phone(page, studio, a_run):
+    page.set_viewport_size(PHONE)
+    page.goto(f"{studio.url}/")
+    links = page.eval_on_selector_all("nav.sidenav a", "els => els.map(e => e.href)")
+    assert len(links) >= 10
+    wide = {}
+    for url in [*links, f"{studio.url}/runs/{a_run.id}/", f"{studio.url}/tokens/"]:
+        if url.endswith("/api/schema/"):
+            continue  # a document to download, not a page
+        page.goto(url)
+        page.wait_for_load_state("load")
+        if _overflow(page) > 0:
+            wide[url] = _overflow(page)
+    assert wide == {}, f"pages wider than 390 px (by so many px): {wide}"
+
+
+def test_the_sidebar_folds_into_a_menu_on_a_phone_and_stays_on_a_wide_screen(page, studio):
+    page.set_viewport_size(PHONE)
+    page.goto(f"{studio.url}/")
+    nav, menu = page.locator("nav.sidenav"), page.locator("button.menu-toggle")
+    assert menu.is_visible() and not nav.is_visible()
+    menu.click()
+    assert nav.is_visible() and menu.get_attribute("aria-expanded") == "true"
+    nav.get_by_role("link", name="Runs").click()
+    page.wait_for_url("**/runs/")
+    assert not nav.is_visible()  # a new page opens with the menu folded
+    page.set_viewport_size(WIDE)
+    assert nav.is_visible() and not menu.is_visible()
