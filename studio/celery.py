@@ -18,7 +18,7 @@ _embedded = settings.CELERY_BROKER_URL.startswith("filesystem://")
 
 app = Celery("studio")
 app.conf.update(
-    broker_url="studiofs://" if _embedded else settings.CELERY_BROKER_URL,
+    broker_url="studiofs://localhost//" if _embedded else settings.CELERY_BROKER_URL,
     task_serializer="json",
     accept_content=["json"],
     task_ignore_result=True,

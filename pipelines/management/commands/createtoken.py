@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from pipelines.models import PipelineEndpoint, PublishedPipeline
 from studio.workspace import roles
+from studio.workspace.commands import require_database
 from studio.workspace.models import ApiToken
 
 
@@ -45,6 +46,7 @@ class Command(BaseCommand):
         expires_in_days: int | None,
         **options: Any,
     ) -> None:
+        require_database()
         owner = get_user_model().objects.filter(username=user).first()
         if owner is None:
             raise CommandError(f"No user named {user!r}.")

@@ -24,8 +24,13 @@ class Command(BaseCommand):
         )
         parser.add_argument("--hostname", default=os.environ.get("STUDIO_WORKER_NAME", "worker@%h"))
         parser.add_argument("--loglevel", default=os.environ.get("LOG_LEVEL", "WARNING"))
+        parser.add_argument(
+            "--quiet", action="store_true", help="Leave out Celery's start-up banner"
+        )
 
-    def handle(self, concurrency: int, hostname: str, loglevel: str, **options: Any) -> None:
+    def handle(
+        self, concurrency: int, hostname: str, loglevel: str, quiet: bool, **options: Any
+    ) -> None:
         if sandbox.unsandboxed(settings.STUDIO_SANDBOX) and not settings.STUDIO_TRUST_SUBMITTERS:
             remedy = (
                 "Unset STUDIO_SANDBOX"
@@ -44,6 +49,7 @@ class Command(BaseCommand):
             "celery",
             "-A",
             "studio.celery",
+            *(["--quiet"] if quiet else []),
             "worker",
             "-l",
             loglevel,

@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.request
 from typing import Any
 
 from django.conf import settings
@@ -16,6 +17,7 @@ from django.core.management.base import BaseCommand, CommandParser
 from runs import sandbox
 from runs.services import ensure_compute_target
 from studio.supervisor import Supervisor
+from studio.workspace.models import WorkerHeartbeat
 from studio.workspace.storage import default_datastore
 
 
@@ -64,7 +66,7 @@ class Command(BaseCommand):
                 "--log-level",
                 "warning",
             ],
-            "worker": [python, manage, "worker"],
+            "worker": [python, manage, "worker", "--quiet"],
             "scheduler": [python, manage, "scheduler"],
         }
         supervisor = Supervisor(
@@ -79,8 +81,14 @@ class Command(BaseCommand):
             say=lambda line: self.stderr.write(f"studio: {line}"),
         )
         supervisor.start_all()
+        stopping: list[bool] = []
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, lambda *_: stopping.append(True))
+        # The banner comes last, once the web server answers and the worker is ready, so that
+        # the roles' own start-up lines do not scroll it away.
+        ready = _wait_ready(f"http://127.0.0.1:{port}/login/", supervisor, stopping)
 
-        self.stdout.write(f"\nStudio is running at {url}/")
+        self.stdout.write(f"\nStudio is running at {url}/" + ("" if ready else " (still starting)"))
         if password:
             self.stdout.write(
                 f"Log in as admin with the password: {password}\n(shown only now; set STUDIO_ADMIN_PASSWORD to choose it)"
@@ -93,7 +101,17 @@ class Command(BaseCommand):
             f"Outputs, logs and snapshots go to {datastore.location}; steps run on the "
             f"compute target {compute.name!r}."
         )
-        self.stdout.write(f"API token for the SDK: {python} manage.py createtoken mytoken")
+        # A second terminal reaches the same database only with the same settings.
+        same = " ".join(
+            f"{name}={os.environ[name]}" if name == "STUDIO_DATA_DIR" else f'{name}="${name}"'
+            for name in ("STUDIO_DATA_DIR", "DATABASE_URL")
+            if os.environ.get(name)
+        )
+        self.stdout.write(
+            "API token for the SDK, in another terminal: "
+            + (same + " " if same else "")
+            + f"{python} manage.py createtoken mytoken"
+        )
         if unsandboxed:
             self.stdout.write(
                 self.style.WARNING(
@@ -103,9 +121,6 @@ class Command(BaseCommand):
             )
         self.stdout.write("Press Ctrl-C to stop web, worker and scheduler.\n")
 
-        stopping = []
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(sig, lambda *_: stopping.append(True))
         while not stopping:
             supervisor.tick()
             time.sleep(0.3)
@@ -120,6 +135,29 @@ class Command(BaseCommand):
         password = chosen or secrets.token_urlsafe(12)
         User.objects.create_superuser("admin", "", password)
         return None if chosen else password
+
+
+def _wait_ready(
+    login_url: str, supervisor: Supervisor, stopping: list[bool], timeout: float = 60.0
+) -> bool:
+    """Wait until the web server answers and a worker beats (keeping the roles supervised);
+    False if that took longer than ``timeout`` or a stop was asked."""
+    deadline = time.monotonic() + timeout
+    web = worker = False
+    while not stopping and time.monotonic() < deadline:
+        supervisor.tick()
+        if not web:
+            try:
+                with urllib.request.urlopen(login_url, timeout=2) as answer:
+                    web = answer.status == 200
+            except OSError:
+                pass
+        if not worker:
+            worker = bool(WorkerHeartbeat.live())
+        if web and worker:
+            return True
+        time.sleep(0.3)
+    return False
 
 
 def _die_with_parent() -> None:

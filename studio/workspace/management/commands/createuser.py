@@ -11,6 +11,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
 from studio.workspace import roles
+from studio.workspace.commands import require_database
 
 
 class Command(BaseCommand):
@@ -27,6 +28,7 @@ class Command(BaseCommand):
 
     @transaction.atomic
     def handle(self, username: str, role: str, email: str, **options: Any) -> None:
+        require_database()
         users = get_user_model()
         user = users.objects.filter(username=username).first()
         password = None
