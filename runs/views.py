@@ -10,9 +10,10 @@ from django.contrib.auth.decorators import login_required
 from django.db.models import Count, Max, Q
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.html import escape
 from django.views.decorators.http import require_GET, require_POST
-from django_htmx.http import HttpResponseStopPolling
+from django_htmx.http import HttpResponseLocation, HttpResponseStopPolling
 
 from runs import environments, listing, logsearch, services
 from runs.charts import metric_panels, pipeline_figure
@@ -206,7 +207,14 @@ def run_detail(request: HttpRequest, run_id: str) -> HttpResponse:
         id=run_id,
     )
     context = _run_context(run, request.GET.get("step"))
+    # Until the user picks a step, the panel follows the run: the step running now.
+    context["picked"] = bool(request.GET.get("step"))
+    context["step_statuses"] = [str(s) for s in Status]
     if request.htmx and request.GET.get("partial") == "status":
+        followed = context["selected"]
+        shown = request.GET.get("shown")
+        if not context["picked"] and followed is not None and shown and shown != followed.id:
+            return _follow(request, run)
         context["oob"] = True  # the actions and the step panel's status follow the run too
         response = render(request, "runs/run_detail.html#run-status", context)
         return _stop_when_finished(run, response)
@@ -244,6 +252,14 @@ def run_detail(request: HttpRequest, run_id: str) -> HttpResponse:
         response = render(request, "runs/run_detail.html#metrics-panel", context)
         return _stop_when_finished(run, response) if selected.is_finished else response
     return render(request, "runs/run_detail.html", context)
+
+
+def _follow(request: HttpRequest, run: Run) -> HttpResponse:
+    """Have htmx load the run page again in place (the panel now on the running step),
+    without a full page load; the URL stays the run's, so it keeps following."""
+    return HttpResponseLocation(
+        reverse("run-detail", args=[run.id]), target="#main", select="#main", swap="outerHTML"
+    )
 
 
 def _metric_panels(step: StepRun) -> dict:

@@ -50,6 +50,39 @@
     });
   }
 
+  // The run page's step table: filtered by name and status, again after each live refresh.
+  // The filter outlives the panel following the run (the page's main part is loaded again).
+  function filterKey() { return "step-filter:" + window.location.pathname; }
+  function filterSteps(remember) {
+    var name = document.getElementById("step-filter-name");
+    var status = document.getElementById("step-filter-status");
+    if (!name || !status) return;
+    if (remember === true) {
+      window.sessionStorage.setItem(filterKey(), JSON.stringify([name.value, status.value]));
+    } else if (!name.value && !status.value) {
+      var kept = JSON.parse(window.sessionStorage.getItem(filterKey()) || "null");
+      if (kept) { name.value = kept[0]; status.value = kept[1]; }
+    }
+    var words = name.value.trim().toLowerCase();
+    var shown = 0, rows = document.querySelectorAll("table.steps tbody tr");
+    rows.forEach(function (row) {
+      var match = (!words || row.dataset.name.indexOf(words) !== -1) &&
+        (!status.value || row.dataset.status === status.value);
+      row.hidden = !match;
+      if (match) shown += 1;
+    });
+    var count = document.getElementById("step-filter-count");
+    if (count) count.textContent = (words || status.value) ? shown + " of " + rows.length + " steps" : "";
+  }
+  document.addEventListener("input", function (event) {
+    if (event.target.id === "step-filter-name" || event.target.id === "step-filter-status") filterSteps(true);
+  });
+  document.addEventListener("change", function (event) {
+    if (event.target.id === "step-filter-status") filterSteps(true);
+  });
+  document.addEventListener("htmx:afterSettle", filterSteps);
+  window.addEventListener("load", filterSteps);
+
   // Phones: the Menu button shows and hides the folded sidebar.
   document.addEventListener("click", function (event) {
     var button = event.target.closest && event.target.closest(".menu-toggle");
