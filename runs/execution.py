@@ -30,6 +30,7 @@ from django.utils import timezone
 from runs import envbuild, environments, inputs, reuse, sandbox, services, shutdown, transitions
 from runs.envbuild import BuildFailed, Environment
 from runs.executor import Outcome, StepJob, run_step
+from runs.logs import exception_line
 from runs.models import DatasetUse, Run, StepRun
 from studio.core.errors import StudioError
 from studio.core.parameters import format_value
@@ -312,7 +313,9 @@ def _ending(
             return Status.FAILED, f"Could not publish the step's outputs: {reason}", {}
     if outcome.exit_code is None:
         return Status.FAILED, outcome.reason, {}
-    failed = f"Step failed with exit code {outcome.exit_code}."
+    tail = _log_tail(step.id)
+    raised = exception_line(tail)
+    failed = f"Step failed with exit code {outcome.exit_code}" + (f": {raised}" if raised else ".")
     # A script that failed on a full disk rarely says so in a log on that same disk.
     written = [*layout.scratch_roots, *(o.scratch for o in layout.outputs), layout.job.log_path]
     full_at = outages.full_filesystem([*written, *([work] if work is not None else [])])
@@ -323,7 +326,7 @@ def _ending(
             f"{failed} No space left on device: {full_at} is full; "
             "the attempt's partial outputs were removed."
         )
-    return Status.FAILED, f"{failed}\n{_log_tail(step.id)}", {}
+    return Status.FAILED, f"{failed}\n{tail}", {}
 
 
 def _keep_artifacts(cwd: Path, step_id: str) -> OSError | None:

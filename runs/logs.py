@@ -103,3 +103,18 @@ class CappedLogWriter:
                 os.unlink(segment)
             self.segments = []
             self.segment = None
+
+
+_TRACEBACK = "Traceback (most recent call last):"
+
+
+def exception_line(text: str, limit: int = 300) -> str | None:
+    """The exception the last Python traceback in ``text`` ended with (its first unindented
+    line after the frames, such as ``ValueError: bad input``), or None without a traceback."""
+    start = text.rfind(_TRACEBACK)
+    if start == -1:
+        return None
+    for line in text[start:].splitlines()[1:]:
+        if line.strip() and not line[0].isspace():
+            return line.strip()[:limit]
+    return None

@@ -210,6 +210,11 @@ def run_detail(request: HttpRequest, run_id: str) -> HttpResponse:
     # Until the user picks a step, the panel follows the run: the step running now.
     context["picked"] = bool(request.GET.get("step"))
     context["step_statuses"] = [str(s) for s in Status]
+    context["failed_steps"] = [
+        {"id": s.id, "name": s.name, "summary": (s.error or "").partition("\n")[0]}
+        for s in context["steps"]
+        if s.status == Status.FAILED
+    ]
     if request.htmx and request.GET.get("partial") == "status":
         followed = context["selected"]
         shown = request.GET.get("shown")

@@ -27,7 +27,7 @@ from studio.sdk.pipeline.core import (
     StepSequence,
 )
 from studio.sdk.pipeline.steps import PythonScriptStep
-from tests.harness import ROOT, Studio, isolated_services, wait_until
+from tests.harness import PASSWORD, ROOT, Studio, isolated_services, wait_until
 
 pytestmark = pytest.mark.integration
 STEPS = str(ROOT / "tests" / "sources" / "steps")
@@ -444,3 +444,40 @@ def _answers(url: str) -> bool:
         return requests.get(url, timeout=2).status_code == 200
     except requests.RequestException:
         return False
+
+
+def test_a_step_that_raises_is_summed_up_by_its_exception_and_every_failed_step_is_listed(
+    studio, ws
+):
+    raising = _step("raising", "raise.py")
+    failing = _step("failing", "fail.py")
+    run = Experiment(ws, "failures").submit(
+        Pipeline(ws, [raising, failing]), continue_on_step_failure=True
+    )
+    assert run.wait_for_completion(show_output=False, raise_on_error=False) == "Failed"
+    steps = {s["name"]: s for s in _run_json(studio, run.id)["steps"]}
+    assert steps["raising"]["error"].splitlines()[0] == (
+        "Step failed with exit code 1: ValueError: cannot parse data/train.csv: "
+        "expected 3 columns, found 2"
+    )
+    assert steps["failing"]["error"].splitlines()[0] == "Step failed with exit code 3."
+    page = requests.Session()
+    page.post(
+        f"{studio.url}/login/",
+        data={
+            "username": "admin",
+            "password": PASSWORD,
+            "csrfmiddlewaretoken": _csrf(page, studio),
+        },
+        headers={"Referer": f"{studio.url}/login/"},
+    )
+    html = page.get(f"{studio.url}/runs/{run.id}/").text
+    assert "Failed steps" in html
+    assert html.count('class="failed-steps"') == 1
+    for name in ("raising", "failing"):
+        assert f'?step={steps[name]["id"]}">{name}</a>' in html
+
+
+def _csrf(session, studio) -> str:
+    session.get(f"{studio.url}/login/")
+    return session.cookies["csrftoken"]

@@ -95,3 +95,24 @@ def test_its_memory_stays_flat_however_much_is_written(tmp_path):
     assert grown_kib < 20 * 1024
     head, omitted, tail = MARKER.split(path.read_bytes())
     assert int(omitted) == 1600 * len(chunk) - len(head) - len(tail)
+
+
+def test_the_exception_a_traceback_ended_with_is_its_summary():
+    from runs.logs import exception_line
+
+    log = (
+        "loading\n"
+        "Traceback (most recent call last):\n"
+        '  File "a.py", line 1, in <module>\n'
+        "    import b\n"
+        "KeyError: 'x'\n"
+        "\nDuring handling of the above exception, another exception occurred:\n\n"
+        "Traceback (most recent call last):\n"
+        '  File "train.py", line 9, in <module>\n'
+        '    load("data/train.csv")\n'
+        "ValueError: cannot parse data/train.csv\n"
+        "more text\n"
+    )
+    assert exception_line(log) == "ValueError: cannot parse data/train.csv"
+    assert exception_line("no traceback here\nexit 3\n") is None
+    assert exception_line("Traceback (most recent call last):\n  File x\n") is None
