@@ -8,7 +8,6 @@ taken but not started comes back to another worker within seconds.
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import signal
@@ -24,6 +23,7 @@ from studio.sdk.core import Experiment
 from studio.sdk.pipeline.core import Pipeline
 from studio.sdk.pipeline.steps import PythonScriptStep
 from tests.harness import ROOT, Studio, free_port, isolated_services, wait_until
+from tests.reliability.invariants import assert_invariants
 
 pytestmark = pytest.mark.integration
 STEPS = str(ROOT / "tests" / "sources" / "steps")
@@ -107,56 +107,6 @@ def _experiment_runs(studio: Studio) -> list[dict]:
     return studio.api("GET", "runs/", params={"experiment": "broker-down"}).json()["results"]
 
 
-_INVARIANTS = """
-import json
-from runs.models import Run, StepRun
-from runs.reuse import outputs_intact
-from studio.core.status import TERMINAL
-done = list(TERMINAL)
-print(json.dumps({
-    "unfinished": [
-        *Run.objects.exclude(status__in=done).values_list("id", flat=True),
-        *StepRun.objects.exclude(status__in=done).values_list("id", flat=True),
-    ],
-    "published_by_a_failed_attempt": list(
-        StepRun.objects.exclude(status="Completed").exclude(outputs={}).values_list("id", flat=True)
-    ),
-    "unverified_in_the_reuse_index": [
-        s.id
-        for s in StepRun.objects.filter(status="Completed").exclude(fingerprint="")
-        if not outputs_intact(s.reused_from or s)
-    ],
-}))
-"""
-
-
-def _assert_invariants(studio: Studio) -> None:
-    """Nothing left Queued or Running; nothing published from a failed attempt; only
-    verified successes in the reuse index; once Studio is stopped, no process left behind."""
-    found = json.loads(studio.manage("shell", "-c", _INVARIANTS).strip().splitlines()[-1])
-    assert found == {
-        "unfinished": [],
-        "published_by_a_failed_attempt": [],
-        "unverified_in_the_reuse_index": [],
-    }
-    studio.stop()
-    assert _processes_under(studio.data_dir) == []
-
-
-def _processes_under(folder: Path) -> list[int]:
-    """Processes working in the folder (a step's working copy is under the data dir)."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                cwd = os.readlink(entry / "cwd")
-            except OSError:
-                continue
-            if cwd.startswith(str(folder)):
-                found.append(int(entry.name))
-    return found
-
-
 def test_a_submit_while_redis_is_down_is_taken_once_and_runs_when_it_is_back(
     redis_server, tmp_path
 ):
@@ -179,7 +129,7 @@ def test_a_submit_while_redis_is_down_is_taken_once_and_runs_when_it_is_back(
         runs = _wait_finished(studio, [run.id, rest_id])
         assert [r["status"] for r in runs] == ["Completed", "Completed"]
         assert len(_experiment_runs(studio)) == 2
-        _assert_invariants(studio)
+        assert_invariants(studio)
     finally:
         studio.stop()
 
@@ -209,7 +159,7 @@ def test_a_step_taken_by_a_killed_worker_runs_on_another_within_seconds(redis_se
         assert took < 30, f"the step ran {took:.0f} s after its worker was killed"
         assert data["steps"][0]["worker"].endswith(f":{_children(second.pid)[0]}")
         assert data["steps"][0]["attempt"] == 1  # it ran once
-        _assert_invariants(studio)
+        assert_invariants(studio)
     finally:
         studio.stop()
 
@@ -252,7 +202,7 @@ def test_the_embedded_broker_with_its_folder_unusable_or_removed_takes_the_submi
         assert data["status"] == "Completed"
         assert len(_experiment_runs(studio)) == 3
         assert studio.procs["worker"].poll() is None  # the worker lived through it
-        _assert_invariants(studio)
+        assert_invariants(studio)
     finally:
         studio.stop()
 
@@ -283,6 +233,6 @@ def test_a_broker_restarted_mid_run_loses_no_step(redis_server, tmp_path):
         [done] = _wait_finished(studio, [run.id], timeout=120)
         assert done["status"] == "Completed", done
         assert [s["status"] for s in done["steps"]] == ["Completed", "Completed"]
-        _assert_invariants(studio)
+        assert_invariants(studio)
     finally:
         studio.stop()

@@ -15,6 +15,7 @@ from studio.sdk.pipeline.core import Pipeline, PipelineData
 from studio.sdk.pipeline.steps import PythonScriptStep
 from tests.harness import ROOT, Studio, isolated_services, wait_until
 from tests.integration.emulators import Backend
+from tests.reliability.invariants import assert_invariants
 
 pytestmark = pytest.mark.integration
 SCRIPTS = str(ROOT / "tests" / "sources" / "faults")
@@ -97,6 +98,7 @@ def test_a_cancel_while_outputs_upload_publishes_all_or_nothing(own, moto):
     wait_until(lambda: _publishing(own, run.id), timeout=120, interval=0.05, message="upload")
     assert own.api("POST", f"runs/{run.id}/cancel/").status_code == 200
     _check_outcome(own, backend, f"bucket-{tag}", run.id)
+    assert_invariants(own)
 
 
 def test_a_worker_killed_between_upload_and_commit_leaves_nothing_reusable(own, moto):
@@ -116,6 +118,7 @@ def test_a_worker_killed_between_upload_and_commit_leaves_nothing_reusable(own, 
     assert second["status"] == "Completed"
     assert second["reuse"]["reused"] == (first["status"] == "Completed"), (first, second)
     assert not _alive(first["pid"])
+    assert_invariants(own)
 
 
 def test_an_upload_longer_than_the_worker_lost_window_keeps_its_step_alive(tmp_path, moto):
@@ -139,5 +142,6 @@ def test_an_upload_longer_than_the_worker_lost_window_keeps_its_step_alive(tmp_p
         )
         step = _check_outcome(server, backend, f"bucket-{tag}", run.id)
         assert step["status"] == "Completed", step["error"]
+        assert_invariants(server)
     finally:
         server.stop()

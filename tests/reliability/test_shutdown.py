@@ -16,6 +16,7 @@ from studio.sdk.core import Experiment
 from studio.sdk.pipeline.core import Pipeline
 from studio.sdk.pipeline.steps import PythonScriptStep
 from tests.harness import ROOT, Studio, isolated_services, wait_until
+from tests.reliability.invariants import assert_invariants
 
 pytestmark = pytest.mark.integration
 STEPS = str(ROOT / "tests" / "sources" / "steps")
@@ -93,7 +94,6 @@ def test_a_stopped_worker_requeues_its_step_and_another_worker_runs_it(
         timeout=30,
         message="the run to be canceled",
     )
-    # The invariants: nothing left Queued or Running; no stray process of either attempt.
     assert {s["status"] for s in _steps(studio, run.id)} == {"Canceled"}
     wait_until(lambda: not _alive(again["pid"]), timeout=10, message="the second attempt to end")
     assert not _alive(first["pid"])
@@ -101,6 +101,7 @@ def test_a_stopped_worker_requeues_its_step_and_another_worker_runs_it(
         ["pgrep", "-f", "forever.py"], capture_output=True, text=True
     ).stdout.split()
     assert not [p for p in leftovers if _alive(int(p)) and _in(studio, int(p))]
+    assert_invariants(studio)
 
 
 def _in(studio, pid: int) -> bool:

@@ -19,6 +19,7 @@ from studio.sdk.pipeline.core import Pipeline
 from studio.sdk.pipeline.steps import PythonScriptStep
 from studio.supervisor import MAX_BACKOFF, Supervisor
 from tests.harness import ROOT, Studio, isolated_services, wait_until
+from tests.reliability.invariants import assert_database_invariants, processes_under
 
 STEPS = str(ROOT / "tests" / "sources" / "steps")
 
@@ -175,8 +176,27 @@ def test_make_run_restarts_a_killed_worker_and_ctrl_c_requeues_a_running_step(tm
             lambda: _step_of(ws, run.id)["status"] == "Canceled", timeout=30, message="cancel"
         )
         assert _stop(proc, output) < 10
+        assert_database_invariants(_manage(env))
+        assert processes_under(tmp_path / "data") == []
     finally:
         _kill_all(proc, output)
+
+
+def _manage(env):
+    """Run a management command against the stopped studio's data dir."""
+
+    def manage(*args: str) -> str:
+        return subprocess.run(
+            [sys.executable, "manage.py", *args],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=120,
+        ).stdout
+
+    return manage
 
 
 def _step_of(ws, run_id: str) -> dict:

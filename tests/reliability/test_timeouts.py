@@ -22,6 +22,7 @@ from studio.sdk.exceptions import ActivityFailedException
 from studio.sdk.pipeline.core import Pipeline
 from studio.sdk.pipeline.steps import CommandStep, PythonScriptStep
 from tests.harness import ROOT
+from tests.reliability.invariants import assert_invariants
 
 STEPS = str(ROOT / "tests" / "sources" / "steps")
 
@@ -140,3 +141,4 @@ def test_a_step_past_its_max_run_duration_fails_and_frees_its_slot(studio, ws):
     after = Experiment(ws, "timeouts").submit(Pipeline(ws, [quick]))
     after.wait_for_completion(show_output=False)
     assert after.get_status() == "Finished"
+    assert_invariants(studio, run_ids=[run.id, after.id])  # the suite's Studio: these runs
