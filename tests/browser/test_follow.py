@@ -18,14 +18,14 @@ def _chain(ws):
         name="first",
         script_name="sleep.py",
         source_directory=STEPS,
-        arguments=["--seconds", "4"],
+        arguments=["--seconds", "4.5"],
         allow_reuse=False,
     )
     second = PythonScriptStep(
         name="second",
         script_name="sleep.py",
         source_directory=STEPS,
-        arguments=["--seconds", "8"],
+        arguments=["--seconds", "8.5"],
         allow_reuse=False,
     )
     second.run_after(first)

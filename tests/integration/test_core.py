@@ -211,7 +211,8 @@ def test_cancel_kills_the_running_step_and_cancels_the_rest(studio, ws):
 
 def test_a_step_log_is_readable_while_the_step_runs(studio, ws):
     run = Experiment(ws, "live-log").submit(
-        Pipeline(ws, [_step("slow", "sleep.py", ["--seconds", "4"])])
+        # Not reusable: a step of another test with the same script and arguments may exist.
+        Pipeline(ws, [_step("slow", "sleep.py", ["--seconds", "4"], allow_reuse=False)])
     )
     step = wait_until(
         lambda: next(

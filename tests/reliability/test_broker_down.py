@@ -95,12 +95,23 @@ def _submit_rest(studio: Studio, endpoint: str) -> requests.Response:
     )
 
 
-def _wait_finished(studio: Studio, run_ids: list[str], timeout: float = 90) -> list[dict]:
+def _wait_finished(studio: Studio, run_ids: list[str], timeout: float = 180) -> list[dict]:
     def finished() -> list[dict] | None:
         runs = [_run(studio, run_id) for run_id in run_ids]
         return runs if all(r["status"] in FINISHED for r in runs) else None
 
-    return wait_until(finished, timeout=timeout, interval=0.5, message=f"runs {run_ids} to end")
+    try:
+        return wait_until(finished, timeout=timeout, interval=0.5, message=f"runs {run_ids} to end")
+    except AssertionError:
+        steps = [
+            (s["name"], s["status"], s["attempt"])
+            for r in run_ids
+            for s in _run(studio, r)["steps"]
+        ]
+        raise AssertionError(
+            f"runs {run_ids} did not end; steps {steps}\n--- worker\n{studio.tail('worker', 60)}"
+            f"\n--- scheduler\n{studio.tail('scheduler', 60)}"
+        ) from None
 
 
 def _experiment_runs(studio: Studio) -> list[dict]:
