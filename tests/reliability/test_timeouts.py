@@ -96,9 +96,12 @@ def test_a_script_past_its_timeout_is_killed_with_what_it_started(tmp_path):
     child = int((tmp_path / "std_log.txt").read_text().split()[0])
     deadline = time.monotonic() + 5
     while os.path.exists(f"/proc/{child}") and time.monotonic() < deadline:
-        with open(f"/proc/{child}/stat") as fh:
-            if fh.read().rsplit(")", 1)[1].split()[0] == "Z":
-                break
+        try:
+            with open(f"/proc/{child}/stat") as fh:
+                if fh.read().rsplit(")", 1)[1].split()[0] == "Z":
+                    break
+        except OSError:  # gone between the check and the read
+            break
         time.sleep(0.05)
     else:
         assert not os.path.exists(f"/proc/{child}"), "the grandchild outlived the timeout"
