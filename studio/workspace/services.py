@@ -181,30 +181,12 @@ def parse_paths(paths: Any) -> list[list[str]]:
     return parsed
 
 
-def register_dataset(
-    *,
-    name: str,
-    kind: str,
-    paths: Any,
-    options: dict,
-    description: str = "",
-    tags: dict | None = None,
-    create_new_version: bool = False,
-    created_by_step_id: str = "",
-) -> Dataset:
-    """Register a dataset version; an existing name needs ``create_new_version`` (azureml's rule)."""
+def register_dataset(*, name: str, tags: dict | None = None, **fields: Any) -> Dataset:
+    """Register a dataset version; an existing name needs ``create_new_version`` (azureml's rule).
+    ``fields``: those of :func:`_add_dataset_version` (kind, paths, options, description...)."""
     check_name("dataset", name)
     check_tags(tags or {})
-    return _add_dataset_version(
-        name=name,
-        kind=kind,
-        paths=paths,
-        options=options,
-        description=description,
-        tags=tags,
-        create_new_version=create_new_version,
-        created_by_step_id=created_by_step_id,
-    )
+    return _add_dataset_version(name=name, tags=tags, **fields)
 
 
 def _add_dataset_version(
