@@ -22,7 +22,7 @@ from pipelines.api.serializers import endpoint_url, pipeline_endpoint_url
 from pipelines.forms import PublishForm, SubmitForm, TokenForm
 from pipelines.models import PipelineEndpoint, PublishedPipeline
 from runs import services as run_services
-from runs.charts import pipeline_figure
+from runs.charts import graph_legend, pipeline_figure
 from runs.models import Run
 from studio.core.errors import StudioError
 from studio.core.status import Status
@@ -108,6 +108,7 @@ def _published_context(
         "endpoint_url": url,
         "examples": _examples(url, parameters),
         "figure": pipeline_figure(spec, {}, {}),
+        "graph_legend": graph_legend(of_a_run=False),
         "form": form
         or SubmitForm(parameters, initial={"experiment_name": _experiment_name_for(pipeline.name)}),
         "runs": runs,

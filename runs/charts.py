@@ -1,4 +1,4 @@
-"""Plotly figures as plain data: the pipeline graph, laid out left to right.
+"""Plotly figures as plain data: the pipeline graph, laid out left to right, and metric charts.
 
 Pure functions over the graph spec and step statuses; unit-tested; drawn in the
 page by one small script. Every name a figure shows goes through ``plotly_text``.
@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import html
 from collections.abc import Mapping
+from dataclasses import dataclass
+
+import igraph
 
 from studio.core.spec import GraphSpec, InputSpec, layers
-from studio.core.status import colour
+from studio.core.status import Status, colour
 
 
 def plotly_text(value: object) -> str:
@@ -23,18 +26,103 @@ def plotly_text(value: object) -> str:
     return html.escape(str(value), quote=False)
 
 
-def graph_layout(spec: GraphSpec) -> dict[str, tuple[float, float]]:
-    """(x, y) per node id: x is the layer, y spreads the steps of a layer around 0."""
+# The layout is igraph's Sugiyama layout (layering given, barycenter crossing reduction, dummy
+# vertices on long edges returned as bend points): a maintained C library that lays out 300 steps
+# in a few tens of milliseconds. Its layers run top to bottom; the graph is drawn left to right
+# as in Azure ML studio, so its (position in layer, layer) becomes (x = layer, y = -position).
+@dataclass(frozen=True)
+class Edge:
+    """An arrow from ``source`` to ``target`` (node keys) through ``points``, named by ``label``:
+    the data it carries (the output's name, and the input's when it differs)."""
+
+    source: str
+    target: str
+    label: str
+    points: tuple[tuple[float, float], ...]
+
+
+@dataclass(frozen=True)
+class GraphLayout:
+    """Where each node sits: steps by node id, data nodes by key (``data_nodes`` labels them)."""
+
+    positions: Mapping[str, tuple[float, float]]
+    data_nodes: Mapping[str, str]
+    edges: tuple[Edge, ...]
+
+
+def graph_layout(
+    spec: GraphSpec,
+    parameters: Mapping[str, object] | None = None,
+    dataset_names: Mapping[str, str] | None = None,
+) -> GraphLayout:
+    """The pipeline laid out left to right in layers, with few crossings.
+
+    A step's layer is its depth (1 + its deepest upstream step's); a data node (a dataset,
+    DataPath or DataReference the steps read) sits one layer before the first step reading it.
+    Edges that span several layers bend around the nodes in between.
+    """
     depth = layers(spec)
-    by_layer: dict[int, list[str]] = {}
+    keys = [s.node_id for s in spec.steps]
+    data_nodes: dict[str, str] = {}
+    labels: dict[tuple[str, str], list[str]] = {}
     for step in spec.steps:
-        by_layer.setdefault(depth[step.node_id], []).append(step.node_id)
-    positions = {}
-    for x, nodes in by_layer.items():
-        count = len(nodes)
-        for i, node in enumerate(nodes):
-            positions[node] = (float(x), (count - 1) / 2.0 - i)
-    return positions
+        for port in step.inputs:
+            if port.is_step_output:
+                source = port.source_step
+                name = port.source_output
+                label = name if port.name == name else f"{name} \u2192 {port.name}"
+            else:
+                source, node_label = _data_node(port, parameters or {}, dataset_names or {})
+                data_nodes.setdefault(source, node_label)
+                label = port.name
+            labels.setdefault((source, step.node_id), []).append(label)
+        for up in step.run_after:
+            labels.setdefault((up, step.node_id), [])
+    keys += list(data_nodes)
+    index = {key: i for i, key in enumerate(keys)}
+    pairs = [pair for pair in labels if pair[0] in index]
+    for pair in pairs:
+        if pair[0] in data_nodes:
+            depth[pair[0]] = min(depth.get(pair[0], depth[pair[1]]), depth[pair[1]] - 1)
+    low = min(depth.values())
+    graph = igraph.Graph(n=len(keys), edges=[(index[a], index[b]) for a, b in pairs], directed=True)
+    placed = graph.layout_sugiyama(layers=[depth[key] - low for key in keys])
+    coordinates = [tuple(placed[i]) for i in range(len(keys))]
+    middle = (
+        min(across for across, _ in coordinates) + max(across for across, _ in coordinates)
+    ) / 2
+
+    def point(across: float, layer: float) -> tuple[float, float]:
+        return (float(layer), float(middle - across) + 0.0)
+
+    positions = {key: point(*coordinates[index[key]]) for key in keys}
+    edges = tuple(
+        Edge(
+            source=a,
+            target=b,
+            label=", ".join(dict.fromkeys(labels[(a, b)])),
+            points=(
+                positions[a],
+                *(point(*bend) for bend in placed.edge_routing[i]),
+                positions[b],
+            ),
+        )
+        for i, (a, b) in enumerate(pairs)
+    )
+    return GraphLayout(positions=positions, data_nodes=data_nodes, edges=edges)
+
+
+STEP_SIZE = 26
+DATA_SIZE = 18
+ARROW_SIZE = 11
+STATUS_LEGEND = (
+    Status.NOT_STARTED,
+    Status.QUEUED,
+    Status.RUNNING,
+    Status.COMPLETED,
+    Status.FAILED,
+    Status.CANCELED,
+)
 
 
 def pipeline_figure(
@@ -45,66 +133,130 @@ def pipeline_figure(
     dataset_names: Mapping[str, str] | None = None,
     parameters: Mapping[str, object] | None = None,
 ) -> dict:
-    """A plotly figure of the pipeline: edges, then one marker per step coloured by status.
+    """A plotly figure of the pipeline: edges with arrows and the names of the data they carry,
+    data nodes, then one marker per step coloured by its status.
 
-    Reused steps (node ids in ``reused``) are drawn as diamonds and labelled "(reused)".
+    Reused steps (node ids in ``reused``) are drawn as diamonds, "(reused)" on hover.
     Dataset, DataPath and DataReference inputs are drawn as their own round nodes feeding the
     steps, as Azure ML studio draws dataset nodes; ``dataset_names`` labels datasets by id, and
-    a run's ``parameters`` say which dataset a dataset parameter names.
+    a run's ``parameters`` say which dataset a dataset parameter names. Each trace names itself
+    in ``meta`` (edges, edge-labels, data, steps) for the page's script, which sizes markers and
+    labels to the zoom; ``fit`` holds the ranges that show the whole graph.
     """
-    positions = graph_layout(spec)
-    edge_x, edge_y, data_nodes = _edges(spec, positions, parameters or {}, dataset_names or {})
+    placed = graph_layout(spec, parameters, dataset_names)
+    positions = placed.positions
+    xs = [x for x, _ in positions.values()]
+    ys = [y for _, y in positions.values()]
+    fit = {
+        "x": [min(xs) - 0.5, max(xs) + 0.5],
+        "y": [min(ys) - 0.9, max(ys) + 0.6],
+    }
+    rows = max(ys) - min(ys) + 1
     return {
         "data": [
-            {
-                "type": "scatter",
-                "mode": "lines",
-                "x": edge_x,
-                "y": edge_y,
-                "line": {"color": "#a19f9d", "width": 2},
-                "hoverinfo": "skip",
-                "showlegend": False,
-            },
+            _edge_trace(placed),
+            _edge_label_trace(spec, placed),
+            _data_trace(placed),
             _step_trace(spec, positions, statuses, step_ids, reused),
-            _data_trace(data_nodes),
         ],
-        "layout": _pipeline_layout(positions, bool(data_nodes)),
+        "layout": {
+            "margin": {"l": 10, "r": 10, "t": 10, "b": 10},
+            "height": int(min(620, max(260, 70 * rows + 110))),
+            "xaxis": {"visible": False, "range": fit["x"]},
+            "yaxis": {"visible": False, "range": fit["y"]},
+            "dragmode": "pan",
+            "hovermode": "closest",
+            "showlegend": False,
+            "uirevision": "graph",
+            "font": {"family": "Segoe UI, system-ui, sans-serif", "size": 12, "color": "#323130"},
+            "plot_bgcolor": "rgba(0,0,0,0)",
+            "paper_bgcolor": "rgba(0,0,0,0)",
+        },
+        "fit": fit,
     }
 
 
-def _edges(
-    spec: GraphSpec,
-    positions: Mapping[str, tuple[float, float]],
-    parameters: Mapping,
-    dataset_names: Mapping[str, str],
-) -> tuple[list[float | None], list[float | None], dict[str, tuple[float, float, str]]]:
-    """The edges as plotly line coordinates (None between segments), and the data nodes.
+def graph_legend(of_a_run: bool = True) -> list[dict[str, str]]:
+    """What the graph's colours and shapes mean, for the legend above it (a published
+    pipeline's graph has no statuses: steps and data only)."""
+    if not of_a_run:
+        return [
+            {"label": "step", "shape": "square", "colour": colour(Status.NOT_STARTED)},
+            {"label": "data", "shape": "circle", "colour": DATA_COLOUR},
+        ]
+    return [
+        *({"label": str(s), "shape": "square", "colour": colour(s)} for s in STATUS_LEGEND),
+        {"label": "ran", "shape": "square", "colour": "#ffffff"},
+        {"label": "reused", "shape": "diamond", "colour": "#ffffff"},
+        {"label": "data", "shape": "circle", "colour": DATA_COLOUR},
+    ]
 
-    Step-to-step edges come first, then one edge from each data node to each step reading it;
-    a data node (x, y, label) sits up and to the left of the first step that reads it.
+
+DATA_COLOUR = "#8764b8"
+
+
+def _edge_trace(placed: GraphLayout) -> dict:
+    """Every edge as one polyline (None between edges) ending in an arrowhead.
+
+    The arrowhead is a marker at the edge's last point turned along its last segment
+    (``angleref: previous``) and moved back by ``standoff`` pixels to touch the target's
+    outline; the other points have markers of size 0.
     """
-    edge_x: list[float | None] = []
-    edge_y: list[float | None] = []
-    for step in spec.steps:
-        x1, y1 = positions[step.node_id]
-        for up in sorted(step.upstream()):
-            if up in positions:
-                x0, y0 = positions[up]
-                edge_x += [x0, x1, None]
-                edge_y += [y0, y1, None]
-    data_nodes: dict[str, tuple[float, float, str]] = {}
-    for step in spec.steps:
-        x1, y1 = positions[step.node_id]
-        for port in step.inputs:
-            if port.is_step_output:
-                continue
-            key, label = _data_node(port, parameters, dataset_names)
-            if key not in data_nodes:
-                data_nodes[key] = (x1 - 0.5, y1 + 0.35, label)
-            x0, y0, _ = data_nodes[key]
-            edge_x += [x0, x1, None]
-            edge_y += [y0, y1, None]
-    return edge_x, edge_y, data_nodes
+    x: list[float | None] = []
+    y: list[float | None] = []
+    sizes: list[int] = []
+    standoff: list[float] = []
+    for edge in placed.edges:
+        reach = (DATA_SIZE if edge.target in placed.data_nodes else STEP_SIZE) / 2 + 2
+        for i, (px, py) in enumerate(edge.points):
+            last = i == len(edge.points) - 1
+            x.append(px)
+            y.append(py)
+            sizes.append(ARROW_SIZE if last else 0)
+            standoff.append(reach if last else 0)
+        x.append(None)
+        y.append(None)
+        sizes.append(0)
+        standoff.append(0)
+    return {
+        "type": "scatter",
+        "mode": "lines+markers",
+        "meta": "edges",
+        "x": x,
+        "y": y,
+        "line": {"color": "#a19f9d", "width": 1.5},
+        "marker": {
+            "symbol": "arrow",
+            "angleref": "previous",
+            "size": sizes,
+            "standoff": standoff,
+            "color": "#8a8886",
+        },
+        "hoverinfo": "skip",
+        "showlegend": False,
+    }
+
+
+def _edge_label_trace(spec: GraphSpec, placed: GraphLayout) -> dict:
+    """The name of the data each edge carries, midway along its last segment."""
+    names = {s.node_id: s.name for s in spec.steps} | dict(placed.data_nodes)
+    labelled = [e for e in placed.edges if e.label]
+    return {
+        "type": "scatter",
+        "mode": "text",
+        "meta": "edge-labels",
+        "x": [(e.points[-2][0] + e.points[-1][0]) / 2 for e in labelled],
+        "y": [(e.points[-2][1] + e.points[-1][1]) / 2 for e in labelled],
+        "text": [plotly_text(e.label) for e in labelled],
+        "textposition": "top center",
+        "textfont": {"size": 10, "color": "#605e5c"},
+        "hovertext": [
+            plotly_text(f"{names[e.source]} \u2192 {names[e.target]}: {e.label}") for e in labelled
+        ],
+        "hoverinfo": "text",
+        "showlegend": False,
+        "cliponaxis": False,
+    }
 
 
 def _step_trace(
@@ -115,16 +267,15 @@ def _step_trace(
     reused: frozenset[str] | set[str],
 ) -> dict:
     """One square (a diamond when reused) per step, coloured by its status."""
-    nodes = [s for s in spec.steps]
+    nodes = list(spec.steps)
     status_of = [statuses.get(s.node_id, "NotStarted") for s in nodes]
     return {
         "type": "scatter",
         "mode": "markers+text",
+        "meta": "steps",
         "x": [positions[s.node_id][0] for s in nodes],
         "y": [positions[s.node_id][1] for s in nodes],
-        "text": [
-            plotly_text(f"{s.name} (reused)" if s.node_id in reused else s.name) for s in nodes
-        ],
+        "text": [plotly_text(s.name) for s in nodes],
         "textposition": "bottom center",
         "customdata": [step_ids.get(s.node_id, "") for s in nodes],
         "hovertext": [
@@ -133,7 +284,7 @@ def _step_trace(
         ],
         "hoverinfo": "text",
         "marker": {
-            "size": 26,
+            "size": STEP_SIZE,
             "symbol": ["diamond" if s.node_id in reused else "square" for s in nodes],
             "color": [colour(st) for st in status_of],
             "line": {"color": "#323130", "width": 1},
@@ -143,41 +294,30 @@ def _step_trace(
     }
 
 
-def _data_trace(data_nodes: Mapping[str, tuple[float, float, str]]) -> dict:
+def _data_trace(placed: GraphLayout) -> dict:
     """One round node per dataset or data path the steps read."""
+    keys = list(placed.data_nodes)
     return {
         "type": "scatter",
         "mode": "markers+text",
-        "x": [x for x, _, _ in data_nodes.values()],
-        "y": [y for _, y, _ in data_nodes.values()],
-        "text": [plotly_text(label) for _, _, label in data_nodes.values()],
-        "textposition": "top center",
-        "hovertext": [plotly_text(f"input: {label}") for _, _, label in data_nodes.values()],
+        "meta": "data",
+        "x": [placed.positions[k][0] for k in keys],
+        "y": [placed.positions[k][1] for k in keys],
+        "text": [plotly_text(placed.data_nodes[k]) for k in keys],
+        "textposition": "bottom center",
+        "hovertext": [
+            plotly_text(f"input: {k[4:] if k.startswith('ref:') else placed.data_nodes[k]}")
+            for k in keys
+        ],
         "hoverinfo": "text",
         "marker": {
-            "size": 18,
+            "size": DATA_SIZE,
             "symbol": "circle",
-            "color": "#8764b8",
+            "color": DATA_COLOUR,
             "line": {"color": "#323130", "width": 1},
         },
         "showlegend": False,
         "cliponaxis": False,
-    }
-
-
-def _pipeline_layout(positions: Mapping[str, tuple[float, float]], has_data_nodes: bool) -> dict:
-    """Axes sized to the graph (with room on the left for data nodes), no grid, pan to move."""
-    width = max((p[0] for p in positions.values()), default=0)
-    height = max((abs(p[1]) for p in positions.values()), default=0)
-    return {
-        "margin": {"l": 20, "r": 20, "t": 20, "b": 20},
-        "height": int(min(700, max(220, 90 * (2 * height + 1) + 60))),
-        "xaxis": {"visible": False, "range": [-1.0 if has_data_nodes else -0.8, width + 0.8]},
-        "yaxis": {"visible": False, "range": [-height - 0.8, height + 0.6]},
-        "dragmode": "pan",
-        "font": {"family": "Segoe UI, system-ui, sans-serif", "size": 12, "color": "#323130"},
-        "plot_bgcolor": "rgba(0,0,0,0)",
-        "paper_bgcolor": "rgba(0,0,0,0)",
     }
 
 
@@ -194,8 +334,7 @@ def _data_node(
         return f"param:{port.dataset_parameter}", label
     if port.parameter:
         return f"param:{port.parameter}", f"DataPath {port.parameter}"
-    where = f"{port.datastore}/{port.path}"
-    return f"ref:{where}", where
+    return f"ref:{port.datastore}/{port.path}", port.path
 
 
 def metric_panels(metrics: list[dict]) -> dict:

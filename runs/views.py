@@ -16,7 +16,7 @@ from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseLocation, HttpResponseStopPolling
 
 from runs import environments, listing, logsearch, services
-from runs.charts import metric_panels, pipeline_figure
+from runs.charts import graph_legend, metric_panels, pipeline_figure
 from runs.comparison import compare_runs
 from runs.models import DatasetUse, Experiment, Metric, Run, StepRun
 from studio.core.errors import StudioError
@@ -127,6 +127,7 @@ def _run_context(run: Run, selected_id: str | None) -> dict:
         "run": run,
         "steps": steps,
         "figure": figure,
+        "graph_legend": graph_legend(),
         "selected": selected,
         "parameters": parameters,
         "run_metrics": _run_metric_rows(own_metrics),

@@ -1,30 +1,7 @@
-// Draws plotly figures that pages embed as JSON, and keeps them and the log tail live.
+// Draws the metric charts that pages embed as JSON, and keeps them and the log tail live
+// (the pipeline graph is graph.js's).
 (function () {
   "use strict";
-
-  function drawGraph() {
-    var holder = document.getElementById("pipeline-graph");
-    var source = holder && document.getElementById(holder.dataset.source);
-    if (!holder || !source || !window.Plotly) return;
-    var figure = JSON.parse(source.textContent);
-    window.Plotly.react(holder, figure.data, figure.layout, {
-      displaylogo: false, responsive: true, scrollZoom: Boolean(figure.scroll_zoom),
-      modeBarButtonsToRemove: ["select2d", "lasso2d", "toImage", "autoScale2d"],
-    });
-    if (!holder.dataset.bound) {
-      holder.dataset.bound = "1";
-      holder.on("plotly_hover", function () { holder.style.cursor = "pointer"; });
-      holder.on("plotly_unhover", function () { holder.style.cursor = ""; });
-      holder.on("plotly_click", function (event) {
-        var point = event.points && event.points[0];
-        if (point && point.customdata) {
-          var url = new URL(window.location.href);
-          url.searchParams.set("step", point.customdata);
-          window.location.assign(url.toString());
-        }
-      });
-    }
-  }
 
   function drawCharts(root) {
     if (!window.Plotly) return;
@@ -98,14 +75,12 @@
   });
   document.addEventListener("htmx:afterSettle", function () {
     localTimes();
-    drawGraph();
     drawCharts();
     var log = document.getElementById("log-text");
     if (log && stick) log.scrollTop = log.scrollHeight;
   });
   window.addEventListener("load", function () {
     localTimes();
-    drawGraph();
     drawCharts();
     var log = document.getElementById("log-text");
     // Opened at a search match (?offset=): keep the top in view; else follow the tail.
