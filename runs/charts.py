@@ -193,6 +193,7 @@ def graph_legend(of_a_run: bool = True) -> list[dict[str, str]]:
 
 
 DATA_COLOUR = "#8764b8"
+LINE = {"color": "#a19f9d", "width": 1.5}
 
 
 def _edge_trace(placed: GraphLayout) -> dict:
@@ -224,7 +225,8 @@ def _edge_trace(placed: GraphLayout) -> dict:
         "meta": "edges",
         "x": x,
         "y": y,
-        "line": {"color": "#a19f9d", "width": 1.5},
+        # Many edges (a wide fan-out) are drawn lighter, so that they do not hide the nodes.
+        "line": {"color": "#c8c6c4", "width": 1} if len(placed.edges) > 60 else LINE,
         "marker": {
             "symbol": "arrow",
             "angleref": "previous",
@@ -238,15 +240,16 @@ def _edge_trace(placed: GraphLayout) -> dict:
 
 
 def _edge_label_trace(spec: GraphSpec, placed: GraphLayout) -> dict:
-    """The name of the data each edge carries, midway along its last segment."""
+    """The name of the data each edge carries, midway along its longest segment."""
     names = {s.node_id: s.name for s in spec.steps} | dict(placed.data_nodes)
     labelled = [e for e in placed.edges if e.label]
+    middles = [_middle_of_longest_segment(e.points) for e in labelled]
     return {
         "type": "scatter",
         "mode": "text",
         "meta": "edge-labels",
-        "x": [(e.points[-2][0] + e.points[-1][0]) / 2 for e in labelled],
-        "y": [(e.points[-2][1] + e.points[-1][1]) / 2 for e in labelled],
+        "x": [x for x, _ in middles],
+        "y": [y for _, y in middles],
         "text": [plotly_text(e.label) for e in labelled],
         "textposition": "top center",
         "textfont": {"size": 10, "color": "#605e5c"},
@@ -255,8 +258,15 @@ def _edge_label_trace(spec: GraphSpec, placed: GraphLayout) -> dict:
         ],
         "hoverinfo": "text",
         "showlegend": False,
-        "cliponaxis": False,
     }
+
+
+def _middle_of_longest_segment(points: tuple[tuple[float, float], ...]) -> tuple[float, float]:
+    (x0, y0), (x1, y1) = max(
+        zip(points, points[1:], strict=False),
+        key=lambda ends: (ends[1][0] - ends[0][0]) ** 2 + (ends[1][1] - ends[0][1]) ** 2,
+    )
+    return (x0 + x1) / 2, (y0 + y1) / 2
 
 
 def _step_trace(
@@ -290,7 +300,6 @@ def _step_trace(
             "line": {"color": "#323130", "width": 1},
         },
         "showlegend": False,
-        "cliponaxis": False,
     }
 
 
@@ -317,7 +326,6 @@ def _data_trace(placed: GraphLayout) -> dict:
             "line": {"color": "#323130", "width": 1},
         },
         "showlegend": False,
-        "cliponaxis": False,
     }
 
 

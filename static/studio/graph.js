@@ -61,7 +61,7 @@
         t.mode = labels ? "markers+text" : "markers";
         t.text = trace.text.map(function (s) { return wrapped(s, chars); });
       } else if (trace.meta === "edges") {
-        t.line = Object.assign({}, trace.line, { width: k < 0.5 ? 0.6 : 1.5, color: k < 0.5 ? "#d2d0ce" : trace.line.color });
+        t.line = Object.assign({}, trace.line, { width: k < 0.5 ? 0.6 : trace.line.width, color: k < 0.5 ? "#d2d0ce" : trace.line.color });
         t.marker.size = trace.marker.size.map(function (s) { return s ? ARROW * Math.max(k, 0.45) : 0; });
         t.marker.standoff = trace.marker.standoff.map(function (s) { return s * k; });
       } else if (trace.meta === "edge-labels") {
@@ -104,6 +104,7 @@
     });
     return Promise.resolve(done).then(function () {
       state.drawing = false;
+      if (!holder.dataset.drawn && window.performance && performance.mark) performance.mark("studio-graph-drawn");
       holder.dataset.drawn = "1";
       drawMinimapView();
     });

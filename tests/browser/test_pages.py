@@ -19,6 +19,7 @@ STEPS = str(ROOT / "tests" / "sources" / "steps")
 EXPERIMENT = "browser-pages"
 XSS_NAME = "<script>alert(1)</script>"
 XSS_LOG = "<img src=x onerror=alert(1)>"
+STEP_NODES = "#pipeline-graph .scatterlayer .trace:last-child path.point"
 
 
 def _step(name, script, arguments=()):
@@ -118,7 +119,8 @@ def test_login_experiments_and_a_completed_two_step_run(anon_page, studio, finis
     expect(page.locator("#pipeline-graph g.textpoint text")).to_have_text(
         ["prepare data", "train model"]
     )
-    expect(page.locator("#pipeline-graph path.point")).to_have_count(2)
+    # One node per step (the steps are drawn last, over the edges and their arrowheads).
+    expect(page.locator(STEP_NODES)).to_have_count(2)
 
     # The step table, with statuses as text.
     rows = page.locator("#run-status table.steps tbody tr")
@@ -239,14 +241,14 @@ def test_clicking_a_graph_node_selects_its_step(page, studio, finished):
     run_id = finished["two"]
     steps = _steps(studio, run_id)
     page.goto(f"{studio.url}/runs/{run_id}/")
-    expect(page.locator("#pipeline-graph path.point")).to_have_count(2)
+    expect(page.locator(STEP_NODES)).to_have_count(2)
     selected = (
         page.locator("#run-status table.steps tr.selected td:nth-child(1)").text_content().strip()
     )
     target = "train model" if selected == "prepare data" else "prepare data"
     index = ["prepare data", "train model"].index(target)
 
-    box = page.locator("#pipeline-graph path.point").nth(index).bounding_box()
+    box = page.locator(STEP_NODES).nth(index).bounding_box()
     page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
     page.wait_for_url(f"**/runs/{run_id}/?step={steps[target]['id']}")
     expect(page.locator("#run-status table.steps tr.selected td:nth-child(1)")).to_have_text(target)
@@ -276,7 +278,7 @@ def test_a_hostile_step_name_and_log_render_as_text(page, studio, finished, dial
     run_id = finished["xss"]
     step_id = _steps(studio, run_id)[XSS_NAME]["id"]
     page.goto(f"{studio.url}/runs/{run_id}/")
-    expect(page.locator("#pipeline-graph path.point")).to_have_count(1)
+    expect(page.locator(STEP_NODES)).to_have_count(1)
 
     expect(page.locator("#run-status table.steps tbody td:nth-child(1)")).to_have_text([XSS_NAME])
     expect(page.locator(".log-card h2")).to_contain_text(XSS_NAME)

@@ -108,7 +108,9 @@ def test_publish_a_run_then_submit_it_with_an_override(page, studio, source_run,
 
     # The graph, drawn by plotly, with the step's name on its node.
     expect(page.locator("#pipeline-graph svg.main-svg").first).to_be_visible()
-    expect(page.locator("#pipeline-graph g.textpoint text")).to_have_text(["write"])
+    expect(
+        page.locator("#pipeline-graph .scatterlayer .trace:last-child g.textpoint text")
+    ).to_have_text(["write"])
 
     # The parameter with its type and default.
     params = page.locator("section.card", has=page.get_by_role("heading", name="Parameters"))
