@@ -9,6 +9,7 @@ from __future__ import annotations
 import html
 from collections.abc import Mapping
 from dataclasses import dataclass
+from itertools import pairwise
 
 import igraph
 
@@ -263,7 +264,7 @@ def _edge_label_trace(spec: GraphSpec, placed: GraphLayout) -> dict:
 
 def _middle_of_longest_segment(points: tuple[tuple[float, float], ...]) -> tuple[float, float]:
     (x0, y0), (x1, y1) = max(
-        zip(points, points[1:], strict=False),
+        pairwise(points),
         key=lambda ends: (ends[1][0] - ends[0][0]) ** 2 + (ends[1][1] - ends[0][1]) ** 2,
     )
     return (x0 + x1) / 2, (y0 + y1) / 2
