@@ -150,7 +150,7 @@ def pipeline_figure(
     ys = [y for _, y in positions.values()]
     fit = {
         "x": [min(xs) - 0.5, max(xs) + 0.5],
-        "y": [min(ys) - 0.9, max(ys) + 0.6],
+        "y": [min(ys) - 0.8, max(ys) + 0.6],
     }
     rows = max(ys) - min(ys) + 1
     return {

@@ -60,6 +60,13 @@
         t.marker.line = Object.assign({}, trace.marker.line, { width: k < 0.5 ? 0 : 1 });
         t.mode = labels ? "markers+text" : "markers";
         t.text = trace.text.map(function (s) { return wrapped(s, chars); });
+        if (trace.meta === "steps" && state.found.length) {
+          // The matches' names stand out too; the one in focus most.
+          t.textfont = { color: trace.text.map(function (_, i) {
+            var n = state.found.indexOf(i);
+            return n === -1 ? "#323130" : n === state.at ? "#ca5010" : "#8f6200";
+          }) };
+        }
       } else if (trace.meta === "edges") {
         t.line = Object.assign({}, trace.line, { width: k < 0.5 ? 0.6 : trace.line.width, color: k < 0.5 ? "#d2d0ce" : trace.line.color });
         t.marker.size = trace.marker.size.map(function (s) { return s ? ARROW * Math.max(k, 0.45) : 0; });
@@ -78,9 +85,9 @@
         y: state.found.map(function (i) { return steps.y[i]; }),
         customdata: state.found.map(function (i) { return steps.customdata[i]; }),
         marker: {
-          symbol: "square-open", size: STEP * k + 12,
+          symbol: "square-open", size: STEP * k + 7,
           color: state.found.map(function (_, n) { return n === state.at ? "#ca5010" : "#ffb900"; }),
-          line: { width: 3 },
+          line: { width: 2.5 },
         },
       });
     }

@@ -256,6 +256,8 @@ def test_a_300_step_fan_out_opens_readable_and_find_zooms_to_a_step(
     expect(page.locator("#graph-minimap")).to_be_visible()
     assert "split" in _trace_texts(page, "steps")
     assert 3 <= _steps_in_view(page) < 60
+    page.locator(".graph-card").scroll_into_view_if_needed()
+    shot(page, f"{size}-open")  # at 1280x800: tests/screenshots/graph-300.png
 
     find = page.locator("#graph-find")
     find.fill("shard-25")
