@@ -6,7 +6,9 @@
 
   var STEP = 26, DATA = 18, ARROW = 11;
   var LARGE = 40;  // nodes from which the minimap is shown
-  var state = { holder: null, figure: null, json: "", ranges: null, found: [], at: -1, drawing: false };
+  var state = {
+    holder: null, figure: null, json: "", ranges: null, look: null, frame: null, found: [], at: -1, drawing: false,
+  };
 
   function traceOf(figure, meta) {
     for (var i = 0; i < figure.data.length; i++) if (figure.data[i].meta === meta) return figure.data[i];
@@ -47,19 +49,47 @@
     return { x: size.w / (ranges.x[1] - ranges.x[0]), y: size.h / (ranges.y[1] - ranges.y[0]) };
   }
 
-  // The figure as drawn at this zoom: markers shrink when nodes come close, labels are shortened
+  // How the graph is drawn at a scale: markers shrink when nodes come close, labels are shortened
   // to the room a layer has, and hidden when rows are too close to read (hover names the step).
-  function styled(figure, scale) {
-    var k = Math.max(0.2, Math.min(1, scale.y * 0.5 / STEP, scale.x * 0.3 / STEP));
-    var labels = scale.y >= 40 && scale.x >= 50;
-    var chars = Math.max(4, Math.floor(scale.x / 6.6));
+  function lookOf(scale) {
+    return {
+      k: Math.round(Math.max(0.2, Math.min(1, scale.y * 0.5 / STEP, scale.x * 0.3 / STEP)) * 20) / 20,
+      labels: scale.y >= 40 && scale.x >= 50,
+      chars: Math.max(4, Math.floor(scale.x / 6.6)),
+      edgeLabels: scale.y >= 60 && scale.x >= 90,
+      edgeChars: Math.floor(scale.x * 0.7 / 5.5),
+    };
+  }
+
+  // Only the labels of points in view, and a margin around it, are drawn (plotly lays out every
+  // text it is given); a pan that stays within the margin at the same look needs no redraw.
+  // The others get a space, not "": plotly drops the text element of an empty label and does
+  // not make it again when the label comes back.
+  function windowOf(ranges) {
+    var mx = (ranges.x[1] - ranges.x[0]) * 0.5, my = (ranges.y[1] - ranges.y[0]) * 0.5;
+    return { x: [ranges.x[0] - mx, ranges.x[1] + mx], y: [ranges.y[0] - my, ranges.y[1] + my] };
+  }
+
+  function inside(ranges, frame) {
+    return frame && ranges.x[0] >= frame.x[0] && ranges.x[1] <= frame.x[1] &&
+      ranges.y[0] >= frame.y[0] && ranges.y[1] <= frame.y[1];
+  }
+
+  function sameLook(a, b) {
+    return a && b && a.k === b.k && a.labels === b.labels && a.chars === b.chars &&
+      a.edgeLabels === b.edgeLabels && a.edgeChars === b.edgeChars;
+  }
+
+  function styled(figure, look, frame) {
+    var near = function (x, y) { return x > frame.x[0] && x < frame.x[1] && y > frame.y[0] && y < frame.y[1]; };
+    var k = look.k, labels = look.labels, chars = look.chars;
     var data = figure.data.map(function (trace) {
       var t = Object.assign({}, trace, { marker: Object.assign({}, trace.marker) });
       if (trace.meta === "steps" || trace.meta === "data") {
         t.marker.size = (trace.meta === "steps" ? STEP : DATA) * k;
         t.marker.line = Object.assign({}, trace.marker.line, { width: k < 0.5 ? 0 : 1 });
         t.mode = labels ? "markers+text" : "markers";
-        t.text = trace.text.map(function (s) { return wrapped(s, chars); });
+        t.text = trace.text.map(function (s, i) { return near(trace.x[i], trace.y[i]) ? wrapped(s, chars) : " "; });
         if (trace.meta === "steps" && state.found.length) {
           // The matches' names stand out too; the one in focus most.
           t.textfont = { color: trace.text.map(function (_, i) {
@@ -72,8 +102,10 @@
         t.marker.size = trace.marker.size.map(function (s) { return s ? ARROW * Math.max(k, 0.45) : 0; });
         t.marker.standoff = trace.marker.standoff.map(function (s) { return s * k; });
       } else if (trace.meta === "edge-labels") {
-        t.visible = scale.y >= 60 && scale.x >= 90;
-        t.text = trace.text.map(function (s) { return shorten(s, Math.floor(scale.x * 0.7 / 5.5)); });
+        t.visible = look.edgeLabels;
+        t.text = trace.text.map(function (s, i) {
+          return near(trace.x[i], trace.y[i]) ? shorten(s, look.edgeChars) : " ";
+        });
       }
       return t;
     });
@@ -104,8 +136,10 @@
   function render(ranges) {
     var holder = state.holder, figure = state.figure;
     state.ranges = { x: ranges.x.slice(), y: ranges.y.slice() };
+    state.look = lookOf(scaleOf(holder, figure, ranges));
+    state.frame = windowOf(ranges);
     state.drawing = true;
-    var done = window.Plotly.react(holder, styled(figure, scaleOf(holder, figure, ranges)), layoutFor(figure, ranges), {
+    var done = window.Plotly.react(holder, styled(figure, state.look, state.frame), layoutFor(figure, ranges), {
       displaylogo: false, responsive: true, scrollZoom: Boolean(figure.scroll_zoom), doubleClick: false,
       modeBarButtonsToRemove: ["select2d", "lasso2d", "toImage", "autoScale2d", "resetScale2d"],
     });
@@ -162,7 +196,13 @@
     holder.on("plotly_relayout", function () {
       if (state.drawing || holder !== state.holder) return;
       var ranges = currentRanges();
-      if (ranges) render(ranges);
+      if (!ranges) return;
+      if (sameLook(lookOf(scaleOf(holder, state.figure, ranges)), state.look) && inside(ranges, state.frame)) {
+        state.ranges = ranges;  // plotly has drawn it already
+        drawMinimapView();
+        return;
+      }
+      render(ranges);
     });
   }
 
@@ -290,7 +330,8 @@
     var half = { x: (now.x[1] - now.x[0]) / 2, y: (now.y[1] - now.y[0]) / 2 };
     pending = { x: [x - half.x, x + half.x], y: [y - half.y, y + half.y] };
     window.requestAnimationFrame(function () {
-      if (pending) render(pending);
+      // As a pan by the user: the relayout handler redraws only when the labels need it.
+      if (pending) window.Plotly.relayout(state.holder, { "xaxis.range": pending.x, "yaxis.range": pending.y });
       pending = null;
     });
   }
