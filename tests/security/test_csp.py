@@ -76,7 +76,12 @@ def _violations(page, console: list[str]) -> list[str]:
 def _hover(page, point: int) -> None:
     """Show the hover label of one step, as moving the mouse onto it does."""
     page.evaluate(
-        "(n) => Plotly.Fx.hover('pipeline-graph', [{curveNumber: 1, pointNumber: n}])", point
+        """(n) => {
+          const steps = document.getElementById('pipeline-graph').data
+            .findIndex(t => t.meta === 'steps');
+          Plotly.Fx.hover('pipeline-graph', [{curveNumber: steps, pointNumber: n}]);
+        }""",
+        point,
     )
 
 
