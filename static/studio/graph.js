@@ -222,7 +222,7 @@
     } else if (state.found.length) {
       find(false);
     }
-    // A live refresh keeps the view the user has; a new graph starts whole.
+    // A live refresh keeps the view the user has; a new graph opens at its start view.
     var ranges = same && state.ranges ? (currentRanges() || state.ranges) : startView(holder, state.figure);
     render(ranges).then(function () { bind(holder); drawMinimap(); });
   }
