@@ -10,8 +10,9 @@ from dataclasses import dataclass, field
 from django.db.models import Q
 
 from runs import services
-from runs.models import DatasetUse, StepRun
+from runs.models import DatasetUse, Run, StepRun
 from studio.core.errors import StudioError
+from studio.core.paths import has_glob
 from studio.core.spec import GraphSpec, InputSpec, OutputSpec, StepSpec
 from studio.workspace.models import Dataset
 from studio.workspace.services import ANONYMOUS_PREFIX, get_datastore
@@ -44,7 +45,9 @@ class DatasetRef:
 
     @classmethod
     def of(cls, dataset: Dataset) -> DatasetRef:
-        return cls(dataset.name, dataset.version, _dataset_label(dataset), dataset.get_kind_display())
+        return cls(
+            dataset.name, dataset.version, _dataset_label(dataset), dataset.get_kind_display()
+        )
 
 
 @dataclass
@@ -66,8 +69,15 @@ class DataItem:
 
     @property
     def folder(self) -> str:
-        """The folder to browse on the datastore: the path, or a file's folder."""
-        return self.path.rsplit("/", 1)[0] if self.is_file and "/" in self.path else self.path
+        """The folder to browse on the datastore: the path, a file's folder, or the folder a
+        glob pattern's matches share."""
+        path = self.path.rsplit("/", 1)[0] if self.is_file and "/" in self.path else self.path
+        fixed = []
+        for part in path.split("/"):
+            if has_glob(part):
+                break
+            fixed.append(part)
+        return "/".join(fixed)
 
 
 @dataclass
@@ -90,7 +100,7 @@ def step_data(step: StepRun, spec: GraphSpec) -> StepData:
     )
 
 
-def _input(port: InputSpec, run, spec: GraphSpec) -> DataItem:
+def _input(port: InputSpec, run: Run, spec: GraphSpec) -> DataItem:
     if port.is_dataset:
         dataset = Dataset.objects.filter(id=port.dataset_id(run.parameters)).first()
         paths = dataset.paths if dataset is not None else []
@@ -168,7 +178,7 @@ def _measure(datastore: str, path: str) -> tuple[int | None, int | None]:
         if not store.is_local:
             return None, None
         files = list(store.walk(path))
-    except Exception:  # noqa: BLE001 - a store that cannot be read shows no size
+    except Exception:  # a store that cannot be read shows no size
         return None, None
     return len(files), sum(f.size for f in files)
 
@@ -183,16 +193,12 @@ def _consumers(spec: GraphSpec, node_id: str, output: str) -> list[tuple[StepSpe
     ]
 
 
-def _readers_in_run(run, spec: GraphSpec, node_id: str, output: str) -> list[Reader]:
+def _readers_in_run(run: Run, spec: GraphSpec, node_id: str, output: str) -> list[Reader]:
     consumers = _consumers(spec, node_id, output)
     if not consumers:
         return []
-    steps = {
-        s.node_id: s for s in run.steps.filter(node_id__in=[c.node_id for c, _ in consumers])
-    }
-    return [
-        _reader(steps[c.node_id], port, run, "") for c, port in consumers if c.node_id in steps
-    ]
+    steps = {s.node_id: s for s in run.steps.filter(node_id__in=[c.node_id for c, _ in consumers])}
+    return [_reader(steps[c.node_id], port, run, "") for c, port in consumers if c.node_id in steps]
 
 
 def _readers_elsewhere(
@@ -236,7 +242,7 @@ def _readers_elsewhere(
     return readers
 
 
-def _reader(step: StepRun, input_name: str, run, via: str) -> Reader:
+def _reader(step: StepRun, input_name: str, run: Run, via: str) -> Reader:
     return Reader(
         step_id=step.id,
         step_name=step.name,

@@ -35,7 +35,7 @@
       window.location.assign(url.toString());
       return;
     }
-    window.htmx.ajax("GET", url.toString(), { target: "#step-panel", swap: "outerHTML", push: "true" });
+    window.htmx.ajax("GET", url.toString(), { target: "#step-panel", swap: "outerHTML settle:0ms", push: "true" });
   };
 
   // The step table marks the step the panel shows at once, not at the next live refresh.
@@ -120,11 +120,18 @@
     if (log && log.contains(event.detail.target)) stick = logAtBottom(log);
   });
   document.addEventListener("htmx:afterSettle", function (event) {
-    if (event.detail.elt && event.detail.elt.id === "step-panel") markSelectedStep();
+    var log = document.getElementById("log-text");
+    if (event.detail.elt && event.detail.elt.id === "step-panel") {
+      // Another step or tab: only the panel is new (the graph stays as it is).
+      markSelectedStep();
+      localTimes(event.detail.elt);
+      drawCharts(event.detail.elt);
+      if (log && !new URL(window.location.href).searchParams.has("offset")) log.scrollTop = log.scrollHeight;
+      return;
+    }
     localTimes();
     drawGraph();
     drawCharts();
-    var log = document.getElementById("log-text");
     if (log && stick) log.scrollTop = log.scrollHeight;
   });
   // Back or forward to a run page address: htmx loads the page again (the step panel keeps

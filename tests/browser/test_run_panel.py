@@ -99,6 +99,10 @@ def test_a_step_and_a_tab_open_in_place_and_the_address_follows(page, studio, fa
     expect(page).to_have_url(f"{studio.url}/runs/{failed_run['id']}/")
     expect(_panel(page).locator("h2")).to_contain_text("middle")
     _same_page(page, loads)
+    expect(page.locator("#pipeline-graph .main-svg").first).to_be_visible()  # drawn again
+    page.locator("table.steps").get_by_role("link", name="last").click()  # still in place
+    expect(_panel(page).locator("h2")).to_contain_text("last")
+    _same_page(page, loads)
     page.reload()
     page.goto(f"{studio.url}/runs/{failed_run['id']}/?step={first}&tab=data")
     expect(_panel(page).locator("h2")).to_contain_text("first")
@@ -141,9 +145,7 @@ def test_a_steps_data_shows_each_input_and_output_and_who_read_it(page, studio, 
     expect(page.locator("table.browse")).to_contain_text("result.txt")
 
 
-def test_rerun_failed_reuses_what_completed_and_the_runs_link_each_other(
-    page, studio, failed_run
-):
+def test_rerun_failed_reuses_what_completed_and_the_runs_link_each_other(page, studio, failed_run):
     from playwright.sync_api import expect
 
     page.goto(f"{studio.url}/runs/{failed_run['id']}/")

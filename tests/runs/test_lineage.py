@@ -17,11 +17,18 @@ from tests import factories
 pytestmark = pytest.mark.django_db
 
 STORE = storage.DEFAULT_DATASTORE
-WRITTEN = {"datastore": STORE, "path": "dataset/s1/prepped", "manifest": "m1", "files": 3, "bytes": 1200}
+WRITTEN = {
+    "datastore": STORE,
+    "path": "dataset/s1/prepped",
+    "manifest": "m1",
+    "files": 3,
+    "bytes": 1200,
+}
 
 
 def _graph() -> dict:
-    """a writes ``prepped`` (registered as the dataset prepped_ds); b reads it and a folder."""
+    """a writes ``prepped`` (registered as the dataset prepped_ds); b reads it and files on
+    the datastore."""
     return {
         "steps": [
             factories.step(
@@ -33,7 +40,7 @@ def _graph() -> dict:
                 "b",
                 inputs=[
                     {"name": "in_b", "source_step": "a", "source_output": "prepped"},
-                    {"name": "raw", "datastore": STORE, "path": "raw/2026"},
+                    {"name": "raw", "datastore": STORE, "path": "raw/2026/*.csv"},
                 ],
                 outputs=[{"name": "scored", "kind": "PipelineData"}],
                 arguments=[
@@ -75,9 +82,7 @@ def _data(step: StepRun) -> lineage.StepData:
     return lineage.step_data(step, step.run.graph.graph())
 
 
-def test_an_output_says_where_it_is_how_big_its_dataset_and_the_steps_that_read_it(
-    alice, settings
-):
+def test_an_output_says_where_it_is_how_big_its_dataset_and_the_steps_that_read_it(alice, settings):
     run = factories.submitted(_graph(), alice, experiment="lineage")
     first = _end_first_step(run, settings)
 
@@ -111,8 +116,9 @@ def test_an_input_names_the_step_that_made_it_and_a_data_reference_its_folder(al
         "raw",
         "DataReference",
         STORE,
-        "raw/2026",
+        "raw/2026/*.csv",
     )
+    assert (folder.folder, made.folder) == ("raw/2026", "dataset/s1/prepped")  # to browse
     (scored,) = data.outputs  # not written yet: where it will be is not known
     assert (scored.kind, scored.written, scored.files, scored.readers) == (
         "PipelineData",
@@ -122,9 +128,7 @@ def test_an_input_names_the_step_that_made_it_and_a_data_reference_its_folder(al
     )
 
 
-def test_an_output_lists_the_runs_that_reused_it_and_those_that_read_its_dataset(
-    alice, settings
-):
+def test_an_output_lists_the_runs_that_reused_it_and_those_that_read_its_dataset(alice, settings):
     run = factories.submitted(_graph(), alice, experiment="lineage")
     first = _end_first_step(run, settings)
     # A later run reuses a's output; its b reads it there.

@@ -54,7 +54,9 @@ def test_a_step_asked_for_by_htmx_gets_the_panel_alone(
 def test_a_full_page_has_the_panel_with_links_that_load_it_in_place(alice, run):
     html = _client(alice).get(f"/runs/{run.id}/").content.decode()
     train = StepRun.objects.get(run=run, node_id="train")
-    assert f'hx-get="?step={train.id}" hx-target="#step-panel"' in html
+    assert (
+        f'hx-get="?step={train.id}" hx-target="#step-panel" hx-swap="outerHTML settle:0ms"' in html
+    )
     assert 'hx-history="false"' in html  # back and forward load the page again
 
 
@@ -71,8 +73,9 @@ def test_the_live_refresh_keeps_the_step_the_address_names(alice, run):
         HTTP_HX_CURRENT_URL=f"http://testserver/runs/{run.id}/?step={train.id}&tab=data",
     )
     assert picked.status_code == 200 and "HX-Location" not in picked
-    assert f'data-step="{train.id}" data-name="train" data-status="NotStarted" class="selected"' in (
-        picked.content.decode()
+    assert (
+        f'data-step="{train.id}" data-name="train" data-status="NotStarted" class="selected"'
+        in (picked.content.decode())
     )
     # Not picked, and the running step is another one than shown: the page follows it.
     StepRun.objects.filter(id=prepare.id).update(status=Status.COMPLETED)
