@@ -185,7 +185,7 @@ class RunRerunFailed(APIView):
     (whatever their ``allow_reuse``), the failed, canceled and not started ones run, with
     those downstream. 409 for a run that did not fail or was not canceled."""
 
-    @extend_schema(request=None, responses={201: serializers.RunDetailSerializer})
+    @extend_schema(request=None, responses={201: serializers.RunDetailSerializer, 409: None})
     def post(self, request: Request, run_id: str) -> Response:
         run = _run_for(request, run_id)
         roles.authorize(request, "create")
