@@ -645,6 +645,9 @@ def _move_output(output: _Output, scratch_is_dir: bool) -> dict:
         "datastore": output.datastore.name,
         "path": output.final,
         "manifest": fingerprint_files(files),
+        # What the run page shows of it.
+        "files": len(files),
+        "bytes": sum(f.size for f in files),
     }
     if not scratch_is_dir:
         published["is_file"] = True

@@ -74,12 +74,24 @@ def decide_reuse(
     empty, for :func:`why_not_reused` once the step's script is running. With ``quick`` the
     outputs of a candidate are not read (that can take long on a remote store): the decision
     is then ``undecided`` when there is any candidate.
+
+    In a rerun (``Run.source["rerun_of"]``), a step that completed in the run it reruns is
+    reused from there, whatever ``allow_reuse`` and ``regenerate_outputs`` say.
     """
     node = spec.step(step.node_id)
     parts = fingerprint_parts(
         node, run.parameters, input_identities(run, node), environment_part(node)
     )
     digest = fingerprint(parts)
+    rerun = run.source.get("rerun_of")
+    if rerun:
+        done = completed_in(rerun["id"], step.node_id)
+        if done is not None:
+            if quick:
+                return ReuseDecision(digest, parts, None, "", undecided=True)
+            if outputs_intact(done):
+                reason = f"rerun of run {rerun['number']}: completed there"
+                return ReuseDecision(digest, parts, done, reason)
     if run.regenerate_outputs:
         return ReuseDecision(digest, parts, None, REGENERATE)
     if not node.allow_reuse:
@@ -99,6 +111,19 @@ def decide_reuse(
             )
     reason = _why_not(step, run, digest, parts) if explain else ""
     return ReuseDecision(digest, parts, None, reason)
+
+
+def completed_in(run_id: str, node_id: str) -> StepRun | None:
+    """The step ``node_id`` of run ``run_id`` if it completed there: the step that wrote its
+    outputs (the one it reused, if it was reused)."""
+    done = (
+        StepRun.objects.filter(run_id=run_id, node_id=node_id, status=Status.COMPLETED)
+        .select_related("reused_from")
+        .first()
+    )
+    if done is None:
+        return None
+    return done.reused_from or done
 
 
 def explanation_missing(step: StepRun) -> bool:

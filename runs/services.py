@@ -210,16 +210,64 @@ def _run_parameters(spec: GraphSpec, overrides: Mapping[str, Any] | None) -> dic
 
 
 SOURCES = ("published_pipeline", "pipeline_endpoint", "schedule")
+# A run that reruns another: the completed steps of that one are reused (runs.reuse).
+RERUN_OF = "rerun_of"
 
 
 def _source_fields(source: Mapping[str, Mapping[str, str]] | None) -> dict:
-    """What started a run, from the layer above that started it: ``{kind: {"id", "name"}}``
-    for kinds in SOURCES; the ids are kept in columns (the lists filter on them)."""
-    source = {k: dict(v) for k, v in (source or {}).items() if k in SOURCES and v}
+    """What started a run: ``{kind: {"id", "name"}}`` for kinds in SOURCES, from the layer
+    above that started it (the ids are kept in columns: the lists filter on them), and
+    RERUN_OF (with the ``number`` of the run it reruns)."""
+    source = {k: dict(v) for k, v in (source or {}).items() if k in (*SOURCES, RERUN_OF) and v}
     return {
         "source": source,
-        **{f"{kind}_id": source[kind]["id"] for kind in source},
+        **{f"{kind}_id": source[kind]["id"] for kind in source if kind in SOURCES},
     }
+
+
+RERUNNABLE = (Status.FAILED, Status.CANCELED)
+
+
+def rerun_failed(
+    run: Run, *, user: AbstractUser | None = None, token: ApiToken | None = None
+) -> Run:
+    """Submit a failed or canceled run's pipeline again, with the same parameters and options.
+
+    The new run records the run it reruns; each of its steps that completed there is reused
+    whatever its ``allow_reuse`` says (see :func:`runs.reuse.decide_reuse`), so only the
+    failed, canceled and not started steps run, and those downstream of them.
+    """
+    if run.status not in RERUNNABLE:
+        raise StudioError(
+            "run",
+            f"Run {run.number} is {run.status}: only a failed or canceled run can be rerun.",
+            status=409,
+        )
+    return submit_run(
+        experiment_name=run.experiment.name,
+        graph_data=run.graph.spec,
+        user=user,
+        token=token,
+        pipeline_parameters=run.parameters,
+        regenerate_outputs=run.regenerate_outputs,
+        continue_on_step_failure=run.continue_on_step_failure,
+        tags=run.tags,
+        description=run.description,
+        run_source="Rerun",
+        source={
+            **{k: v for k, v in run.source.items() if k == "published_pipeline"},
+            RERUN_OF: {"id": run.id, "name": f"Run {run.number}", "number": str(run.number)},
+        },
+    )
+
+
+def reruns_of(run: Run) -> list[Run]:
+    """The runs that rerun ``run``, oldest first."""
+    return list(
+        Run.objects.filter(**{f"source__{RERUN_OF}__id": run.id})
+        .only("id", "number", "status", "created_at")
+        .order_by("created_at")
+    )
 
 
 _DATASET_CLASSES = {"file": "FileDataset", "tabular": "TabularDataset"}

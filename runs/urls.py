@@ -11,6 +11,7 @@ urlpatterns = [
     path("compare/", views.compare, name="compare"),
     path("runs/<str:run_id>/", views.run_detail, name="run-detail"),
     path("runs/<str:run_id>/cancel/", views.run_cancel, name="run-cancel"),
+    path("runs/<str:run_id>/rerun-failed/", views.run_rerun_failed, name="run-rerun-failed"),
     path("runs/<str:run_id>/search/", views.run_log_search, name="run-log-search"),
     path("steps/<str:step_id>/file/", views.step_file, name="step-file"),
     path("steps/<str:step_id>/log/", views.step_log_tail, name="step-log-tail"),

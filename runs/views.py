@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import os
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import parse_qs, quote, urlsplit
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db.models import Count, Max, Q
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, StreamingHttpResponse
@@ -15,7 +16,7 @@ from django.utils.html import escape
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseLocation, HttpResponseStopPolling
 
-from runs import environments, listing, logsearch, services
+from runs import environments, lineage, listing, logsearch, services
 from runs.charts import graph_legend, metric_panels, pipeline_figure
 from runs.comparison import compare_runs
 from runs.models import DatasetUse, Experiment, Metric, Run, StepRun
@@ -104,22 +105,8 @@ def _run_context(run: Run, selected_id: str | None) -> dict:
     if len(steps) > 20:
         figure["layout"]["dragmode"] = "pan"
         figure["scroll_zoom"] = True
-    selected = next((s for s in steps if s.id == selected_id), None)
-    if selected is None and steps:
-        selected = next(
-            (s for s in steps if s.status in (Status.PREPARING, Status.RUNNING, Status.FAILED)),
-            next((s for s in steps if s.started_at), steps[0]),
-        )
-    defaults = {p.name: p.default for p in spec.parameters}
-    parameters = [
-        {
-            "name": name,
-            "value": _shown(value),
-            "default": _shown(defaults.get(name)),
-            "changed": _identity(value) != _identity(defaults.get(name)),
-        }
-        for name, value in run.parameters.items()
-    ]
+    selected = _select(steps, selected_id)
+    parameters = _parameter_rows(run, spec)
     own_metrics = list(
         Metric.objects.filter(run=run).order_by("id").values("name", "kind", "value")
     )
@@ -132,6 +119,30 @@ def _run_context(run: Run, selected_id: str | None) -> dict:
         "parameters": parameters,
         "run_metrics": _run_metric_rows(own_metrics),
     }
+
+
+def _select(steps: list[StepRun], selected_id: str | None) -> StepRun | None:
+    """The step the panel shows: the one picked, else the one running (or failed) now."""
+    selected = next((s for s in steps if s.id == selected_id), None)
+    if selected is None and steps:
+        selected = next(
+            (s for s in steps if s.status in (Status.PREPARING, Status.RUNNING, Status.FAILED)),
+            next((s for s in steps if s.started_at), steps[0]),
+        )
+    return selected
+
+
+def _parameter_rows(run: Run, spec: GraphSpec) -> list[dict]:
+    defaults = {p.name: p.default for p in spec.parameters}
+    return [
+        {
+            "name": name,
+            "value": _shown(value),
+            "default": _shown(defaults.get(name)),
+            "changed": _identity(value) != _identity(defaults.get(name)),
+        }
+        for name, value in run.parameters.items()
+    ]
 
 
 def _identity(value: Any) -> Any:
@@ -165,6 +176,7 @@ def _run_metric_rows(metrics: list[dict]) -> list[dict]:
 TABS = [
     ("overview", "Overview"),
     ("parameters", "Parameters"),
+    ("data", "Data"),
     ("logs", "Outputs + logs"),
     ("metrics", "Metrics"),
 ]
@@ -207,16 +219,24 @@ def run_detail(request: HttpRequest, run_id: str) -> HttpResponse:
         ),
         id=run_id,
     )
-    context = _run_context(run, request.GET.get("step"))
+    status_poll = bool(request.htmx) and request.GET.get("partial") == "status"
+    picked_id = _picked_in_address(request) if status_poll else request.GET.get("step", "")
+    if request.htmx and request.htmx.target == "step-panel":
+        # A step or tab picked on the page: only the panel is drawn again.
+        steps = list(run.steps.all())
+        context = {"run": run, "selected": _select(steps, picked_id), "picked": bool(picked_id)}
+        context.update(_panel_context(request, run, context["selected"]))
+        return render(request, "runs/run_detail.html#step-panel", context)
+    context = _run_context(run, picked_id)
     # Until the user picks a step, the panel follows the run: the step running now.
-    context["picked"] = bool(request.GET.get("step"))
+    context["picked"] = bool(picked_id)
     context["step_statuses"] = [str(s) for s in Status]
     context["failed_steps"] = [
         {"id": s.id, "name": s.name, "summary": (s.error or "").partition("\n")[0]}
         for s in context["steps"]
         if s.status == Status.FAILED
     ]
-    if request.htmx and request.GET.get("partial") == "status":
+    if status_poll:
         followed = context["selected"]
         shown = request.GET.get("shown")
         if not context["picked"] and followed is not None and shown and shown != followed.id:
@@ -224,40 +244,60 @@ def run_detail(request: HttpRequest, run_id: str) -> HttpResponse:
         context["oob"] = True  # the actions and the step panel's status follow the run too
         response = render(request, "runs/run_detail.html#run-status", context)
         return _stop_when_finished(run, response)
-    selected = context["selected"]
-    tab = request.GET.get("tab") if request.GET.get("tab") in dict(TABS) else "logs"
-    context.update(tabs=TABS, tab=tab)
-    if selected is not None:
-        if tab == "logs":
-            files = _artifacts(selected)
-            preparing = selected.status == Status.PREPARING
-            chosen = request.GET.get("file") or (environments.BUILD_LOG if preparing else STD_LOG)
-            context.update(files=files, chosen_file=chosen, live_logs=LIVE_LOGS)
-            if chosen in LIVE_LOGS:
-                offset = request.GET.get("offset")
-                start = int(offset) if offset and offset.isdigit() else -LOG_WINDOW
-                data, next_offset = storage.read_log(
-                    selected.log_step_id, offset=start, limit=LOG_WINDOW, name=chosen
-                )
-                context.update(
-                    log_text=data.decode("utf-8", errors="replace"),
-                    log_offset=next_offset,
-                    log_truncated=next_offset > len(data),
-                    log_live=not selected.is_finished and not offset,
-                )
-            else:
-                context["file_text"] = _file_tail(selected, chosen)
-        elif tab == "metrics":
-            context["panels"] = _metric_panels(selected)
-        elif tab == "parameters":
-            context["step_parameters"] = _step_parameters(selected, run.graph.graph())
-        elif tab == "overview":
-            node = next((s for s in run.graph.graph().steps if s.node_id == selected.node_id), None)
-            context["step_environment"] = environments.plan_of(node) if node else None
-    if request.htmx and request.GET.get("partial") == "metrics" and selected is not None:
+    context.update(_panel_context(request, run, context["selected"]))
+    context["reruns"] = services.reruns_of(run)
+    if request.htmx and request.GET.get("partial") == "metrics" and context["selected"]:
         response = render(request, "runs/run_detail.html#metrics-panel", context)
-        return _stop_when_finished(run, response) if selected.is_finished else response
+        return _stop_when_finished(run, response) if context["selected"].is_finished else response
     return render(request, "runs/run_detail.html", context)
+
+
+def _picked_in_address(request: HttpRequest) -> str:
+    """The step the user picked, as the page's address says now: a step or tab switch changes
+    it without a page load, so the live refresh reads it there rather than in its own URL."""
+    current = request.htmx.current_url
+    if current is None:
+        return request.GET.get("step", "")
+    return (parse_qs(urlsplit(current).query).get("step") or [""])[0]
+
+
+def _panel_context(request: HttpRequest, run: Run, selected: StepRun | None) -> dict:
+    """What the step panel shows of ``selected`` on the tab the address names."""
+    tab = request.GET.get("tab") if request.GET.get("tab") in dict(TABS) else "logs"
+    context: dict[str, Any] = {"tabs": TABS, "tab": tab}
+    if selected is None:
+        return context
+    if tab == "logs":
+        files = _artifacts(selected)
+        preparing = selected.status == Status.PREPARING
+        chosen = request.GET.get("file") or (environments.BUILD_LOG if preparing else STD_LOG)
+        context.update(files=files, chosen_file=chosen, live_logs=LIVE_LOGS)
+        if chosen in LIVE_LOGS:
+            offset = request.GET.get("offset")
+            start = int(offset) if offset and offset.isdigit() else -LOG_WINDOW
+            data, next_offset = storage.read_log(
+                selected.log_step_id, offset=start, limit=LOG_WINDOW, name=chosen
+            )
+            context.update(
+                log_text=data.decode("utf-8", errors="replace"),
+                log_offset=next_offset,
+                log_truncated=next_offset > len(data),
+                log_live=not selected.is_finished and not offset,
+            )
+        else:
+            context["file_text"] = _file_tail(selected, chosen)
+    elif tab == "metrics":
+        context["panels"] = _metric_panels(selected)
+    elif tab == "parameters":
+        spec = run.graph.graph()
+        context["step_parameters"] = _step_parameters(selected, spec)
+        context["parameters"] = _parameter_rows(run, spec)
+    elif tab == "data":
+        context["step_data"] = lineage.step_data(selected, run.graph.graph())
+    elif tab == "overview":
+        node = next((s for s in run.graph.graph().steps if s.node_id == selected.node_id), None)
+        context["step_environment"] = environments.plan_of(node) if node else None
+    return context
 
 
 def _follow(request: HttpRequest, run: Run) -> HttpResponse:
@@ -417,6 +457,21 @@ def run_cancel(request: HttpRequest, run_id: str) -> HttpResponse:
     roles.authorize(request, "change", owner=run.created_by)
     services.cancel_run(run)
     return redirect("run-detail", run_id=run.id)
+
+
+@require_POST
+@login_required
+def run_rerun_failed(request: HttpRequest, run_id: str) -> HttpResponse:
+    """Rerun a failed or canceled run: its completed steps reused, the others run."""
+    run = get_object_or_404(Run.objects.select_related("experiment", "graph"), id=run_id)
+    roles.authorize(request, "create")
+    try:
+        new = services.rerun_failed(run, user=request.user)
+    except StudioError as exc:
+        messages.error(request, exc.message)
+        return redirect("run-detail", run_id=run.id)
+    messages.success(request, f"Rerun of run {run.number}: run {new.number}.")
+    return redirect("run-detail", run_id=new.id)
 
 
 @require_GET

@@ -76,6 +76,7 @@ class RunSerializer(serializers.ModelSerializer):
     pipeline_endpoint = serializers.CharField(
         source="pipeline_endpoint_id", read_only=True, allow_null=True
     )
+    rerun_of = serializers.SerializerMethodField(help_text="The id of the run this one reruns")
     url = serializers.SerializerMethodField()
 
     class Meta:
@@ -95,6 +96,7 @@ class RunSerializer(serializers.ModelSerializer):
             "submitted_by",
             "published_pipeline",
             "pipeline_endpoint",
+            "rerun_of",
             "created_at",
             "started_at",
             "ended_at",
@@ -102,6 +104,9 @@ class RunSerializer(serializers.ModelSerializer):
             "warnings",
             "url",
         ]
+
+    def get_rerun_of(self, obj: Run) -> str | None:
+        return (obj.source.get("rerun_of") or {}).get("id")
 
     def get_url(self, obj: Run) -> str:
         request = self.context.get("request")

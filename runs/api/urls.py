@@ -11,6 +11,11 @@ urlpatterns = [
     path("runs/", views.RunList.as_view(), name="api-runs"),
     path("runs/<str:run_id>/", views.RunDetail.as_view(), name="api-run"),
     path("runs/<str:run_id>/cancel/", views.RunCancel.as_view(), name="api-run-cancel"),
+    path(
+        "runs/<str:run_id>/rerun-failed/",
+        views.RunRerunFailed.as_view(),
+        name="api-run-rerun-failed",
+    ),
     path("runs/<str:run_id>/metrics/", artifacts.RunMetrics.as_view(), name="api-run-metrics"),
     path(
         "computetargets/<str:name>/status/",

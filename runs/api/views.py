@@ -23,7 +23,7 @@ from studio.workspace import roles, storage
 from studio.workspace.api.permissions import TokenScope
 from studio.workspace.api.views import JSONParser
 from studio.workspace.auth import RunCredential
-from studio.workspace.models import ComputeTarget
+from studio.workspace.models import ApiToken, ComputeTarget
 
 
 class NewestFirst(CursorPagination):
@@ -114,11 +114,7 @@ class RunList(generics.ListCreateAPIView):
         body = serializers.SubmitRunSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         data = body.validated_data
-        token = (
-            request.auth
-            if not isinstance(request.auth, RunCredential) and request.auth is not None
-            else None
-        )
+        token = _submitting_token(request)
         run = services.submit_run(
             experiment_name=data["experiment_name"],
             graph_data=data["graph"],
@@ -182,6 +178,27 @@ class RunCancel(APIView):
         roles.authorize(request, "change", owner=run.created_by)
         run = services.cancel_run(run)
         return Response(serializers.RunSerializer(run, context={"request": request}).data)
+
+
+class RunRerunFailed(APIView):
+    """Submit a failed or canceled run again: the steps that completed in it are reused
+    (whatever their ``allow_reuse``), the failed, canceled and not started ones run, with
+    those downstream. 409 for a run that did not fail or was not canceled."""
+
+    @extend_schema(request=None, responses={201: serializers.RunDetailSerializer, 409: None})
+    def post(self, request: Request, run_id: str) -> Response:
+        run = _run_for(request, run_id)
+        roles.authorize(request, "create")
+        new = services.rerun_failed(run, user=request.user, token=_submitting_token(request))
+        new = Run.objects.select_related("experiment", "graph").get(id=new.id)
+        out = serializers.RunDetailSerializer(new, context={"request": request})
+        return Response(out.data, status=status.HTTP_201_CREATED)
+
+
+def _submitting_token(request: Request) -> ApiToken | None:
+    """The API token a run is submitted with (a step's run token is none)."""
+    auth = request.auth
+    return auth if auth is not None and not isinstance(auth, RunCredential) else None
 
 
 def _step_for(request: Request, step_id: str) -> StepRun:

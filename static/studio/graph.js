@@ -350,5 +350,6 @@
     if (event.target.closest && event.target.closest("#graph-fit")) fit();
   });
   document.addEventListener("htmx:afterSettle", draw);
+  document.addEventListener("htmx:historyRestore", draw);
   document.addEventListener("DOMContentLoaded", draw);
 })();

@@ -3,6 +3,33 @@
 (function () {
   "use strict";
 
+  // The run page: show a step in the step panel, on the tab shown now, without a page load;
+  // the address names the step (shareable, and the back button returns to the step before).
+  window.studioSelectStep = function (stepId) {
+    var url = new URL(window.location.href);
+    var tab = url.searchParams.get("tab");
+    url.search = "";
+    url.hash = "";
+    url.searchParams.set("step", stepId);
+    if (tab) url.searchParams.set("tab", tab);
+    if (!document.getElementById("step-panel") || !window.htmx) {
+      window.location.assign(url.toString());
+      return;
+    }
+    window.htmx.ajax("GET", url.toString(), { target: "#step-panel", swap: "outerHTML settle:0ms", push: "true" });
+  };
+
+  // The step table marks the step the panel shows at once, not at the next live refresh.
+  function markSelectedStep() {
+    var panel = document.getElementById("step-panel");
+    if (!panel) return;
+    document.querySelectorAll("table.steps tbody tr[data-step]").forEach(function (row) {
+      var on = row.dataset.step === panel.dataset.step;
+      row.classList.toggle("selected", on);
+      if (on) row.setAttribute("aria-selected", "true"); else row.removeAttribute("aria-selected");
+    });
+  }
+
   function drawCharts(root) {
     if (!window.Plotly) return;
     (root || document).querySelectorAll("[data-figure]").forEach(function (el) {
@@ -73,11 +100,26 @@
     var log = document.getElementById("log-text");
     if (log && log.contains(event.detail.target)) stick = logAtBottom(log);
   });
-  document.addEventListener("htmx:afterSettle", function () {
+  document.addEventListener("htmx:afterSettle", function (event) {
+    var log = document.getElementById("log-text");
+    if (event.detail.elt && event.detail.elt.id === "step-panel") {
+      // Another step or tab: only the panel is new (the graph stays as it is).
+      markSelectedStep();
+      localTimes(event.detail.elt);
+      drawCharts(event.detail.elt);
+      if (log && !new URL(window.location.href).searchParams.has("offset")) log.scrollTop = log.scrollHeight;
+      return;
+    }
     localTimes();
     drawCharts();
-    var log = document.getElementById("log-text");
     if (log && stick) log.scrollTop = log.scrollHeight;
+  });
+  // Back or forward to a run page address: htmx loads the page again (the step panel keeps
+  // no history snapshot) and swaps it in; its figures are drawn anew.
+  document.addEventListener("htmx:historyRestore", function () {
+    localTimes();
+    drawCharts();
+    filterSteps();
   });
   window.addEventListener("load", function () {
     localTimes();

@@ -475,8 +475,9 @@ def test_a_step_that_raises_is_summed_up_by_its_exception_and_every_failed_step_
     html = page.get(f"{studio.url}/runs/{run.id}/").text
     assert "Failed steps" in html
     assert html.count('class="failed-steps"') == 1
+    listed = html.split('class="failed-steps"')[1].split("</ul>")[0]
     for name in ("raising", "failing"):
-        assert f'?step={steps[name]["id"]}">{name}</a>' in html
+        assert f'<a href="?step={steps[name]["id"]}"' in listed and f">{name}</a>" in listed
 
 
 def _csrf(session, studio) -> str:
