@@ -23,6 +23,7 @@ from kombu.exceptions import KombuError
 
 from runs import reuse, transitions
 from runs.models import Experiment, PipelineGraph, Run, StepRun
+from runs.timeline import StepTimes, timeline_figure
 from studio.core.environments import plan
 from studio.core.errors import StudioError
 from studio.core.names import check_experiment_name, check_name, check_tags
@@ -42,6 +43,7 @@ from studio.workspace.models import (
     ApiToken,
     ComputeTarget,
     Dataset,
+    EnvironmentBuild,
     Snapshot,
     queue_for,
 )
@@ -648,6 +650,53 @@ def _claim_next_here(
             return None  # perhaps reusable: dispatch checks the candidate's outputs
         return step
     return None
+
+
+# --- the timeline --------------------------------------------------------------------
+
+
+def run_timeline(run: Run, now: datetime) -> dict:
+    """The plotly figure of the run's timeline (``runs.timeline``), read in two queries: the
+    steps' times with the runs their reused steps came from, and the environment builds the
+    steps made (a build's start and end are the only record of a step's preparing time)."""
+    rows = run.steps.values(
+        "id",
+        "name",
+        "status",
+        "position",
+        "queued_at",
+        "started_at",
+        "ended_at",
+        "reused_from_id",
+        "reused_from__run__number",
+        "reused_from__run__experiment__name",
+    )
+    builds = {
+        b["step_id"]: (b["started_at"], b["finished_at"])
+        for b in EnvironmentBuild.objects.filter(step_id__in=run.steps.values("id")).values(
+            "step_id", "started_at", "finished_at"
+        )
+    }
+    experiment = run.experiment.name
+    steps = [
+        StepTimes(
+            step_id=r["id"],
+            name=r["name"],
+            status=r["status"],
+            position=r["position"],
+            queued_at=r["queued_at"],
+            started_at=r["started_at"],
+            ended_at=r["ended_at"],
+            preparing=builds.get(r["id"]),
+            reused=r["reused_from_id"] is not None,
+            reused_from_run=r["reused_from__run__number"],
+            reused_from_experiment=""
+            if r["reused_from__run__experiment__name"] in (None, experiment)
+            else r["reused_from__run__experiment__name"],
+        )
+        for r in rows
+    ]
+    return timeline_figure(steps, run.started_at or run.created_at, now)
 
 
 # --- cancel and reap ------------------------------------------------------------------
