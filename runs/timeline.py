@@ -15,7 +15,7 @@ from datetime import datetime
 from runs.charts import plotly_text
 from studio.core.status import ACTIVE, WAITING, Status, colour
 
-# Waiting is drawn thin and pale, preparing (the environment being built) in its own colour,
+# Waiting is drawn thin and pale, preparing (until the environment is built) in its own colour,
 # running thick in the colour of the step's status (its final one once it ended).
 QUEUED_COLOUR = "#c8c6c4"
 PREPARING_COLOUR = "#8764b8"
@@ -27,9 +27,10 @@ LABEL_CHARS = 24
 class StepTimes:
     """When one step waited, prepared and ran, as the database recorded it.
 
-    ``preparing`` is the window of the environment build this step made (its start and end,
-    the end None while it builds); ``reused_from_run`` the number of the run whose step it
-    reused (None when it was not reused, or that run is gone).
+    ``preparing`` is the environment build this step made or waited for (its start and end,
+    the end None while it builds): the step prepares from its own start until the build's end.
+    ``reused_from_run`` is the number of the run whose step it reused (None when it was not
+    reused, or that run is gone).
     """
 
     step_id: str
@@ -80,7 +81,8 @@ def segments(step: StepTimes, origin: datetime, now: datetime) -> list[Segment]:
     if build is None and step.status == Status.PREPARING:
         build = (step.started_at, None)
     if build is not None:
-        build_start = max(build[0], step.started_at)
+        # It prepares from its start: the working folder is laid out, then the build runs.
+        build_start = step.started_at
         build_end = min(build[1] or end_of_run, end_of_run)
         if step.status == Status.PREPARING:
             build_end = end_of_run
@@ -90,6 +92,23 @@ def segments(step: StepTimes, origin: datetime, now: datetime) -> list[Segment]:
     if step.status != Status.PREPARING:
         parts.append(Segment(str(step.status), at(running_from), at(end_of_run)))
     return [p for p in parts if p.end > p.start]
+
+
+def waited_for(
+    build: tuple[datetime, datetime | None],
+    started_at: datetime | None,
+    ended_at: datetime | None,
+) -> tuple[datetime, datetime | None] | None:
+    """The part of another step's environment build that a step waited for (the same
+    environment on the same host): from the step's start to the build's end, when the build
+    went on after the step started and had begun before it ended; None when it was done before
+    the step started, or built again after it ended."""
+    begun, finished = build
+    if started_at is None or (ended_at is not None and begun >= ended_at):
+        return None
+    if finished is not None and finished <= started_at:
+        return None
+    return (started_at, finished)
 
 
 def ordered(steps: Sequence[StepTimes]) -> list[StepTimes]:

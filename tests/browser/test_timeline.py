@@ -8,6 +8,7 @@ import json
 
 import pytest
 
+from runs.timeline import short_name
 from studio.sdk.core import Experiment
 from studio.sdk.pipeline.core import Pipeline
 from studio.sdk.pipeline.steps import PythonScriptStep
@@ -216,6 +217,11 @@ def test_the_timeline_grows_while_the_run_goes(page, studio):
         timeout=60,
         message="the first step done and the second running",
     )
+    # The step panel followed the run to the second step (the page's main part loaded again
+    # in place): still the timeline, and the address still says so.
+    expect(page.locator("section.step-panel h2")).to_contain_text("second step", timeout=30_000)
+    expect(page.locator("#timeline")).to_be_visible()
+    assert "view=timeline" in page.url
     wait_until(lambda: drawn("Completed") == 2, timeout=60, message="both steps done")
     run.wait_for_completion(show_output=False)
     # Live only while the run goes: the page stops asking once it finished.
@@ -223,3 +229,64 @@ def test_the_timeline_grows_while_the_run_goes(page, studio):
     settled = len(asked)
     page.wait_for_timeout(4500)
     assert len(asked) == settled
+
+
+def test_step_names_show_as_text_and_the_view_keeps_to_the_content_policy(page, studio):
+    from playwright.sync_api import expect
+
+    from tests.security.test_csp import LINK, LISTEN, MARKUP
+
+    ws = studio.workspace()
+    steps = [
+        PythonScriptStep(name=n, script_name="noop.py", source_directory=STEPS, allow_reuse=False)
+        for n in (LINK, MARKUP)
+    ]
+    run = Experiment(ws, "timeline-names").submit(Pipeline(ws, steps))
+    run.wait_for_completion(show_output=False)
+    page.add_init_script(LISTEN)
+    page.goto(f"{studio.url}/runs/{run.id}/?view=timeline")
+    chart = page.locator("#timeline-chart")
+    expect(chart.locator(".ytick")).to_have_count(2)
+    ticks = chart.locator(".ytick text").all_text_contents()
+    assert sorted(ticks) == sorted([short_name(LINK), MARKUP])
+    bar = chart.locator(".barlayer .point").first.bounding_box()
+    page.mouse.move(bar["x"] + bar["width"] / 2, bar["y"] + bar["height"] / 2)
+    expect(chart.locator(".hoverlayer .hovertext")).to_have_count(1)
+    assert chart.locator("a").count() == 0
+    assert any(n in chart.locator(".hoverlayer .hovertext").text_content() for n in (LINK, MARKUP))
+    assert page.evaluate("window.__csp") == []
+
+
+def test_a_step_that_builds_its_environment_shows_its_preparing_time(page, studio):
+    from playwright.sync_api import expect
+
+    from studio.sdk.core import Environment, RunConfiguration
+    from studio.sdk.core.conda_dependencies import CondaDependencies
+
+    ws = studio.workspace()
+    environment = Environment("timeline-env")
+    # A requirement no other test asks for: this run builds the environment.
+    environment.python.conda_dependencies = CondaDependencies.create(
+        pip_packages=["studio-envtest>=2.5"]
+    )
+    config = RunConfiguration()
+    config.environment = environment
+    steps = [
+        PythonScriptStep(
+            name=f"shard {i}",
+            script_name="show.py",
+            source_directory=str(ROOT / "tests" / "sources" / "environments"),
+            runconfig=config,
+            allow_reuse=False,
+        )
+        for i in (1, 2)
+    ]
+    run = Experiment(ws, "timeline-env").submit(Pipeline(ws, steps))
+    run.wait_for_completion(show_output=False, timeout_seconds=240)
+    page.goto(f"{studio.url}/runs/{run.id}/?view=timeline")
+    expect(page.locator("#timeline-chart .ytick")).to_have_count(2)
+    traces = _traces(page)
+    preparing = traces["Preparing"]["customdata"]
+    assert 1 <= len(preparing) <= 2
+    assert set(preparing) <= set(traces["Completed"]["customdata"])
+    expect(page.locator("#timeline-chart .legend")).to_contain_text("Preparing")

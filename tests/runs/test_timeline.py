@@ -14,6 +14,7 @@ from runs.timeline import (
     segments,
     short_name,
     timeline_figure,
+    waited_for,
 )
 from studio.core.status import Status, colour
 
@@ -123,7 +124,7 @@ def test_an_environment_build_is_a_preparing_bar_before_the_running_one():
         preparing=(at(1.2), at(15)),
     )
     figure = timeline_figure([step], T0, now=at(30))
-    assert bars(figure)["Preparing"] == [("env", 1.2, 15.0)]
+    assert bars(figure)["Preparing"] == [("env", 1.0, 15.0)]
     assert bars(figure)["Completed"] == [("env", 15.0, 20.0)]
     assert trace(figure, "Preparing")["marker"]["color"] == PREPARING_COLOUR
 
@@ -132,6 +133,15 @@ def test_a_step_preparing_now_is_preparing_until_now():
     step = times("env", Status.PREPARING, queued_at=at(0), started_at=at(1))
     figure = timeline_figure([step], T0, now=at(6))
     assert bars(figure) == {"Waiting": [("env", 0.0, 1.0)], "Preparing": [("env", 1.0, 6.0)]}
+
+
+def test_a_step_waited_for_a_build_under_way_while_it_started():
+    build = (at(1), at(5))
+    assert waited_for(build, at(2), at(9)) == (at(2), at(5))
+    assert waited_for(build, at(0.5), at(9)) == (at(0.5), at(5))  # claimed before the build began
+    assert waited_for((at(1), None), at(2), None) == (at(2), None)  # still building
+    assert waited_for(build, at(6), at(9)) is None  # built before the step started
+    assert waited_for((at(10), at(12)), at(2), at(9)) is None  # built again after it ended
 
 
 def test_a_step_queued_again_after_its_worker_stopped_only_waits():
@@ -226,13 +236,14 @@ def test_the_figure_is_built_without_django():
 
 @pytest.fixture
 def reused_and_built(db, alice):
-    """Run 2 of an experiment: its step "a" reused run 1's, "b" built its environment, then ran."""
+    """Run 2 of an experiment: its step "a" reused run 1's, "b" built its environment, then
+    ran; "c" waited for that build on the same host, then ran."""
     from runs.models import Run, StepRun
     from studio.workspace.models import EnvironmentBuild
     from tests import factories
 
     earlier = factories.submitted(factories.chain("a"), alice, experiment="timeline")
-    run = factories.submitted(factories.chain("a", "b"), alice, experiment="timeline")
+    run = factories.submitted(factories.chain("a", "b", "c"), alice, experiment="timeline")
     Run.objects.filter(id=run.id).update(started_at=at(0), status=Status.RUNNING)
     original = StepRun.objects.get(run=earlier, node_id="a")
     StepRun.objects.filter(run=run, node_id="a").update(
@@ -244,7 +255,18 @@ def reused_and_built(db, alice):
     )
     built = StepRun.objects.get(run=run, node_id="b")
     StepRun.objects.filter(id=built.id).update(
-        status=Status.RUNNING, queued_at=at(0.5), started_at=at(1)
+        status=Status.RUNNING,
+        queued_at=at(0.5),
+        started_at=at(1),
+        worker="here:1",
+        environment_hash="h" * 20,
+    )
+    StepRun.objects.filter(run=run, node_id="c").update(
+        status=Status.RUNNING,
+        queued_at=at(0.5),
+        started_at=at(2),
+        worker="here:2",
+        environment_hash="h" * 20,
     )
     EnvironmentBuild.objects.create(
         build_hash="h" * 20, host="here", step_id=built.id, started_at=at(1.5), finished_at=at(4)
@@ -260,8 +282,8 @@ def test_the_service_reads_reuse_and_environment_builds_in_two_queries(
     with django_assert_num_queries(2):
         figure = run_timeline(reused_and_built, at(10))
     assert trace(figure, "Reused")["text"] == ["reused from run 1"]
-    assert [(a, b) for _, a, b in bars(figure)["Preparing"]] == [(1.5, 4.0)]
-    assert [(a, b) for _, a, b in bars(figure)["Running"]] == [(4.0, 10.0)]
+    assert [(a, b) for _, a, b in bars(figure)["Preparing"]] == [(1.0, 4.0), (2.0, 4.0)]
+    assert [(a, b) for _, a, b in bars(figure)["Running"]] == [(4.0, 10.0), (4.0, 10.0)]
 
 
 def test_the_run_page_gets_the_timeline_as_json_while_live(reused_and_built, alice):
