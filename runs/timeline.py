@@ -149,9 +149,9 @@ def timeline_figure(steps: Sequence[StepTimes], origin: datetime, now: datetime)
     started), the x axis in seconds since ``origin`` (when the run started).
 
     One bar trace per kind of segment (Queued, Preparing, then each status a step ran with),
-    so the legend names each colour once; one scatter trace marks reused steps at the moment
-    reuse was decided, labelled "reused from run N". Every bar and marker carries its step
-    run id as ``customdata``: clicking it selects the step.
+    so that a legend drawn from the traces names each colour once; one scatter trace marks
+    reused steps at the moment reuse was decided, labelled "reused from run N". Every bar and
+    marker carries its step run id as ``customdata``: clicking it selects the step.
     """
     rows = ordered(steps)
     bars: dict[str, dict] = {}
@@ -255,24 +255,14 @@ def _bar_trace(kind: str) -> dict:
 
 def _layout(rows: list[StepTimes], latest: float) -> dict:
     """Rows of a fixed height (the page scrolls a tall chart inside its card), names cut
-    short on the axis, the time axis and the legend on top."""
+    short on the axis, the time axis on top."""
     row_height = 22 if len(rows) <= 40 else 16
     span = max(latest * 1.08, 1.0)
     return {
-        "height": 96 + row_height * max(len(rows), 3),
-        "margin": {"l": 8, "r": 24, "t": 60, "b": 8},
+        "height": 56 + row_height * max(len(rows), 3),
+        "margin": {"l": 8, "r": 24, "t": 32, "b": 8},
         "barmode": "overlay",
-        "showlegend": True,
-        "legend": {
-            "orientation": "h",
-            "x": 0,
-            "xref": "container",
-            "y": 1,
-            "yanchor": "top",
-            "yref": "container",
-            "itemwidth": 30,
-            "font": {"size": 11},
-        },
+        "showlegend": False,  # the page shows the traces' names and colours above the chart
         "xaxis": {
             "side": "top",
             "ticksuffix": " s",

@@ -80,9 +80,24 @@
     window.location.assign(url.href);
   }
 
+  // The legend stays above the chart as its rows scroll: a swatch and a name per trace.
+  function legend(figure) {
+    var list = document.querySelector("#timeline .timeline-legend");
+    if (!list) return;
+    list.replaceChildren.apply(list, figure.data.map(function (trace) {
+      var item = document.createElement("li");
+      var swatch = document.createElement("span");
+      swatch.className = "swatch " + (trace.type === "scatter" ? "marker" : trace.width < 0.5 ? "thin" : "bar");
+      swatch.style.backgroundColor = trace.marker.color;
+      item.append(swatch, document.createTextNode(trace.name));
+      return item;
+    }));
+  }
+
   function draw(figure) {
     var chart = document.getElementById("timeline-chart");
     if (!chart) return;
+    legend(figure);
     window.Plotly.react(chart, figure.data, figure.layout, {
       displaylogo: false, responsive: true,
       modeBarButtonsToRemove: ["select2d", "lasso2d", "toImage", "autoScale2d", "zoomIn2d", "zoomOut2d"],

@@ -131,6 +131,9 @@ def test_the_timeline_shows_a_row_per_step_with_reuse_marked_and_switches_in_pla
     assert "view=timeline" in page.url
     expect(page.locator("#timeline-chart .ytick")).to_have_count(5)
     expect(page.locator("#timeline-chart")).to_contain_text("reused from run 1")
+    legend = page.locator("#timeline .timeline-legend li")
+    expect(legend.filter(has_text="Completed")).to_have_count(1)
+    expect(legend.last).to_have_text("Reused")
     assert page.evaluate("window.studioMarker") == "same page"  # no page load
     traces = _traces(page)
     assert traces["Reused"]["text"] == ["reused from run 1"]
@@ -192,6 +195,13 @@ def test_a_300_step_fan_out_fits_the_screen_and_scrolls_inside_its_card(
         "#timeline-chart .ytick text", "els => els.map(e => e.textContent)"
     )
     assert max(len(label) for label in labels) <= 24
+    assert "score_partit…_000_of_299" in labels
+    # The full name on hover.
+    bar = page.locator("#timeline-chart .barlayer .trace").nth(1).locator(".point").nth(1)
+    box = bar.bounding_box()
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    hover = page.locator("#timeline-chart .hoverlayer .hovertext")
+    expect(hover).to_contain_text("score_partition_000_of_299")
     shot(page, "fan-out")
 
 
@@ -289,4 +299,4 @@ def test_a_step_that_builds_its_environment_shows_its_preparing_time(page, studi
     preparing = traces["Preparing"]["customdata"]
     assert 1 <= len(preparing) <= 2
     assert set(preparing) <= set(traces["Completed"]["customdata"])
-    expect(page.locator("#timeline-chart .legend")).to_contain_text("Preparing")
+    expect(page.locator("#timeline .timeline-legend")).to_contain_text("Preparing")
