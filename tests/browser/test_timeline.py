@@ -209,7 +209,9 @@ def test_the_timeline_grows_while_the_run_goes(page, studio):
     from playwright.sync_api import expect
 
     ws = studio.workspace()
-    first, second = _step("first step", 3.0), _step("second step", 3.0)
+    # Each step runs longer than two of the page's 2 s refreshes, so each state is seen; the
+    # first longer still, as the page opens while it runs.
+    first, second = _step("first step", 8.0), _step("second step", 5.0)
     second.run_after(first)
     run = Experiment(ws, "timeline-live").submit(Pipeline(ws, [first, second]))
     asked = []
@@ -217,13 +219,14 @@ def test_the_timeline_grows_while_the_run_goes(page, studio):
     page.goto(f"{studio.url}/runs/{run.id}/?view=timeline")
     expect(page.locator("#timeline-chart .ytick")).to_have_count(2)
 
-    def drawn(status: str) -> int:
-        return len((_traces(page).get(status) or {}).get("y") or [])
+    def rows(status: str) -> list[int]:
+        """The rows with a bar of this status (row 0 is the step that started first)."""
+        return (_traces(page).get(status) or {}).get("y") or []
 
-    wait_until(lambda: drawn("Running") == 1, timeout=60, message="the first step's running bar")
-    assert drawn("Completed") == 0
+    wait_until(lambda: rows("Running") == [0], timeout=60, message="the first step running")
+    assert rows("Completed") == []
     wait_until(
-        lambda: drawn("Completed") == 1 and drawn("Running") == 1,
+        lambda: rows("Completed") == [0] and rows("Running") == [1],
         timeout=60,
         message="the first step done and the second running",
     )
@@ -232,7 +235,7 @@ def test_the_timeline_grows_while_the_run_goes(page, studio):
     expect(page.locator("section.step-panel h2")).to_contain_text("second step", timeout=30_000)
     expect(page.locator("#timeline")).to_be_visible()
     assert "view=timeline" in page.url
-    wait_until(lambda: drawn("Completed") == 2, timeout=60, message="both steps done")
+    wait_until(lambda: rows("Completed") == [0, 1], timeout=60, message="both steps done")
     run.wait_for_completion(show_output=False)
     # Live only while the run goes: the page stops asking once it finished.
     page.wait_for_timeout(2500)
