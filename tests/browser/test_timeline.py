@@ -155,6 +155,15 @@ def test_the_timeline_shows_a_row_per_step_with_reuse_marked_and_switches_in_pla
     expect(timeline).to_be_visible()
     expect(page.locator("#timeline-chart .ytick")).to_have_count(5)
     assert page.get_by_role("tab", name="Timeline").get_attribute("aria-selected") == "true"
+    # The graph, drawn while hidden, fits its card once shown.
+    page.get_by_role("tab", name="Graph").click()
+    expect(graph.locator(".main-svg").first).to_be_visible()
+    page.wait_for_function(
+        "() => { const g = document.getElementById('pipeline-graph');"
+        " const svg = g.querySelector('.main-svg');"
+        " return svg && Math.abs(svg.getBoundingClientRect().width - g.clientWidth) <= 2; }"
+    )
+    assert _overflow(page) <= 0
 
 
 def test_clicking_a_bar_selects_its_step_and_keeps_the_timeline(page, studio, five_steps):
