@@ -146,7 +146,8 @@ def seconds_text(seconds: float) -> str:
 
 def timeline_figure(steps: Sequence[StepTimes], origin: datetime, now: datetime) -> dict:
     """The plotly figure of a run's timeline: a row per step (top to bottom in the order they
-    started), the x axis in seconds since ``origin`` (when the run started).
+    started), the x axis in time since ``origin`` (when the run started): seconds, or minutes
+    or hours for a long run (see ``axis_unit``).
 
     One bar trace per kind of segment (Queued, Preparing, then each status a step ran with),
     so that a legend drawn from the traces names each colour once; one scatter trace marks
@@ -206,7 +207,23 @@ def timeline_figure(steps: Sequence[StepTimes], origin: datetime, now: datetime)
                 "cliponaxis": False,
             }
         )
-    return {"data": data, "layout": _layout(rows, latest)}
+    unit, size = axis_unit(latest)
+    if size != 1:
+        for trace in data:
+            trace["x"] = [round(v / size, 4) for v in trace["x"]]
+            if "base" in trace:
+                trace["base"] = [round(v / size, 4) for v in trace["base"]]
+    return {"data": data, "layout": _layout(rows, latest / size, unit)}
+
+
+def axis_unit(seconds: float) -> tuple[str, int]:
+    """The time axis's unit for a run this long, and its length in seconds: seconds up to ten
+    minutes, minutes up to three hours, then hours."""
+    if seconds <= 600:
+        return "s", 1
+    if seconds <= 3 * 3600:
+        return "min", 60
+    return "h", 3600
 
 
 def _kinds() -> list[str]:
@@ -253,7 +270,7 @@ def _bar_trace(kind: str) -> dict:
     }
 
 
-def _layout(rows: list[StepTimes], latest: float) -> dict:
+def _layout(rows: list[StepTimes], latest: float, unit: str) -> dict:
     """Rows of a fixed height (the page scrolls a tall chart inside its card), names cut
     short on the axis, the time axis on top."""
     row_height = 22 if len(rows) <= 40 else 16
@@ -265,7 +282,7 @@ def _layout(rows: list[StepTimes], latest: float) -> dict:
         "showlegend": False,  # the page shows the traces' names and colours above the chart
         "xaxis": {
             "side": "top",
-            "ticksuffix": " s",
+            "ticksuffix": f" {unit}",
             # A little room before 0: a step reused at once is not drawn on its name.
             "range": [-0.03 * span, span],
             "gridcolor": "#edebe9",

@@ -225,6 +225,20 @@ def test_the_chart_grows_with_its_rows_and_the_legend_names_each_kind_once():
     assert len(trace(figure, "Completed")["x"]) == 300
 
 
+def test_a_long_run_is_drawn_in_minutes_and_a_longer_one_in_hours():
+    short = times("a", Status.COMPLETED, queued_at=at(0), started_at=at(30), ended_at=at(590))
+    assert timeline_figure([short], T0, now=at(600))["layout"]["xaxis"]["ticksuffix"] == " s"
+    long = times("a", Status.COMPLETED, queued_at=at(0), started_at=at(60), ended_at=at(5400))
+    figure = timeline_figure([long], T0, now=at(6000))
+    assert figure["layout"]["xaxis"]["ticksuffix"] == " min"
+    assert bars(figure)["Completed"] == [("a", 1.0, 90.0)]
+    assert "Completed: ran 1 h 29 min" in trace(figure, "Completed")["hovertext"][0]
+    longer = times("a", Status.RUNNING, queued_at=at(0), started_at=at(0))
+    figure = timeline_figure([longer], T0, now=at(4 * 3600))
+    assert figure["layout"]["xaxis"]["ticksuffix"] == " h"
+    assert bars(figure)["Running"] == [("a", 0.0, 4.0)]
+
+
 def test_the_figure_is_built_without_django():
     from tests.sdk.test_imports import _django_modules_loaded_by
 
