@@ -23,6 +23,7 @@ from kombu.exceptions import KombuError
 
 from runs import reuse, transitions
 from runs.models import Experiment, PipelineGraph, Run, StepRun
+from runs.timeline import StepTimes, timeline_figure, waited_for
 from studio.core.environments import plan
 from studio.core.errors import StudioError
 from studio.core.names import check_experiment_name, check_name, check_tags
@@ -42,6 +43,7 @@ from studio.workspace.models import (
     ApiToken,
     ComputeTarget,
     Dataset,
+    EnvironmentBuild,
     Snapshot,
     queue_for,
 )
@@ -696,6 +698,70 @@ def _claim_next_here(
             return None  # perhaps reusable: dispatch checks the candidate's outputs
         return step
     return None
+
+
+# --- the timeline --------------------------------------------------------------------
+
+
+def run_timeline(run: Run, now: datetime) -> dict:
+    """The plotly figure of the run's timeline (``runs.timeline``), read in two queries: the
+    steps' times with the runs their reused steps came from, and the environment builds of
+    their environments. A build's start and end are the only record of preparing time: the
+    step that built it prepared all along, one that waited for it on the same host until it
+    ended."""
+    rows = list(
+        run.steps.values(
+            "id",
+            "name",
+            "status",
+            "position",
+            "queued_at",
+            "started_at",
+            "ended_at",
+            "worker",
+            "environment_hash",
+            "reused_from_id",
+            "reused_from__run__number",
+            "reused_from__run__experiment__name",
+        )
+    )
+    hashes = {r["environment_hash"] for r in rows if r["environment_hash"]}
+    built_by: dict[str, tuple] = {}
+    built_on: dict[tuple[str, str], tuple] = {}
+    for b in EnvironmentBuild.objects.filter(
+        Q(step_id__in=run.steps.values("id")) | Q(build_hash__in=hashes)
+    ).values("step_id", "build_hash", "host", "started_at", "finished_at"):
+        window = (b["started_at"], b["finished_at"])
+        built_by[b["step_id"]] = window
+        built_on[(b["build_hash"], b["host"])] = window
+    experiment = run.experiment.name
+    steps = []
+    for r in rows:
+        preparing = built_by.get(r["id"])
+        host = r["worker"].rsplit(":", 1)[0]
+        if preparing is None and (r["environment_hash"], host) in built_on:
+            preparing = waited_for(
+                built_on[(r["environment_hash"], host)], r["started_at"], r["ended_at"]
+            )
+        from_experiment = r["reused_from__run__experiment__name"]
+        steps.append(
+            StepTimes(
+                step_id=r["id"],
+                name=r["name"],
+                status=r["status"],
+                position=r["position"],
+                queued_at=r["queued_at"],
+                started_at=r["started_at"],
+                ended_at=r["ended_at"],
+                preparing=preparing,
+                reused=r["reused_from_id"] is not None,
+                reused_from_run=r["reused_from__run__number"],
+                reused_from_experiment=""
+                if from_experiment in (None, experiment)
+                else from_experiment,
+            )
+        )
+    return timeline_figure(steps, run.started_at or run.created_at, now)
 
 
 # --- cancel and reap ------------------------------------------------------------------

@@ -13,6 +13,7 @@ urlpatterns = [
     path("runs/<str:run_id>/cancel/", views.run_cancel, name="run-cancel"),
     path("runs/<str:run_id>/rerun-failed/", views.run_rerun_failed, name="run-rerun-failed"),
     path("runs/<str:run_id>/search/", views.run_log_search, name="run-log-search"),
+    path("runs/<str:run_id>/timeline/", views.run_timeline, name="run-timeline"),
     path("steps/<str:step_id>/file/", views.step_file, name="step-file"),
     path("steps/<str:step_id>/log/", views.step_log_tail, name="step-log-tail"),
     path("steps/<str:step_id>/log/download/", views.step_log_download, name="step-log-download"),

@@ -9,9 +9,17 @@ from urllib.parse import parse_qs, quote, urlsplit
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db.models import Count, Max, Q
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import (
+    FileResponse,
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    JsonResponse,
+    StreamingHttpResponse,
+)
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.html import escape
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseLocation, HttpResponseStopPolling
@@ -298,6 +306,17 @@ def _panel_context(request: HttpRequest, run: Run, selected: StepRun | None) -> 
         node = next((s for s in run.graph.graph().steps if s.node_id == selected.node_id), None)
         context["step_environment"] = environments.plan_of(node) if node else None
     return context
+
+
+@require_GET
+@login_required
+def run_timeline(request: HttpRequest, run_id: str) -> JsonResponse:
+    """The run's timeline figure for the run page's Timeline view, and whether the run goes on
+    (the page asks again every two seconds while it does)."""
+    run = get_object_or_404(Run.objects.select_related("experiment"), id=run_id)
+    live = not run.is_finished  # read before the steps: the last answer has their final times
+    figure = services.run_timeline(run, timezone.now())
+    return JsonResponse({"figure": figure, "live": live})
 
 
 def _follow(request: HttpRequest, run: Run) -> HttpResponse:
