@@ -7,11 +7,12 @@
   // the address names the step (shareable, and the back button returns to the step before).
   window.studioSelectStep = function (stepId) {
     var url = new URL(window.location.href);
-    var tab = url.searchParams.get("tab");
+    var tab = url.searchParams.get("tab"), view = url.searchParams.get("view");
     url.search = "";
     url.hash = "";
     url.searchParams.set("step", stepId);
     if (tab) url.searchParams.set("tab", tab);
+    if (view) url.searchParams.set("view", view);
     if (!document.getElementById("step-panel") || !window.htmx) {
       window.location.assign(url.toString());
       return;

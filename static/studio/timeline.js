@@ -141,7 +141,8 @@
   });
   ["htmx:pushedIntoHistory", "htmx:replacedInHistory"].forEach(function (name) {
     document.addEventListener(name, function () {
-      if (chosen === "timeline") keepInUrl(chosen, false);
+      var nav = document.querySelector(".view-switch");
+      if ((chosen || (nav && nav.dataset.view)) === "timeline") keepInUrl("timeline", false);
     });
   });
 
