@@ -123,6 +123,7 @@ class Command(BaseCommand):
                 )
             )
         self.stdout.write("Press Ctrl-C to stop web, worker and scheduler.\n")
+        self.stdout.flush()  # shown now also when the output goes to a file or a pipe
 
         while not stopping:
             supervisor.tick()
