@@ -67,13 +67,23 @@ def reference(tmp: Path) -> tuple[float, int]:
     env = _clean_env(tmp)
     started, rx = time.perf_counter(), _rx_bytes()
     subprocess.run([str(UV), "venv", "-q", "-p", "python3", str(tmp / "ref")], env=env, check=True)
+    python = str(tmp / "ref" / "bin" / "python")
+    requirements = str(ROOT / "requirements.txt")
     subprocess.run(
-        [str(UV), "pip", "install", "-q", "--python", str(tmp / "ref" / "bin" / "python")]
-        + ["-r", str(ROOT / "requirements.txt")],
+        [str(UV), "pip", "install", "-q", "--python", python, "-r", requirements],
         env=env,
         check=True,
     )
     return time.perf_counter() - started, _rx_bytes() - rx
+
+
+# Where make run is, by the first line of each phase in its output (seen within 0.1 s).
+PHASES = {
+    "uv": "touch .venv/.uv-",
+    "packages": "touch .venv/.installed",
+    "migrated": "manage.py runstudio",
+    "roles": "scheduler started",
+}
 
 
 def _answers(url: str) -> bool:
@@ -102,12 +112,17 @@ def first_start(tmp: Path, timeout: float) -> dict:
             start_new_session=True,
         )
     answered = banner = None
+    phases: dict[str, float] = {}
     try:
         while time.perf_counter() - started < timeout and make.poll() is None:
             now = time.perf_counter() - started
+            said = log.read_text(errors="replace")
+            for phase, marker in PHASES.items():
+                if phase not in phases and marker in said:
+                    phases[phase] = now
             if answered is None and _answers(f"http://127.0.0.1:{port}/login/"):
                 answered = now
-            if banner is None and "Press Ctrl-C" in log.read_text(errors="replace"):
+            if banner is None and "Press Ctrl-C" in said:
                 banner = now
             if answered is not None and banner is not None:
                 break
@@ -129,10 +144,9 @@ def first_start(tmp: Path, timeout: float) -> dict:
         "banner": banner,
         "venv_bytes": _du(clone / ".venv"),
         "clean_stop": "Studio stopped." in output,
+        "phases": phases,
         "output": output,
-        "errors": [
-            line for line in output.splitlines() if "ERROR" in line or "Traceback" in line
-        ],
+        "errors": [line for line in output.splitlines() if "ERROR" in line or "Traceback" in line],
     }
 
 
@@ -158,6 +172,10 @@ def main() -> None:
                 f"{banners[-1]:.1f} s; reference uv install {ref:.1f} s "
                 f"({rx / 1e6:.0f} MB received); runtime .venv {got['venv_bytes'] / 1e6:.0f} MB; "
                 f"Ctrl-C: {'clean' if got['clean_stop'] and not got['errors'] else got['errors']}"
+            )
+            print(
+                "  phases (s since make started): "
+                + ", ".join(f"{k} {v:.1f}" for k, v in got["phases"].items())
             )
             if args.show_output:
                 print(got["output"])
