@@ -21,11 +21,15 @@ UV_STAMP := $(VENV)/.uv-$(UV_VERSION)
 # Optional parts of the runtime: make run EXTRAS=parquet installs requirements-parquet.txt too.
 EXTRAS ?=
 EXTRA_STAMPS := $(foreach extra,$(EXTRAS),$(VENV)/.extra-$(extra))
+KNOWN_EXTRAS := $(patsubst requirements-%.txt,%,$(filter-out requirements-dev.txt \
+  requirements-wheelhouse.txt,$(wildcard requirements-*.txt)))
+$(foreach extra,$(EXTRAS),$(if $(filter $(extra),$(KNOWN_EXTRAS)),,\
+  $(error No extra named $(extra): the extras are $(KNOWN_EXTRAS))))
 
 $(UV_STAMP):
 	test -x $(PY) || $(PYTHON) -m venv --without-pip $(VENV)
 	$(PYTHON) -m pip --python $(PY) install -q uv==$(UV_VERSION) 2>/dev/null \
-	  || { $(PY) -m ensurepip -q && $(PY) -m pip install -q uv==$(UV_VERSION); }
+	  || { $(PY) -m ensurepip >/dev/null && $(PY) -m pip install -q uv==$(UV_VERSION); }
 	$(UV) --version | grep -q '^uv $(UV_VERSION)'
 	touch $(UV_STAMP)
 
