@@ -5,6 +5,7 @@ without an error line; an optional part not installed says how to install it."""
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -16,6 +17,7 @@ from django.core.management import call_command
 
 from studio.core.errors import StudioError
 from studio.core.tabular import read_table
+from studio.staticfiles import StaticFilesStorage
 from tests.harness import ROOT, Studio, isolated_services, wait_until
 
 
@@ -97,3 +99,17 @@ def test_reading_parquet_without_pyarrow_says_what_to_install(tmp_path, monkeypa
         read_table([str(table)], {"format": "parquet"})
     assert "make run EXTRAS=parquet" in str(refused.value)
     assert "requirements-parquet.txt" in str(refused.value)
+
+
+def test_static_files_are_linked_by_plain_name_until_collected_then_hashed_and_gzipped(
+    settings, tmp_path
+):
+    settings.STATIC_ROOT = tmp_path
+    plotly = "vendor/plotly/plotly-basic.min.js"
+    assert StaticFilesStorage(location=tmp_path).url(plotly) == f"/static/{plotly}"
+    call_command("collectstatic", interactive=False, verbosity=0)
+    hashed = StaticFilesStorage(location=tmp_path).url(plotly)
+    assert re.fullmatch(r"/static/vendor/plotly/plotly-basic\.min\.[0-9a-f]{12}\.js", hashed)
+    served = tmp_path / hashed.removeprefix("/static/")
+    assert served.with_name(served.name + ".gz").stat().st_size < served.stat().st_size / 2
+    assert not (tmp_path / "rest_framework").exists()  # the browsable API is not used
