@@ -14,10 +14,13 @@ import threading
 import pandas as pd
 import pytest
 from django.core.management import call_command
+from django.test import Client
 
 from studio.core.errors import StudioError
 from studio.core.tabular import read_table
 from studio.staticfiles import StaticFilesStorage
+from studio.workspace.services import register_dataset
+from studio.workspace.storage import default_datastore
 from tests.harness import ROOT, Studio, isolated_services, wait_until
 
 
@@ -113,3 +116,25 @@ def test_static_files_are_linked_by_plain_name_until_collected_then_hashed_and_g
     served = tmp_path / hashed.removeprefix("/static/")
     assert served.with_name(served.name + ".gz").stat().st_size < served.stat().st_size / 2
     assert not (tmp_path / "rest_framework").exists()  # the browsable API is not used
+
+
+@pytest.mark.django_db
+def test_the_dataset_page_says_what_to_install_to_preview_parquet(alice, monkeypatch):
+    store = default_datastore()
+    (store.root_path / "tables").mkdir(parents=True, exist_ok=True)
+    pd.DataFrame({"city": ["Oslo"]}).to_parquet(store.root_path / "tables" / "t.parquet")
+    register_dataset(
+        name="cities",
+        kind="tabular",
+        paths=[[store.name, "tables/t.parquet"]],
+        options={"format": "parquet"},
+    )
+    client = Client()
+    client.force_login(alice)
+    assert "Oslo" in client.get("/datasets/cities/").content.decode()
+    monkeypatch.setitem(sys.modules, "pyarrow", None)  # as where the extra is not installed
+    page = client.get("/datasets/cities/")
+    assert page.status_code == 200
+    text = page.content.decode()
+    assert "make run EXTRAS=parquet" in text and "Oslo" not in text
+    assert "StudioError" not in text and "Traceback" not in text
