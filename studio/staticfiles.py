@@ -7,8 +7,9 @@ from whitenoise.storage import CompressedManifestStaticFilesStorage
 
 
 class StaticFilesStorage(CompressedManifestStaticFilesStorage):
-    """``collectstatic`` writes each file under a name with its content's hash, with gzip and
-    brotli copies, and WhiteNoise serves those cached for good. A file not collected (unit
+    """``collectstatic`` writes each file under a name with its content's hash, with a gzip
+    copy (and a brotli one where the Brotli package is installed), and WhiteNoise serves those
+    cached for good. A file not collected (unit
     tests, a checkout where ``collectstatic`` has not run yet) is linked by its plain name, which
     WhiteNoise serves from the source folders, cached briefly: pages never fail for it."""
 
