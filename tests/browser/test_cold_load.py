@@ -90,3 +90,35 @@ def test_static_files_are_compressed_and_cached_for_good_under_hashed_names(page
         assert response.headers.get("content-encoding") in ("gzip", "br"), response.url
     plotly = next(r for r in scripts if "plotly-basic" in r.url)
     assert plotly.request.sizes()["responseBodySize"] < 500_000  # 1.2 MB as a file
+
+
+def test_the_vendored_plotly_draws_what_studio_draws(page, studio, cold_run):
+    """Scatter with lines, markers, text and arrow markers (the graph), and horizontal bars (a
+    Gantt timeline), from the basic bundle of the plotly.js version the README names."""
+    run_id, _ = cold_run
+    _load(page, f"{studio.url}/runs/{run_id}/")
+    page.wait_for_selector("#pipeline-graph .main-svg")
+    schema = page.evaluate(
+        """() => {
+        const s = Plotly.PlotSchema.get();
+        return {version: Plotly.version, traces: Object.keys(s.traces).sort(),
+                symbols: s.traces.scatter.attributes.marker.symbol.values};
+    }"""
+    )
+    assert schema["version"] == "4.1.1"
+    assert {"scatter", "bar"} <= set(schema["traces"])
+    assert {"arrow", "arrow-right", "triangle-right", "diamond"} <= set(schema["symbols"])
+    drawn = page.evaluate(
+        """async () => {
+        const div = document.createElement("div");
+        document.body.appendChild(div);
+        await Plotly.newPlot(div, [
+            {type: "bar", orientation: "h", base: [0, 2], x: [2, 3], y: ["a", "b"]},
+            {type: "scatter", mode: "lines+markers+text", x: [0, 1], y: [0, 1], text: ["p", "q"],
+             marker: {symbol: "arrow", angle: [45, 90]}},
+        ]);
+        return {bars: div.querySelectorAll(".barlayer .point").length,
+                points: div.querySelectorAll(".scatterlayer .point").length};
+    }"""
+    )
+    assert drawn == {"bars": 2, "points": 2}
