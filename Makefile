@@ -34,9 +34,9 @@ $(UV_STAMP):
 	touch $(UV_STAMP)
 
 # The runtime (make run), then the test tools on top of it (make test, make lint).
+# One uv call: the project (which lists no dependencies) is built while the wheels download.
 $(STAMP): requirements.txt pyproject.toml | $(UV_STAMP)
-	$(UV) pip install -q --python $(PY) -r requirements.txt
-	$(UV) pip install -q --python $(PY) --no-deps -e . --config-settings editable_mode=compat
+	$(UV) pip install -q --python $(PY) -r requirements.txt -e . --config-settings editable_mode=compat
 	touch $(STAMP)
 
 $(VENV)/.extra-%: requirements-%.txt $(STAMP)
