@@ -568,6 +568,8 @@ def dataset_detail(request: HttpRequest, name: str) -> HttpResponse:
         ]
         if selected.kind == "tabular":
             preview = _preview(resolved, selected.options)
+    except StudioError as exc:  # what to do about it (an extra to install), said as it is
+        preview_error = str(exc)
     except Exception as exc:  # shown on the page: a dataset whose data cannot be read
         preview_error = f"{type(exc).__name__}: {exc}"
     return render(

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import dj_database_url
-import plotly
 from csp.constants import NONE, SELF, UNSAFE_INLINE
 from django.core.exceptions import ImproperlyConfigured
 
@@ -53,7 +52,7 @@ INSTALLED_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
-    "django.contrib.staticfiles",
+    "studio.staticfiles.StaticFilesConfig",  # django.contrib.staticfiles
     "django.contrib.humanize",
     "rest_framework",
     "drf_spectacular",
@@ -138,9 +137,17 @@ USE_TZ = True
 STATIC_URL = "/static/"
 STATIC_ROOT = DATA_DIR / "static"
 STATIC_ROOT.mkdir(exist_ok=True)
-# plotly.js is served from the plotly package itself: no CDN, nothing copied into the repo.
-STATICFILES_DIRS = [BASE_DIR / "static", ("plotly", Path(plotly.__file__).parent / "package_data")]
+# plotly.js (its basic bundle) is vendored in static/vendor/plotly: no CDN, no Node build.
+STATICFILES_DIRS = [BASE_DIR / "static"]
+# collectstatic (make run, runstudio, the tests' servers) writes hashed, compressed copies that
+# WhiteNoise serves with a cache lifetime of ten years; studio.staticfiles says what happens to
+# a file it has not collected.
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "studio.staticfiles.StaticFilesStorage"},
+}
 WHITENOISE_USE_FINDERS = True
+WHITENOISE_KEEP_ONLY_HASHED_FILES = True
 WHITENOISE_AUTOREFRESH = DEBUG
 
 # Production behind a TLS proxy (README, Security): HTTPS-only cookies, HSTS, the proxy's header
@@ -158,16 +165,15 @@ SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
 # a middleware of our own: it is maintained, and Django 6's built-in CSP takes the same shape of
 # settings). Plotly.js
 # needs two exceptions, both for styles: the style attributes it sets on the SVG it draws, and
-# two <style> elements named by their hashes: the empty one whose rules it adds through the
-# CSSOM, and the map library's stylesheet that plotly.js 4.1.1 adds as it loads
-# (tests/security/test_csp.py finds any other, e.g. after an upgrade of plotly).
+# one <style> element named by its hash: the empty one whose rules it adds through the CSSOM
+# (the basic bundle of plotly.js 4.1.1 adds no other; tests/security/test_csp.py finds any
+# other, e.g. after an upgrade of plotly).
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": [SELF],
         "style-src-elem": [
             SELF,
             "'sha256-47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU='",
-            "'sha256-ji27qzEtxXZW+7dun6UwjHXJ18e6WAin1VvNtkzIE/o='",
         ],
         "style-src-attr": [UNSAFE_INLINE],
         "object-src": [NONE],

@@ -135,6 +135,7 @@ class Studio:
         """The database, an admin and a token, and the web server alone (not waited for)."""
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.manage("migrate", "--noinput", "-v", "0")
+        self.manage("collectstatic", "--noinput", "-v", "0")
         self.manage(
             "shell",
             "-c",

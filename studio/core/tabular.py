@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
+from studio.core.errors import StudioError
+
 if TYPE_CHECKING:  # pandas is imported when a table is read, not with the SDK
     import pandas as pd
 
@@ -21,6 +23,7 @@ def read_table(files: Iterable[str], options: dict, nrows: int | None = None) ->
         if options.get("format") == "parquet" or str(getattr(path, "name", path)).endswith(
             ".parquet"
         ):
+            _require_pyarrow()
             frame = pd.read_parquet(path)
             if remaining is not None:
                 frame = frame.head(remaining)
@@ -40,3 +43,18 @@ def read_table(files: Iterable[str], options: dict, nrows: int | None = None) ->
     if not frames:
         return pd.DataFrame()
     return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+
+
+PARQUET_MISSING = (
+    "Reading parquet files needs the pyarrow package, which is not installed here. Studio "
+    "leaves it out unless asked: make run EXTRAS=parquet (or pip install -r "
+    "requirements-parquet.txt) on the server and workers; in a step's own environment, list "
+    "pyarrow among its pip packages."
+)
+
+
+def _require_pyarrow() -> None:
+    try:
+        import pyarrow  # noqa: F401 (pandas' parquet engine)
+    except ImportError:
+        raise StudioError("format", PARQUET_MISSING) from None

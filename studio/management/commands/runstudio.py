@@ -12,6 +12,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
 
 from runs import sandbox
@@ -32,6 +33,8 @@ class Command(BaseCommand):
 
     def handle(self, port: int, host: str, **options: Any) -> None:
         url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
+        # Hashed, compressed copies of the static files, which the web server caches for good.
+        call_command("collectstatic", interactive=False, verbosity=0)
         password = self._ensure_admin()
         datastore = default_datastore()
         compute = ensure_compute_target(settings.STUDIO_DEFAULT_COMPUTE)
@@ -120,6 +123,7 @@ class Command(BaseCommand):
                 )
             )
         self.stdout.write("Press Ctrl-C to stop web, worker and scheduler.\n")
+        self.stdout.flush()  # shown now also when the output goes to a file or a pipe
 
         while not stopping:
             supervisor.tick()
