@@ -1,8 +1,12 @@
 """Studio on a phone (390 x 844) and a wide screen: the sidebar folds into a Menu button, and no
-page is wider than the screen. The walk takes every page the navigation links to, so pages
-added to it later are guarded too."""
+page is wider than the screen. The walk takes every page the navigation links to, and one page
+of each kind those pages link to (a run, a published pipeline, a dataset...), so pages added
+later are guarded too."""
 
 from __future__ import annotations
+
+import re
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -27,7 +31,16 @@ def a_run(studio):
     )
     run = Experiment(ws, "phone").submit(Pipeline(ws, [step]))
     run.wait_for_completion(show_output=False)
+    run.publish_pipeline(
+        name="a-published-pipeline-with-a-long-name", description="for phones", version="1.0"
+    )
     return run
+
+
+def _kind(url: str) -> str:
+    """A page's kind: its path with ids, numbers and names in detail routes made alike."""
+    parts = urlsplit(url).path.strip("/").split("/")
+    return "/".join(parts[:1] + ["*" if re.search(r"[0-9]", p) else p for p in parts[1:]])
 
 
 def _overflow(page) -> int:
@@ -40,14 +53,30 @@ def test_no_page_of_the_navigation_is_wider_than_a_phone(page, studio, a_run):
     page.goto(f"{studio.url}/")
     links = page.eval_on_selector_all("nav.sidenav a", "els => els.map(e => e.href)")
     assert len(links) >= 10
-    wide = {}
-    for url in [*links, f"{studio.url}/runs/{a_run.id}/", f"{studio.url}/tokens/"]:
-        if url.endswith("/api/schema/"):
-            continue  # a document to download, not a page
+    wide: dict[str, int] = {}
+    seen: set[str] = set()
+
+    def visit(url: str) -> list[str]:
+        seen.add(_kind(url))
         page.goto(url)
         page.wait_for_load_state("load")
         if _overflow(page) > 0:
             wide[url] = _overflow(page)
+        return page.eval_on_selector_all("main a[href]", "els => els.map(e => e.href)")
+
+    pages = [u for u in links if not u.endswith("/api/schema/")]  # the schema: a download
+    for url in [*pages, f"{studio.url}/runs/{a_run.id}/", f"{studio.url}/tokens/"]:
+        for deeper in visit(url):
+            if (
+                deeper.startswith(studio.url)
+                and "/api/" not in deeper
+                and "download" not in deeper
+                and "/files/" not in deeper
+                and not urlsplit(deeper).query
+                and _kind(deeper) not in seen
+            ):
+                visit(deeper)
+    assert len(seen) >= 15, sorted(seen)
     assert wide == {}, f"pages wider than 390 px (by so many px): {wide}"
 
 
