@@ -117,6 +117,7 @@ PAGES = {
     "run-cancel": {"post": "change"},
     "run-rerun-failed": {"post": "create"},
     "run-log-search": {"get": "read"},
+    "run-timeline": {"get": "read"},
     "step-file": {"get": "read"},
     "step-log-tail": {"get": "read"},
     "step-log-download": {"get": "read"},
