@@ -17,7 +17,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_date
 
 from runs.models import Metric, Run
-from studio.core.status import Status
+from studio.core.status import TERMINAL, Status
 
 PAGE_SIZE = 25
 SORTS = {
@@ -195,3 +195,27 @@ def page(filters: RunFilters, size: int = PAGE_SIZE) -> RunPage:
         ):
             values.setdefault(run_id, {})[name] = value
     return RunPage(rows, _cursor(rows[-1], filters.sort) if more else None, values)
+
+
+def page_state(filters: RunFilters, size: int = PAGE_SIZE) -> tuple[list[tuple], bool]:
+    """What a refresh of the page compares, and whether any run on it goes on: the shown
+    runs' ids, statuses, times, descriptions and tags in one query on the page's own index,
+    and, while a run goes on, the newest of its asked-for metrics (a second query)."""
+    runs = filtered(filters)
+    if filters.after:
+        runs = _after(runs, filters.after, filters.sort)
+    rows: list[tuple] = list(
+        runs.order_by(*SORTS[filters.sort]).values_list(
+            "id", "status", "started_at", "ended_at", "description", "tags"
+        )[: size + 1]
+    )
+    going_on = [row[0] for row in rows if row[1] not in TERMINAL]
+    if filters.metrics and going_on:
+        newest = (
+            Metric.objects.filter(step_run__run_id__in=going_on, name__in=filters.metrics)
+            .order_by("-id")
+            .values_list("id", flat=True)
+            .first()
+        )
+        rows.append(("metrics", newest))
+    return rows, bool(going_on)
