@@ -71,13 +71,7 @@ def runs_list(request: HttpRequest, name: str | None = None) -> HttpResponse:
     result = listing.page(filters)
     keep = query.copy()
     keep.pop("after", None)
-    rows = [
-        {
-            "run": run,
-            "metrics": [result.metric_values.get(run.id, {}).get(m) for m in filters.metrics],
-        }
-        for run in result.runs
-    ]
+    rows = [{"run": run, "metrics": result.metrics_of(run)} for run in result.runs]
     context = {
         "experiment": experiment,
         "filters": filters,
@@ -88,6 +82,7 @@ def runs_list(request: HttpRequest, name: str | None = None) -> HttpResponse:
         "first_query": keep.urlencode(),
         "statuses": [s.value for s in Status],
         "all_columns": listing.COLUMNS,
+        "metric_columns": result.metric_columns,
         "is_first_page": not filters.after,
         "live": going_on,
         "etag": tag,
