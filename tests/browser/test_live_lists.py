@@ -49,6 +49,10 @@ def test_a_run_that_finishes_shows_in_the_lists_without_a_reload(page, studio, s
     expect(row).not_to_contain_text("Completed")
     row.locator("input[name=runs]").check()  # ticked for Compare: a refresh keeps it ticked
     shot(page, "running")
+    clock = page.locator("#runs-rows .ticking")
+    expect(clock).to_be_visible(timeout=20_000)
+    before = clock.inner_text()
+    expect(clock).not_to_have_text(before, timeout=3000)  # counts up between refreshes
 
     expect(row).to_contain_text("Completed", timeout=60_000)
     expect(home.locator("#in-progress")).to_contain_text("Nothing is running.", timeout=10_000)
