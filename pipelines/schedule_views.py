@@ -18,11 +18,12 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from pipelines import scheduling, services
 from pipelines.forms import COMMON_ZONES, ScheduleForm
-from pipelines.models import PipelineEndpoint, PublishedPipeline, Schedule
+from pipelines.models import PipelineEndpoint, PublishedPipeline, Schedule, ScheduleFire
 from runs.models import Run
 from studio.core.errors import StudioError
 from studio.core.recurrence import parse_recurrence, preview_fires
-from studio.workspace import roles, storage
+from studio.core.status import TERMINAL
+from studio.workspace import live, roles, storage
 
 _FIELD_OF = {
     "recurrence.frequency": "frequency",
@@ -268,6 +269,21 @@ def schedule_toggle(request: HttpRequest, schedule_id: str, action: str) -> Http
 @require_GET
 @login_required
 def schedule_detail(request: HttpRequest, schedule_id: UUID) -> HttpResponse:
+    """A schedule, its next fires and its history; the history is live while a fire is pending
+    or its run goes on."""
+    state = list(
+        ScheduleFire.objects.filter(schedule_id=schedule_id)
+        .order_by("-fire_time")
+        .values_list("id", "status", "run_id", "run__status")[:100]
+    )
+    going_on = any(
+        status == "pending" or (run and run_status not in TERMINAL)
+        for _, status, run, run_status in state
+    )
+    tag = live.etag(state)
+    refresh = bool(request.htmx) and request.GET.get("partial") == "history"
+    if refresh and (unchanged := live.not_modified(request, tag)):
+        return unchanged
     schedule = get_object_or_404(
         Schedule.objects.select_related("published_pipeline", "pipeline_endpoint"), id=schedule_id
     )
@@ -278,8 +294,14 @@ def schedule_detail(request: HttpRequest, schedule_id: UUID) -> HttpResponse:
             rec, schedule.created_at, schedule.next_fire_at - timedelta(seconds=1), 10
         )
     fires = schedule.fires.select_related("run").order_by("-fire_time")[:100]
-    return render(
-        request,
-        "pipelines/schedule_detail.html",
-        {"schedule": schedule, "upcoming": upcoming, "fires": fires},
-    )
+    context = {
+        "schedule": schedule,
+        "upcoming": upcoming,
+        "fires": fires,
+        "live": going_on,
+        "etag": tag,
+    }
+    if refresh:
+        response = render(request, "pipelines/schedule_detail.html#history", context)
+        return live.fragment(response, tag, going_on)
+    return render(request, "pipelines/schedule_detail.html", context)

@@ -16,8 +16,8 @@ from django.http import QueryDict
 from django.utils import timezone
 from django.utils.dateparse import parse_date
 
-from runs.models import Metric, Run
-from studio.core.status import Status
+from runs.models import Metric, Run, StepRun
+from studio.core.status import TERMINAL, Status
 
 PAGE_SIZE = 25
 SORTS = {
@@ -169,11 +169,31 @@ def _after(runs: QuerySet, cursor: str, sort: str) -> QuerySet:
     )
 
 
+@dataclass(frozen=True)
+class MetricColumn:
+    """A metric column: the metric, and the step it comes from when two steps on the page log
+    a metric of that name ("" when one step at most does)."""
+
+    name: str
+    step: str = ""
+    steps: tuple[str, ...] = ()
+
+    @property
+    def label(self) -> str:
+        return f"{self.name} ({self.step})" if self.step else self.name
+
+
 @dataclass
 class RunPage:
     runs: list[Run]
     next_cursor: str | None
-    metric_values: dict[str, dict[str, object]]
+    metric_values: dict[str, dict[tuple[str, str], object]]
+    metric_columns: list[MetricColumn] = field(default_factory=list)
+
+    def metrics_of(self, run: Run) -> list[object]:
+        """The run's value in each metric column (None where it has none)."""
+        values = self.metric_values.get(run.id, {})
+        return [values.get((c.name, c.step)) for c in self.metric_columns]
 
 
 def page(filters: RunFilters, size: int = PAGE_SIZE) -> RunPage:
@@ -183,15 +203,69 @@ def page(filters: RunFilters, size: int = PAGE_SIZE) -> RunPage:
     rows = list(runs.order_by(*SORTS[filters.sort])[: size + 1])
     more = len(rows) > size
     rows = rows[:size]
-    values: dict[str, dict[str, object]] = {}
-    if filters.metrics and rows:
-        # The last value of each asked-for metric, over the run's steps: one query for the page.
-        for run_id, name, value in (
-            Metric.objects.filter(
-                step_run__run_id__in=[r.id for r in rows], name__in=filters.metrics, kind="scalar"
-            )
-            .order_by("id")
-            .values_list("step_run__run_id", "name", "value")
-        ):
-            values.setdefault(run_id, {})[name] = value
-    return RunPage(rows, _cursor(rows[-1], filters.sort) if more else None, values)
+    values, columns = _metric_columns(rows, filters.metrics)
+    return RunPage(rows, _cursor(rows[-1], filters.sort) if more else None, values, columns)
+
+
+def _metric_columns(
+    runs: list[Run], names: list[str]
+) -> tuple[dict[str, dict[tuple[str, str], object]], list[MetricColumn]]:
+    """The last value of each asked-for metric per run and step, and the columns they make:
+    one per metric, or one per step when two steps log it. A reused step shows the values
+    its original step logged. Two queries for the page: its runs' steps, then their metrics."""
+    if not names or not runs:
+        return {}, [MetricColumn(name) for name in names]
+    logged_by: dict[str, list[tuple[str, str]]] = {}  # step that logged -> (run, step name)
+    for step_id, run_id, step_name, original_id in StepRun.objects.filter(
+        run_id__in=[r.id for r in runs]
+    ).values_list("id", "run_id", "name", "reused_from_id"):
+        logged_by.setdefault(original_id or step_id, []).append((run_id, step_name))
+    last: dict[str, dict[tuple[str, str], object]] = {}
+    for step_id, name, value in (
+        Metric.objects.filter(step_run_id__in=list(logged_by), name__in=names, kind="scalar")
+        .order_by("id")
+        .values_list("step_run_id", "name", "value")
+    ):
+        for run_id, step_name in logged_by[step_id]:
+            last.setdefault(run_id, {})[(name, step_name)] = value
+    steps_of: dict[str, set[str]] = {}
+    for by_step in last.values():
+        for name, step_name in by_step:
+            steps_of.setdefault(name, set()).add(step_name)
+    columns: list[MetricColumn] = []
+    values: dict[str, dict[tuple[str, str], object]] = {}
+    for name in names:
+        steps = sorted(steps_of.get(name, ()))
+        if len(steps) > 1:
+            columns += [MetricColumn(name, step) for step in steps]
+        else:
+            columns.append(MetricColumn(name, steps=tuple(steps)))
+    for run_id, by_step in last.items():
+        for (name, step_name), value in by_step.items():
+            key = (name, step_name) if len(steps_of[name]) > 1 else (name, "")
+            values.setdefault(run_id, {})[key] = value
+    return values, columns
+
+
+def page_state(filters: RunFilters, size: int = PAGE_SIZE) -> tuple[list[tuple], bool]:
+    """What a refresh of the page compares, and whether any run on it goes on: the shown
+    runs' ids, statuses, times, descriptions and tags in one query on the page's own index,
+    and, while a run goes on, the newest of its asked-for metrics (a second query)."""
+    runs = filtered(filters)
+    if filters.after:
+        runs = _after(runs, filters.after, filters.sort)
+    rows: list[tuple] = list(
+        runs.order_by(*SORTS[filters.sort]).values_list(
+            "id", "status", "started_at", "ended_at", "description", "tags"
+        )[: size + 1]
+    )
+    going_on = [row[0] for row in rows if row[1] not in TERMINAL]
+    if filters.metrics and going_on:
+        newest = (
+            Metric.objects.filter(step_run__run_id__in=going_on, name__in=filters.metrics)
+            .order_by("-id")
+            .values_list("id", flat=True)
+            .first()
+        )
+        rows.append(("metrics", newest))
+    return rows, bool(going_on)

@@ -33,7 +33,7 @@ from studio.core.paths import clean_path
 from studio.core.spec import GraphSpec
 from studio.core.status import ACTIVE, Status
 from studio.core.tabular import read_table
-from studio.workspace import roles, storage
+from studio.workspace import live, roles, storage
 from studio.workspace.datastores import Store, StoreConfig
 from studio.workspace.models import ComputeTarget, Dataset, WorkerHeartbeat
 from studio.workspace.services import ANONYMOUS_PREFIX, ResolvedFiles, resolve_dataset
@@ -54,23 +54,24 @@ def experiments(request: HttpRequest) -> HttpResponse:
 @login_required
 def runs_list(request: HttpRequest, name: str | None = None) -> HttpResponse:
     """All runs, or one experiment's: filters, keyset pages, columns and metric columns chosen by the user."""
-    experiment = get_object_or_404(Experiment, name=name) if name else None
+    refresh = bool(request.htmx) and request.GET.get("partial") == "rows"
+    # A refresh of the rows needs no experiment row: the filter names it.
+    experiment = get_object_or_404(Experiment, name=name) if name and not refresh else None
     query = request.GET.copy()
+    query.pop("partial", None)
     if "metrics" in query:  # the form's comma-separated field becomes repeated metric= params
         for metric in query.pop("metrics")[0].split(","):
             if metric.strip():
                 query.appendlist("metric", metric.strip())
-    filters = listing.RunFilters.from_query(query, experiment=experiment.name if experiment else "")
+    filters = listing.RunFilters.from_query(query, experiment=name or "")
+    state, going_on = listing.page_state(filters)
+    tag = live.etag(state)
+    if refresh and (unchanged := live.not_modified(request, tag)):
+        return unchanged
     result = listing.page(filters)
     keep = query.copy()
     keep.pop("after", None)
-    rows = [
-        {
-            "run": run,
-            "metrics": [result.metric_values.get(run.id, {}).get(m) for m in filters.metrics],
-        }
-        for run in result.runs
-    ]
+    rows = [{"run": run, "metrics": result.metrics_of(run)} for run in result.runs]
     context = {
         "experiment": experiment,
         "filters": filters,
@@ -81,8 +82,17 @@ def runs_list(request: HttpRequest, name: str | None = None) -> HttpResponse:
         "first_query": keep.urlencode(),
         "statuses": [s.value for s in Status],
         "all_columns": listing.COLUMNS,
+        "metric_columns": result.metric_columns,
         "is_first_page": not filters.after,
+        "live": going_on,
+        "etag": tag,
+        "refresh_query": (query.urlencode() + "&" if query else "") + "partial=rows",
     }
+    if refresh:
+        context["oob"] = True  # the pager follows the rows: its cursor is the last row's
+        return live.fragment(
+            render(request, "runs/runs_list.html#runs-rows", context), tag, going_on
+        )
     return render(request, "runs/runs_list.html", context)
 
 
@@ -314,9 +324,9 @@ def run_timeline(request: HttpRequest, run_id: str) -> JsonResponse:
     """The run's timeline figure for the run page's Timeline view, and whether the run goes on
     (the page asks again every two seconds while it does)."""
     run = get_object_or_404(Run.objects.select_related("experiment"), id=run_id)
-    live = not run.is_finished  # read before the steps: the last answer has their final times
+    goes_on = not run.is_finished  # read before the steps: the last answer has their final times
     figure = services.run_timeline(run, timezone.now())
-    return JsonResponse({"figure": figure, "live": live})
+    return JsonResponse({"figure": figure, "live": goes_on})
 
 
 def _follow(request: HttpRequest, run: Run) -> HttpResponse:
@@ -517,26 +527,37 @@ def compare(request: HttpRequest) -> HttpResponse:
 @require_GET
 @login_required
 def compute_targets(request: HttpRequest) -> HttpResponse:
-    live = WorkerHeartbeat.live()
-    counts = {
-        row["compute_target"]: row
-        for row in StepRun.objects.filter(status__in=[Status.QUEUED, *ACTIVE])
+    """Compute targets with the workers serving them and their queued and running steps; live
+    while any step waits or runs."""
+    counts = list(
+        StepRun.objects.filter(status__in=[Status.QUEUED, *ACTIVE])
         .values("compute_target")
         .annotate(
             queued=Count("id", filter=Q(status=Status.QUEUED)),
             running=Count("id", filter=~Q(status=Status.QUEUED)),
         )
-    }
+        .order_by("compute_target")
+    )
+    workers = WorkerHeartbeat.live()
+    tag = live.etag(counts, sorted((w.hostname, tuple(w.queues)) for w in workers))
+    refresh = bool(request.htmx) and request.GET.get("partial") == "targets"
+    if refresh and (unchanged := live.not_modified(request, tag)):
+        return unchanged
+    by_target = {row["compute_target"]: row for row in counts}
     targets = [
         {
             "target": t,
-            "workers": [w for w in live if t.queue in w.queues],
-            "queued": counts.get(t.name, {}).get("queued", 0),
-            "running": counts.get(t.name, {}).get("running", 0),
+            "workers": [w for w in workers if t.queue in w.queues],
+            "queued": by_target.get(t.name, {}).get("queued", 0),
+            "running": by_target.get(t.name, {}).get("running", 0),
         }
         for t in ComputeTarget.objects.all()
     ]
-    return render(request, "runs/compute_targets.html", {"targets": targets})
+    context = {"targets": targets, "live": bool(counts), "etag": tag}
+    if refresh:
+        response = render(request, "runs/compute_targets.html#compute-rows", context)
+        return live.fragment(response, tag, bool(counts))
+    return render(request, "runs/compute_targets.html", context)
 
 
 @require_GET

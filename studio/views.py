@@ -14,6 +14,7 @@ from django.views.decorators.http import require_GET
 from pipelines.models import Schedule
 from runs.models import Run
 from studio.core.status import Status
+from studio.workspace import live
 from studio.workspace.models import ComputeTarget, WorkerHeartbeat
 
 
@@ -21,6 +22,13 @@ from studio.workspace.models import ComputeTarget, WorkerHeartbeat
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
     """Runs of the last day and week by status, what runs now, recent failures, next fires, compute."""
+    running = _in_progress()
+    tag = live.etag([(run.id, run.status) for run in running])
+    if request.htmx and request.GET.get("partial") == "running":
+        if unchanged := live.not_modified(request, tag):
+            return unchanged
+        response = render(request, "home.html#in-progress", {"running": running, "etag": tag})
+        return live.fragment(response, tag, bool(running))
     now = timezone.now()
     counts = {}
     for label, since in (("day", now - timedelta(days=1)), ("week", now - timedelta(days=7))):
@@ -32,11 +40,6 @@ def home(request: HttpRequest) -> HttpResponse:
         for s in statuses
         if counts["week"].get(s)
     ]
-    running = (
-        Run.objects.filter(status__in=[Status.RUNNING, Status.NOT_STARTED, Status.CANCEL_REQUESTED])
-        .select_related("experiment")
-        .order_by("-created_at")[:10]
-    )
     failures = [
         {"run": run, "line": next((line for line in run.error.splitlines() if line.strip()), "")}
         for run in Run.objects.filter(status=Status.FAILED)
@@ -46,9 +49,9 @@ def home(request: HttpRequest) -> HttpResponse:
     upcoming = Schedule.objects.filter(
         status="Active", kind="recurrence", next_fire_at__isnull=False
     ).order_by("next_fire_at")[:6]
-    live = WorkerHeartbeat.live()
+    workers = WorkerHeartbeat.live()
     compute = [
-        {"target": t, "workers": sum(1 for w in live if t.queue in w.queues)}
+        {"target": t, "workers": sum(1 for w in workers if t.queue in w.queues)}
         for t in ComputeTarget.objects.all()[:20]
     ]
     return render(
@@ -57,8 +60,18 @@ def home(request: HttpRequest) -> HttpResponse:
         {
             "summary": summary,
             "running": running,
+            "etag": tag,
             "failures": failures,
             "upcoming": upcoming,
             "compute": compute,
         },
+    )
+
+
+def _in_progress() -> list[Run]:
+    """Home's "In progress": the newest runs that go on (one query; a refresh compares them)."""
+    return list(
+        Run.objects.filter(status__in=[Status.RUNNING, Status.NOT_STARTED, Status.CANCEL_REQUESTED])
+        .select_related("experiment")
+        .order_by("-created_at")[:10]
     )

@@ -122,6 +122,49 @@
     drawCharts();
     filterSteps();
   });
+  // Live lists: a polled fragment sends back the ETag of what it shows, and a 304 (nothing
+  // changed) leaves it as it is. Boxes ticked in it stay ticked when it is drawn again.
+  var ticked = null;
+  document.addEventListener("htmx:configRequest", function (event) {
+    var tag = event.detail.elt.dataset && event.detail.elt.dataset.etag;
+    if (tag) event.detail.headers["If-None-Match"] = tag;
+  });
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    if (event.detail.xhr.status === 304) {
+      event.detail.shouldSwap = false;
+      return;
+    }
+    var target = event.detail.target;
+    if (target && target.id && target.dataset.etag) {
+      ticked = { id: target.id, boxes: Array.prototype.map.call(
+        target.querySelectorAll("input[type=checkbox]:checked"),
+        function (box) { return box.name + "=" + box.value; }) };
+    }
+  });
+  document.addEventListener("htmx:afterSwap", function () {
+    if (!ticked) return;
+    var fragment = document.getElementById(ticked.id), boxes = ticked.boxes;
+    ticked = null;
+    if (!fragment) return;
+    fragment.querySelectorAll("input[type=checkbox]").forEach(function (box) {
+      if (boxes.indexOf(box.name + "=" + box.value) !== -1) box.checked = true;
+    });
+  });
+
+  // The duration of a run that goes on counts up between refreshes (as htmx/duration.html shows it).
+  function shownDuration(seconds) {
+    if (seconds < 0.1) return "< 0.1 s";
+    if (seconds < 60) return seconds.toFixed(1) + " s";
+    if (seconds < 3600) return Math.round(seconds / 60) + " min";
+    return Math.round(seconds / 3600) + " h";
+  }
+  window.setInterval(function () {
+    document.querySelectorAll(".ticking[data-since]").forEach(function (el) {
+      var since = new Date(el.dataset.since);
+      if (!isNaN(since)) el.textContent = shownDuration(Math.max(0, (Date.now() - since) / 1000));
+    });
+  }, 1000);
+
   window.addEventListener("load", function () {
     localTimes();
     drawCharts();

@@ -1,0 +1,124 @@
+"""Metric values read well: four significant digits with the full value on hover, on every
+page that shows them; a metric column names its step when two steps log the name; a reused
+step shows the values its original step logged."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+from django.test import Client
+
+from runs.models import Metric, Run, StepRun
+from runs.templatetags.runs_tags import metric, short_number
+from studio.core.status import Status
+from tests import factories
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [
+        (0.123456789, "0.1235"),
+        (1 / 3, "0.3333"),
+        (12.3456, "12.35"),
+        (1234.56, "1235"),
+        (123456.7, "123457"),
+        (9999.5, "10000"),
+        (-0.000123456, "-0.0001235"),
+        (1.23456e-7, "1.235e-07"),
+        (2.54321e20, "2.543e+20"),
+    ],
+)
+def test_floats_show_four_significant_digits_and_keep_the_full_value(value, shown):
+    assert short_number(value) == (shown, repr(value))
+    assert str(metric(value)) == f'<span title="{value!r}">{shown}</span>'
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [
+        (3.0, "3"),
+        (0.0, "0"),
+        (0.5, "0.5"),
+        (2.5e20, "2.5e+20"),
+        (7, "7"),
+        (12345678901, "12345678901"),
+        (True, "True"),
+    ],
+)
+def test_values_that_lose_nothing_show_as_they_are_with_no_title(value, shown):
+    assert short_number(value) == (shown, shown)
+    assert str(metric(value)) == shown
+
+
+def test_text_none_and_odd_floats_are_shown_escaped():
+    assert str(metric("<b>best</b>")) == "&lt;b&gt;best&lt;/b&gt;"
+    assert str(metric(None)) == "" and str(metric(None, "—")) == "—"
+    assert short_number(math.nan)[0] == "nan" and short_number(-math.inf)[0] == "-inf"
+
+
+@pytest.fixture
+def client(alice) -> Client:
+    client = Client()
+    client.force_login(alice)
+    return client
+
+
+def _finished_run(*steps: str, experiment: str = "metrics") -> Run:
+    run = factories.submitted(factories.chain(*steps), experiment=experiment)
+    Run.objects.filter(id=run.id).update(status=Status.COMPLETED)
+    StepRun.objects.filter(run=run).update(status=Status.COMPLETED)
+    return run
+
+
+def _log(run: Run, step: str, name: str, value: object) -> None:
+    Metric.objects.create(step_run=StepRun.objects.get(run=run, name=step), name=name, value=value)
+
+
+@pytest.mark.django_db
+def test_the_runs_list_shows_short_values_and_names_the_step_when_two_log_a_name(
+    client, django_assert_max_num_queries
+):
+    run = _finished_run("train", "score")
+    _log(run, "train", "accuracy", 0.912345678)
+    _log(run, "score", "accuracy", 0.87654321)
+    _log(run, "train", "loss", 0.25)
+    with django_assert_max_num_queries(8):
+        html = client.get("/runs/?metric=accuracy&metric=loss").content.decode()
+    assert '<th class="num" title="accuracy logged by step score">accuracy (score)</th>' in html
+    assert '<th class="num" title="accuracy logged by step train">accuracy (train)</th>' in html
+    assert '<th class="num" title="logged by step train">loss</th>' in html
+    assert '<span title="0.912345678">0.9123</span>' in html
+    assert '<span title="0.87654321">0.8765</span>' in html
+    assert '<td class="num">0.25</td>' in html
+
+
+@pytest.mark.django_db
+def test_a_reused_step_shows_the_metrics_of_its_original_step(client):
+    original = _finished_run("train", experiment="reuse")
+    _log(original, "train", "accuracy", 0.5)
+    again = _finished_run("train", experiment="reuse")
+    StepRun.objects.filter(run=again).update(
+        reused_from=StepRun.objects.get(run=original), status=Status.COMPLETED
+    )
+    html = client.get("/experiments/reuse/?metric=accuracy").content.decode()
+    assert html.count('<td class="num">0.5</td>') == 2
+
+
+@pytest.mark.django_db
+def test_the_run_page_the_metrics_tab_and_compare_show_short_values(client):
+    first = _finished_run("train")
+    _log(first, "train", "accuracy", 0.912345678)
+    Metric.objects.create(run=first, name="best", value=2 / 3)
+    second = _finished_run("train")
+    _log(second, "train", "accuracy", 0.5)
+    step = StepRun.objects.get(run=first)
+
+    page = client.get(f"/runs/{first.id}/?step={step.id}&tab=metrics").content.decode()
+    assert '<span title="0.912345678">0.9123</span>' in page  # the step's Metrics tab
+    assert f'<span title="{2 / 3!r}">0.6667</span>' in page  # the run's own metrics
+    assert "0.912345678<" not in page
+
+    compare = client.get(f"/compare/?runs={first.id}&runs={second.id}").content.decode()
+    assert '<span title="0.912345678">0.9123</span>' in compare
+    assert '<td class="num">0.5</td>' in compare
