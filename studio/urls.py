@@ -17,8 +17,6 @@ api = [
     re_path(r"^(?P<unmatched>.*)$", errors.not_found),  # last: JSON, not the HTML 404 page
 ]
 
-handler500 = "studio.workspace.outages.server_error"
-
 urlpatterns = [
     path("login/", SignInView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
