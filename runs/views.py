@@ -570,5 +570,3 @@ def dataset_detail(request: HttpRequest, name: str) -> HttpResponse:
             "files": contents.files,
         },
     )
-
-
