@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI's files, served from static (no CDN)
     "django_htmx",
     "template_partials",
     "studio",
@@ -234,6 +235,11 @@ SPECTACULAR_SETTINGS = {
         "drf_spectacular.hooks.postprocess_schema_enums",
         "studio.workspace.api.schema.document_errors",
     ],
+    # The API documentation page (/api/docs/): Swagger UI from drf-spectacular-sidecar's static
+    # files, its start-up script loaded as a file (the CSP allows no inline script).
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "persistAuthorization": False},
 }
 
 # Celery: a filesystem broker under the data dir unless CELERY_BROKER_URL names a server.

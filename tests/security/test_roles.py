@@ -110,6 +110,7 @@ PAGES = {
     "schedule-edit": {"get": "change", "post": "change"},
     "schedule-toggle": {"post": "change"},
     "schedule-run-now": {"post": "create"},
+    "api-docs": {"get": "read"},
     "tokens": {"get": "read", "post": "read"},
     "token-revoke": {"post": "read"},
     "experiments": {"get": "read"},
