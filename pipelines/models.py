@@ -163,6 +163,8 @@ class ScheduleFire(models.Model):
     error = models.TextField(blank=True, default="")
     changed_paths = models.JSONField(default=list, blank=True)
     cursor = models.JSONField(null=True, blank=True)  # the data-change baseline this fire moves to
+    # Started by someone's "Run now" rather than by the clock or a data change.
+    manual = models.BooleanField(default=False, db_default=False)
     created_at = models.DateTimeField(default=timezone.now)
     # When the scheduler last gave this pending fire to a worker (a dispatch_fire task).
     handed_at = models.DateTimeField(null=True, blank=True)

@@ -266,6 +266,26 @@ def schedule_toggle(request: HttpRequest, schedule_id: str, action: str) -> Http
     return redirect("schedule-detail", schedule_id=schedule.id)
 
 
+@require_POST
+@login_required
+def schedule_run_now(request: HttpRequest, schedule_id: UUID) -> HttpResponse:
+    schedule = get_object_or_404(
+        Schedule.objects.select_related("published_pipeline", "pipeline_endpoint"), id=schedule_id
+    )
+    roles.authorize(
+        request,
+        "submit",
+        pipeline=schedule.published_pipeline,
+        endpoint=schedule.pipeline_endpoint,
+    )
+    fire = scheduling.run_schedule_now(schedule, user=request.user)
+    if fire.run_id:
+        messages.success(request, f"Run {fire.run_id} started now.")
+    else:
+        messages.error(request, f"The run could not start: {fire.error}")
+    return redirect("schedule-detail", schedule_id=schedule.id)
+
+
 @require_GET
 @login_required
 def schedule_detail(request: HttpRequest, schedule_id: UUID) -> HttpResponse:

@@ -353,7 +353,21 @@ def dispatch_fire(fire_id: int) -> int:
     return _dispatch(fire_id, timezone.now())
 
 
-def _dispatch(fire_id: int, now: datetime) -> int:
+def run_schedule_now(schedule: Schedule, user: AbstractUser | None = None) -> ScheduleFire:
+    """Fire ``schedule`` once, now, outside its recurrence or data trigger: a manual fire in
+    its history whose run starts at once with the schedule's parameters (a data-change
+    schedule's data-path parameter keeps its value: no file changed). The recurrence, the
+    data cursor and the enabled or disabled status are left as they were. A fire whose
+    submission is refused (a disabled pipeline, say) is recorded as failed, with the reason."""
+    now = timezone.now()
+    with transaction.atomic():  # nobody else sees the fire before it is dispatched
+        fire = ScheduleFire.objects.create(schedule=schedule, fire_time=now, manual=True)
+        _dispatch(fire.id, now, user=user)
+    fire.refresh_from_db()
+    return fire
+
+
+def _dispatch(fire_id: int, now: datetime, user: AbstractUser | None = None) -> int:
     with transaction.atomic():
         fires = ScheduleFire.objects.filter(id=fire_id, status="pending").select_related(
             "schedule__published_pipeline__graph", "schedule__pipeline_endpoint"
@@ -369,7 +383,11 @@ def _dispatch(fire_id: int, now: datetime) -> int:
                 schedule.pipeline_endpoint
             )
             parameters = dict(schedule.pipeline_parameters)
-            if schedule.kind == "datastore" and schedule.data_path_parameter_name:
+            if (
+                schedule.kind == "datastore"
+                and schedule.data_path_parameter_name
+                and fire.changed_paths
+            ):
                 parameters[schedule.data_path_parameter_name] = _changed_value(
                     schedule, fire.changed_paths, pipeline
                 )
@@ -385,7 +403,7 @@ def _dispatch(fire_id: int, now: datetime) -> int:
                         "schedule": schedule.name,
                     },
                     continue_on_step_failure=schedule.continue_on_step_failure,
-                    user=schedule.created_by,
+                    user=user or schedule.created_by,
                     endpoint=schedule.pipeline_endpoint,
                     schedule=schedule,
                 )

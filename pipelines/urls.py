@@ -31,6 +31,11 @@ urlpatterns = [
     path("schedules/preview/", schedule_views.schedule_preview, name="schedule-preview"),
     path("schedules/<uuid:schedule_id>/", schedule_views.schedule_detail, name="schedule-detail"),
     path("schedules/<uuid:schedule_id>/edit/", schedule_views.schedule_edit, name="schedule-edit"),
+    path(
+        "schedules/<uuid:schedule_id>/run-now/",
+        schedule_views.schedule_run_now,
+        name="schedule-run-now",
+    ),
     re_path(
         r"^schedules/(?P<schedule_id>[0-9a-f-]{36})/(?P<action>enable|disable)/$",
         schedule_views.schedule_toggle,

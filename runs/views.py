@@ -32,11 +32,10 @@ from studio.core.errors import StudioError
 from studio.core.paths import clean_path
 from studio.core.spec import GraphSpec
 from studio.core.status import ACTIVE, Status
-from studio.core.tabular import read_table
 from studio.workspace import live, roles, storage
 from studio.workspace.datastores import Store, StoreConfig
 from studio.workspace.models import ComputeTarget, Dataset, WorkerHeartbeat
-from studio.workspace.services import ANONYMOUS_PREFIX, ResolvedFiles, resolve_dataset
+from studio.workspace.services import ANONYMOUS_PREFIX, dataset_contents
 
 LOG_WINDOW = 64 * 1024
 
@@ -579,20 +578,7 @@ def dataset_detail(request: HttpRequest, name: str) -> HttpResponse:
             :100
         ]
     )
-    preview, preview_error, files = None, "", []
-    try:
-        resolved = resolve_dataset(selected)
-        files = [
-            (ds.name, f, ds.kind != "http")  # a web server's file is not downloaded through Studio
-            for ds, _, _, found in resolved.groups
-            for f in found[:200]
-        ]
-        if selected.kind == "tabular":
-            preview = _preview(resolved, selected.options)
-    except StudioError as exc:  # what to do about it (an extra to install), said as it is
-        preview_error = str(exc)
-    except Exception as exc:  # shown on the page: a dataset whose data cannot be read
-        preview_error = f"{type(exc).__name__}: {exc}"
+    contents = dataset_contents(selected)
     return render(
         request,
         "runs/dataset_detail.html",
@@ -600,24 +586,8 @@ def dataset_detail(request: HttpRequest, name: str) -> HttpResponse:
             "versions": versions,
             "selected": selected,
             "uses": uses,
-            "preview": preview,
-            "preview_error": preview_error,
-            "files": files,
+            "preview": contents.preview,
+            "preview_error": contents.error,
+            "files": contents.files,
         },
     )
-
-
-def _preview(resolved: ResolvedFiles, options: dict, rows: int = 20) -> dict | None:
-
-    handles = []
-    try:
-        for _, store, _, found in resolved.groups:
-            for info in found[:5]:
-                handles.append(store.open_read(info.path))
-        if not handles:
-            return None
-        frame = read_table(handles, options, nrows=rows)
-    finally:
-        for handle in handles:
-            handle.close()
-    return {"columns": [str(c) for c in frame.columns], "rows": frame.astype(str).values.tolist()}

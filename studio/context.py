@@ -30,6 +30,7 @@ _SECTIONS = {
     "schedule-detail": "schedules",
     "schedule-edit": "schedules",
     "tokens": "tokens",
+    "api-docs": "api-docs",
 }
 
 

@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI's files, served from static (no CDN)
     "django_htmx",
     "template_partials",
     "studio",
@@ -150,6 +151,19 @@ WHITENOISE_USE_FINDERS = True
 WHITENOISE_KEEP_ONLY_HASHED_FILES = True
 WHITENOISE_AUTOREFRESH = DEBUG
 
+# Caches. "datasets": what a dataset version's page shows (its files and preview), read once
+# from the datastores; a file cache under the data dir, so every web process of a host shares
+# it. A day at most, so that data changed under a dataset's path shows within a day.
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    "datasets": {
+        "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+        "LOCATION": DATA_DIR / "cache" / "datasets",
+        "TIMEOUT": 24 * 3600,
+        "OPTIONS": {"MAX_ENTRIES": 2000},
+    },
+}
+
 # Production behind a TLS proxy (README, Security): HTTPS-only cookies, HSTS, the proxy's header
 # that says a request came over HTTPS, and redirects of plain HTTP. Off by default, so that
 # make run on http://127.0.0.1 works.
@@ -221,6 +235,11 @@ SPECTACULAR_SETTINGS = {
         "drf_spectacular.hooks.postprocess_schema_enums",
         "studio.workspace.api.schema.document_errors",
     ],
+    # The API documentation page (/api/docs/): Swagger UI from drf-spectacular-sidecar's static
+    # files, its start-up script loaded as a file (the CSP allows no inline script).
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "persistAuthorization": False},
 }
 
 # Celery: a filesystem broker under the data dir unless CELERY_BROKER_URL names a server.

@@ -6,7 +6,7 @@ from drf_spectacular.views import SpectacularAPIView
 
 from pipelines.api.urls import submit_urlpatterns
 from studio import views
-from studio.workspace.api import errors
+from studio.workspace.api import docs, errors
 from studio.workspace.signin import SignInView
 
 api = [
@@ -14,10 +14,9 @@ api = [
     path("", include("studio.workspace.api.urls")),
     path("", include("runs.api.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("docs/", docs.api_docs, name="api-docs"),
     re_path(r"^(?P<unmatched>.*)$", errors.not_found),  # last: JSON, not the HTML 404 page
 ]
-
-handler500 = "studio.workspace.outages.server_error"
 
 urlpatterns = [
     path("login/", SignInView.as_view(), name="login"),

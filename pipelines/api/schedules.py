@@ -16,7 +16,7 @@ from rest_framework.views import APIView
 
 from pipelines import scheduling
 from pipelines.api.views import ACTION, _uuid_or_404, status_for
-from pipelines.models import PipelineEndpoint, PublishedPipeline, Schedule
+from pipelines.models import PipelineEndpoint, PublishedPipeline, Schedule, ScheduleFire
 from pipelines.scheduling import ScheduleInput
 from runs.models import Run
 from studio.core.errors import StudioError
@@ -28,6 +28,7 @@ from studio.core.recurrence import (
     parse_recurrence,
 )
 from studio.workspace import roles
+from studio.workspace.api.errors import Conflict
 from studio.workspace.api.serializers import StrictTypes, name_field
 from studio.workspace.api.views import JSONParser, query_bool
 
@@ -340,6 +341,59 @@ class ScheduleRuns(APIView):
                 for r in runs
             ]
         )
+
+
+def fire_json(fire: ScheduleFire) -> dict:
+    return {
+        "id": fire.id,
+        "fire_time": fire.fire_time,
+        "status": fire.status,
+        "manual": fire.manual,
+        "run_id": str(fire.run_id) if fire.run_id else None,
+        "error": fire.error,
+        "changed_paths": fire.changed_paths,
+    }
+
+
+class FireOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    fire_time = serializers.DateTimeField()
+    status = serializers.ChoiceField(choices=[s for s, _ in ScheduleFire.STATUSES])
+    manual = serializers.BooleanField()
+    run_id = serializers.CharField(allow_null=True)
+    error = serializers.CharField(allow_blank=True)
+    changed_paths = serializers.ListField(child=serializers.CharField())
+
+
+class ScheduleFires(APIView):
+    @extend_schema(responses=FireOut(many=True), parameters=[SCHEDULE_ID])
+    def get(self, request: Request, schedule_id: str) -> Response:
+        """The schedule's history: its latest fires first, each with its outcome and run."""
+        schedule = _schedule(schedule_id)
+        fires = schedule.fires.order_by("-fire_time")[:1000]
+        return Response([fire_json(f) for f in fires])
+
+
+class ScheduleRunNow(APIView):
+    @extend_schema(
+        request=None,
+        responses={201: FireOut, 409: None},
+        parameters=[SCHEDULE_ID],
+        operation_id="api_schedules_run_now",
+    )
+    def post(self, request: Request, schedule_id: str) -> Response:
+        """Fire the schedule once, now, with its parameters: a manual fire in its history."""
+        schedule = _schedule(schedule_id)
+        roles.authorize(
+            request,
+            "submit",
+            pipeline=schedule.published_pipeline,
+            endpoint=schedule.pipeline_endpoint,
+        )
+        fire = scheduling.run_schedule_now(schedule, user=request.user)
+        if fire.run_id is None:
+            raise Conflict(f"The run could not start: {fire.error}")
+        return Response(fire_json(fire), status=status.HTTP_201_CREATED)
 
 
 class PreviewBody(StrictTypes, serializers.Serializer):

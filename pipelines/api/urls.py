@@ -47,6 +47,16 @@ urlpatterns = [
         schedules.ScheduleRuns.as_view(),
         name="api-schedule-runs",
     ),
+    path(
+        "schedules/<str:schedule_id>/fires/",
+        schedules.ScheduleFires.as_view(),
+        name="api-schedule-fires",
+    ),
+    path(
+        "schedules/<str:schedule_id>/run-now/",
+        schedules.ScheduleRunNow.as_view(),
+        name="api-schedule-run-now",
+    ),
     re_path(
         r"^schedules/(?P<schedule_id>[^/]+)/(?P<action>[^/]+)/$",
         schedules.ScheduleStatus.as_view(),

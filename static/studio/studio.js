@@ -45,13 +45,20 @@
     return log.scrollHeight - log.scrollTop - log.clientHeight < 40;
   }
 
-  // <time class="local" datetime="..."> shows the instant in the viewer's own time zone.
+  // <time class="local" datetime="..."> shows the instant in the viewer's own time zone, as
+  // 2026-12-07 15:04 CET (the {% when %} template tag; its title keeps the time in UTC).
+  function two(n) { return (n < 10 ? "0" : "") + n; }
+  function zoneName(when) {
+    var parts = new Intl.DateTimeFormat("en-GB", { timeZoneName: "short" }).formatToParts(when);
+    var zone = parts.filter(function (p) { return p.type === "timeZoneName"; })[0];
+    return zone ? zone.value : "";
+  }
   function localTimes(root) {
-    var zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
     (root || document).querySelectorAll("time.local").forEach(function (el) {
       var when = new Date(el.getAttribute("datetime"));
       if (isNaN(when)) return;
-      el.textContent = when.toLocaleString(undefined, { year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit" }) + " (" + zone + ")";
+      el.textContent = when.getFullYear() + "-" + two(when.getMonth() + 1) + "-" + two(when.getDate()) +
+        " " + two(when.getHours()) + ":" + two(when.getMinutes()) + " " + zoneName(when);
     });
   }
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 import errno
 import logging
 import os
-import sys
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -21,7 +20,6 @@ from typing import TypeVar
 from django.db import DatabaseError, connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template.loader import render_to_string
-from django.views import defaults
 
 log = logging.getLogger("studio.outages")
 
@@ -179,13 +177,3 @@ class UnavailableMiddleware:
 
     def process_exception(self, request: HttpRequest, exc: Exception) -> HttpResponse | None:
         return unavailable_response(request, exc)
-
-
-def server_error(request: HttpRequest) -> HttpResponse:
-    """Django's 500 handler: what no view caught (a session saved after the view, for one)
-    still answers 503 or 507 when the database or the disk is the cause."""
-    exc = sys.exc_info()[1]
-    response = unavailable_response(request, exc) if exc is not None else None
-    if response is not None:
-        return response
-    return defaults.server_error(request)

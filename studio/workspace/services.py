@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
+from django.core.cache import caches
 from django.db import IntegrityError, transaction
 from django.db.models import Max
 
@@ -22,6 +23,7 @@ from studio.core.paths import (
     is_origin,
     split_url,
 )
+from studio.core.tabular import read_table
 from studio.workspace import egress, storage
 from studio.workspace.datastores import Store
 from studio.workspace.models import Dataset, Datastore
@@ -295,3 +297,65 @@ def resolve_dataset(dataset: Dataset) -> ResolvedFiles:
         store = datastore.store()
         groups.append((datastore, store, pattern, store.glob(pattern)))
     return ResolvedFiles(groups)
+
+
+@dataclass(frozen=True)
+class DatasetContents:
+    """What a dataset's page shows of its data: the files it names (datastore name, file,
+    downloadable through Studio) and, for a tabular dataset, its first rows."""
+
+    files: list[tuple[str, Any, bool]]
+    preview: dict | None
+    error: str = ""
+
+
+DATASET_CACHE = "datasets"  # settings.CACHES: a file cache under the data dir
+LISTED_FILES = 200
+PREVIEW_ROWS = 20
+
+
+def dataset_contents(dataset: Dataset) -> DatasetContents:
+    """The files and preview of one dataset version, read from its datastores once and then
+    kept in the dataset cache under the version's id and number (a version never changes),
+    so the page does not list and parse the data again on every visit. An error (a store
+    unreachable, an extra to install) is not kept: the next visit tries again."""
+    cache = caches[DATASET_CACHE]
+    key = f"dataset-contents:v1:{dataset.id}:{dataset.version}"
+    contents = cache.get(key)
+    if contents is None:
+        contents = _read_contents(dataset)
+        if not contents.error:
+            cache.set(key, contents)
+    return contents
+
+
+def _read_contents(dataset: Dataset) -> DatasetContents:
+    files: list[tuple[str, Any, bool]] = []
+    try:
+        resolved = resolve_dataset(dataset)
+        files = [
+            (ds.name, f, ds.kind != "http")  # a web server's file is not downloaded through Studio
+            for ds, _, _, found in resolved.groups
+            for f in found[:LISTED_FILES]
+        ]
+        preview = _preview(resolved, dataset.options) if dataset.kind == "tabular" else None
+    except StudioError as exc:  # what to do about it (an extra to install), said as it is
+        return DatasetContents(files, None, str(exc))
+    except Exception as exc:  # shown on the page: a dataset whose data cannot be read
+        return DatasetContents(files, None, f"{type(exc).__name__}: {exc}")
+    return DatasetContents(files, preview)
+
+
+def _preview(resolved: ResolvedFiles, options: dict) -> dict | None:
+    handles = []
+    try:
+        for _, store, _, found in resolved.groups:
+            for info in found[:5]:
+                handles.append(store.open_read(info.path))
+        if not handles:
+            return None
+        frame = read_table(handles, options, nrows=PREVIEW_ROWS)
+    finally:
+        for handle in handles:
+            handle.close()
+    return {"columns": [str(c) for c in frame.columns], "rows": frame.astype(str).values.tolist()}

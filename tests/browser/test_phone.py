@@ -92,3 +92,34 @@ def test_the_sidebar_folds_into_a_menu_on_a_phone_and_stays_on_a_wide_screen(pag
     assert not nav.is_visible()  # a new page opens with the menu folded
     page.set_viewport_size(WIDE)
     assert nav.is_visible() and not menu.is_visible()
+
+
+# Each table in view: the box it shows in (its .scroll-x wrapper, else itself) must lie within
+# its card (else main), and the card must not scroll sideways as a whole (the table scrolls).
+_TABLES_OUT_OF_THEIR_CARDS = """() => [...document.querySelectorAll('main table')].flatMap(t => {
+  if (!t.offsetParent) return [];  // hidden (another tab)
+  const box = t.closest('.scroll-x') || t;
+  const card = t.closest('.card') || document.querySelector('main');
+  const b = box.getBoundingClientRect(), c = card.getBoundingClientRect();
+  const problems = [];
+  if (b.right > c.right + 1 || b.left < c.left - 1) problems.push('wider than its card');
+  if (card.scrollWidth > card.clientWidth + 1) problems.push('its card scrolls as a whole');
+  return problems.length ? [`table.${t.className.replace(/ /g, '.')}: ${problems.join(', ')}`] : [];
+})"""
+
+
+@pytest.mark.parametrize("viewport", [PHONE, WIDE], ids=["phone", "wide"])
+def test_no_table_is_wider_than_its_card_on_any_page(page, studio, a_run, viewport):
+    page.set_viewport_size(viewport)
+    page.goto(f"{studio.url}/")
+    links = page.eval_on_selector_all("nav.sidenav a", "els => els.map(e => e.href)")
+    found = {}
+    pages = [*links, f"{studio.url}/runs/{a_run.id}/", f"{studio.url}/runs/?metrics=accuracy"]
+    for url in pages:
+        if "/api/" in url:
+            continue  # the API's documentation, not a page of tables
+        page.goto(url)
+        page.wait_for_load_state("load")
+        if problems := page.evaluate(_TABLES_OUT_OF_THEIR_CARDS):
+            found[url] = problems
+    assert found == {}

@@ -12,8 +12,15 @@ import pytest
 
 from studio.core.recurrence import fire_times, parse_recurrence
 from studio.sdk.core import Datastore
+from studio.sdk.data import OutputFileDatasetConfig
 from studio.sdk.data.datapath import DataPath, DataPathComputeBinding
-from studio.sdk.pipeline.core import Pipeline, PipelineParameter, Schedule, ScheduleRecurrence
+from studio.sdk.pipeline.core import (
+    Pipeline,
+    PipelineParameter,
+    PipelineRun,
+    Schedule,
+    ScheduleRecurrence,
+)
 from studio.sdk.pipeline.steps import PythonScriptStep
 from tests.harness import PYTHON, ROOT, wait_until
 
@@ -421,3 +428,43 @@ def test_an_edit_never_refires_and_reenabling_skips_the_time_it_was_off(studio, 
     schedule.enable()
     assert schedule.status == "Active"
     schedule.disable()
+
+
+def test_run_now_starts_a_run_with_the_schedule_parameters_recorded_as_a_manual_fire(studio, ws):
+    value = PipelineParameter("value", 1.5)
+    step = PythonScriptStep(
+        name="write",
+        script_name="write.py",
+        source_directory=STEPS,
+        arguments=["--out", OutputFileDatasetConfig("out"), "--value", value],
+    )
+    pipeline = Pipeline(ws, [step]).publish(name=f"run-now-{_tag()}")
+    schedule = Schedule.create(
+        ws,
+        name=f"run-now-{_tag()}",
+        pipeline_id=pipeline.id,
+        experiment_name="run-now",
+        recurrence=ScheduleRecurrence(
+            frequency="Week", interval=1, start_time="2030-01-07T00:00:00"
+        ),
+        pipeline_parameters={"value": 0.75},
+    )
+    try:
+        answer = studio.api("POST", f"schedules/{schedule.id}/run-now/")
+        assert answer.status_code == 201, answer.text
+        fire = answer.json()
+        assert fire["manual"] is True and fire["status"] == "submitted"
+        run = PipelineRun.get(ws, fire["run_id"])
+        assert run.wait_for_completion(show_output=False, timeout_seconds=120) == "Finished"
+        assert "wrote 0.75" in run.find_step_run("write")[0].get_job_log()
+        assert run.tags["azureml.pipelineScheduleId"] == schedule.id
+        history = studio.api("GET", f"schedules/{schedule.id}/fires/").json()
+        assert [(f["manual"], f["run_id"]) for f in history] == [(True, fire["run_id"])]
+        assert [r.id for r in schedule.get_pipeline_runs()] == [fire["run_id"]]
+        assert (
+            studio.api("GET", f"schedules/{schedule.id}/")
+            .json()["next_fire_at"]
+            .startswith("2030-01-07")
+        )
+    finally:
+        schedule.disable()

@@ -167,3 +167,22 @@ def test_metric_names_show_as_text_in_their_charts(page, studio, named_run):
         _expect()(chart.locator(".gtitle")).to_have_text(name)
         assert chart.locator("a").count() == 0
         assert chart.locator("b, tspan[style*='bold']").count() == 0
+
+
+def test_the_api_documentation_draws_its_operations_within_the_policy(page, studio):
+    console = _watch(page)
+    _open(page, f"{studio.url}/api/docs/")
+    operations = page.locator("#swagger-ui .opblock")
+    _expect()(operations.first).to_be_visible()
+    assert operations.count() > 50  # every route of the schema, not a stub
+    _expect()(page.locator("#swagger-ui .opblock-summary-path").first).to_contain_text("/api/")
+    # Open an operation and try it: Swagger UI sends the request with the signed-in session.
+    workspace = page.locator("#swagger-ui .opblock-get", has_text="/api/workspace/").first
+    workspace.locator(".opblock-summary").click()
+    workspace.get_by_role("button", name="Try it out").click()
+    workspace.get_by_role("button", name="Execute").click()
+    _expect()(workspace.locator(".live-responses-table tbody .response-col_status")).to_have_text(
+        "200"
+    )
+    assert _violations(page, console) == []
+    assert page.locator("nav.sidenav a[aria-current=page]").inner_text() == "API documentation"

@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import logging
+import sys
 from typing import Any
 
 from django.core.exceptions import DisallowedHost, PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
-from django.views import defaults
+from django.template import loader
 from django.views.csrf import csrf_failure as django_csrf_failure
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from studio.core.errors import StudioError
+from studio.workspace import outages
 
 log = logging.getLogger("studio.workspace.api")
 
@@ -114,7 +116,16 @@ def not_found(request: HttpRequest, unmatched: str = "") -> JsonResponse:
     return JsonResponse({"error": {"code": "not_found", "message": message}}, status=404)
 
 
-# Django's error handlers (studio.urls): JSON under the API, Django's pages elsewhere.
+# Django's error handlers (studio.urls): JSON under the API, the site's pages elsewhere.
+
+
+def _error_page(
+    template: str, status: int, request: HttpRequest | None = None, **context: Any
+) -> HttpResponse:
+    """An error page in the site's layout, its navigation shown (``error_page``). Without a
+    ``request`` no context processor runs, so nothing queries the database."""
+    body = loader.render_to_string(template, {**context, "error_page": True}, request)
+    return HttpResponse(body, status=status)
 
 
 def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
@@ -124,7 +135,7 @@ def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
         else:  # Django's own: too many fields, a body too large for a form, ...
             message = str(exception) or "The request is not valid."
         return error_response(request, 400, "invalid", message)
-    return defaults.bad_request(request, exception)
+    return _error_page("400.html", 400)
 
 
 def permission_denied(request: HttpRequest, exception: Exception) -> HttpResponse:
@@ -132,22 +143,29 @@ def permission_denied(request: HttpRequest, exception: Exception) -> HttpRespons
         return error_response(
             request, 403, "permission_denied", "You do not have permission to perform this action."
         )
-    return defaults.permission_denied(request, exception)
+    return _error_page("403.html", 403, request, exception=str(exception))
 
 
 def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
     if is_api(request):
         return error_response(request, 404, "not_found", f"Nothing at {request.path}.")
-    return defaults.page_not_found(request, exception)
+    return _error_page("404.html", 404, request, request_path=request.path)
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
-    """A 500 names no internals: the traceback goes to the log (django.request), not the client."""
+    """A 500 names no internals: the traceback goes to the log (django.request), not the client.
+    What no view caught (a session saved after the view, for one) still answers 503 or 507
+    when the database or the disk is the cause. The page is rendered without the request:
+    with the database down, a context processor's query would fail again."""
+    exc = sys.exc_info()[1]
+    unavailable = outages.unavailable_response(request, exc) if exc is not None else None
+    if unavailable is not None:
+        return unavailable
     if is_api(request):
         return error_response(
             request, 500, "server_error", "The server failed to answer this request."
         )
-    return defaults.server_error(request)
+    return _error_page("500.html", 500)
 
 
 def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
