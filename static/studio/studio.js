@@ -37,9 +37,12 @@
       var source = document.getElementById(el.dataset.figure);
       if (!source) return;
       var figure = JSON.parse(source.textContent);
-      window.Plotly.react(el, figure.data, figure.layout, { displaylogo: false, responsive: true });
+      var layout = window.studioTheme ? window.studioTheme.layout(figure.layout) : figure.layout;
+      window.Plotly.react(el, figure.data, layout, { displaylogo: false, responsive: true });
     });
   }
+
+  document.addEventListener("studio:theme", function () { drawCharts(); });
 
   function logAtBottom(log) {
     return log.scrollHeight - log.scrollTop - log.clientHeight < 40;

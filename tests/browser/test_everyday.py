@@ -1,0 +1,123 @@
+"""Everyday tools: dark mode (following the system, or the top bar's Theme button), keyboard
+shortcuts (``/`` focuses search, Esc closes panels) and the global search, at 1280x800 and
+390x844."""
+
+from __future__ import annotations
+
+import re
+import shutil
+
+import pytest
+
+from studio.sdk.core import Experiment
+from studio.sdk.pipeline.core import Pipeline
+from studio.sdk.pipeline.steps import PythonScriptStep
+from tests.harness import ROOT
+
+pytestmark = pytest.mark.browser
+STEPS = str(ROOT / "tests" / "sources" / "steps")
+SIZES = {"wide": {"width": 1280, "height": 800}, "phone": {"width": 390, "height": 844}}
+SCREENSHOTS = ROOT / "tests" / "screenshots"
+
+
+@pytest.fixture(scope="module")
+def a_run(studio):
+    """A finished run of two steps, described, in the experiment "everyday-tools"."""
+    ws = studio.workspace()
+    steps = [
+        PythonScriptStep(name=name, script_name="noop.py", source_directory=STEPS)
+        for name in ("prepare data", "train model")
+    ]
+    run = Experiment(ws, "everyday-tools").submit(
+        Pipeline(ws, steps, description="nightly churn model")
+    )
+    run.wait_for_completion(show_output=False)
+    return run
+
+
+@pytest.fixture(params=list(SIZES))
+def size(request, page):
+    page.set_viewport_size(SIZES[request.param])
+    return request.param
+
+
+def _rgb(page, script: str) -> tuple[int, int, int]:
+    value = page.evaluate(script)
+    r, g, b = (int(n) for n in re.findall(r"\d+", value)[:3])
+    return r, g, b
+
+
+def _lightness(rgb: tuple[int, int, int]) -> float:
+    r, g, b = rgb
+    return (0.2126 * r + 0.7152 * g + 0.0722 * b) / 255
+
+
+def _background(page) -> float:
+    return _lightness(_rgb(page, "getComputedStyle(document.documentElement).backgroundColor"))
+
+
+def _text(page) -> float:
+    return _lightness(_rgb(page, "getComputedStyle(document.querySelector('main')).color"))
+
+
+def _graph_labels(page) -> list[float]:
+    """The lightness of each step name the graph draws."""
+    page.wait_for_selector("#pipeline-graph[data-drawn] g.textpoint text")
+    fills = page.eval_on_selector_all(
+        "#pipeline-graph .scatterlayer g.textpoint text",
+        "els => els.filter(e => e.textContent.trim()).map(e => getComputedStyle(e).fill)",
+    )
+    return [_lightness(tuple(int(n) for n in re.findall(r"\d+", f)[:3])) for f in fills]
+
+
+def test_the_pages_follow_a_dark_system_theme(page, studio, a_run, size, shot):
+    page.emulate_media(color_scheme="dark")
+    page.goto(f"{studio.url}/runs/{a_run.id}/")
+    assert page.evaluate("document.documentElement.dataset.theme") == "dark"
+    assert _background(page) < 0.15
+    assert _text(page) > 0.8
+    labels = _graph_labels(page)
+    assert labels and all(light > 0.7 for light in labels), labels
+    assert page.evaluate("document.documentElement.scrollWidth - window.innerWidth") <= 0
+    path = shot(page, f"{size}-dark")
+    if size == "wide":
+        shutil.copy(path, SCREENSHOTS / "run-page-dark.png")
+
+
+def test_the_pages_are_light_on_a_light_system(page, studio, a_run):
+    page.emulate_media(color_scheme="light")
+    page.goto(f"{studio.url}/runs/{a_run.id}/")
+    assert page.evaluate("document.documentElement.dataset.theme") == "light"
+    assert _background(page) > 0.9
+    assert _text(page) < 0.3
+    assert all(light < 0.4 for light in _graph_labels(page))
+
+
+def test_the_theme_button_switches_and_remembers_the_choice(page, studio, a_run, size):
+    from playwright.sync_api import expect
+
+    page.emulate_media(color_scheme="dark")
+    page.goto(f"{studio.url}/runs/{a_run.id}/")
+    button = page.locator("button.theme-toggle")
+    expect(button).to_have_attribute("data-choice", "system")
+    button.click()  # system -> light
+    expect(button).to_have_attribute("data-choice", "light")
+    assert page.evaluate("document.documentElement.dataset.theme") == "light"
+    assert _background(page) > 0.9
+    # The graph is drawn again in the page's colours: dark names on a light page.
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('#pipeline-graph g.textpoint text')]"
+        ".some(e => e.textContent.trim() && getComputedStyle(e).fill === 'rgb(50, 49, 48)')"
+    )
+    page.reload()
+    assert page.evaluate("document.documentElement.dataset.theme") == "light"
+    expect(button).to_have_attribute("data-choice", "light")
+    button.click()  # light -> dark, on a light system too
+    page.emulate_media(color_scheme="light")
+    page.goto(f"{studio.url}/experiments/")
+    assert page.evaluate("document.documentElement.dataset.theme") == "dark"
+    assert _background(page) < 0.15
+    expect(button).to_have_attribute("data-choice", "dark")
+    button.click()  # dark -> system: light again
+    expect(button).to_have_attribute("data-choice", "system")
+    assert page.evaluate("document.documentElement.dataset.theme") == "light"
