@@ -23,6 +23,7 @@ urlpatterns = [
     path("login/", SignInView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("", views.home, name="home"),
+    path("search/", views.search, name="search"),
     path("", include("studio.workspace.urls")),
     path("api/", include(api)),
     path("pipelines/v1.0/", include(submit_urlpatterns)),

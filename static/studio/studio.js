@@ -99,6 +99,43 @@
     button.setAttribute("aria-expanded", open ? "true" : "false");
   });
 
+  // Keyboard: "/" focuses the page's search (the run page's step filter, else the top bar's
+  // search) unless one is typing; Esc closes what is open (the phone menu, search results).
+  function typing(target) {
+    return target && (target.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(target.tagName));
+  }
+  function closePanels() {
+    var closed = false;
+    var dropdown = document.getElementById("search-dropdown");
+    if (dropdown && dropdown.children.length) { dropdown.replaceChildren(); closed = true; }
+    if (document.body.classList.contains("nav-open")) {
+      document.body.classList.remove("nav-open");
+      var menu = document.querySelector(".menu-toggle");
+      if (menu) { menu.setAttribute("aria-expanded", "false"); menu.focus(); }
+      closed = true;
+    }
+    return closed;
+  }
+  document.addEventListener("keydown", function (event) {
+    if (event.defaultPrevented || event.ctrlKey || event.metaKey || event.altKey) return;
+    if (event.key === "Escape") {
+      if (closePanels()) event.preventDefault();
+      return;
+    }
+    if (event.key !== "/" || typing(event.target)) return;
+    var box = ["step-filter-name", "global-search"].map(function (id) { return document.getElementById(id); })
+      .filter(function (el) { return el && el.offsetParent; })[0];
+    if (!box) return;
+    event.preventDefault();
+    box.focus();
+    box.select();
+  });
+  // A click elsewhere closes the search results.
+  document.addEventListener("click", function (event) {
+    var dropdown = document.getElementById("search-dropdown");
+    if (dropdown && dropdown.children.length && !event.target.closest(".global-search")) dropdown.replaceChildren();
+  });
+
   var stick = true;
   document.addEventListener("htmx:beforeSwap", function (event) {
     var log = document.getElementById("log-text");

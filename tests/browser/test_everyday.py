@@ -121,3 +121,69 @@ def test_the_theme_button_switches_and_remembers_the_choice(page, studio, a_run,
     button.click()  # dark -> system: light again
     expect(button).to_have_attribute("data-choice", "system")
     assert page.evaluate("document.documentElement.dataset.theme") == "light"
+
+
+def test_the_global_search_drops_down_results_as_one_types(page, studio, a_run, size, shot):
+    from playwright.sync_api import expect
+
+    page.goto(f"{studio.url}/")
+    box = page.locator("#global-search")
+    expect(box).to_be_visible()
+    box.press_sequentially("everyday")
+    dropdown = page.locator("#search-dropdown")
+    hit = dropdown.locator("a.search-hit", has_text="Run 1 of everyday-tools")
+    expect(hit).to_be_visible()
+    expect(dropdown.locator("a.search-hit", has_text="everyday-tools").first).to_be_visible()
+    # The dropdown stays inside the screen.
+    box_right = page.evaluate(
+        "document.getElementById('search-dropdown').getBoundingClientRect().right"
+    )
+    assert box_right <= SIZES[size]["width"]
+    assert page.evaluate("document.documentElement.scrollWidth - window.innerWidth") <= 0
+    shot(page, f"{size}-dropdown")
+    hit.click()
+    page.wait_for_url(f"{studio.url}/runs/{a_run.id}/")
+
+
+def test_enter_opens_the_full_results_page(page, studio, a_run, size):
+    from playwright.sync_api import expect
+
+    page.goto(f"{studio.url}/datasets/")
+    page.locator("#global-search").fill(a_run.id[:8])
+    page.locator("#global-search").press("Enter")
+    page.wait_for_url(f"{studio.url}/search/?q={a_run.id[:8]}")
+    expect(page.locator("h1")).to_contain_text("1 found")
+    expect(page.locator("main a", has_text="Run 1 of everyday-tools")).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth - window.innerWidth") <= 0
+
+
+def test_slash_focuses_the_search_and_escape_closes_the_results(page, studio, a_run, size):
+    from playwright.sync_api import expect
+
+    page.goto(f"{studio.url}/experiments/")
+    page.keyboard.press("/")
+    expect(page.locator("#global-search")).to_be_focused()
+    page.keyboard.type("everyday")  # the slash was not typed into the box
+    expect(page.locator("#global-search")).to_have_value("everyday")
+    expect(page.locator("#search-dropdown a.search-hit").first).to_be_visible()
+    page.keyboard.press("Escape")
+    expect(page.locator("#search-dropdown")).to_be_hidden()
+    # On the run page "/" finds a step; typed into a box, "/" is just a character.
+    page.goto(f"{studio.url}/runs/{a_run.id}/")
+    page.keyboard.press("/")
+    steps = page.locator("#step-filter-name")
+    expect(steps).to_be_focused()
+    page.keyboard.type("a/b")
+    expect(steps).to_have_value("a/b")
+
+
+def test_escape_closes_the_phone_menu(page, studio):
+    from playwright.sync_api import expect
+
+    page.set_viewport_size(SIZES["phone"])
+    page.goto(f"{studio.url}/")
+    page.locator("button.menu-toggle").click()
+    expect(page.locator("nav.sidenav")).to_be_visible()
+    page.keyboard.press("Escape")
+    expect(page.locator("nav.sidenav")).to_be_hidden()
+    expect(page.locator("button.menu-toggle")).to_have_attribute("aria-expanded", "false")
