@@ -480,6 +480,35 @@ def run_cancel(request: HttpRequest, run_id: str) -> HttpResponse:
 
 @require_POST
 @login_required
+def run_update(request: HttpRequest, run_id: str) -> HttpResponse:
+    """The run page's form: its display name and its tags (``name=value`` a line) as a whole."""
+    run = get_object_or_404(Run.objects.select_related("created_by"), id=run_id)
+    roles.authorize(request, "change", owner=run.created_by)
+    tags = _tags_from_lines(request.POST.get("tags", ""))
+    try:
+        services.update_run(
+            run,
+            display_name=request.POST.get("display_name", ""),
+            tags=tags,
+            remove_tags=[key for key in run.tags if key not in tags],
+        )
+    except StudioError as exc:
+        messages.error(request, exc.message)
+    return redirect("run-detail", run_id=run.id)
+
+
+def _tags_from_lines(text: str) -> dict[str, str]:
+    """``name=value`` (or just ``name``) on each line; blank lines are skipped."""
+    tags = {}
+    for line in text.splitlines():
+        name, _, value = line.partition("=")
+        if name.strip():
+            tags[name.strip()] = value.strip()
+    return tags
+
+
+@require_POST
+@login_required
 def run_rerun_failed(request: HttpRequest, run_id: str) -> HttpResponse:
     """Rerun a failed or canceled run: its completed steps reused, the others run."""
     run = get_object_or_404(Run.objects.select_related("experiment", "graph"), id=run_id)

@@ -60,7 +60,8 @@ class SearchResults:
 def search_workspace(request: Any, query: str, *, limit: int = 5) -> SearchResults:
     """What ``request`` may read whose name or id matches ``query``: at most ``limit`` per kind.
 
-    Runs match by id (or its start), number ("7", "run 7", "#7"), experiment name or description;
+    Runs match by id (or its start), number ("7", "run 7", "#7"), display name, experiment name
+    or description;
     the others by name (contains, any case) or by their full id.
     """
     words = query.strip()[:MAX_QUERY]
@@ -104,14 +105,14 @@ def _uuid(words: str) -> uuid.UUID | None:
 
 def _runs(words: str, n: int) -> list[Hit]:
     match = Q(id__istartswith=words) | Q(experiment__name__icontains=words)
-    match |= Q(description__icontains=words)
+    match |= Q(description__icontains=words) | Q(display_name__icontains=words)
     number = _RUN_NUMBER.match(words)
     if number:
         match |= Q(number=int(number.group(1)))
     rows = Run.objects.filter(match).select_related("experiment").order_by("-created_at")[:n]
     return [
         Hit(
-            title=f"Run {run.number} of {run.experiment.name}",
+            title=f"{run.title} of {run.experiment.name}",
             detail=" · ".join(part for part in (run.status, run.description) if part),
             url=reverse("run-detail", args=[run.id]),
             ident=run.id,
