@@ -76,3 +76,22 @@ def test_the_run_page_form_renames_and_retags(page, studio, named_run, size):
     expect(page.locator(".run-context .tag")).to_have_text(["stage: prod", "owner: ana"])
     assert page.evaluate("document.documentElement.scrollWidth - window.innerWidth") <= 0
     assert PipelineRun.get(studio.workspace(), named_run.id).display_name == f"champion {size}"
+
+
+def test_the_code_tab_shows_the_steps_source_highlighted(page, studio, named_run, size, shot):
+    from playwright.sync_api import expect
+
+    page.goto(f"{studio.url}/runs/{named_run.id}/")
+    page.locator("#step-panel .tabs a", has_text="Code").click()
+    page.wait_for_url("**tab=code**")
+    view = page.locator(".code-view")
+    expect(page.locator("#step-panel h3")).to_contain_text("tag_parent.py")
+    expect(view.locator(".kn").first).to_have_text("from")  # a keyword, coloured by class
+    light = view.locator(".kn").first.evaluate("e => getComputedStyle(e).color")
+    assert page.evaluate("document.documentElement.scrollWidth - window.innerWidth") <= 0
+    shot(page, f"{size}-code")
+    page.emulate_media(color_scheme="dark")
+    page.wait_for_function("() => document.documentElement.dataset.theme === 'dark'")
+    dark = view.locator(".kn").first.evaluate("e => getComputedStyle(e).color")
+    background = view.locator(".source").evaluate("e => getComputedStyle(e).backgroundColor")
+    assert dark != light and background == "rgb(13, 17, 23)"
