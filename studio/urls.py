@@ -6,6 +6,7 @@ from drf_spectacular.views import SpectacularAPIView
 
 from pipelines.api.urls import submit_urlpatterns
 from studio import views
+from studio.api import SearchAPI
 from studio.workspace.api import errors
 from studio.workspace.signin import SignInView
 
@@ -13,6 +14,7 @@ api = [
     path("", include("pipelines.api.urls")),
     path("", include("studio.workspace.api.urls")),
     path("", include("runs.api.urls")),
+    path("search/", SearchAPI.as_view(), name="api-search"),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     re_path(r"^(?P<unmatched>.*)$", errors.not_found),  # last: JSON, not the HTML 404 page
 ]

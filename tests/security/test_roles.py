@@ -76,6 +76,7 @@ API = {
     "api-step-file-upload": {"put": "change"},
     "api-step-file-download": {"get": "read"},
     "api-schema": {"get": "read"},
+    "api-search": {"get": "read"},
     "pipeline-submit": {"get": "read", "post": "create"},
     "endpoint-submit": {"get": "read", "post": "create"},
     "endpoint-submit-version": {"get": "read", "post": "create"},

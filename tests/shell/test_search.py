@@ -166,3 +166,41 @@ def test_search_escapes_what_it_shows(client, alice):
     client.force_login(alice)
     text = client.get("/search/", {"q": "bold"}).content.decode()
     assert "&lt;b&gt;bold&lt;/b&gt;" in text and "<b>bold" not in text
+
+
+def test_the_api_answers_with_what_a_limited_token_may_read(alice, workspace):
+    from rest_framework.test import APIClient
+
+    _, secret = ApiToken.issue(alice, "ci", scope="submit", pipeline=workspace["churn_pipeline"])
+    limited = APIClient()
+    limited.credentials(HTTP_AUTHORIZATION=f"Bearer {secret}")
+    answer = limited.get("/api/search/", {"q": "scoring"})
+    assert answer.status_code == 200, answer.content
+    assert answer.json()["results"] == {
+        "Published pipelines": [
+            {
+                "title": "churn scoring",
+                "detail": "Active",
+                "id": str(workspace["churn_pipeline"].id),
+                "url": f"/pipelines/{workspace['churn_pipeline'].id}/",
+            }
+        ]
+    }
+    everyone = factories.client_for(alice, scope="read")
+    answer = everyone.get("/api/search/", {"q": "churn", "limit": "1"}).json()
+    assert list(answer["results"]) == [
+        "Runs",
+        "Experiments",
+        "Published pipelines",
+        "Datasets",
+        "Datastores",
+    ]
+    assert answer["more"] == ["Runs"]
+    assert APIClient().get("/api/search/", {"q": "churn"}).status_code in (401, 403)
+
+
+def test_the_api_refuses_a_bad_limit(alice):
+    client = factories.client_for(alice, scope="read")
+    assert client.get("/api/search/", {"q": "x", "limit": "null"}).status_code == 400
+    assert client.get("/api/search/", {"q": "x", "limit": "51"}).status_code == 400
+    assert client.get("/api/search/", {"q": "x", "limit": "50"}).status_code == 200
