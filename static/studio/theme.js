@@ -60,9 +60,9 @@
       if (layout.paper_bgcolor && layout.paper_bgcolor.indexOf("rgba(0,0,0,0)") !== 0) out.paper_bgcolor = c.panel;
       if (layout.plot_bgcolor && layout.plot_bgcolor.indexOf("rgba(0,0,0,0)") !== 0) out.plot_bgcolor = c.panel;
       ["xaxis", "yaxis"].forEach(function (axis) {
-        if (!layout[axis]) return;
-        out[axis] = Object.assign({}, layout[axis], { gridcolor: c.line, linecolor: c.line, zerolinecolor: c.line });
-        if (layout[axis].tickfont) out[axis].tickfont = Object.assign({}, layout[axis].tickfont, { color: c.text });
+        var given = layout[axis] || {};
+        out[axis] = Object.assign({}, given, { gridcolor: c.line, linecolor: c.line, zerolinecolor: c.line });
+        if (given.tickfont) out[axis].tickfont = Object.assign({}, given.tickfont, { color: c.text });
       });
       if (layout.title && typeof layout.title === "object") {
         out.title = Object.assign({}, layout.title, { font: Object.assign({}, layout.title.font, { color: c.text }) });

@@ -183,3 +183,39 @@ def test_escape_closes_the_phone_menu(page, studio):
     page.keyboard.press("Escape")
     expect(page.locator("nav.sidenav")).to_be_hidden()
     expect(page.locator("button.menu-toggle")).to_have_attribute("aria-expanded", "false")
+
+
+@pytest.fixture(scope="module")
+def metric_run(studio, tmp_path_factory):
+    """A finished one-step run that logged a "loss" series."""
+    ws = studio.workspace()
+    source = tmp_path_factory.mktemp("metric-step")
+    (source / "train.py").write_text(
+        "from studio.sdk.core import Run\n"
+        "run = Run.get_context()\n"
+        "for loss in (0.9, 0.5, 0.2):\n"
+        "    run.log('loss', loss)\n"
+    )
+    step = PythonScriptStep(name="train", script_name="train.py", source_directory=str(source))
+    run = Experiment(ws, "everyday-metrics").submit(Pipeline(ws, [step]))
+    run.wait_for_completion(show_output=False)
+    return run
+
+
+def test_metric_charts_are_drawn_in_the_themes_colours(page, studio, metric_run):
+    step = metric_run.get_steps()[0]
+    page.emulate_media(color_scheme="dark")
+    page.goto(f"{studio.url}/runs/{metric_run.id}/?step={step.id}&tab=metrics")
+    ticks = "#step-panel .metric-chart .ytick text"
+    page.wait_for_selector(ticks)
+    fill = page.eval_on_selector(ticks, "e => getComputedStyle(e).fill")
+    assert _lightness(tuple(int(n) for n in re.findall(r"\d+", fill)[:3])) > 0.7
+    grid = page.eval_on_selector(
+        "#step-panel .metric-chart .ygrid", "e => getComputedStyle(e).stroke"
+    )
+    assert _lightness(tuple(int(n) for n in re.findall(r"\d+", grid)[:3])) < 0.4
+    page.locator("button.theme-toggle").click()  # system (dark) -> light: drawn again
+    page.wait_for_function(
+        "() => getComputedStyle(document.querySelector("
+        "'#step-panel .metric-chart .ytick text')).fill === 'rgb(50, 49, 48)'"
+    )
