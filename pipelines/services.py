@@ -162,13 +162,18 @@ def submit_published(
 def _source(
     pipeline: PublishedPipeline, endpoint: PipelineEndpoint | None, schedule: Schedule | None
 ) -> dict:
-    """What a run records of what started it (runs do not know pipelines' models)."""
+    """What a run records of what started it (runs do not know pipelines' models): ids and
+    names, and the endpoint's version that named the pipeline."""
     named = {"published_pipeline": pipeline, "pipeline_endpoint": endpoint, "schedule": schedule}
-    return {
+    source = {
         kind: {"id": str(obj.pk), "name": str(obj) if kind == "published_pipeline" else obj.name}
         for kind, obj in named.items()
         if obj is not None
     }
+    if endpoint is not None:
+        version = endpoint.versions.filter(pipeline=pipeline).values_list("version", flat=True)
+        source["pipeline_endpoint"]["version"] = next(iter(version), "")
+    return source
 
 
 # --- endpoints -------------------------------------------------------------------------

@@ -135,7 +135,9 @@ def filtered(filters: RunFilters) -> QuerySet:
         )
     if filters.q:
         runs = runs.filter(
-            Q(description__icontains=filters.q) | Q(id__startswith=filters.q.lower())
+            Q(description__icontains=filters.q)
+            | Q(display_name__icontains=filters.q)
+            | Q(id__startswith=filters.q.lower())
         )
     if filters.sort.endswith("duration"):
         runs = runs.filter(duration_ms__isnull=False)

@@ -65,6 +65,8 @@ class Run(models.Model):
     graph = models.ForeignKey(PipelineGraph, on_delete=models.PROTECT, related_name="runs")
     number = models.PositiveIntegerField(default=0)
     description = models.CharField(max_length=1000, blank=True, default="")
+    # azureml's Run.display_name: shown instead of "Run <number>" when set.
+    display_name = models.CharField(max_length=255, blank=True, default="")
     status = models.CharField(max_length=20, choices=STATUS_CHOICES, default=Status.NOT_STARTED)
     parameters = models.JSONField(default=dict)
     tags = models.JSONField(default=dict)
@@ -124,6 +126,11 @@ class Run(models.Model):
     @property
     def is_finished(self) -> bool:
         return self.status in TERMINAL
+
+    @property
+    def title(self) -> str:
+        """What pages call the run: its display name, else "Run <number>"."""
+        return self.display_name or f"Run {self.number}"
 
     @property
     def duration(self) -> timedelta | None:

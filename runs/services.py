@@ -764,6 +764,45 @@ def run_timeline(run: Run, now: datetime) -> dict:
     return timeline_figure(steps, run.started_at or run.created_at, now)
 
 
+# --- run context -----------------------------------------------------------------------
+
+
+def update_run(
+    run: Run,
+    *,
+    display_name: str | None = None,
+    tags: Mapping[str, str] | None = None,
+    remove_tags: list[str] | tuple[str, ...] = (),
+) -> Run:
+    """Rename a run (``display_name``; "" clears it), add or change ``tags`` and remove
+    ``remove_tags``; what is not given is left as it is. 400 (StudioError) on bad values."""
+    if display_name is not None:
+        display_name = display_name.strip()
+        if len(display_name) > 255 or "\x00" in display_name:
+            raise StudioError("display_name", "A display name has at most 255 characters.")
+    added = check_tags(dict(tags or {}))
+    if not isinstance(remove_tags, (list, tuple)) or not all(
+        isinstance(k, str) for k in remove_tags
+    ):
+        raise StudioError("remove_tags", "remove_tags is a list of tag names.")
+    with transaction.atomic():
+        locked = Run.objects.select_for_update().get(id=run.id)
+        fields = []
+        if display_name is not None:
+            locked.display_name = display_name
+            fields.append("display_name")
+        if added or remove_tags:
+            merged = {**locked.tags, **added}
+            for key in remove_tags:
+                merged.pop(key, None)
+            check_tags(merged)
+            locked.tags = merged
+            fields.append("tags")
+        if fields:
+            locked.save(update_fields=fields)
+    return locked
+
+
 # --- cancel and reap ------------------------------------------------------------------
 
 

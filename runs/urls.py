@@ -11,6 +11,7 @@ urlpatterns = [
     path("compare/", views.compare, name="compare"),
     path("runs/<str:run_id>/", views.run_detail, name="run-detail"),
     path("runs/<str:run_id>/cancel/", views.run_cancel, name="run-cancel"),
+    path("runs/<str:run_id>/context/", views.run_update, name="run-update"),
     path("runs/<str:run_id>/rerun-failed/", views.run_rerun_failed, name="run-rerun-failed"),
     path("runs/<str:run_id>/search/", views.run_log_search, name="run-log-search"),
     path("runs/<str:run_id>/timeline/", views.run_timeline, name="run-timeline"),

@@ -24,7 +24,7 @@ from django.utils.html import escape
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseLocation, HttpResponseStopPolling
 
-from runs import environments, lineage, listing, logsearch, services
+from runs import code, environments, lineage, listing, logsearch, services
 from runs.charts import graph_legend, metric_panels, pipeline_figure
 from runs.comparison import compare_runs
 from runs.models import DatasetUse, Experiment, Metric, Run, StepRun
@@ -196,6 +196,7 @@ TABS = [
     ("data", "Data"),
     ("logs", "Outputs + logs"),
     ("metrics", "Metrics"),
+    ("code", "Code"),
 ]
 STD_LOG = "user_logs/std_log.txt"
 # The logs a page follows live: the script's, and its environment's build.
@@ -311,10 +312,27 @@ def _panel_context(request: HttpRequest, run: Run, selected: StepRun | None) -> 
         context["parameters"] = _parameter_rows(run, spec)
     elif tab == "data":
         context["step_data"] = lineage.step_data(selected, run.graph.graph())
+    elif tab == "code":
+        context.update(_code_context(request, run, selected))
     elif tab == "overview":
         node = next((s for s in run.graph.graph().steps if s.node_id == selected.node_id), None)
         context["step_environment"] = environments.plan_of(node) if node else None
     return context
+
+
+def _code_context(request: HttpRequest, run: Run, step: StepRun) -> dict:
+    """The Code tab: the files of the step's snapshot, and the chosen one (else its script)."""
+    node = next((s for s in run.graph.graph().steps if s.node_id == step.node_id), None)
+    digest = node.snapshot if node else ""
+    script = (node.script_name or "") if node else ""
+    files = code.snapshot_files(digest) if digest else []
+    chosen = request.GET.get("file") or (script if script in files else next(iter(files), ""))
+    return {
+        "code_files": files,
+        "code_script": script,
+        "code_chosen": chosen,
+        "code_file": code.source_file(digest, chosen) if chosen in files else None,
+    }
 
 
 @require_GET
@@ -485,6 +503,35 @@ def run_cancel(request: HttpRequest, run_id: str) -> HttpResponse:
     roles.authorize(request, "change", owner=run.created_by)
     services.cancel_run(run)
     return redirect("run-detail", run_id=run.id)
+
+
+@require_POST
+@login_required
+def run_update(request: HttpRequest, run_id: str) -> HttpResponse:
+    """The run page's form: its display name and its tags (``name=value`` a line) as a whole."""
+    run = get_object_or_404(Run.objects.select_related("created_by"), id=run_id)
+    roles.authorize(request, "change", owner=run.created_by)
+    tags = _tags_from_lines(request.POST.get("tags", ""))
+    try:
+        services.update_run(
+            run,
+            display_name=request.POST.get("display_name", ""),
+            tags=tags,
+            remove_tags=[key for key in run.tags if key not in tags],
+        )
+    except StudioError as exc:
+        messages.error(request, exc.message)
+    return redirect("run-detail", run_id=run.id)
+
+
+def _tags_from_lines(text: str) -> dict[str, str]:
+    """``name=value`` (or just ``name``) on each line; blank lines are skipped."""
+    tags = {}
+    for line in text.splitlines():
+        name, _, value = line.partition("=")
+        if name.strip():
+            tags[name.strip()] = value.strip()
+    return tags
 
 
 @require_POST

@@ -6,6 +6,7 @@ from drf_spectacular.views import SpectacularAPIView
 
 from pipelines.api.urls import submit_urlpatterns
 from studio import views
+from studio.api import SearchAPI
 from studio.workspace.api import docs, errors
 from studio.workspace.signin import SignInView
 
@@ -13,6 +14,7 @@ api = [
     path("", include("pipelines.api.urls")),
     path("", include("studio.workspace.api.urls")),
     path("", include("runs.api.urls")),
+    path("search/", SearchAPI.as_view(), name="api-search"),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", docs.api_docs, name="api-docs"),
     re_path(r"^(?P<unmatched>.*)$", errors.not_found),  # last: JSON, not the HTML 404 page
@@ -22,6 +24,7 @@ urlpatterns = [
     path("login/", SignInView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("", views.home, name="home"),
+    path("search/", views.search, name="search"),
     path("", include("studio.workspace.urls")),
     path("api/", include(api)),
     path("pipelines/v1.0/", include(submit_urlpatterns)),

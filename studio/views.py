@@ -1,4 +1,4 @@
-"""The shell's own page: Home, which looks at every part of the studio."""
+"""The shell's own pages: Home and the global search, which look at every part of the studio."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from django.views.decorators.http import require_GET
 from pipelines.models import Schedule
 from runs.models import Run
 from studio.core.status import Status
+from studio.search import search_workspace
 from studio.workspace import live
 from studio.workspace.models import ComputeTarget, WorkerHeartbeat
 
@@ -75,3 +76,15 @@ def _in_progress() -> list[Run]:
         .select_related("experiment")
         .order_by("-created_at")[:10]
     )
+
+
+@require_GET
+@login_required
+def search(request: HttpRequest) -> HttpResponse:
+    """The top bar's search: a few hits per kind as a dropdown (htmx), or all of them as a page."""
+    query = request.GET.get("q", "")
+    if request.htmx:  # type: ignore[attr-defined]
+        results = search_workspace(request, query, limit=5)
+        return render(request, "studio/search.html#dropdown", {"results": results})
+    results = search_workspace(request, query, limit=50)
+    return render(request, "studio/search.html", {"results": results})

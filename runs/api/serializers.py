@@ -85,6 +85,7 @@ class RunSerializer(serializers.ModelSerializer):
             "id",
             "experiment",
             "number",
+            "display_name",
             "description",
             "status",
             "parameters",
@@ -120,6 +121,21 @@ class RunDetailSerializer(RunSerializer):
 
     class Meta(RunSerializer.Meta):
         fields = [*RunSerializer.Meta.fields, "steps", "graph"]
+
+
+class UpdateRunSerializer(StrictTypes, serializers.Serializer):
+    """A PATCH of a run: what is given changes (tags merge; ``remove_tags`` removes)."""
+
+    display_name = serializers.CharField(
+        max_length=255, required=False, allow_blank=True, trim_whitespace=True
+    )
+    tags = serializers.DictField(
+        child=serializers.CharField(max_length=5000, allow_blank=True, trim_whitespace=False),
+        required=False,
+    )
+    remove_tags = serializers.ListField(
+        child=serializers.CharField(max_length=255), required=False, max_length=200
+    )
 
 
 class SubmitRunSerializer(StrictTypes, serializers.Serializer):

@@ -170,6 +170,22 @@ class RunDetail(APIView):
         run = _run_for(request, run_id)
         return Response(serializers.RunDetailSerializer(run, context={"request": request}).data)
 
+    @extend_schema(
+        request=serializers.UpdateRunSerializer, responses=serializers.RunDetailSerializer
+    )
+    def patch(self, request: Request, run_id: str) -> Response:
+        """Set the run's display name and tags (azureml's ``run.display_name = ...``,
+        ``run.tag``, ``run.set_tags``, ``run.remove_tags``): its owner or an admin, or a step
+        of the run with its run token."""
+        run = _run_for(request, run_id)
+        if not isinstance(request.auth, RunCredential):
+            roles.authorize(request, "change", owner=run.created_by)
+        body = serializers.UpdateRunSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        services.update_run(run, **body.validated_data)
+        run = Run.objects.select_related("experiment", "graph", "created_by").get(id=run.id)
+        return Response(serializers.RunDetailSerializer(run, context={"request": request}).data)
+
 
 class RunCancel(APIView):
     @extend_schema(request=None, responses=serializers.RunSerializer)

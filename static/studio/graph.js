@@ -80,9 +80,15 @@
       a.edgeLabels === b.edgeLabels && a.edgeChars === b.edgeChars;
   }
 
+  // The page's text colours (theme.js), so that labels read in dark mode too.
+  function themeColours() {
+    return window.studioTheme ? window.studioTheme.plot() : { text: "#323130", muted: "#605e5c" };
+  }
+
   function styled(figure, look, frame) {
     var near = function (x, y) { return x > frame.x[0] && x < frame.x[1] && y > frame.y[0] && y < frame.y[1]; };
     var k = look.k, labels = look.labels, chars = look.chars;
+    var colours = themeColours();
     var data = figure.data.map(function (trace) {
       var t = Object.assign({}, trace, { marker: Object.assign({}, trace.marker) });
       if (trace.meta === "steps" || trace.meta === "data") {
@@ -94,7 +100,7 @@
           // The matches' names stand out too; the one in focus most.
           t.textfont = { color: trace.text.map(function (_, i) {
             var n = state.found.indexOf(i);
-            return n === -1 ? "#323130" : n === state.at ? "#ca5010" : "#8f6200";
+            return n === -1 ? colours.text : n === state.at ? "#ca5010" : "#8f6200";
           }) };
         }
       } else if (trace.meta === "edges") {
@@ -103,6 +109,7 @@
         t.marker.standoff = trace.marker.standoff.map(function (s) { return s * k; });
       } else if (trace.meta === "edge-labels") {
         t.visible = look.edgeLabels;
+        t.textfont = Object.assign({}, trace.textfont, { color: colours.muted });
         t.text = trace.text.map(function (s, i) {
           return near(trace.x[i], trace.y[i]) ? shorten(s, look.edgeChars) : " ";
         });
@@ -130,7 +137,7 @@
     var layout = Object.assign({}, figure.layout, { height: height(figure) });
     layout.xaxis = Object.assign({}, figure.layout.xaxis, { range: ranges.x.slice(), autorange: false });
     layout.yaxis = Object.assign({}, figure.layout.yaxis, { range: ranges.y.slice(), autorange: false });
-    return layout;
+    return window.studioTheme ? window.studioTheme.layout(layout) : layout;
   }
 
   function render(ranges) {
@@ -352,4 +359,7 @@
   document.addEventListener("htmx:afterSettle", draw);
   document.addEventListener("htmx:historyRestore", draw);
   document.addEventListener("DOMContentLoaded", draw);
+  document.addEventListener("studio:theme", function () {
+    if (state.holder && document.body.contains(state.holder) && state.ranges) render(currentRanges() || state.ranges);
+  });
 })();

@@ -37,9 +37,12 @@
       var source = document.getElementById(el.dataset.figure);
       if (!source) return;
       var figure = JSON.parse(source.textContent);
-      window.Plotly.react(el, figure.data, figure.layout, { displaylogo: false, responsive: true });
+      var layout = window.studioTheme ? window.studioTheme.layout(figure.layout) : figure.layout;
+      window.Plotly.react(el, figure.data, layout, { displaylogo: false, responsive: true });
     });
   }
+
+  document.addEventListener("studio:theme", function () { drawCharts(); });
 
   function logAtBottom(log) {
     return log.scrollHeight - log.scrollTop - log.clientHeight < 40;
@@ -101,6 +104,43 @@
     if (!button) return;
     var open = document.body.classList.toggle("nav-open");
     button.setAttribute("aria-expanded", open ? "true" : "false");
+  });
+
+  // Keyboard: "/" focuses the page's search (the run page's step filter, else the top bar's
+  // search) unless one is typing; Esc closes what is open (the phone menu, search results).
+  function typing(target) {
+    return target && (target.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(target.tagName));
+  }
+  function closePanels() {
+    var closed = false;
+    var dropdown = document.getElementById("search-dropdown");
+    if (dropdown && dropdown.children.length) { dropdown.replaceChildren(); closed = true; }
+    if (document.body.classList.contains("nav-open")) {
+      document.body.classList.remove("nav-open");
+      var menu = document.querySelector(".menu-toggle");
+      if (menu) { menu.setAttribute("aria-expanded", "false"); menu.focus(); }
+      closed = true;
+    }
+    return closed;
+  }
+  document.addEventListener("keydown", function (event) {
+    if (event.defaultPrevented || event.ctrlKey || event.metaKey || event.altKey) return;
+    if (event.key === "Escape") {
+      if (closePanels()) event.preventDefault();
+      return;
+    }
+    if (event.key !== "/" || typing(event.target)) return;
+    var box = ["step-filter-name", "global-search"].map(function (id) { return document.getElementById(id); })
+      .filter(function (el) { return el && el.offsetParent; })[0];
+    if (!box) return;
+    event.preventDefault();
+    box.focus();
+    box.select();
+  });
+  // A click elsewhere closes the search results.
+  document.addEventListener("click", function (event) {
+    var dropdown = document.getElementById("search-dropdown");
+    if (dropdown && dropdown.children.length && !event.target.closest(".global-search")) dropdown.replaceChildren();
   });
 
   var stick = true;

@@ -94,11 +94,19 @@
     }));
   }
 
+  var drawn = null;  // the last figure, drawn again when the theme changes
+
   function draw(figure) {
     var chart = document.getElementById("timeline-chart");
     if (!chart) return;
+    drawn = figure;
     legend(figure);
-    window.Plotly.react(chart, figure.data, figure.layout, {
+    var theme = window.studioTheme;
+    var data = !theme ? figure.data : figure.data.map(function (trace) {
+      if (!trace.textfont) return trace;
+      return Object.assign({}, trace, { textfont: Object.assign({}, trace.textfont, { color: theme.plot().muted }) });
+    });
+    window.Plotly.react(chart, data, theme ? theme.layout(figure.layout) : figure.layout, {
       displaylogo: false, responsive: true,
       modeBarButtonsToRemove: ["select2d", "lasso2d", "toImage", "autoScale2d", "zoomIn2d", "zoomOut2d"],
     });
@@ -153,6 +161,7 @@
     nav.dataset.shown = "1";
     if (chosen === "timeline") refresh();
   }
+  document.addEventListener("studio:theme", function () { if (drawn) draw(drawn); });
   window.studioTimeline = { refresh: refresh };
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
   else start();

@@ -65,7 +65,7 @@ API = {
     "api-experiments": {"get": "read", "post": "create"},
     "api-experiment": {"get": "read"},
     "api-runs": {"get": "read", "post": "create"},
-    "api-run": {"get": "read"},
+    "api-run": {"get": "read", "patch": "change"},
     "api-run-cancel": {"post": "change"},
     "api-run-rerun-failed": {"post": "create"},
     "api-run-metrics": {"get": "read", "post": "change"},
@@ -78,6 +78,7 @@ API = {
     "api-step-file-upload": {"put": "change"},
     "api-step-file-download": {"get": "read"},
     "api-schema": {"get": "read"},
+    "api-search": {"get": "read"},
     "pipeline-submit": {"get": "read", "post": "create"},
     "endpoint-submit": {"get": "read", "post": "create"},
     "endpoint-submit-version": {"get": "read", "post": "create"},
@@ -87,6 +88,7 @@ API = {
 # What each page needs to be seen (GET) and to act (POST). Sign-in pages are for everyone.
 PAGES = {
     "home": {"get": "read"},
+    "search": {"get": "read"},
     "datastores": {"get": "read"},
     "datastore-detail": {"get": "read"},
     "datastore-download": {"get": "read"},
@@ -120,6 +122,7 @@ PAGES = {
     "run-detail": {"get": "read"},
     "run-timeline": {"get": "read"},
     "run-cancel": {"post": "change"},
+    "run-update": {"post": "change"},
     "run-rerun-failed": {"post": "create"},
     "run-log-search": {"get": "read"},
     "step-file": {"get": "read"},
@@ -247,6 +250,8 @@ def _changed(world) -> tuple:
     run = Run.objects.get(id=world["run"].id)
     return (
         run.status,
+        run.display_name,
+        run.tags,
         PublishedPipeline.objects.get(id=world["pipeline"].id).status,
         PipelineEndpoint.objects.get(id=world["endpoint"].id).status,
         PipelineEndpoint.objects.get(id=world["endpoint"].id).name,

@@ -70,6 +70,7 @@ SEMANTIC_400 = [
     # Tag and property names are 1 to 255 characters, which OpenAPI 3.0 cannot say of keys;
     # a property once set keeps its value.
     "PATCH /api/steps/{step_id}/tags/",
+    "PATCH /api/runs/{run_id}/",
     "POST /api/steps/{step_id}/properties/",
     # The file system's limits (each part of a name at most 255 bytes).
     "PUT /api/steps/{step_id}/files/upload/",

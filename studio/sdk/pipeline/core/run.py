@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from typing import NoReturn
 
 from studio.core.status import TERMINAL, aether_status
-from studio.sdk._names import checked_name
+from studio.sdk._names import checked_name, checked_tags
 from studio.sdk.core.datastore import Datastore
 from studio.sdk.core.experiment import Experiment
 from studio.sdk.core.run import Run, _MetricLogging, collect_metrics
@@ -77,6 +77,28 @@ class PipelineRun(_MetricLogging):
 
     def get_tags(self) -> dict:
         return self.tags
+
+    @property
+    def display_name(self) -> str:
+        """The run's name in the studio (shown instead of "Run <number>"); "" until one is set."""
+        return self._refresh().get("display_name", "")
+
+    @display_name.setter
+    def display_name(self, value: str) -> None:
+        self._update({"display_name": str(value)})
+
+    def tag(self, key: str, value: str | None = None) -> None:
+        self.set_tags({key: "" if value is None else value})
+
+    def set_tags(self, tags: dict) -> None:
+        """Add or change tags; the others are kept."""
+        self._update({"tags": checked_tags(tags)})
+
+    def remove_tags(self, tags: list[str]) -> None:
+        self._update({"remove_tags": [str(key) for key in tags]})
+
+    def _update(self, body: dict) -> None:
+        self._data = self._client.request("PATCH", f"runs/{self.id}/", json=body)
 
     def get_metrics(
         self,
