@@ -50,7 +50,10 @@ def test_no_template_formats_a_time_of_its_own():
         str(path.relative_to(TEMPLATES))
         for path in TEMPLATES.rglob("*.html")
         if re.search(r"\|naturaltime|\|timesince|<time ", path.read_text())
-        or (re.search(r"\|date:(?!'c')", path.read_text()) and str(path.relative_to(TEMPLATES)) not in allowed)
+        or (
+            re.search(r"\|date:(?!'c')", path.read_text())
+            and str(path.relative_to(TEMPLATES)) not in allowed
+        )
     }
     assert found == set()
 
