@@ -22,9 +22,13 @@ XSS_LOG = "<img src=x onerror=alert(1)>"
 STEP_NODES = "#pipeline-graph .scatterlayer .trace:last-child path.point"
 
 
-def _step(name, script, arguments=()):
+def _step(name, script, arguments=(), allow_reuse=True):
     return PythonScriptStep(
-        name=name, script_name=script, source_directory=STEPS, arguments=list(arguments)
+        name=name,
+        script_name=script,
+        source_directory=STEPS,
+        arguments=list(arguments),
+        allow_reuse=allow_reuse,
     )
 
 
@@ -144,7 +148,8 @@ def test_a_running_steps_log_grows_live_and_polling_stops_when_it_ends(page, stu
     expect = _expect()
     ws = studio.workspace()
     run = Experiment(ws, "browser-live").submit(
-        Pipeline(ws, [_step("sleeper", "sleep.py", ["--seconds", "6"])])
+        # Never reused: another test may have run the same script with the same arguments.
+        Pipeline(ws, [_step("sleeper", "sleep.py", ["--seconds", "6"], allow_reuse=False)])
     )
     step = _running_step(studio, run.id, "sleeper")
 
