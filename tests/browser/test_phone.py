@@ -65,7 +65,12 @@ def test_no_page_of_the_navigation_is_wider_than_a_phone(page, studio, a_run):
         return page.eval_on_selector_all("main a[href]", "els => els.map(e => e.href)")
 
     pages = [u for u in links if not u.endswith("/api/schema/")]  # the schema: a download
-    for url in [*pages, f"{studio.url}/runs/{a_run.id}/", f"{studio.url}/tokens/"]:
+    others = [
+        f"{studio.url}/runs/{a_run.id}/",
+        f"{studio.url}/tokens/",
+        f"{studio.url}/search/?q=a",
+    ]
+    for url in [*pages, *others]:
         for deeper in visit(url):
             if (
                 deeper.startswith(studio.url)
