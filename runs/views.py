@@ -58,10 +58,12 @@ def runs_list(request: HttpRequest, name: str | None = None) -> HttpResponse:
     experiment = get_object_or_404(Experiment, name=name) if name and not refresh else None
     query = request.GET.copy()
     query.pop("partial", None)
-    if "metrics" in query:  # the form's comma-separated field becomes repeated metric= params
-        for metric in query.pop("metrics")[0].split(","):
-            if metric.strip():
-                query.appendlist("metric", metric.strip())
+    # The form's comma-separated fields become repeated metric= / run_metric= params.
+    for field_name, param in (("metrics", "metric"), ("run_metrics", "run_metric")):
+        if field_name in query:
+            for metric in query.pop(field_name)[0].split(","):
+                if metric.strip():
+                    query.appendlist(param, metric.strip())
     filters = listing.RunFilters.from_query(query, experiment=name or "")
     state, going_on = listing.page_state(filters)
     tag = live.etag(state)

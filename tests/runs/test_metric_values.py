@@ -1,6 +1,7 @@
 """Metric values read well: four significant digits with the full value on hover, on every
 page that shows them; a metric column names its step when two steps log the name; a reused
-step shows the values its original step logged."""
+step shows the values its original step logged; the runs' own metrics (``parent.log``) are
+columns too, and a metric's description is shown beside its value."""
 
 from __future__ import annotations
 
@@ -91,6 +92,33 @@ def test_the_runs_list_shows_short_values_and_names_the_step_when_two_log_a_name
     assert '<span title="0.912345678">0.9123</span>' in html
     assert '<span title="0.87654321">0.8765</span>' in html
     assert '<td class="num">0.25</td>' in html
+
+
+@pytest.mark.django_db
+def test_a_metric_logged_on_the_run_itself_is_a_column_of_its_own(
+    client, django_assert_max_num_queries
+):
+    first = _finished_run("train", experiment="own")
+    _log(first, "train", "loss", 0.5)
+    Metric.objects.create(run=first, name="loss", value=0.75)
+    Metric.objects.create(run=first, name="loss", value=0.125)  # the last value counts
+    second = _finished_run("train", experiment="own")
+    Metric.objects.create(run=second, name="loss", value=0.375)
+    with django_assert_max_num_queries(8):
+        html = client.get("/runs/?metrics=loss&run_metrics=loss").content.decode()
+    assert '<th class="num" title="loss logged on the pipeline run">loss (run)</th>' in html
+    assert '<th class="num" title="logged by step train">loss</th>' in html
+    rows = html.split("<tbody>")[1].split("</tr>")
+    newest, oldest = rows[0], rows[1]
+    assert newest.index('<td class="num"></td>') < newest.index('<td class="num">0.375</td>')
+    assert oldest.index('<td class="num">0.5</td>') < oldest.index('<td class="num">0.125</td>')
+    assert "0.75" not in html
+    # Only the run's own column: no query for the steps.
+    with django_assert_max_num_queries(7):
+        only_own = client.get("/runs/?run_metric=loss").content.decode()
+    assert "loss (run)" in only_own and '<td class="num">0.125</td>' in only_own
+    assert '<td class="num">0.5</td>' not in only_own
+    assert 'name="run_metrics" value="loss"' in only_own
 
 
 @pytest.mark.django_db
