@@ -127,7 +127,7 @@ def _run_context(run: Run, selected_id: str | None) -> dict:
     selected = _select(steps, selected_id)
     parameters = _parameter_rows(run, spec)
     own_metrics = list(
-        Metric.objects.filter(run=run).order_by("id").values("name", "kind", "value")
+        Metric.objects.filter(run=run).order_by("id").values("name", "kind", "value", "description")
     )
     return {
         "run": run,
@@ -189,6 +189,8 @@ def _run_metric_rows(metrics: list[dict]) -> list[dict]:
         rows.append({"name": chart["name"], "value": values[-1], "note": f"last of {len(values)}"})
     for name, table in panels["tables"].items():
         rows.append({"name": name, "value": "", "note": f"table of {len(table['rows'])} rows"})
+    for row in rows:
+        row["description"] = panels["descriptions"].get(row["name"], "")
     return rows
 
 
@@ -360,7 +362,7 @@ def _metric_panels(step: StepRun) -> dict:
     rows = (
         Metric.objects.filter(step_run_id=step.log_step_id)
         .order_by("id")
-        .values("name", "kind", "value")[:20000]
+        .values("name", "kind", "value", "description")[:20000]
     )
     return metric_panels(list(rows))
 

@@ -301,3 +301,25 @@ def test_names_reach_plotly_as_text_not_markup():
     overlay = overlay_figure(name, [(name, [1.0, 2.0])])
     assert overlay["data"][0]["name"] == escaped
     assert overlay["layout"]["title"]["text"] == escaped
+
+
+def test_metric_panels_keep_each_names_last_description():
+    rows = [
+        {"name": "loss", "value": 0.5, "description": "training loss"},
+        {"name": "loss", "value": 0.25, "description": ""},
+        {"name": "lr", "value": 0.01, "description": "learning rate"},
+        {"name": "cm", "kind": "table", "value": {"a": [1]}, "description": "confusion"},
+        {"name": "seen", "value": 3},
+    ]
+    panels = metric_panels(rows)
+    assert panels["descriptions"] == {
+        "loss": "training loss",
+        "lr": "learning rate",
+        "cm": "confusion",
+    }
+    assert panels["charts"][0]["description"] == "training loss"
+    assert panels["tables"]["cm"]["description"] == "confusion"
+    assert panels["scalar_rows"] == [
+        {"name": "lr", "value": 0.01, "description": "learning rate"},
+        {"name": "seen", "value": 3, "description": ""},
+    ]

@@ -150,3 +150,21 @@ def test_the_run_page_the_metrics_tab_and_compare_show_short_values(client):
     compare = client.get(f"/compare/?runs={first.id}&runs={second.id}").content.decode()
     assert '<span title="0.912345678">0.9123</span>' in compare
     assert '<td class="num">0.5</td>' in compare
+
+
+@pytest.mark.django_db
+def test_descriptions_are_shown_beside_values_under_charts_and_over_tables(client):
+    run = _finished_run("train")
+    step = StepRun.objects.get(run=run)
+    for value in (0.5, 0.25):
+        Metric.objects.create(step_run=step, name="loss", value=value, description="<b>train</b>")
+    Metric.objects.create(step_run=step, name="lr", value=0.01, description="learning rate")
+    Metric.objects.create(
+        step_run=step, name="cm", kind="table", value={"a": [1]}, description="confusion"
+    )
+    Metric.objects.create(run=run, name="best", value=0.25, description="best loss of all")
+    page = client.get(f"/runs/{run.id}/?step={step.id}&tab=metrics").content.decode()
+    assert '<td>lr<small class="metric-description">learning rate</small></td>' in page
+    assert '<p class="metric-description chart-caption">&lt;b&gt;train&lt;/b&gt;</p>' in page
+    assert '<caption class="metric-description">confusion</caption>' in page
+    assert '<td>best<small class="metric-description">best loss of all</small></td>' in page
