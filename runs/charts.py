@@ -421,6 +421,20 @@ def metric_panels(metrics: list[dict]) -> dict:
     }
 
 
+def metric_overlay(charts: list[dict], names: list[str]) -> dict | None:
+    """The chosen series of a step's charts (``metric_panels``) drawn on one chart, in the order
+    of the charts; None unless two or more of the names are charts."""
+    chosen = [c for c in charts if c["name"] in names]
+    if len(chosen) < 2:
+        return None
+    title = ", ".join(c["name"] for c in chosen)
+    return {
+        "id": "metric-overlay",
+        "name": title,
+        "figure": overlay_figure(title, [(c["name"], c["figure"]["data"][0]["y"]) for c in chosen]),
+    }
+
+
 def _metric_layout(title: str) -> dict:
     return {
         "title": {"text": plotly_text(title), "font": {"size": 13}},

@@ -25,7 +25,7 @@ from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseLocation, HttpResponseStopPolling
 
 from runs import code, environments, lineage, listing, logsearch, services
-from runs.charts import graph_legend, metric_panels, pipeline_figure
+from runs.charts import graph_legend, metric_overlay, metric_panels, pipeline_figure
 from runs.comparison import compare_runs
 from runs.models import DatasetUse, Experiment, Metric, Run, StepRun
 from studio.core.errors import StudioError
@@ -310,6 +310,9 @@ def _panel_context(request: HttpRequest, run: Run, selected: StepRun | None) -> 
             context["file_text"] = _file_tail(selected, chosen)
     elif tab == "metrics":
         context["panels"] = _metric_panels(selected)
+        overlaid = [n for n in request.GET.getlist("overlay") if n][:10]
+        context["overlay"] = metric_overlay(context["panels"]["charts"], overlaid)
+        context["overlaid"] = overlaid
     elif tab == "parameters":
         spec = run.graph.graph()
         context["step_parameters"] = _step_parameters(selected, spec)

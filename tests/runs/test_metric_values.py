@@ -168,3 +168,28 @@ def test_descriptions_are_shown_beside_values_under_charts_and_over_tables(clien
     assert '<p class="metric-description chart-caption">&lt;b&gt;train&lt;/b&gt;</p>' in page
     assert '<caption class="metric-description">confusion</caption>' in page
     assert '<td>best<small class="metric-description">best loss of all</small></td>' in page
+
+
+@pytest.mark.django_db
+def test_the_metrics_tab_overlays_the_ticked_series_and_keeps_them_while_live(client):
+    run = factories.submitted(factories.chain("train"), experiment="overlay")
+    step = StepRun.objects.get(run=run)
+    StepRun.objects.filter(id=step.id).update(status=Status.RUNNING)
+    for value in (1.0, 0.5):
+        for name in ("loss", "val_loss", "acc"):
+            Metric.objects.create(step_run=step, name=name, value=value)
+    url = f"/runs/{run.id}/?step={step.id}&tab=metrics"
+    page = client.get(url).content.decode()
+    assert 'class="metric-overlay-form"' in page and 'id="metric-overlay"' not in page
+    assert page.count('name="overlay"') == 3
+
+    panel = client.get(
+        url + "&partial=metrics&overlay=loss&overlay=val_loss", HTTP_HX_REQUEST="true"
+    ).content.decode()
+    assert '<div id="metrics-panel"' in panel[:200]
+    figure = panel.split('<script id="metric-overlay" type="application/json">')[1]
+    assert '"name": "loss"' in figure.split("</script>")[0]
+    assert '"name": "val_loss"' in figure.split("</script>")[0]
+    assert 'data-figure="metric-overlay"' in panel
+    assert 'value="loss" checked' in panel and 'value="acc">' in panel
+    assert "&amp;overlay=loss&amp;overlay=val_loss" in panel  # the live refresh keeps them
