@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -221,7 +222,7 @@ def page(filters: RunFilters, size: int = PAGE_SIZE) -> RunPage:
 
 
 def _metric_columns(
-    runs: list[Run], names: list[str], run_names: list[str] = ()
+    runs: list[Run], names: list[str], run_names: Sequence[str] = ()
 ) -> tuple[dict[str, dict[tuple[str, str | None], object]], list[MetricColumn]]:
     """The last value of each asked-for metric per run and step, and the columns they make:
     one per metric, or one per step when two steps log it; then one per metric of the runs'

@@ -80,6 +80,7 @@ def test_a_metric_of_the_pipeline_run_is_a_runs_list_column(
     page.locator("details.columns summary").click()
     page.get_by_label("Run metric columns").fill("best_val_loss")
     page.get_by_label("Metric columns", exact=True).fill("lr")
+    shot(page, "chooser")
     page.get_by_role("button", name="Apply").click()
     expect(page.locator("table.runs thead th.num")).to_have_text(["lr", "best_val_loss (run)"])
     expect(page.locator("table.runs tbody tr").first.locator("td.num")).to_have_text(
