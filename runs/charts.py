@@ -349,16 +349,20 @@ def _data_node(
 def metric_panels(metrics: list[dict]) -> dict:
     """Metrics of one step as charts, tables and images (plain data for the Metrics tab).
 
-    ``metrics`` are rows with name, kind and value, in logging order. A name logged
-    several times with ``log`` is a series drawn as a line; ``log_list`` is drawn as
-    a line too; rows and tables become tables; images are listed by artifact path.
+    ``metrics`` are rows with name, kind, value and (optionally) description, in logging
+    order. A name logged several times with ``log`` is a series drawn as a line;
+    ``log_list`` is drawn as a line too; rows and tables become tables; images are listed
+    by artifact path. ``descriptions`` holds each name's last non-empty description.
     """
     series: dict[str, list] = {}
     lists: dict[str, list] = {}
     tables: dict[str, dict[str, list]] = {}
     images: dict[str, str] = {}
+    descriptions: dict[str, str] = {}
     for row in metrics:
         name, kind, value = row["name"], row.get("kind", "scalar"), row["value"]
+        if row.get("description"):
+            descriptions[name] = row["description"]
         if kind == "scalar":
             series.setdefault(name, []).append(value)
         elif kind == "list":
@@ -381,6 +385,7 @@ def metric_panels(metrics: list[dict]) -> dict:
             {
                 "id": f"metric-chart-{len(charts)}",
                 "name": name,
+                "description": descriptions.get(name, ""),
                 "figure": {
                     "data": [
                         {
@@ -399,10 +404,35 @@ def metric_panels(metrics: list[dict]) -> dict:
         name: {
             "columns": list(columns),
             "rows": [list(r) for r in zip(*columns.values(), strict=False)],
+            "description": descriptions.get(name, ""),
         }
         for name, columns in tables.items()
     }
-    return {"scalars": scalars, "charts": charts, "tables": table_rows, "images": images}
+    return {
+        "scalars": scalars,
+        "scalar_rows": [
+            {"name": n, "value": v, "description": descriptions.get(n, "")}
+            for n, v in scalars.items()
+        ],
+        "charts": charts,
+        "tables": table_rows,
+        "images": images,
+        "descriptions": descriptions,
+    }
+
+
+def metric_overlay(charts: list[dict], names: list[str]) -> dict | None:
+    """The chosen series of a step's charts (``metric_panels``) drawn on one chart, in the order
+    of the charts; None unless two or more of the names are charts."""
+    chosen = [c for c in charts if c["name"] in names]
+    if len(chosen) < 2:
+        return None
+    title = ", ".join(c["name"] for c in chosen)
+    return {
+        "id": "metric-overlay",
+        "name": title,
+        "figure": overlay_figure(title, [(c["name"], c["figure"]["data"][0]["y"]) for c in chosen]),
+    }
 
 
 def _metric_layout(title: str) -> dict:

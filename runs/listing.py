@@ -1,13 +1,14 @@
 """The runs list: filters from a query string, keyset pagination, metric columns.
 
 A page costs a fixed number of queries however many runs there are: one for the
-page (keyset on an index, never OFFSET), one for the metric columns asked for.
+page (keyset on an index, never OFFSET), one for the metric columns asked for (step metrics and the runs' own, ``parent.log``).
 """
 
 from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -54,6 +55,7 @@ class RunFilters:
     sort: str = "-start"
     columns: list[str] = field(default_factory=lambda: list(DEFAULT_COLUMNS))
     metrics: list[str] = field(default_factory=list)
+    run_metrics: list[str] = field(default_factory=list)
     after: str = ""
 
     @classmethod
@@ -63,6 +65,7 @@ class RunFilters:
 
         columns = [c for c in query.getlist("col") if c in COLUMNS] or list(DEFAULT_COLUMNS)
         metrics = [m.strip()[:255] for m in query.getlist("metric") if m.strip()][:10]
+        run_metrics = [m.strip()[:255] for m in query.getlist("run_metric") if m.strip()][:10]
         sort = text("sort")
         return cls(
             status=text("status") if text("status") in {s.value for s in Status} else "",
@@ -77,6 +80,7 @@ class RunFilters:
             sort=sort if sort in SORTS else "-start",
             columns=columns,
             metrics=metrics,
+            run_metrics=run_metrics,
             after=text("after", 500),
         )
 
@@ -174,28 +178,36 @@ def _after(runs: QuerySet, cursor: str, sort: str) -> QuerySet:
 @dataclass(frozen=True)
 class MetricColumn:
     """A metric column: the metric, and the step it comes from when two steps on the page log
-    a metric of that name ("" when one step at most does)."""
+    a metric of that name ("" when one step at most does); or, ``own``, a metric logged on the
+    pipeline run itself."""
 
     name: str
     step: str = ""
     steps: tuple[str, ...] = ()
+    own: bool = False
 
     @property
     def label(self) -> str:
+        if self.own:
+            return f"{self.name} (run)"
         return f"{self.name} ({self.step})" if self.step else self.name
+
+    @property
+    def key(self) -> tuple[str, str | None]:
+        return (self.name, None) if self.own else (self.name, self.step)
 
 
 @dataclass
 class RunPage:
     runs: list[Run]
     next_cursor: str | None
-    metric_values: dict[str, dict[tuple[str, str], object]]
+    metric_values: dict[str, dict[tuple[str, str | None], object]]
     metric_columns: list[MetricColumn] = field(default_factory=list)
 
     def metrics_of(self, run: Run) -> list[object]:
         """The run's value in each metric column (None where it has none)."""
         values = self.metric_values.get(run.id, {})
-        return [values.get((c.name, c.step)) for c in self.metric_columns]
+        return [values.get(c.key) for c in self.metric_columns]
 
 
 def page(filters: RunFilters, size: int = PAGE_SIZE) -> RunPage:
@@ -205,37 +217,47 @@ def page(filters: RunFilters, size: int = PAGE_SIZE) -> RunPage:
     rows = list(runs.order_by(*SORTS[filters.sort])[: size + 1])
     more = len(rows) > size
     rows = rows[:size]
-    values, columns = _metric_columns(rows, filters.metrics)
+    values, columns = _metric_columns(rows, filters.metrics, filters.run_metrics)
     return RunPage(rows, _cursor(rows[-1], filters.sort) if more else None, values, columns)
 
 
 def _metric_columns(
-    runs: list[Run], names: list[str]
-) -> tuple[dict[str, dict[tuple[str, str], object]], list[MetricColumn]]:
+    runs: list[Run], names: list[str], run_names: Sequence[str] = ()
+) -> tuple[dict[str, dict[tuple[str, str | None], object]], list[MetricColumn]]:
     """The last value of each asked-for metric per run and step, and the columns they make:
-    one per metric, or one per step when two steps log it. A reused step shows the values
-    its original step logged. Two queries for the page: its runs' steps, then their metrics."""
-    if not names or not runs:
-        return {}, [MetricColumn(name) for name in names]
+    one per metric, or one per step when two steps log it; then one per metric of the runs'
+    own (``parent.log``), keyed by step None. A reused step shows the values its original
+    step logged. Two queries for the page: its runs' steps, then their metrics."""
+    own_columns = [MetricColumn(name, own=True) for name in run_names]
+    if not (names or run_names) or not runs:
+        return {}, [MetricColumn(name) for name in names] + own_columns
     logged_by: dict[str, list[tuple[str, str]]] = {}  # step that logged -> (run, step name)
-    for step_id, run_id, step_name, original_id in StepRun.objects.filter(
-        run_id__in=[r.id for r in runs]
-    ).values_list("id", "run_id", "name", "reused_from_id"):
-        logged_by.setdefault(original_id or step_id, []).append((run_id, step_name))
+    if names:
+        for step_id, run_id, step_name, original_id in StepRun.objects.filter(
+            run_id__in=[r.id for r in runs]
+        ).values_list("id", "run_id", "name", "reused_from_id"):
+            logged_by.setdefault(original_id or step_id, []).append((run_id, step_name))
     last: dict[str, dict[tuple[str, str], object]] = {}
-    for step_id, name, value in (
-        Metric.objects.filter(step_run_id__in=list(logged_by), name__in=names, kind="scalar")
+    own: dict[str, dict[tuple[str, str | None], object]] = {}
+    wanted = Q(step_run_id__in=list(logged_by), name__in=names) if names else Q(pk__in=[])
+    if run_names:
+        wanted |= Q(run_id__in=[r.id for r in runs], name__in=run_names)
+    for step_id, run_id, name, value in (
+        Metric.objects.filter(wanted, kind="scalar")
         .order_by("id")
-        .values_list("step_run_id", "name", "value")
+        .values_list("step_run_id", "run_id", "name", "value")
     ):
-        for run_id, step_name in logged_by[step_id]:
-            last.setdefault(run_id, {})[(name, step_name)] = value
+        if step_id is None:
+            own.setdefault(run_id, {})[(name, None)] = value
+            continue
+        for logged_run, step_name in logged_by[step_id]:
+            last.setdefault(logged_run, {})[(name, step_name)] = value
     steps_of: dict[str, set[str]] = {}
     for by_step in last.values():
         for name, step_name in by_step:
             steps_of.setdefault(name, set()).add(step_name)
     columns: list[MetricColumn] = []
-    values: dict[str, dict[tuple[str, str], object]] = {}
+    values: dict[str, dict[tuple[str, str | None], object]] = own
     for name in names:
         steps = sorted(steps_of.get(name, ()))
         if len(steps) > 1:
@@ -246,13 +268,14 @@ def _metric_columns(
         for (name, step_name), value in by_step.items():
             key = (name, step_name) if len(steps_of[name]) > 1 else (name, "")
             values.setdefault(run_id, {})[key] = value
-    return values, columns
+    return values, columns + own_columns
 
 
 def page_state(filters: RunFilters, size: int = PAGE_SIZE) -> tuple[list[tuple], bool]:
     """What a refresh of the page compares, and whether any run on it goes on: the shown
     runs' ids, statuses, times, descriptions and tags in one query on the page's own index,
-    and, while a run goes on, the newest of its asked-for metrics (a second query)."""
+    and, while a run goes on, the newest of its asked-for metrics, its steps' or its own
+    (a second query)."""
     runs = filtered(filters)
     if filters.after:
         runs = _after(runs, filters.after, filters.sort)
@@ -262,9 +285,12 @@ def page_state(filters: RunFilters, size: int = PAGE_SIZE) -> tuple[list[tuple],
         )[: size + 1]
     )
     going_on = [row[0] for row in rows if row[1] not in TERMINAL]
-    if filters.metrics and going_on:
+    if (filters.metrics or filters.run_metrics) and going_on:
         newest = (
-            Metric.objects.filter(step_run__run_id__in=going_on, name__in=filters.metrics)
+            Metric.objects.filter(
+                Q(step_run__run_id__in=going_on, name__in=filters.metrics)
+                | Q(run_id__in=going_on, name__in=filters.run_metrics)
+            )
             .order_by("-id")
             .values_list("id", flat=True)
             .first()

@@ -25,7 +25,7 @@ from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseLocation, HttpResponseStopPolling
 
 from runs import code, environments, lineage, listing, logsearch, services
-from runs.charts import graph_legend, metric_panels, pipeline_figure
+from runs.charts import graph_legend, metric_overlay, metric_panels, pipeline_figure
 from runs.comparison import compare_runs
 from runs.models import DatasetUse, Experiment, Metric, Run, StepRun
 from studio.core.errors import StudioError
@@ -58,10 +58,12 @@ def runs_list(request: HttpRequest, name: str | None = None) -> HttpResponse:
     experiment = get_object_or_404(Experiment, name=name) if name and not refresh else None
     query = request.GET.copy()
     query.pop("partial", None)
-    if "metrics" in query:  # the form's comma-separated field becomes repeated metric= params
-        for metric in query.pop("metrics")[0].split(","):
-            if metric.strip():
-                query.appendlist("metric", metric.strip())
+    # The form's comma-separated fields become repeated metric= / run_metric= params.
+    for field_name, param in (("metrics", "metric"), ("run_metrics", "run_metric")):
+        if field_name in query:
+            for metric in query.pop(field_name)[0].split(","):
+                if metric.strip():
+                    query.appendlist(param, metric.strip())
     filters = listing.RunFilters.from_query(query, experiment=name or "")
     state, going_on = listing.page_state(filters)
     tag = live.etag(state)
@@ -125,7 +127,7 @@ def _run_context(run: Run, selected_id: str | None) -> dict:
     selected = _select(steps, selected_id)
     parameters = _parameter_rows(run, spec)
     own_metrics = list(
-        Metric.objects.filter(run=run).order_by("id").values("name", "kind", "value")
+        Metric.objects.filter(run=run).order_by("id").values("name", "kind", "value", "description")
     )
     return {
         "run": run,
@@ -187,6 +189,8 @@ def _run_metric_rows(metrics: list[dict]) -> list[dict]:
         rows.append({"name": chart["name"], "value": values[-1], "note": f"last of {len(values)}"})
     for name, table in panels["tables"].items():
         rows.append({"name": name, "value": "", "note": f"table of {len(table['rows'])} rows"})
+    for row in rows:
+        row["description"] = panels["descriptions"].get(row["name"], "")
     return rows
 
 
@@ -306,6 +310,9 @@ def _panel_context(request: HttpRequest, run: Run, selected: StepRun | None) -> 
             context["file_text"] = _file_tail(selected, chosen)
     elif tab == "metrics":
         context["panels"] = _metric_panels(selected)
+        overlaid = [n for n in request.GET.getlist("overlay") if n][:10]
+        context["overlay"] = metric_overlay(context["panels"]["charts"], overlaid)
+        context["overlaid"] = overlaid
     elif tab == "parameters":
         spec = run.graph.graph()
         context["step_parameters"] = _step_parameters(selected, spec)
@@ -358,7 +365,7 @@ def _metric_panels(step: StepRun) -> dict:
     rows = (
         Metric.objects.filter(step_run_id=step.log_step_id)
         .order_by("id")
-        .values("name", "kind", "value")[:20000]
+        .values("name", "kind", "value", "description")[:20000]
     )
     return metric_panels(list(rows))
 

@@ -6,7 +6,14 @@ from __future__ import annotations
 import json
 import time
 
-from runs.charts import graph_layout, graph_legend, metric_panels, overlay_figure, pipeline_figure
+from runs.charts import (
+    graph_layout,
+    graph_legend,
+    metric_overlay,
+    metric_panels,
+    overlay_figure,
+    pipeline_figure,
+)
 from studio.core.spec import GraphSpec, layers
 from studio.core.status import colour
 
@@ -301,3 +308,37 @@ def test_names_reach_plotly_as_text_not_markup():
     overlay = overlay_figure(name, [(name, [1.0, 2.0])])
     assert overlay["data"][0]["name"] == escaped
     assert overlay["layout"]["title"]["text"] == escaped
+
+
+def test_metric_panels_keep_each_names_last_description():
+    rows = [
+        {"name": "loss", "value": 0.5, "description": "training loss"},
+        {"name": "loss", "value": 0.25, "description": ""},
+        {"name": "lr", "value": 0.01, "description": "learning rate"},
+        {"name": "cm", "kind": "table", "value": {"a": [1]}, "description": "confusion"},
+        {"name": "seen", "value": 3},
+    ]
+    panels = metric_panels(rows)
+    assert panels["descriptions"] == {
+        "loss": "training loss",
+        "lr": "learning rate",
+        "cm": "confusion",
+    }
+    assert panels["charts"][0]["description"] == "training loss"
+    assert panels["tables"]["cm"]["description"] == "confusion"
+    assert panels["scalar_rows"] == [
+        {"name": "lr", "value": 0.01, "description": "learning rate"},
+        {"name": "seen", "value": 3, "description": ""},
+    ]
+
+
+def test_an_overlay_draws_the_chosen_series_on_one_chart():
+    rows = [{"name": n, "value": v} for v in (1.0, 0.5, 0.25) for n in ("loss", "val_loss", "acc")]
+    charts = metric_panels(rows)["charts"]
+    overlay = metric_overlay(charts, ["val_loss", "loss"])
+    assert overlay is not None and overlay["id"] == "metric-overlay"
+    assert [t["name"] for t in overlay["figure"]["data"]] == ["loss", "val_loss"]
+    assert overlay["figure"]["data"][1]["y"] == [1.0, 0.5, 0.25]
+    assert overlay["figure"]["layout"]["showlegend"] is True
+    assert metric_overlay(charts, ["loss"]) is None
+    assert metric_overlay(charts, ["loss", "nothing"]) is None

@@ -104,24 +104,45 @@ def test_metric_columns_change_the_answer_while_a_run_goes_on(
     assert again.status_code == 200 and "0.25" in again.content.decode()
 
 
+def test_run_level_metric_columns_change_the_answer_while_a_run_goes_on(
+    client, django_assert_max_num_queries
+):
+    run = _run(Status.RUNNING)
+    Metric.objects.create(run=run, name="best", value=0.5)
+    url = "/runs/?run_metric=best&partial=rows"
+    first = _refresh(client, url)
+    assert "best (run)" in first.content.decode()
+    with django_assert_max_num_queries(SIGNED_IN + 2):
+        assert _refresh(client, url, first["ETag"]).status_code == 304
+    Metric.objects.create(run=run, name="best", value=0.25)
+    again = _refresh(client, url, first["ETag"])
+    assert again.status_code == 200 and '<td class="num">0.25</td>' in again.content.decode()
+
+
 def test_a_refresh_keeps_filters_columns_and_the_keyset_page(client):
     for number in range(30):
         _run(Status.RUNNING, experiment="many", description=f"run-{number}")
     _run(Status.RUNNING, experiment="other", description="elsewhere")
-    first = client.get("/runs/?experiment=many&col=status&col=tags&metrics=loss").content.decode()
+    first = client.get(
+        "/runs/?experiment=many&col=status&col=tags&metrics=loss&run_metrics=best"
+    ).content.decode()
     after = first.split('rel="next"')[0].rsplit("after=", 1)[1].split('"')[0]
-    page = client.get(f"/experiments/many/?col=status&col=tags&metric=loss&after={after}")
+    page = client.get(
+        f"/experiments/many/?col=status&col=tags&metric=loss&run_metric=best&after={after}"
+    )
     html = page.content.decode()
     refresh_url = html.split('id="runs-rows" hx-get="')[1].split('"')[0].replace("&amp;", "&")
     assert parse_qs(urlsplit(refresh_url).query) == {
         "after": parse_qs(f"after={after}")["after"],
         "col": ["status", "tags"],
         "metric": ["loss"],
+        "run_metric": ["best"],
         "partial": ["rows"],
     }
     refreshed = _refresh(client, "/experiments/many/" + refresh_url).content.decode()
     assert refreshed.count('name="runs"') == 5  # the second page: runs 5..1 of 30
     assert "elsewhere" not in refreshed and "<th>Tags</th>" in refreshed
+    assert "best (run)</th>" in refreshed
     assert 'id="runs-pager" aria-label="Pages" hx-swap-oob="true"' in refreshed
 
 

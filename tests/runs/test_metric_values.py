@@ -1,6 +1,7 @@
 """Metric values read well: four significant digits with the full value on hover, on every
 page that shows them; a metric column names its step when two steps log the name; a reused
-step shows the values its original step logged."""
+step shows the values its original step logged; the runs' own metrics (``parent.log``) are
+columns too, and a metric's description is shown beside its value."""
 
 from __future__ import annotations
 
@@ -94,6 +95,33 @@ def test_the_runs_list_shows_short_values_and_names_the_step_when_two_log_a_name
 
 
 @pytest.mark.django_db
+def test_a_metric_logged_on_the_run_itself_is_a_column_of_its_own(
+    client, django_assert_max_num_queries
+):
+    first = _finished_run("train", experiment="own")
+    _log(first, "train", "loss", 0.5)
+    Metric.objects.create(run=first, name="loss", value=0.75)
+    Metric.objects.create(run=first, name="loss", value=0.125)  # the last value counts
+    second = _finished_run("train", experiment="own")
+    Metric.objects.create(run=second, name="loss", value=0.375)
+    with django_assert_max_num_queries(8):
+        html = client.get("/runs/?metrics=loss&run_metrics=loss").content.decode()
+    assert '<th class="num" title="loss logged on the pipeline run">loss (run)</th>' in html
+    assert '<th class="num" title="logged by step train">loss</th>' in html
+    rows = html.split("<tbody>")[1].split("</tr>")
+    newest, oldest = rows[0], rows[1]
+    assert newest.index('<td class="num"></td>') < newest.index('<td class="num">0.375</td>')
+    assert oldest.index('<td class="num">0.5</td>') < oldest.index('<td class="num">0.125</td>')
+    assert "0.75" not in html
+    # Only the run's own column: no query for the steps.
+    with django_assert_max_num_queries(7):
+        only_own = client.get("/runs/?run_metric=loss").content.decode()
+    assert "loss (run)" in only_own and '<td class="num">0.125</td>' in only_own
+    assert '<td class="num">0.5</td>' not in only_own
+    assert 'name="run_metrics" value="loss"' in only_own
+
+
+@pytest.mark.django_db
 def test_a_reused_step_shows_the_metrics_of_its_original_step(client):
     original = _finished_run("train", experiment="reuse")
     _log(original, "train", "accuracy", 0.5)
@@ -122,3 +150,46 @@ def test_the_run_page_the_metrics_tab_and_compare_show_short_values(client):
     compare = client.get(f"/compare/?runs={first.id}&runs={second.id}").content.decode()
     assert '<span title="0.912345678">0.9123</span>' in compare
     assert '<td class="num">0.5</td>' in compare
+
+
+@pytest.mark.django_db
+def test_descriptions_are_shown_beside_values_under_charts_and_over_tables(client):
+    run = _finished_run("train")
+    step = StepRun.objects.get(run=run)
+    for value in (0.5, 0.25):
+        Metric.objects.create(step_run=step, name="loss", value=value, description="<b>train</b>")
+    Metric.objects.create(step_run=step, name="lr", value=0.01, description="learning rate")
+    Metric.objects.create(
+        step_run=step, name="cm", kind="table", value={"a": [1]}, description="confusion"
+    )
+    Metric.objects.create(run=run, name="best", value=0.25, description="best loss of all")
+    page = client.get(f"/runs/{run.id}/?step={step.id}&tab=metrics").content.decode()
+    assert '<td>lr<small class="metric-description">learning rate</small></td>' in page
+    assert '<p class="metric-description chart-caption">&lt;b&gt;train&lt;/b&gt;</p>' in page
+    assert '<caption class="metric-description">confusion</caption>' in page
+    assert '<td>best<small class="metric-description">best loss of all</small></td>' in page
+
+
+@pytest.mark.django_db
+def test_the_metrics_tab_overlays_the_ticked_series_and_keeps_them_while_live(client):
+    run = factories.submitted(factories.chain("train"), experiment="overlay")
+    step = StepRun.objects.get(run=run)
+    StepRun.objects.filter(id=step.id).update(status=Status.RUNNING)
+    for value in (1.0, 0.5):
+        for name in ("loss", "val_loss", "acc"):
+            Metric.objects.create(step_run=step, name=name, value=value)
+    url = f"/runs/{run.id}/?step={step.id}&tab=metrics"
+    page = client.get(url).content.decode()
+    assert 'class="metric-overlay-form"' in page and 'id="metric-overlay"' not in page
+    assert page.count('name="overlay"') == 3
+
+    panel = client.get(
+        url + "&partial=metrics&overlay=loss&overlay=val_loss", HTTP_HX_REQUEST="true"
+    ).content.decode()
+    assert '<div id="metrics-panel"' in panel[:200]
+    figure = panel.split('<script id="metric-overlay" type="application/json">')[1]
+    assert '"name": "loss"' in figure.split("</script>")[0]
+    assert '"name": "val_loss"' in figure.split("</script>")[0]
+    assert 'data-figure="metric-overlay"' in panel
+    assert 'value="loss" checked' in panel and 'value="acc">' in panel
+    assert "&amp;overlay=loss&amp;overlay=val_loss" in panel  # the live refresh keeps them
