@@ -69,6 +69,7 @@ def test_no_page_of_the_navigation_is_wider_than_a_phone(page, studio, a_run):
         f"{studio.url}/runs/{a_run.id}/",
         f"{studio.url}/tokens/",
         f"{studio.url}/search/?q=a",
+        f"{studio.url}/no-such-page/",
     ]
     for url in [*pages, *others]:
         for deeper in visit(url):
