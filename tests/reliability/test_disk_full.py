@@ -401,14 +401,19 @@ class _PostgresReadOnly:
 @pytest.fixture
 def database_studio(tmp_path):
     """A Studio whose database cannot write on demand: SQLite on a 16 MB disk of its own
-    (the data dir, but for its steps' folders and datastores), or PostgreSQL made read-only."""
+    (the data dir, but for its steps' folders, datastores and collected static files), or
+    PostgreSQL made read-only."""
     data_dir = tmp_path / "data"
     services = isolated_services("diskdb")
     on_postgres = services.get("DATABASE_URL", "").startswith("postgres")
     disk = (
         None
         if on_postgres
-        else SmallDisk(data_dir, "16m", elsewhere=("work", "cache", "datastores", "envs", "broker"))
+        else SmallDisk(
+            data_dir,
+            "16m",
+            elsewhere=("work", "cache", "datastores", "envs", "broker", "static"),
+        )
     )
     studio = StudioIn(data_dir, disk, **services)
     try:
