@@ -6,6 +6,7 @@ columns too, and a metric's description is shown beside its value."""
 from __future__ import annotations
 
 import math
+import re
 
 import pytest
 from django.test import Client
@@ -165,7 +166,11 @@ def test_descriptions_are_shown_beside_values_under_charts_and_over_tables(clien
     Metric.objects.create(run=run, name="best", value=0.25, description="best loss of all")
     page = client.get(f"/runs/{run.id}/?step={step.id}&tab=metrics").content.decode()
     assert '<td>lr<small class="metric-description">learning rate</small></td>' in page
-    assert '<p class="metric-description chart-caption">&lt;b&gt;train&lt;/b&gt;</p>' in page
+    caption = re.search(
+        r'<p class="metric-description chart-caption" id="([^"]+)">([^<]*)</p>', page
+    )
+    assert caption and caption.group(2) == "&lt;b&gt;train&lt;/b&gt;"
+    assert f'aria-describedby="{caption.group(1)}"' in page
     assert '<caption class="metric-description">confusion</caption>' in page
     assert '<td>best<small class="metric-description">best loss of all</small></td>' in page
 
