@@ -7,6 +7,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -236,6 +237,101 @@ class Studio:
     def stop(self) -> None:
         for name in list(self.procs):
             self.kill(name, signal.SIGKILL)
+
+
+class MakeRun:
+    """``manage.py runstudio`` (what ``make run`` starts: web, worker and scheduler under one
+    supervisor) on a data dir, database, broker and port of its own; its output is collected
+    line by line as it comes."""
+
+    def __init__(self, tmp_path: Path, suffix: str, **env):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.env = {
+            **os.environ,
+            **isolated_services(suffix),
+            "STUDIO_DATA_DIR": str(Path(tmp_path) / "data"),
+            "PORT": str(self.port),
+            "STUDIO_ADMIN_PASSWORD": "pw-for-test",
+            "PYTHONUNBUFFERED": "1",
+            **{k: str(v) for k, v in env.items()},
+        }
+        self.env.pop("DJANGO_SETTINGS_MODULE", None)
+        self.proc: subprocess.Popen | None = None
+        self.lines: list[str] = []
+        self.manage("migrate", "--noinput", "-v", "0")
+
+    def manage(self, *args: str) -> str:
+        """A management command against this Studio's data dir; its standard output."""
+        return subprocess.run(
+            [PYTHON, "manage.py", *args],
+            cwd=ROOT,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=120,
+        ).stdout
+
+    def start(self) -> MakeRun:
+        self.proc = subprocess.Popen(
+            [PYTHON, "manage.py", "runstudio"],
+            cwd=ROOT,
+            env=self.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,
+        )
+        self.lines = []
+        self.reader = threading.Thread(
+            target=lambda lines=self.lines, out=self.proc.stdout: lines.extend(out), daemon=True
+        )
+        self.reader.start()
+        return self
+
+    @property
+    def said(self) -> str:
+        return "".join(self.lines)
+
+    def answers(self, path: str = "/login/") -> bool:
+        try:
+            return requests.get(self.url + path, timeout=2).status_code == 200
+        except requests.RequestException:
+            return False
+
+    def roles(self) -> list[int]:
+        """The processes runstudio started (each role leads a session of its own)."""
+        return [int(p) for p in _pgrep("-P", self.proc.pid)]
+
+    def interrupt(self, group: bool = False, timeout: float = 30) -> float:
+        """Ctrl-C (to runstudio, or to its whole process group as a terminal sends it); waits
+        for runstudio to end and returns how long that took."""
+        started = time.monotonic()
+        if group:
+            os.killpg(self.proc.pid, signal.SIGINT)
+        else:
+            self.proc.send_signal(signal.SIGINT)
+        self.proc.wait(timeout=timeout)
+        self.reader.join(timeout=10)
+        return time.monotonic() - started
+
+    def kill(self) -> None:
+        """Every process this Studio started, whatever state it is left in."""
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        for role in self.roles():
+            for pid in _pgrep("-s", role):
+                try:
+                    os.kill(int(pid), signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+        os.killpg(self.proc.pid, signal.SIGKILL)
+        self.proc.wait()
+
+
+def _pgrep(flag: str, pid) -> list[str]:
+    return subprocess.run(["pgrep", flag, str(pid)], capture_output=True, text=True).stdout.split()
 
 
 def wait_until(predicate, timeout: float = 30, interval: float = 0.2, message: str = "condition"):

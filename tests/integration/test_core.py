@@ -6,7 +6,6 @@ import os
 import re
 import signal
 import subprocess
-import sys
 import time
 import uuid
 from datetime import datetime
@@ -27,7 +26,7 @@ from studio.sdk.pipeline.core import (
     StepSequence,
 )
 from studio.sdk.pipeline.steps import PythonScriptStep
-from tests.harness import PASSWORD, ROOT, Studio, isolated_services, wait_until
+from tests.harness import PASSWORD, ROOT, MakeRun, Studio, isolated_services, wait_until
 
 pytestmark = pytest.mark.integration
 STEPS = str(ROOT / "tests" / "sources" / "steps")
@@ -374,53 +373,23 @@ def test_a_worker_killed_mid_step_leaves_the_step_failed_not_running(own_studio)
 
 
 def test_runstudio_starts_everything_and_ctrl_c_stops_it(tmp_path):
-    port = Studio(tmp_path).port
-    env = {
-        **os.environ,
-        **isolated_services("runstudio"),
-        "STUDIO_DATA_DIR": str(tmp_path / "data"),
-        "PORT": str(port),
-        "STUDIO_ADMIN_PASSWORD": "pw-for-test",
-    }
-    subprocess.run(
-        [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"],
-        cwd=ROOT,
-        env=env,
-        check=True,
-        timeout=120,
-    )
-    proc = subprocess.Popen(
-        [sys.executable, "manage.py", "runstudio"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
-    )
+    studio = MakeRun(tmp_path, "runstudio").start()
     try:
+        wait_until(studio.answers, timeout=30, message="the web server")
         wait_until(
-            lambda: _answers(f"http://127.0.0.1:{port}/login/"),
-            timeout=30,
-            message="the web server",
-        )
-        wait_until(
-            lambda: len(_pgrep("-P", proc.pid)) >= 3,
-            timeout=10,
-            message="web, worker and scheduler",
+            lambda: len(studio.roles()) >= 3, timeout=10, message="web, worker and scheduler"
         )
 
         def _descendants():
-            found = [p for child in _pgrep("-P", proc.pid) for p in _pgrep("-s", child)]
+            found = [p for role in studio.roles() for p in _pgrep("-s", role)]
             return (
                 found if len(found) >= 5 else None
             )  # web master + workers, celery + pool, scheduler
 
         children = wait_until(_descendants, timeout=20, message="gunicorn's and celery's children")
-        proc.send_signal(signal.SIGINT)
-        output, _ = proc.communicate(timeout=30)
-        assert f"Studio is running at http://127.0.0.1:{port}/" in output
-        assert "Studio stopped." in output
+        studio.interrupt()
+        assert f"Studio is running at {studio.url}/" in studio.said
+        assert "Studio stopped." in studio.said
         # runstudio returned once its children exited; their own children go with them
         wait_until(
             lambda: not [p for p in children if _pid_alive(int(p))],
@@ -428,12 +397,7 @@ def test_runstudio_starts_everything_and_ctrl_c_stops_it(tmp_path):
             message=f"no process of {children} to be left running",
         )
     finally:
-        if proc.poll() is None:
-            for child in _pgrep("-P", proc.pid):
-                for pid in _pgrep("-s", child):
-                    os.kill(int(pid), signal.SIGKILL)
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+        studio.kill()
 
 
 def _pgrep(flag: str, pid) -> list[str]:

@@ -7,9 +7,6 @@ import os
 import re
 import signal
 import subprocess
-import sys
-import threading
-import time
 
 import pytest
 import requests
@@ -18,7 +15,7 @@ from studio.sdk.core import Experiment, Workspace
 from studio.sdk.pipeline.core import Pipeline
 from studio.sdk.pipeline.steps import PythonScriptStep
 from studio.supervisor import MAX_BACKOFF, Supervisor
-from tests.harness import ROOT, Studio, isolated_services, wait_until
+from tests.harness import ROOT, MakeRun, wait_until
 from tests.reliability.invariants import assert_database_invariants, processes_under
 
 STEPS = str(ROOT / "tests" / "sources" / "steps")
@@ -69,82 +66,26 @@ def test_a_dying_role_restarts_with_a_growing_backoff_and_the_others_keep_runnin
     assert all(r.process.poll() is not None for r in supervisor.roles)
 
 
-def _runstudio(env) -> tuple[subprocess.Popen, list[str]]:
-    proc = subprocess.Popen(
-        [sys.executable, "manage.py", "runstudio"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
-    )
-    output: list[str] = []
-    threading.Thread(target=lambda: output.extend(proc.stdout), daemon=True).start()
-    return proc, output
-
-
-def _worker_pids(output: list[str]) -> list[int]:
-    return [int(p) for p in re.findall(r"worker started \(pid (\d+)\)", "".join(output))]
-
-
-def _stop(proc: subprocess.Popen, output: list[str]) -> float:
-    """Ctrl-C, and how long runstudio took to end."""
-    started = time.monotonic()
-    proc.send_signal(signal.SIGINT)
-    proc.wait(timeout=20)
-    return time.monotonic() - started
-
-
-def _kill_all(proc: subprocess.Popen, output: list[str]) -> None:
-    if proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
-    for pid in _worker_pids(output):
-        try:
-            os.killpg(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
+def _worker_pids(studio: MakeRun) -> list[int]:
+    return [int(p) for p in re.findall(r"worker started \(pid (\d+)\)", studio.said)]
 
 
 @pytest.mark.integration
 def test_make_run_restarts_a_killed_worker_and_ctrl_c_requeues_a_running_step(tmp_path):
-    port = Studio(tmp_path).port
-    env = {
-        **os.environ,
-        **isolated_services("supervision"),
-        "STUDIO_DATA_DIR": str(tmp_path / "data"),
-        "PORT": str(port),
-        "STUDIO_ADMIN_PASSWORD": "pw-for-test",
-    }
-    subprocess.run(
-        [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"],
-        cwd=ROOT,
-        env=env,
-        check=True,
-        timeout=120,
-    )
-    proc, output = _runstudio(env)
+    studio = MakeRun(tmp_path, "supervision").start()
     try:
-        wait_until(lambda: _answers(port), timeout=60, message="the web server")
-        first = wait_until(lambda: _worker_pids(output), timeout=10, message="the worker")[0]
+        wait_until(studio.answers, timeout=60, message="the web server")
+        first = wait_until(lambda: _worker_pids(studio), timeout=10, message="the worker")[0]
         os.killpg(first, signal.SIGKILL)
-        wait_until(lambda: len(_worker_pids(output)) == 2, timeout=20, message="a new worker")
-        assert "worker exited with code -9" in "".join(output)
-        assert _answers(port)  # the web server never stopped
-        new = _worker_pids(output)[1]
+        wait_until(lambda: len(_worker_pids(studio)) == 2, timeout=20, message="a new worker")
+        assert "worker exited with code -9" in studio.said
+        assert studio.answers()  # the web server never stopped
+        new = _worker_pids(studio)[1]
         assert new != first and os.path.exists(f"/proc/{new}")
 
         # A step running when Ctrl-C comes goes back to the queue, and runs at the next start.
-        token = subprocess.run(
-            [sys.executable, "manage.py", "createtoken", "t"],
-            cwd=ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.split()[-1]
-        ws = Workspace(url=f"http://127.0.0.1:{port}", token=token)
+        token = studio.manage("createtoken", "t").split()[-1]
+        ws = Workspace(url=studio.url, token=token)
         forever = PythonScriptStep(name="forever", script_name="forever.py", source_directory=STEPS)
         run = Experiment(ws, "ctrl-c").submit(Pipeline(ws, [forever]))
         wait_until(
@@ -152,17 +93,17 @@ def test_make_run_restarts_a_killed_worker_and_ctrl_c_requeues_a_running_step(tm
             timeout=60,
             message="the step to run",
         )
-        took = _stop(proc, output)
+        took = studio.interrupt(timeout=20)
         assert took < 10, f"Ctrl-C took {took:.1f} s"
-        said = "".join(output)
+        said = studio.said
         assert "Studio stopped." in said
         # The banner comes after the roles' own start-up lines; a clean stop logs no error.
         assert said.index("Studio is running at") > said.index("worker started")
         assert "ERROR" not in said and "Traceback" not in said
         wait_until(lambda: not _group_alive(new), timeout=5, message="the worker's group to end")
 
-        proc, output = _runstudio(env)
-        wait_until(lambda: _answers(port), timeout=60, message="the web server again")
+        studio.start()
+        wait_until(studio.answers, timeout=60, message="the web server again")
         step = wait_until(
             lambda: (s := _step_of(ws, run.id))["status"] == "Running" and s,
             timeout=60,
@@ -175,28 +116,11 @@ def test_make_run_restarts_a_killed_worker_and_ctrl_c_requeues_a_running_step(tm
         wait_until(
             lambda: _step_of(ws, run.id)["status"] == "Canceled", timeout=30, message="cancel"
         )
-        assert _stop(proc, output) < 10
-        assert_database_invariants(_manage(env))
+        assert studio.interrupt(timeout=20) < 10
+        assert_database_invariants(studio.manage)
         assert processes_under(tmp_path / "data") == []
     finally:
-        _kill_all(proc, output)
-
-
-def _manage(env):
-    """Run a management command against the stopped studio's data dir."""
-
-    def manage(*args: str) -> str:
-        return subprocess.run(
-            [sys.executable, "manage.py", *args],
-            cwd=ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-            check=True,
-            timeout=120,
-        ).stdout
-
-    return manage
+        studio.kill()
 
 
 def _step_of(ws, run_id: str) -> dict:
@@ -213,11 +137,4 @@ def _group_alive(pgid: int) -> bool:
         os.killpg(pgid, 0)
         return True
     except ProcessLookupError:
-        return False
-
-
-def _answers(port: int) -> bool:
-    try:
-        return requests.get(f"http://127.0.0.1:{port}/login/", timeout=2).status_code == 200
-    except requests.RequestException:
         return False

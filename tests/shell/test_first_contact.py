@@ -6,10 +6,8 @@ from __future__ import annotations
 
 import os
 import re
-import signal
 import subprocess
 import sys
-import threading
 
 import pandas as pd
 import pytest
@@ -22,7 +20,7 @@ from studio.core.tabular import read_table
 from studio.staticfiles import StaticFilesStorage
 from studio.workspace.services import DATASET_CACHE, register_dataset
 from studio.workspace.storage import default_datastore
-from tests.harness import ROOT, Studio, isolated_services, wait_until
+from tests.harness import ROOT, MakeRun, wait_until
 
 
 def test_a_command_run_against_another_data_dir_says_what_to_set(tmp_path):
@@ -49,49 +47,16 @@ def test_the_api_schema_is_generated_without_a_warning(tmp_path, db):
 
 @pytest.mark.integration
 def test_ctrl_c_stops_runstudio_without_an_error_line(tmp_path):
-    env = {
-        **os.environ,
-        **isolated_services("ctrlc"),
-        "STUDIO_DATA_DIR": str(tmp_path / "data"),
-        "PORT": str(Studio(tmp_path).port),
-        "STUDIO_ADMIN_PASSWORD": "pw-for-test",
-        "PYTHONUNBUFFERED": "1",
-    }
-    subprocess.run(
-        [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"],
-        cwd=ROOT,
-        env=env,
-        check=True,
-        timeout=120,
-    )
-    proc = subprocess.Popen(
-        [sys.executable, "manage.py", "runstudio"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
-    )
-    lines: list[str] = []
-    reader = threading.Thread(target=lambda: lines.extend(proc.stdout), daemon=True)
-    reader.start()
+    studio = MakeRun(tmp_path, "ctrlc").start()
     try:
-        wait_until(
-            lambda: any("Press Ctrl-C" in line for line in lines),
-            timeout=90,
-            message="the banner",
-        )
-        os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C in its terminal sends
-        assert proc.wait(timeout=30) == 0
-        reader.join(timeout=10)
+        wait_until(lambda: "Press Ctrl-C" in studio.said, timeout=90, message="the banner")
+        studio.interrupt(group=True)  # what Ctrl-C in its terminal sends
+        assert studio.proc.returncode == 0
     finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-    said = "".join(lines)
-    assert "Studio stopped." in said
-    assert [line for line in lines if "ERROR" in line or "Traceback" in line] == [], said
+        studio.kill()
+    assert "Studio stopped." in studio.said
+    errors = [line for line in studio.lines if "ERROR" in line or "Traceback" in line]
+    assert errors == [], studio.said
 
 
 def test_reading_parquet_without_pyarrow_says_what_to_install(tmp_path, monkeypatch):
