@@ -1,5 +1,5 @@
 """What a newcomer meets: commands in a second terminal that miss the database say what to set
-instead of a traceback; the API schema is generated without a warning; Ctrl-C stops Studio
+instead of a traceback; the API schema is generated without a warning and validates; Ctrl-C stops Studio
 without an error line; an optional part not installed says how to install it."""
 
 from __future__ import annotations
@@ -40,8 +40,10 @@ def test_a_command_run_against_another_data_dir_says_what_to_set(tmp_path):
     assert "STUDIO_DATA_DIR" in done.stderr
 
 
-def test_the_api_schema_is_generated_without_a_warning(tmp_path, db):
-    call_command("spectacular", "--fail-on-warn", "--file", str(tmp_path / "schema.yaml"))
+def test_the_api_schema_is_generated_without_a_warning_and_is_valid_openapi(tmp_path, db):
+    call_command(
+        "spectacular", "--fail-on-warn", "--validate", "--file", str(tmp_path / "schema.yaml")
+    )
     assert (tmp_path / "schema.yaml").stat().st_size > 10_000
 
 
