@@ -201,7 +201,8 @@ class PipelineDraftDetail(APIView):
         draft = _draft(draft_id, request)
         body = DraftUpdateBody(data=request.data)
         body.is_valid(raise_exception=True)
-        draft = drafts.update_draft(draft, **body.validated_data)
+        given = dict(body.validated_data)
+        draft = drafts.update_draft(draft, graph_data=given.pop("graph", None), **given)
         return Response(out.draft_json(draft, request, True))
 
     @extend_schema(request=None, responses={204: None})
