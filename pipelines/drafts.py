@@ -114,7 +114,7 @@ def create_draft(
 
 def experiment_name_for(name: str) -> str:
     """A valid experiment name made from a pipeline's name."""
-    cleaned = re.sub(r"[^\w\-]", "-", name, flags=re.ASCII).strip("-_")[:255]
+    cleaned = re.sub(r"[^\w\-]+", "-", name, flags=re.ASCII).strip("-_")[:255]
     return cleaned or "pipeline-draft"
 
 

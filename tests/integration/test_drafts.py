@@ -205,7 +205,9 @@ def test_a_draft_is_cloned_from_a_run_a_published_pipeline_and_a_draft(ws, sourc
 
 def test_the_sdk_refuses_what_azureml_refuses(ws, sources):
     pipeline = _pipeline(ws, sources, "train", 0.1)
-    with pytest.raises(ValueError, match=r"^pipeline should be of type Pipeline, PublishedPipeline"):
+    with pytest.raises(
+        ValueError, match=r"^pipeline should be of type Pipeline, PublishedPipeline"
+    ):
         PipelineDraft.create(ws, "not a pipeline", name="x", experiment_name="e")
     with pytest.raises(ValueError, match=r"^name can not be None$"):
         PipelineDraft.create(ws, pipeline, experiment_name="e")
