@@ -13,9 +13,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from pipelines import drafts
-from pipelines.forms import DraftPublishForm, SubmitForm
+from pipelines.forms import DraftPublishForm, SubmitForm, field_value
 from pipelines.models import PipelineDraft
-from pipelines.views import _form_value
 from runs.charts import graph_legend, pipeline_figure
 from runs.models import Run
 from studio.core.errors import StudioError
@@ -47,7 +46,7 @@ def _submit_form(draft: PipelineDraft, data: dict | None = None) -> SubmitForm:
     initial = {"experiment_name": draft.experiment_name, "description": draft.description}
     for p in parameters:
         value = draft.pipeline_parameters.get(p["name"], p["default"])
-        initial[f"param_{p['name']}"] = _form_value(value)
+        initial[f"param_{p['name']}"] = field_value(value)
     return SubmitForm(parameters, initial=initial)
 
 

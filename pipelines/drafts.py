@@ -69,9 +69,9 @@ def _fields(
     """The checked values of the fields given (None: not given)."""
     fields: dict[str, Any] = {}
     if name is not None:
-        fields["name"] = check_name("pipeline draft", services._check_text("name", name, 255))
+        fields["name"] = check_name("pipeline draft", services.check_text("name", name, 255))
     if description is not None:
-        fields["description"] = services._check_text("description", description, 5000)
+        fields["description"] = services.check_text("description", description, 5000)
     if experiment_name is not None:
         fields["experiment_name"] = check_experiment_name(experiment_name)
     if tags is not None:

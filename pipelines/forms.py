@@ -104,6 +104,15 @@ class SubmitForm(forms.Form):
         return [self[f"param_{name}"] for name in self.parameters]
 
 
+def field_value(value: Any) -> str:
+    """A parameter value (a run's, a draft's) as the Submit form's field holds it."""
+    if isinstance(value, dict) and "id" in value:
+        return str(value["id"])
+    if isinstance(value, dict):
+        return f"{value['datastore']}/{value['path']}"
+    return str(value)
+
+
 _DATASET_CLASSES = {"file": "FileDataset", "tabular": "TabularDataset"}
 
 
