@@ -43,12 +43,11 @@ def _assignments(spec: GraphSpec, values: Mapping[str, Any] | None) -> dict[str,
 
 
 def _kept(spec: GraphSpec, values: Mapping[str, Any]) -> dict[str, Any]:
-    """The stored values that still apply to a new graph: those of parameters it declares with
-    the same type (a value that no longer fits is left out, and the default applies)."""
-    declared = {p.name: p.type for p in spec.parameters}
-    old = dict(values)
-    kept = {}
-    for name, value in old.items():
+    """The stored values that still apply to a new graph: those of parameters it declares, that
+    its types take (a value that no longer fits is left out, and the default applies)."""
+    declared = {p.name for p in spec.parameters}
+    kept: dict[str, Any] = {}
+    for name, value in values.items():
         if name not in declared:
             continue
         try:
