@@ -25,6 +25,16 @@ class PublishForm(forms.Form):
     continue_on_step_failure = forms.BooleanField(required=False, label="Continue on step failure")
 
 
+class DraftPublishForm(forms.Form):
+    """Publish a draft: the published pipeline's name (the draft's by default) and version."""
+
+    name = forms.CharField(max_length=255)
+    description = forms.CharField(
+        max_length=5000, required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
+    version = forms.CharField(max_length=64, required=False)
+
+
 class SubmitForm(forms.Form):
     """An experiment name plus one typed field per pipeline parameter, prefilled with its default."""
 
@@ -92,6 +102,15 @@ class SubmitForm(forms.Form):
 
     def param_fields(self) -> list[forms.BoundField]:
         return [self[f"param_{name}"] for name in self.parameters]
+
+
+def field_value(value: Any) -> str:
+    """A parameter value (a run's, a draft's) as the Submit form's field holds it."""
+    if isinstance(value, dict) and "id" in value:
+        return str(value["id"])
+    if isinstance(value, dict):
+        return f"{value['datastore']}/{value['path']}"
+    return str(value)
 
 
 _DATASET_CLASSES = {"file": "FileDataset", "tabular": "TabularDataset"}

@@ -179,3 +179,40 @@ class ScheduleFire(models.Model):
 
     def __str__(self) -> str:
         return f"{self.schedule_id} at {self.fire_time:%Y-%m-%d %H:%M} ({self.status})"
+
+
+class PipelineDraft(models.Model):
+    """A mutable pipeline (azureml's PipelineDraft): a graph with the settings of its next
+    submission (experiment, parameter values, continue on step failure), edited in place,
+    submitted as runs and published as pipelines."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    name = models.CharField(max_length=255)
+    description = models.TextField(blank=True, default="")
+    experiment_name = models.CharField(max_length=255)
+    graph = models.ForeignKey("runs.PipelineGraph", on_delete=models.PROTECT, related_name="drafts")
+    # The values its runs get, for the parameters it assigns (the others keep their defaults).
+    pipeline_parameters = models.JSONField(default=dict, blank=True)
+    continue_on_step_failure = models.BooleanField(null=True, blank=True)
+    tags = models.JSONField(default=dict, blank=True)
+    properties = models.JSONField(default=dict, blank=True)
+    # What it was cloned from, if it was (azureml's parent_* ids).
+    parent_pipeline_id = models.UUIDField(null=True, blank=True)
+    parent_pipeline_run_id = models.CharField(max_length=36, blank=True, default="")
+    parent_step_run_ids = models.JSONField(default=list, blank=True)
+    parent_pipeline_draft_id = models.UUIDField(null=True, blank=True)
+    runs = models.ManyToManyField("runs.Run", blank=True, related_name="+")
+    last_submitted_run = models.ForeignKey(
+        "runs.Run", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-updated_at"]
+
+    def __str__(self) -> str:
+        return self.name

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 _Switchable = TypeVar("_Switchable", PublishedPipeline, PipelineEndpoint)
 
 
-def _check_text(field: str, value: str | None, limit: int) -> str:
+def check_text(field: str, value: str | None, limit: int) -> str:
     value = (value or "").strip()
     if len(value) > limit:
         raise StudioError(field, f"{field} must be at most {limit} characters.")
@@ -46,11 +46,11 @@ def publish_graph(
     user: AbstractUser | None = None,
     source_run: Run | None = None,
 ) -> PublishedPipeline:
-    name = check_name("published pipeline", _check_text("name", name, 255))
+    name = check_name("published pipeline", check_text("name", name, 255))
     return PublishedPipeline.objects.create(
         name=name,
-        description=_check_text("description", description, 5000),
-        version=_check_text("version", version, 64),
+        description=check_text("description", description, 5000),
+        version=check_text("version", version, 64),
         graph=graph,
         continue_on_step_failure=continue_on_step_failure,
         created_by=user if user is not None and user.is_authenticated else None,
@@ -183,14 +183,14 @@ def _source(
 def publish_endpoint(
     *, name: str, description: str, pipeline: PublishedPipeline, user: AbstractUser | None = None
 ) -> PipelineEndpoint:
-    name = check_name("pipeline endpoint", _check_text("name", name, 255))
+    name = check_name("pipeline endpoint", check_text("name", name, 255))
     if PipelineEndpoint.objects.filter(name=name).exists():
         raise StudioError(
             "name", f"A pipeline endpoint named {name} already exists; use add() to add a version."
         )
     endpoint = PipelineEndpoint.objects.create(
         name=name,
-        description=_check_text("description", description, 5000),
+        description=check_text("description", description, 5000),
         default_version="0",
         created_by=user,
     )
@@ -223,7 +223,7 @@ def add_endpoint_version(
 
 def rename_endpoint(endpoint: PipelineEndpoint, name: str) -> PipelineEndpoint:
     """Give an endpoint a new name; its id and URL stay."""
-    name = check_name("pipeline endpoint", _check_text("name", name, 255))
+    name = check_name("pipeline endpoint", check_text("name", name, 255))
     if PipelineEndpoint.objects.filter(name=name).exclude(pk=endpoint.pk).exists():
         raise StudioError(
             "name",

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path, re_path
 
-from pipelines import schedule_views, views
+from pipelines import draft_views, schedule_views, views
 
 urlpatterns = [
     path("runs/<str:run_id>/publish/", views.run_publish, name="run-publish"),
@@ -15,6 +15,11 @@ urlpatterns = [
         views.published_status,
         name="published-status",
     ),
+    path("drafts/", draft_views.draft_list, name="draft-list"),
+    path("drafts/<uuid:draft_id>/", draft_views.draft_detail, name="draft-detail"),
+    path("drafts/<uuid:draft_id>/submit/", draft_views.draft_submit, name="draft-submit"),
+    path("drafts/<uuid:draft_id>/publish/", draft_views.draft_publish, name="draft-publish"),
+    path("drafts/<uuid:draft_id>/delete/", draft_views.draft_delete, name="draft-delete"),
     path("endpoints/", views.endpoint_list, name="endpoint-list"),
     path("endpoints/<uuid:endpoint_id>/", views.endpoint_detail, name="endpoint-detail"),
     path("endpoints/<uuid:endpoint_id>/default/", views.endpoint_default, name="endpoint-default"),

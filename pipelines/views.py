@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import re
 from datetime import timedelta
-from typing import Any
 from uuid import UUID
 
 from django.contrib import messages
@@ -19,7 +18,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from pipelines import services
 from pipelines.api.serializers import endpoint_url, pipeline_endpoint_url
-from pipelines.forms import PublishForm, SubmitForm, TokenForm
+from pipelines.forms import PublishForm, SubmitForm, TokenForm, field_value
 from pipelines.models import PipelineEndpoint, PublishedPipeline
 from runs import services as run_services
 from runs.charts import graph_legend, pipeline_figure
@@ -329,15 +328,6 @@ def token_revoke(request: HttpRequest, token_id: int) -> HttpResponse:
     return redirect("tokens")
 
 
-def _form_value(value: Any) -> str:
-    """A run's parameter value as the Submit form's field holds it."""
-    if isinstance(value, dict) and "id" in value:
-        return str(value["id"])
-    if isinstance(value, dict):
-        return f"{value['datastore']}/{value['path']}"
-    return str(value)
-
-
 @require_http_methods(["GET", "POST"])
 @login_required
 def run_resubmit(request: HttpRequest, run_id: str) -> HttpResponse:
@@ -369,6 +359,6 @@ def run_resubmit(request: HttpRequest, run_id: str) -> HttpResponse:
         initial = {"experiment_name": run.experiment.name, "description": run.description}
         for p in parameters:
             value = run.parameters.get(p["name"], p["default"])
-            initial[f"param_{p['name']}"] = _form_value(value)
+            initial[f"param_{p['name']}"] = field_value(value)
         form = SubmitForm(parameters, initial=initial)
     return render(request, "pipelines/resubmit.html", {"run": run, "form": form})

@@ -144,7 +144,7 @@ def submit_run(
     check_experiment_name(experiment_name)
     check_tags(dict(tags or {}))
     spec = validate_submission(graph_data)
-    parameters = _run_parameters(spec, pipeline_parameters)
+    parameters = run_parameters(spec, pipeline_parameters)
     default_target = settings.STUDIO_DEFAULT_COMPUTE
     ensure_compute_target(default_target)
 
@@ -194,7 +194,7 @@ def submit_run(
     return run
 
 
-def _run_parameters(spec: GraphSpec, overrides: Mapping[str, Any] | None) -> dict[str, Any]:
+def run_parameters(spec: GraphSpec, overrides: Mapping[str, Any] | None) -> dict[str, Any]:
     """Every parameter's value for a run: the overrides (coerced to the declared types) over
     the defaults; a dataset named by the dataset it is, a data path on a datastore that exists."""
     parameters = resolve_parameters(spec, overrides)
@@ -212,6 +212,8 @@ def _run_parameters(spec: GraphSpec, overrides: Mapping[str, Any] | None) -> dic
 
 
 SOURCES = ("published_pipeline", "pipeline_endpoint", "schedule")
+# A run submitted from a pipeline draft: kept in ``source`` only (the draft lists its runs).
+DRAFT = "pipeline_draft"
 # A run that reruns another: the completed steps of that one are reused (runs.reuse).
 RERUN_OF = "rerun_of"
 
@@ -219,8 +221,10 @@ RERUN_OF = "rerun_of"
 def _source_fields(source: Mapping[str, Mapping[str, str]] | None) -> dict:
     """What started a run: ``{kind: {"id", "name"}}`` for kinds in SOURCES, from the layer
     above that started it (the ids are kept in columns: the lists filter on them), and
-    RERUN_OF (with the ``number`` of the run it reruns)."""
-    source = {k: dict(v) for k, v in (source or {}).items() if k in (*SOURCES, RERUN_OF) and v}
+    DRAFT, and RERUN_OF (with the ``number`` of the run it reruns)."""
+    source = {
+        k: dict(v) for k, v in (source or {}).items() if k in (*SOURCES, DRAFT, RERUN_OF) and v
+    }
     return {
         "source": source,
         **{f"{kind}_id": source[kind]["id"] for kind in source if kind in SOURCES},

@@ -17,7 +17,7 @@ from typing import Any
 from django.db.models import Q
 from django.urls import reverse
 
-from pipelines.models import PipelineEndpoint, PublishedPipeline
+from pipelines.models import PipelineDraft, PipelineEndpoint, PublishedPipeline
 from runs.models import Experiment, Run
 from studio.workspace.models import ApiToken, Dataset, Datastore
 from studio.workspace.roles import refusal
@@ -26,6 +26,7 @@ KINDS = (
     "Runs",
     "Experiments",
     "Published pipelines",
+    "Pipeline drafts",
     "Pipeline endpoints",
     "Datasets",
     "Datastores",
@@ -84,6 +85,7 @@ def search_workspace(request: Any, query: str, *, limit: int = 5) -> SearchResul
         found["Runs"] = _runs(words, limit + 1)
         found["Experiments"] = _experiments(words, limit + 1)
         found["Published pipelines"] = _pipelines(words, ident, limit + 1, None)
+        found["Pipeline drafts"] = _drafts(words, ident, limit + 1)
         found["Pipeline endpoints"] = _endpoints(words, ident, limit + 1, None)
         found["Datasets"] = _datasets(words, ident, limit + 1)
         found["Datastores"] = _datastores(words, limit + 1)
@@ -152,6 +154,19 @@ def _pipelines(words: str, ident: uuid.UUID | None, n: int, token: ApiToken | No
             ident=str(p.id),
         )
         for p in rows.order_by("-created_at")[:n]
+    ]
+
+
+def _drafts(words: str, ident: uuid.UUID | None, n: int) -> list[Hit]:
+    rows = PipelineDraft.objects.filter(Q(name__icontains=words) | Q(id=ident))
+    return [
+        Hit(
+            title=d.name,
+            detail=f"experiment {d.experiment_name}",
+            url=reverse("draft-detail", args=[d.id]),
+            ident=str(d.id),
+        )
+        for d in rows.order_by("-updated_at")[:n]
     ]
 
 

@@ -6,7 +6,7 @@ from django.http import HttpRequest
 from rest_framework import serializers
 from rest_framework.request import Request
 
-from pipelines.models import PipelineEndpoint, PublishedPipeline
+from pipelines.models import PipelineDraft, PipelineEndpoint, PublishedPipeline
 from runs.models import Run
 from studio.workspace.urls_helpers import absolute_base_url
 
@@ -162,3 +162,62 @@ def run_entity(run: Run, request: HttpRequest | Request | None = None) -> dict:
         "CreatedDate": run.created_at,
         "Warnings": list(run.warnings),
     }
+
+
+class PipelineDraftSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    name = serializers.CharField()
+    description = serializers.CharField()
+    experiment_name = serializers.CharField()
+    tags = serializers.DictField(child=serializers.CharField())
+    properties = serializers.DictField(child=serializers.CharField())
+    graph_draft_id = serializers.CharField()
+    pipeline_parameters = serializers.DictField()
+    continue_on_step_failure = serializers.BooleanField(allow_null=True)
+    parameters = ParameterSerializer(many=True)
+    step_names = serializers.ListField(child=serializers.CharField())
+    parent_pipeline_id = serializers.CharField(allow_null=True)
+    parent_pipeline_run_id = serializers.CharField(allow_null=True)
+    parent_step_run_ids = serializers.ListField(child=serializers.CharField())
+    parent_pipeline_draft_id = serializers.CharField(allow_null=True)
+    last_submitted_pipeline_run_id = serializers.CharField(allow_null=True)
+    run_ids = serializers.ListField(child=serializers.CharField())
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+    url = serializers.CharField()
+    graph = serializers.DictField(required=False)
+
+
+def draft_json(
+    draft: PipelineDraft, request: HttpRequest | Request | None = None, with_graph: bool = False
+) -> dict:
+    spec = draft.graph.spec
+    data = {
+        "id": str(draft.id),
+        "name": draft.name,
+        "description": draft.description,
+        "experiment_name": draft.experiment_name,
+        "tags": draft.tags,
+        "properties": draft.properties,
+        "graph_draft_id": str(draft.graph_id),
+        "pipeline_parameters": draft.pipeline_parameters,
+        "continue_on_step_failure": draft.continue_on_step_failure,
+        "parameters": spec.get("parameters", []),
+        "step_names": [s["name"] for s in spec["steps"]],
+        "parent_pipeline_id": str(draft.parent_pipeline_id) if draft.parent_pipeline_id else None,
+        "parent_pipeline_run_id": draft.parent_pipeline_run_id or None,
+        "parent_step_run_ids": list(draft.parent_step_run_ids),
+        "parent_pipeline_draft_id": (
+            str(draft.parent_pipeline_draft_id) if draft.parent_pipeline_draft_id else None
+        ),
+        "last_submitted_pipeline_run_id": draft.last_submitted_run_id,
+        "run_ids": [
+            r.id for r in sorted(draft.runs.all(), key=lambda r: r.created_at, reverse=True)
+        ],
+        "created_at": draft.created_at,
+        "updated_at": draft.updated_at,
+        "url": f"{absolute_base_url(request)}/drafts/{draft.id}/",
+    }
+    if with_graph:
+        data["graph"] = spec
+    return data

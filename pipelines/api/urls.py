@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path, re_path
 
-from pipelines.api import schedules, views
+from pipelines.api import drafts, schedules, views
 
 # The SDK's management API, under /api/.
 urlpatterns = [
@@ -38,6 +38,19 @@ urlpatterns = [
         r"^pipelineendpoints/(?P<endpoint_id>[^/]+)/(?P<action>[^/]+)/$",
         views.PipelineEndpointStatus.as_view(),
         name="api-endpoint-status",
+    ),
+    path("pipelinedrafts/", drafts.PipelineDraftList.as_view(), name="api-drafts"),
+    path("pipelinedrafts/clone/", drafts.PipelineDraftClone.as_view(), name="api-draft-clone"),
+    path("pipelinedrafts/<str:draft_id>/", drafts.PipelineDraftDetail.as_view(), name="api-draft"),
+    path(
+        "pipelinedrafts/<str:draft_id>/submit/",
+        drafts.PipelineDraftSubmit.as_view(),
+        name="api-draft-submit",
+    ),
+    path(
+        "pipelinedrafts/<str:draft_id>/publish/",
+        drafts.PipelineDraftPublish.as_view(),
+        name="api-draft-publish",
     ),
     path("schedules/", schedules.ScheduleList.as_view(), name="api-schedules"),
     path("schedules/preview/", schedules.SchedulePreview.as_view(), name="api-schedule-preview"),

@@ -82,6 +82,7 @@ RULES: dict[str, tuple[re.Pattern[str], str]] = {
     ),
     "published pipeline": (DISPLAY_NAME, _DISPLAY_RULE),
     "pipeline endpoint": (DISPLAY_NAME, _DISPLAY_RULE),
+    "pipeline draft": (DISPLAY_NAME, _DISPLAY_RULE),
     "schedule": (DISPLAY_NAME, _DISPLAY_RULE),
     "tag": (TAG_NAME, _DISPLAY_RULE),
 }

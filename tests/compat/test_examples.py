@@ -8,6 +8,7 @@ from datetime import datetime
 
 import pytest
 
+from studio.sdk.pipeline.core import PipelineRun
 from tests.compat.conftest import AZURE_CONFIG
 
 pytestmark = pytest.mark.integration
@@ -180,3 +181,28 @@ def test_versioned_pipeline_endpoints(example, studio):
     assert tagged["tags"] == {"endpoint_tag": "1"}
     assert tagged["published_pipeline"] == versions[0][1]
     assert "Tagged run status: Finished" in out
+
+
+def test_pipeline_drafts(example, studio):
+    out = example("pipeline_drafts").stdout
+    assert "Pipeline(Name: TestPipelineDraft,\nId: " in out  # list(tags=...) printed it
+    assert "Tags: {'dev': 'true'},\nProperties: {'train': 'value'}," in out
+    run_id = re.search(r"PipelineRun\(Experiment: helloworld, Id: (\S+), Type:", out).group(1)
+    published = re.search(r"PublishedPipeline\(Name: UpdatedPipelineDraft, Id: (\S+),", out)
+    ws = studio.workspace()
+    status = PipelineRun.get(ws, run_id).wait_for_completion(show_output=False)
+    assert status == "Finished"
+    run = _run(studio, run_id)
+    assert [s["name"] for s in run["steps"]] == ["New_Training_Step"]
+    assert run["continue_on_step_failure"] is True and run["tags"] == {"dev": "true"}
+    drafts = [d for d in studio.api("GET", "pipelinedrafts/").json() if run_id in d["run_ids"]]
+    assert len(drafts) == 1
+    draft = drafts[0]
+    assert (draft["name"], draft["description"]) == (
+        "UpdatedPipelineDraft",
+        "has updated train step",
+    )
+    assert draft["last_submitted_pipeline_run_id"] == run_id
+    assert draft["step_names"] == ["New_Training_Step"]
+    pipeline = studio.api("GET", f"publishedpipelines/{published.group(1)}/").json()
+    assert pipeline["step_names"] == ["New_Training_Step"] and pipeline["status"] == "Active"

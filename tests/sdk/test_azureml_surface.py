@@ -59,6 +59,8 @@ AZUREML_IMPORTS = [
     "from studio.sdk.pipeline.core import Pipeline, PipelineData, PipelineParameter, PipelineRun, StepRun, StepRunOutput, PortDataReference, PublishedPipeline, PipelineEndpoint, Schedule, ScheduleRecurrence, StepSequence",
     "from studio.sdk.pipeline.core.graph import PipelineParameter",
     "from studio.sdk.pipeline.core.schedule import ScheduleRecurrence, Schedule",
+    "from studio.sdk.pipeline.core import PipelineDraft",
+    "from studio.sdk.pipeline.core.pipeline_draft import PipelineDraft",
     "from studio.sdk.pipeline.steps import PythonScriptStep, EstimatorStep, HyperDriveStep, AutoMLStep, DatabricksStep",
 ]
 
@@ -545,3 +547,37 @@ def test_a_bad_recurrence_gets_the_same_message_from_the_sdk_and_the_server(recu
         parse_recurrence(recurrence)  # what the API and the schedule form answer
     with pytest.raises(ValueError, match=re.escape(server.value.message)):
         ScheduleRecurrence(**recurrence)
+
+
+def test_pipeline_draft_has_azureml_s_signatures_and_text():
+    import inspect
+
+    from studio.sdk.pipeline.core import PipelineDraft
+
+    def names(function):
+        return [p for p in inspect.signature(function).parameters if not p.startswith("_")]
+
+    assert names(PipelineDraft.__init__) == [
+        "self", "workspace", "id", "name", "description", "experiment_name", "tags",
+        "properties", "graph_draft_id", "parent_pipeline_id", "parent_pipeline_run_id",
+        "parent_step_run_ids", "parent_pipeline_draft_id", "last_submitted_pipeline_run_id",
+    ]  # fmt: skip
+    assert names(PipelineDraft.create) == [
+        "workspace", "pipeline", "name", "description", "experiment_name",
+        "pipeline_parameters", "continue_on_step_failure", "tags", "properties",
+    ]  # fmt: skip
+    assert names(PipelineDraft.update) == [
+        "self", "pipeline", "name", "description", "experiment_name", "tags",
+        "pipeline_parameters", "continue_on_step_failure",
+    ]  # fmt: skip
+    assert names(PipelineDraft.list) == ["workspace", "tags"]
+    assert names(PipelineDraft.save) == ["self", "path"]
+    draft = PipelineDraft(None, "d1", name="TestPipelineDraft", tags={"dev": "true"}, properties={})
+    assert repr(draft) == (
+        "Pipeline(Name: TestPipelineDraft,\nId: d1,\nTags: {'dev': 'true'},\nProperties: {},"
+        "\nLast Submitted Pipeline Run Id: None)"
+    )
+    with pytest.raises(ValueError, match="should be of type Pipeline, PublishedPipeline, Pipeline"):
+        PipelineDraft.create(None, object(), name="x", experiment_name="e")
+    with pytest.raises(ValueError, match=r"^pipeline should be of type Pipeline$"):
+        draft.update(pipeline=draft)

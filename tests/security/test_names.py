@@ -74,6 +74,10 @@ def test_every_api_entry_refuses_a_bad_name_naming_the_rule(api, alice, snapshot
         "recurrence": {"frequency": "Day", "interval": 1},
     }
     assert "Schedule name must be" in _refused(api.post("/api/schedules/", schedule, format="json"))
+    draft = {"name": BELL, "experiment_name": "nightly", "graph": graph}
+    assert "Pipeline draft name must be" in _refused(
+        api.post("/api/pipelinedrafts/", draft, format="json")
+    )
 
     registered = factories.run_body(snapshot)
     registered["graph"]["steps"][0]["outputs"] = [{"name": "model", "register": {"name": SLASH}}]

@@ -17,8 +17,9 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 from rest_framework.test import APIClient
 
+from pipelines import drafts as pipeline_drafts
 from pipelines import services as pipeline_services
-from pipelines.models import PipelineEndpoint, PublishedPipeline, Schedule
+from pipelines.models import PipelineDraft, PipelineEndpoint, PublishedPipeline, Schedule
 from runs.models import Run, StepRun
 from studio.core.status import Status
 from studio.workspace import roles, storage
@@ -37,6 +38,11 @@ API = {
     "api-endpoint-versions": {"post": "change"},
     "api-endpoint-default": {"post": "change"},
     "api-endpoint-status": {"post": "change"},
+    "api-drafts": {"get": "read", "post": "create"},
+    "api-draft-clone": {"post": "create"},
+    "api-draft": {"get": "read", "patch": "change", "delete": "change"},
+    "api-draft-submit": {"post": "create"},
+    "api-draft-publish": {"post": "create"},
     "api-schedules": {"get": "read", "post": "create"},
     "api-schedule-preview": {"post": "create"},
     "api-schedule": {"get": "read", "patch": "change"},
@@ -100,6 +106,11 @@ PAGES = {
     "published-detail": {"get": "read"},
     "published-submit": {"post": "create"},
     "published-status": {"post": "change"},
+    "draft-list": {"get": "read"},
+    "draft-detail": {"get": "read"},
+    "draft-submit": {"post": "create"},
+    "draft-publish": {"post": "create"},
+    "draft-delete": {"post": "change"},
     "endpoint-list": {"get": "read"},
     "endpoint-detail": {"get": "read"},
     "endpoint-default": {"post": "change"},
@@ -194,8 +205,10 @@ def world(db, tmp_path):
         format="json",
     )
     assert schedule.status_code == 201, schedule.content
+    draft = pipeline_drafts.clone_draft(run, user=alice)
     token, _ = ApiToken.issue(alice, "mine", scope="read")
     ids = {
+        "draft_id": str(draft.id),
         "pipeline_id": str(pipeline.id),
         "endpoint_id": str(endpoint.id),
         "schedule_id": schedule.json()["id"],
@@ -256,6 +269,7 @@ def _changed(world) -> tuple:
         PipelineEndpoint.objects.get(id=world["endpoint"].id).status,
         PipelineEndpoint.objects.get(id=world["endpoint"].id).name,
         Schedule.objects.get(id=world["ids"]["schedule_id"]).status,
+        list(PipelineDraft.objects.values_list("id", "name")),
         list(StepRun.objects.filter(run=run).values_list("tags", "properties")),
     )
 

@@ -25,6 +25,7 @@ from drf_spectacular.generators import SchemaGenerator
 from hypothesis import strategies as st
 from rest_framework.test import APIClient
 
+from pipelines import drafts as pipeline_drafts
 from pipelines import services as pipeline_services
 from runs import services as run_services
 from studio.core.snapshot import build
@@ -44,6 +45,8 @@ SEMANTIC_400 = [
     # The graph must be a pipeline whose steps name uploaded snapshots, scripts in them...
     "POST /api/runs/",
     "POST /api/publishedpipelines/",
+    "POST /api/pipelinedrafts/",
+    "PATCH /api/pipelinedrafts/{draft_id}/",
     # ParameterAssignments must name the pipeline's parameters, with values of their types.
     "POST /pipelines/v1.0/PipelineRuns/PipelineSubmit/{pipeline_id}",
     "POST /pipelines/v1.0/PipelineRuns/PipelineEndpointSubmit/Id/{endpoint_id}",
@@ -52,6 +55,7 @@ SEMANTIC_400 = [
     # Ids and names in the body must name existing pipelines, versions and datastores.
     "POST /api/pipelineendpoints/",
     "POST /api/pipelineendpoints/{endpoint_id}/versions/",
+    "POST /api/pipelinedrafts/clone/",
     "POST /api/pipelineendpoints/{endpoint_id}/default/",
     "PATCH /api/pipelineendpoints/{endpoint_id}/",  # a new name must be free
     "PATCH /api/workspace/",  # the default datastore must exist
@@ -72,6 +76,8 @@ SEMANTIC_400 = [
     "PATCH /api/steps/{step_id}/tags/",
     "PATCH /api/runs/{run_id}/",
     "POST /api/steps/{step_id}/properties/",
+    # The tags query is a JSON object of strings, which a string parameter's schema cannot say.
+    "GET /api/pipelinedrafts/",
     # The file system's limits (each part of a name at most 255 bytes).
     "PUT /api/steps/{step_id}/files/upload/",
     # A local root must lie under STUDIO_LOCAL_DATASTORE_ROOTS (none here); remote
@@ -259,9 +265,11 @@ def seed(tmp_path):
         format="json",
     )
     assert schedule.status_code == 201, schedule.content
+    draft = pipeline_drafts.clone_draft(run, user=admin)
     SEED.update(
         token=secret,
         ids={
+            "draft_id": str(draft.id),
             "run_id": run.id,
             "step_id": run.steps.order_by("position").first().id,
             "digest": digest,

@@ -7,6 +7,7 @@ import pytest
 from django.contrib.auth.models import AnonymousUser, Group
 from django.test import RequestFactory
 
+from pipelines import drafts as pipeline_drafts
 from pipelines import services as pipeline_services
 from runs.models import Run
 from studio.search import search_workspace
@@ -95,6 +96,17 @@ def test_it_finds_pipelines_endpoints_and_datasets_by_their_full_id(alice, works
     assert _titles(search_workspace(_request(alice), str(dataset.id)), "Datasets") == ["churn-raw"]
 
 
+def test_it_finds_drafts_by_name_and_full_id(alice, workspace):
+    draft = pipeline_drafts.clone_draft(workspace["churn"], user=alice)
+    found = search_workspace(_request(alice), "CHURN-night")
+    assert _titles(found, "Pipeline drafts") == ["churn-nightly"]
+    assert found.groups["Pipeline drafts"][0].url == f"/drafts/{draft.id}/"
+    assert found.groups["Pipeline drafts"][0].detail == "experiment churn-nightly"
+    assert _titles(search_workspace(_request(alice), str(draft.id)), "Pipeline drafts") == [
+        "churn-nightly"
+    ]
+
+
 def test_it_shows_at_most_the_limit_per_kind_and_says_there_is_more(alice, workspace):
     found = search_workspace(_request(alice), "churn", limit=2)
     assert len(found.groups["Runs"]) == 2
@@ -104,8 +116,9 @@ def test_it_shows_at_most_the_limit_per_kind_and_says_there_is_more(alice, works
 def test_it_makes_one_query_per_kind_whatever_it_finds(alice, workspace, django_assert_num_queries):
     for _ in range(10):
         factories.submitted(factories.chain("a"), alice, experiment="churn-nightly")
-    # The account's role, then runs, experiments, pipelines, endpoints, datasets, datastores.
-    with django_assert_num_queries(7):
+    # The account's role, then runs, experiments, pipelines, drafts, endpoints, datasets,
+    # datastores.
+    with django_assert_num_queries(8):
         found = search_workspace(_request(alice), "churn", limit=50)
     assert len(found.groups["Runs"]) == 13
 

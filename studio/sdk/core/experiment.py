@@ -23,19 +23,20 @@ class Experiment:
         return f"Experiment(Name: {self.name}, Workspace: {self.workspace.name})"
 
     def submit(self, config: Any, tags: dict | None = None, **kwargs: Any) -> Any:
-        """Submit a Pipeline, a PublishedPipeline or a PipelineEndpoint; returns its PipelineRun.
+        """Submit a Pipeline, a PublishedPipeline, a PipelineEndpoint or a PipelineDraft;
+        returns its PipelineRun.
 
         Keyword arguments are azureml's for each: ``pipeline_parameters`` (``pipeline_params``),
         ``regenerate_outputs`` and ``continue_on_step_failure`` for a Pipeline,
         ``continue_on_step_failure`` and ``parent_run_id`` for a PublishedPipeline,
-        ``pipeline_version`` and ``parent_run_id`` for a PipelineEndpoint. Others are ignored,
-        as in azureml.
+        ``pipeline_version`` and ``parent_run_id`` for a PipelineEndpoint, none for a
+        PipelineDraft (it runs with its own settings). Others are ignored, as in azureml.
         """
         submit = getattr(config, "_submit_from_experiment", None)
         if submit is None:  # each submittable class says how it is submitted, as in azureml
             raise UserErrorException(
-                f"Cannot submit a {type(config).__name__}: submit a Pipeline, a PublishedPipeline "
-                "or a PipelineEndpoint."
+                f"Cannot submit a {type(config).__name__}: submit a Pipeline, a PublishedPipeline, "
+                "a PipelineEndpoint or a PipelineDraft."
             )
         return submit(self, tags=tags, **kwargs)
 

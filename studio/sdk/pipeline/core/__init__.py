@@ -5,6 +5,7 @@ from __future__ import annotations
 from studio.sdk.pipeline.core.builder import PipelineData
 from studio.sdk.pipeline.core.graph import PipelineParameter
 from studio.sdk.pipeline.core.pipeline import Pipeline, StepSequence
+from studio.sdk.pipeline.core.pipeline_draft import PipelineDraft
 from studio.sdk.pipeline.core.published import (
     PipelineEndpoint,
     PipelineIdVersion,
@@ -16,6 +17,7 @@ from studio.sdk.pipeline.core.schedule import Schedule, ScheduleRecurrence, Time
 __all__ = [
     "Pipeline",
     "PipelineData",
+    "PipelineDraft",
     "PipelineEndpoint",
     "PipelineIdVersion",
     "PipelineParameter",

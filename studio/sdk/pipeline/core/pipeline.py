@@ -155,6 +155,20 @@ class Pipeline:
         self._upload_snapshots(client, recheck=True)
         return client.post(path, body)
 
+    def _check_parameters(self, pipeline_parameters: dict | None) -> None:
+        """Refuse values for parameters the pipeline does not declare, as azureml does."""
+        declared = {p.name: p for p in self._spec.parameters}
+        for name, value in (pipeline_parameters or {}).items():
+            if name not in declared:
+                raise UserErrorException(f"Pipeline parameter with name {name} does not exist")
+            check_dataset_value(name, declared[name].type, declared[name].default, value)
+
+    def _parameter_values(self, pipeline_parameters: dict | None) -> dict:
+        """The values as the server takes them (a dataset or a DataPath by reference)."""
+        return {
+            k: parameter_value(v, self.workspace) for k, v in (pipeline_parameters or {}).items()
+        }
+
     def _submit(
         self,
         experiment,
@@ -163,11 +177,7 @@ class Pipeline:
         continue_on_step_failure=False,
         tags=None,
     ):
-        declared = {p.name: p for p in self._spec.parameters}
-        for name, value in (pipeline_parameters or {}).items():
-            if name not in declared:
-                raise UserErrorException(f"Pipeline parameter with name {name} does not exist")
-            check_dataset_value(name, declared[name].type, declared[name].default, value)
+        self._check_parameters(pipeline_parameters)
         client = experiment.workspace._client
         for step in self._spec.steps:
             promise = (
@@ -182,10 +192,7 @@ class Pipeline:
             {
                 "experiment_name": experiment.name,
                 "graph": self._spec.to_dict(),
-                "pipeline_parameters": {
-                    k: parameter_value(v, self.workspace)
-                    for k, v in (pipeline_parameters or {}).items()
-                },
+                "pipeline_parameters": self._parameter_values(pipeline_parameters),
                 "regenerate_outputs": bool(regenerate_outputs),
                 "continue_on_step_failure": bool(continue_on_step_failure),
                 "tags": {str(k): str(v) for k, v in (tags or {}).items()},
