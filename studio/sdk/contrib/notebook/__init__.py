@@ -143,7 +143,6 @@ class NotebookRunnerStep(PythonScriptStep):
             raise ValueError("name, notebook_run_config, compute_target parameters are required")
         if not isinstance(notebook_run_config, NotebookRunConfig):
             raise TypeError("notebook_run_config must be a NotebookRunConfig")
-        notebook_run_config.run_config._target = None
         self.notebook_run_config = notebook_run_config
         self._output_notebook_pipeline_data_name = output_notebook_pipeline_data_name
         outputs = list(outputs or [])
