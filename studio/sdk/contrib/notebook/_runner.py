@@ -66,6 +66,7 @@ def run(job: dict) -> int:
             output,
             parameters=job["parameters"],
             kernel_name=job["kernel"],
+            language="python",  # the kernel is the step's Python, whatever the notebook says
             progress_bar=job["progress_bar"],
             log_output=job["log_output"],
             execution_timeout=job["timeout"],
