@@ -63,7 +63,7 @@ def sanitize(html: str) -> str:
     return nh3.clean(
         html,
         tags=_TAGS,
-        clean_content_tags={"script"},
+        clean_content_tags={"script", "title"},
         attributes=_ATTRIBUTES,
         url_schemes={"http", "https", "data"},
         link_rel="noopener noreferrer",
