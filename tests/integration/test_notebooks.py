@@ -19,7 +19,7 @@ from studio.sdk.contrib.notebook import (
     NotebookRunnerStep,
 )
 from studio.sdk.core import Experiment
-from studio.sdk.pipeline.core import Pipeline, PipelineData, PipelineParameter
+from studio.sdk.pipeline.core import Pipeline, PipelineData, PipelineParameter, PipelineRun
 from studio.sdk.pipeline.steps import PythonScriptStep
 from tests.harness import PASSWORD
 
@@ -142,6 +142,23 @@ def test_a_notebook_gets_its_parameters_and_its_output_feeds_a_script_step(studi
     )
     edited = _reuse(exp.submit(_pipeline(ws, sources)))
     assert edited["prepare"]["reason"].startswith("prepare.ipynb changed")
+
+
+def test_a_published_notebook_pipeline_runs_from_its_rest_endpoint(studio, ws, sources):
+    published = _pipeline(ws, sources).publish(
+        name=f"notebook-{uuid.uuid4().hex[:6]}", description="a notebook step"
+    )
+    answer = requests.post(
+        published.endpoint,
+        headers={"Authorization": f"Bearer {studio.token}"},
+        json={"ExperimentName": "notebook-rest", "ParameterAssignments": {"epochs": "6"}},
+        timeout=30,
+    )
+    assert answer.status_code == 200, answer.text
+    run = PipelineRun.get(ws, answer.json()["Id"])
+    assert run.wait_for_completion(show_output=False) == "Finished"
+    log = _log(studio, run.find_step_run("read")[0].id)
+    assert "read: from the run config rate=0.5 epochs=6 (int)" in log  # coerced to its type
 
 
 HOSTILE = (
