@@ -18,7 +18,8 @@ from studio.sdk.contrib.notebook import (
     NotebookRunConfig,
     NotebookRunnerStep,
 )
-from studio.sdk.core import Experiment
+from studio.sdk.core import Environment, Experiment, RunConfiguration
+from studio.sdk.core.conda_dependencies import CondaDependencies
 from studio.sdk.pipeline.core import Pipeline, PipelineData, PipelineParameter, PipelineRun
 from studio.sdk.pipeline.steps import PythonScriptStep
 from tests.harness import PASSWORD
@@ -159,6 +160,38 @@ def test_a_published_notebook_pipeline_runs_from_its_rest_endpoint(studio, ws, s
     assert run.wait_for_completion(show_output=False) == "Finished"
     log = _log(studio, run.find_step_run("read")[0].id)
     assert "read: from the run config rate=0.5 epochs=6 (int)" in log  # coerced to its type
+
+
+def test_a_notebook_runs_in_its_steps_environment_with_the_sdk(studio, ws, tmp_path):
+    write_notebook(
+        tmp_path / "env.ipynb",
+        "import sys, studio_envtest\n"
+        "from studio.sdk.core import Run\n"
+        "print('envtest', studio_envtest.VERSION, 'python', sys.executable)\n"
+        "Run.get_context().log('rows', rows)",
+        parameters="rows = 0",
+    )
+    environment = Environment("notebook-env")
+    environment.python.conda_dependencies = CondaDependencies.create(
+        pip_packages=["studio-envtest==2.0"]
+    )
+    run_config = RunConfiguration()
+    run_config.environment = environment
+    config = NotebookRunConfig(
+        source_directory=str(tmp_path),
+        notebook="env.ipynb",
+        parameters={"rows": 3},
+        handler=AzureMLNotebookHandler(log_output=True),
+        run_config=run_config,
+    )
+    step = NotebookRunnerStep(name="in env", notebook_run_config=config, compute_target="local")
+    run = Experiment(ws, "notebook-env").submit(Pipeline(ws, [step]))
+    assert run.wait_for_completion(show_output=False) == "Finished"
+    step_run = run.find_step_run("in env")[0]
+    log = _log(studio, step_run.id)
+    # The kernel is the environment's own Python, which has the environment's packages.
+    assert re.search(r"envtest 2\.0 python \S*/envs/[0-9a-f]+/bin/python", log), log[-3000:]
+    assert step_run.get_metrics() == {"rows": 3}  # the SDK works in the notebook
 
 
 HOSTILE = (
