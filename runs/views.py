@@ -229,6 +229,8 @@ def _step_parameters(step: StepRun, spec: GraphSpec) -> dict:
         "arguments": parts.get("arguments") or ([a.value for a in node.arguments] if node else []),
         "params": parts.get("params") or {},
         "script": node.script_name if node else "",
+        "notebook": parts.get("notebook")
+        or (node.notebook.to_dict() if node is not None and node.notebook else None),
     }
 
 

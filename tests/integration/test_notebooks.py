@@ -299,6 +299,13 @@ def test_the_executed_notebook_is_kept_and_shown_sanitized(studio, failed_notebo
         f'sandbox title="Executed notebook explore.ipynb" src="/steps/{step["id"]}/notebook/"'
         in page
     )
+    parameters = session.get(
+        f"{studio.url}/runs/{run.id}/",
+        params={"step": step["id"], "tab": "parameters"},
+        timeout=30,
+    ).text
+    assert "<h3>Notebook parameters</h3>" in parameters
+    assert "<td><code>n</code></td><td><code>7</code></td>" in parameters
     shown = session.get(f"{studio.url}/steps/{step['id']}/notebook/", timeout=30)
     assert shown.status_code == 200 and 'id="kept"' in shown.text
     # No script element and no event handler on any element (the cell's source, shown as
