@@ -194,6 +194,26 @@ def test_a_notebook_runs_in_its_steps_environment_with_the_sdk(studio, ws, tmp_p
     assert step_run.get_metrics() == {"rows": 3}  # the SDK works in the notebook
 
 
+def test_a_cell_past_the_handlers_timeout_fails_the_step_and_says_so(studio, ws, tmp_path):
+    write_notebook(tmp_path / "slow.ipynb", "print('started')", "import time\ntime.sleep(60)")
+    config = NotebookRunConfig(
+        source_directory=str(tmp_path),
+        notebook="slow.ipynb",
+        handler=AzureMLNotebookHandler(timeout=2, progress_bar=False),
+    )
+    step = NotebookRunnerStep(name="slow", notebook_run_config=config, compute_target="local")
+    run = Experiment(ws, "notebook-timeout").submit(Pipeline(ws, [step]))
+    run.wait_for_completion(show_output=False, raise_on_error=False)
+    step_run = studio.api("GET", f"steps/{run.find_step_run('slow')[0].id}/").json()
+    assert step_run["status"] == "Failed"
+    assert (
+        "CellTimeoutError: A cell timed out while it was being executed, after 2 seconds"
+        in (step_run["error"].partition("\n")[0])
+    ), step_run["error"]
+    files = {f["name"] for f in studio.api("GET", f"steps/{step_run['id']}/files/").json()}
+    assert "outputs/slow.output.ipynb" in files  # kept, up to the cell that timed out
+
+
 HOSTILE = (
     "from IPython.display import HTML, display\n"
     'display(HTML(\'<b id="kept">kept output</b><script>document.title = "ran"</script>\''

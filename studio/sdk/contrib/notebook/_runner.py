@@ -16,6 +16,7 @@ import re
 import shutil
 import sys
 import tempfile
+import traceback
 
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
@@ -59,7 +60,6 @@ def run(job: dict) -> int:
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stdout)
     output = job["output"]
     os.makedirs(os.path.dirname(output) or ".", exist_ok=True)
-    failed: PapermillExecutionError | None = None
     try:
         papermill.execute_notebook(
             job["notebook"],
@@ -72,24 +72,34 @@ def run(job: dict) -> int:
             execution_timeout=job["timeout"],
             cwd=job["cwd"],
         )
-    except PapermillExecutionError as exc:
-        failed = exc
-    finally:
-        if os.path.isfile(output):
-            _keep(output, job)
-    if failed is None:
-        return 0
-    sys.stdout.flush()
-    for line in failed.traceback:
-        print(ANSI.sub("", line), file=sys.stderr)
-    # The cell's exception, as the last lines of a script's traceback (the step's error).
+    except PapermillExecutionError as exc:  # a cell raised: its traceback, then its exception
+        _kept(output, job)
+        sys.stdout.flush()
+        for line in exc.traceback:
+            print(ANSI.sub("", line), file=sys.stderr)
+        where = f"Cell In[{exc.exec_count}] of {job['notebook']} (cell {exc.cell_index + 1})"
+        _ending(where, exc.ename, exc.evalue)
+        return 1
+    except Exception as exc:  # a cell timed out, the kernel died, the notebook is unreadable...
+        _kept(output, job)
+        sys.stdout.flush()
+        traceback.print_exc()
+        _ending(f"running {job['notebook']}", type(exc).__name__, str(exc))
+        return 1
+    _kept(output, job)
+    return 0
+
+
+def _ending(where: str, name: str, value: str) -> None:
+    """The exception as the last lines of a script's traceback, which the step's error names."""
     print("Traceback (most recent call last):", file=sys.stderr)
-    print(
-        f"  Cell In[{failed.exec_count}] of {job['notebook']} (cell {failed.cell_index + 1})",
-        file=sys.stderr,
-    )
-    print(f"{failed.ename}: {failed.evalue}", file=sys.stderr)
-    return 1
+    print(f"  {where}", file=sys.stderr)
+    print(f"{name}: {value.strip().splitlines()[0] if value.strip() else ''}", file=sys.stderr)
+
+
+def _kept(output: str, job: dict) -> None:
+    if os.path.isfile(output):
+        _keep(output, job)
 
 
 def _keep(output: str, job: dict) -> None:
