@@ -22,7 +22,7 @@ UV_STAMP := $(VENV)/.uv-$(UV_VERSION)
 EXTRAS ?=
 EXTRA_STAMPS := $(foreach extra,$(EXTRAS),$(VENV)/.extra-$(extra))
 KNOWN_EXTRAS := $(patsubst requirements-%.txt,%,$(filter-out requirements-dev.txt \
-  requirements-wheelhouse.txt,$(wildcard requirements-*.txt)))
+  requirements-wheelhouse.txt requirements-notebook.txt,$(wildcard requirements-*.txt)))
 $(foreach extra,$(EXTRAS),$(if $(filter $(extra),$(KNOWN_EXTRAS)),,\
   $(error No extra named $(extra): the extras are $(KNOWN_EXTRAS))))
 
@@ -59,7 +59,7 @@ azurite: $(AZURITE_STAMP)
 
 # Wheels for the step environments the tests build (scikit-learn and pandas, as Microsoft's
 # examples ask for them): downloaded once, so that the tests themselves ask no index.
-$(WHEELHOUSE_STAMP): requirements-wheelhouse.txt | $(DEV_STAMP)
+$(WHEELHOUSE_STAMP): requirements-wheelhouse.txt requirements-notebook.txt | $(DEV_STAMP)
 	$(PY) -m pip download -q --only-binary :all: --no-deps -d $(WHEELHOUSE) -r requirements-wheelhouse.txt
 	touch $(WHEELHOUSE_STAMP)
 

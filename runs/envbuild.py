@@ -212,6 +212,69 @@ def sdk_runtime(env_dir: Path) -> Path:
     return target
 
 
+NOTEBOOK_REQUIREMENTS = Path(__file__).resolve().parent.parent / "requirements-notebook.txt"
+
+
+def notebook_runtime(env_dir: Path, uv: str, python: str, env: dict[str, str]) -> Path:
+    """The read-only folder with papermill, ipykernel and nbconvert for notebook steps on
+    ``python``: installed once per host and Python version from requirements-notebook.txt
+    (wheels only: nothing is built), never into the worker's or the step's environment."""
+    version = subprocess.run(
+        [python, "-S", "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+    ).stdout.strip()
+    pinned = NOTEBOOK_REQUIREMENTS.read_bytes()
+    target = env_dir / f"notebook-{version}-{hashlib.sha256(pinned).hexdigest()[:16]}"
+    if (target / READY).exists():
+        return target
+    env_dir.mkdir(parents=True, exist_ok=True)
+    staging = env_dir / f".notebook-{os.getpid()}-{time.monotonic_ns()}"
+    done = subprocess.run(
+        [
+            uv,
+            "pip",
+            "install",
+            "--no-config",
+            "--quiet",
+            "--only-binary",
+            ":all:",
+            "--python",
+            python,
+            "--target",
+            str(staging),
+            "-r",
+            str(NOTEBOOK_REQUIREMENTS),
+        ],
+        capture_output=True,
+        text=True,
+        env={**env, "UV_NO_PROGRESS": "1", "NO_COLOR": "1"},
+        timeout=1800,
+        check=False,
+    )
+    if done.returncode != 0:
+        _remove(staging)
+        raise BuildFailed(
+            "The notebook runtime (papermill, ipykernel, nbconvert) could not be installed:\n"
+            + (done.stderr or done.stdout).strip()
+        )
+    (staging / READY).write_text("")
+    for path in staging.rglob("*"):
+        if path.is_file():
+            path.chmod(0o444)
+    try:
+        os.rename(staging, target)
+    except OSError:  # another worker made it first
+        _remove(staging)
+        return target
+    for path in [target, *target.rglob("*")]:
+        if path.is_dir():
+            path.chmod(0o555)
+    return target
+
+
 def _copy_distribution(name: str, target: Path) -> None:
     try:
         dist = distribution(name)
@@ -479,7 +542,7 @@ def evict(env_dir: Path, cap_bytes: int, keep: str = "") -> list[str]:
     built = []
     for marker in env_dir.glob(f"*/{READY}"):
         path = marker.parent
-        if path.name.startswith(("sdk-", ".")) or path.name == keep:
+        if path.name.startswith(("sdk-", "notebook-", ".")) or path.name == keep:
             continue
         size_file = path / "size"
         try:

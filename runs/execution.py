@@ -26,6 +26,7 @@ from pathlib import Path
 from django.conf import settings
 from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
+from uv import find_uv_bin
 
 from runs import envbuild, environments, inputs, reuse, sandbox, services, shutdown, transitions
 from runs.envbuild import BuildFailed, Environment
@@ -35,7 +36,7 @@ from runs.models import DatasetUse, Run, StepRun
 from studio.core.errors import StudioError
 from studio.core.parameters import format_value
 from studio.core.paths import ATTEMPTS_FOLDER, clean_path, fingerprint_files, join
-from studio.core.spec import Arg, GraphSpec, OutputSpec, StepSpec
+from studio.core.spec import Arg, GraphSpec, NotebookSpec, OutputSpec, StepSpec
 from studio.core.status import Status
 from studio.workspace import outages, storage
 from studio.workspace.auth import issue_run_token
@@ -401,10 +402,15 @@ def _prepare(
     outputs, scratch_roots = _lay_out_outputs(step, node, work, paths, env)
     _lay_out_inputs(run, node, work, paths, env)
     python = environment.python if environment is not None else sys.executable
-    argv = _command(run, spec, node, paths, env, python)
+    runtime = (
+        envbuild.notebook_runtime(settings.STUDIO_ENV_DIR, find_uv_bin(), python, dict(os.environ))
+        if node.notebook is not None
+        else None
+    )
+    argv = _command(run, spec, node, paths, env, python, runtime)
     bwrap = sandbox.bwrap_path() if settings.STUDIO_SANDBOX != "off" else None
     if bwrap is not None:
-        argv = _confined(argv, bwrap, env, work, source, python, paths, scratch_roots)
+        argv = _confined(argv, bwrap, env, work, source, python, paths, scratch_roots, runtime)
     elif settings.STUDIO_SANDBOX == "on":
         raise StudioError("sandbox", "STUDIO_SANDBOX=on, and bubblewrap (bwrap) is not installed.")
     env.update(
@@ -438,11 +444,15 @@ def _confined(
     python: str,
     paths: dict,
     scratch_roots: list[Path],
+    notebook_runtime: Path | None = None,
 ) -> list[str]:
-    """The step's command run in its sandbox: its interpreter, the SDK copy and its inputs to
-    read; its working folder and output folders to write; nothing else of this host."""
+    """The step's command run in its sandbox: its interpreter, the SDK copy (and a notebook
+    step's runtime) and its inputs to read; its working folder and output folders to write;
+    nothing else of this host."""
     box = sandbox.Sandbox(cwd=source)
     box.read(*sandbox.interpreter_roots(python))
+    if notebook_runtime is not None:
+        box.read(notebook_runtime)
     if "VIRTUAL_ENV" not in env:
         # The worker's own Python: its checkout is out of sight, so the SDK comes from the copy.
         runtime = envbuild.sdk_runtime(settings.STUDIO_ENV_DIR)
@@ -553,10 +563,16 @@ def _lay_out_inputs(run: Run, node: StepSpec, work: Path, paths: dict, env: dict
 
 
 def _command(
-    run: Run, spec: GraphSpec, node: StepSpec, paths: dict, env: dict, python: str
+    run: Run,
+    spec: GraphSpec,
+    node: StepSpec,
+    paths: dict,
+    env: dict,
+    python: str,
+    notebook_runtime: Path | None = None,
 ) -> list[str]:
-    """The script's (or CommandStep's) command line, and its parameters as AML_PARAMETER_*
-    variables."""
+    """The script's (or CommandStep's, or notebook runner's) command line, and its parameters
+    as AML_PARAMETER_* variables."""
 
     def resolve(arg: Arg) -> str:
         if arg.kind == "literal":
@@ -572,10 +588,44 @@ def _command(
             f"AML_PARAMETER_{_env_name(parameter.name)}",
             format_value(run.parameters[parameter.name]),
         )
+    if node.notebook is not None and notebook_runtime is not None:
+        job = _notebook_job(node.notebook, run, paths, notebook_runtime)
+        return [python, "-m", "studio.sdk.contrib.notebook._runner", json.dumps(job)]
     arguments = [resolve(a) for a in node.arguments]
     if node.command is None:
         return [python, node.script_name, *arguments]
     return [_program(node.command, env["PATH"]), *arguments]
+
+
+def _notebook_job(notebook: NotebookSpec, run: Run, paths: dict, runtime: Path) -> dict:
+    """What the notebook runner is told: the notebook, where the executed notebook and its
+    HTML go (the step's ``outputs/``, kept with the step run), and the parameters' values."""
+
+    def value(arg: Arg) -> object:
+        if arg.kind == "literal":
+            return json.loads(arg.value)
+        if arg.kind == "parameter":
+            given = run.parameters[arg.value]
+            return given if isinstance(given, (str, int, float, bool)) else format_value(given)
+        return paths[(arg.kind, arg.value)]
+
+    output = f"outputs/{notebook.output}"
+    copy = None
+    if notebook.output_data is not None:
+        copy = f"{paths[('output', notebook.output_data)]}/{notebook.output}"
+    return {
+        "runtime": str(runtime),
+        "notebook": notebook.path,
+        "output": output,
+        "html": os.path.splitext(output)[0] + ".html",
+        "output_copy": copy,
+        "parameters": {name: value(arg) for name, arg in notebook.parameters},
+        "kernel": notebook.kernel,
+        "timeout": notebook.timeout,
+        "progress_bar": notebook.progress_bar,
+        "log_output": notebook.log_output,
+        "cwd": notebook.cwd,
+    }
 
 
 def _program(command: str, path: str) -> str:

@@ -16,6 +16,7 @@ urlpatterns = [
     path("runs/<str:run_id>/search/", views.run_log_search, name="run-log-search"),
     path("runs/<str:run_id>/timeline/", views.run_timeline, name="run-timeline"),
     path("steps/<str:step_id>/file/", views.step_file, name="step-file"),
+    path("steps/<str:step_id>/notebook/", views.step_notebook, name="step-notebook"),
     path("steps/<str:step_id>/log/", views.step_log_tail, name="step-log-tail"),
     path("steps/<str:step_id>/log/download/", views.step_log_download, name="step-log-download"),
     path("compute/", views.compute_targets, name="compute-targets"),

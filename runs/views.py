@@ -6,6 +6,8 @@ import os
 from typing import Any
 from urllib.parse import parse_qs, quote, urlsplit
 
+from csp.constants import NONE, SELF, UNSAFE_INLINE
+from csp.decorators import csp
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db.models import Count, Max, Q
@@ -21,10 +23,11 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import escape
+from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseLocation, HttpResponseStopPolling
 
-from runs import code, environments, lineage, listing, logsearch, services
+from runs import code, environments, lineage, listing, logsearch, notebooks, services
 from runs.charts import graph_legend, metric_overlay, metric_panels, pipeline_figure
 from runs.comparison import compare_runs
 from runs.models import DatasetUse, Experiment, Metric, Run, StepRun
@@ -226,6 +229,8 @@ def _step_parameters(step: StepRun, spec: GraphSpec) -> dict:
         "arguments": parts.get("arguments") or ([a.value for a in node.arguments] if node else []),
         "params": parts.get("params") or {},
         "script": node.script_name if node else "",
+        "notebook": parts.get("notebook")
+        or (node.notebook.to_dict() if node is not None and node.notebook else None),
     }
 
 
@@ -285,10 +290,20 @@ def _picked_in_address(request: HttpRequest) -> str:
 
 def _panel_context(request: HttpRequest, run: Run, selected: StepRun | None) -> dict:
     """What the step panel shows of ``selected`` on the tab the address names."""
-    tab = request.GET.get("tab") if request.GET.get("tab") in dict(TABS) else "logs"
-    context: dict[str, Any] = {"tabs": TABS, "tab": tab}
+    notebook = notebooks.notebook_of(run, selected) if selected is not None else None
+    tabs = [*TABS, ("notebook", "Notebook")] if notebook else TABS
+    tab = request.GET.get("tab") if request.GET.get("tab") in dict(tabs) else "logs"
+    context: dict[str, Any] = {"tabs": tabs, "tab": tab}
     if selected is None:
         return context
+    if tab == "notebook" and notebook:
+        executed, html = notebooks.files_of(notebook)
+        folder = storage.step_log_dir(selected.log_step_id)
+        context["notebook"] = {
+            "path": notebook["path"],
+            "executed": executed if (folder / executed).is_file() else None,
+            "rendered": (folder / html).is_file(),
+        }
     if tab == "logs":
         files = _artifacts(selected)
         preparing = selected.status == Status.PREPARING
@@ -645,3 +660,31 @@ def dataset_detail(request: HttpRequest, name: str) -> HttpResponse:
             "files": contents.files,
         },
     )
+
+
+@require_GET
+@login_required
+@xframe_options_sameorigin
+@csp(
+    {
+        "default-src": [NONE],
+        "style-src": [UNSAFE_INLINE],
+        "img-src": ["data:"],
+        "base-uri": [NONE],
+        "form-action": [NONE],
+        "frame-ancestors": [SELF],
+        "sandbox": [""],
+    }
+)
+def step_notebook(request: HttpRequest, step_id: str) -> HttpResponse:
+    """A notebook step's executed notebook, cleaned, for the sandboxed frame of its run page:
+    its own policy lets it run nothing and load nothing but inline styles and data: images."""
+    step = get_object_or_404(StepRun.objects.select_related("run__graph"), id=step_id)
+    notebook = notebooks.notebook_of(step.run, step)
+    html = notebooks.rendered(step, notebook) if notebook else None
+    if html is None:
+        raise Http404("No executed notebook")
+    response = HttpResponse(html, content_type="text/html; charset=utf-8")
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Cache-Control"] = "private, no-store"
+    return response

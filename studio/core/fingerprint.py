@@ -44,7 +44,7 @@ def fingerprint_parts(
     environment: Any,
 ) -> dict:
     """The parts of a step's fingerprint, as JSON-ready data."""
-    return {
+    parts = {
         "snapshot": node.snapshot,
         "script": node.script_name,
         "arguments": [_token(a, parameters) for a in node.arguments],
@@ -54,6 +54,11 @@ def fingerprint_parts(
         "outputs": [[o.name, o.kind, o.datastore or "", o.path or ""] for o in node.outputs],
         "environment": environment,
     }
+    if node.notebook is not None:  # only notebook steps: a script step's parts are unchanged
+        notebook = node.notebook.to_dict()
+        notebook["parameters"] = {n: _token(a, parameters) for n, a in node.notebook.parameters}
+        parts["notebook"] = notebook
+    return parts
 
 
 def fingerprint(parts: Mapping) -> str:
@@ -93,6 +98,16 @@ def explain_difference(
     for name in sorted(set(old_params) | set(new_params)):
         if old_params.get(name) != new_params.get(name):
             reasons.append(f"param {name} {old_params.get(name)} → {new_params.get(name)}")
+    old_notebook, new_notebook = previous.get("notebook") or {}, current.get("notebook") or {}
+    old_values, new_values = old_notebook.get("parameters", {}), new_notebook.get("parameters", {})
+    for name in sorted(set(old_values) | set(new_values)):
+        if old_values.get(name) != new_values.get(name):
+            reasons.append(
+                f"notebook parameter {name} {old_values.get(name)} → {new_values.get(name)}"
+            )
+    for key in sorted(set(old_notebook) | set(new_notebook)):
+        if key != "parameters" and old_notebook.get(key) != new_notebook.get(key):
+            reasons.append(f"notebook {key} {old_notebook.get(key)} → {new_notebook.get(key)}")
     if current.get("version") != previous.get("version"):
         reasons.append(f"version {previous.get('version')} → {current.get('version')}")
     old_inputs, new_inputs = previous.get("inputs", {}), current.get("inputs", {})

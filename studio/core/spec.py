@@ -17,6 +17,7 @@ from typing import Any
 from studio.core.environments import Definition, parse_definition
 from studio.core.errors import StudioError
 from studio.core.names import PORT_NAME, check_name
+from studio.core.paths import clean_path
 
 NODE_ID = re.compile(r"^[A-Za-z0-9_\-]{1,64}\Z")
 DIGEST = re.compile(r"^[0-9a-f]{64}\Z")
@@ -104,6 +105,39 @@ class OutputSpec:
 
 
 @dataclass(frozen=True)
+class NotebookSpec:
+    """A NotebookRunnerStep's notebook, run with papermill in the step's own Python.
+
+    ``path`` is the notebook in the snapshot; the executed notebook is kept as ``output`` in
+    the step's ``outputs/`` folder (and in the output ``output_data``, when named).
+    ``parameters`` are injected into the cell tagged ``parameters``: a literal's value is JSON
+    text; a pipeline parameter's, input's or output's is resolved in the run."""
+
+    path: str
+    output: str
+    parameters: tuple[tuple[str, Arg], ...] = ()
+    timeout: int | None = None  # seconds a cell may run
+    progress_bar: bool = True
+    log_output: bool = False
+    kernel: str = "python3"
+    cwd: str | None = None  # where the kernel starts, in the snapshot (None: its root)
+    output_data: str | None = None
+
+    def to_dict(self) -> dict:
+        return {
+            "path": self.path,
+            "output": self.output,
+            "parameters": {name: a.to_dict() for name, a in self.parameters},
+            "timeout": self.timeout,
+            "progress_bar": self.progress_bar,
+            "log_output": self.log_output,
+            "kernel": self.kernel,
+            "cwd": self.cwd,
+            "output_data": self.output_data,
+        }
+
+
+@dataclass(frozen=True)
 class StepSpec:
     node_id: str
     name: str
@@ -122,6 +156,8 @@ class StepSpec:
     command: str | None = None
     # The run configuration's max_run_duration_seconds: the script is stopped after this long.
     timeout_seconds: int | None = None
+    # NotebookRunnerStep: the notebook the step runs instead of a script.
+    notebook: NotebookSpec | None = None
 
     def upstream(self) -> set[str]:
         return {i.source_step for i in self.inputs if i.is_step_output} | set(self.run_after)
@@ -189,6 +225,7 @@ class GraphSpec:
                     "environment": s.environment.to_dict() if s.environment else None,
                     "command": s.command,
                     "timeout_seconds": s.timeout_seconds,
+                    "notebook": s.notebook.to_dict() if s.notebook else None,
                 }
                 for s in self.steps
             ],
@@ -467,7 +504,68 @@ def _parse_step(data: Any, where: str) -> StepSpec:
         allow_reuse=allow_reuse,
         version=version,
         run_after=tuple(run_after),
+        notebook=_parse_notebook(data.get("notebook"), f"{where}.notebook", outputs),
     )
+
+
+def _parse_notebook(data: Any, where: str, outputs: list[OutputSpec]) -> NotebookSpec | None:
+    if data is None:
+        return None
+    _expect(data, Mapping, where, "an object")
+    path = _snapshot_path(data, "path", where)
+    if not path.endswith(".ipynb"):
+        raise StudioError(f"{where}.path", f"{where}.path must name a .ipynb notebook.")
+    parameters_raw = data.get("parameters", {})
+    _expect(parameters_raw, Mapping, f"{where}.parameters", "an object")
+    parameters = []
+    for key, value in parameters_raw.items():
+        _expect(key, str, f"{where}.parameters", "an object with string keys")
+        if not key.isidentifier():
+            raise StudioError(
+                f"{where}.parameters",
+                f"Notebook parameter {key!r} is not a Python name: it is assigned in the notebook.",
+            )
+        parameters.append((key, _parse_arg(value, f"{where}.parameters.{key}")))
+    timeout = data.get("timeout")
+    if timeout is not None and (type(timeout) is not int or not 0 < timeout <= MAX_TIMEOUT_SECONDS):
+        raise StudioError(
+            f"{where}.timeout",
+            f"{where}.timeout must be a whole number of seconds from 1 to {MAX_TIMEOUT_SECONDS}.",
+        )
+    flags = {}
+    for key, default in (("progress_bar", True), ("log_output", False)):
+        flags[key] = data.get(key, default)
+        _expect(flags[key], bool, f"{where}.{key}", "true or false")
+    output_data = _opt_str(data, "output_data", where, limit=255)
+    if output_data is not None and output_data not in {o.name for o in outputs}:
+        raise StudioError(
+            f"{where}.output_data", f"{where}.output_data names no output of the step."
+        )
+    cwd = data.get("cwd")
+    return NotebookSpec(
+        path=path,
+        output=_snapshot_path(data, "output", where),
+        parameters=tuple(parameters),
+        timeout=timeout,
+        progress_bar=flags["progress_bar"],
+        log_output=flags["log_output"],
+        kernel=_opt_str(data, "kernel", where, limit=255) or "python3",
+        cwd=_snapshot_path(data, "cwd", where) if cwd is not None else None,
+        output_data=output_data,
+    )
+
+
+def _snapshot_path(data: Mapping, key: str, where: str) -> str:
+    """A relative path that stays inside the step's folder."""
+    try:
+        path = clean_path(_str(data, key, where))
+    except StudioError as exc:
+        if exc.field != "path":
+            raise
+        raise StudioError(f"{where}.{key}", f"{where}.{key}: {exc.message}") from None
+    if not path and key != "cwd":
+        raise StudioError(f"{where}.{key}", f"{where}.{key} names no file.")
+    return path
 
 
 def topological_order(spec: GraphSpec) -> list[str]:

@@ -167,7 +167,8 @@ def validate_graph(
                         f"Input {port.name} on step {step.name} is not connected to any previous step.",
                     )
                 )
-        for arg in [*step.arguments, *(a for _, a in step.params)]:
+        notebook_args = [a for _, a in step.notebook.parameters] if step.notebook else []
+        for arg in [*step.arguments, *(a for _, a in step.params), *notebook_args]:
             if arg.kind == "input" and arg.value not in input_names:
                 errors.append(
                     StudioError(

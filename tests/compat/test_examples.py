@@ -3,6 +3,7 @@ conftest.py), each run end to end against a real server and worker."""
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import datetime
 
@@ -206,3 +207,39 @@ def test_pipeline_drafts(example, studio):
     assert draft["step_names"] == ["New_Training_Step"]
     pipeline = studio.api("GET", f"publishedpipelines/{published.group(1)}/").json()
     assert pipeline["step_names"] == ["New_Training_Step"] and pipeline["status"] == "Active"
+
+
+def test_notebook_runner_step(example, studio, tmp_path):
+    out = example("notebook_runner").stdout
+    assert "Notebook Run Config is created." in out and "Notebook Runner Step is Created." in out
+    run = _run(studio, _printed(out, "Notebook_runner run:"))
+    assert run["status"] == "Completed", run
+    # The notebook step's input pulled the script step that produces it into the pipeline.
+    assert [s["name"] for s in run["steps"]] == ["train.py", "training_notebook_step"]
+    notebook_step = run["steps"][1]
+    # get_output_data('notebook_result').download(source_directory): the executed notebook
+    downloaded = (
+        tmp_path
+        / "notebook_runner"
+        / "notebook_runner"
+        / "azureml"
+        / notebook_step["id"]
+        / "notebook_result"
+        / "training_notebook.output.ipynb"
+    )
+    executed = json.loads(downloaded.read_text())
+    printed = "".join(
+        "".join(o.get("text", ""))
+        for cell in executed["cells"]
+        for o in cell.get("outputs", [])
+        if o.get("output_type") == "stream"
+    )
+    assert "arg1: Machine Learning" in printed  # NotebookRunConfig(parameters=...)
+    assert "pipeline_parameter: my_param" in printed  # params={...: PipelineParameter}
+    processed = re.search(r"^input from previous step: (\S+)$", printed, re.MULTILINE)
+    assert processed and processed.group(1).endswith("/processed_data")
+    made = re.search(r"^output from notebook: (\S+)$", printed, re.MULTILINE)
+    assert made and f"{made.group(1)} created" in printed
+    # log_output=True: the cells' output is in the step's log too
+    log = studio.api("GET", f"steps/{notebook_step['id']}/log/").json()["data"]
+    assert "arg1: Machine Learning" in log, log[-3000:]

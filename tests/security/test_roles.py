@@ -137,6 +137,7 @@ PAGES = {
     "run-rerun-failed": {"post": "create"},
     "run-log-search": {"get": "read"},
     "step-file": {"get": "read"},
+    "step-notebook": {"get": "read"},
     "step-log-tail": {"get": "read"},
     "step-log-download": {"get": "read"},
     "compute-targets": {"get": "read"},

@@ -8,6 +8,7 @@ arguments of its ``StepSpec``, with azureml's messages for what azureml refuses.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +20,7 @@ from studio.core.spec import (
     Arg,
     GraphSpec,
     InputSpec,
+    NotebookSpec,
     OutputSpec,
     ParameterSpec,
     StepSpec,
@@ -87,6 +89,7 @@ class Assembly:
         ports.add_listed_inputs()
         arguments = tuple(ports.argument(a) for a in step.arguments)
         params = tuple((str(k), ports.argument(v)) for k, v in step.params.items())
+        notebook = _notebook_of(step, ports)
         run_after = [
             self.node_ids[id(s)]
             for s in [*step._run_after, *self.after.get(id(step), [])]
@@ -108,6 +111,7 @@ class Assembly:
             environment=_definition_of(step.runconfig),
             command=getattr(step, "command", None),
             timeout_seconds=_timeout_of(step.runconfig),
+            notebook=notebook,
         )
 
     def _snapshot_of(self, step) -> str:
@@ -115,9 +119,10 @@ class Assembly:
         source = step.source_directory or self.default_source_directory or os.getcwd()
         script = Path(source) / step.script_name
         command = getattr(step, "command", None)
+        what = "notebook" if hasattr(step, "notebook_run_config") else "script"
         if not command and not script.is_file():
             raise ValueError(
-                f"Step [{step.name}]: script not found at: {script.resolve()}. Make sure to "
+                f"Step [{step.name}]: {what} not found at: {script.resolve()}. Make sure to "
                 "specify an appropriate source_directory on the Step or "
                 "default_source_directory on the Pipeline."
             )
@@ -132,7 +137,7 @@ class Assembly:
             and Path(step.script_name).as_posix() not in self.snapshot_files[self.digests[key]]
         ):
             raise ValueError(
-                f"Step [{step.name}]: script not found at: {script.resolve()} in the snapshot of "
+                f"Step [{step.name}]: {what} not found at: {script.resolve()} in the snapshot of "
                 "the source directory (is it listed in .amlignore or .gitignore, or a symbolic "
                 "link?)"
             )
@@ -326,6 +331,37 @@ def _reference_port(item: DataReference) -> InputSpec:
         mode=item.mode,
         datastore=item.datastore_name,
         path=item.path_on_datastore or "",
+    )
+
+
+def _notebook_of(step, ports: _Ports) -> NotebookSpec | None:
+    """A NotebookRunnerStep's notebook: its parameters literal (as JSON) or resolved in the
+    run (pipeline parameters, inputs and outputs)."""
+    config = getattr(step, "notebook_run_config", None)
+    if config is None:
+        return None
+    parameters = []
+    for name, value in step._notebook_values().items():
+        if isinstance(value, (PipelineParameter, DatasetConsumptionConfig, DataReference)) or (
+            _is_datapath_binding(value)
+            or isinstance(value, (InputBinding, PipelineData, OutputFileDatasetConfig))
+        ):
+            parameters.append((str(name), ports.argument(value)))
+        else:
+            parameters.append((str(name), Arg("literal", json.dumps(value))))
+    handler = config.handler
+    options = getattr(handler, "papermill_args", {})
+    output = Path(config.output_notebook).as_posix()
+    return NotebookSpec(
+        path=Path(config.notebook).as_posix(),
+        output=output[len("outputs/") :] if output.startswith("outputs/") else output,
+        parameters=tuple(parameters),
+        timeout=getattr(handler, "execution_args", {}).get("timeout"),
+        progress_bar=bool(options.get("progress_bar", True)),
+        log_output=bool(options.get("log_output", False)),
+        kernel=options.get("kernel_name") or "python3",
+        cwd=options.get("cwd"),
+        output_data=step._output_notebook_pipeline_data_name or None,
     )
 
 

@@ -1,0 +1,1 @@
+"""``studio.sdk.contrib`` (``azureml.contrib``): notebooks as pipeline steps."""
