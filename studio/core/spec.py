@@ -104,6 +104,18 @@ class OutputSpec:
 
 
 @dataclass(frozen=True)
+class ModuleRef:
+    """The module version a step was made from (a ModuleStep): its id, module name, version."""
+
+    id: str
+    name: str
+    version: str
+
+    def to_dict(self) -> dict:
+        return {"id": self.id, "name": self.name, "version": self.version}
+
+
+@dataclass(frozen=True)
 class StepSpec:
     node_id: str
     name: str
@@ -122,6 +134,7 @@ class StepSpec:
     command: str | None = None
     # The run configuration's max_run_duration_seconds: the script is stopped after this long.
     timeout_seconds: int | None = None
+    module: ModuleRef | None = None
 
     def upstream(self) -> set[str]:
         return {i.source_step for i in self.inputs if i.is_step_output} | set(self.run_after)
@@ -189,6 +202,8 @@ class GraphSpec:
                     "environment": s.environment.to_dict() if s.environment else None,
                     "command": s.command,
                     "timeout_seconds": s.timeout_seconds,
+                    # Only on module steps: other graphs keep their digests.
+                    **({"module": s.module.to_dict()} if s.module else {}),
                 }
                 for s in self.steps
             ],
@@ -451,6 +466,14 @@ def _parse_step(data: Any, where: str) -> StepSpec:
         if raw_environment is not None
         else None
     )
+    module = data.get("module")
+    if module is not None:
+        _expect(module, Mapping, f"{where}.module", "an object")
+        module = ModuleRef(
+            id=_str(module, "id", f"{where}.module", limit=64),
+            name=_str(module, "name", f"{where}.module", limit=255),
+            version=_str(module, "version", f"{where}.module", limit=64),
+        )
     return StepSpec(
         environment=environment,
         command=command,
@@ -467,6 +490,7 @@ def _parse_step(data: Any, where: str) -> StepSpec:
         allow_reuse=allow_reuse,
         version=version,
         run_after=tuple(run_after),
+        module=module,
     )
 
 
