@@ -326,15 +326,10 @@ class Module:
         default = self.get_default()
         if default is not None:
             return default
-        candidates = [
-            self._get_module_version(v.module_version_id) for v in self._module_version_list
-        ]
-        candidates = [v for v in candidates if v.status != "Disabled"]
-        if not candidates:
-            raise ValueError(f"Module {self.name} has no version that is not disabled.")
-        if all(_is_numbered(v.version) for v in candidates):
-            return max(candidates, key=lambda v: tuple(int(p) for p in v.version.split(".")))
-        return max(candidates, key=lambda v: v._data["updated_at"])
+        return _pick(
+            self.name,
+            [self._get_module_version(v.module_version_id) for v in self._module_version_list],
+        )
 
     def get_default(self) -> ModuleVersion | None:
         found = next(
@@ -490,6 +485,17 @@ class ModuleVersion:
         )
 
     __repr__ = __str__
+
+
+def _pick(name: str, versions: list[ModuleVersion]) -> ModuleVersion:
+    """Without a default: the highest version that is not disabled when all are numbers like
+    1.2.3, else the one updated last."""
+    candidates = [v for v in versions if v.status != "Disabled"]
+    if not candidates:
+        raise ValueError(f"Module {name} has no version that is not disabled.")
+    if all(_is_numbered(v.version) for v in candidates):
+        return max(candidates, key=lambda v: tuple(int(p) for p in v.version.split(".")))
+    return max(candidates, key=lambda v: v._data["updated_at"])
 
 
 def _is_numbered(version: str | None) -> bool:
