@@ -105,7 +105,7 @@ def test_without_a_default_the_highest_version_not_disabled_is_used():
     assert _pick("calc", versions).version == "1.10"
     named = [_version("b", updated_at="2026-01-02T00:00:00Z"), _version("a")]
     assert _pick("calc", named).version == "b"  # not all numbers: the one updated last
-    with pytest.raises(ValueError, match="Module calc has no version that is not disabled."):
+    with pytest.raises(ValueError, match=r"Module calc has no version that is not disabled\."):
         _pick("calc", [_version("2", status="Disabled")])
 
 
@@ -113,7 +113,7 @@ def test_a_missing_version_is_refused_before_anything_is_sent(tmp_path):
     (tmp_path / "calc.py").write_text("print(1)\n")
     descriptors = [ModuleVersionDescriptor("1", "id-1"), ModuleVersionDescriptor("2", "id-2")]
     module = Module(None, "m-1", "calc", "", "Active", None, descriptors)
-    with pytest.raises(ValueError, match="Module calc has no version 7; its versions: 1, 2."):
+    with pytest.raises(ValueError, match=r"Module calc has no version 7; its versions: 1, 2\."):
         module.resolve("7")
     with pytest.raises(Exception, match="provided version value already exist"):
         module.publish_python_script(
