@@ -28,7 +28,7 @@ from rest_framework.test import APIClient
 from pipelines import services as pipeline_services
 from runs import services as run_services
 from studio.core.snapshot import build
-from studio.workspace import storage
+from studio.workspace import modules, storage
 from studio.workspace.models import ApiToken
 from tests.budget import FAST, examples
 
@@ -77,6 +77,10 @@ SEMANTIC_400 = [
     # A local root must lie under STUDIO_LOCAL_DATASTORE_ROOTS (none here); remote
     # datastores need the settings and credentials of their kind.
     "POST /api/datastores/",
+    # A module version's snapshot must be uploaded and hold its script; its arguments name its
+    # ports; a new default version must be one of the module's, a new name free.
+    "POST /api/modules/{module_id}/versions/",
+    "PATCH /api/modules/{module_id}/",
     # The zip must hash to the digest in the path.
     "PUT /api/snapshots/{digest}/upload/",
     # An existing file is only replaced with overwrite=true.
@@ -141,6 +145,7 @@ NAMES = {
     "/api/datastores/": storage.DEFAULT_DATASTORE,
     "/api/experiments/": "fuzz",
     "/api/datasets/by-name/": "fuzz-data",
+    "/api/modules/by-name/": "fuzz-module",
 }
 
 
@@ -259,6 +264,10 @@ def seed(tmp_path):
         format="json",
     )
     assert schedule.status_code == 201, schedule.content
+    module = modules.create_module("fuzz-module", "", admin)
+    module_version = modules.publish_version(
+        module, script_name="train.py", snapshot=digest, version="1", user=admin
+    )
     SEED.update(
         token=secret,
         ids={
@@ -270,6 +279,8 @@ def seed(tmp_path):
             "endpoint_id": str(endpoint.id),
             "version": "0",
             "schedule_id": schedule.json()["id"],
+            "module_id": str(module.id),
+            "version_id": str(module_version.id),
         },
     )
     yield SEED
