@@ -9,7 +9,14 @@ import pytest
 import requests
 
 from studio.sdk.core import Experiment, RunConfiguration
-from studio.sdk.pipeline.core import Pipeline, PipelineData, PipelineParameter, PipelineRun
+from studio.sdk.pipeline.core import (
+    Pipeline,
+    PipelineData,
+    PipelineParameter,
+    PipelineRun,
+    Schedule,
+    ScheduleRecurrence,
+)
 from studio.sdk.pipeline.core.graph import InputPortDef, OutputPortDef
 from studio.sdk.pipeline.core.module import Module
 from studio.sdk.pipeline.steps import ModuleStep, PythonScriptStep
@@ -188,6 +195,26 @@ def test_a_module_with_two_versions_runs_in_two_pipelines(studio, ws, calc):
     assert rest_steps[module.name].get_details()["module"]["version"] == "2"
     detail = studio.api("GET", f"runs/{rest_run.id}/").json()
     assert detail["published_pipeline"] == published.id
+
+    # Scheduled: a fire of the schedule runs the module step too.
+    schedule = Schedule.create(
+        ws,
+        name=f"calc-b-{uuid.uuid4().hex[:6]}",
+        pipeline_id=published.id,
+        experiment_name=experiment.name,
+        recurrence=ScheduleRecurrence(
+            frequency="Week", interval=1, start_time="2030-01-07T00:00:00"
+        ),
+    )
+    try:
+        fire = studio.api("POST", f"schedules/{schedule.id}/run-now/").json()
+        scheduled = PipelineRun.get(ws, fire["run_id"])
+        assert scheduled.wait_for_completion(show_output=False, timeout_seconds=120) == "Finished"
+        ran = scheduled.find_step_run(module.name)[0]
+        assert ran.get_details()["module"]["version"] == "2"
+        assert ran.get_details()["reuse"]["reused"] is True  # as B's REST run computed it
+    finally:
+        schedule.disable()
 
 
 def test_versions_refuse_what_azureml_refuses_and_disabled_ones_do_not_run(studio, ws, calc):
