@@ -111,7 +111,7 @@ def test_the_modules_pages(page, studio, module_in_use, shot):
     expect(one.get_by_role("link", name=re.compile(r"browser-modules · Run \d+"))).to_be_visible()
     two = page.get_by_role("region", name="Version 2")
     expect(two.get_by_role("link", name=published.name)).to_be_visible()
-    shot(page, "detail")
+    shot(page, "detail")  # tests/screenshots/module.png
 
     # Make version 1 the default; deprecate it.
     versions.nth(1).get_by_role("button", name="Make default").click()
@@ -138,6 +138,6 @@ def test_the_modules_pages(page, studio, module_in_use, shot):
     page.get_by_role("link", name=module.name, exact=True).first.click()
     note = page.locator("#step-panel .step-module")
     expect(note).to_have_text(f"Module {module.name} version 1")
-    shot(page, "run-step")
+    shot(page, "run-step")  # tests/screenshots/module-step.png
     note.get_by_role("link").click()
     page.wait_for_url(re.compile(rf"/modules/{module.id}/#version-1$"))
