@@ -345,10 +345,11 @@ def _port_name(item: Any, where: str) -> str:
 
 
 def _opt(item: Mapping, key: str, where: str, kind: type = str) -> Any:
+    """An optional field of a port definition, of JSON type ``kind``."""
     value = item.get(key)
-    if value is not None and (
-        not isinstance(value, kind) or isinstance(value, bool) != (kind is bool)
-    ):
+    if value is None:
+        return None
+    if type(value) is not kind:
         raise StudioError(f"{where}.{key}", f"{where}.{key} must be a {kind.__name__}.")
     if isinstance(value, str) and len(value) > 1000:
         raise StudioError(f"{where}.{key}", f"{where}.{key} is longer than 1000 characters.")

@@ -108,7 +108,9 @@ def test_the_modules_pages(page, studio, module_in_use, shot):
     params = one.get_by_role("table", name="Parameters of version 1").locator("tbody tr")
     expect(params.locator("td")).to_have_text(["factor", "10", "int"])
     expect(one.get_by_text("python calc.py")).to_be_visible()
-    expect(one.get_by_role("link", name=re.compile(r"browser-modules · Run \d+"))).to_be_visible()
+    expect(
+        one.get_by_role("link", name=re.compile(r"browser-modules · Run \d+"))
+    ).to_have_attribute("href", f"/runs/{run.id}/")
     two = page.get_by_role("region", name="Version 2")
     expect(two.get_by_role("link", name=published.name)).to_be_visible()
     shot(page, "detail")  # tests/screenshots/module.png
