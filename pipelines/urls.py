@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path, re_path
 
-from pipelines import draft_views, schedule_views, views
+from pipelines import draft_views, module_views, schedule_views, views
 
 urlpatterns = [
     path("runs/<str:run_id>/publish/", views.run_publish, name="run-publish"),
@@ -45,6 +45,19 @@ urlpatterns = [
         r"^schedules/(?P<schedule_id>[0-9a-f-]{36})/(?P<action>enable|disable)/$",
         schedule_views.schedule_toggle,
         name="schedule-toggle",
+    ),
+    path("modules/", module_views.module_list, name="module-list"),
+    path("modules/<uuid:module_id>/", module_views.module_detail, name="module-detail"),
+    path("modules/<uuid:module_id>/default/", module_views.module_default, name="module-default"),
+    re_path(
+        r"^modules/(?P<module_id>[0-9a-f-]{36})/(?P<action>enable|disable|deprecate)/$",
+        module_views.module_status,
+        name="module-status",
+    ),
+    re_path(
+        r"^moduleversions/(?P<version_id>[0-9a-f-]{36})/(?P<action>enable|disable|deprecate)/$",
+        module_views.module_version_status,
+        name="module-version-status",
     ),
     path("tokens/", views.tokens, name="tokens"),
     path("tokens/<int:token_id>/revoke/", views.token_revoke, name="token-revoke"),

@@ -28,6 +28,10 @@ class PipelineGraph(models.Model):
     digest = models.CharField(max_length=64, unique=True)
     spec = models.JSONField()
     created_at = models.DateTimeField(default=timezone.now)
+    # The module versions its ModuleSteps come from (the Modules page lists their users).
+    module_versions = models.ManyToManyField(
+        "workspace.ModuleVersion", blank=True, related_name="graphs"
+    )
 
     def __str__(self) -> str:
         return self.digest[:12]
@@ -39,7 +43,9 @@ class PipelineGraph(models.Model):
     def store(cls, spec: GraphSpec) -> PipelineGraph:
         data = spec.to_dict()
         digest = hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
-        graph, _ = cls.objects.get_or_create(digest=digest, defaults={"spec": data})
+        graph, created = cls.objects.get_or_create(digest=digest, defaults={"spec": data})
+        if created and any(s.module for s in spec.steps):
+            graph.module_versions.set({s.module.id for s in spec.steps if s.module})
         return graph
 
 

@@ -37,7 +37,7 @@ from studio.core.spec import (
 )
 from studio.core.status import ACTIVE, WAITING, Status
 from studio.core.validation import validate_graph
-from studio.workspace import outages, storage
+from studio.workspace import modules, outages, storage
 from studio.workspace.models import (
     CONTROL_QUEUE,
     ApiToken,
@@ -87,6 +87,7 @@ def validate_submission(graph_data: Any) -> GraphSpec:
     )
     if errors:
         raise StudioError(errors[0].field, "; ".join(e.message for e in errors))
+    modules.check_graph(spec)
     for i, step in enumerate(spec.steps):
         if step.environment is not None:
             plan(
@@ -144,6 +145,10 @@ def submit_run(
     check_experiment_name(experiment_name)
     check_tags(dict(tags or {}))
     spec = validate_submission(graph_data)
+    warnings = [
+        *(warnings or []),
+        *modules.deprecation_warnings(modules.check_graph(spec).values()),
+    ]
     parameters = run_parameters(spec, pipeline_parameters)
     default_target = settings.STUDIO_DEFAULT_COMPUTE
     ensure_compute_target(default_target)

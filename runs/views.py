@@ -37,7 +37,7 @@ from studio.core.spec import GraphSpec
 from studio.core.status import ACTIVE, Status
 from studio.workspace import live, roles, storage
 from studio.workspace.datastores import Store, StoreConfig
-from studio.workspace.models import ComputeTarget, Dataset, WorkerHeartbeat
+from studio.workspace.models import ComputeTarget, Dataset, ModuleVersion, WorkerHeartbeat
 from studio.workspace.services import ANONYMOUS_PREFIX, dataset_contents
 
 LOG_WINDOW = 64 * 1024
@@ -288,6 +288,15 @@ def _picked_in_address(request: HttpRequest) -> str:
     return (parse_qs(urlsplit(current).query).get("step") or [""])[0]
 
 
+def _module_of(run: Run, step: StepRun) -> dict | None:
+    """The module version a ModuleStep ran, with its module's id for the link."""
+    ref = services.graph_of(run.graph_id).step(step.node_id).module
+    if ref is None:
+        return None
+    module_id = ModuleVersion.objects.filter(id=ref.id).values_list("module_id", flat=True).first()
+    return {"name": ref.name, "version": ref.version, "module_id": module_id}
+
+
 def _panel_context(request: HttpRequest, run: Run, selected: StepRun | None) -> dict:
     """What the step panel shows of ``selected`` on the tab the address names."""
     notebook = notebooks.notebook_of(run, selected) if selected is not None else None
@@ -304,6 +313,7 @@ def _panel_context(request: HttpRequest, run: Run, selected: StepRun | None) -> 
             "executed": executed if (folder / executed).is_file() else None,
             "rendered": (folder / html).is_file(),
         }
+    context["step_module"] = _module_of(run, selected)
     if tab == "logs":
         files = _artifacts(selected)
         preparing = selected.status == Status.PREPARING

@@ -33,6 +33,8 @@ _SECTIONS = {
     "schedule-create": "schedules",
     "schedule-detail": "schedules",
     "schedule-edit": "schedules",
+    "module-list": "modules",
+    "module-detail": "modules",
     "tokens": "tokens",
     "api-docs": "api-docs",
 }

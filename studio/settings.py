@@ -230,7 +230,10 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
     # Named, so that check --deploy (which builds the schema) has no name to guess.
-    "ENUM_NAME_OVERRIDES": {"RunStatusEnum": "runs.models.STATUS_CHOICES"},
+    "ENUM_NAME_OVERRIDES": {
+        "RunStatusEnum": "runs.models.STATUS_CHOICES",
+        "ModuleStatusEnum": "studio.workspace.modules.STATUSES",
+    },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "studio.workspace.api.schema.document_errors",

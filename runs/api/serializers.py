@@ -4,6 +4,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from runs.models import Experiment, Run, StepRun
+from runs.services import graph_of
 from studio.core.names import EXPERIMENT_NAME, EXPERIMENT_NAME_MESSAGE
 from studio.workspace.api.serializers import JSONObjectField, StrictTypes
 
@@ -26,9 +27,18 @@ class ReuseSerializer(serializers.Serializer):
     reason = serializers.CharField()
 
 
+class ModuleRefSerializer(serializers.Serializer):
+    id = serializers.CharField(help_text="The module version's id")
+    name = serializers.CharField()
+    version = serializers.CharField()
+
+
 class StepRunSerializer(serializers.ModelSerializer):
     run_id = serializers.CharField(read_only=True)
     reuse = serializers.SerializerMethodField()
+    module = serializers.SerializerMethodField(
+        help_text="The module version a ModuleStep ran (null for other steps)"
+    )
 
     class Meta:
         model = StepRun
@@ -54,7 +64,13 @@ class StepRunSerializer(serializers.ModelSerializer):
             "started_at",
             "ended_at",
             "log_size",
+            "module",
         ]
+
+    @extend_schema_field(ModuleRefSerializer(allow_null=True))
+    def get_module(self, obj: StepRun) -> dict | None:
+        module = graph_of(obj.run.graph_id).step(obj.node_id).module
+        return module.to_dict() if module else None
 
     @extend_schema_field(ReuseSerializer)
     def get_reuse(self, obj: StepRun) -> dict:

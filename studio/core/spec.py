@@ -138,6 +138,18 @@ class NotebookSpec:
 
 
 @dataclass(frozen=True)
+class ModuleRef:
+    """The module version a step was made from (a ModuleStep): its id, module name, version."""
+
+    id: str
+    name: str
+    version: str
+
+    def to_dict(self) -> dict:
+        return {"id": self.id, "name": self.name, "version": self.version}
+
+
+@dataclass(frozen=True)
 class StepSpec:
     node_id: str
     name: str
@@ -158,6 +170,7 @@ class StepSpec:
     timeout_seconds: int | None = None
     # NotebookRunnerStep: the notebook the step runs instead of a script.
     notebook: NotebookSpec | None = None
+    module: ModuleRef | None = None
 
     def upstream(self) -> set[str]:
         return {i.source_step for i in self.inputs if i.is_step_output} | set(self.run_after)
@@ -226,6 +239,8 @@ class GraphSpec:
                     "command": s.command,
                     "timeout_seconds": s.timeout_seconds,
                     "notebook": s.notebook.to_dict() if s.notebook else None,
+                    # Only on module steps: other graphs keep their digests.
+                    **({"module": s.module.to_dict()} if s.module else {}),
                 }
                 for s in self.steps
             ],
@@ -488,6 +503,14 @@ def _parse_step(data: Any, where: str) -> StepSpec:
         if raw_environment is not None
         else None
     )
+    module = data.get("module")
+    if module is not None:
+        _expect(module, Mapping, f"{where}.module", "an object")
+        module = ModuleRef(
+            id=_str(module, "id", f"{where}.module", limit=64),
+            name=_str(module, "name", f"{where}.module", limit=255),
+            version=_str(module, "version", f"{where}.module", limit=64),
+        )
     return StepSpec(
         environment=environment,
         command=command,
@@ -505,6 +528,7 @@ def _parse_step(data: Any, where: str) -> StepSpec:
         version=version,
         run_after=tuple(run_after),
         notebook=_parse_notebook(data.get("notebook"), f"{where}.notebook", outputs),
+        module=module,
     )
 
 

@@ -325,3 +325,62 @@ class ApiToken(models.Model):
 
 def _hash(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
+
+
+class Module(models.Model):
+    """azureml's Module: a named container of versions of a reusable step."""
+
+    STATUSES = [("Active", "Active"), ("Deprecated", "Deprecated"), ("Disabled", "Disabled")]
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    name = models.CharField(max_length=255, unique=True)
+    description = models.TextField(blank=True, default="")
+    status = models.CharField(max_length=16, choices=STATUSES, default="Active")
+    default_version = models.CharField(max_length=64, blank=True, default="")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ModuleVersion(models.Model):
+    """One version of a module: a script in a snapshot with its ports and parameters."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    module = models.ForeignKey(Module, on_delete=models.CASCADE, related_name="versions")
+    version = models.CharField(max_length=64)
+    status = models.CharField(max_length=16, choices=Module.STATUSES, default="Active")
+    description = models.TextField(blank=True, default="")
+    snapshot = models.ForeignKey(Snapshot, on_delete=models.PROTECT, related_name="+")
+    script_name = models.CharField(max_length=1000)
+    inputs = models.JSONField(default=list)  # InputPortDef: [{"name", "label", ...}]
+    outputs = models.JSONField(default=list)  # OutputPortDef: [{"name", "label", ...}]
+    params = models.JSONField(default=list)  # [{"name", "default", "type"}]
+    arguments = models.JSONField(
+        default=list
+    )  # [{"kind", "value"}]: literal/input/output/parameter
+    environment = models.JSONField(null=True, blank=True)  # the runconfig's environment
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["module", "created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["module", "version"], name="module_unique_version")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.module_id}:{self.version}"
+
+    @property
+    def is_default(self) -> bool:
+        return self.module.default_version == self.version

@@ -243,3 +243,21 @@ def test_notebook_runner_step(example, studio, tmp_path):
     # log_output=True: the cells' output is in the step's log too
     log = studio.api("GET", f"steps/{notebook_step['id']}/log/").json()["data"]
     assert "arg1: Machine Learning" in log, log[-3000:]
+
+
+def test_module_steps(example, studio):
+    out = example("modulestep").stdout
+    run = _run(studio, _printed(out, "Module steps run:"))
+    assert run["status"] == "Completed"
+    # One module, three steps: version 1 given as a ModuleVersion, the default (2), and 2 named.
+    assert [s["module"]["version"] for s in run["steps"]] == ["1", "2", "2"]
+    assert [s["name"] for s in run["steps"]] == ["AddAndMultiply"] * 3
+    for version in ("1", "2", "2"):
+        assert f"AddAndMultiply version {version}: Finished" in out
+    logs = [studio.api("GET", f"steps/{s['id']}/log/").json()["data"] for s in run["steps"]]
+    assert "results: sum: 19 , product: 34" in logs[0]  # initialNum=17 and 2
+    assert "results: sum: 53 , product: 646" in logs[1]  # read from the first step's files
+    assert "results: sum: 699 , product: 34238" in logs[2]
+    # The middle step's inputs are named by the module's ports.
+    graph = run["graph"]["steps"]
+    assert [i["name"] for i in graph[1]["inputs"]] == ["in1", "in2"]

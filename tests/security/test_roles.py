@@ -22,9 +22,9 @@ from pipelines import services as pipeline_services
 from pipelines.models import PipelineDraft, PipelineEndpoint, PublishedPipeline, Schedule
 from runs.models import Run, StepRun
 from studio.core.status import Status
-from studio.workspace import roles, storage
+from studio.workspace import modules, roles, storage
 from studio.workspace.auth import issue_run_token
-from studio.workspace.models import ApiToken
+from studio.workspace.models import ApiToken, Module, ModuleVersion
 from tests import factories
 
 # What each API route and method needs: read, create (or submit), change (the owner's), administer.
@@ -65,6 +65,11 @@ API = {
     "api-dataset-files": {"get": "read"},
     "api-environments": {"get": "read", "post": "create"},
     "api-environment": {"get": "read"},
+    "api-modules": {"get": "read", "post": "create"},
+    "api-module-by-name": {"get": "read"},
+    "api-module": {"get": "read", "patch": "change"},
+    "api-module-publish": {"post": "change"},
+    "api-moduleversion": {"get": "read", "patch": "change"},
     "api-snapshots-missing": {"post": "create"},
     "api-snapshot": {"get": "read"},
     "api-snapshot-upload": {"put": "create"},
@@ -123,6 +128,11 @@ PAGES = {
     "schedule-edit": {"get": "change", "post": "change"},
     "schedule-toggle": {"post": "change"},
     "schedule-run-now": {"post": "create"},
+    "module-list": {"get": "read"},
+    "module-detail": {"get": "read"},
+    "module-default": {"post": "change"},
+    "module-status": {"post": "change"},
+    "module-version-status": {"post": "change"},
     "api-docs": {"get": "read"},
     "tokens": {"get": "read", "post": "read"},
     "token-revoke": {"post": "read"},
@@ -207,6 +217,10 @@ def world(db, tmp_path):
     )
     assert schedule.status_code == 201, schedule.content
     draft = pipeline_drafts.clone_draft(run, user=alice)
+    module = modules.create_module("calc", "adds", alice)
+    module_version = modules.publish_version(
+        module, script_name="train.py", snapshot=digest, version="1", user=alice
+    )
     token, _ = ApiToken.issue(alice, "mine", scope="read")
     ids = {
         "draft_id": str(draft.id),
@@ -221,6 +235,8 @@ def world(db, tmp_path):
         "version": "0",
         "action": "disable",
         "token_id": token.id,
+        "module_id": str(module.id),
+        "version_id": str(module_version.id),
     }
     return {"people": people, "ids": ids, "run": run, "pipeline": pipeline, "endpoint": endpoint}
 
@@ -272,6 +288,8 @@ def _changed(world) -> tuple:
         Schedule.objects.get(id=world["ids"]["schedule_id"]).status,
         list(PipelineDraft.objects.values_list("id", "name")),
         list(StepRun.objects.filter(run=run).values_list("tags", "properties")),
+        list(Module.objects.values_list("name", "status", "default_version")),
+        list(ModuleVersion.objects.values_list("version", "status")),
     )
 
 

@@ -29,7 +29,7 @@ from pipelines import drafts as pipeline_drafts
 from pipelines import services as pipeline_services
 from runs import services as run_services
 from studio.core.snapshot import build
-from studio.workspace import storage
+from studio.workspace import modules, storage
 from studio.workspace.models import ApiToken
 from tests.budget import FAST, examples
 
@@ -83,6 +83,10 @@ SEMANTIC_400 = [
     # A local root must lie under STUDIO_LOCAL_DATASTORE_ROOTS (none here); remote
     # datastores need the settings and credentials of their kind.
     "POST /api/datastores/",
+    # A module version's snapshot must be uploaded and hold its script; its arguments name its
+    # ports; a new default version must be one of the module's, a new name free.
+    "POST /api/modules/{module_id}/versions/",
+    "PATCH /api/modules/{module_id}/",
     # The zip must hash to the digest in the path.
     "PUT /api/snapshots/{digest}/upload/",
     # An existing file is only replaced with overwrite=true.
@@ -147,6 +151,7 @@ NAMES = {
     "/api/datastores/": storage.DEFAULT_DATASTORE,
     "/api/experiments/": "fuzz",
     "/api/datasets/by-name/": "fuzz-data",
+    "/api/modules/by-name/": "fuzz-module",
 }
 
 
@@ -266,6 +271,10 @@ def seed(tmp_path):
     )
     assert schedule.status_code == 201, schedule.content
     draft = pipeline_drafts.clone_draft(run, user=admin)
+    module = modules.create_module("fuzz-module", "", admin)
+    module_version = modules.publish_version(
+        module, script_name="train.py", snapshot=digest, version="1", user=admin
+    )
     SEED.update(
         token=secret,
         ids={
@@ -278,6 +287,8 @@ def seed(tmp_path):
             "endpoint_id": str(endpoint.id),
             "version": "0",
             "schedule_id": schedule.json()["id"],
+            "module_id": str(module.id),
+            "version_id": str(module_version.id),
         },
     )
     yield SEED

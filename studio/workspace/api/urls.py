@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from studio.workspace.api import views
+from studio.workspace.api import modules, views
 from studio.workspace.api.limits import takes_upload
 
 urlpatterns = [
@@ -28,6 +28,15 @@ urlpatterns = [
     path("datasets/<str:dataset_id>/files/", views.dataset_files, name="api-dataset-files"),
     path("environments/", views.EnvironmentList.as_view(), name="api-environments"),
     path("environments/<str:name>/", views.environment_detail, name="api-environment"),
+    path("modules/", modules.module_list, name="api-modules"),
+    path("modules/by-name/<str:name>/", modules.module_by_name, name="api-module-by-name"),
+    path("modules/<str:module_id>/", modules.module_detail, name="api-module"),
+    path("modules/<str:module_id>/versions/", modules.module_publish, name="api-module-publish"),
+    path(
+        "moduleversions/<str:version_id>/",
+        modules.module_version_detail,
+        name="api-moduleversion",
+    ),
     path("snapshots/missing/", views.snapshots_missing, name="api-snapshots-missing"),
     path("snapshots/<str:digest>/", views.snapshot_detail, name="api-snapshot"),
     path(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from studio.sdk.pipeline.core.builder import PipelineData
 from studio.sdk.pipeline.core.graph import PipelineParameter
+from studio.sdk.pipeline.core.module import Module, ModuleVersion, ModuleVersionDescriptor
 from studio.sdk.pipeline.core.pipeline import Pipeline, StepSequence
 from studio.sdk.pipeline.core.pipeline_draft import PipelineDraft
 from studio.sdk.pipeline.core.published import (
@@ -15,6 +16,9 @@ from studio.sdk.pipeline.core.run import PipelineRun, PortDataReference, StepRun
 from studio.sdk.pipeline.core.schedule import Schedule, ScheduleRecurrence, TimeZone
 
 __all__ = [
+    "Module",
+    "ModuleVersion",
+    "ModuleVersionDescriptor",
     "Pipeline",
     "PipelineData",
     "PipelineDraft",

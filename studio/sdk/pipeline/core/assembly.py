@@ -108,14 +108,20 @@ class Assembly:
             allow_reuse=step.allow_reuse,
             version=step.version,
             run_after=tuple(dict.fromkeys(run_after)),
-            environment=_definition_of(step.runconfig),
+            environment=_definition_of(step.runconfig) or _module_environment(step),
             command=getattr(step, "command", None),
             timeout_seconds=_timeout_of(step.runconfig),
             notebook=notebook,
+            module=getattr(step, "_module_ref", None),
         )
 
     def _snapshot_of(self, step) -> str:
         """The digest of the step's source directory (snapshotted once per directory)."""
+        stored = getattr(step, "_stored_snapshot", None)
+        if stored is not None:  # a module version's snapshot, on the server already
+            digest, files = stored
+            self.snapshot_files[digest] = files
+            return digest
         source = step.source_directory or self.default_source_directory or os.getcwd()
         script = Path(source) / step.script_name
         command = getattr(step, "command", None)
@@ -380,6 +386,12 @@ def _timeout_of(runconfig) -> int | None:
 def _definition_of(runconfig) -> Definition | None:
     definition = _environment_definition(runconfig)
     return parse_definition(definition) if definition is not None else None
+
+
+def _module_environment(step) -> Definition | None:
+    """A ModuleStep without a run configuration runs in its module version's environment."""
+    stored = getattr(step, "_module_environment", None)
+    return parse_definition(stored) if stored is not None else None
 
 
 def _environment_definition(runconfig) -> dict | None:

@@ -1,4 +1,4 @@
-"""``studio.sdk.pipeline.core.graph``: PipelineParameter."""
+"""``studio.sdk.pipeline.core.graph``: PipelineParameter, InputPortDef, OutputPortDef."""
 
 from __future__ import annotations
 
@@ -100,4 +100,144 @@ def _is_datapath_binding(value) -> bool:
     )
 
 
-__all__ = ["PipelineParameter"]
+class InputPortDef:
+    """An input port of a module version: the name a ``ModuleStep``'s ``inputs_map`` binds."""
+
+    def __init__(
+        self,
+        name: str,
+        data_types: list | None = None,
+        default_datastore_mode: str | None = None,
+        default_path_on_compute: str | None = None,
+        is_optional: bool = False,
+        default_overwrite: bool | None = None,
+        default_data_reference_name: str | None = None,
+        is_resource: bool = False,
+        label: str | None = None,
+        additional_transformations=None,
+        **kwargs,
+    ):
+        self._name = name
+        self._data_types = data_types if data_types is not None else ["AnyFile", "AnyDirectory"]
+        self._default_datastore_mode = default_datastore_mode
+        self._default_path_on_compute = default_path_on_compute
+        self._is_optional = is_optional
+        self._default_overwrite = default_overwrite
+        self._default_data_reference_name = default_data_reference_name
+        self._is_resource = is_resource
+        self._label = label
+        self._additional_transformations = additional_transformations
+
+    name = property(lambda self: self._name)
+    data_types = property(lambda self: self._data_types)
+    default_datastore_mode = property(lambda self: self._default_datastore_mode)
+    default_path_on_compute = property(lambda self: self._default_path_on_compute)
+    is_optional = property(lambda self: self._is_optional)
+    default_overwrite = property(lambda self: self._default_overwrite)
+    default_data_reference_name = property(lambda self: self._default_data_reference_name)
+    is_resource = property(lambda self: self._is_resource)
+    label = property(lambda self: self._label)
+    additional_transformations = property(lambda self: self._additional_transformations)
+
+    def _to_json(self) -> dict:
+        return {
+            "name": self.name,
+            "label": self.label,
+            "data_types": list(self.data_types),
+            "is_optional": bool(self.is_optional),
+            "default_datastore_mode": self.default_datastore_mode,
+            "default_path_on_compute": self.default_path_on_compute,
+            "default_data_reference_name": self.default_data_reference_name,
+            "is_resource": bool(self.is_resource),
+        }
+
+    @classmethod
+    def _from_json(cls, data: dict) -> InputPortDef:
+        return cls(**{k: v for k, v in data.items()})
+
+    def __repr__(self) -> str:
+        return f"InputPortDef(name={self.name!r})"
+
+
+class OutputPortDef:
+    """An output port of a module version: the name a ``ModuleStep``'s ``outputs_map`` binds."""
+
+    def __init__(
+        self,
+        name: str,
+        default_datastore_name: str | None = None,
+        default_datastore_mode: str | None = None,
+        default_path_on_compute: str | None = None,
+        is_directory: bool = False,
+        data_type: str | None = None,
+        default_overwrite: bool | None = None,
+        training_output=None,
+        label: str | None = None,
+    ):
+        self._name = name
+        self._default_datastore_name = default_datastore_name
+        self._default_datastore_mode = default_datastore_mode
+        self._default_path_on_compute = default_path_on_compute
+        self._is_directory = is_directory
+        self._default_overwrite = default_overwrite
+        self._training_output = training_output
+        self._label = label
+        if data_type is None:
+            data_type = "AnyDirectory" if is_directory else "AnyFile"
+        self._data_type = data_type
+
+    name = property(lambda self: self._name)
+    default_datastore_name = property(lambda self: self._default_datastore_name)
+    default_datastore_mode = property(lambda self: self._default_datastore_mode)
+    default_path_on_compute = property(lambda self: self._default_path_on_compute)
+    is_directory = property(lambda self: self._is_directory)
+    data_type = property(lambda self: self._data_type)
+    default_overwrite = property(lambda self: self._default_overwrite)
+    training_output = property(lambda self: self._training_output)
+    label = property(lambda self: self._label)
+
+    def _to_json(self) -> dict:
+        return {
+            "name": self.name,
+            "label": self.label,
+            "data_type": self.data_type,
+            "is_directory": bool(self.is_directory),
+            "default_datastore_name": self.default_datastore_name,
+            "default_datastore_mode": self.default_datastore_mode,
+            "default_path_on_compute": self.default_path_on_compute,
+        }
+
+    @classmethod
+    def _from_json(cls, data: dict) -> OutputPortDef:
+        return cls(**{k: v for k, v in data.items()})
+
+    def __repr__(self) -> str:
+        return f"OutputPortDef(name={self.name!r})"
+
+
+class ParamDef:
+    """A module version's parameter: its name and default value."""
+
+    def __init__(
+        self,
+        name: str,
+        default_value=None,
+        is_metadata_param: bool = False,
+        is_optional: bool = False,
+        set_env_var: bool = False,
+        calculate_hash: bool = True,
+        env_var_override: str | None = None,
+    ):
+        self.name = name
+        self.default_value = default_value
+        self.is_metadata_param = is_metadata_param
+        self.is_optional = is_optional
+        self.set_env_var = set_env_var
+        self.calculate_hash = calculate_hash
+        self.env_var_override = env_var_override
+
+    def __repr__(self) -> str:
+        return f"ParamDef(name={self.name!r}, default_value={self.default_value!r})"
+
+
+__all__ = ["InputPortDef", "OutputPortDef", "ParamDef", "PipelineParameter"]

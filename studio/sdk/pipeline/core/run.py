@@ -324,6 +324,7 @@ class StepRun:
             "outputs": dict(data["outputs"]),
             "properties": dict(data["properties"]),
             "reuse": dict(data["reuse"]),
+            "module": data.get("module"),
             "error": {"error": {"message": data["error"]}} if data["error"] else None,
         }
 

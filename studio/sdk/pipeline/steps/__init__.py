@@ -1,4 +1,4 @@
-"""``studio.sdk.pipeline.steps`` (``azureml.pipeline.steps``): PythonScriptStep, CommandStep,\nEstimatorStep."""
+"""``studio.sdk.pipeline.steps`` (``azureml.pipeline.steps``): PythonScriptStep, CommandStep,\nEstimatorStep, ModuleStep."""
 
 from __future__ import annotations
 
@@ -289,6 +289,8 @@ SynapseSparkStep = _unsupported(
 )
 
 
+from studio.sdk.pipeline.steps.module_step import ModuleStep  # noqa: E402
+
 __all__ = [
     "AdlaStep",
     "AutoMLStep",
@@ -299,6 +301,7 @@ __all__ = [
     "EstimatorStep",
     "HyperDriveStep",
     "KustoStep",
+    "ModuleStep",
     "MpiStep",
     "PythonScriptStep",
     "SynapseSparkStep",
