@@ -282,7 +282,9 @@ class ModelReads(APIView):
     @extend_schema(parameters=[_NAME, _VERSION], request=ReadBody, responses={201: ModelOut})
     def post(self, request: Request, name: str, version: str) -> Response:
         if not isinstance(request.auth, RunCredential):
-            raise PermissionDenied("Only a step's run token records that its step read a model.")
+            raise ValidationError(
+                {"Authorization": "Only a step's run token records that its step read a model."}
+            )
         body = ReadBody(data=request.data)
         body.is_valid(raise_exception=True)
         model = registry.get_version(name, version)
