@@ -294,3 +294,92 @@ def test_register_model_names_the_run_files_when_the_path_is_not_among_them(ws, 
     )
     assert "outputs/a.txt" in caught.value.message
     assert caught.value.message.endswith("See https://aka.ms/run-logging for more details.")
+
+
+# intro-to-pipelines/register_model.py, import prefix changed: a step copies the model an
+# earlier step saved into ./model/ and registers that folder with Model.register.
+REGISTER = """
+import argparse
+import json
+import os
+from studio.sdk.core import Workspace, Experiment, Model
+from studio.sdk.core import Run
+from shutil import copy2
+
+parser = argparse.ArgumentParser()
+parser.add_argument('--saved-model', type=str, dest='saved_model', help='path to saved model file')
+parser.add_argument('--model-name', type=str, dest='model_name')
+args = parser.parse_args()
+
+model_output_dir = './model/'
+
+os.makedirs(model_output_dir, exist_ok=True)
+copy2(os.path.join(args.saved_model, 'model.pkl'), model_output_dir)
+
+ws = Run.get_context().experiment.workspace
+
+model = Model.register(workspace=ws, model_name=args.model_name, model_path=model_output_dir)
+"""
+
+SAVE = """
+import argparse, os, pickle
+parser = argparse.ArgumentParser()
+parser.add_argument('--out')
+args = parser.parse_args()
+os.makedirs(args.out, exist_ok=True)
+with open(os.path.join(args.out, 'model.pkl'), 'wb') as fh:
+    pickle.dump({'weight': 5.0}, fh)
+"""
+
+LOAD_FOLDER = """
+import argparse, os, pickle
+from studio.sdk.core import Model, Run
+parser = argparse.ArgumentParser()
+parser.add_argument('--model-name')
+args = parser.parse_args()
+model_dir = Model.get_model_path(args.model_name)
+with open(os.path.join(model_dir, 'model.pkl'), 'rb') as fh:
+    model = pickle.load(fh)
+Run.get_context().log('folder', os.path.basename(model_dir))
+Run.get_context().log('weight', model['weight'])
+"""
+
+
+def test_a_step_registers_a_folder_with_model_register_as_the_intro_example(ws, tmp_path):
+    from studio.sdk.data import OutputFileDatasetConfig
+
+    for name, text in {"save": SAVE, "register": REGISTER, "load": LOAD_FOLDER}.items():
+        (tmp_path / name).mkdir()
+        (tmp_path / name / f"{name}.py").write_text(text)
+    model_name = f"tf-dnn-mnist-{uuid.uuid4().hex[:6]}"
+    saved = OutputFileDatasetConfig("saved_model")
+    save = PythonScriptStep(
+        name="save",
+        script_name="save.py",
+        source_directory=str(tmp_path / "save"),
+        arguments=["--out", saved],
+    )
+    register = PythonScriptStep(
+        name="register",
+        script_name="register.py",
+        source_directory=str(tmp_path / "register"),
+        arguments=["--saved-model", saved.as_input("saved"), "--model-name", model_name],
+        allow_reuse=False,
+    )
+    load = PythonScriptStep(
+        name="load",
+        script_name="load.py",
+        source_directory=str(tmp_path / "load"),
+        arguments=["--model-name", model_name],
+        allow_reuse=False,
+    )
+    load.run_after(register)
+    run = _completed(
+        Experiment(ws, f"intro-{uuid.uuid4().hex[:6]}").submit(Pipeline(ws, [save, register, load]))
+    )
+    assert _metric(run, "load", "folder") == "model"
+    assert _metric(run, "load", "weight") == 5.0
+    model = Model(ws, name=model_name)
+    register_step = next(s for s in run.get_steps() if s.name == "register")
+    assert model.run_id == register_step.id
+    assert [f["path"] for f in model._files] == ["model/model.pkl"]

@@ -15,6 +15,8 @@ from typing import Any
 from studio.core.errors import StudioError
 from studio.core.names import check_model_name
 from studio.sdk._http import _error
+from studio.sdk.core.datastore import Datastore
+from studio.sdk.core.workspace import Workspace
 from studio.sdk.exceptions import (
     ModelNotFoundException,
     ModelPathNotFoundException,
@@ -49,6 +51,14 @@ def _sha256(path: str | Path) -> str:
         while chunk := fh.read(1024 * 1024):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+def _step_workspace() -> Any:
+    """The workspace of the step this code runs in (``Run.get_context()``'s), else None."""
+    url, token = os.environ.get("STUDIO_URL"), os.environ.get("STUDIO_RUN_TOKEN")
+    if not (url and token and os.environ.get("STUDIO_RUN_ID")):
+        return None
+    return Workspace(url=url, token=token)
 
 
 def _in_step(workspace) -> str | None:
@@ -160,17 +170,6 @@ class Model:
             f"properties={self.properties})"
         )
 
-    @property
-    def run(self) -> Any:
-        """The step run that registered this version, if a run did."""
-        if not self.run_id or self.workspace is None:
-            return None
-        from studio.sdk.core.experiment import Experiment
-        from studio.sdk.core.run import Run
-
-        experiment = Experiment(self.workspace, self.experiment_name, _create=False)
-        return Run(experiment, self.run_id)
-
     def serialize(self) -> dict:
         return {
             "createdTime": self.created_time.isoformat() if self.created_time else None,
@@ -188,7 +187,7 @@ class Model:
             "version": self.version,
             "experimentName": self.experiment_name,
             "runId": self.run_id,
-            "runDetails": str(self.run) if self.run_id else "None",
+            "runDetails": f"Run(Id: {self.run_id})" if self.run_id else "None",
             "datasets": [
                 {"name": scenario, "id": dataset_id}
                 for scenario, ids in self.datasets.items()
@@ -263,20 +262,20 @@ class Model:
         step_id = _in_step(workspace)
         if step_id is not None:
             # A step's token reaches its own files: the upload goes with the step's artifacts.
-            from studio.sdk.core.experiment import Experiment
-            from studio.sdk.core.run import Run
-
-            run = Run(
-                Experiment(workspace, os.environ["STUDIO_EXPERIMENT_NAME"], _create=False), step_id
-            )
             for local, name in zip(files, names, strict=True):
-                run.upload_file(f"{prefix}/{name}", local)
+                with open(local, "rb") as fh:
+                    workspace._client.request(
+                        "PUT",
+                        f"steps/{step_id}/files/upload/",
+                        params={"name": f"{prefix}/{name}"},
+                        data=fh,
+                        headers={"Content-Type": "application/octet-stream"},
+                        timeout=3600,
+                    )
             data = _post(
                 workspace, f"steps/{step_id}/models/", {**body, "model_path": f"{prefix}/{base}"}
             )
         else:
-            from studio.sdk.core.datastore import Datastore
-
             datastore = Datastore(workspace)
             for local, name in zip(files, names, strict=True):
                 datastore._put(f"{prefix}/{name}", Path(local), overwrite=True)
@@ -498,13 +497,7 @@ class Model:
         ``_workspace`` when given) or ``./<name>``."""
         if version is not None and (not isinstance(version, int) or isinstance(version, bool)):
             raise WebserviceException("version should be an int")
-        active_workspace = _workspace
-        from studio.sdk.core.run import Run
-
-        try:
-            active_workspace = Run.get_context(allow_offline=False).experiment.workspace
-        except UserErrorException:
-            pass
+        active_workspace = _step_workspace() or _workspace
         if version is not None:
             try:
                 return Model._get_model_path_local(model_name, version)

@@ -10,6 +10,7 @@ from studio.core.status import aether_status
 from studio.sdk._http import _error
 from studio.sdk._names import checked_tags
 from studio.sdk.core.experiment import Experiment
+from studio.sdk.core.model import Model, _model_body, _post
 from studio.sdk.core.workspace import Workspace
 from studio.sdk.data.datasets import _AbstractDataset
 from studio.sdk.exceptions import UserErrorException
@@ -255,8 +256,6 @@ class Run(_MetricLogging):
         """Register a model from this run's files: ``model_path`` (default ``model_name``) is a
         file or folder among them, such as ``outputs/model.pkl``. Inside the running step,
         files it names in its working folder are uploaded with the run's files first."""
-        from studio.sdk.core.model import Model, _model_body, _post
-
         model_path = model_path or model_name
         body = _model_body(
             self.experiment.workspace,
