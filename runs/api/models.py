@@ -207,7 +207,8 @@ class ModelList(APIView):
             path_field="path",
         )
         if data["path"].startswith(UPLOAD_PREFIX):
-            store.delete(data["path"])  # the upload was only on its way here
+            # The upload (LocalUpload/<container>/...) was only on its way here.
+            store.delete("/".join(data["path"].split("/")[:2]))
         return Response(registry.as_json(version), status=status.HTTP_201_CREATED)
 
 
