@@ -309,7 +309,7 @@ class StepModels(APIView):
         data = body.validated_data
         model_path = data.get("model_path") or data["name"]
         store = _artifact_store(step)
-        if not list(store.walk(model_path)):
+        if not registry.files_at(store, model_path):
             uploaded = sorted(
                 f.path for f in store.walk("") if ".tail" not in f.path.rsplit("/", 1)[-1]
             )[:100]

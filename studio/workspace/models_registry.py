@@ -110,7 +110,7 @@ def register_model(
         rel = clean_path(source_path)
     except StudioError as exc:
         raise StudioError(path_field, exc.message) from None
-    files = list(source.walk(rel)) if rel else []
+    files = files_at(source, rel, path_field) if rel else []
     if not files:
         raise StudioError(path_field, f"No file or folder {source_path} to register as a model.")
     base = rel.rsplit("/", 1)[0] if "/" in rel else ""
@@ -151,6 +151,15 @@ def register_model(
     version.save(update_fields=["path", "files", "complete"])
     RegisteredModel.objects.filter(pk=version.model_id).update(updated_at=timezone.now())
     return version
+
+
+def files_at(source: Store, rel: str, field: str = "model_path") -> list:
+    """The files at a path (a file, or every file under a folder); a path the file system
+    cannot take (a name too long) is the request's fault, said with the field."""
+    try:
+        return list(source.walk(rel))
+    except OSError as exc:
+        raise StudioError(field, f"{rel} cannot be read: {exc.strerror or exc}.") from None
 
 
 def _reserve_version(name: str, **fields: Any) -> ModelVersion:
