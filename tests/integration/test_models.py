@@ -129,7 +129,7 @@ def _completed(run):
     return run
 
 
-def test_a_training_step_registers_a_model_that_later_steps_and_pipelines_load(ws, sources):
+def test_a_training_step_registers_a_model_that_later_steps_and_pipelines_load(ws, studio, sources):
     name = f"churn-{uuid.uuid4().hex[:6]}"
     exp = Experiment(ws, f"models-{uuid.uuid4().hex[:6]}")
     first = _completed(exp.submit(Pipeline(ws, _train(sources, name, 2.0))))
@@ -149,6 +149,11 @@ def test_a_training_step_registers_a_model_that_later_steps_and_pipelines_load(w
     scoring = Experiment(ws, f"scoring-{uuid.uuid4().hex[:6]}")
     scored = _completed(scoring.submit(Pipeline(ws, [_score(sources, name)])))
     assert _metric(scored, "score", "score") == 6.0
+    # The worker keeps one copy per host; a copy that no longer matches the manifest is
+    # fetched again before a step uses it.
+    cached = studio.data_dir / "cache" / "models" / name / "1" / "model.pkl"
+    assert pickle.loads(cached.read_bytes()) == {"weight": 2.0}
+    cached.write_bytes(pickle.dumps({"weight": 1000.0}))
 
     # A second version: latest moves, a pinned version stays.
     _completed(exp.submit(Pipeline(ws, _train(sources, name, 10.0, score_too=False))))
@@ -160,6 +165,7 @@ def test_a_training_step_registers_a_model_that_later_steps_and_pipelines_load(w
         scoring.submit(Pipeline(ws, [_score(sources, name, version="1", allow_reuse=False)]))
     )
     assert _metric(pinned, "score", "score") == 6.0
+    assert pickle.loads(cached.read_bytes()) == {"weight": 2.0}
 
 
 def test_a_step_that_read_latest_runs_again_when_a_newer_version_exists(ws, sources, tmp_path):

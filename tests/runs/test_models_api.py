@@ -100,6 +100,32 @@ def test_bad_registrations_are_a_400_naming_the_field(api, body, field, message)
     assert not ModelVersion.objects.filter(model__name="good").exists()
 
 
+def test_a_model_names_its_datasets_and_is_found_by_them(api):
+    _upload(api, "data/train.csv", b"a,b\n1,2\n")
+    dataset = api.post(
+        "/api/datasets/",
+        {
+            "name": "training",
+            "kind": "tabular",
+            "paths": [["workspaceblobstore", "data/train.csv"]],
+        },
+        format="json",
+    ).json()
+    made = _register(
+        api,
+        "with-data",
+        datasets=[{"name": "training", "id": dataset["id"]}],
+        sample_input_dataset=dataset["id"],
+    )
+    assert made["datasets"] == [{"name": "training", "id": dataset["id"]}]
+    assert made["sample_input_dataset_id"] == dataset["id"]
+    found = api.get("/api/models/", {"dataset_id": dataset["id"]}).json()
+    assert [m["id"] for m in found] == ["with-data:1"]
+    page = Client()
+    page.force_login(ModelVersion.objects.get(model__name="with-data").created_by)
+    assert "training:1" in page.get("/models/with-data/").content.decode()
+
+
 def test_an_unknown_model_is_a_404_with_azureml_words(api):
     answer = api.get("/api/models/nothing/3/")
     assert answer.status_code == 404
