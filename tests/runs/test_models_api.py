@@ -268,3 +268,6 @@ def test_the_pages_show_versions_producers_readers_files_and_compare(
     assert "accuracy" in text and "0.8" in text and "Tags: stage" in text
     assert page.get("/models/m/compare/", {"a": "1", "b": "9"}).status_code == 400
     assert Client().get("/models/").status_code == 302
+    panel = page.get(f"/runs/{step.run_id}/", {"step": step.id, "tab": "data"}).content.decode()
+    assert 'href="/models/m/?version=1">m:1</a> <small>asked for 1</small>' in panel
+    assert "Registered</dt>" in panel
