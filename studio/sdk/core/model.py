@@ -562,21 +562,28 @@ class Model:
 
     def _cached(self, cache: Path) -> str:
         """This version's files in the host's model cache: kept when every file matches the
-        manifest (another step may have written the cache), downloaded again otherwise."""
+        manifest (another step may have written the cache), downloaded again otherwise. A copy
+        that matches is never removed, as another step may be reading it."""
         folder = cache / self.name / str(self.version)
-        if not self._intact(folder):
-            staging = cache / self.name / f".{self.version}.{uuid.uuid4().hex[:8]}"
-            try:
-                self.download(str(staging), exist_ok=True)
-                if folder.exists():
-                    shutil.rmtree(folder, ignore_errors=True)
+        if self._intact(folder):
+            return str(folder / self._root())
+        staging = cache / self.name / f".{self.version}.{uuid.uuid4().hex[:8]}"
+        try:
+            self.download(str(staging), exist_ok=True)
+            for _ in range(3):
                 try:
                     os.rename(staging, folder)
-                except OSError:
-                    if not self._intact(folder):  # not another step's good copy: say so
-                        raise
-            finally:
-                shutil.rmtree(staging, ignore_errors=True)
+                    break
+                except OSError:  # a folder is there: another step's copy
+                    if self._intact(folder):
+                        break
+                    shutil.rmtree(folder, ignore_errors=True)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+        if not self._intact(folder):
+            raise WebserviceException(
+                f"Model {self.id} could not be kept in the model cache at {folder}: try again."
+            )
         return str(folder / self._root())
 
     def _intact(self, folder: Path) -> bool:
