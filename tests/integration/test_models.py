@@ -8,7 +8,7 @@ import uuid
 
 import pytest
 
-from studio.sdk.core import Experiment, Model
+from studio.sdk.core import Dataset, Experiment, Model
 from studio.sdk.exceptions import ModelNotFoundException, WebserviceException
 from studio.sdk.pipeline.core import Pipeline
 from studio.sdk.pipeline.steps import PythonScriptStep
@@ -265,6 +265,22 @@ def test_tags_properties_and_list_filters(ws, tmp_path, monkeypatch, capsys):
     assert Model.get_model_path(name) == f"azureml-models/{name}/2/model_dir"
     with pytest.raises(ModelNotFoundException, match="Model/Version nope/None not found"):
         Model.get_model_path("nope", _workspace=ws)
+
+    # The datasets a model was trained on.
+    datastore = ws.get_default_datastore()
+    datastore.upload_files(
+        [str(tmp_path / "model_dir" / "config.json")],
+        target_path=f"models-test/{name}",
+        overwrite=True,
+        show_progress=False,
+    )
+    training = Dataset.File.from_files(
+        path=(datastore, f"models-test/{name}/config.json")
+    ).register(ws, f"{name}-data")
+    c = Model.register(ws, "model_dir", name, datasets=[("training", training)])
+    assert c.datasets == {"training": [training.id]}
+    assert [m.version for m in Model.list(ws, dataset_id=training.id)] == [c.version]
+    c.delete()
 
     b.delete()
     assert [m.version for m in Model.list(ws, name=name)] == [1]

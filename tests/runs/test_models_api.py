@@ -255,7 +255,8 @@ def test_the_pages_show_versions_producers_readers_files_and_compare(
     with django_assert_max_num_queries(12):
         listing = page.get("/models/").content.decode()
     assert 'href="/models/m/"' in listing and "stage: prod" in listing
-    detail = page.get("/models/m/", {"version": "1"}).content.decode()
+    with django_assert_max_num_queries(14):
+        detail = page.get("/models/m/", {"version": "1"}).content.decode()
     assert step.name in detail and f"/runs/{step.run_id}/?step={step.id}" in detail
     assert "model.pkl" in detail and "/models/m/1/file/?path=model.pkl" in detail
     assert "Runs that read version 1" in detail and ">1</td>" in detail
