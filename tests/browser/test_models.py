@@ -106,7 +106,7 @@ def test_the_models_page_lists_versions_producers_readers_and_files(page, studio
     expect(reads).to_have_count(1)
     expect(reads.locator("td").nth(1)).to_have_text("score with version 1")
     expect(reads.locator("td").nth(2)).to_have_text("1")
-    shot(page, "version-1")
+    shot(page, "version-1")  # tests/screenshots/model.png
 
     with page.expect_download() as download:
         page.locator("#model-files").get_by_role("link", name="model.pkl").click()
@@ -121,7 +121,7 @@ def test_the_models_page_lists_versions_producers_readers_and_files(page, studio
     accuracy = table.locator("tbody tr", has=page.locator("code", has_text="accuracy"))
     expect(accuracy).to_have_class("differs")
     expect(accuracy.locator("td")).to_have_text([re.compile("^accuracy"), "0.7", "0.9"])
-    shot(page, "compare")
+    shot(page, "compare")  # tests/screenshots/model-compare.png
     page.get_by_role("link", name="Compare the producing runs step by step").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Compare runs")
 
