@@ -405,3 +405,26 @@ def test_a_step_registers_a_folder_with_model_register_as_the_intro_example(ws, 
     register_step = next(s for s in run.get_steps() if s.name == "register")
     assert model.run_id == register_step.id
     assert [f["path"] for f in model._files] == ["model/model.pkl"]
+
+
+def test_models_live_on_the_default_datastore_when_it_is_an_object_store(
+    ws, s3, sources, tmp_path, monkeypatch
+):
+    tag = uuid.uuid4().hex[:6]
+    datastore = s3.register(ws, f"models{tag}")
+    previous = ws.get_default_datastore().name
+    ws.set_default_datastore(datastore.name)
+    try:
+        monkeypatch.chdir(tmp_path)
+        (tmp_path / "model.pkl").write_bytes(pickle.dumps({"weight": 0.5}))
+        name = f"on-s3-{tag}"
+        model = Model.register(ws, "model.pkl", name)
+        assert model._data["datastore"] == datastore.name
+        assert model.download(str(tmp_path / "out")) == str(tmp_path / "out" / "model.pkl")
+        assert pickle.loads((tmp_path / "out" / "model.pkl").read_bytes()) == {"weight": 0.5}
+        run = _completed(
+            Experiment(ws, f"s3-models-{tag}").submit(Pipeline(ws, [_score(sources, name)]))
+        )
+        assert _metric(run, "score", "score") == 1.5
+    finally:
+        ws.set_default_datastore(previous)
