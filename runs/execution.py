@@ -401,6 +401,11 @@ def _prepare(
     paths: dict[tuple[str, str], str] = {}
     outputs, scratch_roots = _lay_out_outputs(step, node, work, paths, env)
     _lay_out_inputs(run, node, work, paths, env)
+    # Models a step loads (Model.get_model_path) are downloaded once per host, and checked
+    # against their manifest on every use: steps share this folder.
+    model_cache = settings.DATA_DIR / "cache" / "models"
+    model_cache.mkdir(parents=True, exist_ok=True)
+    env["STUDIO_MODEL_CACHE"] = str(model_cache)
     python = environment.python if environment is not None else sys.executable
     runtime = (
         envbuild.notebook_runtime(settings.STUDIO_ENV_DIR, find_uv_bin(), python, dict(os.environ))
@@ -466,7 +471,7 @@ def _confined(
     datasets_file = env.get("STUDIO_INPUT_DATASETS_FILE")
     if datasets_file:
         box.read(*_absolute_paths(json.loads(Path(datasets_file).read_text())))
-    box.write(work, *scratch_roots)
+    box.write(work, *scratch_roots, env["STUDIO_MODEL_CACHE"])
     env["HOME"] = str(work)
     env["TMPDIR"] = "/tmp"
     return box.wrap(argv, bwrap)

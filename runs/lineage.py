@@ -14,7 +14,8 @@ from runs.models import DatasetUse, Run, StepRun
 from studio.core.errors import StudioError
 from studio.core.paths import has_glob
 from studio.core.spec import GraphSpec, InputSpec, OutputSpec, StepSpec
-from studio.workspace.models import Dataset
+from studio.workspace import models_registry
+from studio.workspace.models import Dataset, ModelRead, ModelVersion
 from studio.workspace.services import ANONYMOUS_PREFIX, get_datastore
 
 # How many other runs' reuses of an output, and reads of its datasets, are looked at.
@@ -84,6 +85,9 @@ class DataItem:
 class StepData:
     inputs: list[DataItem]
     outputs: list[DataItem]
+    # Model versions the step loaded (with the version it asked for) and registered.
+    models_read: list[ModelRead] = field(default_factory=list)
+    models_registered: list[ModelVersion] = field(default_factory=list)
 
     @property
     def sections(self) -> list[tuple[str, list[DataItem]]]:
@@ -97,6 +101,14 @@ def step_data(step: StepRun, spec: GraphSpec) -> StepData:
     return StepData(
         inputs=[_input(port, run, spec) for port in node.inputs],
         outputs=[_output(port, step, spec) for port in node.outputs],
+        models_read=list(
+            ModelRead.objects.filter(step_run_id=step.log_step_id).select_related(
+                "model_version__model"
+            )[:100]
+        ),
+        models_registered=list(
+            models_registry.versions().filter(step_run_id__in={step.id, step.log_step_id})[:100]
+        ),
     )
 
 

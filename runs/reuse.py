@@ -24,6 +24,7 @@ from studio.core.fingerprint import (
 from studio.core.paths import fingerprint_files
 from studio.core.spec import GraphSpec, StepSpec
 from studio.core.status import Status
+from studio.workspace import models_registry
 from studio.workspace.models import Snapshot
 from studio.workspace.services import get_datastore
 
@@ -101,14 +102,22 @@ def decide_reuse(
         .exclude(id=step.id)
         .order_by("-ended_at")[:5]
     )
+    churn: list[str] = []
     for candidate in candidates:
         if quick:
             return ReuseDecision(digest, parts, None, "", undecided=True)
         original = candidate.reused_from or candidate
         if original.status == Status.COMPLETED and outputs_intact(original):
+            # A model it loaded as "latest" has a newer version now: that is a new input.
+            stale = models_registry.stale_reads(original.id)
+            if stale:
+                churn = churn or stale
+                continue
             return ReuseDecision(
                 digest, parts, original, f"Reused from run {original.run_id}, step {original.name}"
             )
+    if churn:
+        return ReuseDecision(digest, parts, None, "; ".join(churn))
     reason = _why_not(step, run, digest, parts) if explain else ""
     return ReuseDecision(digest, parts, None, reason)
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from runs import environment_views, views
+from runs import environment_views, model_views, views
 
 urlpatterns = [
     path("experiments/", views.experiments, name="experiments"),
@@ -22,4 +22,8 @@ urlpatterns = [
     path("compute/", views.compute_targets, name="compute-targets"),
     path("environments/", environment_views.environments, name="environments"),
     path("datasets/<path:name>/", views.dataset_detail, name="dataset-detail"),
+    path("models/", model_views.models, name="models"),
+    path("models/<str:name>/", model_views.model_detail, name="model-detail"),
+    path("models/<str:name>/compare/", model_views.model_compare, name="model-compare"),
+    path("models/<str:name>/<int:version>/file/", model_views.model_file, name="model-file"),
 ]

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from runs.api import artifacts, views
+from runs.api import artifacts, models, views
 from studio.workspace.api.limits import takes_upload
 
 urlpatterns = [
@@ -36,6 +36,19 @@ urlpatterns = [
         "steps/<str:step_id>/files/upload/",
         takes_upload(artifacts.StepFileUpload.as_view()),
         name="api-step-file-upload",
+    ),
+    path("steps/<str:step_id>/models/", models.StepModels.as_view(), name="api-step-models"),
+    path("models/", models.ModelList.as_view(), name="api-models"),
+    path("models/<str:name>/<str:version>/", models.ModelDetail.as_view(), name="api-model"),
+    path(
+        "models/<str:name>/<str:version>/download/",
+        models.ModelFileDownload.as_view(),
+        name="api-model-download",
+    ),
+    path(
+        "models/<str:name>/<str:version>/reads/",
+        models.ModelReads.as_view(),
+        name="api-model-reads",
     ),
     path(
         "steps/<str:step_id>/files/download/",

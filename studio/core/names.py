@@ -48,6 +48,22 @@ DATASET_NAME = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9 ._-]{0,253}[A-Za-z0-9._-])
 # Environments; Azure's curated environments (AzureML-...) are not Studio's to define.
 ENVIRONMENT_NAME = re.compile(r"^(?!AzureML-)[A-Za-z0-9][A-Za-z0-9._-]{0,254}\Z")
 
+# Models: azureml's rule (``model_name_validation``) and its message, word for word.
+MODEL_NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9\-\._]{0,254}\Z")
+MODEL_NAME_MESSAGE = (
+    "Error, provided model name is invalid. It must only consist of letters, numbers, dashes, "
+    "periods, or underscores, start with a letter or number, and be between 1 and 255 "
+    "characters long."
+)
+
+
+def check_model_name(name: object, field: str = "name") -> str:
+    """``name`` if it is a valid model name; otherwise StudioError with azureml's message."""
+    if not isinstance(name, str) or MODEL_NAME.match(name) is None:
+        raise StudioError(field, MODEL_NAME_MESSAGE)
+    return name
+
+
 # What people read but no URL holds (published pipelines, endpoints, schedules) and tag
 # names: any printable text of 1 to 255 characters, not starting or ending with a space. No
 # control character (C0, DEL, C1), line or paragraph separator: a name is one line.

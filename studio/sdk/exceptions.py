@@ -33,3 +33,28 @@ class ComputeTargetException(AzureMLException):
 
 class ServiceException(AzureMLException):
     """The server failed or could not be reached."""
+
+
+class WebserviceException(AzureMLException):
+    """A request about registered models failed (azureml's model management errors)."""
+
+    def __init__(self, message: str, status_code: int | None = None, logger=None):
+        super().__init__(message)
+        self.message = message
+        self.status_code = status_code
+
+
+class ModelNotFoundException(AzureMLException):
+    """No such model where it was looked for."""
+
+    def __init__(self, message: str, logger=None):
+        super().__init__(message)
+        self.message = message
+
+
+class ModelPathNotFoundException(AzureMLException):
+    """The files to register as a model are not among the run's files."""
+
+    def __init__(self, message: str, logger=None):
+        super().__init__(message)
+        self.message = message

@@ -384,3 +384,86 @@ class ModuleVersion(models.Model):
     @property
     def is_default(self) -> bool:
         return self.module.default_version == self.version
+
+
+class RegisteredModel(models.Model):
+    """A model name in the registry (azureml's ``Model``); its versions are ModelVersions."""
+
+    name = models.CharField(max_length=255, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ModelVersion(models.Model):
+    """One registered version of a model: its files under ``models/<name>/<version>/`` on a
+    datastore, with a manifest, and the run that produced it. Runs are named by id: the
+    workspace does not know runs, runs and the pages join them."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    model = models.ForeignKey(RegisteredModel, on_delete=models.CASCADE, related_name="versions")
+    version = models.PositiveIntegerField()
+    tags = models.JSONField(default=dict, blank=True)
+    properties = models.JSONField(default=dict, blank=True)
+    description = models.TextField(blank=True, default="")
+    model_framework = models.CharField(max_length=64, blank=True, default="")
+    model_framework_version = models.CharField(max_length=64, blank=True, default="")
+    datastore = models.CharField(max_length=64)
+    path = models.CharField(max_length=1024)  # the folder that holds the model's files
+    files = models.JSONField(default=list)  # [{"path", "size", "sha256"}], under ``path``
+    # [{"name": scenario, "id": dataset id}], as azureml's Model.datasets.
+    datasets = models.JSONField(default=list, blank=True)
+    sample_input_dataset_id = models.CharField(max_length=36, blank=True, default="")
+    sample_output_dataset_id = models.CharField(max_length=36, blank=True, default="")
+    step_run_id = models.CharField(max_length=36, blank=True, default="", db_index=True)
+    pipeline_run_id = models.CharField(max_length=36, blank=True, default="", db_index=True)
+    experiment_name = models.CharField(max_length=255, blank=True, default="")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    # False while its files are being copied: the version number is taken, nobody sees it yet.
+    complete = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["model__name", "-version"]
+        constraints = [
+            models.UniqueConstraint(fields=["model", "version"], name="model_unique_version")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.model.name}:{self.version}"
+
+    @property
+    def name(self) -> str:
+        return self.model.name
+
+    @property
+    def size(self) -> int:
+        return sum(f["size"] for f in self.files)
+
+
+class ModelRead(models.Model):
+    """A step run that loaded a model version (``Model.get_model_path``): which version it asked
+    for ("latest" or a number) and which it got. Reuse compares "latest" with the latest now."""
+
+    model_version = models.ForeignKey(ModelVersion, on_delete=models.CASCADE, related_name="reads")
+    step_run_id = models.CharField(max_length=36, db_index=True)
+    asked = models.CharField(max_length=16)  # "latest" or the version number asked for
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["model_version", "step_run_id", "asked"], name="model_read_once"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.step_run_id} read {self.model_version}"

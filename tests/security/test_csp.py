@@ -115,6 +115,7 @@ def test_the_main_pages_keep_to_the_policy(page, studio, named_run):
         "/datastores/",
         "/datastores/workspaceblobstore/",
         "/environments/",
+        "/models/",
         "/compute/",
         "/tokens/",
     ]

@@ -22,9 +22,10 @@ from pipelines import services as pipeline_services
 from pipelines.models import PipelineDraft, PipelineEndpoint, PublishedPipeline, Schedule
 from runs.models import Run, StepRun
 from studio.core.status import Status
-from studio.workspace import modules, roles, storage
+from studio.workspace import models_registry, modules, roles, storage
 from studio.workspace.auth import issue_run_token
-from studio.workspace.models import ApiToken, Module, ModuleVersion
+from studio.workspace.datastores import Store, StoreConfig
+from studio.workspace.models import ApiToken, ModelVersion, Module, ModuleVersion
 from tests import factories
 
 # What each API route and method needs: read, create (or submit), change (the owner's), administer.
@@ -88,6 +89,11 @@ API = {
     "api-step-files": {"get": "read"},
     "api-step-file-upload": {"put": "change"},
     "api-step-file-download": {"get": "read"},
+    "api-step-models": {"post": "create"},
+    "api-models": {"get": "read", "post": "create"},
+    "api-model": {"get": "read", "patch": "change", "delete": "change"},
+    "api-model-download": {"get": "read"},
+    "api-model-reads": {"post": "create"},
     "api-schema": {"get": "read"},
     "api-search": {"get": "read"},
     "pipeline-submit": {"get": "read", "post": "create"},
@@ -152,6 +158,10 @@ PAGES = {
     "step-log-download": {"get": "read"},
     "compute-targets": {"get": "read"},
     "environments": {"get": "read"},
+    "models": {"get": "read"},
+    "model-detail": {"get": "read"},
+    "model-compare": {"get": "read"},
+    "model-file": {"get": "read"},
 }
 PUBLIC = {"login", "logout", None}  # None: the API's JSON 404 for unknown paths
 
@@ -222,6 +232,15 @@ def world(db, tmp_path):
         module, script_name="train.py", snapshot=digest, version="1", user=alice
     )
     token, _ = ApiToken.issue(alice, "mine", scope="read")
+    source = tmp_path / "model"
+    source.mkdir()
+    (source / "model.pkl").write_bytes(b"weights")
+    models_registry.register_model(
+        name="m",
+        source=Store(StoreConfig(name="upload", kind="local", root=str(source))),
+        source_path="model.pkl",
+        user=alice,
+    )
     ids = {
         "draft_id": str(draft.id),
         "pipeline_id": str(pipeline.id),
@@ -253,6 +272,8 @@ def _url(name: str, ids: dict) -> str:
     kwargs = {k: ids[k] for k in keys}
     if name in ("dataset-detail", "experiment-runs"):
         kwargs = {"name": "anything"}
+    if "model" in name and "name" in kwargs:
+        kwargs = {**kwargs, "name": "m", **({"version": 1} if "version" in kwargs else {})}
     return reverse(name, kwargs=kwargs)
 
 
@@ -290,6 +311,7 @@ def _changed(world) -> tuple:
         list(StepRun.objects.filter(run=run).values_list("tags", "properties")),
         list(Module.objects.values_list("name", "status", "default_version")),
         list(ModuleVersion.objects.values_list("version", "status")),
+        list(ModelVersion.objects.values_list("version", "tags", "description")),
     )
 
 

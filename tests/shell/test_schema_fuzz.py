@@ -91,6 +91,13 @@ SEMANTIC_400 = [
     "PUT /api/snapshots/{digest}/upload/",
     # An existing file is only replaced with overwrite=true.
     "PUT /api/datastores/{name}/upload/",
+    # A model is registered from files that exist (on the datastore, among the step's files),
+    # naming datasets that exist; a property once set keeps its value; only a step's run
+    # token records a read.
+    "POST /api/models/",
+    "POST /api/steps/{step_id}/models/",
+    "PATCH /api/models/{name}/{version}/",
+    "POST /api/models/{name}/{version}/reads/",
 ]
 ACCEPTED = ["2xx", "3xx", "401", "403", "404", "409", "429", "5xx"]  # Schemathesis' default
 
@@ -152,6 +159,7 @@ NAMES = {
     "/api/experiments/": "fuzz",
     "/api/datasets/by-name/": "fuzz-data",
     "/api/modules/by-name/": "fuzz-module",
+    "/api/models/": "fuzz-model",
 }
 
 
@@ -254,6 +262,19 @@ def seed(tmp_path):
         format="json",
     )
     assert response.status_code == 201, response.content
+
+    upload = api.put(
+        f"/api/datastores/{storage.DEFAULT_DATASTORE}/upload/?path=fuzz/model.pkl&overwrite=true",
+        data=b"weights",
+        content_type="application/octet-stream",
+    )
+    assert upload.status_code == 201, upload.content
+    model = api.post(
+        "/api/models/",
+        {"name": "fuzz-model", "path": "fuzz/model.pkl", "properties": {"auc": "0.9"}},
+        format="json",
+    )
+    assert model.status_code == 201, model.content
 
     published = pipeline_services.publish_graph(graph=run.graph, name="fuzz-pipeline", user=admin)
     endpoint = pipeline_services.publish_endpoint(

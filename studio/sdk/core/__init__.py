@@ -1,4 +1,4 @@
-"""``studio.sdk.core`` (``azureml.core``): Workspace, Experiment, Run, Datastore, compute."""
+"""``studio.sdk.core`` (``azureml.core``): Workspace, Experiment, Run, Datastore, Model, compute."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from studio.sdk.core.dataset import Dataset
 from studio.sdk.core.datastore import Datastore
 from studio.sdk.core.environment import Environment
 from studio.sdk.core.experiment import Experiment
+from studio.sdk.core.model import Model
 from studio.sdk.core.run import Run
 from studio.sdk.core.runconfig import RunConfiguration
 from studio.sdk.core.script_run_config import ScriptRunConfig
@@ -22,6 +23,7 @@ __all__ = [
     "Datastore",
     "Environment",
     "Experiment",
+    "Model",
     "Run",
     "RunConfiguration",
     "ScriptRunConfig",

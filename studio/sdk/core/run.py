@@ -10,6 +10,7 @@ from studio.core.status import aether_status
 from studio.sdk._http import _error
 from studio.sdk._names import checked_tags
 from studio.sdk.core.experiment import Experiment
+from studio.sdk.core.model import Model, _model_body, _post
 from studio.sdk.core.workspace import Workspace
 from studio.sdk.data.datasets import _AbstractDataset
 from studio.sdk.exceptions import UserErrorException
@@ -236,6 +237,60 @@ class Run(_MetricLogging):
 
     def get_properties(self) -> dict:
         return dict(self._client.get(f"steps/{self.id}/")["properties"])
+
+    def register_model(
+        self,
+        model_name: str,
+        model_path: str | None = None,
+        tags: dict | None = None,
+        properties: dict | None = None,
+        model_framework: str | None = None,
+        model_framework_version: str | None = None,
+        description: str | None = None,
+        datasets: list | None = None,
+        sample_input_dataset=None,
+        sample_output_dataset=None,
+        resource_configuration=None,
+        **kwargs,
+    ) -> Any:
+        """Register a model from this run's files: ``model_path`` (default ``model_name``) is a
+        file or folder among them, such as ``outputs/model.pkl``. Inside the running step,
+        files it names in its working folder are uploaded with the run's files first."""
+        model_path = model_path or model_name
+        body = _model_body(
+            self.experiment.workspace,
+            model_name,
+            tags,
+            properties,
+            description,
+            datasets,
+            model_framework,
+            model_framework_version,
+            sample_input_dataset,
+            sample_output_dataset,
+        )
+        if self.id == os.environ.get("STUDIO_RUN_ID"):
+            self._upload_local(model_path)
+        data = _post(
+            self.experiment.workspace,
+            f"steps/{self.id}/models/",
+            {**body, "model_path": model_path},
+        )
+        return Model(self.experiment.workspace, _model_dto=data)
+
+    def _upload_local(self, model_path: str) -> None:
+        """The files at ``model_path`` in the step's working folder, kept with the run's files
+        now (./outputs is otherwise kept when the step ends)."""
+        cwd = os.path.abspath(os.getcwd())
+        local = os.path.normpath(os.path.join(cwd, model_path))
+        if not local.startswith(cwd + os.sep) or not os.path.exists(local):
+            return
+        if os.path.isfile(local):
+            files = [local]
+        else:
+            files = sorted(os.path.join(d, f) for d, _, fs in os.walk(local) for f in fs)
+        for path in files:
+            self.upload_file(os.path.relpath(path, cwd).replace(os.sep, "/"), path)
 
     def get_metrics(
         self,

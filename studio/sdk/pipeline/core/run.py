@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Iterator
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from studio.core.status import TERMINAL, aether_status
 from studio.sdk._names import checked_name, checked_tags
@@ -331,6 +331,12 @@ class StepRun:
     @property
     def properties(self) -> dict:
         return dict(self._refresh()["properties"])
+
+    def register_model(self, model_name: str, model_path: str | None = None, **kwargs) -> Any:
+        """Register a model from this step run's files (``Run.register_model``)."""
+        from studio.sdk.core.run import Run
+
+        return Run(self.experiment, self.id).register_model(model_name, model_path, **kwargs)
 
     def get_properties(self) -> dict:
         return self.properties
