@@ -246,3 +246,27 @@ def test_a_submitted_run_can_be_canceled_over_the_api(api, snapshot):
     run = Run.objects.get(id=run_id)
     assert run.cancel_requested or run.is_finished
     assert {s.status for s in run.steps.all()} == {"Canceled"}
+
+
+def test_a_parallel_run_step_is_refused_until_the_engine_runs_one(api, snapshot):
+    body = _body(snapshot)
+    step = body["graph"]["steps"][1]
+    step["outputs"] = [{"name": "inferences", "kind": "PipelineData"}]
+    step["parallel"] = {
+        "input_kind": "file",
+        "inputs": ["images"],
+        "mini_batch_size": 10,
+        "error_threshold": 5,
+        "output_action": "append_row",
+        "output": "inferences",
+    }
+    error = _error(api.post("/api/runs/", body, format="json"))
+    assert error["field"] == "graph.steps[1].parallel.inputs[0]"
+    step["parallel"]["inputs"] = ["model"]
+    error = _error(api.post("/api/runs/", body, format="json"))
+    assert error["field"] == "graph.steps[1].parallel"
+    assert error["message"] == (
+        "Step score is a ParallelRunStep: this Studio cannot run ParallelRunSteps yet (see the "
+        "README, 'Differences from Azure ML')."
+    )
+    assert not Run.objects.exists()
