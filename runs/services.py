@@ -89,13 +89,6 @@ def validate_submission(graph_data: Any) -> GraphSpec:
         raise StudioError(errors[0].field, "; ".join(e.message for e in errors))
     modules.check_graph(spec)
     for i, step in enumerate(spec.steps):
-        if step.parallel is not None:
-            raise StudioError(
-                f"graph.steps[{i}].parallel",
-                f"Step {step.name} is a ParallelRunStep: this Studio cannot run ParallelRunSteps "
-                "yet (see the README, 'Differences from Azure ML').",
-            )
-    for i, step in enumerate(spec.steps):
         if step.environment is not None:
             plan(
                 step.environment,

@@ -248,7 +248,7 @@ def test_a_submitted_run_can_be_canceled_over_the_api(api, snapshot):
     assert {s.status for s in run.steps.all()} == {"Canceled"}
 
 
-def test_a_parallel_run_step_is_refused_until_the_engine_runs_one(api, snapshot):
+def test_a_parallel_run_steps_settings_are_checked_naming_the_field(api, snapshot):
     body = _body(snapshot)
     step = body["graph"]["steps"][1]
     step["outputs"] = [{"name": "inferences", "kind": "PipelineData"}]
@@ -262,11 +262,7 @@ def test_a_parallel_run_step_is_refused_until_the_engine_runs_one(api, snapshot)
     }
     error = _error(api.post("/api/runs/", body, format="json"))
     assert error["field"] == "graph.steps[1].parallel.inputs[0]"
-    step["parallel"]["inputs"] = ["model"]
-    error = _error(api.post("/api/runs/", body, format="json"))
-    assert error["field"] == "graph.steps[1].parallel"
-    assert error["message"] == (
-        "Step score is a ParallelRunStep: this Studio cannot run ParallelRunSteps yet (see the "
-        "README, 'Differences from Azure ML')."
-    )
+    assert error["message"] == "graph.steps[1].parallel.inputs[0] names no input of the step."
     assert not Run.objects.exists()
+    step["parallel"]["inputs"] = ["model"]
+    assert api.post("/api/runs/", body, format="json").status_code == 201
