@@ -126,6 +126,8 @@ def test_a_stuck_run_is_killed_and_its_batch_tried_again(tmp_path):
     done = _run(tmp_path, job)
     assert done.returncode == 0, done.stderr
     assert "2 mini-batches: 2 done, 0 failed, 1 retried" in done.stdout
+    # While run() hangs the log says how far the step is.
+    assert "progress: 1 of 2 mini-batches: 1 done, 0 failed, 0 retried" in done.stdout
     errors = (tmp_path / "logs" / "user" / "error" / "0" / "process000.txt").read_text()
     assert "took longer than run_invocation_timeout (2 s)" in errors
     stderr = (tmp_path / "logs" / "user" / "stderr" / "0" / "process000.stderr.txt").read_text()

@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 LOGS = Path("logs")
+PROGRESS_SECONDS = 2.0  # how often the step's log shows the counts while it runs
 
 
 @dataclass
@@ -270,8 +271,21 @@ def run(job: dict) -> int:
     ]
     for thread in threads:
         thread.start()
-    for thread in threads:
-        thread.join()
+    shown = None
+    while any(t.is_alive() for t in threads):
+        deadline = time.monotonic() + PROGRESS_SECONDS
+        for thread in threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
+        with tally.lock:
+            now = (tally.done, tally.failed, tally.retried, tally.processed_items)
+        if now != shown and any(t.is_alive() for t in threads):
+            shown = now
+            rate = now[3] / max(time.monotonic() - started, 1e-9)
+            print(
+                f"progress: {now[0] + now[1]} of {total} mini-batches: {now[0]} done, "
+                f"{now[1]} failed, {now[2]} retried ({rate:.1f} items/s)",
+                flush=True,
+            )
     for proc in processes:
         proc.stop()
     elapsed = time.monotonic() - started
