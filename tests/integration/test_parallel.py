@@ -10,7 +10,7 @@ import uuid
 
 import pytest
 
-from studio.sdk.core import Dataset, Environment, Experiment
+from studio.sdk.core import Dataset, Environment, Experiment, Run
 from studio.sdk.pipeline.core import Pipeline, PipelineData
 from studio.sdk.pipeline.steps import ParallelRunConfig, ParallelRunStep
 
@@ -112,9 +112,20 @@ def _config(scripts_folder, batch_env, **overrides):
 
 
 def _submit(ws, step):
-    run = Experiment(ws, f"parallel-{uuid.uuid4().hex[:6]}").submit(Pipeline(ws, [step]))
+    experiment = Experiment(ws, f"parallel-{uuid.uuid4().hex[:6]}")
+    run = experiment.submit(Pipeline(ws, [step]))
     run.wait_for_completion(show_output=False, timeout_seconds=300, raise_on_error=False)
     return run, run.find_step_run(step.name)[0]
+
+
+def _error(step_run) -> str:
+    error = _error(step_run)
+    return error["error"]["message"] if error else ""
+
+
+def _files(ws, step_run) -> Run:
+    """The step run as Run.get_context() sees it: its files (./outputs, ./logs)."""
+    return Run(step_run.experiment, step_run.id)
 
 
 def _output_text(step_run, name, tmp_path) -> str:
@@ -138,17 +149,18 @@ def test_a_file_dataset_is_scored_with_append_row(ws, tmp_path, scripts_folder, 
         allow_reuse=True,
     )
     run, step_run = _submit(ws, step)
-    assert run.get_status() == "Finished", step_run.get_details().get("error")
+    assert run.get_status() == "Finished", _error(step_run)
     lines = _output_text(step_run, "inferences", tmp_path).splitlines()
     assert lines == [f"{n}: mnist {n.split('.')[0].upper()}" for n in names]
     log = step_run.get_job_log()
     assert "5 mini-batches: 5 done, 0 failed, 0 retried; 23 items" in log
-    files = step_run.get_file_names()
+    artifacts = _files(ws, step_run)
+    files = artifacts.get_file_names()
     assert "logs/job_progress_overview.txt" in files
     assert "logs/sys/job_report/processed_mini-batches.csv" in files
     user_logs = [f for f in files if f.startswith("logs/user/stderr/0/process")]
     assert len(user_logs) == 2
-    step_run.download_file(user_logs[0], str(tmp_path / "process.txt"))
+    artifacts.download_file(user_logs[0], str(tmp_path / "process.txt"))
     assert f"init for run {step_run.id}" in (tmp_path / "process.txt").read_text()
 
     again, _ = _submit(ws, step)
@@ -183,7 +195,7 @@ def test_a_tabular_dataset_with_summary_only(ws, tmp_path, scripts_folder, batch
         allow_reuse=False,
     )
     run, step_run = _submit(ws, step)
-    assert run.get_status() == "Finished", step_run.get_details().get("error")
+    assert run.get_status() == "Finished", _error(step_run)
     assert "items" in step_run.get_job_log()
     target = tmp_path / "scored"
     step_run.get_output_data("scored").download(str(target), overwrite=True, show_progress=False)
@@ -211,7 +223,7 @@ def test_failures_within_and_beyond_the_threshold(ws, tmp_path, scripts_folder, 
         )
 
     run, step_run = _submit(ws, step(1))
-    assert run.get_status() == "Finished", step_run.get_details().get("error")
+    assert run.get_status() == "Finished", _error(step_run)
     assert "4 mini-batches: 3 done, 1 failed, 1 retried" in step_run.get_job_log()
     assert [
         line.split(":")[0] for line in _output_text(step_run, "inferences", tmp_path).splitlines()
@@ -222,10 +234,10 @@ def test_failures_within_and_beyond_the_threshold(ws, tmp_path, scripts_folder, 
     ]
     run, step_run = _submit(ws, step(0))
     assert run.get_status() == "Failed"
-    error = step_run.get_details()["error"]
+    error = _error(step_run)
     assert "1 failed items is more than error_threshold 0" in error
     assert "ValueError: cannot decode corrupt1.png" in step_run.get_job_log() or any(
-        f.startswith("logs/user/error/") for f in step_run.get_file_names()
+        f.startswith("logs/user/error/") for f in _files(ws, step_run).get_file_names()
     )
 
 
@@ -246,7 +258,7 @@ def test_a_hanging_run_is_killed_and_its_batch_retried(ws, tmp_path, scripts_fol
         arguments=["--model_name", "m"],
     )
     run, step_run = _submit(ws, step)
-    assert run.get_status() == "Finished", step_run.get_details().get("error")
+    assert run.get_status() == "Finished", _error(step_run)
     assert "3 mini-batches: 3 done, 0 failed, 1 retried" in step_run.get_job_log()
     rows = _output_text(step_run, "inferences", tmp_path).splitlines()
     assert [r.split(":")[0] for r in rows] == ["a.png", "b.png", "slow.png"]
