@@ -75,7 +75,8 @@ def partition(job: dict) -> list[_Batch]:
         if info.get("mode") == "direct":
             batches += _table_batches(info["files"], info.get("options", {}), size, len(batches))
             continue
-        files = _files_of(item["location"])
+        # A dataset's own files (a glob's matches, several folders); else the folder's files.
+        files = sorted(info["files"]) if info.get("files") else _files_of(item["location"])
         for start in range(0, len(files), size):
             chunk = files[start : start + size]
             message = {"index": len(batches), "files": chunk}
