@@ -29,7 +29,7 @@ def run(mini_batch):
         if name.startswith("hang") and not os.path.exists(name + ".seen"):
             open(name + ".seen", "w").close()
             time.sleep(60)
-    return [f"{n} {os.getpid()}" for n in names]
+    return [f"{n} {os.getpid()}" for n in names if not n.startswith("skip")]
 """
 
 
@@ -170,3 +170,12 @@ def test_a_table_is_split_into_row_ranges_of_about_mini_batch_size_bytes(tmp_pat
     sizes = [int(line.split(",")[1]) for line in report.splitlines()[1:]]
     assert sum(sizes) == 100 and 4 <= len(sizes) <= 6
     assert not (tmp_path / "out" / "parallel_run_step.txt").exists()  # summary_only
+
+
+def test_items_run_does_not_return_count_as_failed(tmp_path):
+    names = ["a.txt", "skip.txt", "c.txt"]
+    done = _run(tmp_path, _job(tmp_path, names, error_threshold=1))
+    assert done.returncode == 0, done.stderr
+    done = _run(tmp_path, _job(tmp_path, names, error_threshold=0))
+    assert done.returncode == 1
+    assert "1 failed items is more than error_threshold 0" in done.stderr

@@ -224,8 +224,11 @@ def _serve(proc: _Process, work: queue.Queue, tally: _Tally, settings: dict, tot
                 tally.done += 1
                 tally.succeeded.add(batch.index)
                 tally.processed_items += batch.items
+                # As in Azure, each element run() returns is one item done: the rest failed.
+                tally.failed_items += max(0, batch.items - answer["count"])
                 if settings["output_action"] == "append_row":
                     tally.rows[batch.index] = answer["rows"]
+                tally.abort = tally.abort or _over_threshold(settings, tally, total)
             continue
         batch.errors.append(answer["error"])
         with open(error_log, "a") as log:
