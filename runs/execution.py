@@ -420,6 +420,10 @@ def _prepare(
         if node.notebook is not None
         else None
     )
+    if node.parallel is not None:
+        resume = _parallel_resume(step, work)
+        if resume is not None:
+            env["STUDIO_PARALLEL_RESUME_FROM"] = str(resume)
     argv = _command(run, spec, node, paths, env, python, runtime)
     bwrap = sandbox.bwrap_path() if settings.STUDIO_SANDBOX != "off" else None
     if bwrap is not None:
@@ -642,6 +646,33 @@ def _notebook_job(notebook: NotebookSpec, run: Run, paths: dict, runtime: Path) 
         "log_output": notebook.log_output,
         "cwd": notebook.cwd,
     }
+
+
+PARALLEL_RESULTS = "logs/sys/job_report/mini-batch_results.jsonl"
+
+
+def _parallel_resume(step: StepRun, work: Path) -> Path | None:
+    """The mini-batches an earlier attempt of this ParallelRunStep did (this step run's, or a
+    failed or canceled step run's with the same fingerprint: the same inputs and code), copied
+    where the step's run reads them."""
+    earlier = [step.id]
+    if step.fingerprint:
+        earlier += list(
+            StepRun.objects.filter(
+                fingerprint=step.fingerprint, status__in=[Status.FAILED, Status.CANCELED]
+            )
+            .exclude(id=step.id)
+            .order_by("-ended_at")
+            .values_list("id", flat=True)[:5]
+        )
+    for step_id in earlier:
+        results = storage.step_log_dir(step_id) / PARALLEL_RESULTS
+        if results.is_file():
+            copy = work / "parallel-resume.jsonl"
+            work.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(results, copy)
+            return copy
+    return None
 
 
 def _parallel_job(

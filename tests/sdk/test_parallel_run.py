@@ -23,7 +23,11 @@ def init():
 def run(mini_batch):
     names = [os.path.basename(p) for p in mini_batch]
     time.sleep(0.3)  # long enough for both processes to take a share
+    with open("calls.txt", "a") as calls:
+        calls.write(" ".join(names) + "\\n")
     for name in names:
+        if name.startswith("flaky") and os.path.exists("flaky.marker"):
+            raise RuntimeError("flaky " + name)
         if name.startswith("bad"):
             raise ValueError("cannot read " + name)
         if name.startswith("hang") and not os.path.exists(name + ".seen"):
@@ -179,3 +183,35 @@ def test_items_run_does_not_return_count_as_failed(tmp_path):
     done = _run(tmp_path, _job(tmp_path, names, error_threshold=0))
     assert done.returncode == 1
     assert "1 failed items is more than error_threshold 0" in done.stderr
+
+
+def test_a_rerun_resumes_from_the_mini_batches_an_earlier_attempt_did(tmp_path):
+    names = ["a.txt", "b.txt", "flaky.txt", "c.txt", "d.txt", "e.txt"]
+    job = _job(tmp_path, names, error_threshold=0, run_max_try=1, process_count_per_node=1)
+    (tmp_path / "flaky.marker").touch()
+    first = _run(tmp_path, job)
+    assert first.returncode == 1
+    results = tmp_path / "logs" / "sys" / "job_report" / "mini-batch_results.jsonl"
+    earlier = tmp_path / "earlier.jsonl"
+    earlier.write_text(results.read_text())
+    # [a, b] and [c, d] were done; [e, flaky] failed.
+    assert len(earlier.read_text().splitlines()) == 2
+
+    (tmp_path / "flaky.marker").unlink()
+    (tmp_path / "calls.txt").unlink()
+    again = subprocess.run(
+        [sys.executable, "-m", "studio.sdk.pipeline.steps._parallel_run", json.dumps(job)],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "STUDIO_PARALLEL_RESUME_FROM": str(earlier)},
+    )
+    assert again.returncode == 0, again.stderr
+    assert "resumed: 2 of 3 mini-batches reused" in again.stdout
+    assert (tmp_path / "calls.txt").read_text().split() == ["e.txt", "flaky.txt"]
+    rows = (tmp_path / "out" / "parallel_run_step.txt").read_text().splitlines()
+    assert [r.split()[0] for r in rows] == sorted(names)  # each row once, in mini-batch order
+    report = (tmp_path / "logs" / "sys" / "job_report" / "processed_mini-batches.csv").read_text()
+    assert report.splitlines()[1] == "0,2,0,reused"
+    assert len(results.read_text().splitlines()) == 3  # a later rerun resumes from all three

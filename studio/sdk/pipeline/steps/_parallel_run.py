@@ -18,6 +18,7 @@ tracebacks), ``logs/sys/job_report/processed_mini-batches.csv`` and
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import queue
@@ -30,6 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 LOGS = Path("logs")
+RESULTS = LOGS / "sys" / "job_report" / "mini-batch_results.jsonl"
 PROGRESS_SECONDS = 2.0  # how often the step's log shows the counts while it runs
 
 
@@ -38,6 +40,7 @@ class _Batch:
     index: int
     message: dict
     items: int
+    key: str = ""  # what the mini-batch holds, wherever the attempt laid the data out
     tries: int = 0
     errors: list[str] = field(default_factory=list)
 
@@ -51,6 +54,7 @@ class _Tally:
     processed_items: int = 0
     rows: dict[int, list[str]] = field(default_factory=dict)
     succeeded: set[int] = field(default_factory=set)
+    reused: set[int] = field(default_factory=set)
     failures: list[tuple[int, str]] = field(default_factory=list)
     abort: str | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -73,15 +77,31 @@ def partition(job: dict) -> list[_Batch]:
     for item in job["inputs"]:
         info = described.get(item["name"], {})
         if info.get("mode") == "direct":
-            batches += _table_batches(info["files"], info.get("options", {}), size, len(batches))
+            found = _table_batches(info["files"], info.get("options", {}), size, len(batches))
+            for batch in found:
+                table = batch.message["table"]
+                batch.key = _key(item["name"], table["start"], table["stop"])
+            batches += found
             continue
         # A dataset's own files (a glob's matches, several folders); else the folder's files.
         files = sorted(info["files"]) if info.get("files") else _files_of(item["location"])
+        root = (
+            os.path.commonpath(files)
+            if len(files) > 1
+            else os.path.dirname(files[0])
+            if files
+            else ""
+        )
         for start in range(0, len(files), size):
             chunk = files[start : start + size]
             message = {"index": len(batches), "files": chunk}
-            batches.append(_Batch(len(batches), message, len(chunk)))
+            key = _key(item["name"], [os.path.relpath(f, root) for f in chunk])
+            batches.append(_Batch(len(batches), message, len(chunk), key))
     return batches
+
+
+def _key(*parts) -> str:
+    return hashlib.sha256(json.dumps(parts).encode()).hexdigest()[:32]
 
 
 def _table_batches(files: list[str], options: dict, size: int, first: int) -> list[_Batch]:
@@ -228,6 +248,11 @@ def _serve(proc: _Process, work: queue.Queue, tally: _Tally, settings: dict, tot
                 tally.failed_items += max(0, batch.items - answer["count"])
                 if settings["output_action"] == "append_row":
                     tally.rows[batch.index] = answer["rows"]
+                _record(
+                    batch,
+                    answer["count"],
+                    answer["rows"] if settings["output_action"] == "append_row" else [],
+                )
                 tally.abort = tally.abort or _over_threshold(settings, tally, total)
             continue
         batch.errors.append(answer["error"])
@@ -252,22 +277,67 @@ def _serve(proc: _Process, work: queue.Queue, tally: _Tally, settings: dict, tot
     proc.close()
 
 
+def _record(batch: _Batch, count: int, rows: list[str]) -> None:
+    """Keep a mini-batch that succeeded (called with the tally's lock held), for a later
+    attempt of the same step to resume from."""
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    with open(RESULTS, "a") as out:
+        record = {"index": batch.index, "key": batch.key, "items": batch.items}
+        out.write(json.dumps({**record, "count": count, "rows": rows}) + "\n")
+
+
+def _resumed(batches: list[_Batch], tally: _Tally, settings: dict) -> set[int]:
+    """The mini-batches an earlier attempt of the same step (same inputs and code) did: taken
+    as done, with their rows."""
+    path = os.environ.get("STUDIO_PARALLEL_RESUME_FROM")
+    if not path or not os.path.exists(path):
+        return set()
+    earlier = {}
+    with open(path) as records:
+        for line in records:
+            try:
+                record = json.loads(line)
+            except ValueError:  # a line the earlier attempt was cut short writing
+                continue
+            earlier[(record["index"], record["key"])] = record
+    reused = set()
+    for batch in batches:
+        record = earlier.get((batch.index, batch.key))
+        if record is None or record["items"] != batch.items:
+            continue
+        reused.add(batch.index)
+        tally.reused.add(batch.index)
+        tally.done += 1
+        tally.succeeded.add(batch.index)
+        tally.failed_items += max(0, batch.items - record["count"])
+        if settings["output_action"] == "append_row":
+            tally.rows[batch.index] = record["rows"]
+        _record(batch, record["count"], record["rows"])
+    return reused
+
+
 def run(job: dict) -> int:
     settings = job["settings"]
     started = time.monotonic()
     batches = partition(job)
     total = len(batches)
     print(f"ParallelRunStep: {total} mini-batches of {sum(b.items for b in batches)} items")
+    if RESULTS.exists():
+        RESULTS.unlink()
+    tally = _Tally()
+    reused = _resumed(batches, tally, settings)
+    if reused:
+        print(f"resumed: {len(reused):,} of {total:,} mini-batches reused")
     work: queue.Queue = queue.Queue()
     for batch in batches:
-        work.put(batch)
+        if batch.index not in reused:
+            work.put(batch)
     env = dict(os.environ)
     env["STUDIO_PARALLEL_OUTPUT_DIR"] = job.get("output_dir") or ""
     env["STUDIO_PARALLEL_LOG_DIR"] = str(LOGS.resolve() / "user")
     env["STUDIO_PARALLEL_WORKING_DIR"] = os.getcwd()
     env["STUDIO_PARALLEL_LOGGING_LEVEL"] = settings["logging_level"]
-    tally = _Tally()
-    count = max(1, min(settings["process_count_per_node"], total or 1))
+    count = min(settings["process_count_per_node"], work.qsize())
     processes = [_Process(n, job, env) for n in range(count)]
     threads = [
         threading.Thread(target=_serve, args=(p, work, tally, settings, total), daemon=True)
@@ -328,7 +398,9 @@ def _report(batches: list[_Batch], tally: _Tally, elapsed: float) -> None:
         out.write("index,items,tries,status\n")
         for batch in batches:
             status = (
-                "done"
+                "reused"
+                if batch.index in tally.reused
+                else "done"
                 if batch.index in tally.succeeded
                 else "failed"
                 if batch.index in failed
