@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import glob
 import os
+import time
 import uuid
 
 import pytest
@@ -40,6 +41,9 @@ def run(mini_batch):
         name = os.path.basename(image)
         if name.startswith("corrupt"):
             raise ValueError("cannot decode " + name)
+        if name.startswith("steady"):
+            import time
+            time.sleep(1)
         if name.startswith("slow") and not os.path.exists(name + ".seen"):
             open(name + ".seen", "w").close()
             import time
@@ -263,3 +267,39 @@ def test_a_hanging_run_is_killed_and_its_batch_retried(ws, tmp_path, scripts_fol
     rows = _output_text(step_run, "inferences", tmp_path).splitlines()
     assert [r.split(":")[0] for r in rows] == ["a.png", "b.png", "slow.png"]
     assert os.path.basename(rows[-1]).startswith("slow.png")
+
+
+def test_a_canceled_step_resumes_with_its_done_mini_batches(
+    ws, tmp_path, scripts_folder, batch_env
+):
+    names = [f"steady{i}.png" for i in range(8)]
+    dataset = _images(ws, tmp_path, names)
+    config = _config(scripts_folder, batch_env, mini_batch_size=1, process_count_per_node=1)
+    step = ParallelRunStep(
+        name="resume",
+        parallel_run_config=config,
+        inputs=[dataset.as_named_input("images")],
+        output=PipelineData(name="inferences", datastore=ws.get_default_datastore()),
+        arguments=["--model_name", "m"],
+    )
+    experiment = Experiment(ws, f"parallel-{uuid.uuid4().hex[:6]}")
+    first = experiment.submit(Pipeline(ws, [step]))
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        steps = list(first.get_steps())
+        if steps and "progress: 3 of 8" in steps[0].get_job_log():
+            break
+        time.sleep(0.5)
+    first.cancel()
+    first.wait_for_completion(show_output=False, timeout_seconds=120, raise_on_error=False)
+    assert first.get_status() == "Canceled"
+
+    again = experiment.submit(Pipeline(ws, [step]))
+    again.wait_for_completion(show_output=False, timeout_seconds=300, raise_on_error=False)
+    step_run = again.find_step_run("resume")[0]
+    assert again.get_status() == "Finished", _error(step_run)
+    log = step_run.get_job_log()
+    reused = int(log.split("resumed: ", 1)[1].split(" of 8")[0])
+    assert 3 <= reused < 8
+    rows = _output_text(step_run, "inferences", tmp_path).splitlines()
+    assert [r.split(":")[0] for r in rows] == names  # each once, in order
