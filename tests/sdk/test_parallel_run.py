@@ -84,7 +84,11 @@ def test_files_are_split_across_processes_and_rows_kept_in_order(tmp_path):
     assert len({r.split()[1] for r in rows}) == 2  # two processes shared the batches
     assert "5 mini-batches: 5 done, 0 failed, 0 retried; 9 items" in done.stdout
     logs = tmp_path / "logs"
-    assert (logs / "job_progress_overview.txt").read_text().startswith("5 mini-batches")
+    overview = (logs / "job_progress_overview.txt").read_text().splitlines()
+    assert overview[0].startswith("5 mini-batches")
+    shares = [line.split(": ", 1) for line in overview[1:]]
+    assert [name for name, _ in shares] == ["process000", "process001"]
+    assert sum(int(share.split()[2]) for _, share in shares) == 9  # items per process
     report = (logs / "sys" / "job_report" / "processed_mini-batches.csv").read_text()
     assert report.splitlines()[1:] == [f"{i},{2 if i < 4 else 1},1,done" for i in range(5)]
     stderr = (logs / "user" / "stderr" / "0" / "process000.stderr.txt").read_text()

@@ -55,6 +55,7 @@ class _Tally:
     rows: dict[int, list[str]] = field(default_factory=dict)
     succeeded: set[int] = field(default_factory=set)
     reused: set[int] = field(default_factory=set)
+    by_process: dict[int, list[int]] = field(default_factory=dict)  # number: [batches, items]
     failures: list[tuple[int, str]] = field(default_factory=list)
     abort: str | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -244,6 +245,8 @@ def _serve(proc: _Process, work: queue.Queue, tally: _Tally, settings: dict, tot
                 tally.done += 1
                 tally.succeeded.add(batch.index)
                 tally.processed_items += batch.items
+                share = tally.by_process.setdefault(proc.number, [0, 0])
+                share[0], share[1] = share[0] + 1, share[1] + batch.items
                 # As in Azure, each element run() returns is one item done: the rest failed.
                 tally.failed_items += max(0, batch.items - answer["count"])
                 if settings["output_action"] == "append_row":
@@ -390,7 +393,11 @@ def _report(batches: list[_Batch], tally: _Tally, elapsed: float) -> None:
     )
     print(f"ParallelRunStep: {summary}")
     LOGS.mkdir(exist_ok=True)
-    (LOGS / "job_progress_overview.txt").write_text(summary + "\n")
+    shares = [
+        f"process{number:03d}: {batches} mini-batches, {items} items"
+        for number, (batches, items) in sorted(tally.by_process.items())
+    ]
+    (LOGS / "job_progress_overview.txt").write_text("\n".join([summary, *shares]) + "\n")
     report = LOGS / "sys" / "job_report" / "processed_mini-batches.csv"
     report.parent.mkdir(parents=True, exist_ok=True)
     failed = dict(tally.failures)
