@@ -125,7 +125,7 @@ def _submit(ws, step):
 
 
 def _error(step_run) -> str:
-    error = _error(step_run)
+    error = step_run.get_details().get("error")
     return error["error"]["message"] if error else ""
 
 
