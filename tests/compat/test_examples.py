@@ -271,6 +271,7 @@ def test_parallel_run_step_on_a_tabular_dataset(example, studio):
     assert run["status"] == "Completed", run
     assert "Prediction has  30  rows" in out
     varieties = out.split("Varieties: ", 1)[1].splitlines()[0]
-    assert "setosa" in varieties
+    predicted = {int(v) for v in varieties.strip("[]").split(",")}
+    assert predicted <= {0, 1, 2} and len(predicted) >= 2  # the three species, numbered
     log = studio.api("GET", f"steps/{run['steps'][0]['id']}/log/").json()["data"]
     assert "1 mini-batches: 1 done, 0 failed, 0 retried; 30 items" in log

@@ -179,4 +179,4 @@ print("Prediction has ", df.shape[0], " rows")
 
 random_subset = df.sample(n=20)
 print(random_subset.head(20))
-print("Varieties:", sorted(df["variety"].unique()))
+print("Varieties:", sorted(set(df["variety"].tolist())))
