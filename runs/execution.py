@@ -36,7 +36,15 @@ from runs.models import DatasetUse, Run, StepRun
 from studio.core.errors import StudioError
 from studio.core.parameters import format_value
 from studio.core.paths import ATTEMPTS_FOLDER, clean_path, fingerprint_files, join
-from studio.core.spec import Arg, GraphSpec, NotebookSpec, OutputSpec, StepSpec
+from studio.core.spec import (
+    Arg,
+    GraphSpec,
+    NotebookSpec,
+    OutputSpec,
+    ParallelSpec,
+    StepSpec,
+    mini_batch_size_to_int,
+)
 from studio.core.status import Status
 from studio.workspace import outages, storage
 from studio.workspace.auth import issue_run_token
@@ -412,6 +420,10 @@ def _prepare(
         if node.notebook is not None
         else None
     )
+    if node.parallel is not None:
+        resume = _parallel_resume(step, work)
+        if resume is not None:
+            env["STUDIO_PARALLEL_RESUME_FROM"] = str(resume)
     argv = _command(run, spec, node, paths, env, python, runtime)
     bwrap = sandbox.bwrap_path() if settings.STUDIO_SANDBOX != "off" else None
     if bwrap is not None:
@@ -597,6 +609,9 @@ def _command(
         job = _notebook_job(node.notebook, run, paths, notebook_runtime)
         return [python, "-m", "studio.sdk.contrib.notebook._runner", json.dumps(job)]
     arguments = [resolve(a) for a in node.arguments]
+    if node.parallel is not None:
+        job = _parallel_job(node, node.parallel, run, paths, arguments)
+        return [python, "-m", "studio.sdk.pipeline.steps._parallel_run", json.dumps(job)]
     if node.command is None:
         return [python, node.script_name, *arguments]
     return [_program(node.command, env["PATH"]), *arguments]
@@ -630,6 +645,64 @@ def _notebook_job(notebook: NotebookSpec, run: Run, paths: dict, runtime: Path) 
         "progress_bar": notebook.progress_bar,
         "log_output": notebook.log_output,
         "cwd": notebook.cwd,
+    }
+
+
+PARALLEL_RESULTS = "logs/sys/job_report/mini-batch_results.jsonl"
+
+
+def _parallel_resume(step: StepRun, work: Path) -> Path | None:
+    """The mini-batches an earlier attempt of this ParallelRunStep did (this step run's, or a
+    failed or canceled step run's with the same fingerprint: the same inputs and code), copied
+    where the step's run reads them."""
+    earlier = [step.id]
+    if step.fingerprint:
+        earlier += list(
+            StepRun.objects.filter(
+                fingerprint=step.fingerprint, status__in=[Status.FAILED, Status.CANCELED]
+            )
+            .exclude(id=step.id)
+            .order_by("-ended_at")
+            .values_list("id", flat=True)[:5]
+        )
+    for step_id in earlier:
+        results = storage.step_log_dir(step_id) / PARALLEL_RESULTS
+        if results.is_file():
+            copy = work / "parallel-resume.jsonl"
+            work.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(results, copy)
+            return copy
+    return None
+
+
+def _parallel_job(
+    node: StepSpec, parallel: ParallelSpec, run: Run, paths: dict, arguments: list[str]
+) -> dict:
+    """What a ParallelRunStep's run is told: the entry script and its arguments, where each
+    input to split is, the output folder, and the settings (pipeline parameters resolved)."""
+    settings = parallel.to_dict()
+    for setting, name in parallel.parameters:
+        value = run.parameters[name]
+        try:
+            settings[setting] = (
+                mini_batch_size_to_int(value) if setting == "mini_batch_size" else value
+            )
+        except ValueError as exc:
+            raise StudioError("parallel", f"Pipeline parameter {name}: {exc}") from None
+        if setting != "logging_level" and (
+            type(settings[setting]) is not int or settings[setting] < 1
+        ):
+            raise StudioError(
+                "parallel",
+                f"Pipeline parameter {name} gives {setting} {value!r}: a whole number from 1 is "
+                "needed.",
+            )
+    return {
+        "entry_script": node.script_name,
+        "arguments": arguments,
+        "inputs": [{"name": n, "location": paths[("input", n)]} for n in parallel.inputs],
+        "output_dir": paths[("output", parallel.output)] if parallel.output else None,
+        "settings": settings,
     }
 
 

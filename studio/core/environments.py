@@ -205,6 +205,11 @@ def _conda_requirement(spec: str) -> str:
     return f"{name}{rest.replace(' ', '')}"
 
 
+# azureml's data runtimes, whose [pandas] extra installs pandas (to_pandas_dataframe, and a
+# ParallelRunStep's mini-batches of rows).
+_DATA_RUNTIMES = ("azureml-dataprep", "azureml-dataset-runtime")
+
+
 def _split_requirement(line: str) -> tuple[str, str] | None:
     """(canonical name, the rest) of a requirement line; None for a path or URL."""
     match = _NAME.match(line)
@@ -268,6 +273,7 @@ def plan(
     requirements: dict[str, None] = {}
     options: list[str] = []
     from_conda: set[str] = set()
+    wants_pandas: list[str] = []
 
     def take(line: str, source: str) -> None:
         split = _split_requirement(line)
@@ -277,6 +283,15 @@ def plan(
         name, rest = split
         if name.startswith("azureml-") or name == "azureml":
             notes.append(f"{line}: met by the Studio SDK every environment is given (skipped)")
+            extras = re.match(r"\[([^\]]*)\]", rest)
+            if (
+                name in _DATA_RUNTIMES
+                and extras
+                and "pandas" in extras.group(1).replace(" ", "").split(",")
+            ):
+                # Its [pandas] extra is how Azure's data runtime gets pandas: Studio installs it.
+                notes.append(f"{line}: its [pandas] extra installs pandas")
+                wants_pandas.append(line)
         elif name in _IGNORED:
             notes.append(f"{line}: {name} is the installer's own; ignored")
         else:
@@ -306,6 +321,9 @@ def plan(
                 options.append(option)
         else:
             take(stripped.split(" #", 1)[0], "pip")
+    named = {split[0] for split in map(_split_requirement, requirements) if split is not None}
+    if wants_pandas and "pandas" not in named:  # a pandas line of the user's own wins
+        requirements.setdefault("pandas", None)
     if definition.docker_image:
         notes.append(
             f"Docker image {definition.docker_image}: not used; Studio runs steps in virtual "

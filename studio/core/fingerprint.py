@@ -58,6 +58,12 @@ def fingerprint_parts(
         notebook = node.notebook.to_dict()
         notebook["parameters"] = {n: _token(a, parameters) for n, a in node.notebook.parameters}
         parts["notebook"] = notebook
+    if node.parallel is not None:  # only ParallelRunSteps: other steps' parts are unchanged
+        parallel = node.parallel.to_dict()
+        for setting, name in node.parallel.parameters:
+            parallel[setting] = format_value(parameters[name])
+        del parallel["parameters"]
+        parts["parallel"] = parallel
     return parts
 
 
@@ -108,6 +114,10 @@ def explain_difference(
     for key in sorted(set(old_notebook) | set(new_notebook)):
         if key != "parameters" and old_notebook.get(key) != new_notebook.get(key):
             reasons.append(f"notebook {key} {old_notebook.get(key)} → {new_notebook.get(key)}")
+    old_parallel, new_parallel = previous.get("parallel") or {}, current.get("parallel") or {}
+    for key in sorted(set(old_parallel) | set(new_parallel)):
+        if old_parallel.get(key) != new_parallel.get(key):
+            reasons.append(f"{key} {old_parallel.get(key)} → {new_parallel.get(key)}")
     if current.get("version") != previous.get("version"):
         reasons.append(f"version {previous.get('version')} → {current.get('version')}")
     old_inputs, new_inputs = previous.get("inputs", {}), current.get("inputs", {})

@@ -137,6 +137,82 @@ class NotebookSpec:
         }
 
 
+PARALLEL_OUTPUT_ACTIONS = ("append_row", "summary_only")
+DEFAULT_APPEND_ROW_FILE_NAME = "parallel_run_step.txt"
+# The settings a pipeline parameter may give in a run (its default is kept in the field).
+PARALLEL_PARAMETER_SETTINGS = (
+    "mini_batch_size",
+    "node_count",
+    "process_count_per_node",
+    "run_invocation_timeout",
+    "run_max_try",
+    "logging_level",
+)
+_MINI_BATCH_SIZE = re.compile(r"^\d+([kKmMgG][bB])*$")
+_BAD_FILE_NAME = re.compile(r'[~"#%&*:<>?\/\\{|}]+')
+
+
+def mini_batch_size_to_int(value: int | str) -> int:
+    """azureml's mini_batch_size: a count of files, or a size of tabular data ("1MB" → 1048576)."""
+    if isinstance(value, bool) or not isinstance(value, (int, str)):
+        raise ValueError("Parameter mini_batch_size must be of type int or str.")
+    if isinstance(value, int):
+        return value
+    if not _MINI_BATCH_SIZE.match(value):
+        raise ValueError(r"Parameter mini_batch_size must follow regex rule ^\d+([kKmMgG][bB])*$.")
+    if value.isdigit():
+        return int(value)
+    return int(value[:-2]) * 1024 ** {"kb": 1, "mb": 2, "gb": 3}[value[-2:].lower()]
+
+
+@dataclass(frozen=True)
+class ParallelSpec:
+    """A ParallelRunStep's batch settings: the step's ``script_name`` is the entry script, whose
+    ``init()`` runs once per process and ``run(mini_batch)`` once per mini-batch of the
+    ``inputs`` (names of the step's input ports; its other inputs are side inputs).
+
+    ``input_kind`` is "file" (``mini_batch_size`` files per run()) or "tabular"
+    (``mini_batch_size`` bytes of rows per run()). ``parameters`` names the pipeline parameter
+    that gives a setting in the run (the field holds its default)."""
+
+    input_kind: str
+    inputs: tuple[str, ...]
+    mini_batch_size: int
+    error_threshold: int
+    output_action: str
+    output: str | None = None
+    append_row_file_name: str = DEFAULT_APPEND_ROW_FILE_NAME
+    node_count: int = 1
+    process_count_per_node: int = 1
+    run_invocation_timeout: int = 60
+    run_max_try: int = 3
+    allowed_failed_count: int | None = None
+    allowed_failed_percent: float | None = None
+    partition_keys: tuple[str, ...] = ()
+    logging_level: str = "INFO"
+    parameters: tuple[tuple[str, str], ...] = ()
+
+    def to_dict(self) -> dict:
+        return {
+            "input_kind": self.input_kind,
+            "inputs": list(self.inputs),
+            "mini_batch_size": self.mini_batch_size,
+            "error_threshold": self.error_threshold,
+            "output_action": self.output_action,
+            "output": self.output,
+            "append_row_file_name": self.append_row_file_name,
+            "node_count": self.node_count,
+            "process_count_per_node": self.process_count_per_node,
+            "run_invocation_timeout": self.run_invocation_timeout,
+            "run_max_try": self.run_max_try,
+            "allowed_failed_count": self.allowed_failed_count,
+            "allowed_failed_percent": self.allowed_failed_percent,
+            "partition_keys": list(self.partition_keys),
+            "logging_level": self.logging_level,
+            "parameters": dict(self.parameters),
+        }
+
+
 @dataclass(frozen=True)
 class ModuleRef:
     """The module version a step was made from (a ModuleStep): its id, module name, version."""
@@ -171,6 +247,8 @@ class StepSpec:
     # NotebookRunnerStep: the notebook the step runs instead of a script.
     notebook: NotebookSpec | None = None
     module: ModuleRef | None = None
+    # ParallelRunStep: how the entry script is run over mini-batches of the inputs.
+    parallel: ParallelSpec | None = None
 
     def upstream(self) -> set[str]:
         return {i.source_step for i in self.inputs if i.is_step_output} | set(self.run_after)
@@ -241,6 +319,7 @@ class GraphSpec:
                     "notebook": s.notebook.to_dict() if s.notebook else None,
                     # Only on module steps: other graphs keep their digests.
                     **({"module": s.module.to_dict()} if s.module else {}),
+                    **({"parallel": s.parallel.to_dict()} if s.parallel else {}),
                 }
                 for s in self.steps
             ],
@@ -529,6 +608,7 @@ def _parse_step(data: Any, where: str) -> StepSpec:
         run_after=tuple(run_after),
         notebook=_parse_notebook(data.get("notebook"), f"{where}.notebook", outputs),
         module=module,
+        parallel=_parse_parallel(data.get("parallel"), f"{where}.parallel", inputs, outputs),
     )
 
 
@@ -576,6 +656,104 @@ def _parse_notebook(data: Any, where: str, outputs: list[OutputSpec]) -> Noteboo
         kernel=_opt_str(data, "kernel", where, limit=255) or "python3",
         cwd=_snapshot_path(data, "cwd", where) if cwd is not None else None,
         output_data=output_data,
+    )
+
+
+def _parse_parallel(
+    data: Any, where: str, inputs: list[InputSpec], outputs: list[OutputSpec]
+) -> ParallelSpec | None:
+    if data is None:
+        return None
+    _expect(data, Mapping, where, "an object")
+
+    def whole(key: str, default: Any, low: int, what: str, optional: bool = False) -> Any:
+        value = data.get(key, default)
+        if value is None and optional:
+            return None
+        if type(value) is not int or not low <= value <= MAX_TIMEOUT_SECONDS:
+            raise StudioError(f"{where}.{key}", f"{where}.{key} must be {what}.")
+        return value
+
+    input_kind = data.get("input_kind")
+    if input_kind not in ("file", "tabular"):
+        raise StudioError(f"{where}.input_kind", f'{where}.input_kind must be "file" or "tabular".')
+    names = data.get("inputs")
+    _expect(names, list, f"{where}.inputs", "a list")
+    known_inputs = {i.name for i in inputs}
+    for i, name in enumerate(names):
+        _expect(name, str, f"{where}.inputs[{i}]", "a string")
+        if name not in known_inputs:
+            raise StudioError(
+                f"{where}.inputs[{i}]", f"{where}.inputs[{i}] names no input of the step."
+            )
+    if not names:
+        raise StudioError(f"{where}.inputs", f"{where}.inputs must name at least one input.")
+    output_action = data.get("output_action")
+    if output_action not in PARALLEL_OUTPUT_ACTIONS:
+        raise StudioError(
+            f"{where}.output_action",
+            f'{where}.output_action must be "append_row" or "summary_only".',
+        )
+    output = _opt_str(data, "output", where, limit=255)
+    if output is not None and output not in {o.name for o in outputs}:
+        raise StudioError(f"{where}.output", f"{where}.output names no output of the step.")
+    if output is None and output_action == "append_row":
+        raise StudioError(f"{where}.output", f"{where}.output is needed for append_row.")
+    file_name = _opt_str(data, "append_row_file_name", where, limit=255)
+    file_name = file_name or DEFAULT_APPEND_ROW_FILE_NAME
+    if _BAD_FILE_NAME.search(file_name) or file_name in (".", ".."):
+        raise StudioError(
+            f"{where}.append_row_file_name",
+            f"{where}.append_row_file_name must be a valid UNIX file name.",
+        )
+    percent = data.get("allowed_failed_percent")
+    if percent is not None and (
+        isinstance(percent, bool)
+        or not isinstance(percent, (int, float))
+        or not 0 <= percent <= 100
+    ):
+        raise StudioError(
+            f"{where}.allowed_failed_percent",
+            f"{where}.allowed_failed_percent must be a number from 0 to 100.",
+        )
+    keys = data.get("partition_keys", [])
+    _expect(keys, list, f"{where}.partition_keys", "a list")
+    for i, key in enumerate(keys):
+        _expect(key, str, f"{where}.partition_keys[{i}]", "a string")
+    logging_level = data.get("logging_level", "INFO")
+    if logging_level not in ("CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG"):
+        raise StudioError(
+            f"{where}.logging_level",
+            f"{where}.logging_level must be one of CRITICAL, ERROR, WARNING, INFO, DEBUG.",
+        )
+    parameters_raw = data.get("parameters", {})
+    _expect(parameters_raw, Mapping, f"{where}.parameters", "an object")
+    for key, value in parameters_raw.items():
+        if key not in PARALLEL_PARAMETER_SETTINGS:
+            raise StudioError(
+                f"{where}.parameters",
+                f"{where}.parameters: {key!r} cannot be given by a pipeline parameter.",
+            )
+        _expect(value, str, f"{where}.parameters.{key}", "the name of a pipeline parameter")
+    return ParallelSpec(
+        input_kind=input_kind,
+        inputs=tuple(names),
+        mini_batch_size=whole("mini_batch_size", None, 1, "a whole number from 1"),
+        error_threshold=whole("error_threshold", None, -1, "a whole number from -1"),
+        output_action=output_action,
+        output=output,
+        append_row_file_name=file_name,
+        node_count=whole("node_count", 1, 1, "a whole number from 1"),
+        process_count_per_node=whole("process_count_per_node", 1, 1, "a whole number from 1"),
+        run_invocation_timeout=whole("run_invocation_timeout", 60, 1, "a whole number from 1"),
+        run_max_try=whole("run_max_try", 3, 1, "a whole number from 1"),
+        allowed_failed_count=whole(
+            "allowed_failed_count", None, -1, "a whole number from -1", optional=True
+        ),
+        allowed_failed_percent=percent,
+        partition_keys=tuple(keys),
+        logging_level=logging_level,
+        parameters=tuple(sorted(parameters_raw.items())),
     )
 
 

@@ -10,7 +10,7 @@ from collections.abc import Iterable, Mapping
 
 from studio.core.errors import StudioError
 from studio.core.names import PORT_NAME
-from studio.core.spec import GraphSpec, InputSpec, OutputSpec, StepSpec
+from studio.core.spec import Arg, GraphSpec, InputSpec, OutputSpec, StepSpec
 
 
 def validate_graph(
@@ -167,8 +167,10 @@ def validate_graph(
                         f"Input {port.name} on step {step.name} is not connected to any previous step.",
                     )
                 )
-        notebook_args = [a for _, a in step.notebook.parameters] if step.notebook else []
-        for arg in [*step.arguments, *(a for _, a in step.params), *notebook_args]:
+        named_args = [a for _, a in step.notebook.parameters] if step.notebook else []
+        if step.parallel is not None:
+            named_args += [Arg("parameter", n) for _, n in step.parallel.parameters]
+        for arg in [*step.arguments, *(a for _, a in step.params), *named_args]:
             if arg.kind == "input" and arg.value not in input_names:
                 errors.append(
                     StudioError(

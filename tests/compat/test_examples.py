@@ -261,3 +261,17 @@ def test_module_steps(example, studio):
     # The middle step's inputs are named by the module's ports.
     graph = run["graph"]["steps"]
     assert [i["name"] for i in graph[1]["inputs"]] == ["in1", "in2"]
+
+
+def test_parallel_run_step_on_a_tabular_dataset(example, studio):
+    """tabular-dataset-inference-iris: a registered TabularDataset scored by a ParallelRunStep
+    with a registered model, its rows appended to iris_outputs.txt."""
+    out = example("parallel_run_iris", timeout=600).stdout
+    run = _run(studio, _printed(out, "Iris run:"))
+    assert run["status"] == "Completed", run
+    assert "Prediction has  30  rows" in out
+    varieties = out.split("Varieties: ", 1)[1].splitlines()[0]
+    predicted = {int(v) for v in varieties.strip("[]").split(",")}
+    assert predicted <= {0, 1, 2} and len(predicted) >= 2  # the three species, numbered
+    log = studio.api("GET", f"steps/{run['steps'][0]['id']}/log/").json()["data"]
+    assert "1 mini-batches: 1 done, 0 failed, 0 retried; 30 items" in log

@@ -44,6 +44,15 @@ def test_azureml_packages_and_installer_pins_are_skipped_with_a_note():
     assert "setuptools is the installer's own; ignored" in notes
 
 
+def test_the_pandas_extra_of_azuremls_data_runtime_installs_pandas():
+    built = _plan(pip_packages=["azureml-core", "azureml-dataprep[pandas,fuse]", "scikit-learn"])
+    assert built.requirements == ("pandas", "scikit-learn")
+    assert "azureml-dataprep[pandas,fuse]: its [pandas] extra installs pandas" in built.notes
+    runtime = _plan(pip_packages=["azureml-dataset-runtime[fuse, pandas]", "pandas==2.2.3"])
+    assert runtime.requirements == ("pandas==2.2.3",)  # a pin of the user's own stays
+    assert _plan(pip_packages=["azureml-dataset-runtime[fuse]"]).requirements == ()
+
+
 def test_an_environment_with_no_packages_runs_on_the_workers_python():
     # azureml's default environment: python 3.8.13 and azureml-defaults only
     default = _plan(python="3.8.13", pip_packages=["azureml-defaults"])

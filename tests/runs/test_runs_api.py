@@ -246,3 +246,23 @@ def test_a_submitted_run_can_be_canceled_over_the_api(api, snapshot):
     run = Run.objects.get(id=run_id)
     assert run.cancel_requested or run.is_finished
     assert {s.status for s in run.steps.all()} == {"Canceled"}
+
+
+def test_a_parallel_run_steps_settings_are_checked_naming_the_field(api, snapshot):
+    body = _body(snapshot)
+    step = body["graph"]["steps"][1]
+    step["outputs"] = [{"name": "inferences", "kind": "PipelineData"}]
+    step["parallel"] = {
+        "input_kind": "file",
+        "inputs": ["images"],
+        "mini_batch_size": 10,
+        "error_threshold": 5,
+        "output_action": "append_row",
+        "output": "inferences",
+    }
+    error = _error(api.post("/api/runs/", body, format="json"))
+    assert error["field"] == "graph.steps[1].parallel.inputs[0]"
+    assert error["message"] == "graph.steps[1].parallel.inputs[0] names no input of the step."
+    assert not Run.objects.exists()
+    step["parallel"]["inputs"] = ["model"]
+    assert api.post("/api/runs/", body, format="json").status_code == 201

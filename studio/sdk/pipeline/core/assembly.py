@@ -22,6 +22,7 @@ from studio.core.spec import (
     InputSpec,
     NotebookSpec,
     OutputSpec,
+    ParallelSpec,
     ParameterSpec,
     StepSpec,
 )
@@ -113,6 +114,7 @@ class Assembly:
             timeout_seconds=_timeout_of(step.runconfig),
             notebook=notebook,
             module=getattr(step, "_module_ref", None),
+            parallel=_parallel_of(step, ports, self.output_name),
         )
 
     def _snapshot_of(self, step) -> str:
@@ -368,6 +370,19 @@ def _notebook_of(step, ports: _Ports) -> NotebookSpec | None:
         kernel=options.get("kernel_name") or "python3",
         cwd=options.get("cwd"),
         output_data=step._output_notebook_pipeline_data_name or None,
+    )
+
+
+def _parallel_of(step, ports: _Ports, output_name: dict) -> ParallelSpec | None:
+    """A ParallelRunStep's settings: the input ports it splits into mini-batches (its other
+    inputs are side inputs) and the output its rows are appended to."""
+    if not hasattr(step, "parallel_run_config"):
+        return None
+    output = step._parallel_output
+    return ParallelSpec(
+        inputs=tuple(dict.fromkeys(ports.argument(i).value for i in step._parallel_inputs)),
+        output=output_name[id(output._identity)] if output is not None else None,
+        **step._parallel_settings(),
     )
 
 

@@ -1,4 +1,4 @@
-"""``studio.sdk.pipeline.steps`` (``azureml.pipeline.steps``): PythonScriptStep, CommandStep,\nEstimatorStep, ModuleStep."""
+"""``studio.sdk.pipeline.steps`` (``azureml.pipeline.steps``): PythonScriptStep, CommandStep,\nEstimatorStep, ModuleStep, ParallelRunStep."""
 
 from __future__ import annotations
 
@@ -290,6 +290,10 @@ SynapseSparkStep = _unsupported(
 
 
 from studio.sdk.pipeline.steps.module_step import ModuleStep  # noqa: E402
+from studio.sdk.pipeline.steps.parallel_run_step import (  # noqa: E402
+    ParallelRunConfig,
+    ParallelRunStep,
+)
 
 __all__ = [
     "AdlaStep",
@@ -303,6 +307,8 @@ __all__ = [
     "KustoStep",
     "ModuleStep",
     "MpiStep",
+    "ParallelRunConfig",
+    "ParallelRunStep",
     "PythonScriptStep",
     "SynapseSparkStep",
 ]
