@@ -28,7 +28,17 @@ from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 from uv import find_uv_bin
 
-from runs import envbuild, environments, inputs, reuse, sandbox, services, shutdown, transitions
+from runs import (
+    envbuild,
+    environments,
+    inputs,
+    parallel,
+    reuse,
+    sandbox,
+    services,
+    shutdown,
+    transitions,
+)
 from runs.envbuild import BuildFailed, Environment
 from runs.executor import Outcome, StepJob, run_step
 from runs.logs import exception_line
@@ -49,7 +59,7 @@ from studio.core.status import Status
 from studio.workspace import outages, storage
 from studio.workspace.auth import issue_run_token
 from studio.workspace.datastores import Store
-from studio.workspace.models import Datastore
+from studio.workspace.models import Datastore, queue_for
 from studio.workspace.services import get_datastore, register_dataset
 
 log = logging.getLogger("studio.worker")
@@ -166,13 +176,16 @@ def _attempt(claim: _Claim) -> StepRun | None:
             connection.close()
 
     environment = None
+    feed = _feed(step, run, node) if node.parallel is not None else None
     try:
         base = _base_environment()
         environment = environments.prepare(step, node, watch, heartbeat)
-        layout = _prepare(step, run, spec, node, work, base, environment)
+        layout = _prepare(step, run, spec, node, work, base, environment, feed)
     except Exception as exc:  # a broken layout fails the step with the reason, never hangs
         if environment is not None:
             environment.release()
+        if feed is not None:
+            feed.close()
         shutil.rmtree(work, ignore_errors=True)
         if isinstance(exc, BuildFailed):
             stopped = watch()
@@ -209,13 +222,17 @@ def _attempt(claim: _Claim) -> StepRun | None:
             heartbeat=heartbeat,
             heartbeat_seconds=settings.STUDIO_HEARTBEAT_SECONDS,
             grace_seconds=settings.STUDIO_CANCEL_GRACE_SECONDS,
-            on_start=lambda pid: _started(step, pid, environment),
+            on_start=lambda pid: _started(step, pid, environment, feed),
             thread_cleanup=lambda: connection.close(),  # the watcher thread's own connection
             timeout_seconds=timeout,
         )
     finally:
         if environment is not None:
             environment.release()
+        if feed is not None:
+            feed.close()
+    if feed is not None and not outcome.stopped and _stopped(step.id, attempt):
+        outcome.stopped = True  # its processes ended on their own, told the step stops
     try:
         status, error, outputs = _ending(step, layout, outcome, timeout, work)
     finally:
@@ -265,8 +282,12 @@ def _stopped(step_id: str, attempt: int) -> bool:
     return row is None or row[0] not in _GOING or row[1] != attempt
 
 
-def _started(step: StepRun, pid: int, environment: Environment | None) -> None:
+def _started(
+    step: StepRun, pid: int, environment: Environment | None, feed: parallel.Feed | None = None
+) -> None:
     """While the script starts: record its pid, and why it was not reused if still open."""
+    if feed is not None:
+        feed.started()
     fields: dict = {"pid": pid}
     if environment is not None:
         fields["environment_hash"] = environment.build_hash
@@ -392,8 +413,12 @@ def _prepare(
     work: Path,
     base: dict[str, str],
     environment: Environment | None,
+    feed: parallel.Feed | None = None,
+    part: int = 0,
 ) -> _Layout:
-    """Lay out the working copy, resolve inputs, outputs and arguments, set the variables."""
+    """Lay out the working copy, resolve inputs, outputs and arguments, set the variables.
+    ``part``: a ParallelRunStep's node number on a worker that joins the step's first one
+    (its outputs are the step's, being written; its log its own)."""
     source = work / "source"
     storage.working_copy(node.snapshot, source)
     env = dict(base)
@@ -407,7 +432,7 @@ def _prepare(
         env["VIRTUAL_ENV"] = str(environment.path)
         env.pop("PYTHONPATH", None)
     paths: dict[tuple[str, str], str] = {}
-    outputs, scratch_roots = _lay_out_outputs(step, node, work, paths, env)
+    outputs, scratch_roots = _lay_out_outputs(step, node, work, paths, env, keep=part > 0)
     _lay_out_inputs(run, node, work, paths, env)
     # Models a step loads (Model.get_model_path) are downloaded once per host, and checked
     # against their manifest on every use: steps share this folder.
@@ -420,11 +445,7 @@ def _prepare(
         if node.notebook is not None
         else None
     )
-    if node.parallel is not None:
-        resume = _parallel_resume(step, work)
-        if resume is not None:
-            env["STUDIO_PARALLEL_RESUME_FROM"] = str(resume)
-    argv = _command(run, spec, node, paths, env, python, runtime)
+    argv = _command(run, spec, node, paths, env, python, runtime, feed, part)
     bwrap = sandbox.bwrap_path() if settings.STUDIO_SANDBOX != "off" else None
     if bwrap is not None:
         argv = _confined(argv, bwrap, env, work, source, python, paths, scratch_roots, runtime)
@@ -441,13 +462,22 @@ def _prepare(
             "AZUREML_ARM_PROJECT_NAME": run.experiment.name,
         }
     )
-    log_path = storage.step_log_path(step.id)
+    log_path = (
+        storage.step_log_path(step.id)
+        if part == 0
+        else storage.step_log_dir(step.id) / "logs" / "sys" / f"node{part}.{step.attempt}.txt"
+    )
     log_path.parent.mkdir(parents=True, exist_ok=True)
     if step.attempt > 1 and log_path.exists():
         with open(log_path, "ab") as fh:
             fh.write(f"\n[attempt {step.attempt}]\n".encode())
     job = StepJob(
-        argv=argv, cwd=source, env=env, log_path=log_path, log_cap=settings.STUDIO_LOG_CAP_BYTES
+        argv=argv,
+        cwd=source,
+        env=env,
+        log_path=log_path,
+        log_cap=settings.STUDIO_LOG_CAP_BYTES,
+        pass_fds=feed.child_fds if feed is not None else (),
     )
     return _Layout(job=job, outputs=outputs, scratch_roots=scratch_roots)
 
@@ -525,10 +555,11 @@ def _base_environment() -> dict[str, str]:
 
 
 def _lay_out_outputs(
-    step: StepRun, node: StepSpec, work: Path, paths: dict, env: dict
+    step: StepRun, node: StepSpec, work: Path, paths: dict, env: dict, keep: bool = False
 ) -> tuple[list[_Output], list[Path]]:
     """Where the script writes each output, before it is published: (outputs, the attempt
-    folders on local datastores, removed once the attempt is over)."""
+    folders on local datastores, removed once the attempt is over). ``keep``: what is there
+    stays (another worker of the same attempt writes there)."""
     outputs: list[_Output] = []
     scratch_roots: list[Path] = []
     attempt_folder = join(ATTEMPTS_FOLDER, f"{step.id}.{step.attempt}")
@@ -543,11 +574,12 @@ def _lay_out_outputs(
             scratch = root / output.name
         else:
             scratch = work / "outputs" / output.name
-        shutil.rmtree(scratch, ignore_errors=True)
+        if not keep:
+            shutil.rmtree(scratch, ignore_errors=True)
         if output.is_file:
             scratch.parent.mkdir(parents=True, exist_ok=True)
         else:
-            scratch.mkdir(parents=True)
+            scratch.mkdir(parents=True, exist_ok=keep)
         final = _output_path(output, step)
         register = output.registration()
         outputs.append(
@@ -587,6 +619,8 @@ def _command(
     env: dict,
     python: str,
     notebook_runtime: Path | None = None,
+    feed: parallel.Feed | None = None,
+    part: int = 0,
 ) -> list[str]:
     """The script's (or CommandStep's, or notebook runner's) command line, and its parameters
     as AML_PARAMETER_* variables."""
@@ -611,6 +645,8 @@ def _command(
     arguments = [resolve(a) for a in node.arguments]
     if node.parallel is not None:
         job = _parallel_job(node, node.parallel, run, paths, arguments)
+        if feed is not None:
+            job.update(feed=list(feed.child_fds), plan=part == 0, node=part)
         return [python, "-m", "studio.sdk.pipeline.steps._parallel_run", json.dumps(job)]
     if node.command is None:
         return [python, node.script_name, *arguments]
@@ -648,38 +684,23 @@ def _notebook_job(notebook: NotebookSpec, run: Run, paths: dict, runtime: Path) 
     }
 
 
-PARALLEL_RESULTS = "logs/sys/job_report/mini-batch_results.jsonl"
-
-
-def _parallel_resume(step: StepRun, work: Path) -> Path | None:
-    """The mini-batches an earlier attempt of this ParallelRunStep did (this step run's, or a
-    failed or canceled step run's with the same fingerprint: the same inputs and code), copied
-    where the step's run reads them."""
-    earlier = [step.id]
-    if step.fingerprint:
-        earlier += list(
-            StepRun.objects.filter(
-                fingerprint=step.fingerprint, status__in=[Status.FAILED, Status.CANCELED]
-            )
-            .exclude(id=step.id)
-            .order_by("-ended_at")
-            .values_list("id", flat=True)[:5]
-        )
-    for step_id in earlier:
-        results = storage.step_log_dir(step_id) / PARALLEL_RESULTS
-        if results.is_file():
-            copy = work / "parallel-resume.jsonl"
-            work.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(results, copy)
-            return copy
-    return None
-
-
 def _parallel_job(
     node: StepSpec, parallel: ParallelSpec, run: Run, paths: dict, arguments: list[str]
 ) -> dict:
     """What a ParallelRunStep's run is told: the entry script and its arguments, where each
     input to split is, the output folder, and the settings (pipeline parameters resolved)."""
+    return {
+        "entry_script": node.script_name,
+        "arguments": arguments,
+        "inputs": [{"name": n, "location": paths[("input", n)]} for n in parallel.inputs],
+        "output_dir": paths[("output", parallel.output)] if parallel.output else None,
+        "settings": _parallel_settings(parallel, run),
+    }
+
+
+def _parallel_settings(parallel: ParallelSpec, run: Run) -> dict:
+    """A ParallelRunStep's settings in this run: the pipeline parameters that give them
+    resolved."""
     settings = parallel.to_dict()
     for setting, name in parallel.parameters:
         value = run.parameters[name]
@@ -697,13 +718,68 @@ def _parallel_job(
                 f"Pipeline parameter {name} gives {setting} {value!r}: a whole number from 1 is "
                 "needed.",
             )
-    return {
-        "entry_script": node.script_name,
-        "arguments": arguments,
-        "inputs": [{"name": n, "location": paths[("input", n)]} for n in parallel.inputs],
-        "output_dir": paths[("output", parallel.output)] if parallel.output else None,
-        "settings": settings,
-    }
+    return settings
+
+
+def _feed(step: StepRun, run: Run, node: StepSpec) -> parallel.Feed:
+    """The first worker's feed of a ParallelRunStep: once the mini-batches are stored, it rings
+    for ``node_count - 1`` more workers of the step's compute target."""
+    assert node.parallel is not None
+    settings = _parallel_settings(node.parallel, run)
+
+    def ring_parts() -> None:
+        for number in range(1, settings["node_count"]):
+            services.ring_doorbell(
+                parallel.RUN_PART, [step.id, step.attempt, number], queue_for(step.compute_target)
+            )
+
+    return parallel.Feed(step, settings, transitions.worker_name(), on_planned=ring_parts)
+
+
+def execute_parallel_part(step_id: str, attempt: int, number: int) -> None:
+    """Join a running ParallelRunStep attempt as its node ``number``: lay the step out here,
+    and run its processes on the mini-batches the step's workers share, until none is left,
+    the attempt ends, or this worker stops. How the step ends is its first worker's to say."""
+    step = StepRun.objects.select_related("run", "run__experiment").filter(id=step_id).first()
+    if step is None or step.attempt != attempt or step.status not in _GOING:
+        return  # over, or another attempt's: nothing to join
+    if shutdown.stopping():
+        return  # the step's other workers do without this one
+    run, spec = step.run, services.graph_of(step.run.graph_id)
+    node = spec.step(step.node_id)
+    assert node.parallel is not None
+    work = settings.DATA_DIR / "work" / f"{step.id}.{attempt}.node{number}"
+
+    def watch() -> bool:
+        return shutdown.due() or _stopped(step.id, attempt)
+
+    def no_beat() -> None:  # the step's heartbeat is its first worker's; the feed keeps
+        return None  # this worker's mini-batches alive
+
+    environment = None
+    feed = parallel.Feed(step, _parallel_settings(node.parallel, run), transitions.worker_name())
+    try:
+        environment = environments.prepare(step, node, watch, no_beat)
+        layout = _prepare(
+            step, run, spec, node, work, _base_environment(), environment, feed, part=number
+        )
+        run_step(
+            layout.job,
+            watch=watch,
+            heartbeat=no_beat,
+            heartbeat_seconds=settings.STUDIO_HEARTBEAT_SECONDS,
+            grace_seconds=settings.STUDIO_CANCEL_GRACE_SECONDS,
+            on_start=lambda pid: feed.started(),
+            thread_cleanup=lambda: connection.close(),
+        )
+        _keep_artifacts(layout.job.cwd, step.id)
+    except Exception:  # this worker is one of several: the step goes on without it
+        log.warning("node %s of step %s could not run", number, step.id, exc_info=True)
+    finally:
+        feed.close()
+        if environment is not None:
+            environment.release()
+        shutil.rmtree(work, ignore_errors=True)
 
 
 def _program(command: str, path: str) -> str:

@@ -99,6 +99,7 @@ class StepJob:
     env: dict[str, str]
     log_path: Path
     log_cap: int
+    pass_fds: tuple[int, ...] = ()  # descriptors the step inherits (a ParallelRunStep's feed)
 
 
 @dataclass
@@ -179,6 +180,7 @@ def run_step(
             stderr=subprocess.STDOUT,
             start_new_session=True,
             close_fds=True,
+            pass_fds=job.pass_fds,
         )
     except OSError as exc:
         writer.write(f"Could not start the step: {exc}\n".encode())

@@ -290,3 +290,45 @@ class Metric(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class MiniBatch(models.Model):
+    """One mini-batch of a ParallelRunStep attempt: claimed by a worker with a try number (a
+    lost worker's mini-batch is claimed again by another, a failed one is tried again up to
+    ``run_max_try``), and what run() returned for it. Rows go in the database, so that a step's
+    mini-batches can be shared by workers on any host and a later attempt can reuse them."""
+
+    STATUSES = [(s, s) for s in ("pending", "running", "done", "failed", "reused")]
+
+    step = models.ForeignKey(StepRun, on_delete=models.CASCADE, related_name="mini_batches")
+    step_attempt = models.PositiveIntegerField()
+    index = models.PositiveIntegerField()
+    key = models.CharField(max_length=64)  # what it holds, wherever an attempt laid it out
+    items = models.PositiveIntegerField()
+    message = models.JSONField()  # what the entry script's run() is given
+    status = models.CharField(max_length=8, choices=STATUSES, default="pending")
+    tries = models.PositiveIntegerField(default=0)
+    failures = models.PositiveIntegerField(default=0)  # tries that failed
+    worker = models.CharField(max_length=255, blank=True, default="")
+    process = models.IntegerField(null=True, blank=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    count = models.PositiveIntegerField(null=True, blank=True)  # results run() returned
+    rows = models.TextField(blank=True, default="")  # append_row's lines, newline-separated
+    error = models.TextField(blank=True, default="")
+
+    class Meta:
+        ordering = ["step_id", "step_attempt", "index"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["step", "step_attempt", "index"], name="minibatch_unique_index"
+            )
+        ]
+        indexes = [
+            models.Index(fields=["step", "step_attempt", "status"], name="minibatch_status"),
+            models.Index(fields=["key"], name="minibatch_key"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.step_id}.{self.step_attempt} #{self.index}"

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from celery import shared_task, signals
 
-from runs import execution, services, shutdown, worker
+from runs import execution, parallel, services, shutdown, worker
 
 if TYPE_CHECKING:
     from celery.worker.consumer import Consumer
@@ -60,3 +60,9 @@ def execute_step(step_id: str) -> None:
 def dispatch_steps(queued: list[list[str]]) -> None:
     """Fingerprint queued steps handed to this worker: reuse them, or ring for them."""
     services.dispatch([(step_id, target) for step_id, target in queued], handed=True)
+
+
+@shared_task(name=parallel.RUN_PART, ignore_result=True)
+def run_parallel_part(step_id: str, attempt: int, number: int) -> None:
+    """Join a running ParallelRunStep as one more of its workers."""
+    execution.execute_parallel_part(step_id, attempt, number)

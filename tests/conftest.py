@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 from pathlib import Path
@@ -26,7 +27,8 @@ def studio():
         yield server
     finally:
         server.stop()
-        shutil.rmtree(data_dir, ignore_errors=True)
+        if not os.environ.get("STUDIO_TEST_KEEP_DATA"):
+            shutil.rmtree(data_dir, ignore_errors=True)
 
 
 # Emulated remote stores on loopback (integration and security tests): one moto and one

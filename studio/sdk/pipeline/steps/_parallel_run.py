@@ -1,19 +1,24 @@
 """A ParallelRunStep's run: ``python -m studio.sdk.pipeline.steps._parallel_run <job JSON>``,
-the step's command in its sandbox.
+the step's command in its sandbox, on each worker the step is spread over.
 
-It splits the inputs into mini-batches (``mini_batch_size`` files of a FileDataset or folder,
-or about ``mini_batch_size`` bytes of a TabularDataset's rows), starts
-``process_count_per_node`` driver processes (``_parallel_driver``: ``init()`` once each) and
-hands each a mini-batch at a time. A failed mini-batch is tried again up to ``run_max_try``
-times; one that takes longer than ``run_invocation_timeout`` seconds has its process killed and
-started again. Failures beyond ``error_threshold`` (items), ``allowed_failed_count`` or
-``allowed_failed_percent`` (mini-batches) fail the step. With ``append_row`` the rows run()
-returned are written, in mini-batch order, to ``append_row_file_name`` in the step's output.
+The mini-batches (``mini_batch_size`` files of a FileDataset or folder, or about
+``mini_batch_size`` bytes of a TabularDataset's rows) come from a *source*. Under a Studio
+worker it is the worker's feed (a pipe pair named by ``job["feed"]``): the first worker
+partitions the inputs and the feed stores the mini-batches in the database, where every worker
+of the step claims them a few at a time and reports how each went. Run on its own (no feed),
+the mini-batches are kept in this process. Either way ``process_count_per_node`` driver
+processes (``_parallel_driver``: ``init()`` once each) take a mini-batch at a time; a failed one
+is tried again up to ``run_max_try`` times (``studio.core.parallel`` decides), one that takes
+longer than ``run_invocation_timeout`` seconds has its process killed and started again, and
+failures beyond ``error_threshold`` (items), ``allowed_failed_count`` or
+``allowed_failed_percent`` (mini-batches) fail the step. When every mini-batch has ended, the
+first worker writes, with ``append_row``, the rows run() returned, in mini-batch order, to
+``append_row_file_name`` in the step's output.
 
-Logs are laid out as Azure's: ``logs/user/stderr/0/processNNN.stderr.txt`` per process (what the
-script prints and logs), ``logs/user/error/0/processNNN.txt`` (failed mini-batches with their
-tracebacks), ``logs/sys/job_report/processed_mini-batches.csv`` and
-``logs/job_progress_overview.txt``.
+Logs are laid out as Azure's: ``logs/user/stderr/<node>/processNNN.stderr.txt`` per process
+(what the script prints and logs), ``logs/user/error/<node>/processNNN.txt`` (failed tries with
+their tracebacks), ``logs/sys/job_report/processed_mini-batches.csv``,
+``logs/job_error.txt`` and ``logs/job_progress_overview.txt``.
 """
 
 from __future__ import annotations
@@ -27,12 +32,16 @@ import subprocess
 import sys
 import threading
 import time
-from dataclasses import dataclass, field
+from collections import deque
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
+from studio.core.parallel import DONE, FAILED, PENDING, REUSED, after_failure, over_threshold
+
 LOGS = Path("logs")
-RESULTS = LOGS / "sys" / "job_report" / "mini-batch_results.jsonl"
 PROGRESS_SECONDS = 2.0  # how often the step's log shows the counts while it runs
+WAIT_SECONDS = 0.25  # how long a process waits before asking again while others still run
 
 
 @dataclass
@@ -42,23 +51,8 @@ class _Batch:
     items: int
     key: str = ""  # what the mini-batch holds, wherever the attempt laid the data out
     tries: int = 0
-    errors: list[str] = field(default_factory=list)
-
-
-@dataclass
-class _Tally:
-    done: int = 0
-    failed: int = 0
-    retried: int = 0
-    failed_items: int = 0
-    processed_items: int = 0
-    rows: dict[int, list[str]] = field(default_factory=dict)
-    succeeded: set[int] = field(default_factory=set)
-    reused: set[int] = field(default_factory=set)
-    by_process: dict[int, list[int]] = field(default_factory=dict)  # number: [batches, items]
-    failures: list[tuple[int, str]] = field(default_factory=list)
-    abort: str | None = None
-    lock: threading.Lock = field(default_factory=threading.Lock)
+    failures: int = 0
+    row: int | None = None  # its row in the database, when the worker's feed hands it out
 
 
 def _files_of(location: str) -> list[str]:
@@ -126,6 +120,7 @@ class _Process:
 
     def __init__(self, number: int, job: dict, env: dict):
         self.number = number
+        self.node = str(job.get("node", 0))
         self.job = job
         self.env = env
         self.process: subprocess.Popen | None = None
@@ -134,7 +129,7 @@ class _Process:
     def start(self) -> str | None:
         """Start the driver; the init() error, if init() failed."""
         self.starts += 1
-        stderr = LOGS / "user" / "stderr" / "0" / f"process{self.number:03d}.stderr.txt"
+        stderr = LOGS / "user" / "stderr" / self.node / f"process{self.number:03d}.stderr.txt"
         stderr.parent.mkdir(parents=True, exist_ok=True)
         with open(stderr, "a") as log:
             if self.starts > 1:
@@ -206,145 +201,275 @@ class _Process:
                 self.stop()
 
 
-def _over_threshold(settings: dict, tally: _Tally, total: int) -> str | None:
-    threshold = settings["error_threshold"]
-    if threshold != -1 and tally.failed_items > threshold:
-        return f"{tally.failed_items} failed items is more than error_threshold {threshold}"
-    count = settings.get("allowed_failed_count")
-    if count is not None and count != -1 and tally.failed > count:
-        return f"{tally.failed} failed mini-batches is more than allowed_failed_count {count}"
-    percent = settings.get("allowed_failed_percent")
-    if percent is not None and total and tally.failed * 100 / total > percent:
-        return (
-            f"{tally.failed} failed mini-batches of {total} is more than "
-            f"allowed_failed_percent {percent:g}%"
+class _Source:
+    """Where the mini-batches come from and where how each went goes."""
+
+    abort: str | None = None
+
+    def next(self) -> _Batch | None:
+        """A mini-batch to run; None when there is none left to run here."""
+        raise NotImplementedError
+
+    def succeeded(self, batch: _Batch, process: int, count: int, rows: list[str]) -> None:
+        raise NotImplementedError
+
+    def failed(self, batch: _Batch, process: int, error: str) -> None:
+        raise NotImplementedError
+
+    def stop(self, reason: str) -> None:
+        raise NotImplementedError
+
+    def counts(self) -> dict:
+        """``done``, ``failed``, ``retried``, ``items`` (processed) and ``total`` so far."""
+        raise NotImplementedError
+
+    def results(self) -> Iterator[dict]:
+        """Every mini-batch once all have ended, in order: ``index``, ``items``, ``tries``,
+        ``status``, ``count``, ``rows``, ``error``, ``worker``, ``process``."""
+        raise NotImplementedError
+
+
+class _Local(_Source):
+    """The mini-batches kept in this process (run with no Studio worker)."""
+
+    def __init__(self, batches: list[_Batch], settings: dict) -> None:
+        self.batches = batches
+        self.settings = settings
+        self.work: queue.Queue = queue.Queue()
+        for batch in batches:
+            self.work.put(batch)
+        self.lock = threading.Lock()
+        self.ended: dict[int, dict] = {}
+        self.retried = 0
+        self.failed_items = 0
+
+    def next(self) -> _Batch | None:
+        with self.lock:
+            if self.abort:
+                return None
+        try:
+            batch = self.work.get_nowait()
+        except queue.Empty:
+            return None
+        batch.tries += 1
+        return batch
+
+    def _end(self, batch: _Batch, process: int, **result) -> None:
+        self.ended[batch.index] = {
+            "index": batch.index,
+            "items": batch.items,
+            "tries": batch.tries,
+            "worker": "",
+            "process": process,
+            **result,
+        }
+        failed = sum(1 for r in self.ended.values() if r["status"] == FAILED)
+        self.abort = self.abort or over_threshold(
+            self.settings, self.failed_items, failed, len(self.batches)
         )
-    return None
+
+    def succeeded(self, batch: _Batch, process: int, count: int, rows: list[str]) -> None:
+        with self.lock:
+            self.failed_items += max(0, batch.items - count)
+            self._end(batch, process, status=DONE, count=count, rows=rows, error="")
+
+    def failed(self, batch: _Batch, process: int, error: str) -> None:
+        with self.lock:
+            batch.failures += 1
+            if after_failure(batch.failures, self.settings["run_max_try"]) == PENDING:
+                self.retried += 1
+                self.work.put(batch)
+                return
+            self.failed_items += batch.items
+            self._end(batch, process, status=FAILED, count=0, rows=[], error=error)
+
+    def stop(self, reason: str) -> None:
+        with self.lock:
+            self.abort = self.abort or reason
+
+    def counts(self) -> dict:
+        with self.lock:
+            ended = list(self.ended.values())
+        done = [r for r in ended if r["status"] == DONE]
+        return {
+            "done": len(done),
+            "failed": len(ended) - len(done),
+            "retried": self.retried,
+            "items": sum(r["items"] for r in done),
+            "total": len(self.batches),
+        }
+
+    def results(self) -> Iterator[dict]:
+        for batch in self.batches:
+            yield self.ended.get(
+                batch.index,
+                {
+                    "index": batch.index,
+                    "items": batch.items,
+                    "tries": batch.tries,
+                    "status": PENDING,
+                    "count": 0,
+                    "rows": [],
+                    "error": "",
+                    "worker": "",
+                    "process": None,
+                },
+            )
 
 
-def _serve(proc: _Process, work: queue.Queue, tally: _Tally, settings: dict, total: int) -> None:
-    error_log = LOGS / "user" / "error" / "0" / f"process{proc.number:03d}.txt"
+class _Feed(_Source):
+    """The mini-batches the Studio worker's feed hands out: requests and answers are JSON
+    lines on a pipe pair. Mini-batches are claimed a few at a time (one request for every
+    process's next two); how each went is told at once, and the worker writes these down
+    together."""
+
+    def __init__(self, fds: list[int], processes: int) -> None:
+        self.answers = os.fdopen(fds[0], "r")
+        self.requests = os.fdopen(fds[1], "w")
+        self.lock = threading.Lock()
+        self.claimed: deque[_Batch] = deque()
+        self.claim_size = max(1, processes * 2)
+        self.last: dict = {"done": 0, "failed": 0, "retried": 0, "items": 0, "total": 0}
+
+    def _send(self, message: dict) -> None:
+        self.requests.write(json.dumps(message) + "\n")
+        self.requests.flush()
+
+    def _ask(self, message: dict) -> dict:
+        self._send(message)
+        line = self.answers.readline()
+        if not line:
+            raise ConnectionError("the worker's feed closed")
+        return json.loads(line)
+
+    def plan(self, batches: list[_Batch]) -> dict:
+        with self.lock:
+            self._send({"op": "plan", "total": len(batches)})
+            for start in range(0, len(batches), 500):
+                chunk = [
+                    {"index": b.index, "key": b.key, "items": b.items, "message": b.message}
+                    for b in batches[start : start + 500]
+                ]
+                self._send({"op": "batches", "batches": chunk})
+            return self._ask({"op": "planned"})
+
+    def next(self) -> _Batch | None:
+        while True:
+            with self.lock:
+                if self.abort:
+                    return None
+                if self.claimed:
+                    return self.claimed.popleft()
+                answer = self._ask({"op": "claim", "n": self.claim_size})
+                self.last = answer.get("progress", self.last)
+                if answer.get("stop"):
+                    self.abort = self.abort or answer["stop"]
+                    return None
+                if answer.get("end"):
+                    return None
+                for found in answer.get("batches", []):
+                    batch = _Batch(found["index"], found["message"], found["items"])
+                    batch.row, batch.tries = found["row"], found["tries"]
+                    self.claimed.append(batch)
+                if self.claimed:
+                    return self.claimed.popleft()
+            time.sleep(WAIT_SECONDS)  # the rest are being run elsewhere: one may come back
+
+    def succeeded(self, batch: _Batch, process: int, count: int, rows: list[str]) -> None:
+        report = {"row": batch.row, "tries": batch.tries, "ok": True, "count": count}
+        with self.lock:
+            self._send({"op": "report", **report, "process": process, "rows": rows})
+
+    def failed(self, batch: _Batch, process: int, error: str) -> None:
+        report = {"row": batch.row, "tries": batch.tries, "ok": False, "error": error}
+        with self.lock:
+            self._send({"op": "report", **report, "process": process})
+
+    def stop(self, reason: str) -> None:
+        with self.lock:
+            self.abort = self.abort or reason
+            # The mini-batches claimed here and not begun go back at once.
+            unclaimed = [{"row": b.row, "tries": b.tries} for b in self.claimed]
+            self.claimed.clear()
+            self._send({"op": "stop", "reason": reason, "release": unclaimed})
+
+    def counts(self) -> dict:
+        return self.last
+
+    def results(self) -> Iterator[dict]:
+        with self.lock:
+            self._send({"op": "results"})
+            while True:
+                line = self.answers.readline()
+                if not line:
+                    raise ConnectionError("the worker's feed closed")
+                result = json.loads(line)
+                if result.get("end"):
+                    return
+                yield result
+
+
+def _serve(proc: _Process, source: _Source, settings: dict) -> None:
+    error_log = LOGS / "user" / "error" / proc.node / f"process{proc.number:03d}.txt"
     error_log.parent.mkdir(parents=True, exist_ok=True)
     init_error = proc.start()
     if init_error is not None:
-        with tally.lock:
-            tally.abort = tally.abort or f"init() failed:\n{init_error}"
+        source.stop(f"init() failed:\n{init_error}")
         return
     while True:
-        with tally.lock:
-            if tally.abort:
-                break
-        try:
-            batch = work.get_nowait()
-        except queue.Empty:
+        batch = source.next()
+        if batch is None:
             break
-        batch.tries += 1
         answer = proc.ask(batch, settings["run_invocation_timeout"])
         if answer.get("ok"):
-            with tally.lock:
-                tally.done += 1
-                tally.succeeded.add(batch.index)
-                tally.processed_items += batch.items
-                share = tally.by_process.setdefault(proc.number, [0, 0])
-                share[0], share[1] = share[0] + 1, share[1] + batch.items
-                # As in Azure, each element run() returns is one item done: the rest failed.
-                tally.failed_items += max(0, batch.items - answer["count"])
-                if settings["output_action"] == "append_row":
-                    tally.rows[batch.index] = answer["rows"]
-                _record(
-                    batch,
-                    answer["count"],
-                    answer["rows"] if settings["output_action"] == "append_row" else [],
-                )
-                tally.abort = tally.abort or _over_threshold(settings, tally, total)
+            rows = answer["rows"] if settings["output_action"] == "append_row" else []
+            source.succeeded(batch, proc.number, answer["count"], rows)
             continue
-        batch.errors.append(answer["error"])
         with open(error_log, "a") as log:
             log.write(f"mini-batch {batch.index}, try {batch.tries}:\n{answer['error']}\n")
+        source.failed(batch, proc.number, answer["error"])
         if answer.get("restart"):
             proc.stop()
             init_error = proc.start()
             if init_error is not None:
-                with tally.lock:
-                    tally.abort = tally.abort or f"init() failed:\n{init_error}"
+                source.stop(f"init() failed:\n{init_error}")
                 break
-        with tally.lock:
-            if batch.tries < settings["run_max_try"]:
-                tally.retried += 1
-                work.put(batch)
-                continue
-            tally.failed += 1
-            tally.failed_items += batch.items
-            tally.failures.append((batch.index, answer["error"]))
-            tally.abort = tally.abort or _over_threshold(settings, tally, total)
     proc.close()
-
-
-def _record(batch: _Batch, count: int, rows: list[str]) -> None:
-    """Keep a mini-batch that succeeded (called with the tally's lock held), for a later
-    attempt of the same step to resume from."""
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    with open(RESULTS, "a") as out:
-        record = {"index": batch.index, "key": batch.key, "items": batch.items}
-        out.write(json.dumps({**record, "count": count, "rows": rows}) + "\n")
-
-
-def _resumed(batches: list[_Batch], tally: _Tally, settings: dict) -> set[int]:
-    """The mini-batches an earlier attempt of the same step (same inputs and code) did: taken
-    as done, with their rows."""
-    path = os.environ.get("STUDIO_PARALLEL_RESUME_FROM")
-    if not path or not os.path.exists(path):
-        return set()
-    earlier = {}
-    with open(path) as records:
-        for line in records:
-            try:
-                record = json.loads(line)
-            except ValueError:  # a line the earlier attempt was cut short writing
-                continue
-            earlier[(record["index"], record["key"])] = record
-    reused = set()
-    for batch in batches:
-        record = earlier.get((batch.index, batch.key))
-        if record is None or record["items"] != batch.items:
-            continue
-        reused.add(batch.index)
-        tally.reused.add(batch.index)
-        tally.done += 1
-        tally.succeeded.add(batch.index)
-        tally.failed_items += max(0, batch.items - record["count"])
-        if settings["output_action"] == "append_row":
-            tally.rows[batch.index] = record["rows"]
-        _record(batch, record["count"], record["rows"])
-    return reused
 
 
 def run(job: dict) -> int:
     settings = job["settings"]
     started = time.monotonic()
-    batches = partition(job)
-    total = len(batches)
-    print(f"ParallelRunStep: {total} mini-batches of {sum(b.items for b in batches)} items")
-    if RESULTS.exists():
-        RESULTS.unlink()
-    tally = _Tally()
-    reused = _resumed(batches, tally, settings)
-    if reused:
-        print(f"resumed: {len(reused):,} of {total:,} mini-batches reused")
-    work: queue.Queue = queue.Queue()
-    for batch in batches:
-        if batch.index not in reused:
-            work.put(batch)
+    planning = job.get("plan", True)
+    processes_wanted = settings["process_count_per_node"] or os.cpu_count() or 1
+    source: _Source
+    if job.get("feed"):
+        source = feed = _Feed(job["feed"], processes_wanted)
+        if planning:
+            batches = partition(job)
+            print(
+                f"ParallelRunStep: {len(batches)} mini-batches of "
+                f"{sum(b.items for b in batches)} items"
+            )
+            planned = feed.plan(batches)
+            if planned["reused"]:
+                print(f"resumed: {planned['reused']:,} of {planned['total']:,} mini-batches reused")
+        count = processes_wanted
+    else:
+        batches = partition(job)
+        print(
+            f"ParallelRunStep: {len(batches)} mini-batches of {sum(b.items for b in batches)} items"
+        )
+        source = _Local(batches, settings)
+        count = min(processes_wanted, len(batches))
     env = dict(os.environ)
     env["STUDIO_PARALLEL_OUTPUT_DIR"] = job.get("output_dir") or ""
     env["STUDIO_PARALLEL_LOG_DIR"] = str(LOGS.resolve() / "user")
     env["STUDIO_PARALLEL_WORKING_DIR"] = os.getcwd()
     env["STUDIO_PARALLEL_LOGGING_LEVEL"] = settings["logging_level"]
-    count = min(settings["process_count_per_node"], work.qsize())
     processes = [_Process(n, job, env) for n in range(count)]
     threads = [
-        threading.Thread(target=_serve, args=(p, work, tally, settings, total), daemon=True)
-        for p in processes
+        threading.Thread(target=_serve, args=(p, source, settings), daemon=True) for p in processes
     ]
     for thread in threads:
         thread.start()
@@ -353,71 +478,86 @@ def run(job: dict) -> int:
         deadline = time.monotonic() + PROGRESS_SECONDS
         for thread in threads:
             thread.join(max(0.0, deadline - time.monotonic()))
-        with tally.lock:
-            now = (tally.done, tally.failed, tally.retried, tally.processed_items)
-        if now != shown and any(t.is_alive() for t in threads):
+        now = source.counts()
+        if planning and now != shown and any(t.is_alive() for t in threads):
             shown = now
-            rate = now[3] / max(time.monotonic() - started, 1e-9)
+            rate = now["items"] / max(time.monotonic() - started, 1e-9)
             print(
-                f"progress: {now[0] + now[1]} of {total} mini-batches: {now[0]} done, "
-                f"{now[1]} failed, {now[2]} retried ({rate:.1f} items/s)",
+                f"progress: {now['done'] + now['failed']} of {now['total']} mini-batches: "
+                f"{now['done']} done, {now['failed']} failed, {now['retried']} retried "
+                f"({rate:.1f} items/s)",
                 flush=True,
             )
     for proc in processes:
         proc.stop()
-    elapsed = time.monotonic() - started
-    if tally.abort is None and tally.done + tally.failed < total:
-        tally.abort = "the processes ended before every mini-batch was run"
-    if tally.abort is None:
-        tally.abort = _over_threshold(settings, tally, total)
-    if settings["output_action"] == "append_row" and job.get("output_dir"):
+    if not planning:
+        return 0 if source.abort is None or not source.abort.startswith("init()") else 1
+    return _finish(job, source, time.monotonic() - started)
+
+
+def _finish(job: dict, source: _Source, elapsed: float) -> int:
+    """Once every mini-batch has ended: the rows in the output, the reports in ``logs/``, and
+    whether the step succeeded."""
+    settings = job["settings"]
+    abort = source.abort
+    rows_file = None
+    if settings["output_action"] == "append_row" and job.get("output_dir") and abort is None:
         target = Path(job["output_dir"]) / settings["append_row_file_name"]
         target.parent.mkdir(parents=True, exist_ok=True)
-        with open(target, "w") as out:
-            for index in sorted(tally.rows):
-                for row in tally.rows[index]:
-                    out.write(row + "\n")
-    _report(batches, tally, elapsed)
-    if tally.abort is not None:
-        print(f"ParallelRunStep failed: {tally.abort}", file=sys.stderr)
-        return 1
-    return 0
-
-
-def _report(batches: list[_Batch], tally: _Tally, elapsed: float) -> None:
-    rate = tally.processed_items / elapsed if elapsed > 0 else 0.0
-    summary = (
-        f"{len(batches)} mini-batches: {tally.done} done, {tally.failed} failed, "
-        f"{tally.retried} retried; {tally.processed_items} items in {elapsed:.1f} s "
-        f"({rate:.1f} items/s)"
-    )
-    print(f"ParallelRunStep: {summary}")
-    LOGS.mkdir(exist_ok=True)
-    shares = [
-        f"process{number:03d}: {batches} mini-batches, {items} items"
-        for number, (batches, items) in sorted(tally.by_process.items())
-    ]
-    (LOGS / "job_progress_overview.txt").write_text("\n".join([summary, *shares]) + "\n")
+        rows_file = open(target, "w")
     report = LOGS / "sys" / "job_report" / "processed_mini-batches.csv"
     report.parent.mkdir(parents=True, exist_ok=True)
-    failed = dict(tally.failures)
-    with open(report, "w") as out:
-        out.write("index,items,tries,status\n")
-        for batch in batches:
-            status = (
-                "reused"
-                if batch.index in tally.reused
-                else "done"
-                if batch.index in tally.succeeded
-                else "failed"
-                if batch.index in failed
-                else "not run"
+    total = done = failed = reused = retried = items = failed_items = not_run = 0
+    shares: dict[str, list[int]] = {}
+    with open(report, "w") as csv, open(LOGS / "job_error.txt", "w") as errors:
+        csv.write("index,items,tries,status,worker,process\n")
+        for result in source.results():
+            total += 1
+            status = result["status"]
+            retried += max(0, result["tries"] - 1)
+            csv.write(
+                f"{result['index']},{result['items']},{result['tries']},{status},"
+                f"{result['worker']},{result['process'] if result['process'] is not None else ''}\n"
             )
-            out.write(f"{batch.index},{batch.items},{batch.tries},{status}\n")
-    if tally.failures:
-        with open(LOGS / "job_error.txt", "w") as out:
-            for index, error in sorted(tally.failures):
-                out.write(f"mini-batch {index}:\n{error}\n")
+            if status in (DONE, REUSED):
+                done += 1
+                reused += status == REUSED
+                items += result["items"]
+                failed_items += max(0, result["items"] - (result["count"] or 0))
+                if rows_file is not None:
+                    for row in result["rows"]:
+                        rows_file.write(row + "\n")
+                if status == DONE:
+                    share = shares.setdefault(
+                        f"{result['worker'] or 'node0'} process{result['process'] or 0:03d}", [0, 0]
+                    )
+                    share[0], share[1] = share[0] + 1, share[1] + result["items"]
+            elif status == FAILED:
+                failed += 1
+                failed_items += result["items"]
+                errors.write(f"mini-batch {result['index']}:\n{result['error']}\n")
+            else:
+                not_run += 1
+    if rows_file is not None:
+        rows_file.close()
+    if abort is None and not_run:
+        abort = f"{not_run} mini-batches were not run"
+    abort = abort or over_threshold(settings, failed_items, failed, total)
+    rate = items / elapsed if elapsed > 0 else 0.0
+    summary = (
+        f"{total} mini-batches: {done} done{f' ({reused} reused)' if reused else ''}, "
+        f"{failed} failed, "
+        f"{retried} retried; {items} items in {elapsed:.1f} s ({rate:.1f} items/s)"
+    )
+    print(f"ParallelRunStep: {summary}")
+    lines = [f"{name}: {b} mini-batches, {n} items" for name, (b, n) in sorted(shares.items())]
+    (LOGS / "job_progress_overview.txt").write_text("\n".join([summary, *lines]) + "\n")
+    if abort is not None:
+        if rows_file is not None:
+            Path(rows_file.name).unlink(missing_ok=True)
+        print(f"ParallelRunStep failed: {abort}", file=sys.stderr)
+        return 1
+    return 0
 
 
 if __name__ == "__main__":
