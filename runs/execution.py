@@ -748,6 +748,9 @@ def execute_parallel_part(step_id: str, attempt: int, number: int) -> None:
     run, spec = step.run, services.graph_of(step.run.graph_id)
     node = spec.step(step.node_id)
     assert node.parallel is not None
+    parallel_settings = _parallel_settings(node.parallel, run)
+    if len(parallel.active_workers(step.id, attempt)) >= parallel_settings["node_count"]:
+        return  # a message rung again after the step found its workers
     work = settings.DATA_DIR / "work" / f"{step.id}.{attempt}.node{number}"
 
     def watch() -> bool:
@@ -757,7 +760,7 @@ def execute_parallel_part(step_id: str, attempt: int, number: int) -> None:
         return None  # this worker's mini-batches alive
 
     environment = None
-    feed = parallel.Feed(step, _parallel_settings(node.parallel, run), transitions.worker_name())
+    feed = parallel.Feed(step, parallel_settings, transitions.worker_name())
     try:
         environment = environments.prepare(step, node, watch, no_beat)
         layout = _prepare(

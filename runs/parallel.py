@@ -209,6 +209,18 @@ def report(reports: list[dict], run_max_try: int) -> None:
             )
 
 
+def active_workers(step_id: str, attempt: int) -> set[str]:
+    """The workers running the attempt's mini-batches now or lately."""
+    lately = timezone.now() - timedelta(seconds=settings.STUDIO_WORKER_LOST_SECONDS)
+    return set(
+        _batches(step_id, attempt)
+        .filter(Q(status=RUNNING) | Q(ended_at__gte=lately))
+        .exclude(worker="")
+        .values_list("worker", flat=True)
+        .distinct()
+    )
+
+
 def _failures(row: int) -> int:
     return MiniBatch.objects.filter(id=row).values_list("failures", flat=True).first() or 0
 
@@ -274,6 +286,9 @@ class Feed:
     :data:`FLUSH_SECONDS`, so that a mini-batch costs no database commit of its own."""
 
     FLUSH_SECONDS = 0.2
+    # A worker busy with this step may have taken a message for another: while fewer workers
+    # than node_count share the mini-batches, the first worker's feed rings again this often.
+    RING_AGAIN_SECONDS = 3.0
 
     def __init__(
         self,
@@ -291,6 +306,7 @@ class Feed:
         self._from_child = os.pipe()
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
+        self._rung = 0.0
 
     @property
     def child_fds(self) -> tuple[int, int]:
@@ -363,6 +379,7 @@ class Feed:
                     planned = []
                     if self.on_planned is not None:
                         self.on_planned()
+                        self._rung = time.monotonic()
                 elif op == "stop":
                     flush()
                     release(self.step_id, self.attempt, request.get("release", []))
@@ -401,6 +418,14 @@ class Feed:
         if stop is not None:
             return {"stop": stop, "progress": shown}
         found = claim(self.step_id, self.attempt, self.worker, wanted)
+        if (
+            self.on_planned is not None
+            and counts["pending"] > len(found)
+            and time.monotonic() - self._rung >= self.RING_AGAIN_SECONDS
+        ):
+            self._rung = time.monotonic()
+            if len(active_workers(self.step_id, self.attempt)) < self.parallel["node_count"]:
+                self.on_planned()
         if found:
             return {"batches": found, "progress": shown}
         if counts["pending"] or counts["running"]:
@@ -411,3 +436,37 @@ class Feed:
         # Asked once this worker's processes ended: every mini-batch has ended, or the step
         # stops (what still runs elsewhere is then not run).
         yield from results(self.step_id, self.attempt)
+
+
+def summary(step: StepRun, failed_limit: int = 50) -> dict | None:
+    """What the step's pages and API show of a ParallelRunStep's latest attempt that has
+    mini-batches: the counts, items per second, each worker's share, the failed mini-batches
+    with their items and errors. None for another kind of step."""
+    attempt = (
+        MiniBatch.objects.filter(step_id=step.id)
+        .order_by("-step_attempt")
+        .values_list("step_attempt", flat=True)
+        .first()
+    )
+    if attempt is None:
+        return None
+    counts = progress(step.id, attempt)
+    started, ended = counts.pop("started"), counts.pop("ended")
+    going = step.status in _GOING and attempt == step.attempt
+    until = timezone.now() if going else ended
+    seconds = (until - started).total_seconds() if started and until else 0.0
+    counts["items_per_second"] = round(counts["items"] / seconds, 2) if seconds > 0 else None
+    failed = []
+    for batch in failed_batches(step.id, attempt, failed_limit):
+        message = batch.pop("message")
+        table = message.get("table")
+        batch["what"] = (
+            [os.path.basename(f) for f in message.get("files", [])]
+            if table is None
+            else [f"rows {table['start']} to {table['stop'] - 1}"]
+        )
+        failed.append(batch)
+    workers = [
+        {**share, "items": share.pop("done_items") or 0} for share in by_worker(step.id, attempt)
+    ]
+    return {"attempt": attempt, **counts, "workers": workers, "failed_batches": failed}

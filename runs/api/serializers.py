@@ -190,3 +190,42 @@ class ComputeTargetStatusSerializer(serializers.Serializer):
     provisioning_state = serializers.CharField()
     workers = serializers.ListField(child=serializers.CharField())
     running_steps = serializers.IntegerField()
+
+
+class MiniBatchWorkerSerializer(serializers.Serializer):
+    worker = serializers.CharField(help_text="host:process of the worker")
+    done = serializers.IntegerField()
+    failed = serializers.IntegerField()
+    running = serializers.IntegerField()
+    items = serializers.IntegerField(help_text="Items of the mini-batches it did")
+
+
+class FailedMiniBatchSerializer(serializers.Serializer):
+    index = serializers.IntegerField()
+    items = serializers.IntegerField()
+    tries = serializers.IntegerField()
+    worker = serializers.CharField()
+    error = serializers.CharField(help_text="The last try's error")
+    what = serializers.ListField(
+        child=serializers.CharField(), help_text="Its files, or its rows of the table"
+    )
+
+
+class MiniBatchSummarySerializer(serializers.Serializer):
+    """A ParallelRunStep's mini-batches (its latest attempt that has them)."""
+
+    attempt = serializers.IntegerField()
+    total = serializers.IntegerField()
+    done = serializers.IntegerField(
+        help_text="Done, those reused from an earlier attempt among them"
+    )
+    reused = serializers.IntegerField()
+    failed = serializers.IntegerField()
+    running = serializers.IntegerField()
+    pending = serializers.IntegerField()
+    retried = serializers.IntegerField(help_text="Tries beyond each mini-batch's first")
+    items = serializers.IntegerField(help_text="Items of the mini-batches done in this attempt")
+    failed_items = serializers.IntegerField()
+    items_per_second = serializers.FloatField(allow_null=True)
+    workers = MiniBatchWorkerSerializer(many=True)
+    failed_batches = FailedMiniBatchSerializer(many=True)

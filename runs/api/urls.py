@@ -24,6 +24,11 @@ urlpatterns = [
     ),
     path("steps/<str:step_id>/", views.StepDetail.as_view(), name="api-step"),
     path("steps/<str:step_id>/log/", views.StepLog.as_view(), name="api-step-log"),
+    path(
+        "steps/<str:step_id>/minibatches/",
+        views.StepMiniBatches.as_view(),
+        name="api-step-minibatches",
+    ),
     path("steps/<str:step_id>/metrics/", artifacts.StepMetrics.as_view(), name="api-step-metrics"),
     path("steps/<str:step_id>/tags/", artifacts.StepTags.as_view(), name="api-step-tags"),
     path(

@@ -15,7 +15,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from runs import services
+from runs import parallel, services
 from runs.api import serializers
 from runs.models import Experiment, Run, StepRun
 from studio.core.status import TERMINAL
@@ -243,6 +243,20 @@ class StepDetail(APIView):
     @extend_schema(responses=serializers.StepRunSerializer)
     def get(self, request: Request, step_id: str) -> Response:
         return Response(serializers.StepRunSerializer(_step_for(request, step_id)).data)
+
+
+class StepMiniBatches(APIView):
+    """A ParallelRunStep's mini-batches: progress, each worker's share, the failed ones."""
+
+    allow_run_token = True
+    permission_classes = RUN_TOKEN_PERMISSIONS
+
+    @extend_schema(responses=serializers.MiniBatchSummarySerializer)
+    def get(self, request: Request, step_id: str) -> Response:
+        found = parallel.summary(_step_for(request, step_id))
+        if found is None:
+            raise NotFound("This step has no mini-batches (it is not a ParallelRunStep).")
+        return Response(serializers.MiniBatchSummarySerializer(found).data)
 
 
 class StepLog(APIView):
