@@ -183,7 +183,7 @@ class ParallelSpec:
     output: str | None = None
     append_row_file_name: str = DEFAULT_APPEND_ROW_FILE_NAME
     node_count: int = 1
-    process_count_per_node: int = 1
+    process_count_per_node: int | None = None  # None: as many as the worker has CPUs
     run_invocation_timeout: int = 60
     run_max_try: int = 3
     allowed_failed_count: int | None = None
@@ -744,7 +744,9 @@ def _parse_parallel(
         output=output,
         append_row_file_name=file_name,
         node_count=whole("node_count", 1, 1, "a whole number from 1"),
-        process_count_per_node=whole("process_count_per_node", 1, 1, "a whole number from 1"),
+        process_count_per_node=whole(
+            "process_count_per_node", None, 1, "a whole number from 1", optional=True
+        ),
         run_invocation_timeout=whole("run_invocation_timeout", 60, 1, "a whole number from 1"),
         run_max_try=whole("run_max_try", 3, 1, "a whole number from 1"),
         allowed_failed_count=whole(

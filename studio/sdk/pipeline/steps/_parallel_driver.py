@@ -5,9 +5,11 @@ It imports the entry script, calls ``init()`` once, then reads mini-batches, one
 line, on standard input, calls ``run(mini_batch)`` for each and answers one JSON object a line:
 ``{"index", "ok": true, "count", "rows"}`` (``rows``: the lines append_row writes, in order) or
 ``{"index", "ok": false, "error"}``. A mini-batch is ``{"index", "files": [paths]}`` (run() gets
-the list) or ``{"index", "table": {"files", "options", "start", "stop"}}`` (run() gets those
-rows as a DataFrame). The answers go to the standard output the driver was started with; what
-the script prints goes to standard error (the process's log). ``sys.argv`` is the entry script
+the list), ``{"index", "table": {"file", "options", "bytes": [start, stop]}}`` (a delimited
+file's byte range) or ``{"index", "table": {"files", "options", "start", "stop"}}`` (rows of
+another table): run() gets those rows as a DataFrame. The answers go to the standard output
+the driver was started with; what the script prints goes to standard error (the process's
+log). ``sys.argv`` is the entry script
 and its arguments, as the script would see them run on its own.
 """
 
@@ -41,15 +43,19 @@ def _load(script: str):
 
 
 class _Tables:
-    """The rows of a TabularDataset, read once per process and sliced per mini-batch."""
+    """A TabularDataset's rows: a delimited file's byte range read on its own; another table
+    read once per process and sliced per mini-batch."""
 
     def __init__(self) -> None:
         self._key: str | None = None
         self._frame: Any = None
 
     def rows(self, table: dict):
-        from studio.core.tabular import read_table
+        from studio.core.tabular import read_range, read_table
 
+        if "file" in table:
+            start, stop = table["bytes"]
+            return read_range(table["file"], table.get("options", {}), start, stop)
         key = json.dumps([table["files"], table.get("options", {})], sort_keys=True)
         if key != self._key:
             self._frame, self._key = read_table(table["files"], table.get("options", {})), key

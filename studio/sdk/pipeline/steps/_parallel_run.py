@@ -75,7 +75,12 @@ def partition(job: dict) -> list[_Batch]:
             found = _table_batches(info["files"], info.get("options", {}), size, len(batches))
             for batch in found:
                 table = batch.message["table"]
-                batch.key = _key(item["name"], table["start"], table["stop"])
+                where = (
+                    [os.path.basename(table["file"]), *table["bytes"]]
+                    if "file" in table
+                    else [table["start"], table["stop"]]
+                )
+                batch.key = _key(item["name"], *where)
             batches += found
             continue
         # A dataset's own files (a glob's matches, several folders); else the folder's files.
@@ -100,13 +105,22 @@ def _key(*parts) -> str:
 
 
 def _table_batches(files: list[str], options: dict, size: int, first: int) -> list[_Batch]:
-    """Row ranges of about ``size`` bytes each (by the files' bytes per row)."""
-    from studio.core.tabular import read_table
+    """Mini-batches of about ``size`` bytes of rows each: byte ranges of delimited files, read
+    a block at a time (flat memory, whatever the table's size); row ranges of other tables
+    (by their bytes per row)."""
+    from studio.core import tabular
 
-    rows = len(read_table(files, options))
+    batches: list[_Batch] = []
+    if all(tabular.is_delimited(f, options) for f in files):
+        for path in sorted(files):
+            for start, stop, rows in tabular.byte_ranges(path, options, size):
+                index = first + len(batches)
+                table = {"file": path, "options": options, "bytes": [start, stop]}
+                batches.append(_Batch(index, {"index": index, "table": table}, rows))
+        return batches
+    rows = len(tabular.read_table(files, options))
     total = sum(os.path.getsize(f) for f in files)
     per_batch = max(1, int(size // max(1.0, total / max(rows, 1))))
-    batches: list[_Batch] = []
     for start in range(0, rows, per_batch):
         stop = min(rows, start + per_batch)
         index = first + len(batches)

@@ -318,7 +318,7 @@ class ParallelRunStep(PythonScriptStep):
         values = {
             "mini_batch_size": self.mini_batch_size,
             "node_count": config.node_count,
-            "process_count_per_node": config.process_count_per_node or 1,
+            "process_count_per_node": config.process_count_per_node,
             "run_invocation_timeout": config.run_invocation_timeout,
             "run_max_try": config.run_max_try,
             "logging_level": config.logging_level,
