@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
@@ -39,6 +40,7 @@ def read_table(files: Iterable[str], options: dict, nrows: int | None = None) ->
             )
         if options.get("include_path"):
             frame.insert(0, "Path", str(getattr(path, "name", path)))
+        _add_partition_columns(frame, str(getattr(path, "name", path)), options)
         frames.append(frame)
         if remaining is not None:
             remaining -= len(frame)
@@ -111,4 +113,72 @@ def read_range(path: str, options: dict, start: int, stop: int) -> pd.DataFrame:
     )
     if options.get("include_path"):
         frame.insert(0, "Path", str(path))
+    _add_partition_columns(frame, str(path), options)
     return frame
+
+
+# partition_format's date parts, as .NET writes them, and what strptime reads them with.
+_DATE_PARTS = {
+    "yyyy": ("\\d{4}", "%Y"),
+    "MM": ("\\d{2}", "%m"),
+    "dd": ("\\d{2}", "%d"),
+    "HH": ("\\d{2}", "%H"),
+    "mm": ("\\d{2}", "%M"),
+    "ss": ("\\d{2}", "%S"),
+}
+_PART = re.compile(r"\{(?P<name>[A-Za-z_][A-Za-z0-9_ ]*)(?::(?P<date>[^}]*))?\}")
+
+
+def partition_pattern(partition_format: str) -> tuple[re.Pattern, dict[str, str | None]]:
+    """A dataset's ``partition_format`` (``/{Department}/{PartitionDate:yyyy/MM/dd}/*.csv``,
+    from the first key to the end of a file's path) as a pattern matched at the end of a path,
+    and each key's date format (None: a string). Raises ValueError naming what is wrong."""
+    if not isinstance(partition_format, str) or not _PART.search(partition_format):
+        raise ValueError(
+            "partition_format must name at least one partition key in braces, such as "
+            "'/{Department}/{PartitionDate:yyyy/MM/dd}/data.csv'."
+        )
+    pattern, dates, position = "", {}, 0
+    for found in _PART.finditer(partition_format):
+        pattern += _literal(partition_format[position : found.start()])
+        name, date = found["name"], found["date"]
+        if name in dates:
+            raise ValueError(f"partition_format names the key {name!r} twice.")
+        if date is None:
+            pattern += f"(?P<k{len(dates)}>[^/]+)"
+            dates[name] = None
+        else:
+            regex, strp = date, date
+            for part, (digits, code) in _DATE_PARTS.items():
+                regex, strp = regex.replace(part, digits), strp.replace(part, code)
+            pattern += f"(?P<k{len(dates)}>{regex})"
+            dates[name] = strp
+        position = found.end()
+    pattern += _literal(partition_format[position:]) + "$"
+    return re.compile(pattern), dates
+
+
+def _literal(text: str) -> str:
+    return "".join("[^/]*" if c == "*" else re.escape(c) for c in text)
+
+
+def partition_values(path: str, partition_format: str) -> dict:
+    """The partition keys' values in a file's path (datetimes for date keys); ValueError when
+    the path does not have the format."""
+    import datetime
+
+    pattern, dates = partition_pattern(partition_format)
+    found = pattern.search(path.replace(os.sep, "/"))
+    if found is None:
+        raise ValueError(f"The path {path} does not match partition_format {partition_format!r}.")
+    values: dict = {}
+    for number, (name, date) in enumerate(dates.items()):
+        text = found[f"k{number}"]
+        values[name] = text if date is None else datetime.datetime.strptime(text, date)
+    return values
+
+
+def _add_partition_columns(frame: pd.DataFrame, path: str, options: dict) -> None:
+    if options.get("partition_format"):
+        for name, value in partition_values(path, options["partition_format"]).items():
+            frame[name] = value

@@ -306,3 +306,44 @@ def test_a_canceled_step_resumes_with_its_done_mini_batches(
     assert 3 <= reused < 8
     rows = _output_text(step_run, "inferences", tmp_path).splitlines()
     assert [r.split(":")[0] for r in rows] == names  # each once, in order
+
+
+PER_STATE = """
+def init():
+    pass
+
+
+def run(mini_batch, mini_batch_context):
+    state = mini_batch_context.partition_key_value["state"]
+    return [f"{state} {len(mini_batch)} {mini_batch['amount'].sum()}"]
+"""
+
+
+def test_partition_keys_give_one_mini_batch_per_value(ws, tmp_path, scripts_folder, batch_env):
+    tag = uuid.uuid4().hex[:6]
+    for state, amounts in [("WA", [1, 2]), ("CA", [5, 6, 7])]:
+        folder = tmp_path / f"sales-{tag}" / state
+        folder.mkdir(parents=True)
+        (folder / "part.csv").write_text("amount\n" + "".join(f"{a}\n" for a in amounts))
+    store = ws.get_default_datastore()
+    store.upload(str(tmp_path / f"sales-{tag}"), f"sales-{tag}", show_progress=False)
+    sales = Dataset.Tabular.from_delimited_files(
+        path=(store, f"sales-{tag}/**/*.csv"), partition_format="/{state}/part.csv"
+    ).register(ws, f"sales-{tag}")
+    (scripts_folder / "per_state.py").write_text(PER_STATE)
+    config = _config(
+        scripts_folder,
+        batch_env,
+        entry_script="per_state.py",
+        mini_batch_size=None,
+        partition_keys=["state"],
+    )
+    step = ParallelRunStep(
+        name="per-state",
+        parallel_run_config=config,
+        inputs=[sales.as_named_input("sales")],
+        output=PipelineData(name="totals", datastore=store),
+    )
+    run, step_run = _submit(ws, step)
+    assert run.get_status() == "Finished", _error(step_run)
+    assert _output_text(step_run, "totals", tmp_path).splitlines() == ["CA 3 18", "WA 2 3"]

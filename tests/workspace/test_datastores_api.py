@@ -178,3 +178,22 @@ def test_dataset_registration_follows_azureml_rules(api, default_root):
         format="json",
     )
     assert escape.status_code == 400 and escape.json()["error"]["field"].startswith("paths")
+
+
+def test_a_dataset_keeps_its_partition_format_and_a_bad_one_is_named(api, default_root):
+    body = {
+        "name": "sales",
+        "kind": "file",
+        "paths": [["workspaceblobstore", "sales"]],
+        "options": {"partition_format": "/{state}/{day:yyyy/MM/dd}/*.csv"},
+    }
+    created = api.post("/api/datasets/", body, format="json")
+    assert created.status_code == 201
+    assert created.json()["options"]["partition_format"] == "/{state}/{day:yyyy/MM/dd}/*.csv"
+    bad = api.post(
+        "/api/datasets/",
+        {**body, "name": "bad", "options": {"partition_format": "/state/*.csv"}},
+        format="json",
+    )
+    assert bad.status_code == 400 and bad.json()["error"]["field"] == "options"
+    assert "partition_format must name at least one partition key" in bad.json()["error"]["message"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from studio.core.tabular import partition_pattern
 from studio.sdk.data.dataset_consumption_config import DatasetConsumptionConfig
 from studio.sdk.data.datasets import (
     FileDataset,
@@ -41,6 +42,7 @@ class _TabularFactory:
         }
         if include_path:
             options["include_path"] = True
+        options.update(_partitioned(partition_format))
         return TabularDataset(_normalise_paths(path), options)
 
     @staticmethod
@@ -54,6 +56,7 @@ class _TabularFactory:
         options: dict[str, Any] = {"format": "parquet"}
         if include_path:
             options["include_path"] = True
+        options.update(_partitioned(partition_format))
         return TabularDataset(_normalise_paths(path), options)
 
 
@@ -62,7 +65,21 @@ class _FileFactory:
     def from_files(
         path, validate: bool = True, partition_format=None, is_file: bool = False
     ) -> FileDataset:
-        return FileDataset(_normalise_paths(path))
+        options = _partitioned(partition_format)
+        return FileDataset(_normalise_paths(path), options)
+
+
+def _partitioned(partition_format) -> dict:
+    """The option that keeps ``partition_format``: each file's path gives the values of the
+    partition keys it names (columns of a TabularDataset; the mini-batches of a
+    ParallelRunStep with ``partition_keys``)."""
+    if partition_format is None:
+        return {}
+    try:
+        partition_pattern(partition_format)
+    except ValueError as exc:
+        raise UserErrorException(str(exc)) from None
+    return {"partition_format": partition_format}
 
 
 class Dataset:

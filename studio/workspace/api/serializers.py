@@ -9,6 +9,7 @@ from rest_framework import serializers
 
 from studio.core.environments import PYTHON_VERSION, VARIABLE_NAME
 from studio.core.names import DATASET_NAME, ENVIRONMENT_NAME, RESOURCE_NAME, RULES, name_message
+from studio.core.tabular import partition_pattern
 from studio.workspace.api import schema  # noqa: F401  (its field extension documents these fields)
 from studio.workspace.models import ComputeTarget, Datastore
 
@@ -292,7 +293,7 @@ class DatasetSerializer(StrictTypes, serializers.Serializer):
         return value
 
     def validate_options(self, value: dict[str, Any]) -> dict[str, Any]:
-        allowed = {"separator", "header", "encoding", "format", "include_path"}
+        allowed = {"separator", "header", "encoding", "format", "include_path", "partition_format"}
         unknown = set(value) - allowed
         if unknown:
             raise serializers.ValidationError(f"Unknown options: {', '.join(sorted(unknown))}")
@@ -304,6 +305,11 @@ class DatasetSerializer(StrictTypes, serializers.Serializer):
             raise serializers.ValidationError("header must be true or false.")
         if "format" in value and value["format"] not in ("delimited", "parquet"):
             raise serializers.ValidationError("format must be delimited or parquet.")
+        if "partition_format" in value:
+            try:
+                partition_pattern(value["partition_format"])
+            except ValueError as exc:
+                raise serializers.ValidationError(str(exc)) from None
         return value
 
 

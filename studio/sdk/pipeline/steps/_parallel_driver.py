@@ -16,6 +16,7 @@ and its arguments, as the script would see them run on its own.
 from __future__ import annotations
 
 import importlib.util
+import inspect
 import json
 import logging
 import os
@@ -51,15 +52,46 @@ class _Tables:
         self._frame: Any = None
 
     def rows(self, table: dict):
-        from studio.core.tabular import read_range, read_table
+        from studio.core.tabular import read_range
 
+        if "keys" in table:
+            frame = self._whole(table)
+            chosen = None
+            for column, value in table["keys"].items():
+                match = frame[column].astype(str) == value
+                chosen = match if chosen is None else chosen & match
+            return frame[chosen].reset_index(drop=True)
         if "file" in table:
             start, stop = table["bytes"]
             return read_range(table["file"], table.get("options", {}), start, stop)
+        return self._whole(table).iloc[table["start"] : table["stop"]].reset_index(drop=True)
+
+    def _whole(self, table: dict):
+        from studio.core.tabular import read_table
+
         key = json.dumps([table["files"], table.get("options", {})], sort_keys=True)
         if key != self._key:
             self._frame, self._key = read_table(table["files"], table.get("options", {})), key
-        return self._frame.iloc[table["start"] : table["stop"]].reset_index(drop=True)
+        return self._frame
+
+
+class MiniBatchContext:
+    """What ``run(mini_batch, mini_batch_context)`` is told of its mini-batch: with
+    ``partition_keys``, the keys' values it holds (``partition_key_value``)."""
+
+    def __init__(self, batch: dict) -> None:
+        self.partition_key_value: dict = dict(batch.get("partition_key_value") or {})
+        self.minibatch_index: int = batch["index"]
+
+
+def _takes_two(function) -> bool:
+    """Whether run() takes the mini-batch's context after the mini-batch."""
+    try:
+        parameters = inspect.signature(function).parameters.values()
+    except (TypeError, ValueError):
+        return False
+    positional = [p for p in parameters if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    return len(positional) >= 2
 
 
 def _rows(result) -> list[str]:
@@ -95,13 +127,17 @@ def main(argv: list[str]) -> int:
         return 1
     answers.write(json.dumps({"ready": os.getpid()}) + "\n")
     tables = _Tables()
+    wants_context = _takes_two(module.run)
     for line in sys.stdin:
         if not line.strip():
             continue
         batch = json.loads(line)
         try:
             mini_batch = tables.rows(batch["table"]) if "table" in batch else batch["files"]
-            rows = _rows(module.run(mini_batch))
+            if wants_context:
+                rows = _rows(module.run(mini_batch, MiniBatchContext(batch)))
+            else:
+                rows = _rows(module.run(mini_batch))
             answer = {"index": batch["index"], "ok": True, "count": len(rows), "rows": rows}
         except Exception:
             answer = {"index": batch["index"], "ok": False, "error": traceback.format_exc()}

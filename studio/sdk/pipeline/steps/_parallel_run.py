@@ -69,8 +69,12 @@ def partition(job: dict) -> list[_Batch]:
     if os.environ.get("STUDIO_INPUT_DATASETS_FILE"):
         described = json.loads(Path(os.environ["STUDIO_INPUT_DATASETS_FILE"]).read_text())
     batches: list[_Batch] = []
+    keys = job["settings"].get("partition_keys") or []
     for item in job["inputs"]:
         info = described.get(item["name"], {})
+        if keys:
+            batches += _keyed_batches(item["name"], info, keys, len(batches))
+            continue
         if info.get("mode") == "direct":
             found = _table_batches(info["files"], info.get("options", {}), size, len(batches))
             for batch in found:
@@ -97,6 +101,68 @@ def partition(job: dict) -> list[_Batch]:
             message = {"index": len(batches), "files": chunk}
             key = _key(item["name"], [os.path.relpath(f, root) for f in chunk])
             batches.append(_Batch(len(batches), message, len(chunk), key))
+    return batches
+
+
+class PartitionError(ValueError):
+    """The inputs cannot be split as the settings ask (the step fails saying why)."""
+
+
+def _keyed_batches(name: str, info: dict, keys: list[str], first: int) -> list[_Batch]:
+    """One mini-batch per value of ``partition_keys``: a TabularDataset's rows with those
+    column values, or a FileDataset's files whose paths give those values (its
+    ``partition_format``), in the values' order."""
+    from studio.core import tabular
+
+    options = info.get("options", {})
+    if not info.get("files"):
+        raise PartitionError(
+            f"partition_keys needs its inputs to be datasets: input {name!r} is not."
+        )
+    groups: dict[tuple, list] = {}
+    if info.get("mode") == "direct":
+        frame = tabular.read_table(info["files"], options)
+        missing = [k for k in keys if k not in frame.columns]
+        if missing:
+            raise PartitionError(
+                f"partition_keys {missing} are not columns of input {name!r} (its columns: "
+                f"{', '.join(map(str, frame.columns))})."
+            )
+        for values, rows in frame.groupby(keys, sort=True, dropna=False).groups.items():
+            values = values if isinstance(values, tuple) else (values,)
+            groups[tuple(str(v) for v in values)] = [len(rows)]
+    else:
+        layout = options.get("partition_format")
+        if not layout:
+            raise PartitionError(
+                f"partition_keys needs input {name!r} to be a dataset made with a "
+                "partition_format naming those keys."
+            )
+        for path in sorted(info["files"]):
+            try:
+                found = tabular.partition_values(path, layout)
+            except ValueError as exc:
+                raise PartitionError(str(exc)) from None
+            missing = [k for k in keys if k not in found]
+            if missing:
+                raise PartitionError(
+                    f"partition_keys {missing} are not keys of input {name!r}'s "
+                    f"partition_format {layout!r}."
+                )
+            groups.setdefault(tuple(str(found[k]) for k in keys), []).append(path)
+    batches = []
+    for values in sorted(groups):
+        index = first + len(batches)
+        key_values = dict(zip(keys, values, strict=True))
+        if info.get("mode") == "direct":
+            table = {"files": info["files"], "options": options, "keys": key_values}
+            message: dict = {"index": index, "table": table}
+            items = groups[values][0]
+        else:
+            message = {"index": index, "files": groups[values]}
+            items = len(groups[values])
+        message["partition_key_value"] = key_values
+        batches.append(_Batch(index, message, items, _key(name, key_values, items)))
     return batches
 
 
@@ -460,7 +526,9 @@ def run(job: dict) -> int:
     if job.get("feed"):
         source = feed = _Feed(job["feed"], processes_wanted)
         if planning:
-            batches = partition(job)
+            batches = _partitioned(job)
+            if batches is None:
+                return 1
             print(
                 f"ParallelRunStep: {len(batches)} mini-batches of "
                 f"{sum(b.items for b in batches)} items"
@@ -470,7 +538,9 @@ def run(job: dict) -> int:
                 print(f"resumed: {planned['reused']:,} of {planned['total']:,} mini-batches reused")
         count = processes_wanted
     else:
-        batches = partition(job)
+        batches = _partitioned(job)
+        if batches is None:
+            return 1
         print(
             f"ParallelRunStep: {len(batches)} mini-batches of {sum(b.items for b in batches)} items"
         )
@@ -507,6 +577,14 @@ def run(job: dict) -> int:
     if not planning:
         return 0 if source.abort is None or not source.abort.startswith("init()") else 1
     return _finish(job, source, time.monotonic() - started)
+
+
+def _partitioned(job: dict) -> list[_Batch] | None:
+    try:
+        return partition(job)
+    except PartitionError as exc:
+        print(f"ParallelRunStep failed: {exc}", file=sys.stderr)
+        return None
 
 
 def _finish(job: dict, source: _Source, elapsed: float) -> int:
