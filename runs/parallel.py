@@ -21,6 +21,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from datetime import timedelta
+from typing import TypeVar
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -38,8 +39,10 @@ from studio.core.parallel import (
     over_threshold,
 )
 from studio.core.status import Status
+from studio.workspace import outages
 
 log = logging.getLogger("studio.worker")
+_T = TypeVar("_T")
 
 RUN_PART = "runs.run_parallel_part"  # a task: (step id, attempt, node number)
 _GOING = (Status.PREPARING, Status.RUNNING)
@@ -353,7 +356,7 @@ class Feed:
         def flush() -> None:
             nonlocal flushed
             if owed:
-                report(owed, self.parallel["run_max_try"])
+                self._trying(lambda: report(owed, self.parallel["run_max_try"]), "mini-batches")
                 owed.clear()
             flushed = time.monotonic()
 
@@ -371,11 +374,13 @@ class Feed:
                         flush()
                 elif op == "claim":
                     flush()
-                    answer(self._claim(request["n"]))
+                    wanted = request["n"]
+                    answer(self._trying(lambda n=wanted: self._claim(n), "a claim"))
                 elif op == "batches":
                     planned += request["batches"]
                 elif op == "planned":
-                    answer(plan(self.step, planned))
+                    batches = planned
+                    answer(self._trying(lambda b=batches: plan(self.step, b), "mini-batches"))
                     planned = []
                     if self.on_planned is not None:
                         self.on_planned()
@@ -404,6 +409,11 @@ class Feed:
                 except OSError:
                     pass
             connection.close()
+
+    @staticmethod
+    def _trying(write: Callable[[], _T], what: str) -> _T:
+        """While the database refuses writes for a while, the processes wait for it."""
+        return outages.keep_trying(write, what, give_up_after=settings.STUDIO_RECORD_RETRY_SECONDS)
 
     def _claim(self, wanted: int) -> dict:
         counts = progress(self.step_id, self.attempt)

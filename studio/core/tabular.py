@@ -138,7 +138,8 @@ def partition_pattern(partition_format: str) -> tuple[re.Pattern, dict[str, str 
             "partition_format must name at least one partition key in braces, such as "
             "'/{Department}/{PartitionDate:yyyy/MM/dd}/data.csv'."
         )
-    pattern, dates, position = "", {}, 0
+    dates: dict[str, str | None] = {}
+    pattern, position = "", 0
     for found in _PART.finditer(partition_format):
         pattern += _literal(partition_format[position : found.start()])
         name, date = found["name"], found["date"]

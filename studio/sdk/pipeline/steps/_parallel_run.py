@@ -150,7 +150,7 @@ def _keyed_batches(name: str, info: dict, keys: list[str], first: int) -> list[_
                     f"partition_format {layout!r}."
                 )
             groups.setdefault(tuple(str(found[k]) for k in keys), []).append(path)
-    batches = []
+    batches: list[_Batch] = []
     for values in sorted(groups):
         index = first + len(batches)
         key_values = dict(zip(keys, values, strict=True))
@@ -181,8 +181,8 @@ def _table_batches(files: list[str], options: dict, size: int, first: int) -> li
         for path in sorted(files):
             for start, stop, rows in tabular.byte_ranges(path, options, size):
                 index = first + len(batches)
-                table = {"file": path, "options": options, "bytes": [start, stop]}
-                batches.append(_Batch(index, {"index": index, "table": table}, rows))
+                where = {"file": path, "options": options, "bytes": [start, stop]}
+                batches.append(_Batch(index, {"index": index, "table": where}, rows))
         return batches
     rows = len(tabular.read_table(files, options))
     total = sum(os.path.getsize(f) for f in files)
