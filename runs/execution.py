@@ -11,6 +11,7 @@ worker keeps the outcome and tries again (``outages.keep_trying``).
 from __future__ import annotations
 
 import errno
+import itertools
 import json
 import logging
 import os
@@ -723,17 +724,24 @@ def _parallel_settings(parallel: ParallelSpec, run: Run) -> dict:
 
 def _feed(step: StepRun, run: Run, node: StepSpec) -> parallel.Feed:
     """The first worker's feed of a ParallelRunStep: once the mini-batches are stored, it rings
-    for ``node_count - 1`` more workers of the step's compute target."""
+    for more workers of the step's compute target, ``node_count - 1`` of them."""
     assert node.parallel is not None
     settings = _parallel_settings(node.parallel, run)
 
-    def ring_parts() -> None:
-        for number in range(1, settings["node_count"]):
+    numbers = itertools.count(1)  # each message its own node number (its logs' folder)
+
+    def ring_parts(missing: int) -> None:
+        # Twice as many messages as workers missing: a worker busy with this very step may
+        # hold one of them until the step is over (then it finds nothing to join), and the
+        # feed lets no more than node_count workers take mini-batches.
+        for _ in range(2 * missing):
             services.ring_doorbell(
-                parallel.RUN_PART, [step.id, step.attempt, number], queue_for(step.compute_target)
+                parallel.RUN_PART,
+                [step.id, step.attempt, next(numbers)],
+                queue_for(step.compute_target),
             )
 
-    return parallel.Feed(step, settings, transitions.worker_name(), on_planned=ring_parts)
+    return parallel.Feed(step, settings, transitions.worker_name(), ring=ring_parts)
 
 
 def execute_parallel_part(step_id: str, attempt: int, number: int) -> None:

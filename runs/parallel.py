@@ -298,13 +298,13 @@ class Feed:
         step: StepRun,
         parallel: dict,
         worker: str,
-        on_planned: Callable[[], None] | None = None,
+        ring: Callable[[int], None] | None = None,
     ) -> None:
         self.step_id, self.attempt = step.id, step.attempt
         self.step = step
         self.parallel = parallel
         self.worker = worker
-        self.on_planned = on_planned
+        self.ring = ring  # (the first worker's) asks for this many more workers
         self._to_child = os.pipe()
         self._from_child = os.pipe()
         self._thread: threading.Thread | None = None
@@ -382,8 +382,8 @@ class Feed:
                     batches = planned
                     answer(self._trying(lambda b=batches: plan(self.step, b), "mini-batches"))
                     planned = []
-                    if self.on_planned is not None:
-                        self.on_planned()
+                    if self.ring is not None and self.parallel["node_count"] > 1:
+                        self.ring(self.parallel["node_count"] - 1)
                         self._rung = time.monotonic()
                 elif op == "stop":
                     flush()
@@ -427,15 +427,19 @@ class Feed:
         stop = stop_reason(self.step_id, self.attempt, self.parallel, counts)
         if stop is not None:
             return {"stop": stop, "progress": shown}
+        active = active_workers(self.step_id, self.attempt)
+        if self.worker not in active and len(active) >= self.parallel["node_count"]:
+            return {"end": True, "progress": shown}  # node_count workers have the step
         found = claim(self.step_id, self.attempt, self.worker, wanted)
+        missing = self.parallel["node_count"] - len(active | {self.worker})
         if (
-            self.on_planned is not None
+            self.ring is not None
+            and missing > 0
             and counts["pending"] > len(found)
             and time.monotonic() - self._rung >= self.RING_AGAIN_SECONDS
         ):
             self._rung = time.monotonic()
-            if len(active_workers(self.step_id, self.attempt)) < self.parallel["node_count"]:
-                self.on_planned()
+            self.ring(missing)
         if found:
             return {"batches": found, "progress": shown}
         if counts["pending"] or counts["running"]:
