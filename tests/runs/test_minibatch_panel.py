@@ -105,7 +105,7 @@ def test_the_tab_shows_the_counts_the_workers_and_the_failed_mini_batch_escaped(
     bob, run, score, django_assert_max_num_queries
 ):
     client = _client(bob)  # everyone in the workspace reads every run
-    with django_assert_max_num_queries(14):
+    with django_assert_max_num_queries(10):
         response = _tab(client, run, score)
     html = response.content.decode()
     assert response.status_code == 200
@@ -141,9 +141,12 @@ def test_only_a_parallel_run_step_has_the_tab(alice, run, score):
     assert 'aria-selected="true" class="active">Outputs + logs' in html  # the default tab
 
 
-def test_the_refresh_stops_once_the_step_has_ended(alice, run, score):
+def test_the_refresh_stops_once_the_step_has_ended(
+    alice, run, score, django_assert_max_num_queries
+):
     client = _client(alice)
-    live = _tab(client, run, score, partial="minibatches")
+    with django_assert_max_num_queries(8):  # the page's graph is not drawn again
+        live = _tab(client, run, score, partial="minibatches")
     html = live.content.decode()
     assert live.status_code == 200
     assert html.lstrip().startswith('<div id="minibatch-panel"') and "step-panel" not in html
