@@ -183,3 +183,15 @@ def test_a_parallel_run_step_not_yet_split_says_so(alice, run):
 def test_the_tab_needs_a_signed_in_user(client, run, score):
     response = client.get(f"/runs/{run.id}/", {"step": score.id, "partial": "minibatches"})
     assert response.status_code == 302 and "/login/" in response["Location"]
+
+
+def test_a_reused_step_shows_the_mini_batches_of_the_step_it_reused(alice, score):
+    later = factories.submitted(_graph(), alice)
+    StepRun.objects.filter(run=later).update(status=Status.COMPLETED)
+    StepRun.objects.filter(run=later, node_id="score").update(
+        reused_from=score, properties={"azureml.reusedpipeline": str(score.run_id)}
+    )
+    reused = StepRun.objects.get(run=later, node_id="score")
+    html = _tab(_client(alice), later, reused).content.decode()
+    assert "3 of 5 mini-batches done, 1 failed" in _text(html)
+    assert 'hx-trigger="every 2s"' not in html  # it ended: nothing to follow
