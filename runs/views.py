@@ -27,7 +27,7 @@ from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseLocation, HttpResponseStopPolling
 
-from runs import code, environments, lineage, listing, logsearch, notebooks, services
+from runs import code, environments, lineage, listing, logsearch, notebooks, parallel, services
 from runs.charts import graph_legend, metric_overlay, metric_panels, pipeline_figure
 from runs.comparison import compare_runs
 from runs.models import DatasetUse, Experiment, Metric, Run, StepRun
@@ -205,6 +205,15 @@ TABS = [
     ("metrics", "Metrics"),
     ("code", "Code"),
 ]
+MINIBATCH_TAB = ("minibatches", "Mini-batches")
+# The parts of a ParallelRunStep's progress bar, in the order they are drawn.
+MINIBATCH_PARTS = (
+    ("reused", "Reused"),
+    ("done", "Done"),
+    ("failed", "Failed"),
+    ("running", "Running"),
+    ("pending", "Pending"),
+)
 STD_LOG = "user_logs/std_log.txt"
 # The logs a page follows live: the script's, and its environment's build.
 LIVE_LOGS = (STD_LOG, environments.BUILD_LOG)
@@ -246,6 +255,8 @@ def run_detail(request: HttpRequest, run_id: str) -> HttpResponse:
         ),
         id=run_id,
     )
+    if request.htmx and request.GET.get("partial") == "minibatches":
+        return _minibatches_refresh(request, run)
     status_poll = bool(request.htmx) and request.GET.get("partial") == "status"
     picked_id = _picked_in_address(request) if status_poll else request.GET.get("step", "")
     if request.htmx and request.htmx.target == "step-panel":
@@ -279,6 +290,37 @@ def run_detail(request: HttpRequest, run_id: str) -> HttpResponse:
     return render(request, "runs/run_detail.html", context)
 
 
+def _minibatches_refresh(request: HttpRequest, run: Run) -> HttpResponse:
+    """The Mini-batches tab's live part, every two seconds until its step has ended."""
+    step = get_object_or_404(StepRun, run=run, id=request.GET.get("step", ""))
+    finished = step.is_finished  # read before the mini-batches: the last answer has them all
+    context = {"run": run, "selected": step, "minibatches": _minibatches(step)}
+    response = render(request, "runs/run_detail.html#minibatch-panel", context)
+    return _stop_polling(response) if finished else response
+
+
+def _minibatches(step: StepRun) -> dict | None:
+    """A ParallelRunStep's mini-batches as its tab shows them (those of the step it reused,
+    if it was reused): :func:`runs.parallel.summary`, with the parts of its progress bar and
+    each failed mini-batch's error headline."""
+    source = step
+    if step.reused_from_id:
+        source = StepRun.objects.filter(id=step.reused_from_id).first()
+    found = parallel.summary(source) if source is not None else None
+    if found is None:
+        return None
+    shown = {**found, "done": found["done"] - found["reused"]}  # done by this attempt
+    found["bar"] = [
+        {"key": key, "label": label, "count": shown[key]} for key, label in MINIBATCH_PARTS
+    ]
+    for batch in found["failed_batches"]:
+        # A traceback's last line says what went wrong.
+        lines = [line for line in batch["error"].splitlines() if line.strip()]
+        batch["headline"] = lines[-1].strip() if lines else "(no error text)"
+    found["failed_not_shown"] = found["failed"] - len(found["failed_batches"])
+    return found
+
+
 def _picked_in_address(request: HttpRequest) -> str:
     """The step the user picked, as the page's address says now: a step or tab switch changes
     it without a page load, so the live refresh reads it there rather than in its own URL."""
@@ -300,7 +342,11 @@ def _module_of(run: Run, step: StepRun) -> dict | None:
 def _panel_context(request: HttpRequest, run: Run, selected: StepRun | None) -> dict:
     """What the step panel shows of ``selected`` on the tab the address names."""
     notebook = notebooks.notebook_of(run, selected) if selected is not None else None
-    tabs = [*TABS, ("notebook", "Notebook")] if notebook else TABS
+    tabs = list(TABS)
+    if selected is not None and services.graph_of(run.graph_id).step(selected.node_id).parallel:
+        tabs.insert(tabs.index(("logs", "Outputs + logs")) + 1, MINIBATCH_TAB)
+    if notebook:
+        tabs.append(("notebook", "Notebook"))
     tab = request.GET.get("tab") if request.GET.get("tab") in dict(tabs) else "logs"
     context: dict[str, Any] = {"tabs": tabs, "tab": tab}
     if selected is None:
@@ -346,6 +392,8 @@ def _panel_context(request: HttpRequest, run: Run, selected: StepRun | None) -> 
         context["step_data"] = lineage.step_data(selected, run.graph.graph())
     elif tab == "code":
         context.update(_code_context(request, run, selected))
+    elif tab == "minibatches":
+        context["minibatches"] = _minibatches(selected)
     elif tab == "overview":
         node = next((s for s in run.graph.graph().steps if s.node_id == selected.node_id), None)
         context["step_environment"] = environments.plan_of(node) if node else None
@@ -474,11 +522,14 @@ def run_log_search(request: HttpRequest, run_id: str) -> StreamingHttpResponse:
 
 
 def _stop_when_finished(run: Run, response: HttpResponse) -> HttpResponse:
-    if run.is_finished:
-        stop = HttpResponseStopPolling(response.content)
-        stop["Content-Type"] = response["Content-Type"]
-        return stop
-    return response
+    return _stop_polling(response) if run.is_finished else response
+
+
+def _stop_polling(response: HttpResponse) -> HttpResponse:
+    """The same answer, telling htmx to poll no more."""
+    stop = HttpResponseStopPolling(response.content)
+    stop["Content-Type"] = response["Content-Type"]
+    return stop
 
 
 @require_GET
@@ -507,11 +558,7 @@ def step_log_tail(request: HttpRequest, step_id: str) -> HttpResponse:
         "log_file": name,
     }
     response = render(request, "runs/run_detail.html#log-chunk", context)
-    if not more:
-        stop = HttpResponseStopPolling(response.content)
-        stop["Content-Type"] = response["Content-Type"]
-        return stop
-    return response
+    return response if more else _stop_polling(response)
 
 
 @require_GET
