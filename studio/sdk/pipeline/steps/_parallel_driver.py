@@ -109,6 +109,15 @@ def _rows(result) -> list[str]:
     )
 
 
+def _own_frames() -> str:
+    """The exception being handled, its traceback from the entry script's frames on (not this
+    driver's)."""
+    kind, error, frames = sys.exc_info()
+    while frames is not None and frames.tb_frame.f_code.co_filename == __file__:
+        frames = frames.tb_next
+    return "".join(traceback.format_exception(kind, error, frames))
+
+
 def main(argv: list[str]) -> int:
     answers = os.fdopen(os.dup(1), "w", buffering=1)
     os.dup2(2, 1)  # the script's prints go to the log, not among the answers
@@ -123,7 +132,7 @@ def main(argv: list[str]) -> int:
         if callable(getattr(module, "init", None)):
             module.init()
     except BaseException:
-        answers.write(json.dumps({"init_error": traceback.format_exc()}) + "\n")
+        answers.write(json.dumps({"init_error": _own_frames()}) + "\n")
         return 1
     answers.write(json.dumps({"ready": os.getpid()}) + "\n")
     tables = _Tables()
@@ -140,7 +149,7 @@ def main(argv: list[str]) -> int:
                 rows = _rows(module.run(mini_batch))
             answer = {"index": batch["index"], "ok": True, "count": len(rows), "rows": rows}
         except Exception:
-            answer = {"index": batch["index"], "ok": False, "error": traceback.format_exc()}
+            answer = {"index": batch["index"], "ok": False, "error": _own_frames()}
         answers.write(json.dumps(answer) + "\n")
     shutdown = getattr(module, "shutdown", None)
     if callable(shutdown):
