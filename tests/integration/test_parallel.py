@@ -347,3 +347,64 @@ def test_partition_keys_give_one_mini_batch_per_value(ws, tmp_path, scripts_fold
     run, step_run = _submit(ws, step)
     assert run.get_status() == "Finished", _error(step_run)
     assert _output_text(step_run, "totals", tmp_path).splitlines() == ["CA 3 18", "WA 2 3"]
+
+
+TRANSIENT = """
+import os
+import sys
+
+
+def init():
+    pass
+
+
+def run(mini_batch):
+    # A transient fault: the first try of flaky.png in the first run fails (the marker is kept
+    # where steps may write across runs: the model cache).
+    marker = os.path.join(os.environ["STUDIO_MODEL_CACHE"], sys.argv[sys.argv.index("--tag") + 1])
+    rows = []
+    for path in mini_batch:
+        name = os.path.basename(path)
+        if name == "flaky.png" and not os.path.exists(marker):
+            open(marker, "w").close()
+            raise ConnectionError("the scoring service did not answer")
+        rows.append(name)
+    return rows
+"""
+
+
+def test_a_failed_step_resumes_with_its_done_mini_batches(ws, tmp_path, scripts_folder, batch_env):
+    names = ["a.png", "b.png", "c.png", "flaky.png", "d.png", "e.png"]
+    dataset = _images(ws, tmp_path, names)
+    (scripts_folder / "transient.py").write_text(TRANSIENT)
+    config = _config(
+        scripts_folder,
+        batch_env,
+        entry_script="transient.py",
+        mini_batch_size="1",
+        error_threshold=0,
+        run_max_try=1,
+        process_count_per_node=1,
+    )
+    step = ParallelRunStep(
+        name="transient",
+        parallel_run_config=config,
+        inputs=[dataset.as_named_input("images")],
+        output=PipelineData(name="rows", datastore=ws.get_default_datastore()),
+        arguments=["--tag", uuid.uuid4().hex],
+    )
+    experiment = Experiment(ws, f"parallel-{uuid.uuid4().hex[:6]}")
+    first = experiment.submit(Pipeline(ws, [step]))
+    first.wait_for_completion(show_output=False, timeout_seconds=300, raise_on_error=False)
+    assert first.get_status() == "Failed"
+    failed = first.find_step_run("transient")[0]
+    assert "1 failed items is more than error_threshold 0" in _error(failed) + failed.get_job_log()
+
+    again = experiment.submit(Pipeline(ws, [step]))
+    again.wait_for_completion(show_output=False, timeout_seconds=300, raise_on_error=False)
+    step_run = again.find_step_run("transient")[0]
+    assert again.get_status() == "Finished", _error(step_run)
+    reused = int(step_run.get_job_log().split("resumed: ", 1)[1].split(" of 6")[0])
+    assert 1 <= reused < 6  # flaky.png ran again, with what had not been done when it failed
+    rows = _output_text(step_run, "rows", tmp_path).splitlines()
+    assert rows == sorted(names)  # each once, in mini-batch (file name) order
