@@ -57,8 +57,8 @@ $(AZURITE_STAMP): | $(DEV_STAMP)
 
 azurite: $(AZURITE_STAMP)
 
-# Wheels for the step environments the tests build (scikit-learn and pandas, as Microsoft's
-# examples ask for them): downloaded once, so that the tests themselves ask no index.
+# Wheels for the step environments the tests build (scikit-learn, pandas and pillow, as
+# Microsoft's examples ask for them): downloaded once, so that the tests themselves ask no index.
 $(WHEELHOUSE_STAMP): requirements-wheelhouse.txt requirements-notebook.txt | $(DEV_STAMP)
 	$(PY) -m pip download -q --only-binary :all: --no-deps -d $(WHEELHOUSE) -r requirements-wheelhouse.txt
 	touch $(WHEELHOUSE_STAMP)

@@ -3,6 +3,7 @@ conftest.py), each run end to end against a real server and worker."""
 
 from __future__ import annotations
 
+import ast
 import json
 import re
 from datetime import datetime
@@ -275,3 +276,27 @@ def test_parallel_run_step_on_a_tabular_dataset(example, studio):
     assert predicted <= {0, 1, 2} and len(predicted) >= 2  # the three species, numbered
     log = studio.api("GET", f"steps/{run['steps'][0]['id']}/log/").json()["data"]
     assert "1 mini-batches: 1 done, 0 failed, 0 retried; 30 items" in log
+
+
+def test_parallel_run_step_on_a_file_dataset_of_mnist_digits(example, studio):
+    """file-dataset-image-inference-mnist: a FileDataset of PNG digits, given as a pipeline
+    parameter, scored image by image with a registered model, one line per image appended to
+    mnist_outputs.txt; then resubmitted on a single image with other parameter values."""
+    out = example("parallel_run_mnist", timeout=600).stdout
+    run = _run(studio, _printed(out, "Digit identification run:"))
+    assert run["status"] == "Completed", run
+    assert "Prediction has  50  rows" in out
+    predictions = ast.literal_eval(out.split("Predictions: ", 1)[1].splitlines()[0])
+    assert sorted(predictions) == sorted(f"{n}.png" for n in range(50))
+    right = [name for name, digit in predictions.items() if digit == int(name[:-4]) % 10]
+    assert len(right) >= 45, predictions  # image N.png shows the digit N % 10
+    log = studio.api("GET", f"steps/{run['steps'][0]['id']}/log/").json()["data"]
+    assert "10 mini-batches: 10 done, 0 failed, 0 retried; 50 items" in log, log[-3000:]
+
+    single = _run(studio, _printed(out, "Single image run:"))
+    assert single["status"] == "Completed", single
+    assert single["parameters"]["mnist_param"]["kind"] == "file", single["parameters"]
+    assert single["parameters"]["batch_size_param"] == "1"
+    assert single["parameters"]["process_count_param"] == 1
+    log = studio.api("GET", f"steps/{single['steps'][0]['id']}/log/").json()["data"]
+    assert "1 mini-batches: 1 done, 0 failed, 0 retried; 1 items" in log, log[-3000:]
