@@ -235,10 +235,18 @@ def release(step_id: str, attempt: int, claimed: list[dict]) -> None:
 
 
 def beat(step_id: str, attempt: int, worker: str) -> None:
-    """This worker's running mini-batches are alive."""
-    _batches(step_id, attempt).filter(status=RUNNING, worker=worker).update(
-        heartbeat_at=timezone.now()
-    )
+    """This worker's running mini-batches are alive. Rows locked now are being reported (or
+    claimed again) and left out: an UPDATE of them all would lock them in its own order and
+    could deadlock with the report's transaction, which locks them in the report's order."""
+    with transaction.atomic():
+        alive = list(
+            _batches(step_id, attempt)
+            .filter(status=RUNNING, worker=worker)
+            .select_for_update(skip_locked=True)
+            .values_list("id", flat=True)
+        )
+        if alive:
+            MiniBatch.objects.filter(id__in=alive).update(heartbeat_at=timezone.now())
 
 
 def results(step_id: str, attempt: int) -> Iterator[dict]:
