@@ -148,68 +148,80 @@ def stop_reason(step_id: str, attempt: int, parallel: dict, counts: dict) -> str
 
 def claim(step_id: str, attempt: int, worker: str, wanted: int) -> list[dict]:
     """Up to ``wanted`` mini-batches for this worker: waiting ones, or running ones whose
-    worker went quiet, lowest index first, each with its new try number."""
+    worker went quiet, lowest index first, each with its new try number. The rows are locked
+    as they are read (ones another worker is taking are passed over), so a single UPDATE
+    takes them all."""
     now = timezone.now()
     lost = now - timedelta(seconds=settings.STUDIO_WORKER_LOST_SECONDS)
-    found = list(
-        _batches(step_id, attempt)
-        .filter(Q(status=PENDING) | Q(status=RUNNING, heartbeat_at__lt=lost))
-        .order_by("index")
-        .values("id", "status", "tries", "index", "items", "message")[: wanted * 2]
-    )
-    claimed = []
     with transaction.atomic():
-        for batch in found:
-            if len(claimed) == wanted:
-                break
-            taken = MiniBatch.objects.filter(
-                id=batch["id"], status=batch["status"], tries=batch["tries"]
-            ).update(
+        found = list(
+            _batches(step_id, attempt)
+            .filter(Q(status=PENDING) | Q(status=RUNNING, heartbeat_at__lt=lost))
+            .order_by("index")
+            .select_for_update(skip_locked=True)
+            .values("id", "tries", "index", "items", "message")[:wanted]
+        )
+        if found:
+            MiniBatch.objects.filter(id__in=[batch["id"] for batch in found]).update(
                 status=RUNNING,
-                tries=batch["tries"] + 1,
+                tries=F("tries") + 1,
                 worker=worker,
                 process=None,
                 claimed_at=now,
                 heartbeat_at=now,
             )
-            if taken:
-                claimed.append(
-                    {
-                        "row": batch["id"],
-                        "index": batch["index"],
-                        "items": batch["items"],
-                        "message": batch["message"],
-                        "tries": batch["tries"] + 1,
-                    }
-                )
-    return claimed
+    return [
+        {
+            "row": batch["id"],
+            "index": batch["index"],
+            "items": batch["items"],
+            "message": batch["message"],
+            "tries": batch["tries"] + 1,
+        }
+        for batch in found
+    ]
 
 
 def report(reports: list[dict], run_max_try: int) -> None:
     """How tries went (``row``, ``tries``, ``ok``, ``process``; ``count`` and ``rows``, or
-    ``error``): each changes its mini-batch only if that try is still the mini-batch's."""
+    ``error``): each changes its mini-batch only if that try is still the mini-batch's. The
+    successes are written in one statement."""
     now = timezone.now()
     with transaction.atomic():
+        current = dict(
+            MiniBatch.objects.filter(id__in=[item["row"] for item in reports], status=RUNNING)
+            .order_by("id")
+            .select_for_update()
+            .values_list("id", "tries")
+        )
+        done = []
         for item in reports:
-            current = MiniBatch.objects.filter(id=item["row"], status=RUNNING, tries=item["tries"])
+            if current.get(item["row"]) != item["tries"]:
+                continue  # claimed again since, or ended
             if item["ok"]:
-                current.update(
-                    status=DONE,
-                    count=item["count"],
-                    rows="\n".join(item.get("rows") or []),
-                    process=item["process"],
-                    ended_at=now,
-                    heartbeat_at=now,
+                done.append(
+                    MiniBatch(
+                        id=item["row"],
+                        status=DONE,
+                        count=item["count"],
+                        rows="\n".join(item.get("rows") or []),
+                        process=item["process"],
+                        ended_at=now,
+                        heartbeat_at=now,
+                    )
                 )
                 continue
             # A failed try: tried again (by any worker) or failed for good.
-            current.update(
+            MiniBatch.objects.filter(id=item["row"]).update(
                 status=after_failure(_failures(item["row"]) + 1, run_max_try),
                 failures=F("failures") + 1,
                 error=item["error"],
                 process=item["process"],
                 ended_at=now,
             )
+        MiniBatch.objects.bulk_update(
+            done, ["status", "count", "rows", "process", "ended_at", "heartbeat_at"], batch_size=200
+        )
 
 
 def active_workers(step_id: str, attempt: int) -> set[str]:
@@ -238,10 +250,18 @@ def release(step_id: str, attempt: int, claimed: list[dict]) -> None:
 
 
 def beat(step_id: str, attempt: int, worker: str) -> None:
-    """This worker's running mini-batches are alive."""
-    _batches(step_id, attempt).filter(status=RUNNING, worker=worker).update(
-        heartbeat_at=timezone.now()
-    )
+    """This worker's running mini-batches are alive. Rows locked now are being reported (or
+    claimed again) and left out: an UPDATE of them all would lock them in its own order and
+    could deadlock with the report's transaction, which locks them in the report's order."""
+    with transaction.atomic():
+        alive = list(
+            _batches(step_id, attempt)
+            .filter(status=RUNNING, worker=worker)
+            .select_for_update(skip_locked=True)
+            .values_list("id", flat=True)
+        )
+        if alive:
+            MiniBatch.objects.filter(id__in=alive).update(heartbeat_at=timezone.now())
 
 
 def results(step_id: str, attempt: int) -> Iterator[dict]:

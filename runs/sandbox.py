@@ -118,7 +118,7 @@ class Sandbox:
             elif os.path.isdir(link):
                 args += ["--ro-bind", link, link]
         args += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]
-        for path in _parents_first(self.readable):
+        for path in _outermost(self.readable):
             if path.exists():
                 args += ["--ro-bind", str(path), str(path)]
         for path in _parents_first(self.writable):
@@ -127,6 +127,19 @@ class Sandbox:
         # The rest of the tree is bubblewrap's own empty root: read-only too.
         args += ["--remount-ro", "/", "--chdir", str(self.cwd), "--"]
         return args + list(argv)
+
+
+def _outermost(paths: Iterable[Path]) -> list[Path]:
+    """Each path once, parents first, leaving out those inside another one (its bind already
+    shows them): a dataset of many files inside its bound folder adds no argument per file,
+    which would pass the limit of a command line. A path reached through a symlink in the
+    folder is kept, since the folder's bind does not show where it points."""
+    kept: list[tuple[Path, Path]] = []  # (path, where it really is)
+    for path in _parents_first(paths):
+        real = Path(os.path.realpath(path))
+        if not any(path.is_relative_to(k) and real.is_relative_to(r) for k, r in kept):
+            kept.append((path, real))
+    return [path for path, _ in kept]
 
 
 def _parents_first(paths: Iterable[Path]) -> list[Path]:

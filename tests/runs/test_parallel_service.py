@@ -4,9 +4,12 @@ run_max_try, a later attempt reuses what an earlier one did."""
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 
+import psycopg
 import pytest
+from django.db import connection
 from django.utils import timezone
 
 from runs import execution, parallel
@@ -78,6 +81,31 @@ def test_a_beat_keeps_a_slow_mini_batch_with_its_worker(step, settings):
     MiniBatch.objects.filter(step=step).update(heartbeat_at=quiet)
     parallel.beat(step.id, step.attempt, "w1")
     assert parallel.claim(step.id, step.attempt, "w2", 1) == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_beat_passes_over_a_mini_batch_being_reported(step, settings):
+    """A report's transaction holds its rows; a beat that waited for them, holding others the
+    report wants next, deadlocked on PostgreSQL and ended the worker's feed."""
+    if connection.vendor != "postgresql":
+        pytest.skip("row locks: PostgreSQL")
+    _plan(step, 2)
+    parallel.claim(step.id, step.attempt, "w1", 2)
+    quiet = timezone.now() - timedelta(seconds=settings.STUDIO_WORKER_LOST_SECONDS + 1)
+    MiniBatch.objects.filter(step=step).update(heartbeat_at=quiet)
+    first = MiniBatch.objects.get(step=step, index=0)
+    params = connection.get_connection_params()
+    with psycopg.connect(**params) as other:
+        other.execute("SELECT id FROM runs_minibatch WHERE id = %s FOR UPDATE", [first.id])
+        beating = threading.Thread(target=parallel.beat, args=(step.id, step.attempt, "w1"))
+        beating.start()
+        beating.join(timeout=10)
+        waited = beating.is_alive()
+        other.rollback()
+    beating.join()
+    assert not waited, "the beat waited for a locked mini-batch"
+    beats = dict(MiniBatch.objects.filter(step=step).values_list("index", "heartbeat_at"))
+    assert beats[0] == quiet and beats[1] > quiet
 
 
 def test_a_failed_try_is_tried_again_up_to_run_max_try_then_counted(step):

@@ -74,3 +74,23 @@ def test_a_process_a_step_detaches_ends_with_the_step(tmp_path):
     assert done.returncode == 0, done.stderr
     time.sleep(2)
     assert not (tmp_path / "escaped").exists()
+
+
+def test_files_inside_a_readable_folder_add_no_arguments_of_their_own(tmp_path):
+    folder, elsewhere = tmp_path / "dataset", tmp_path / "elsewhere"
+    folder.mkdir()
+    elsewhere.mkdir()
+    files = []
+    for i in range(20_000):  # a bind each would pass the command line's limit
+        files.append(folder / f"f{i:05d}.txt")
+        files[-1].write_text(str(i))
+    (folder / "link").symlink_to(elsewhere)
+    (elsewhere / "target.txt").write_text("t")
+    box = sandbox.Sandbox(cwd=tmp_path)
+    box.read(*files, folder, folder / "link" / "target.txt")
+    argv = box.wrap(["true"], "/usr/bin/bwrap")
+    binds = [argv[i + 1] for i, arg in enumerate(argv) if arg == "--ro-bind"]
+    # the folder once; a file reached through a symlink in it keeps its own bind
+    assert str(folder) in binds
+    assert str(folder / "link" / "target.txt") in binds
+    assert not any(b.startswith(f"{folder}/f") for b in binds)

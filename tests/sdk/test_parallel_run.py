@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 
 SCRIPT = """
 import os
@@ -191,3 +192,26 @@ def test_items_run_does_not_return_count_as_failed(tmp_path):
     done = _run(tmp_path, _job(tmp_path, names, error_threshold=0))
     assert done.returncode == 1
     assert "1 failed items is more than error_threshold 0" in done.stderr
+
+
+def test_quick_mini_batches_are_claimed_more_at_a_time_but_the_last_ones_are_shared():
+    from studio.sdk.pipeline.steps._parallel_run import _Feed
+
+    reads, writes = os.pipe()
+    feed = _Feed([reads, writes], processes=2, nodes=2)
+    try:
+        assert feed._claim_size() == 4  # nothing known yet: every process's next two
+        # 400 handed out in the second since the last claim: half a second's worth next
+        feed.claimed_at, feed.handed = time.monotonic() - 1.0, 400
+        feed.last = {"done": 0, "failed": 0, "retried": 0, "items": 0, "total": 10_000}
+        assert 190 <= feed._claim_size() <= 200
+        feed.last["done"] = 9_800  # 200 left for 2 nodes: a quarter of them at most
+        assert feed._claim_size() == 50
+        feed.last["done"] = 9_990
+        assert feed._claim_size() == 4
+        feed.handed = 4_000  # never more than MAX_CLAIM
+        feed.last["done"] = 0
+        assert feed._claim_size() == 500
+    finally:
+        feed.answers.close()
+        feed.requests.close()

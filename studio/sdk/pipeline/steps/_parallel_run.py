@@ -42,6 +42,10 @@ from studio.core.parallel import DONE, FAILED, PENDING, REUSED, after_failure, o
 LOGS = Path("logs")
 PROGRESS_SECONDS = 2.0  # how often the step's log shows the counts while it runs
 WAIT_SECONDS = 0.25  # how long a process waits before asking again while others still run
+# Quick mini-batches are claimed more at a time, about this many seconds of this node's work
+# (a claim is a round trip to the database), and never more than a share of what is left.
+CLAIM_SECONDS = 0.5
+MAX_CLAIM = 500
 
 
 @dataclass
@@ -399,17 +403,32 @@ class _Local(_Source):
 
 class _Feed(_Source):
     """The mini-batches the Studio worker's feed hands out: requests and answers are JSON
-    lines on a pipe pair. Mini-batches are claimed a few at a time (one request for every
-    process's next two); how each went is told at once, and the worker writes these down
-    together."""
+    lines on a pipe pair. Mini-batches are claimed a few at a time (at least every
+    process's next two; as many as this node runs in :data:`CLAIM_SECONDS` when they are
+    quick, see :meth:`_claim_size`); how each went is told at once, and the worker writes
+    these down together."""
 
-    def __init__(self, fds: list[int], processes: int) -> None:
+    def __init__(self, fds: list[int], processes: int, nodes: int = 1) -> None:
         self.answers = os.fdopen(fds[0], "r")
         self.requests = os.fdopen(fds[1], "w")
         self.lock = threading.Lock()
         self.claimed: deque[_Batch] = deque()
-        self.claim_size = max(1, processes * 2)
+        self.least = max(1, processes * 2)
+        self.nodes = max(1, nodes)
+        self.handed = 0  # mini-batches handed out since the last claim
+        self.claimed_at: float | None = None
         self.last: dict = {"done": 0, "failed": 0, "retried": 0, "items": 0, "total": 0}
+
+    def _claim_size(self) -> int:
+        """How many to claim now: the mini-batches this node went through per second since the
+        last claim, times CLAIM_SECONDS; at most half of what is left shared among the nodes,
+        so that the step's last ones are not held by one node while the others wait."""
+        if self.claimed_at is None or not self.handed:
+            return self.least
+        rate = self.handed / max(time.monotonic() - self.claimed_at, 1e-3)
+        left = self.last["total"] - self.last["done"] - self.last["failed"]
+        share = left // (2 * self.nodes)
+        return max(self.least, min(MAX_CLAIM, int(rate * CLAIM_SECONDS), share))
 
     def _send(self, message: dict) -> None:
         self.requests.write(json.dumps(message) + "\n")
@@ -439,8 +458,10 @@ class _Feed(_Source):
                 if self.abort:
                     return None
                 if self.claimed:
+                    self.handed += 1
                     return self.claimed.popleft()
-                answer = self._ask({"op": "claim", "n": self.claim_size})
+                answer = self._ask({"op": "claim", "n": self._claim_size()})
+                self.claimed_at, self.handed = time.monotonic(), 0
                 self.last = answer.get("progress", self.last)
                 if answer.get("stop"):
                     self.abort = self.abort or answer["stop"]
@@ -452,6 +473,7 @@ class _Feed(_Source):
                     batch.row, batch.tries = found["row"], found["tries"]
                     self.claimed.append(batch)
                 if self.claimed:
+                    self.handed += 1
                     return self.claimed.popleft()
             time.sleep(WAIT_SECONDS)  # the rest are being run elsewhere: one may come back
 
@@ -524,7 +546,7 @@ def run(job: dict) -> int:
     processes_wanted = settings["process_count_per_node"] or os.cpu_count() or 1
     source: _Source
     if job.get("feed"):
-        source = feed = _Feed(job["feed"], processes_wanted)
+        source = feed = _Feed(job["feed"], processes_wanted, settings.get("node_count") or 1)
         if planning:
             batches = _partitioned(job)
             if batches is None:
