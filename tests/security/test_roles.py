@@ -83,6 +83,7 @@ API = {
     "api-run-metrics": {"get": "read", "post": "change"},
     "api-step": {"get": "read"},
     "api-step-log": {"get": "read"},
+    "api-step-minibatches": {"get": "read"},
     "api-step-metrics": {"get": "read", "post": "change"},
     "api-step-tags": {"patch": "change"},
     "api-step-properties": {"post": "change"},

@@ -200,7 +200,8 @@ def _table_batches(files: list[str], options: dict, size: int, first: int) -> li
 
 
 class _Process:
-    """One driver process: started, given a mini-batch at a time, killed when stuck."""
+    """One driver process: started, given mini-batches (the next one already waiting in its
+    input while it runs one, so that it never waits for this process), killed when stuck."""
 
     def __init__(self, number: int, job: dict, env: dict):
         self.number = number
@@ -209,10 +210,12 @@ class _Process:
         self.env = env
         self.process: subprocess.Popen | None = None
         self.starts = 0
+        self._buffer = bytearray()
 
     def start(self) -> str | None:
         """Start the driver; the init() error, if init() failed."""
         self.starts += 1
+        self._buffer.clear()
         stderr = LOGS / "user" / "stderr" / self.node / f"process{self.number:03d}.stderr.txt"
         stderr.parent.mkdir(parents=True, exist_ok=True)
         with open(stderr, "a") as log:
@@ -229,7 +232,6 @@ class _Process:
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=log,
-                text=True,
                 env=self.env,
             )
         first = self._answer(None)
@@ -239,24 +241,40 @@ class _Process:
         return None
 
     def _answer(self, timeout: float | None) -> dict | None:
+        """The driver's next answer; ``{"timeout": True}`` if none came within ``timeout``
+        seconds, None if the driver ended. (Its output is read here, not through a buffered
+        file, so that an answer already read is never waited for.)"""
         assert self.process is not None and self.process.stdout is not None
-        selector = selectors.DefaultSelector()
-        selector.register(self.process.stdout, selectors.EVENT_READ)
-        try:
-            if not selector.select(timeout):
-                return {"timeout": True}
-        finally:
-            selector.close()
-        line = self.process.stdout.readline()
-        return json.loads(line) if line else None
+        stream = self.process.stdout.fileno()
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while b"\n" not in self._buffer:
+            left = None if deadline is None else max(0.0, deadline - time.monotonic())
+            with selectors.DefaultSelector() as selector:
+                selector.register(stream, selectors.EVENT_READ)
+                if not selector.select(left):
+                    return {"timeout": True}
+            chunk = os.read(stream, 1 << 16)
+            if not chunk:
+                return None
+            self._buffer += chunk
+        end = self._buffer.index(b"\n")
+        line = bytes(self._buffer[:end])
+        del self._buffer[: end + 1]
+        return json.loads(line)
 
-    def ask(self, batch: _Batch, timeout: float) -> dict:
+    def send(self, batch: _Batch) -> bool:
+        """Give the driver a mini-batch; False if it has ended."""
         assert self.process is not None and self.process.stdin is not None
         try:
-            self.process.stdin.write(json.dumps(batch.message) + "\n")
+            self.process.stdin.write(json.dumps(batch.message).encode() + b"\n")
             self.process.stdin.flush()
-        except BrokenPipeError:
-            return {"ok": False, "error": "the process had ended", "restart": True}
+        except (BrokenPipeError, OSError):
+            return False
+        return True
+
+    def receive(self, timeout: float) -> dict:
+        """How the mini-batch the driver runs now went (``timeout`` seconds from now at most)."""
+        assert self.process is not None
         answer = self._answer(timeout)
         if answer is None:
             code = self.process.wait()
@@ -290,8 +308,9 @@ class _Source:
 
     abort: str | None = None
 
-    def next(self) -> _Batch | None:
-        """A mini-batch to run; None when there is none left to run here."""
+    def next(self, wait: bool = True) -> _Batch | None:
+        """A mini-batch to run; None when there is none left to run here (``wait``), or none
+        to be had at once (not ``wait``)."""
         raise NotImplementedError
 
     def succeeded(self, batch: _Batch, process: int, count: int, rows: list[str]) -> None:
@@ -313,7 +332,7 @@ class _Source:
         raise NotImplementedError
 
 
-class _Local(_Source):
+class _Local(_Source):  # its next() never waits
     """The mini-batches kept in this process (run with no Studio worker)."""
 
     def __init__(self, batches: list[_Batch], settings: dict) -> None:
@@ -327,7 +346,7 @@ class _Local(_Source):
         self.retried = 0
         self.failed_items = 0
 
-    def next(self) -> _Batch | None:
+    def next(self, wait: bool = True) -> _Batch | None:
         with self.lock:
             if self.abort:
                 return None
@@ -417,6 +436,8 @@ class _Feed(_Source):
         self.nodes = max(1, nodes)
         self.handed = 0  # mini-batches handed out since the last claim
         self.claimed_at: float | None = None
+        self.empty_at = 0.0  # when a claim last found none to hand out
+        self.over = False  # every mini-batch has ended
         self.last: dict = {"done": 0, "failed": 0, "retried": 0, "items": 0, "total": 0}
 
     def _claim_size(self) -> int:
@@ -452,14 +473,16 @@ class _Feed(_Source):
                 self._send({"op": "batches", "batches": chunk})
             return self._ask({"op": "planned"})
 
-    def next(self) -> _Batch | None:
+    def next(self, wait: bool = True) -> _Batch | None:
         while True:
             with self.lock:
-                if self.abort:
+                if self.abort or self.over:
                     return None
                 if self.claimed:
                     self.handed += 1
                     return self.claimed.popleft()
+                if not wait and time.monotonic() - self.empty_at < WAIT_SECONDS:
+                    return None  # the last claim found none: not asked again so soon
                 answer = self._ask({"op": "claim", "n": self._claim_size()})
                 self.claimed_at, self.handed = time.monotonic(), 0
                 self.last = answer.get("progress", self.last)
@@ -467,6 +490,7 @@ class _Feed(_Source):
                     self.abort = self.abort or answer["stop"]
                     return None
                 if answer.get("end"):
+                    self.over = True
                     return None
                 for found in answer.get("batches", []):
                     batch = _Batch(found["index"], found["message"], found["items"])
@@ -475,6 +499,9 @@ class _Feed(_Source):
                 if self.claimed:
                     self.handed += 1
                     return self.claimed.popleft()
+                self.empty_at = time.monotonic()
+            if not wait:
+                return None
             time.sleep(WAIT_SECONDS)  # the rest are being run elsewhere: one may come back
 
     def succeeded(self, batch: _Batch, process: int, count: int, rows: list[str]) -> None:
@@ -511,6 +538,9 @@ class _Feed(_Source):
                 yield result
 
 
+IN_FLIGHT = 2  # mini-batches given to a driver at a time: the one it runs, the next
+
+
 def _serve(proc: _Process, source: _Source, settings: dict) -> None:
     error_log = LOGS / "user" / "error" / proc.node / f"process{proc.number:03d}.txt"
     error_log.parent.mkdir(parents=True, exist_ok=True)
@@ -518,11 +548,21 @@ def _serve(proc: _Process, source: _Source, settings: dict) -> None:
     if init_error is not None:
         source.stop(f"init() failed:\n{init_error}")
         return
+    given: deque[_Batch] = deque()  # sent to the driver, in the order it answers
+    more = True
     while True:
-        batch = source.next()
-        if batch is None:
+        while more and len(given) < IN_FLIGHT:
+            # Wait for work only when the driver has none; else take what there is now.
+            batch = source.next(wait=not given)
+            if batch is None:
+                more = bool(given)  # waited, and there is none left for this process
+                break
+            given.append(batch)
+            proc.send(batch)  # a driver that ended answers nothing: receive() says so
+        if not given:
             break
-        answer = proc.ask(batch, settings["run_invocation_timeout"])
+        batch = given.popleft()
+        answer = proc.receive(settings["run_invocation_timeout"])
         if answer.get("ok"):
             rows = answer["rows"] if settings["output_action"] == "append_row" else []
             source.succeeded(batch, proc.number, answer["count"], rows)
@@ -536,6 +576,8 @@ def _serve(proc: _Process, source: _Source, settings: dict) -> None:
             if init_error is not None:
                 source.stop(f"init() failed:\n{init_error}")
                 break
+            for waiting in given:  # sent to the process that ended: to the new one
+                proc.send(waiting)
     proc.close()
 
 
@@ -585,7 +627,7 @@ def run(job: dict) -> int:
         for thread in threads:
             thread.join(max(0.0, deadline - time.monotonic()))
         now = source.counts()
-        if planning and now != shown and any(t.is_alive() for t in threads):
+        if planning and now["total"] and now != shown and any(t.is_alive() for t in threads):
             shown = now
             rate = now["items"] / max(time.monotonic() - started, 1e-9)
             print(
