@@ -94,6 +94,9 @@ def init():
     _mark("init")
 
 
+WORK = float(os.environ.get("BENCH_WORK_MS", "0")) / 1000  # CPU time per file (--work-ms)
+
+
 def run(mini_batch):
     global inside
     t0 = time.perf_counter()
@@ -101,6 +104,9 @@ def run(mini_batch):
     for path in mini_batch:
         with open(path) as f:
             rows.append(f"{os.path.basename(path)} {f.read().strip()}")
+        until = time.thread_time() + WORK
+        while time.thread_time() < until:
+            pass
     inside += time.perf_counter() - t0
     return rows
 
@@ -140,7 +146,11 @@ def shutdown():
 # --- the reference ---------------------------------------------------------------------------
 
 
-def _pool_init(marks: str) -> None:
+_POOL_WORK = {"seconds": 0.0}
+
+
+def _pool_init(marks: str, work_seconds: float) -> None:
+    _POOL_WORK["seconds"] = work_seconds
     Path(marks, f"init-{os.getpid()}").write_text(repr(time.time()))
 
 
@@ -149,16 +159,21 @@ def _pool_batch(paths: list[str]) -> list[str]:
     for path in paths:
         with open(path) as f:
             rows.append(f"{os.path.basename(path)} {f.read().strip()}")
+        until = time.thread_time() + _POOL_WORK["seconds"]
+        while time.thread_time() < until:
+            pass
     return rows
 
 
-def pool_reference(batches: list[list[str]], work: Path) -> dict:
+def pool_reference(batches: list[list[str]], work: Path, work_ms: float = 0.0) -> dict:
     """Pool(4) over the mini-batches: first initializer -> the rows file closed."""
     marks = work / f"pool-{uuid.uuid4().hex[:6]}"
     marks.mkdir()
     out = marks / "rows.txt"
     cpu0 = os.times()
-    with multiprocessing.get_context("fork").Pool(4, _pool_init, (str(marks),)) as pool:
+    with multiprocessing.get_context("fork").Pool(
+        4, _pool_init, (str(marks), work_ms / 1000)
+    ) as pool:
         with open(out, "w") as rows_file:
             for rows in pool.imap_unordered(_pool_batch, batches):
                 rows_file.write("\n".join(rows) + "\n")
@@ -369,7 +384,7 @@ def files_round(studio: Studio, ws, dataset, code: Path, env, batches, work: Pat
     last_row = rows_file.stat().st_mtime
     summary = studio.api("GET", f"steps/{step_data['id']}/minibatches/").json()
     studio_time = last_row - inits[0]
-    pool = pool_reference(batches, work)
+    pool = pool_reference(batches, work, args.work_ms)
     if pool["rows"] != args.files:
         raise RuntimeError(f"the pool wrote {pool['rows']} rows, {args.files} expected")
     return {
@@ -509,6 +524,7 @@ def bench(args) -> dict:
                 (code / "read_table.py").write_text(READ_TABLE)
                 env = Environment(name="bench-parallel")
                 env.python.user_managed_dependencies = True
+                env.environment_variables = {"BENCH_WORK_MS": str(args.work_ms)}
                 if "files" in args.parts:
                     t0 = time.perf_counter()
                     names = make_files(work / "files", args.files)
@@ -659,6 +675,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeat", type=int, default=3, help="rounds of the files part (3)")
     parser.add_argument("--files", type=int, default=10_000)
+    parser.add_argument(
+        "--work-ms",
+        type=float,
+        default=0.0,
+        help="CPU time run() spends on each file besides reading it, in Studio and the pool (0)",
+    )
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--parts", default="files,tabular", help="comma-separated: files,tabular")
     parser.add_argument(

@@ -344,6 +344,7 @@ class _Local(_Source):  # its next() never waits
         self.lock = threading.Lock()
         self.ended: dict[int, dict] = {}
         self.retried = 0
+        self.failures = 0  # mini-batches that failed every try
         self.failed_items = 0
 
     def next(self, wait: bool = True) -> _Batch | None:
@@ -366,9 +367,9 @@ class _Local(_Source):  # its next() never waits
             "process": process,
             **result,
         }
-        failed = sum(1 for r in self.ended.values() if r["status"] == FAILED)
+        self.failures += result["status"] == FAILED
         self.abort = self.abort or over_threshold(
-            self.settings, self.failed_items, failed, len(self.batches)
+            self.settings, self.failed_items, self.failures, len(self.batches)
         )
 
     def succeeded(self, batch: _Batch, process: int, count: int, rows: list[str]) -> None:
