@@ -19,7 +19,7 @@ import re
 import shutil
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -220,7 +220,7 @@ def _attempt(claim: _Claim) -> StepRun | None:
         outcome = run_step(
             layout.job,
             watch=watch,
-            heartbeat=heartbeat,
+            heartbeat=heartbeat if feed is None else _with_logs(heartbeat, layout, step.id),
             heartbeat_seconds=settings.STUDIO_HEARTBEAT_SECONDS,
             grace_seconds=settings.STUDIO_CANCEL_GRACE_SECONDS,
             on_start=lambda pid: _started(step, pid, environment, feed),
@@ -358,6 +358,22 @@ def _ending(
             "the attempt's partial outputs were removed."
         )
     return Status.FAILED, f"{failed}\n{tail}", {}
+
+
+def _with_logs(heartbeat: Callable[[], None], layout: _Layout, step_id: str) -> Callable[[], None]:
+    """A ParallelRunStep's heartbeat also copies its ``logs/`` (each process's, the reports)
+    to the step run as they grow, so that the run page shows them while the step runs."""
+
+    def beat() -> None:
+        heartbeat()
+        source = layout.job.cwd / "logs"
+        if source.is_dir():
+            try:
+                shutil.copytree(source, storage.step_log_dir(step_id) / "logs", dirs_exist_ok=True)
+            except (OSError, shutil.Error):  # kept whole when the attempt ends
+                log.debug("could not copy the logs of step %s yet", step_id, exc_info=True)
+
+    return beat
 
 
 def _keep_artifacts(cwd: Path, step_id: str) -> OSError | None:
@@ -777,7 +793,7 @@ def execute_parallel_part(step_id: str, attempt: int, number: int) -> None:
         run_step(
             layout.job,
             watch=watch,
-            heartbeat=no_beat,
+            heartbeat=_with_logs(no_beat, layout, step.id),
             heartbeat_seconds=settings.STUDIO_HEARTBEAT_SECONDS,
             grace_seconds=settings.STUDIO_CANCEL_GRACE_SECONDS,
             on_start=lambda pid: feed.started(),

@@ -202,6 +202,14 @@ def test_cancel_ends_every_process_on_both_workers(studio, ws, tmp_path):
         Pipeline(ws, [_step(ws, tmp_path, files=40, delay=2)])
     )
     wait_until(lambda: len(_drivers(studio)) == 4, timeout=120, message="2 x 2 processes")
+    step = _step_api(studio, run.id)
+
+    def process_logs():
+        files = studio.api("GET", f"steps/{step['id']}/files/").json()
+        return [f["name"] for f in files if f["name"].startswith("logs/user/stderr/")]
+
+    # Each process's log is on the run page while the step runs, not only once it ended.
+    assert wait_until(lambda: len(process_logs()) == 4, timeout=30, message="the processes' logs")
     run.cancel()
     run.wait_for_completion(show_output=False, timeout_seconds=60, raise_on_error=False)
     assert run.get_status() == "Canceled"
