@@ -68,8 +68,12 @@ run: $(STAMP) $(EXTRA_STAMPS)
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py runstudio
 
+# Every test: those that need no server, worker or browser spread over the cores
+# (pytest-xdist), then those that start them, one at a time (they time what they start).
+# pytest's status 5 (PYTEST_ARGS selected no test of a kind) is no failure.
 test: $(DEV_STAMP) $(AZURITE_STAMP) $(WHEELHOUSE_STAMP)
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest -m "not integration and not browser" -n auto $(PYTEST_ARGS) || [ $$? -eq 5 ]
+	$(PY) -m pytest -m "integration or browser" $(PYTEST_ARGS) || [ $$? -eq 5 ]
 
 # Everything that needs no server, worker or browser: in well under a minute.
 test-fast: $(DEV_STAMP)

@@ -197,19 +197,7 @@ def sdk_runtime(env_dir: Path) -> Path:
     for name in SDK_RUNTIME_PACKAGES:
         _copy_distribution(name, staging)
     _write_run_types(staging)
-    (staging / READY).write_text("")
-    for path in staging.rglob("*"):
-        if path.is_file():
-            path.chmod(0o444)
-    try:
-        os.rename(staging, target)
-    except OSError:  # another worker made it first
-        _remove(staging)
-        return target
-    for path in [target, *target.rglob("*")]:
-        if path.is_dir():
-            path.chmod(0o555)
-    return target
+    return _seal(staging, target)
 
 
 NOTEBOOK_REQUIREMENTS = Path(__file__).resolve().parent.parent / "requirements-notebook.txt"
@@ -260,6 +248,12 @@ def notebook_runtime(env_dir: Path, uv: str, python: str, env: dict[str, str]) -
             "The notebook runtime (papermill, ipykernel, nbconvert) could not be installed:\n"
             + (done.stderr or done.stdout).strip()
         )
+    return _seal(staging, target)
+
+
+def _seal(staging: Path, target: Path) -> Path:
+    """Mark ``staging`` ready, make it read-only and move it to ``target`` in one rename; when
+    another worker made ``target`` first, theirs is kept and ``staging`` removed."""
     (staging / READY).write_text("")
     for path in staging.rglob("*"):
         if path.is_file():

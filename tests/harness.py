@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -69,6 +72,50 @@ def environment_settings(data_dir: Path) -> dict[str, str]:
         "STUDIO_ENV_PYTHONS": sys.executable,
         "STUDIO_ENV_DIR": str(data_dir / "envs"),
     }
+
+
+# The first Studio on SQLite of a test process runs the migrations and keeps a copy of its
+# fresh database here; the later ones start from that copy. Migrating takes 10 s or more on
+# this machine, and the migrations write nothing that depends on the data dir.
+_MIGRATED = Path(tempfile.gettempdir()) / f"studio-migrated-{os.getpid()}" / "studio.sqlite3"
+atexit.register(shutil.rmtree, _MIGRATED.parent, ignore_errors=True)
+
+
+def _copy_database(source: Path, target: Path) -> bool:
+    """Copy an SQLite database no process has open (with its write-ahead log, if one was
+    left), the main file last; False when there is none to copy."""
+    if not source.exists():
+        return False
+    target.parent.mkdir(parents=True, exist_ok=True)
+    for suffix in ("-wal", ""):
+        part = Path(f"{source}{suffix}")
+        if part.exists():
+            shutil.copyfile(part, f"{target}{suffix}.part")
+            os.chmod(f"{target}{suffix}.part", 0o600)
+            os.replace(f"{target}{suffix}.part", f"{target}{suffix}")
+    return True
+
+
+class _Background:
+    """A call run in a thread; ``result()`` waits for it and raises what it raised."""
+
+    def __init__(self, call, *args):
+        self._outcome: list = []
+        self._thread = threading.Thread(target=self._run, args=(call, *args), daemon=True)
+        self._thread.start()
+
+    def _run(self, call, *args) -> None:
+        try:
+            self._outcome.append((call(*args), None))
+        except BaseException as exc:
+            self._outcome.append((None, exc))
+
+    def result(self):
+        self._thread.join()
+        value, error = self._outcome[0]
+        if error is not None:
+            raise error
+        return value
 
 
 class Studio:
@@ -135,16 +182,33 @@ class Studio:
     def start_web(self) -> Studio:
         """The database, an admin and a token, and the web server alone (not waited for)."""
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        self.manage("migrate", "--noinput", "-v", "0")
-        self.manage("collectstatic", "--noinput", "-v", "0")
-        self.manage(
-            "shell",
-            "-c",
-            "from django.contrib.auth.models import User\n"
-            "u, _ = User.objects.get_or_create(username='admin', defaults={'is_superuser': True, 'is_staff': True})\n"
-            f"u.set_password('{PASSWORD}'); u.save()",
+        database = self.data_dir / "studio.sqlite3"
+        shares_migrations = (
+            self.copies_migrated_database
+            and not self.env.get("DATABASE_URL")
+            and not database.exists()
         )
-        self.token = self.manage("createtoken", "tests").strip().splitlines()[-1]
+        migrated = shares_migrations and _copy_database(_MIGRATED, database)
+        # collectstatic needs no database: it runs while the database is made.
+        static = _Background(self.manage, "collectstatic", "--noinput", "-v", "0")
+        try:
+            if not migrated:
+                self.manage("migrate", "--noinput", "-v", "0")
+                if shares_migrations:
+                    _copy_database(database, _MIGRATED)
+            # The admin and its token in one process: each manage.py start loads all of Django.
+            out = self.manage(
+                "shell",
+                "-c",
+                "from django.contrib.auth.models import User\n"
+                "from django.core.management import call_command\n"
+                "u, _ = User.objects.get_or_create(username='admin', defaults={'is_superuser': True, 'is_staff': True})\n"
+                f"u.set_password('{PASSWORD}'); u.save()\n"
+                "call_command('createtoken', 'tests')",
+            )
+            self.token = out.strip().splitlines()[-1]
+        finally:
+            static.result()
         self._spawn(
             "web",
             [
@@ -165,6 +229,10 @@ class Studio:
             ],
         )
         return self
+
+    # A Studio on SQLite whose database file this process can reach starts from a copy of the
+    # first one's freshly migrated database (see _MIGRATED).
+    copies_migrated_database = True
 
     def start_worker(self, name: str = "worker", concurrency: int = 4) -> subprocess.Popen:
         return self._spawn(

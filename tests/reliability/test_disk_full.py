@@ -108,6 +108,8 @@ class SmallDisk:
 class StudioIn(Studio):
     """A Studio whose every process (migrate included) runs in the small disk's namespace."""
 
+    copies_migrated_database = False  # its database is on the small disk, seen only inside
+
     def __init__(self, data_dir: Path, disk: SmallDisk | None, **env):
         super().__init__(data_dir, **env)
         self.prefix = disk.enter() if disk is not None else []
